@@ -1,0 +1,64 @@
+import {
+  EventError,
+  InvalidRecord,
+  base64ToBytes,
+  isBase64,
+  isRecord,
+  utf8Decode,
+  type ChangeEvent,
+  type EventSource,
+} from '@polycloud/core/adapter'
+import { recordToChange, streamResult, type DynamoDbStreamRecord, type StreamBatchResponse } from './dynamodb-streams.js'
+
+export interface KinesisRecord {
+  kinesis: { data: string; sequenceNumber: string; partitionKey?: string; [key: string]: unknown }
+  eventSource: 'aws:kinesis'
+  eventSourceARN: string
+  eventID?: string
+  [key: string]: unknown
+}
+
+export interface KinesisEvent {
+  Records: KinesisRecord[]
+}
+
+function decode(record: KinesisRecord): DynamoDbStreamRecord | undefined {
+  const data = record?.kinesis?.data
+  if (typeof data !== 'string' || !isBase64(data)) return undefined
+  try {
+    const parsed: unknown = JSON.parse(utf8Decode(base64ToBytes(data)))
+    return isRecord(parsed) && parsed.eventSource === 'aws:dynamodb' ? (parsed as DynamoDbStreamRecord) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function sequenceNumber(native: unknown): string | undefined {
+  return (native as KinesisRecord).kinesis?.sequenceNumber
+}
+
+/**
+ * Kinesis Data Streams for DynamoDB: each Kinesis record's data is a DynamoDB change record in JSON. Changes
+ * run in order; failures are reported by Kinesis sequence number.
+ */
+export const dynamodbKinesis: EventSource<KinesisEvent, ChangeEvent, StreamBatchResponse> = {
+  name: 'aws:dynamodb-kinesis',
+  kind: 'changes',
+  canHandle(input): input is KinesisEvent {
+    if (!isRecord(input) || !Array.isArray(input.Records) || input.Records.length === 0) return false
+    const first: unknown = input.Records[0]
+    return isRecord(first) && first.eventSource === 'aws:kinesis' && decode(first as KinesisRecord) !== undefined
+  },
+  getEvents: (event) =>
+    event.Records.map((record) => {
+      try {
+        const change = decode(record)
+        if (!change) throw new EventError('aws:dynamodb-kinesis: record data is not a DynamoDB change in JSON')
+        return recordToChange(change, record.eventSourceARN, record)
+      } catch (error) {
+        return new InvalidRecord(sequenceNumber(record) ?? '', record, error as Error)
+      }
+    }),
+  isOrdered: () => true,
+  getResult: (_event, failed) => streamResult(failed, sequenceNumber),
+}

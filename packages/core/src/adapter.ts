@@ -1,0 +1,35 @@
+// The contract between @polycloud/core and the provider adapters, and the shared machinery they use.
+export * from './index.js'
+export { BaseRequest, readAll, isStream, parseCookies, queryFromRecord, queryString } from './request.js'
+export type { BodySource } from './request.js'
+export { PortableHeaders } from './headers.js'
+export { PortableQuery, decodeFormComponent } from './query.js'
+export type { HeaderRecord } from './headers.js'
+export { toOutgoing, bufferBody, errorResponse, isFetchResponse } from './response.js'
+export type { OutgoingResponse } from './response.js'
+export { PortableContext, consoleSink } from './context.js'
+export type { ContextInit, LogSink } from './context.js'
+export { PortableQueueMessage, PortableTopicMessage } from './events.js'
+export type { Payload } from './events.js'
+export { EventError, defaultReason } from './errors.js'
+export { runHttp, runEvents, httpFailure } from './invoke.js'
+export {
+  BatchFailedError,
+  InvalidRecord,
+  findSource,
+  unrecognisedInput,
+  describeShape,
+  isRecord,
+  isString,
+} from './source.js'
+export type { HttpSource, EventSource, Source, SourceKind, ProviderAdapter } from './source.js'
+export {
+  isBase64,
+  base64ToBytes,
+  bytesToBase64,
+  utf8Encode,
+  utf8Decode,
+  utf8DecodeStrict,
+  toArrayBuffer,
+  isTextContentType,
+} from './encoding.js'

@@ -1,0 +1,104 @@
+/** Header values as providers deliver them: one string, or several for a repeated header. */
+export type HeaderRecord = Readonly<Record<string, string | readonly string[] | null | undefined>>
+
+const UPPER = /[A-Z]/
+
+/**
+ * Read-only, Fetch-`Headers`-shaped view of request headers: case-insensitive `get`/`has`, repeated headers joined
+ * with ", ", and iteration in name order with lower-case names. Built without copying when the provider already
+ * delivers lower-case single values (API Gateway v2, Function URLs).
+ */
+export class PortableHeaders implements Iterable<[string, string]> {
+  readonly #values: Readonly<Record<string, unknown>>
+
+  private constructor(values: Readonly<Record<string, unknown>>) {
+    this.#values = values
+  }
+
+  /** Headers from a record whose names may be in any case and whose values may be lists. */
+  static from(record: HeaderRecord | null | undefined, multi?: HeaderRecord | null): PortableHeaders {
+    if (!multi && record && isLowerCaseSingle(record)) return new PortableHeaders(record)
+    const values: Record<string, string> = Object.create(null)
+    // Multi-value records hold every value; single-value ones only the last. Prefer the multi-value form.
+    if (multi) addAll(values, multi)
+    if (record) {
+      for (const name in record) {
+        const lower = name.toLowerCase()
+        if (multi && lower in values) continue
+        add(values, lower, record[name])
+      }
+    }
+    return new PortableHeaders(values)
+  }
+
+  /** Headers from name/value pairs; repeated names are joined. */
+  static fromEntries(entries: Iterable<readonly [string, string]>): PortableHeaders {
+    const values: Record<string, string> = Object.create(null)
+    for (const [name, value] of entries) add(values, name.toLowerCase(), value)
+    return new PortableHeaders(values)
+  }
+
+  get(name: string): string | null {
+    const value = this.#values[name] ?? this.#values[name.toLowerCase()]
+    return typeof value === 'string' ? value : null
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null
+  }
+
+  /** Request headers never repeat Set-Cookie meaningfully; present for Fetch `Headers` parity. */
+  getSetCookie(): string[] {
+    const value = this.get('set-cookie')
+    return value === null ? [] : [value]
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    const names = Object.keys(this.#values).sort()
+    for (const name of names) {
+      const value = this.#values[name]
+      if (typeof value === 'string') yield [name, value]
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [name] of this.entries()) yield name
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value
+  }
+
+  forEach(callback: (value: string, name: string, headers: PortableHeaders) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this)
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries()
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'PortableHeaders'
+  }
+}
+
+function isLowerCaseSingle(record: HeaderRecord): boolean {
+  for (const name in record) {
+    if (UPPER.test(name)) return false
+    const value = record[name]
+    if (typeof value !== 'string' && value != null) return false
+  }
+  return true
+}
+
+function addAll(values: Record<string, string>, record: HeaderRecord): void {
+  for (const name in record) add(values, name.toLowerCase(), record[name])
+}
+
+function add(values: Record<string, string>, lower: string, value: string | readonly string[] | null | undefined): void {
+  if (value == null) return
+  const joined = typeof value === 'string' ? value : value.join(', ')
+  if (typeof value !== 'string' && value.length === 0) return
+  const previous = values[lower]
+  values[lower] = previous === undefined ? joined : `${previous}, ${joined}`
+}

@@ -1,0 +1,90 @@
+import type { PortableContext } from './context.js'
+import { HttpError } from './errors.js'
+import type { NeutralEvent } from './events.js'
+import type { EventHandler, HttpHandler } from './handlers.js'
+import type { PortableRequest } from './request.js'
+import { InvalidRecord } from './source.js'
+import { isStream } from './request.js'
+import { bufferBody, errorResponse, toOutgoing, type OutgoingResponse } from './response.js'
+
+/**
+ * Runs an HTTP handler and always produces a response: a thrown {@link HttpError} keeps its status, anything
+ * else (including a malformed result or a failing response stream) becomes a logged 500. With `stream` false the
+ * body is buffered. Promises passed to `waitUntil` are awaited unless the provider handles them.
+ */
+export async function runHttp(
+  handler: HttpHandler,
+  request: PortableRequest,
+  context: PortableContext,
+  stream = false,
+): Promise<OutgoingResponse> {
+  let response: OutgoingResponse
+  try {
+    response = toOutgoing(await handler.handle(request, context))
+    if (!stream && isStream(response.body)) await bufferBody(response)
+  } catch (error) {
+    response = httpFailure(error, context)
+  }
+  if (context.pending) await context.settle()
+  return response
+}
+
+/** Logs an error thrown while handling a request and turns it into the client-safe response. */
+export function httpFailure(error: unknown, context: PortableContext): OutgoingResponse {
+  if (!(error instanceof HttpError)) context.log.error('handler failed', { error })
+  else if (error.status >= 500) context.log.error('handler answered with an error', { status: error.status, error })
+  return errorResponse(error, context.requestId)
+}
+
+/**
+ * Runs an event handler over a batch and returns the events that failed. Each failure is logged with the event id.
+ * With `ordered`, the first failure stops the batch and every later event counts as failed (not attempted), so
+ * the provider redelivers them in order.
+ */
+export async function runEvents<E extends NeutralEvent>(
+  handler: EventHandler<E>,
+  events: ReadonlyArray<E | InvalidRecord>,
+  context: PortableContext,
+  ordered = false,
+): Promise<Array<E | InvalidRecord>> {
+  type Item = E | InvalidRecord
+  const failed: Item[] = []
+  const concurrency = ordered ? 1 : (handler.options.concurrency ?? 1)
+  const runOne = async (event: Item): Promise<boolean> => {
+    if (event instanceof InvalidRecord) {
+      context.log.error('record could not be translated', { recordId: event.id, error: event.error })
+      failed.push(event)
+      return false
+    }
+    try {
+      await handler.handle(event, context)
+      return true
+    } catch (error) {
+      context.log.error('event failed', { kind: event.kind, eventId: event.id, error })
+      failed.push(event)
+      return false
+    }
+  }
+  if (concurrency === 1) {
+    for (let i = 0; i < events.length; i++) {
+      if (!(await runOne(events[i] as Item)) && ordered && i + 1 < events.length) {
+        const skipped = events.slice(i + 1)
+        context.log.warn('stopped an ordered batch at the first failure', {
+          failedId: events[i]?.id,
+          skipped: skipped.length,
+        })
+        failed.push(...skipped)
+        break
+      }
+    }
+  } else {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < events.length) await runOne(events[next++] as Item)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker))
+    failed.sort((a, b) => events.indexOf(a) - events.indexOf(b))
+  }
+  if (context.pending) await context.settle()
+  return failed
+}

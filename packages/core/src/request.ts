@@ -1,0 +1,286 @@
+import { base64ToBytes, isBase64, toArrayBuffer, utf8Decode, utf8Encode } from './encoding.js'
+import { HttpError } from './errors.js'
+import type { PortableHeaders } from './headers.js'
+import { PortableQuery, decodeFormComponent } from './query.js'
+
+/**
+ * The request a portable HTTP handler receives: the members of a Fetch `Request` that handlers use, plus path
+ * params, parsed query and cookies. Fields are computed on first use, so a handler pays only for what it reads.
+ * A real Fetch `Request` is available from {@link PortableRequest.toRequest}.
+ */
+export interface PortableRequest {
+  /** Upper-case HTTP method, e.g. `GET`. */
+  readonly method: string
+  /** Absolute URL as the client sent it (scheme from X-Forwarded-Proto where the provider strips it). */
+  readonly url: string
+  /** Path of the URL, percent-encoded as sent, without the query. */
+  readonly path: string
+  readonly headers: PortableHeaders
+  /** Query parameters in order, repeated keys kept (`getAll`): the reading half of `URLSearchParams`. */
+  readonly query: PortableQuery
+  /** Path parameters matched by the route, e.g. `{ id: '42' }` for `/notes/{id}`. */
+  readonly params: Readonly<Record<string, string>>
+  /** Request cookies by name (first occurrence wins; pairs without `=` are skipped, the header keeps them). */
+  readonly cookies: ReadonlyMap<string, string>
+  /** Client address as the provider reports it, if it does. */
+  readonly ip: string | undefined
+  /** The body as a stream, or null when there is none. Reading it marks the body used. */
+  readonly body: ReadableStream<Uint8Array> | null
+  readonly bodyUsed: boolean
+  text(): Promise<string>
+  /** Parses the body as JSON; an empty or malformed body rejects with an {@link HttpError} 400. */
+  json<T = unknown>(): Promise<T>
+  arrayBuffer(): Promise<ArrayBuffer>
+  bytes(): Promise<Uint8Array>
+  blob(): Promise<Blob>
+  formData(): Promise<FormData>
+  /**
+   * A real Fetch `Request` for this request, created on first call. On Node 20 the first call loads Node's bundled
+   * undici (tens of milliseconds once) and each call costs microseconds, so portable code reads fields directly.
+   * Fetch forbids a body on GET and HEAD: such a request's body stays readable here but is not copied over.
+   */
+  toRequest(): Request
+  /** The provider's own request or event, untouched. */
+  readonly native: unknown
+}
+
+/** A request body as an adapter finds it. Base64 is decoded, and validated, only when the body is read. */
+export type BodySource = null | string | Uint8Array | { readonly base64: string } | ReadableStream<Uint8Array>
+
+const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+const NO_BODY_METHODS = new Set(['GET', 'HEAD'])
+
+/**
+ * Base for an adapter's request class: one subclass per native payload version. Subclasses say where the method,
+ * URL, headers, query, params and body are; this class does the lazy parsing, body decoding and Fetch conversion.
+ */
+export abstract class BaseRequest<Native = unknown> implements PortableRequest {
+  readonly native: Native
+  #headers: PortableHeaders | undefined
+  #query: PortableQuery | undefined
+  #cookies: ReadonlyMap<string, string> | undefined
+  #url: string | undefined
+  #source: BodySource | undefined
+  #bytes: Uint8Array | undefined
+  #text: string | undefined
+  #used = false
+  #request: Request | undefined
+
+  constructor(native: Native) {
+    this.native = native
+  }
+
+  abstract readonly method: string
+  protected abstract readUrl(): string
+  protected abstract readHeaders(): PortableHeaders
+  protected abstract readQuery(): PortableQuery
+  protected abstract readBody(): BodySource
+
+  get params(): Readonly<Record<string, string>> {
+    return EMPTY_PARAMS
+  }
+
+  get ip(): string | undefined {
+    return undefined
+  }
+
+  get url(): string {
+    return (this.#url ??= this.readUrl())
+  }
+
+  get path(): string {
+    const url = this.url
+    const start = url.indexOf('/', url.indexOf('//') + 2)
+    if (start === -1) return '/'
+    const end = url.indexOf('?', start)
+    return end === -1 ? url.slice(start) : url.slice(start, end)
+  }
+
+  get headers(): PortableHeaders {
+    return (this.#headers ??= this.readHeaders())
+  }
+
+  get query(): PortableQuery {
+    return (this.#query ??= this.readQuery())
+  }
+
+  get cookies(): ReadonlyMap<string, string> {
+    return (this.#cookies ??= parseCookies(this.headers.get('cookie')))
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    const source = this.#getSource()
+    if (source === null) return null
+    this.#used = true
+    if (isStream(source)) return source
+    const bytes = this.#syncBytes(source)
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (bytes.byteLength > 0) controller.enqueue(bytes)
+        controller.close()
+      },
+    })
+  }
+
+  async text(): Promise<string> {
+    if (this.#text !== undefined) return this.#text
+    const source = this.#getSource()
+    this.#used = true
+    if (typeof source === 'string') return (this.#text = source)
+    return (this.#text = utf8Decode(await this.bytes()))
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    const text = await this.text()
+    if (text.length === 0) throw new HttpError(400, 'Request body is empty; expected JSON')
+    try {
+      return JSON.parse(text) as T
+    } catch (error) {
+      throw new HttpError(400, `Invalid JSON in request body: ${(error as Error).message}`)
+    }
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    if (this.#bytes !== undefined) return this.#bytes
+    const source = this.#getSource()
+    this.#used = true
+    if (source === null) return (this.#bytes = new Uint8Array(0))
+    if (isStream(source)) return (this.#bytes = await readAll(source))
+    return (this.#bytes = this.#syncBytes(source))
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return toArrayBuffer(await this.bytes())
+  }
+
+  async blob(): Promise<Blob> {
+    const type = this.headers.get('content-type') ?? ''
+    return new Blob([toArrayBuffer(await this.bytes())], { type })
+  }
+
+  async formData(): Promise<FormData> {
+    return this.toRequest().formData()
+  }
+
+  toRequest(): Request {
+    if (this.#request) return this.#request
+    const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: [...this.headers] }
+    const source = this.#getSource()
+    if (source !== null && !NO_BODY_METHODS.has(this.method)) {
+      if (isStream(source)) {
+        init.body = source
+        init.duplex = 'half'
+        this.#used = true
+      } else {
+        init.body = typeof source === 'string' ? source : (this.#syncBytes(source) as Uint8Array<ArrayBuffer>)
+      }
+    }
+    try {
+      return (this.#request = new Request(this.url, init))
+    } catch (error) {
+      throw new HttpError(400, `Request cannot be represented as a Fetch Request: ${(error as Error).message}`)
+    }
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'PortableRequest'
+  }
+
+  #getSource(): BodySource {
+    if (this.#source === undefined) this.#source = this.readBody()
+    return this.#source
+  }
+
+  #syncBytes(source: Exclude<BodySource, null | ReadableStream<Uint8Array>>): Uint8Array {
+    if (this.#bytes !== undefined) return this.#bytes
+    if (typeof source === 'string') return (this.#bytes = utf8Encode(source))
+    if (source instanceof Uint8Array) return (this.#bytes = source)
+    if (!isBase64(source.base64)) {
+      throw new HttpError(400, 'Request body is marked base64-encoded but is not valid base64')
+    }
+    return (this.#bytes = base64ToBytes(source.base64))
+  }
+}
+
+/**
+ * Whether a value is a web ReadableStream. Duck-typed: touching the global `ReadableStream` on Node 20 loads the
+ * web streams implementation, which a request that never streams should not pay for.
+ */
+export function isStream(value: unknown): value is ReadableStream<Uint8Array> {
+  return typeof value === 'object' && value !== null && typeof (value as ReadableStream).getReader === 'function'
+}
+
+/** Reads a byte stream to the end. */
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = stream.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    size += value.byteLength
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+/** Parses a Cookie header: `a=1; b="2"` to a map; values are percent-decoded where valid. */
+export function parseCookies(header: string | null): ReadonlyMap<string, string> {
+  const cookies = new Map<string, string>()
+  if (!header) return cookies
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1) continue
+    const name = pair.slice(0, eq).trim()
+    if (name === '' || cookies.has(name)) continue
+    let value = pair.slice(eq + 1).trim()
+    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value)
+      } catch {
+        // Not percent-encoding after all: keep the value as sent.
+      }
+    }
+    cookies.set(name, value)
+  }
+  return cookies
+}
+
+/**
+ * Query parameters from a record of single or repeated values, in record order. With `decode`, keys and values
+ * are form-decoded first (ALB passes them as sent).
+ */
+export function queryFromRecord(
+  record: Readonly<Record<string, string | readonly string[] | null | undefined>> | null | undefined,
+  decode = false,
+): PortableQuery {
+  const pairs: Array<[string, string]> = []
+  if (record) {
+    for (const key in record) {
+      const value = record[key]
+      if (value == null) continue
+      const name = decode ? decodeFormComponent(key) : key
+      if (typeof value === 'string') pairs.push([name, decode ? decodeFormComponent(value) : value])
+      else for (const item of value) pairs.push([name, decode ? decodeFormComponent(item) : item])
+    }
+  }
+  return PortableQuery.fromPairs(pairs)
+}
+
+/** Serialises query parameters for a URL (`?a=1&a=2`), or '' when there are none. */
+export function queryString(query: PortableQuery): string {
+  const text = query.toString()
+  return text === '' ? '' : `?${text}`
+}

@@ -1,0 +1,218 @@
+import { HttpError } from './errors.js'
+import { isStream, readAll } from './request.js'
+
+/** Header values a handler may return: a record (arrays for repeated headers such as Set-Cookie) or pairs. */
+export type ResponseHeaders =
+  | Readonly<Record<string, string | number | readonly string[] | undefined>>
+  | Iterable<readonly [string, string]>
+
+export type ResponseBody = string | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | null
+
+/** A response as plain data: what the helpers (`json`, `text`, ...) build, and what a handler may return itself. */
+export interface PlainResponse {
+  /** Defaults to 200 (204 when there is no body and no status). */
+  readonly status?: number
+  readonly headers?: ResponseHeaders
+  readonly body?: ResponseBody
+}
+
+/** What a portable HTTP handler may return: a Fetch `Response`, a plain response, or nothing (204). */
+export type HttpResult = Response | PlainResponse | null | undefined | void
+
+export interface ResponseOptions {
+  readonly status?: number
+  readonly headers?: ResponseHeaders
+}
+
+/**
+ * A handler's response in the one form every adapter reads: lower-case header names with repeated values joined,
+ * Set-Cookie values kept apart (providers carry them differently), body as text, bytes, a stream, or nothing.
+ */
+export interface OutgoingResponse {
+  status: number
+  headers: Record<string, string>
+  cookies: string[]
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null
+}
+
+export function json(data: unknown, options?: ResponseOptions): PlainResponse {
+  const body = JSON.stringify(data)
+  return {
+    status: options?.status ?? 200,
+    headers: withType(options?.headers, 'application/json'),
+    body: body === undefined ? 'null' : body,
+  }
+}
+
+export function text(body: string, options?: ResponseOptions): PlainResponse {
+  return { status: options?.status ?? 200, headers: withType(options?.headers, 'text/plain; charset=utf-8'), body }
+}
+
+export function html(body: string, options?: ResponseOptions): PlainResponse {
+  return { status: options?.status ?? 200, headers: withType(options?.headers, 'text/html; charset=utf-8'), body }
+}
+
+/** Bytes with their content type (default application/octet-stream); delivered byte for byte on every provider. */
+export function binary(
+  body: Uint8Array | ArrayBuffer,
+  options?: ResponseOptions & { readonly contentType?: string },
+): PlainResponse {
+  return {
+    status: options?.status ?? 200,
+    headers: withType(options?.headers, options?.contentType ?? 'application/octet-stream'),
+    body,
+  }
+}
+
+/** A streamed body: sent as it is produced where the provider streams, buffered where it cannot. */
+export function stream(
+  body: ReadableStream<Uint8Array>,
+  options?: ResponseOptions & { readonly contentType?: string },
+): PlainResponse {
+  return {
+    status: options?.status ?? 200,
+    headers: withType(options?.headers, options?.contentType ?? 'application/octet-stream'),
+    body,
+  }
+}
+
+export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 = 302): PlainResponse {
+  return { status, headers: { location }, body: null }
+}
+
+function withType(headers: ResponseHeaders | undefined, type: string): ResponseHeaders {
+  if (headers === undefined) return { 'content-type': type }
+  const pairs = headerPairs(headers)
+  if (pairs.some(([name]) => name.toLowerCase() === 'content-type')) return pairs
+  return [['content-type', type], ...pairs]
+}
+
+function headerPairs(headers: ResponseHeaders): Array<readonly [string, string]> {
+  if (isPairs(headers)) return [...headers]
+  const pairs: Array<readonly [string, string]> = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (typeof value === 'object') for (const item of value) pairs.push([name, item])
+    else pairs.push([name, String(value)])
+  }
+  return pairs
+}
+
+function isPairs(headers: ResponseHeaders): headers is Iterable<readonly [string, string]> {
+  return typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
+}
+
+/** Whether a value is a Fetch `Response` (checked by tag: reading the global `Response` would load undici). */
+export function isFetchResponse(value: unknown): value is Response {
+  return Object.prototype.toString.call(value) === '[object Response]'
+}
+
+/**
+ * Brings whatever a handler returned to an {@link OutgoingResponse}. Throws a TypeError naming the problem when the
+ * result is not a response (the caller turns it into a logged 500). Stream bodies stay streams here.
+ */
+export function toOutgoing(result: HttpResult): OutgoingResponse {
+  if (result == null) return { status: 204, headers: {}, cookies: [], body: null }
+  if (isFetchResponse(result)) return fromFetchResponse(result)
+  if (typeof result !== 'object') {
+    throw new TypeError(`handler returned ${typeof result}; expected a Response or { status, headers, body }`)
+  }
+  const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
+  if (result.headers !== undefined) addHeaders(out, result.headers)
+  const body = result.body
+  if (body == null) {
+    if (result.status === undefined) out.status = 204
+  } else if (typeof body === 'string' || body instanceof Uint8Array || isStream(body)) {
+    out.body = body
+  } else if (body instanceof ArrayBuffer) {
+    out.body = new Uint8Array(body)
+  } else if (ArrayBuffer.isView(body)) {
+    const view = body as ArrayBufferView
+    out.body = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+  } else {
+    // A JavaScript handler returned an object body: send it as JSON rather than "[object Object]".
+    out.body = JSON.stringify(body)
+    if (out.headers['content-type'] === undefined) out.headers['content-type'] = 'application/json'
+  }
+  if (result.status !== undefined) out.status = checkStatus(result.status)
+  if (typeof out.body === 'string' && out.headers['content-type'] === undefined) {
+    out.headers['content-type'] = 'text/plain; charset=utf-8'
+  }
+  return out
+}
+
+function checkStatus(status: unknown): number {
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    throw new TypeError(`handler returned status ${String(status)}; expected an integer from 200 to 599`)
+  }
+  return status
+}
+
+function addHeaders(out: OutgoingResponse, headers: ResponseHeaders): void {
+  if (isPairs(headers)) {
+    for (const [name, value] of headers) addHeader(out, name.toLowerCase(), value)
+    return
+  }
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined) continue
+    const lower = name.toLowerCase()
+    if (typeof value === 'object') for (const item of value) addHeader(out, lower, item)
+    else addHeader(out, lower, typeof value === 'string' ? value : String(value))
+  }
+}
+
+function addHeader(out: OutgoingResponse, lower: string, value: string): void {
+  if (lower === 'set-cookie') {
+    out.cookies.push(value)
+    return
+  }
+  const previous = out.headers[lower]
+  out.headers[lower] = previous === undefined ? value : `${previous}, ${value}`
+}
+
+function fromFetchResponse(response: Response): OutgoingResponse {
+  const out: OutgoingResponse = {
+    status: checkStatus(response.status),
+    headers: {},
+    cookies: response.headers.getSetCookie(),
+    body: response.body,
+  }
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') out.headers[name] = value
+  }
+  return out
+}
+
+/** Replaces a stream body with its bytes, for providers that cannot stream a response. */
+export async function bufferBody(out: OutgoingResponse): Promise<OutgoingResponse> {
+  if (isStream(out.body)) out.body = await readAll(out.body)
+  return out
+}
+
+/**
+ * The response for an error thrown by a handler: an {@link HttpError} keeps its status, message and headers; any
+ * other error becomes a 500 with a generic body. The caller logs the error; nothing of it but an HttpError's
+ * message reaches the client.
+ */
+export function errorResponse(error: unknown, requestId: string): OutgoingResponse {
+  if (error instanceof HttpError) {
+    const body: Record<string, unknown> = { error: error.message }
+    if (error.details !== undefined) body.details = error.details
+    const out: OutgoingResponse = {
+      status: error.status,
+      headers: { 'content-type': 'application/json' },
+      cookies: [],
+      body: JSON.stringify(body),
+    }
+    if (error.headers) addHeaders(out, error.headers)
+    return out
+  }
+  return {
+    status: 500,
+    headers: { 'content-type': 'application/json' },
+    cookies: [],
+    body: JSON.stringify({ error: 'Internal Server Error', requestId }),
+  }
+}

@@ -10,11 +10,6 @@ export function fixture<T = unknown>(path: string): T {
   return JSON.parse(readFileSync(join(EVENTS_DIR, path), 'utf8')) as T
 }
 
-/** A fresh copy of a fixture, for tests that change one field to probe a decision. */
-export function fixtureCopy<T = unknown>(path: string): T {
-  return fixture<T>(path)
-}
-
 /** Every fixture path under a folder of test/fixtures/events, sorted. */
 export function fixturePaths(folder = ''): string[] {
   const out: string[] = []

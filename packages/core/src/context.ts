@@ -67,6 +67,15 @@ export interface ContextInit {
   readonly waitUntil?: (promise: Promise<unknown>) => void
 }
 
+/**
+ * A deadline for providers that do not pass one: the POLYCLOUD_TIMEOUT_SECONDS variable (the Serverless plugin
+ * sets it from the function's timeout), else the provider's default, counted from now.
+ */
+export function deadlineFromEnv(env: Readonly<Record<string, string | undefined>>, defaultSeconds: number): number {
+  const seconds = Number(env.POLYCLOUD_TIMEOUT_SECONDS)
+  return Date.now() + (Number.isFinite(seconds) && seconds > 0 ? seconds : defaultSeconds) * 1000
+}
+
 export const consoleSink: LogSink = (level, line) => {
   if (level === 'error') console.error(line)
   else if (level === 'warn') console.warn(line)

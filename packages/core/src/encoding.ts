@@ -61,9 +61,14 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Copies a view into a standalone ArrayBuffer (what Fetch's `arrayBuffer()` returns). */
+/**
+ * Copies a view into a standalone ArrayBuffer (what Fetch's `arrayBuffer()` returns). Not `bytes.slice()`: on a
+ * Node Buffer that is a view of the shared pool, not a copy.
+ */
 export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.slice().buffer as ArrayBuffer
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy.buffer
 }
 
 const TEXT_TYPE = /^(?:text\/|application\/(?:json|javascript|ecmascript|xml|x-www-form-urlencoded|graphql|x-ndjson|ld\+json|manifest\+json|problem\+json|problem\+xml)|[^;]*\+(?:json|xml)\s*(?:;|$)|image\/svg\+xml)/i

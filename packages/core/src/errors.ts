@@ -33,6 +33,21 @@ export class EventError extends Error {
 }
 
 const REASONS: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  203: 'Non-Authoritative Information',
+  204: 'No Content',
+  205: 'Reset Content',
+  206: 'Partial Content',
+  207: 'Multi-Status',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  304: 'Not Modified',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -55,6 +70,9 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 }
 
+/** The standard reason phrase of a status, or its class's name (e.g. `Client Error` for an unlisted 4xx). */
 export function defaultReason(status: number): string {
-  return REASONS[status] ?? (status >= 500 ? 'Server Error' : 'Client Error')
+  return REASONS[status] ?? CLASSES[Math.floor(status / 100)] ?? 'Unknown'
 }
+
+const CLASSES: Record<number, string> = { 1: 'Informational', 2: 'Success', 3: 'Redirection', 4: 'Client Error', 5: 'Server Error' }

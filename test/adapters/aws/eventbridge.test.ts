@@ -1,0 +1,39 @@
+import { expect } from 'chai'
+import { cloudEvent, schedule, type CloudEvent, type ScheduleEvent } from '@polycloud/core'
+import { eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
+import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
+import { captureStdout, lambdaContext } from './support.ts'
+
+describe('aws/eventbridge', () => {
+  it('the schedule source recognises scheduled-rule ticks only', () => {
+    for (const path of fixturePaths('aws')) {
+      expect(eventBridgeSchedule.canHandle(fixture(path)), path).to.equal(path === 'aws/schedule/sam__ScheduledEvent.json')
+    }
+  })
+
+  it('the CloudEvent source recognises every EventBridge event', () => {
+    const all = new Set(['aws/schedule/sam__ScheduledEvent.json', 'aws/eventbridge/ptts__base.json', 'aws/s3/ptts__eventbridge-object-created.json'])
+    for (const path of fixturePaths('aws')) expect(eventBridge.canHandle(fixture(path)), path).to.equal(all.has(path))
+  })
+
+  it('fires a schedule handler with the rule name', async () => {
+    const ticks: ScheduleEvent[] = []
+    const event = { ...fixture<Record<string, unknown>>('aws/schedule/sam__ScheduledEvent.json'), resources: ['arn:aws:events:eu-west-1:1:rule/nightly'] }
+    await lambda(schedule((tick) => void ticks.push(tick)))(event, lambdaContext())
+    expect(ticks[0]).to.include({ name: 'nightly', time: '1970-01-01T00:00:00Z', source: 'arn:aws:events:eu-west-1:1:rule/nightly' })
+  })
+
+  it('gives a CloudEvent handler any event, and fails the invocation when it throws', async () => {
+    const seen: CloudEvent[] = []
+    await lambda(cloudEvent((e) => void seen.push(e)))(fixture('aws/eventbridge/ptts__base.json'), lambdaContext())
+    expect(seen[0]).to.include({ type: 'EC2 Instance State-change Notification', source: 'aws.ec2' })
+    const { result } = await captureStdout(() =>
+      lambda(
+        cloudEvent(() => {
+          throw new Error('x')
+        }),
+      )(fixture('aws/eventbridge/ptts__base.json'), lambdaContext()).catch((e: unknown) => e),
+    )
+    expect((result as Error).message).to.equal('aws:eventbridge: 1 event(s) failed: 6a7e8feb-b491-4cf7-a9f1-bf3703467718')
+  })
+})

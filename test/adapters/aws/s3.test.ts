@@ -1,0 +1,44 @@
+import { expect } from 'chai'
+import { storage, type StorageEvent } from '@polycloud/core'
+import { lambda, s3 } from '@polycloud/aws'
+import { decodeS3Key, storageType } from '@polycloud/aws/s3'
+import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
+import { captureStdout, lambdaContext } from './support.ts'
+
+describe('aws/s3', () => {
+  it('recognises S3 notifications only (not the EventBridge or SQS forms)', () => {
+    const direct = new Set(['aws/s3/lgo__s3-event.json', 'aws/s3/lgo__s3-replication-event.json', 'aws/s3/lgo__s3-restore-event.json', 'aws/s3/ptts__delete-object.json', 'aws/s3/sam__S3Delete.json'])
+    for (const path of fixturePaths('aws')) expect(s3.canHandle(fixture(path)), path).to.equal(direct.has(path))
+  })
+
+  it('decodes keys and classifies actions', () => {
+    expect(decodeS3Key('a+b%2Fc%20d.txt')).to.equal('a b/c d.txt')
+    expect(decodeS3Key('100%')).to.equal('100%')
+    expect(storageType('ObjectCreated:CompleteMultipartUpload')).to.equal('created')
+    expect(storageType('ObjectRemoved:DeleteMarkerCreated')).to.equal('deleted')
+    expect(storageType('LifecycleExpiration:Delete')).to.equal('deleted')
+    expect(storageType('ObjectTagging:Put')).to.equal('other')
+  })
+
+  it('calls the handler per record and throws on failure so Lambda retries', async () => {
+    const seen: StorageEvent[] = []
+    await lambda(storage((e) => void seen.push(e)))(fixture('aws/s3/lgo__s3-event.json'), lambdaContext())
+    expect(seen[0]).to.include({ bucket: 'sourcebucket', key: 'Happy Face.jpg', type: 'created' })
+    const { result } = await captureStdout(() =>
+      lambda(
+        storage(() => {
+          throw new Error('x')
+        }),
+      )(fixture('aws/s3/ptts__delete-object.json'), lambdaContext()).catch((e: unknown) => e),
+    )
+    expect((result as Error).name).to.equal('BatchFailedError')
+  })
+
+  it('marks a record without a bucket name invalid', async () => {
+    const event = fixture<{ Records: Array<{ s3: { bucket: Record<string, unknown> } }> }>('aws/s3/lgo__s3-event.json')
+    delete event.Records[0]!.s3.bucket.name
+    const { result, lines } = await captureStdout(() => lambda(storage(() => {}))(event, lambdaContext()).catch((e: unknown) => e))
+    expect((result as Error).message).to.match(/^aws:s3: 1 event\(s\) failed/)
+    expect(JSON.stringify(lines[0])).to.include('record without s3.bucket.name or s3.object.key')
+  })
+})

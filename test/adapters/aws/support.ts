@@ -1,0 +1,45 @@
+import type { LambdaContext } from '@polycloud/aws'
+
+let counter = 0
+
+/** A Lambda context as the runtime passes it (the members Polycloud reads). */
+export function lambdaContext(remainingMs = 3000): LambdaContext {
+  counter++
+  return {
+    awsRequestId: `request-${counter}`,
+    functionName: 'test-function',
+    getRemainingTimeInMillis: () => remainingMs,
+  }
+}
+
+/** Captures what Polycloud writes to stdout (its log lines) while `run` runs. */
+export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>> }> {
+  const write = process.stdout.write.bind(process.stdout)
+  const chunks: string[] = []
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
+    return true
+  }) as typeof process.stdout.write
+  try {
+    const result = await run()
+    const lines = chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    return { result, lines }
+  } finally {
+    process.stdout.write = write
+  }
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  let value: unknown
+  try {
+    value = await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+}

@@ -1,3 +1,14 @@
 export { inspect, adapters, providers } from './inspect.js'
 export type { Inspection } from './inspect.js'
 export { describeRequest, describeEvent, describeBody, describeInvalid } from './describe.js'
+export {
+  request,
+  send,
+  queueMessage,
+  topicMessage,
+  storageEvent,
+  changeEvent,
+  scheduleEvent,
+  cloudEventOf,
+} from './harness.js'
+export type { RequestInit, TestResponse, HarnessOptions, LogRecord } from './harness.js'

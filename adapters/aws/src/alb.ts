@@ -1,8 +1,8 @@
+import { STATUS_CODES } from 'node:http'
 import {
   BaseRequest,
   PortableHeaders,
   PortableQuery,
-  defaultReason,
   isRecord,
   queryFromRecord,
   queryString,
@@ -88,7 +88,7 @@ export function albResponse(response: OutgoingResponse, event: AlbEvent): AlbRes
   const { body, isBase64Encoded } = encodeBody(response)
   const result: AlbResult = {
     statusCode: response.status,
-    statusDescription: `${response.status} ${defaultReason(response.status)}`,
+    statusDescription: `${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}`,
     body,
     isBase64Encoded,
   }

@@ -11,7 +11,7 @@ export function lambda(handler: PortableHandler): LambdaHandler {
   return createLambdaHandler(handler, awsSources)
 }
 
-export { createLambdaHandler } from './lambda.js'
+export { createLambdaHandler, createLambdaHttpHandler, createLambdaEventHandler } from './lambda.js'
 export type { LambdaContext, LambdaHandler } from './lambda.js'
 export { awsSources, httpSources } from './sources.js'
 export { apiGatewayV1, ApiGatewayV1Request } from './api-gateway-v1.js'

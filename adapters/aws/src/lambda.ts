@@ -5,7 +5,9 @@ import {
   runEvents,
   runHttp,
   unrecognisedInput,
+  type EventHandler,
   type EventSource,
+  type HttpHandler,
   type HttpSource,
   type LogSink,
   type PortableHandler,
@@ -40,34 +42,39 @@ function createContext(event: unknown, context: LambdaContext): PortableContext 
 }
 
 /**
- * A Lambda handler for a portable handler, reading the given native formats. Only the sources of the handler's
- * kind are tried, in order; an input none recognises fails the invocation with an error naming its shape.
- * Import only the sources a function needs and the bundle holds nothing else.
+ * A Lambda handler for a portable HTTP handler reading the given formats, tried in order; an input none
+ * recognises fails the invocation with an error naming its shape. Import only the formats a function needs and
+ * its bundle holds nothing else.
  */
-export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[]): LambdaHandler {
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  if (handler.kind === 'http') {
-    const http = candidates as HttpSource[]
-    return async (event, context) => {
-      const source = findSource(http, event)
-      if (source === undefined) throw unrecognisedInput('aws', 'http', http, event)
-      const ctx = createContext(event, context)
-      let response
-      try {
-        response = await runHttp(handler, source.getRequest(event), ctx)
-      } catch (error) {
-        response = httpFailure(error, ctx)
-      }
-      return source.getResponse(response, event)
-    }
-  }
-  const events = candidates as EventSource[]
+export function createLambdaHttpHandler(handler: HttpHandler, sources: readonly HttpSource[]): LambdaHandler {
   return async (event, context) => {
-    const source = findSource(events, event)
-    if (source === undefined) throw unrecognisedInput('aws', handler.kind, events, event)
+    const source = findSource(sources, event)
+    if (source === undefined) throw unrecognisedInput('aws', 'http', sources, event)
     const ctx = createContext(event, context)
-    const items = source.getEvents(event)
-    const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, ctx, source.isOrdered?.(event) ?? false)
+    let response
+    try {
+      response = await runHttp(handler, source.getRequest(event), ctx)
+    } catch (error) {
+      response = httpFailure(error, ctx)
+    }
+    return source.getResponse(response, event)
+  }
+}
+
+/** A Lambda handler for a portable event handler reading the given formats (see createLambdaHttpHandler). */
+export function createLambdaEventHandler(handler: EventHandler, sources: readonly EventSource[]): LambdaHandler {
+  return async (event, context) => {
+    const source = findSource(sources, event)
+    if (source === undefined) throw unrecognisedInput('aws', handler.kind, sources, event)
+    const failed = await runEvents(handler, source.getEvents(event), createContext(event, context), source.isOrdered?.(event) ?? false)
     return source.getResult(event, failed)
   }
+}
+
+/** A Lambda handler for any portable handler: only the given formats of the handler's kind are tried. */
+export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[]): LambdaHandler {
+  const candidates = sources.filter((source) => source.kind === handler.kind)
+  return handler.kind === 'http'
+    ? createLambdaHttpHandler(handler, candidates as HttpSource[])
+    : createLambdaEventHandler(handler as EventHandler, candidates as EventSource[])
 }

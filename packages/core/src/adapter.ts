@@ -32,4 +32,4 @@ export {
   utf8DecodeStrict,
   toArrayBuffer,
   isTextContentType,
-} from './encoding.js'
+} from '#encoding'

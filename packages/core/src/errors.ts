@@ -33,46 +33,21 @@ export class EventError extends Error {
 }
 
 const REASONS: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  202: 'Accepted',
-  203: 'Non-Authoritative Information',
-  204: 'No Content',
-  205: 'Reset Content',
-  206: 'Partial Content',
-  207: 'Multi-Status',
-  300: 'Multiple Choices',
-  301: 'Moved Permanently',
-  302: 'Found',
-  303: 'See Other',
-  304: 'Not Modified',
-  307: 'Temporary Redirect',
-  308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  408: 'Request Timeout',
   409: 'Conflict',
-  410: 'Gone',
-  411: 'Length Required',
-  412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
   503: 'Service Unavailable',
-  504: 'Gateway Timeout',
 }
 
-/** The standard reason phrase of a status, or its class's name (e.g. `Client Error` for an unlisted 4xx). */
+/** The reason phrase of a common error status, or `HTTP <status>`. */
 export function defaultReason(status: number): string {
-  return REASONS[status] ?? CLASSES[Math.floor(status / 100)] ?? 'Unknown'
+  return REASONS[status] ?? `HTTP ${status}`
 }
-
-const CLASSES: Record<number, string> = { 1: 'Informational', 2: 'Success', 3: 'Redirection', 4: 'Client Error', 5: 'Server Error' }

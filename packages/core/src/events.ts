@@ -1,4 +1,4 @@
-import { base64ToBytes, isBase64, utf8Decode, utf8Encode } from './encoding.js'
+import { base64ToBytes, isBase64, utf8Decode, utf8Encode } from '#encoding'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }

@@ -5,28 +5,64 @@ import type { EventHandler, HttpHandler } from './handlers.js'
 import type { PortableRequest } from './request.js'
 import { InvalidRecord } from './source.js'
 import { isStream } from './request.js'
-import { bufferBody, errorResponse, toOutgoing, type OutgoingResponse } from './response.js'
+import { bufferBody, errorResponse, toOutgoing, type HttpResult, type OutgoingResponse } from './response.js'
 
 /**
  * Runs an HTTP handler and always produces a response: a thrown {@link HttpError} keeps its status, anything
  * else (including a malformed result or a failing response stream) becomes a logged 500. With `stream` false the
- * body is buffered. Promises passed to `waitUntil` are awaited unless the provider handles them.
+ * body is buffered. Promises passed to `waitUntil` are awaited unless the provider handles them. Synchronous
+ * where it can be: no promise is created beyond the handler's own.
  */
-export async function runHttp(
+export function runHttp(
   handler: HttpHandler,
   request: PortableRequest,
   context: PortableContext,
   stream = false,
-): Promise<OutgoingResponse> {
+): OutgoingResponse | Promise<OutgoingResponse> {
+  let result: HttpResult | Promise<HttpResult>
+  try {
+    result = handler.handle(request, context)
+  } catch (error) {
+    return fail(error, context)
+  }
+  return isPromise(result)
+    ? result.then(
+        (value) => complete(value, context, stream),
+        (error: unknown) => fail(error, context),
+      )
+    : complete(result, context, stream)
+}
+
+function complete(
+  result: HttpResult,
+  context: PortableContext,
+  stream: boolean,
+): OutgoingResponse | Promise<OutgoingResponse> {
   let response: OutgoingResponse
   try {
-    response = toOutgoing(await handler.handle(request, context))
-    if (!stream && isStream(response.body)) await bufferBody(response)
+    response = toOutgoing(result)
   } catch (error) {
-    response = httpFailure(error, context)
+    return fail(error, context)
   }
-  if (context.pending) await context.settle()
-  return response
+  if (!stream && isStream(response.body)) {
+    return bufferBody(response).then(
+      (buffered) => finish(buffered, context),
+      (error: unknown) => fail(error, context),
+    )
+  }
+  return finish(response, context)
+}
+
+function fail(error: unknown, context: PortableContext): OutgoingResponse | Promise<OutgoingResponse> {
+  return finish(httpFailure(error, context), context)
+}
+
+function finish(response: OutgoingResponse, context: PortableContext): OutgoingResponse | Promise<OutgoingResponse> {
+  return context.pending ? context.settle().then(() => response) : response
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function'
 }
 
 /** Logs an error thrown while handling a request and turns it into the client-safe response. */

@@ -1,4 +1,4 @@
-import { base64ToBytes, isBase64, toArrayBuffer, utf8Decode, utf8Encode } from './encoding.js'
+import { base64ToBytes, isBase64, toArrayBuffer, utf8Decode, utf8Encode } from '#encoding'
 import { HttpError } from './errors.js'
 import type { PortableHeaders } from './headers.js'
 import { PortableQuery, decodeFormComponent } from './query.js'
@@ -48,11 +48,12 @@ export interface PortableRequest {
 export type BodySource = null | string | Uint8Array | { readonly base64: string } | ReadableStream<Uint8Array>
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
-const NO_BODY_METHODS = new Set(['GET', 'HEAD'])
+const PATH = /^[^:]*:\/\/[^/?#]*([^?#]*)/
 
 /**
  * Base for an adapter's request class: one subclass per native payload version. Subclasses say where the method,
  * URL, headers, query, params and body are; this class does the lazy parsing, body decoding and Fetch conversion.
+ * Buffered bodies can be read any number of times; a stream body once.
  */
 export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   readonly native: Native
@@ -61,8 +62,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   #cookies: ReadonlyMap<string, string> | undefined
   #url: string | undefined
   #source: BodySource | undefined
-  #bytes: Uint8Array | undefined
-  #text: string | undefined
+  #bytes: Promise<Uint8Array> | undefined
   #used = false
   #request: Request | undefined
 
@@ -89,11 +89,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   }
 
   get path(): string {
-    const url = this.url
-    const start = url.indexOf('/', url.indexOf('//') + 2)
-    if (start === -1) return '/'
-    const end = url.indexOf('?', start)
-    return end === -1 ? url.slice(start) : url.slice(start, end)
+    return PATH.exec(this.url)?.[1] || '/'
   }
 
   get headers(): PortableHeaders {
@@ -113,44 +109,31 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   }
 
   get body(): ReadableStream<Uint8Array> | null {
-    const source = this.#getSource()
+    const source = this.#body()
     if (source === null) return null
     this.#used = true
-    if (isStream(source)) return source
-    const bytes = this.#syncBytes(source)
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (bytes.byteLength > 0) controller.enqueue(bytes)
-        controller.close()
-      },
-    })
+    return isStream(source) ? source : (new Blob([this.#decode(source) as Uint8Array<ArrayBuffer>]).stream() as ReadableStream<Uint8Array>)
   }
 
   async text(): Promise<string> {
-    if (this.#text !== undefined) return this.#text
-    const source = this.#getSource()
+    const source = this.#body()
+    if (typeof source !== 'string') return utf8Decode(await this.bytes())
     this.#used = true
-    if (typeof source === 'string') return (this.#text = source)
-    return (this.#text = utf8Decode(await this.bytes()))
+    return source
   }
 
   async json<T = unknown>(): Promise<T> {
     const text = await this.text()
-    if (text.length === 0) throw new HttpError(400, 'Request body is empty; expected JSON')
     try {
       return JSON.parse(text) as T
     } catch (error) {
-      throw new HttpError(400, `Invalid JSON in request body: ${(error as Error).message}`)
+      throw new HttpError(400, text ? `Invalid JSON in request body: ${(error as Error).message}` : 'Request body is empty; expected JSON')
     }
   }
 
-  async bytes(): Promise<Uint8Array> {
-    if (this.#bytes !== undefined) return this.#bytes
-    const source = this.#getSource()
+  bytes(): Promise<Uint8Array> {
     this.#used = true
-    if (source === null) return (this.#bytes = new Uint8Array(0))
-    if (isStream(source)) return (this.#bytes = await readAll(source))
-    return (this.#bytes = this.#syncBytes(source))
+    return (this.#bytes ??= this.#read())
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -158,8 +141,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   }
 
   async blob(): Promise<Blob> {
-    const type = this.headers.get('content-type') ?? ''
-    return new Blob([toArrayBuffer(await this.bytes())], { type })
+    return new Blob([await this.arrayBuffer()], { type: this.headers.get('content-type') ?? '' })
   }
 
   async formData(): Promise<FormData> {
@@ -168,19 +150,15 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
 
   toRequest(): Request {
     if (this.#request) return this.#request
-    const init: RequestInit & { duplex?: 'half' } = { method: this.method, headers: [...this.headers] }
-    const source = this.#getSource()
-    if (source !== null && !NO_BODY_METHODS.has(this.method)) {
-      if (isStream(source)) {
-        init.body = source
-        init.duplex = 'half'
-        this.#used = true
-      } else {
-        init.body = typeof source === 'string' ? source : (this.#syncBytes(source) as Uint8Array<ArrayBuffer>)
-      }
+    const source = this.#body()
+    let body: BodyInit | undefined
+    // Fetch forbids a body on GET and HEAD.
+    if (source !== null && this.method !== 'GET' && this.method !== 'HEAD') {
+      if (isStream(source)) this.#used = true
+      body = isStream(source) || typeof source === 'string' ? source : (this.#decode(source) as Uint8Array<ArrayBuffer>)
     }
     try {
-      return (this.#request = new Request(this.url, init))
+      return (this.#request = new Request(this.url, { method: this.method, headers: [...this.headers], body, duplex: 'half' } as RequestInit))
     } catch (error) {
       throw new HttpError(400, `Request cannot be represented as a Fetch Request: ${(error as Error).message}`)
     }
@@ -190,19 +168,20 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
     return 'PortableRequest'
   }
 
-  #getSource(): BodySource {
-    if (this.#source === undefined) this.#source = this.readBody()
-    return this.#source
+  #body(): BodySource {
+    return this.#source === undefined ? (this.#source = this.readBody()) : this.#source
   }
 
-  #syncBytes(source: Exclude<BodySource, null | ReadableStream<Uint8Array>>): Uint8Array {
-    if (this.#bytes !== undefined) return this.#bytes
-    if (typeof source === 'string') return (this.#bytes = utf8Encode(source))
-    if (source instanceof Uint8Array) return (this.#bytes = source)
-    if (!isBase64(source.base64)) {
-      throw new HttpError(400, 'Request body is marked base64-encoded but is not valid base64')
-    }
-    return (this.#bytes = base64ToBytes(source.base64))
+  async #read(): Promise<Uint8Array> {
+    const source = this.#body()
+    return source === null ? new Uint8Array(0) : isStream(source) ? readAll(source) : this.#decode(source)
+  }
+
+  #decode(source: Exclude<BodySource, null | ReadableStream<Uint8Array>>): Uint8Array {
+    if (typeof source === 'string') return utf8Encode(source)
+    if (source instanceof Uint8Array) return source
+    if (!isBase64(source.base64)) throw new HttpError(400, 'Request body is marked base64-encoded but is not valid base64')
+    return base64ToBytes(source.base64)
   }
 }
 
@@ -238,20 +217,15 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** Parses a Cookie header: `a=1; b="2"` to a map; values are percent-decoded where valid. */
 export function parseCookies(header: string | null): ReadonlyMap<string, string> {
   const cookies = new Map<string, string>()
-  if (!header) return cookies
-  for (const pair of header.split(';')) {
+  for (const pair of header ? header.split(';') : []) {
     const eq = pair.indexOf('=')
-    if (eq === -1) continue
     const name = pair.slice(0, eq).trim()
-    if (name === '' || cookies.has(name)) continue
-    let value = pair.slice(eq + 1).trim()
-    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value)
-      } catch {
-        // Not percent-encoding after all: keep the value as sent.
-      }
+    if (eq === -1 || name === '' || cookies.has(name)) continue
+    let value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')
+    try {
+      value = decodeURIComponent(value)
+    } catch {
+      // Not percent-encoding after all: keep the value as sent.
     }
     cookies.set(name, value)
   }

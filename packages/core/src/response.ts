@@ -36,20 +36,15 @@ export interface OutgoingResponse {
 }
 
 export function json(data: unknown, options?: ResponseOptions): PlainResponse {
-  const body = JSON.stringify(data)
-  return {
-    status: options?.status ?? 200,
-    headers: withType(options?.headers, 'application/json'),
-    body: body === undefined ? 'null' : body,
-  }
+  return respond('application/json', JSON.stringify(data) ?? 'null', options)
 }
 
 export function text(body: string, options?: ResponseOptions): PlainResponse {
-  return { status: options?.status ?? 200, headers: withType(options?.headers, 'text/plain; charset=utf-8'), body }
+  return respond('text/plain; charset=utf-8', body, options)
 }
 
 export function html(body: string, options?: ResponseOptions): PlainResponse {
-  return { status: options?.status ?? 200, headers: withType(options?.headers, 'text/html; charset=utf-8'), body }
+  return respond('text/html; charset=utf-8', body, options)
 }
 
 /** Bytes with their content type (default application/octet-stream); delivered byte for byte on every provider. */
@@ -57,11 +52,7 @@ export function binary(
   body: Uint8Array | ArrayBuffer,
   options?: ResponseOptions & { readonly contentType?: string },
 ): PlainResponse {
-  return {
-    status: options?.status ?? 200,
-    headers: withType(options?.headers, options?.contentType ?? 'application/octet-stream'),
-    body,
-  }
+  return respond(options?.contentType ?? 'application/octet-stream', body, options)
 }
 
 /** A streamed body: sent as it is produced where the provider streams, buffered where it cannot. */
@@ -69,38 +60,41 @@ export function stream(
   body: ReadableStream<Uint8Array>,
   options?: ResponseOptions & { readonly contentType?: string },
 ): PlainResponse {
-  return {
-    status: options?.status ?? 200,
-    headers: withType(options?.headers, options?.contentType ?? 'application/octet-stream'),
-    body,
-  }
+  return respond(options?.contentType ?? 'application/octet-stream', body, options)
 }
 
 export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 = 302): PlainResponse {
   return { status, headers: { location }, body: null }
 }
 
-function withType(headers: ResponseHeaders | undefined, type: string): ResponseHeaders {
-  if (headers === undefined) return { 'content-type': type }
-  const pairs = headerPairs(headers)
-  if (pairs.some(([name]) => name.toLowerCase() === 'content-type')) return pairs
-  return [['content-type', type], ...pairs]
-}
-
-function headerPairs(headers: ResponseHeaders): Array<readonly [string, string]> {
-  if (isPairs(headers)) return [...headers]
-  const pairs: Array<readonly [string, string]> = []
-  for (const name in headers) {
-    const value = headers[name]
-    if (value === undefined) continue
-    if (typeof value === 'object') for (const item of value) pairs.push([name, item])
-    else pairs.push([name, String(value)])
+/** A response with a default content type, which a content type among `options.headers` replaces. */
+function respond(type: string, body: ResponseBody, options?: ResponseOptions): PlainResponse {
+  let headers: ResponseHeaders = { 'content-type': type }
+  if (options?.headers) {
+    const pairs: Array<[string, string]> = [['content-type', type]]
+    eachHeader(options.headers, (name, value) => {
+      if (name === 'content-type') pairs[0] = [name, value]
+      else pairs.push([name, value])
+    })
+    headers = pairs
   }
-  return pairs
+  return { status: options?.status ?? 200, headers, body }
 }
 
-function isPairs(headers: ResponseHeaders): headers is Iterable<readonly [string, string]> {
-  return typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
+/** Calls `fn` with each header value: lower-case name, string value (lists give one call per item). */
+function eachHeader(headers: ResponseHeaders, fn: (name: string, value: string) => void): void {
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of headers as Iterable<readonly [string, string]>) fn(name.toLowerCase(), value)
+    return
+  }
+  const record = headers as Exclude<ResponseHeaders, Iterable<readonly [string, string]>>
+  for (const name in record) {
+    const value = record[name]
+    if (value === undefined) continue
+    const lower = name.toLowerCase()
+    if (typeof value === 'object') for (const item of value) fn(lower, item)
+    else fn(lower, String(value))
+  }
 }
 
 /** Whether a value is a Fetch `Response` (checked by tag: reading the global `Response` would load undici). */
@@ -113,75 +107,45 @@ export function isFetchResponse(value: unknown): value is Response {
  * result is not a response (the caller turns it into a logged 500). Stream bodies stay streams here.
  */
 export function toOutgoing(result: HttpResult): OutgoingResponse {
-  if (result == null) return { status: 204, headers: {}, cookies: [], body: null }
-  if (isFetchResponse(result)) return fromFetchResponse(result)
+  const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
+  if (result == null) {
+    out.status = 204
+    return out
+  }
   if (typeof result !== 'object') {
     throw new TypeError(`handler returned ${typeof result}; expected a Response or { status, headers, body }`)
   }
-  const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
-  if (result.headers !== undefined) addHeaders(out, result.headers)
-  const body = result.body
-  if (body == null) {
-    if (result.status === undefined) out.status = 204
-  } else if (typeof body === 'string' || body instanceof Uint8Array || isStream(body)) {
-    out.body = body
-  } else if (body instanceof ArrayBuffer) {
-    out.body = new Uint8Array(body)
-  } else if (ArrayBuffer.isView(body)) {
-    const view = body as ArrayBufferView
-    out.body = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+  const add = (name: string, value: string): void => {
+    if (name === 'set-cookie') out.cookies.push(value)
+    else out.headers[name] = Object.hasOwn(out.headers, name) ? `${out.headers[name]}, ${value}` : value
+  }
+  let body: unknown
+  if (isFetchResponse(result)) {
+    result.headers.forEach((value, name) => name !== 'set-cookie' && add(name, value))
+    out.cookies = result.headers.getSetCookie()
+    body = result.body
   } else {
+    if (result.headers) eachHeader(result.headers, add)
+    body = result.body
+    if (body == null && result.status === undefined) out.status = 204
+  }
+  if (result.status !== undefined) {
+    const status = result.status
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new TypeError(`handler returned status ${String(status)}; expected an integer from 200 to 599`)
+    }
+    out.status = status
+  }
+  if (body == null) return out
+  if (typeof body === 'string' || isStream(body)) out.body = body
+  else if (body instanceof ArrayBuffer) out.body = new Uint8Array(body)
+  else if (ArrayBuffer.isView(body)) out.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+  else {
     // A JavaScript handler returned an object body: send it as JSON rather than "[object Object]".
     out.body = JSON.stringify(body)
-    if (out.headers['content-type'] === undefined) out.headers['content-type'] = 'application/json'
+    out.headers['content-type'] ??= 'application/json'
   }
-  if (result.status !== undefined) out.status = checkStatus(result.status)
-  if (typeof out.body === 'string' && out.headers['content-type'] === undefined) {
-    out.headers['content-type'] = 'text/plain; charset=utf-8'
-  }
-  return out
-}
-
-function checkStatus(status: unknown): number {
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
-    throw new TypeError(`handler returned status ${String(status)}; expected an integer from 200 to 599`)
-  }
-  return status
-}
-
-function addHeaders(out: OutgoingResponse, headers: ResponseHeaders): void {
-  if (isPairs(headers)) {
-    for (const [name, value] of headers) addHeader(out, name.toLowerCase(), value)
-    return
-  }
-  for (const name in headers) {
-    const value = headers[name]
-    if (value === undefined) continue
-    const lower = name.toLowerCase()
-    if (typeof value === 'object') for (const item of value) addHeader(out, lower, item)
-    else addHeader(out, lower, typeof value === 'string' ? value : String(value))
-  }
-}
-
-function addHeader(out: OutgoingResponse, lower: string, value: string): void {
-  if (lower === 'set-cookie') {
-    out.cookies.push(value)
-    return
-  }
-  const previous = out.headers[lower]
-  out.headers[lower] = previous === undefined ? value : `${previous}, ${value}`
-}
-
-function fromFetchResponse(response: Response): OutgoingResponse {
-  const out: OutgoingResponse = {
-    status: checkStatus(response.status),
-    headers: {},
-    cookies: response.headers.getSetCookie(),
-    body: response.body,
-  }
-  for (const [name, value] of response.headers) {
-    if (name !== 'set-cookie') out.headers[name] = value
-  }
+  if (typeof out.body === 'string') out.headers['content-type'] ??= 'text/plain; charset=utf-8'
   return out
 }
 
@@ -206,7 +170,7 @@ export function errorResponse(error: unknown, requestId: string): OutgoingRespon
       cookies: [],
       body: JSON.stringify(body),
     }
-    if (error.headers) addHeaders(out, error.headers)
+    if (error.headers) for (const name in error.headers) out.headers[name.toLowerCase()] = error.headers[name] as string
     return out
   }
   return {

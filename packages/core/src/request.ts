@@ -63,6 +63,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   #url: string | undefined
   #source: BodySource | undefined
   #bytes: Promise<Uint8Array> | undefined
+  #read: Uint8Array | undefined
   #used = false
   #request: Request | undefined
 
@@ -133,7 +134,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
 
   bytes(): Promise<Uint8Array> {
     this.#used = true
-    return (this.#bytes ??= this.#read())
+    return (this.#bytes ??= this.#load())
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -154,8 +155,13 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
     let body: BodyInit | undefined
     // Fetch forbids a body on GET and HEAD.
     if (source !== null && this.method !== 'GET' && this.method !== 'HEAD') {
-      if (isStream(source)) this.#used = true
-      body = isStream(source) || typeof source === 'string' ? source : (this.#decode(source) as Uint8Array<ArrayBuffer>)
+      if (!isStream(source)) body = typeof source === 'string' ? source : (this.#decode(source) as Uint8Array<ArrayBuffer>)
+      else if (this.#read) body = this.#read as Uint8Array<ArrayBuffer>
+      else if (this.#bytes || source.locked) throw new TypeError('the request body is being read; read it to the end before toRequest()')
+      else {
+        body = source
+        this.#used = true
+      }
     }
     try {
       return (this.#request = new Request(this.url, { method: this.method, headers: [...this.headers], body, duplex: 'half' } as RequestInit))
@@ -172,9 +178,9 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
     return this.#source === undefined ? (this.#source = this.readBody()) : this.#source
   }
 
-  async #read(): Promise<Uint8Array> {
+  async #load(): Promise<Uint8Array> {
     const source = this.#body()
-    return source === null ? new Uint8Array(0) : isStream(source) ? readAll(source) : this.#decode(source)
+    return (this.#read = source === null ? new Uint8Array(0) : isStream(source) ? await readAll(source) : this.#decode(source))
   }
 
   #decode(source: Exclude<BodySource, null | ReadableStream<Uint8Array>>): Uint8Array {

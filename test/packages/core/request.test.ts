@@ -126,6 +126,22 @@ describe('core/request', () => {
       expect(await request.text()).to.equal('payload')
     })
 
+    it('carries a stream body once it was read, and passes an unread one through', async () => {
+      const streamOf = (text: string) =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text))
+            controller.close()
+          },
+        })
+      const read = new TestRequest({ method: 'POST', body: streamOf('first') })
+      expect(await read.text()).to.equal('first')
+      expect(await read.toRequest().text()).to.equal('first')
+      const unread = new TestRequest({ method: 'POST', body: streamOf('second') })
+      expect(await unread.toRequest().text()).to.equal('second')
+      expect(unread.bodyUsed).to.equal(true)
+    })
+
     it('answers 400 when the request cannot be a Fetch Request', () => {
       const request = new TestRequest({ url: 'https://<url-id>.lambda-url.us-west-2.on.aws/' })
       expect(() => request.toRequest()).to.throw(HttpError, /cannot be represented/)

@@ -1,5 +1,6 @@
 import {
   PortableContext,
+  assertHandler,
   findSource,
   httpFailure,
   runEvents,
@@ -46,7 +47,12 @@ function createContext(event: unknown, context: LambdaContext): PortableContext 
  * recognises fails the invocation with an error naming its shape. Import only the formats a function needs and
  * its bundle holds nothing else.
  */
-export function createLambdaHttpHandler(handler: HttpHandler, sources: readonly HttpSource[]): LambdaHandler {
+export function createLambdaHttpHandler(
+  handler: HttpHandler,
+  sources: readonly HttpSource[],
+  label = 'handler',
+): LambdaHandler {
+  assertHandler(handler, ['http'], label)
   return async (event, context) => {
     const source = findSource(sources, event)
     if (source === undefined) throw unrecognisedInput('aws', 'http', sources, event)
@@ -62,7 +68,12 @@ export function createLambdaHttpHandler(handler: HttpHandler, sources: readonly 
 }
 
 /** A Lambda handler for a portable event handler reading the given formats (see createLambdaHttpHandler). */
-export function createLambdaEventHandler(handler: EventHandler, sources: readonly EventSource[]): LambdaHandler {
+export function createLambdaEventHandler(
+  handler: EventHandler,
+  sources: readonly EventSource[],
+  label = 'handler',
+): LambdaHandler {
+  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
   return async (event, context) => {
     const source = findSource(sources, event)
     if (source === undefined) throw unrecognisedInput('aws', handler.kind, sources, event)
@@ -71,10 +82,14 @@ export function createLambdaEventHandler(handler: EventHandler, sources: readonl
   }
 }
 
-/** A Lambda handler for any portable handler: only the given formats of the handler's kind are tried. */
-export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[]): LambdaHandler {
+/**
+ * A Lambda handler for any portable handler: only the given formats of the handler's kind are tried. Throws a
+ * TypeError at creation when none of them feeds a handler of its kind.
+ */
+export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[], label = 'handler'): LambdaHandler {
+  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
   const candidates = sources.filter((source) => source.kind === handler.kind)
   return handler.kind === 'http'
-    ? createLambdaHttpHandler(handler, candidates as HttpSource[])
-    : createLambdaEventHandler(handler as EventHandler, candidates as EventSource[])
+    ? createLambdaHttpHandler(handler, candidates as HttpSource[], label)
+    : createLambdaEventHandler(handler as EventHandler, candidates as EventSource[], label)
 }

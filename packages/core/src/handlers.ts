@@ -135,3 +135,18 @@ export function isPortableHandler(value: unknown): value is PortableHandler {
   const { kind, handle } = value as { kind?: unknown; handle?: unknown }
   return typeof kind === 'string' && KINDS.has(kind) && typeof handle === 'function'
 }
+
+/**
+ * Checks, when a function is created, that a module export is a portable handler of one of the kinds its events
+ * feed; throws a TypeError naming the export (`label`) otherwise, so a wiring mistake fails at start-up.
+ */
+export function assertHandler(value: unknown, kinds: readonly HandlerKind[], label: string): asserts value is PortableHandler {
+  if (!isPortableHandler(value)) {
+    throw new TypeError(
+      `${label} is not a portable handler: export one made with http(), schedule(), queue(), topic(), storage(), changes() or cloudEvent() from @polycloud/core`,
+    )
+  }
+  if (!kinds.includes(value.kind)) {
+    throw new TypeError(`${label} is a ${value.kind} handler, but its function's events need a ${kinds.join(' or ')} handler`)
+  }
+}

@@ -1,5 +1,5 @@
 // Everything a portable handler needs. Adapter authors import '@polycloud/core/adapter' as well.
-export { http, fetchApp, schedule, queue, topic, storage, changes, cloudEvent, isPortableHandler } from './handlers.js'
+export { http, fetchApp, schedule, queue, topic, storage, changes, cloudEvent, isPortableHandler, assertHandler } from './handlers.js'
 export type {
   HttpHandler,
   HttpHandlerFunction,

@@ -1,0 +1,56 @@
+/** Neutral HTTP routes: `GET /notes/{id}`, `ANY /files/{path+}`. */
+
+export interface Route {
+  /** Upper-case method, or `ANY`. */
+  readonly method: string
+  /** Starts with `/`; parameters as `{name}`, a greedy last one as `{name+}`. */
+  readonly path: string
+}
+
+export class RouteError extends Error {
+  override readonly name = 'RouteError'
+}
+
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'ANY'] as const
+
+const SEGMENT = /^(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$/
+
+/** Parses `METHOD /path`, or checks a `{ method, path }` pair; throws a RouteError saying what is wrong. */
+export function parseRoute(route: string | { readonly method: string; readonly path: string }): Route {
+  let method: string
+  let path: string
+  if (typeof route === 'string') {
+    const match = /^\s*(\S+)\s+(\S+)\s*$/.exec(route)
+    if (!match) {
+      throw new RouteError(
+        `${JSON.stringify(route)} has no method: write "<METHOD> /path", e.g. "GET /notes/{id}" (METHOD one of ${METHODS.join(', ')})`,
+      )
+    }
+    method = match[1] as string
+    path = match[2] as string
+  } else {
+    method = route.method
+    path = route.path
+  }
+  const upper = method === '*' ? 'ANY' : method.toUpperCase()
+  if (!(METHODS as readonly string[]).includes(upper)) {
+    throw new RouteError(`method ${JSON.stringify(method)} is not one of ${METHODS.join(', ')}`)
+  }
+  if (!path.startsWith('/')) throw new RouteError(`path ${JSON.stringify(path)} must start with "/"`)
+  const segments = path === '/' ? [] : path.slice(1).split('/')
+  const names = new Set<string>()
+  segments.forEach((segment, index) => {
+    if (!SEGMENT.test(segment)) {
+      throw new RouteError(`path ${JSON.stringify(path)}: segment ${JSON.stringify(segment)} is not a literal or a {parameter}`)
+    }
+    if (segment.startsWith('{')) {
+      const name = segment.slice(1, segment.endsWith('+}') ? -2 : -1)
+      if (names.has(name)) throw new RouteError(`path ${JSON.stringify(path)}: parameter {${name}} appears twice`)
+      names.add(name)
+      if (segment.endsWith('+}') && index !== segments.length - 1) {
+        throw new RouteError(`path ${JSON.stringify(path)}: a greedy parameter {${name}+} must be the last segment`)
+      }
+    }
+  })
+  return { method: upper, path }
+}

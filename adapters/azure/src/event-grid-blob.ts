@@ -1,0 +1,84 @@
+import { EventError, isRecord, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { bareEtag } from './blob.js'
+import {
+  eachGridEvent,
+  failDelivery,
+  firstGridEvent,
+  isCloudEventSchemaEvent,
+  type EventGridInput,
+  type EventGridPayload,
+} from './event-grid.js'
+import { isTrigger, isoTime, type AzureInput } from './input.js'
+
+/** `/blobServices/default/containers/<container>/blobs/<blob path>`; CloudEvents samples drop the leading slash. */
+const BLOB_SUBJECT = /^\/?blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/
+
+const STORAGE_PREFIX = 'Microsoft.Storage.'
+
+interface Fields {
+  readonly type: string
+  readonly subject: unknown
+  readonly time: unknown
+  readonly source: unknown
+  readonly data: unknown
+}
+
+function fields(event: EventGridPayload): Fields {
+  if (isCloudEventSchemaEvent(event)) {
+    return { type: event.type, subject: event.subject, time: event.time, source: event.source, data: event.data }
+  }
+  return { type: event.eventType, subject: event.subject, time: event.eventTime, source: event.topic, data: event.data }
+}
+
+function isBlobEvent(event: EventGridPayload | undefined): boolean {
+  if (event === undefined) return false
+  const { type, subject } = fields(event)
+  return type.startsWith(STORAGE_PREFIX) && typeof subject === 'string' && BLOB_SUBJECT.test(subject)
+}
+
+/**
+ * A Blob Storage event as a storage event. Container and blob name come from the subject, as written (the subject
+ * carries the name unencoded; `data.url` is percent-encoded). BlobCreated is `created`, BlobDeleted `deleted`,
+ * other blob events (tier changes, renames, directory events) are `other`.
+ */
+function toStorageEvent(event: EventGridPayload): StorageEvent {
+  const { type, subject, time, source, data } = fields(event)
+  if (!type.startsWith(STORAGE_PREFIX)) {
+    throw new EventError(`event ${event.id}: ${type} is not a Blob Storage event`)
+  }
+  const match = typeof subject === 'string' ? BLOB_SUBJECT.exec(subject) : null
+  if (!match) {
+    throw new EventError(`event ${event.id}: subject ${JSON.stringify(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
+  }
+  const details = isRecord(data) ? data : {}
+  const length = details.contentLength
+  return {
+    kind: 'storage',
+    id: event.id,
+    time: isoTime(time),
+    source: typeof source === 'string' ? source : '',
+    native: event,
+    type: type === 'Microsoft.Storage.BlobCreated' ? 'created' : type === 'Microsoft.Storage.BlobDeleted' ? 'deleted' : 'other',
+    action: type,
+    bucket: match[1] as string,
+    key: match[2] as string,
+    size: typeof length === 'number' && Number.isFinite(length) ? length : undefined,
+    etag: bareEtag(details.eTag),
+    contentType: typeof details.contentType === 'string' ? details.contentType : undefined,
+    versionId: undefined,
+  }
+}
+
+/**
+ * Blob Storage events delivered by Event Grid (either schema) for storage handlers. In an array, an event that is
+ * not a blob event fails on its own (it is not dropped silently); failures fail the invocation as for
+ * `azure:event-grid`.
+ */
+export const eventGridBlob: EventSource<EventGridInput, StorageEvent, void> = {
+  name: 'azure:event-grid-blob',
+  kind: 'storage',
+  canHandle: (input): input is EventGridInput =>
+    isTrigger(input, 'eventgridtrigger', (value: AzureInput) => isBlobEvent(firstGridEvent(value))),
+  getEvents: (input) => eachGridEvent(input, toStorageEvent),
+  getResult: (_input, failed) => failDelivery('azure:event-grid-blob', failed),
+}

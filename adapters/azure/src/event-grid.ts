@@ -1,0 +1,197 @@
+import {
+  BatchFailedError,
+  EventError,
+  InvalidRecord,
+  base64ToBytes,
+  isBase64,
+  isRecord,
+  type CloudEvent,
+  type EventSource,
+  type NeutralEvent,
+} from '@polycloud/core/adapter'
+import { isTrigger, isoTime, type AzureInput } from './input.js'
+
+/** An event in the Event Grid schema. */
+export interface EventGridSchemaEvent {
+  id: string
+  topic?: string
+  subject?: string
+  eventType: string
+  eventTime?: string
+  data?: unknown
+  dataVersion?: string
+  metadataVersion?: string
+  [key: string]: unknown
+}
+
+/** An event in the CloudEvents 1.0 schema (an Event Grid subscription with `CloudEventSchemaV1_0` delivery). */
+export interface EventGridCloudEvent {
+  specversion: string
+  id: string
+  source: string
+  type: string
+  time?: string
+  subject?: string
+  datacontenttype?: string
+  dataschema?: string
+  data?: unknown
+  data_base64?: string
+  [extension: string]: unknown
+}
+
+export type EventGridPayload = EventGridSchemaEvent | EventGridCloudEvent
+
+/**
+ * An Event Grid trigger invocation: one event (the extension calls the function once per event of a delivery),
+ * or an array of them (a whole delivery, as Event Grid POSTs it).
+ */
+export type EventGridInput = AzureInput<EventGridPayload | EventGridPayload[]>
+
+export function isEventGridSchemaEvent(value: unknown): value is EventGridSchemaEvent {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.eventType === 'string' && !('specversion' in value)
+}
+
+export function isCloudEventSchemaEvent(value: unknown): value is EventGridCloudEvent {
+  return (
+    isRecord(value) &&
+    typeof value.specversion === 'string' &&
+    typeof value.id === 'string' &&
+    typeof value.type === 'string' &&
+    typeof value.source === 'string'
+  )
+}
+
+function isGridEvent(value: unknown): value is EventGridPayload {
+  return isEventGridSchemaEvent(value) || isCloudEventSchemaEvent(value)
+}
+
+/** The first event of the input (an event, or the first of an array), if it is an Event Grid or CloudEvents event. */
+export function firstGridEvent(input: AzureInput): EventGridPayload | undefined {
+  const value = Array.isArray(input.input) ? input.input[0] : input.input
+  return isGridEvent(value) ? value : undefined
+}
+
+export function isGridInput(input: AzureInput): boolean {
+  return firstGridEvent(input) !== undefined
+}
+
+/** The trigger input as a list of events. */
+export function eventList(input: EventGridInput): unknown[] {
+  return Array.isArray(input.input) ? input.input : [input.input]
+}
+
+/** An id for an item that is not an event: its own id if it has one, else its position. */
+export function itemId(item: unknown, index: number): string {
+  return isRecord(item) && typeof item.id === 'string' ? item.id : `#${index}`
+}
+
+/**
+ * Translates each event of the input on its own: an item that is not an event, or that `translate` rejects,
+ * becomes an {@link InvalidRecord}.
+ */
+export function eachGridEvent<E>(input: EventGridInput, translate: (event: EventGridPayload) => E): Array<E | InvalidRecord> {
+  return eventList(input).map((item, index) => {
+    try {
+      if (!isGridEvent(item)) {
+        throw new EventError(`item ${index} is neither an Event Grid nor a CloudEvents event`)
+      }
+      return translate(item)
+    } catch (error) {
+      return new InvalidRecord(itemId(item, index), item, error as Error)
+    }
+  })
+}
+
+/**
+ * Event Grid redelivers a whole delivery when the function fails for any event of it (the extension answers 500),
+ * so a failed event fails the invocation and every event of its delivery comes again: handlers must be idempotent.
+ */
+export function failDelivery(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
+  if (failed.length > 0) throw new BatchFailedError(source, failed)
+}
+
+const CLOUD_EVENT_ATTRIBUTES = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'data_base64',
+])
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** A CloudEvents-schema event as it is; `data_base64` decoded to bytes; unknown attributes are extensions. */
+function fromCloudEvent(event: EventGridCloudEvent): CloudEvent {
+  let data: unknown = event.data
+  if (typeof event.data_base64 === 'string') {
+    if (!isBase64(event.data_base64)) throw new EventError(`event ${event.id}: data_base64 is not valid base64`)
+    data = base64ToBytes(event.data_base64)
+  }
+  const extensions: Record<string, unknown> = {}
+  for (const key in event) if (!CLOUD_EVENT_ATTRIBUTES.has(key)) extensions[key] = event[key]
+  return {
+    kind: 'cloudEvent',
+    id: event.id,
+    time: isoTime(event.time),
+    source: event.source,
+    native: event,
+    specversion: event.specversion,
+    type: event.type,
+    subject: nonEmpty(event.subject),
+    datacontenttype: nonEmpty(event.datacontenttype),
+    dataschema: nonEmpty(event.dataschema),
+    data,
+    extensions,
+  }
+}
+
+/**
+ * An Event Grid-schema event as a CloudEvent, as Event Grid maps it: topic is the source, eventType the type,
+ * eventTime the time; data is JSON. `dataVersion` (when set) and `metadataVersion` become the extensions
+ * `dataversion` and `metadataversion`. An empty subject is left out (CloudEvents subjects are non-empty).
+ */
+function fromEventGridEvent(event: EventGridSchemaEvent): CloudEvent {
+  const extensions: Record<string, unknown> = {}
+  if (nonEmpty(event.dataVersion) !== undefined) extensions.dataversion = event.dataVersion
+  if (typeof event.metadataVersion === 'string') extensions.metadataversion = event.metadataVersion
+  const hasData = 'data' in event && event.data !== undefined
+  return {
+    kind: 'cloudEvent',
+    id: event.id,
+    time: isoTime(event.eventTime),
+    source: typeof event.topic === 'string' ? event.topic : '',
+    native: event,
+    specversion: '1.0',
+    type: event.eventType,
+    subject: nonEmpty(event.subject),
+    datacontenttype: hasData ? 'application/json' : undefined,
+    dataschema: undefined,
+    data: event.data,
+    extensions,
+  }
+}
+
+/** Either schema as a CloudEvent. */
+export function toCloudEvent(event: EventGridPayload): CloudEvent {
+  return isCloudEventSchemaEvent(event) ? fromCloudEvent(event) : fromEventGridEvent(event as EventGridSchemaEvent)
+}
+
+/**
+ * Any Event Grid event, in the Event Grid or the CloudEvents schema, as a CloudEvent. A throw fails the
+ * invocation; Event Grid retries the delivery on its subscription's retry policy, then dead-letters it if the
+ * subscription has a dead-letter destination.
+ */
+export const eventGrid: EventSource<EventGridInput, CloudEvent, void> = {
+  name: 'azure:event-grid',
+  kind: 'cloudEvent',
+  canHandle: (input): input is EventGridInput => isTrigger(input, 'eventgridtrigger', isGridInput),
+  getEvents: (input) => eachGridEvent(input, toCloudEvent),
+  getResult: (_input, failed) => failDelivery('azure:event-grid', failed),
+}

@@ -1,0 +1,103 @@
+import type { InvocationContext } from '@azure/functions'
+import {
+  PortableContext,
+  assertHandler,
+  deadlineFromEnv,
+  findSource,
+  httpFailure,
+  runEvents,
+  runHttp,
+  type EventSource,
+  type HttpSource,
+  type LogLevel,
+  type PortableHandler,
+  type Source,
+} from '@polycloud/core/adapter'
+import { unrecognisedAzureInput, type AzureInput } from './input.js'
+
+/** What `app.http`, `app.storageQueue`, ... call: the trigger input and the invocation context. */
+export type AzureFunctionHandler = (input: unknown, context: InvocationContext) => Promise<unknown>
+
+export interface AzureHandlerOptions {
+  /**
+   * Whether a streamed response body is passed to the host as a stream. Default: whether HTTP streaming was
+   * enabled through this package's `setup({ enableHttpStream: true })` when the invocation runs. Without
+   * streaming the body is read to the end first (the host sends responses whole).
+   */
+  readonly stream?: boolean
+  /** How errors at creation name the handler (e.g. the module export), default `handler`. */
+  readonly label?: string
+}
+
+/** The Functions default timeout on the Consumption plan, in seconds (host.json `functionTimeout`). */
+export const DEFAULT_TIMEOUT_SECONDS = 300
+
+let httpStreaming = false
+
+/** Records whether the app enabled HTTP streaming (`app.setup({ enableHttpStream })`); see `setup`. */
+export function setHttpStreaming(enabled: boolean): void {
+  httpStreaming = enabled
+}
+
+export function isHttpStreaming(): boolean {
+  return httpStreaming
+}
+
+function createContext(input: unknown, context: InvocationContext): PortableContext {
+  return new PortableContext({
+    provider: 'azure',
+    requestId: context.invocationId,
+    functionName: context.functionName,
+    deadline: deadlineFromEnv(process.env, DEFAULT_TIMEOUT_SECONDS),
+    env: process.env,
+    native: { provider: 'azure', event: input, context },
+    // Log lines go to the invocation's logger, which the host ties to the invocation in Application Insights.
+    sink: (level: LogLevel, line: string) => context[level](line),
+  })
+}
+
+/**
+ * An Azure Functions handler for a portable handler, reading the given native formats. Throws a TypeError at
+ * creation when the handler is not a portable handler or none of the sources feeds its kind. Only the sources of
+ * the handler's kind are tried, in order; the first that recognises the trigger input (by the context's trigger
+ * type, else by the payload's shape) translates it. An input none recognises fails the invocation with an error
+ * naming its shape. Import only the sources a function needs and the bundle holds nothing else.
+ *
+ * HTTP handlers resolve to an `HttpResponseInit`; event handlers resolve to nothing, or reject when an event
+ * failed (the host then retries or dead-letters the delivery, per trigger).
+ */
+export function createAzureHandler(
+  handler: PortableHandler,
+  sources: readonly Source[],
+  options: AzureHandlerOptions = {},
+): AzureFunctionHandler {
+  if (sources.length === 0) throw new TypeError('azure: createAzureHandler needs at least one source')
+  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], options.label ?? 'handler')
+  const candidates = sources.filter((source) => source.kind === handler.kind)
+  if (handler.kind === 'http') {
+    const http = candidates as HttpSource[]
+    return async (input, context) => {
+      const native: AzureInput = { input, context }
+      const source = findSource(http, native)
+      if (source === undefined) throw unrecognisedAzureInput('http', http, input, context)
+      const ctx = createContext(input, context)
+      let response
+      try {
+        response = await runHttp(handler, source.getRequest(native), ctx, options.stream ?? httpStreaming)
+      } catch (error) {
+        response = httpFailure(error, ctx)
+      }
+      return source.getResponse(response, native)
+    }
+  }
+  const events = candidates as EventSource[]
+  const run = handler as Parameters<typeof runEvents>[0]
+  return async (input, context) => {
+    const native: AzureInput = { input, context }
+    const source = findSource(events, native)
+    if (source === undefined) throw unrecognisedAzureInput(handler.kind, events, input, context)
+    const ctx = createContext(input, context)
+    const failed = await runEvents(run, source.getEvents(native), ctx, source.isOrdered?.(native) ?? false)
+    return source.getResult(native, failed)
+  }
+}

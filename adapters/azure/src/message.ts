@@ -1,0 +1,24 @@
+import { BatchFailedError, type InvalidRecord, type NeutralEvent, type Payload } from '@polycloud/core/adapter'
+
+// What the single-message triggers (Storage queue, Service Bus, blob) share.
+
+/**
+ * The message's payload. Text stays text. JSON was already parsed by the library, and the original text is gone
+ * (a Storage queue's `queueTrigger` metadata copy is parsed and camel-cased too), so the value itself is kept: `json()` returns
+ * it, `body` is its JSON serialisation.
+ */
+export function messagePayload(value: unknown): Payload {
+  if (typeof value === 'string') return { text: value }
+  if (value instanceof Uint8Array) return { bytes: value }
+  return { value }
+}
+
+/** The delivery attempt from a count the host keeps (1 on the first delivery). */
+export function attemptFrom(count: unknown): number {
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1
+}
+
+/** A single-message trigger fails as a whole: a failed message fails the invocation, so the host redelivers it. */
+export function failInvocation(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
+  if (failed.length > 0) throw new BatchFailedError(source, failed)
+}

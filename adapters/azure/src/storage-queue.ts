@@ -1,0 +1,55 @@
+import {
+  EventError,
+  InvalidRecord,
+  PortableQueueMessage,
+  type EventSource,
+  type QueueMessage,
+} from '@polycloud/core/adapter'
+import { anyPayload, idString, isTrigger, isoTime, metadata, triggerOption, type AzureInput } from './input.js'
+import { attemptFrom, failInvocation, messagePayload } from './message.js'
+
+/**
+ * A Storage queue trigger invocation: the message as the library hands it over (the host base64-decodes it, then
+ * JSON text becomes the parsed value and binary a Buffer) and its metadata (`id`, `dequeueCount`, `popReceipt`,
+ * `insertionTime`, `expirationTime`, `nextVisibleTime`, `queueTrigger`).
+ */
+export type StorageQueueInput = AzureInput<unknown>
+
+function hasQueueMetadata(input: AzureInput): boolean {
+  const meta = metadata(input)
+  return typeof meta.dequeueCount === 'number' && typeof meta.popReceipt === 'string'
+}
+
+function toMessage(input: StorageQueueInput): QueueMessage {
+  const meta = metadata(input)
+  const id = idString(meta.id)
+  if (id === undefined) throw new EventError('azure:storage-queue: the trigger metadata has no message id')
+  const queue = triggerOption(input, 'queueName') ?? ''
+  return new PortableQueueMessage({
+    id,
+    time: isoTime(meta.insertionTime),
+    source: queue,
+    native: input,
+    payload: messagePayload(input.input),
+    queue,
+    attempt: attemptFrom(meta.dequeueCount),
+  })
+}
+
+/**
+ * Azure Storage queue messages, one per invocation. A throw fails the invocation: the message becomes visible
+ * again and is retried until `maxDequeueCount` (host.json, default 5), then moved to `<queue>-poison`.
+ */
+export const storageQueue: EventSource<StorageQueueInput, QueueMessage, void> = {
+  name: 'azure:storage-queue',
+  kind: 'queue',
+  canHandle: (input): input is StorageQueueInput => isTrigger(input, 'queuetrigger', hasQueueMetadata, anyPayload),
+  getEvents(input) {
+    try {
+      return [toMessage(input)]
+    } catch (error) {
+      return [new InvalidRecord(idString(metadata(input).id) ?? '', input, error as Error)]
+    }
+  },
+  getResult: (_input, failed) => failInvocation('azure:storage-queue', failed),
+}

@@ -1,0 +1,145 @@
+import {
+  EventError,
+  InvalidRecord,
+  PortableQueueMessage,
+  isRecord,
+  type EventSource,
+  type NeutralEvent,
+  type Payload,
+  type QueueMessage,
+} from '@polycloud/core/adapter'
+
+export interface QueueRetryOptions {
+  delaySeconds?: number
+}
+
+/** The members of a Workers Queues `Message` that Polycloud reads (the shape of workers-types' `Message`). */
+export interface QueueMessageLike<Body = unknown> {
+  readonly id: string
+  /** When the message was sent. */
+  readonly timestamp: Date
+  /** Any structured-clone value: an object (json), a string (text), an ArrayBuffer (bytes), ... (v8). */
+  readonly body: Body
+  /** Delivery attempt, 1 on the first. */
+  readonly attempts: number
+  ack(): void
+  retry(options?: QueueRetryOptions): void
+}
+
+/** The members of a Workers Queues `MessageBatch` that Polycloud reads. */
+export interface MessageBatchLike<Body = unknown> {
+  /** The queue's name. */
+  readonly queue: string
+  readonly messages: readonly QueueMessageLike<Body>[]
+  ackAll(): void
+  retryAll(options?: QueueRetryOptions): void
+}
+
+function isMessage(value: unknown): value is QueueMessageLike {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.ack === 'function' && 'body' in value
+}
+
+/** A queue batch: a queue name and messages with ids, bodies and ack/retry. */
+export function isMessageBatch(input: unknown): input is MessageBatchLike {
+  if (!isRecord(input) || typeof input.queue !== 'string' || !Array.isArray(input.messages)) return false
+  return input.messages.length === 0 || isMessage(input.messages[0])
+}
+
+/**
+ * The ISO time of a message's `timestamp` (a Date at run time; a number is accepted too). Throws an EventError
+ * naming the message when there is no valid time.
+ */
+export function messageTime(source: string, message: QueueMessageLike): string {
+  const timestamp: unknown = message.timestamp
+  const ms = timestamp instanceof Date ? timestamp.getTime() : typeof timestamp === 'number' ? timestamp : NaN
+  if (!Number.isFinite(ms)) {
+    throw new EventError(`${source}: message ${message.id} has no valid timestamp (got ${describe(timestamp)})`)
+  }
+  return new Date(ms).toISOString()
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (value instanceof Date) return 'an invalid Date'
+  return typeof value === 'string' ? JSON.stringify(value) : `a ${typeof value}`
+}
+
+/**
+ * Each message translated on its own: one that cannot be (no id, no valid timestamp or attempt count, a body of
+ * the wrong shape) becomes an {@link InvalidRecord}, which fails, and is retried, alone.
+ */
+export function eachMessage<E>(
+  source: string,
+  batch: MessageBatchLike,
+  translate: (message: QueueMessageLike, batch: MessageBatchLike) => E,
+): Array<E | InvalidRecord> {
+  const out: Array<E | InvalidRecord> = []
+  batch.messages.forEach((message, index) => {
+    try {
+      if (!isRecord(message) || typeof message.id !== 'string' || message.id === '') {
+        throw new EventError(`${source}: message ${index} of queue ${batch.queue} has no id`)
+      }
+      const attempts: unknown = message.attempts
+      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
+        throw new EventError(`${source}: message ${message.id} has no valid attempts count (got ${describe(attempts)})`)
+      }
+      out.push(translate(message, batch))
+    } catch (error) {
+      const id = isRecord(message) && typeof message.id === 'string' ? message.id : ''
+      out.push(new InvalidRecord(id, message, error as Error))
+    }
+  })
+  return out
+}
+
+/**
+ * Settles every message of a batch after the run: the ones whose events failed are retried (redelivered after the
+ * consumer's retry delay, then dead-lettered after max_retries), every other one is acknowledged, so it is not
+ * redelivered even when the invocation fails later (a rejected waitUntil). Where the handler already called
+ * `ack()` or `retry()` on a message itself (through `event.native`), its call wins: Queues keep the first one.
+ */
+export function settleMessages(batch: MessageBatchLike, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
+  const retry = new Set<unknown>()
+  for (const item of failed) retry.add(item.native)
+  for (const message of batch.messages) {
+    if (retry.has(message)) message.retry()
+    else message.ack()
+  }
+}
+
+/**
+ * A message body as a payload. Strings are text; ArrayBuffers and typed arrays are bytes; anything else (the
+ * objects, arrays, numbers, booleans and null of the default `json` content type, or v8 values such as a Date or
+ * Map) is kept as the value itself: `json()` returns it without a copy and `body` is its JSON text.
+ */
+export function messagePayload(body: unknown): Payload {
+  if (typeof body === 'string') return { text: body }
+  if (body instanceof Uint8Array) return { bytes: body }
+  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) }
+  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) }
+  return { value: body }
+}
+
+function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): QueueMessage {
+  return new PortableQueueMessage({
+    id: message.id,
+    time: messageTime('cloudflare:queue', message),
+    source: batch.queue,
+    native: message,
+    payload: messagePayload(message.body),
+    queue: batch.queue,
+    attempt: message.attempts,
+  })
+}
+
+/**
+ * A Queues consumer batch: one `queue` message per Message. After the run each message is acknowledged or
+ * retried on its own, so only the failed ones come back.
+ */
+export const queueBatch: EventSource<MessageBatchLike, QueueMessage, void> = {
+  name: 'cloudflare:queue',
+  kind: 'queue',
+  canHandle: isMessageBatch,
+  getEvents: (batch) => eachMessage('cloudflare:queue', batch, toQueueMessage),
+  getResult: settleMessages,
+}

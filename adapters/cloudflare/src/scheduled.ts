@@ -1,0 +1,57 @@
+import {
+  BatchFailedError,
+  EventError,
+  InvalidRecord,
+  isRecord,
+  type EventSource,
+  type ScheduleEvent,
+} from '@polycloud/core/adapter'
+
+/** The members of a Workers `ScheduledController` that Polycloud reads (`scheduledTime` is ms since the epoch). */
+export interface ScheduledControllerLike {
+  readonly cron: string
+  readonly scheduledTime: number
+  noRetry?(): void
+}
+
+export function isScheduledController(input: unknown): input is ScheduledControllerLike {
+  return isRecord(input) && typeof input.cron === 'string' && typeof input.scheduledTime === 'number'
+}
+
+function toEvent(controller: ScheduledControllerLike): ScheduleEvent | InvalidRecord {
+  const { cron, scheduledTime } = controller
+  const date = new Date(scheduledTime)
+  if (!Number.isFinite(date.getTime())) {
+    return new InvalidRecord(
+      cron,
+      controller,
+      new EventError(`cloudflare:scheduled: scheduledTime ${String(scheduledTime)} is not a valid time`),
+    )
+  }
+  const time = date.toISOString()
+  return {
+    kind: 'schedule',
+    // A cron fires once per scheduled time: the pair names the tick (a retry of it keeps both).
+    id: cron === '' ? time : `${cron}@${time}`,
+    time,
+    source: cron === '' ? 'scheduled' : cron,
+    native: controller,
+    schedule: cron === '' ? undefined : cron,
+    // Workers do not say which Worker fired.
+    name: undefined,
+  }
+}
+
+/**
+ * A Cron Trigger: one `schedule` event per `scheduled()` call. A failure is rethrown (as a BatchFailedError) so
+ * Cloudflare records the run as an exception in the Cron Trigger past events.
+ */
+export const scheduled: EventSource<ScheduledControllerLike, ScheduleEvent, void> = {
+  name: 'cloudflare:scheduled',
+  kind: 'schedule',
+  canHandle: isScheduledController,
+  getEvents: (controller) => [toEvent(controller)],
+  getResult(_controller, failed) {
+    if (failed.length > 0) throw new BatchFailedError('cloudflare:scheduled', failed)
+  },
+}

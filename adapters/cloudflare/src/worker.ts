@@ -1,0 +1,184 @@
+import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/core'
+import {
+  PortableContext,
+  deadlineFromEnv,
+  findSource,
+  httpFailure,
+  isFetchResponse,
+  runEvents,
+  toOutgoing,
+  unrecognisedInput,
+  type ContextInit,
+  type EventSource,
+  type HttpSource,
+  type Source,
+} from '@polycloud/core/adapter'
+import { toResponse } from './fetch.js'
+import type { MessageBatchLike } from './queue.js'
+import type { ScheduledControllerLike } from './scheduled.js'
+
+/** The members of the Workers `ExecutionContext` that Polycloud uses. */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void
+  passThroughOnException(): void
+}
+
+/** A module Worker serving HTTP: `export default worker(http(...))`. */
+export interface FetchWorker {
+  fetch(request: Request, env: unknown, ctx: ExecutionContextLike): Promise<Response>
+}
+
+/** A module Worker run by Cron Triggers. */
+export interface ScheduledWorker {
+  scheduled(controller: ScheduledControllerLike, env: unknown, ctx: ExecutionContextLike): Promise<void>
+}
+
+/** A module Worker consuming a queue (queue messages, or R2 event notifications as storage events). */
+export interface QueueWorker {
+  queue(batch: MessageBatchLike, env: unknown, ctx: ExecutionContextLike): Promise<void>
+}
+
+export type ExportedWorker = FetchWorker | ScheduledWorker | QueueWorker
+
+/**
+ * Deadlines for code that reads `context.remainingTime()`; Workers do not pass one. HTTP: 30 s, the default CPU
+ * limit (wall time is not limited while the client is connected). Cron Triggers and queue consumers: 15 minutes,
+ * their wall-time limit. POLYCLOUD_TIMEOUT_SECONDS in the Worker's vars overrides both.
+ */
+export const FETCH_TIMEOUT_SECONDS = 30
+export const BACKGROUND_TIMEOUT_SECONDS = 900
+
+const NO_VARS: Readonly<Record<string, string>> = Object.freeze({})
+const varsCache = new WeakMap<object, Readonly<Record<string, string>>>()
+
+/** The string vars of a Workers env (bindings such as KV, queues or R2 are objects and left out), once per env. */
+export function stringVars(env: unknown): Readonly<Record<string, string>> {
+  if (typeof env !== 'object' || env === null) return NO_VARS
+  let vars = varsCache.get(env)
+  if (vars === undefined) {
+    const out: Record<string, string> = {}
+    for (const [name, value] of Object.entries(env)) if (typeof value === 'string') out[name] = value
+    vars = Object.freeze(out)
+    varsCache.set(env, vars)
+  }
+  return vars
+}
+
+/** A context whose waitUntil is the Workers one: the runtime keeps the invocation alive for it. */
+class WorkersContext extends PortableContext {
+  readonly #ctx: ExecutionContextLike
+
+  constructor(init: ContextInit, ctx: ExecutionContextLike) {
+    super(init)
+    this.#ctx = ctx
+  }
+
+  override waitUntil(promise: Promise<unknown>): void {
+    this.#ctx.waitUntil(promise)
+  }
+}
+
+function createContext(
+  event: unknown,
+  env: unknown,
+  ctx: ExecutionContextLike,
+  requestId: string,
+  timeoutSeconds: number,
+): WorkersContext {
+  const vars = stringVars(env)
+  return new WorkersContext(
+    {
+      provider: 'cloudflare',
+      requestId,
+      functionName: vars.POLYCLOUD_FUNCTION_NAME ?? 'worker',
+      deadline: deadlineFromEnv(vars, timeoutSeconds),
+      env: vars,
+      native: { provider: 'cloudflare', event, context: ctx, extra: env },
+    },
+    ctx,
+  )
+}
+
+/** The last resort when even the error response cannot be built (an HttpError with an invalid header, say). */
+function plainFailure(requestId: string): Response {
+  return new Response(JSON.stringify({ error: 'Internal Server Error', requestId }), {
+    status: 500,
+    headers: { 'content-type': 'application/json' },
+  })
+}
+
+function fetchWorker(handler: HttpHandler, sources: readonly HttpSource<Request, Response>[]): FetchWorker {
+  return {
+    async fetch(request, env, ctx) {
+      const context = createContext(
+        request,
+        env,
+        ctx,
+        request.headers.get('cf-ray') ?? crypto.randomUUID(),
+        FETCH_TIMEOUT_SECONDS,
+      )
+      const source = findSource(sources, request)
+      try {
+        if (source === undefined) throw unrecognisedInput('cloudflare', 'http', sources, request)
+        const result = await handler.handle(source.getRequest(request), context)
+        // A Fetch Response goes back untouched: no copy, and its webSocket (101), cf and encodeBody options survive.
+        if (isFetchResponse(result)) return result
+        return source.getResponse(toOutgoing(result), request)
+      } catch (error) {
+        const failure = httpFailure(error, context)
+        try {
+          return source === undefined ? toResponse(failure) : source.getResponse(failure, request)
+        } catch (responseError) {
+          context.log.error('could not build the error response', { error: responseError })
+          return plainFailure(context.requestId)
+        }
+      }
+    },
+  }
+}
+
+type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
+
+async function runBatch(
+  handler: EventHandlerOf,
+  sources: readonly EventSource[],
+  input: unknown,
+  env: unknown,
+  ctx: ExecutionContextLike,
+): Promise<void> {
+  const source = findSource(sources, input)
+  if (source === undefined) throw unrecognisedInput('cloudflare', handler.kind, sources, input)
+  const context = createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS)
+  const items = source.getEvents(input)
+  const ordered = source.isOrdered?.(input) ?? false
+  const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, context, ordered)
+  source.getResult(input, failed)
+}
+
+/**
+ * A module Worker (ExportedHandler) for a portable handler, reading the given native formats. It has only the
+ * method the handler's kind needs: `fetch` for HTTP, `scheduled` for schedule, `queue` for everything delivered
+ * by Queues (queue messages, R2 notifications as storage events). Pass only the sources a Worker needs and the
+ * bundle holds nothing else. Throws a TypeError when no source reads the handler's kind.
+ */
+export function createWorker(handler: HttpHandler, sources: readonly Source[]): FetchWorker
+export function createWorker(handler: ScheduleHandler, sources: readonly Source[]): ScheduledWorker
+export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[]): QueueWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker {
+  const candidates = sources.filter((source) => source.kind === handler.kind)
+  if (candidates.length === 0) {
+    const given = sources.length === 0 ? 'none' : sources.map((source) => source.name).join(', ')
+    throw new TypeError(`cloudflare: no source reads ${handler.kind} events (sources given: ${given})`)
+  }
+  if (handler.kind === 'http') return fetchWorker(handler, candidates as HttpSource<Request, Response>[])
+  const events = candidates as EventSource[]
+  if (handler.kind === 'schedule') {
+    return {
+      scheduled: (controller, env, ctx) => runBatch(handler, events, controller, env, ctx),
+    } satisfies ScheduledWorker
+  }
+  return {
+    queue: (batch, env, ctx) => runBatch(handler, events, batch, env, ctx),
+  } satisfies QueueWorker
+}

@@ -1,0 +1,25 @@
+import { expect } from 'chai'
+import { BatchFailedError, InvalidRecord } from '@polycloud/core/adapter'
+import { attemptFrom, failInvocation, messagePayload } from '@polycloud/azure/message'
+
+describe('azure/message', () => {
+  it('keeps text as text, bytes as bytes and an already-parsed value as the value', () => {
+    expect(messagePayload('plain')).to.deep.equal({ text: 'plain' })
+    const bytes = Buffer.from([1, 2])
+    expect(messagePayload(bytes)).to.deep.equal({ bytes })
+    const value = { a: 1 }
+    expect((messagePayload(value) as { value: unknown }).value).to.equal(value)
+    expect(messagePayload(0)).to.deep.equal({ value: 0 })
+    expect(messagePayload(null)).to.deep.equal({ value: null })
+  })
+
+  it('counts attempts from 1', () => {
+    expect([attemptFrom(3), attemptFrom(0), attemptFrom(-1), attemptFrom(1.5), attemptFrom('2'), attemptFrom(undefined)]).to.deep.equal([3, 1, 1, 1, 1, 1])
+  })
+
+  it('fails the invocation only when something failed', () => {
+    expect(failInvocation('azure:x', [])).to.equal(undefined)
+    const record = new InvalidRecord('m-1', {}, new Error('bad'))
+    expect(() => failInvocation('azure:x', [record])).to.throw(BatchFailedError, 'azure:x: 1 event(s) failed: m-1')
+  })
+})

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
+import {
+  PortableContext,
+  deadlineFromEnv,
+  findSource,
+  httpFailure,
+  isRecord,
+  runEvents,
+  runHttp,
+  unrecognisedInput,
+  type EventError,
+  type EventSource,
+  type HttpHandler,
+  type HttpSource,
+  type OutgoingResponse,
+  type PortableHandler,
+  type Source,
+} from '@polycloud/core/adapter'
+import { isCloudEvent, notACloudEvent, type GcpCloudEvent } from './cloud-event.js'
+import { writeResponse, type FrameworkRequest } from './http.js'
+import { cloudLoggingSink, parseTrace, projectId, sinkFor } from './logging.js'
+import { isPushBody } from './pubsub.js'
+
+/** An HTTP function as the Functions Framework calls it: `(req, res)`, the response written to `res`. */
+export type HttpFunction = (req: FrameworkRequest, res: ServerResponse) => Promise<void>
+
+/**
+ * A CloudEvent function as the Functions Framework calls it. It declares exactly one parameter: FF treats a
+ * function with two as callback-style and would wait for a callback that never comes.
+ */
+export type CloudEventFunction = (event: GcpCloudEvent) => Promise<void>
+
+/** Default function timeout of Cloud Run functions (gen 2), in seconds. */
+const DEFAULT_TIMEOUT_SECONDS = 60
+
+type Env = Readonly<Record<string, string | undefined>>
+
+function functionName(env: Env, fallback: string | undefined): string {
+  return env.K_SERVICE || env.FUNCTION_TARGET || fallback || 'function'
+}
+
+/**
+ * No request carries its deadline on GCP: it is the function's timeout from the invocation's start. That is
+ * POLYCLOUD_TIMEOUT_SECONDS when set (the Serverless plugin sets it), else CLOUD_RUN_TIMEOUT_SECONDS (what the
+ * Functions Framework reads for its own request timeout), else the 60 s default.
+ */
+export function gcpDeadline(env: Env): number {
+  const platform = Number(env.CLOUD_RUN_TIMEOUT_SECONDS)
+  return deadlineFromEnv(env, Number.isFinite(platform) && platform > 0 ? platform : DEFAULT_TIMEOUT_SECONDS)
+}
+
+function header(req: FrameworkRequest, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** The context of one HTTP invocation: FF's execution id, the request's trace for the log lines. */
+export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined): PortableContext {
+  const env = process.env
+  const trace = parseTrace(header(req, 'x-cloud-trace-context'), header(req, 'traceparent'))
+  return new PortableContext({
+    provider: 'gcp',
+    requestId: req.executionId || header(req, 'function-execution-id') || randomUUID(),
+    functionName: functionName(env, name),
+    deadline: gcpDeadline(env),
+    env,
+    native: { provider: 'gcp', event: req, context: undefined, extra: res },
+    sink: trace === undefined ? cloudLoggingSink : sinkFor(trace, projectId(env)),
+  })
+}
+
+function eventContext(event: unknown, name: string | undefined): PortableContext {
+  const env = process.env
+  const traceparent = isRecord(event) && typeof event.traceparent === 'string' ? event.traceparent : undefined
+  const trace = traceparent === undefined ? undefined : parseTrace(undefined, traceparent)
+  return new PortableContext({
+    provider: 'gcp',
+    requestId: isRecord(event) && typeof event.id === 'string' ? event.id : randomUUID(),
+    functionName: functionName(env, name),
+    deadline: gcpDeadline(env),
+    env,
+    native: { provider: 'gcp', event, context: undefined },
+    sink: trace === undefined ? cloudLoggingSink : sinkFor(trace, projectId(env)),
+  })
+}
+
+/** The error for an event no source of the handler's kind recognises. */
+export function unrecognised(kind: string, sources: readonly Source[], input: unknown): EventError {
+  if (isRecord(input) && !isCloudEvent(input) && !isPushBody(input)) return notACloudEvent('gcp', input)
+  return unrecognisedInput('gcp', kind, sources, input)
+}
+
+/** The sources of the handler's kind: only those are tried. */
+export function eventSourcesFor(handler: PortableHandler, sources: readonly Source[]): EventSource[] {
+  return sources.filter((source) => source.kind === handler.kind) as EventSource[]
+}
+
+/** Options of the function wrappers. */
+export interface FunctionOptions {
+  /** The function's name where K_SERVICE and FUNCTION_TARGET are not set (the registration helpers pass theirs). */
+  readonly name?: string
+}
+
+/**
+ * An HTTP function for a portable HTTP handler, reading the given sources (`gcp:http`): the request is the Express
+ * request FF passes, the response is written to `res`, streamed when the handler returns a stream. A thrown error
+ * becomes a logged 500 without details (an HttpError keeps its status and message); nothing reaches FF's own
+ * crash page. Event handlers behind an HTTP function (push endpoints) use {@link createPushFunction}.
+ */
+export function createHttpFunction(
+  handler: HttpHandler,
+  sources: readonly Source[],
+  options: FunctionOptions = {},
+): HttpFunction {
+  if (handler.kind !== 'http') {
+    throw new TypeError(`gcp: a ${String(handler.kind)} handler is not an HTTP handler; serve it with createPushFunction or gcp.http`)
+  }
+  const name = options.name
+  const http = sources.filter((source) => source.kind === 'http') as HttpSource[]
+  return async (req, res) => {
+    const context = httpContext(req, res, name)
+    let response: OutgoingResponse
+    try {
+      const source = findSource(http, req)
+      if (source === undefined) throw unrecognisedInput('gcp', 'http', http, req)
+      response = await runHttp(handler, source.getRequest(req), context, true)
+    } catch (error) {
+      response = httpFailure(error, context)
+    }
+    await writeResponse(res, response, context)
+  }
+}
+
+/**
+ * A CloudEvent function for a portable event handler, reading the given sources: FF converts legacy events and
+ * Pub/Sub push bodies to CloudEvents before calling it. A failed or unrecognised event is thrown after it is
+ * logged: FF answers 500 and Eventarc / Pub/Sub redeliver it (when the trigger has retries on).
+ */
+export function createCloudEventFunction(
+  handler: PortableHandler,
+  sources: readonly Source[],
+  options: FunctionOptions = {},
+): CloudEventFunction {
+  if (handler.kind === 'http') {
+    throw new TypeError('gcp: an http handler cannot serve CloudEvents; register it with gcp.http / createHttpFunction')
+  }
+  const name = options.name
+  const events = eventSourcesFor(handler, sources)
+  return async (event) => {
+    const context = eventContext(event, name)
+    const source = findSource(events, event)
+    if (source === undefined) {
+      const error = unrecognised(handler.kind, events, event)
+      context.log.error('event not recognised', { error })
+      throw error
+    }
+    const items = source.getEvents(event)
+    const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, context, source.isOrdered?.(event) ?? false)
+    source.getResult(event, failed)
+  }
+}
+

@@ -1,0 +1,193 @@
+import {
+  EventError,
+  InvalidRecord,
+  PortableQueueMessage,
+  PortableTopicMessage,
+  isRecord,
+  type EventSource,
+  type QueueMessage,
+  type TopicMessage,
+} from '@polycloud/core/adapter'
+import { cloudEventData, isCloudEventOfType, resourceName, throwIfFailed, type GcpCloudEvent } from './cloud-event.js'
+
+export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished'
+
+/** A Pub/Sub message in JSON form (proto3 JSON; Eventarc also sends the snake_case duplicates). */
+export interface PubSubMessage {
+  /** Base64; absent when the message has no data. */
+  data?: string
+  attributes?: Record<string, string>
+  messageId?: string
+  message_id?: string
+  publishTime?: string
+  publish_time?: string
+  orderingKey?: string
+  ordering_key?: string
+  [key: string]: unknown
+}
+
+/** MessagePublishedData, the CloudEvent's data; also the body of a Pub/Sub push request. */
+export interface MessagePublishedData {
+  message: PubSubMessage
+  /** `projects/P/subscriptions/S`; absent in events converted from legacy ones. */
+  subscription?: string
+  /** Push subscriptions with a dead-letter policy only: 1 on the first delivery. */
+  deliveryAttempt?: number
+  [key: string]: unknown
+}
+
+/** A Pub/Sub push request body as the subscription POSTs it (to an HTTP function). */
+export interface PubSubPushBody extends MessagePublishedData {
+  subscription: string
+}
+
+/** A `messagePublished` CloudEvent (Eventarc, or FF's conversion of a push or legacy request), or a raw push body. */
+export type PubSubInput = GcpCloudEvent | PubSubPushBody
+
+/**
+ * Whether an input is the body of a Pub/Sub push request: `{ message: { messageId, ... }, subscription }` and no
+ * CloudEvent attributes. (google-cloudevents' MessagePublishedData testdata has exactly this shape: the push body
+ * and the event's data are the same message.)
+ */
+export function isPushBody(input: unknown): input is PubSubPushBody {
+  if (!isRecord(input) || typeof input.subscription !== 'string' || 'specversion' in input) return false
+  const message = input.message
+  return isRecord(message) && (typeof message.messageId === 'string' || typeof message.message_id === 'string')
+}
+
+function isPubSubInput(input: unknown): input is PubSubInput {
+  return isCloudEventOfType(input, MESSAGE_PUBLISHED) || isPushBody(input)
+}
+
+/** What both neutral forms of a Pub/Sub message are built from. */
+interface Delivery {
+  readonly native: PubSubInput
+  readonly message: PubSubMessage
+  readonly id: string
+  readonly time: string
+  /** The CloudEvent source `//pubsub.googleapis.com/projects/P/topics/T`, or undefined for a push body. */
+  readonly topicPath: string | undefined
+  readonly subscription: string | undefined
+  readonly deliveryAttempt: unknown
+}
+
+function readDelivery(input: PubSubInput, source: string): Delivery {
+  if (isPushBody(input)) {
+    const { message } = input
+    return {
+      native: input,
+      message,
+      id: (message.messageId ?? message.message_id) as string,
+      time: message.publishTime ?? message.publish_time ?? '',
+      topicPath: undefined,
+      subscription: input.subscription,
+      deliveryAttempt: input.deliveryAttempt,
+    }
+  }
+  const event = input as GcpCloudEvent
+  const data = cloudEventData(event)
+  if (data instanceof Uint8Array) {
+    throw new EventError(
+      `${source}: event ${event.id} has binary data; MessagePublishedData is delivered as JSON ` +
+        '(binary-mode content type application/json)',
+    )
+  }
+  if (!isRecord(data) || !isRecord(data.message)) {
+    throw new EventError(`${source}: event ${event.id} has no data.message (MessagePublishedData)`)
+  }
+  const message = data.message as PubSubMessage
+  const time = message.publishTime ?? message.publish_time ?? event.time
+  return {
+    native: event,
+    message,
+    id: message.messageId ?? message.message_id ?? event.id,
+    time: typeof time === 'string' ? time : '',
+    topicPath: event.source,
+    subscription: typeof data.subscription === 'string' ? data.subscription : undefined,
+    deliveryAttempt: data.deliveryAttempt,
+  }
+}
+
+function attributesOf(message: PubSubMessage, id: string, source: string): Record<string, string> | undefined {
+  const attributes = message.attributes
+  if (attributes === undefined || attributes === null) return undefined
+  if (!isRecord(attributes)) throw new EventError(`${source}: message ${id}: attributes must be an object`)
+  for (const key in attributes) {
+    if (typeof attributes[key] !== 'string') {
+      throw new EventError(`${source}: message ${id}: attribute ${JSON.stringify(key)} is not a string`)
+    }
+  }
+  return attributes
+}
+
+function dataOf(message: PubSubMessage, id: string, source: string): string {
+  const data = message.data ?? ''
+  if (typeof data !== 'string') throw new EventError(`${source}: message ${id}: data must be a base64 string`)
+  return data
+}
+
+function translate<E>(input: PubSubInput, source: string, build: (delivery: Delivery) => E): Array<E | InvalidRecord> {
+  try {
+    return [build(readDelivery(input, source))]
+  } catch (error) {
+    const id = isPushBody(input) ? (input.message.messageId ?? input.message.message_id ?? '') : (input as GcpCloudEvent).id
+    const problem = error instanceof EventError ? error : new EventError(`${source}: ${(error as Error).message}`)
+    return [new InvalidRecord(id, input, problem)]
+  }
+}
+
+function toTopicMessage(delivery: Delivery): TopicMessage {
+  const { message, id } = delivery
+  return new PortableTopicMessage({
+    id,
+    time: delivery.time,
+    source: delivery.topicPath ?? delivery.subscription ?? '',
+    native: delivery.native,
+    payload: { base64: dataOf(message, id, 'gcp:pubsub') },
+    attributes: attributesOf(message, id, 'gcp:pubsub'),
+    topic: resourceName(delivery.topicPath, 'topics') ?? '',
+  })
+}
+
+function toQueueMessage(delivery: Delivery): QueueMessage {
+  const { message, id } = delivery
+  const attempt = delivery.deliveryAttempt
+  const orderingKey = message.orderingKey ?? message.ordering_key
+  return new PortableQueueMessage({
+    id,
+    time: delivery.time,
+    source: delivery.subscription ?? delivery.topicPath ?? '',
+    native: delivery.native,
+    payload: { base64: dataOf(message, id, 'gcp:pubsub-queue') },
+    attributes: attributesOf(message, id, 'gcp:pubsub-queue'),
+    queue: resourceName(delivery.subscription, 'subscriptions') ?? resourceName(delivery.topicPath, 'topics') ?? '',
+    attempt: typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
+    groupId: typeof orderingKey === 'string' && orderingKey !== '' ? orderingKey : undefined,
+  })
+}
+
+/**
+ * A Pub/Sub message for a topic handler: from a `messagePublished` CloudEvent (an Eventarc trigger) or a push
+ * request body. The topic is the short name from the event source; a push body does not name it ('' then).
+ */
+export const gcpPubSub: EventSource<PubSubInput, TopicMessage, void> = {
+  name: 'gcp:pubsub',
+  kind: 'topic',
+  canHandle: isPubSubInput,
+  getEvents: (input) => translate(input, 'gcp:pubsub', toTopicMessage),
+  getResult: (_input, failed) => throwIfFailed('gcp:pubsub', failed),
+}
+
+/**
+ * A Pub/Sub message for a queue handler: Polycloud's neutral queue is a Pub/Sub subscription on GCP. The queue is
+ * the subscription's short name (the topic's when the event does not name one), the attempt is the push body's
+ * `deliveryAttempt` (set only when the subscription has a dead-letter policy, else 1), the group its ordering key.
+ * One message per delivery: a throw answers non-2xx and Pub/Sub redelivers that message alone.
+ */
+export const gcpPubSubQueue: EventSource<PubSubInput, QueueMessage, void> = {
+  name: 'gcp:pubsub-queue',
+  kind: 'queue',
+  canHandle: isPubSubInput,
+  getEvents: (input) => translate(input, 'gcp:pubsub-queue', toQueueMessage),
+  getResult: (_input, failed) => throwIfFailed('gcp:pubsub-queue', failed),
+}

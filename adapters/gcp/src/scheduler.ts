@@ -1,0 +1,79 @@
+import { EventError, isRecord, type EventSource, type ScheduleEvent } from '@polycloud/core/adapter'
+import { cloudEventData, isCloudEventOfType, oneEvent, resourceName, throwIfFailed, type GcpCloudEvent } from './cloud-event.js'
+import { MESSAGE_PUBLISHED, isPushBody, type PubSubInput, type PubSubMessage, type PubSubPushBody } from './pubsub.js'
+
+export const SCHEDULER_EXECUTED = 'google.cloud.scheduler.job.v1.executed'
+
+/** SchedulerJobData: the job's body, base64. */
+export interface SchedulerJobData {
+  customData?: string
+}
+
+function toScheduleEvent(event: GcpCloudEvent): ScheduleEvent {
+  return {
+    kind: 'schedule',
+    id: event.id,
+    time: typeof event.time === 'string' ? event.time : '',
+    source: event.source,
+    native: event,
+    schedule: undefined,
+    name: resourceName(event.source, 'jobs'),
+  }
+}
+
+/**
+ * A Cloud Scheduler job run delivered as `google.cloud.scheduler.job.v1.executed` (source
+ * `//cloudscheduler.googleapis.com/projects/P/locations/L/jobs/J`; the name is the job id). The type is defined in
+ * google-cloudevents; Eventarc has no direct Scheduler trigger today, so most jobs reach a function through a
+ * Pub/Sub topic (see `gcp:scheduler-pubsub`) or an HTTP target.
+ */
+export const gcpScheduler: EventSource<GcpCloudEvent, ScheduleEvent, void> = {
+  name: 'gcp:scheduler',
+  kind: 'schedule',
+  canHandle: (input): input is GcpCloudEvent => isCloudEventOfType(input, SCHEDULER_EXECUTED),
+  getEvents: (event) => oneEvent('gcp:scheduler', event, toScheduleEvent),
+  getResult: (_event, failed) => throwIfFailed('gcp:scheduler', failed),
+}
+
+function pushTick(input: PubSubPushBody): ScheduleEvent {
+  const message = input.message
+  return {
+    kind: 'schedule',
+    id: (message.messageId ?? message.message_id) as string,
+    time: message.publishTime ?? message.publish_time ?? '',
+    source: input.subscription,
+    native: input,
+    schedule: undefined,
+    name: resourceName(input.subscription, 'subscriptions'),
+  }
+}
+
+function publishedTick(event: GcpCloudEvent): ScheduleEvent {
+  const data = cloudEventData(event)
+  const message = isRecord(data) && isRecord(data.message) ? (data.message as PubSubMessage) : undefined
+  if (message === undefined) throw new EventError(`gcp:scheduler-pubsub: event ${event.id} has no data.message`)
+  const time = message.publishTime ?? message.publish_time ?? event.time
+  return {
+    kind: 'schedule',
+    id: message.messageId ?? message.message_id ?? event.id,
+    time: typeof time === 'string' ? time : '',
+    source: event.source,
+    native: event,
+    schedule: undefined,
+    name: resourceName(event.source, 'topics'),
+  }
+}
+
+/**
+ * A Cloud Scheduler job with a Pub/Sub target, for a schedule handler: each message published to the job's topic
+ * is one tick, timed by its publish time; the name is the topic's (the subscription's for a push body). The job
+ * body is in `native`.
+ */
+export const gcpSchedulerPubSub: EventSource<PubSubInput, ScheduleEvent, void> = {
+  name: 'gcp:scheduler-pubsub',
+  kind: 'schedule',
+  canHandle: (input): input is PubSubInput => isCloudEventOfType(input, MESSAGE_PUBLISHED) || isPushBody(input),
+  getEvents: (input) =>
+    isPushBody(input) ? [pushTick(input)] : oneEvent('gcp:scheduler-pubsub', input as GcpCloudEvent, publishedTick),
+  getResult: (_input, failed) => throwIfFailed('gcp:scheduler-pubsub', failed),
+}

@@ -1,0 +1,77 @@
+/**
+ * `serverless invoke local -f <fn> --path <native event.json>` runs each demo function through its generated entry
+ * (bundled by serverless-esbuild) on real AWS payloads, one per trigger kind.
+ */
+import { expect } from 'chai'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EVENTS_DIR } from '../helpers/fixtures.ts'
+import { serverless } from '../helpers/serverless.ts'
+
+/** The function's return value (the last JSON block on stdout) and its log lines. */
+function parse(stdout: string): { result: unknown; logs: Array<Record<string, unknown>> } {
+  const logs = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"level"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const start = stdout.lastIndexOf('\n{\n')
+  const result = start === -1 ? undefined : (JSON.parse(stdout.slice(start + 1)) as unknown)
+  return { result, logs }
+}
+
+async function invoke(fn: string, eventPath: string): Promise<{ result: unknown; logs: Array<Record<string, unknown>> }> {
+  const run = await serverless(['invoke', 'local', '-f', fn, '--path', eventPath], { timeoutMs: 90_000 })
+  expect(run.code, run.stderr + run.stdout).to.equal(0)
+  return parse(run.stdout)
+}
+
+describe('e2e: serverless invoke local, every trigger kind', function () {
+  this.timeout(120_000)
+  const scratch = mkdtempSync(join(tmpdir(), 'polycloud-invoke-'))
+
+  it('http: an API Gateway v2 request', async () => {
+    const { result } = await invoke('hello', join(EVENTS_DIR, 'aws/apigw-http/lgo__apigw-v2-request-no-authorizer.json'))
+    expect(result).to.deep.equal({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: '{"hello":"world","provider":"aws"}',
+      isBase64Encoded: false,
+    })
+  })
+
+  it('schedule: an EventBridge scheduled event', async () => {
+    const { logs } = await invoke('report', join(EVENTS_DIR, 'aws/schedule/sam__ScheduledEvent.json'))
+    expect(logs).to.have.length(1)
+    expect(logs[0]).to.include({ message: 'nightly report', to: '1970-01-01T00:00:00.000Z', rule: '{{{rule}}}' })
+  })
+
+  it('queue: an SQS batch where one bad message fails alone', async () => {
+    const event = JSON.parse(readFileSync(join(EVENTS_DIR, 'aws/sqs/ptts__base.json'), 'utf8')) as { Records: Array<Record<string, unknown>> }
+    event.Records[0]!.body = JSON.stringify({ id: 'o-1', items: ['book'], total: 12.5 })
+    const path = join(scratch, 'orders.json')
+    writeFileSync(path, JSON.stringify(event))
+    const { result, logs } = await invoke('orders', path)
+    expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: '2e1424d4-f796-459a-8184-9c92662be6da' }] })
+    expect(logs.map((line) => [line.level, line.message])).to.deep.equal([
+      ['info', 'order accepted'],
+      ['error', 'event failed'],
+    ])
+  })
+
+  it('topic: an SNS notification', async () => {
+    const { logs } = await invoke('alerts', join(EVENTS_DIR, 'aws/sns/lgo__sns-event.json'))
+    expect(logs[0]).to.include({ level: 'info', message: 'alert', subject: 'TestInvoke', body: 'Hello from SNS!', topic: 'EXAMPLE' })
+  })
+
+  it('storage: an S3 notification with a URL-encoded key', async () => {
+    const { logs } = await invoke('thumbnails', join(EVENTS_DIR, 'aws/s3/lgo__s3-event.json'))
+    expect(logs[0]).to.include({ message: 'thumbnail needed', bucket: 'sourcebucket', key: 'Happy Face.jpg', size: 1024 })
+  })
+
+  it('refuses an event of another kind with an error naming provider, kind and keys', async () => {
+    const run = await serverless(['invoke', 'local', '-f', 'hello', '--path', join(EVENTS_DIR, 'aws/sns/lgo__sns-event.json')], { timeoutMs: 90_000 })
+    expect(run.code).to.equal(1)
+    expect(run.stdout).to.include('aws: no adapter for http handlers recognises this input (tried: aws:api-gateway-v2); it is an object with keys: Records')
+  })
+})

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root: where the demo's serverless.yml is. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const CLI = fileURLToPath(new URL('../../node_modules/serverless/bin/serverless.js', import.meta.url))
+
+export interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the Serverless CLI (osls) to completion; kills it after `timeoutMs`. */
+export function serverless(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`serverless ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${stderr}`))
+    }, options.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+    })
+  })
+}
+
+export interface Offline {
+  /** `http://127.0.0.1:<port>` */
+  url: string
+  /** Everything the process wrote to stdout so far (handlers' log lines). */
+  stdout(): string
+  /** Resolves with the first stdout line matching, or rejects after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `serverless offline` for the demo on free ports of 127.0.0.1 and resolves once it serves. The caller
+ * must call stop() (in an after hook), which interrupts it and waits for it to exit.
+ */
+export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000): Promise<Offline> {
+  const [httpPort, lambdaPort] = [await freePort(), await freePort()]
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)]
+  for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
+  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = []
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk
+    for (const waiter of [...waiters]) {
+      const line = stdout.split('\n').find((candidate) => waiter.pattern.test(candidate))
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve(line)
+      }
+    }
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGINT')
+    const killed = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 10_000))])
+    if (!killed) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop()
+      reject(new Error(`serverless offline did not get ready in ${timeoutMs} ms:\n${stderr}`))
+    }, timeoutMs)
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk
+      if (stderr.includes('Server ready:')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`serverless offline exited with ${code} before it was ready:\n${stderr}`))
+    })
+  })
+  return {
+    url: `http://127.0.0.1:${httpPort}`,
+    stdout: () => stdout,
+    waitForLine: (pattern, waitMs) => {
+      const found = stdout.split('\n').find((line) => pattern.test(line))
+      if (found !== undefined) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no stdout line matched ${pattern} in ${waitMs} ms`)), waitMs)
+        waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) })
+      })
+    },
+    stop,
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The plugin inside the real framework (osls): `serverless package` of the demo and of a test service, asserting
+ * on the CloudFormation template and the generated entries, and configuration errors that name the function and
+ * the field.
+ */
+import { expect } from 'chai'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ROOT, serverless } from '../../helpers/serverless.ts'
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>; Outputs?: Record<string, unknown> }
+
+async function packageService(cwd: string, args: string[] = []): Promise<{ template: Template; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'polycloud-package-'))
+  const run = await serverless(['package', '--package', dir, ...args], { cwd, timeoutMs: 120_000 })
+  expect(run.code, run.stderr).to.equal(0)
+  return { template: JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template, dir }
+}
+
+function ofType(template: Template, type: string): Array<[string, Record<string, unknown>]> {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id, resource]) => [id, resource.Properties])
+}
+
+function zipText(zip: string): string {
+  return execFileSync('unzip', ['-p', zip], { maxBuffer: 64 * 1024 * 1024 }).toString('latin1')
+}
+
+describe('serverless/plugin: serverless package', function () {
+  this.timeout(180_000)
+
+  describe('the demo, HTTP API', () => {
+    let template: Template
+    let dir: string
+    before(async () => {
+      ;({ template, dir } = await packageService(ROOT))
+    })
+
+    it('maps every route to an HTTP API route on a payload 2.0 integration', () => {
+      const routes = ofType(template, 'AWS::ApiGatewayV2::Route').map(([, properties]) => properties.RouteKey).sort()
+      expect(routes).to.deep.equal(['GET /fail', 'GET /greetings/{name}', 'GET /hello', 'POST /quotes', 'POST /uploads', 'PUT /preferences'])
+      for (const [, integration] of ofType(template, 'AWS::ApiGatewayV2::Integration')) {
+        expect(integration).to.include({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' })
+      }
+    })
+
+    it('maps cron to an EventBridge rule in AWS cron syntax', () => {
+      const rules = ofType(template, 'AWS::Events::Rule')
+      expect(rules.map(([, rule]) => rule.ScheduleExpression)).to.deep.equal(['cron(0 3 * * ? *)'])
+      expect(rules[0]?.[1].State).to.equal('ENABLED')
+    })
+
+    it('creates the queue with a dead-letter queue and maps it with partial batch failures on', () => {
+      const queues = Object.fromEntries(ofType(template, 'AWS::SQS::Queue'))
+      expect(queues.PolycloudQueueOrders).to.deep.equal({
+        QueueName: 'polycloud-demo-dev-orders',
+        VisibilityTimeout: 60,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['PolycloudQueueOrdersDlq', 'Arn'] }, maxReceiveCount: 5 },
+      })
+      expect(queues.PolycloudQueueOrdersDlq).to.deep.equal({ QueueName: 'polycloud-demo-dev-orders-dlq', MessageRetentionPeriod: 1209600 })
+      const [[, mapping]] = ofType(template, 'AWS::Lambda::EventSourceMapping') as [[string, Record<string, unknown>]]
+      expect(mapping).to.deep.include({
+        BatchSize: 10,
+        EventSourceArn: { 'Fn::GetAtt': ['PolycloudQueueOrders', 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      })
+    })
+
+    it('subscribes the topic and notifies on the bucket prefix', () => {
+      const [[, topic]] = ofType(template, 'AWS::SNS::Topic') as [[string, Record<string, unknown>]]
+      expect(topic.TopicName).to.equal('polycloud-demo-dev-alerts')
+      expect(topic.Subscription).to.deep.equal([{ Endpoint: { 'Fn::GetAtt': ['AlertsLambdaFunction', 'Arn'] }, Protocol: 'lambda' }])
+      const bucket = Object.fromEntries(ofType(template, 'AWS::S3::Bucket')).S3BucketPolyclouddemodevuploads as Record<string, unknown>
+      expect(bucket.BucketName).to.equal('polycloud-demo-dev-uploads')
+      expect(bucket.NotificationConfiguration).to.deep.equal({
+        LambdaConfigurations: [
+          {
+            Event: 's3:ObjectCreated:*',
+            Function: { 'Fn::GetAtt': ['ThumbnailsLambdaFunction', 'Arn'] },
+            Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'images/' }] } },
+          },
+        ],
+      })
+    })
+
+    it('points every function at its generated entry', () => {
+      const handlers = Object.fromEntries(
+        ofType(template, 'AWS::Lambda::Function').map(([id, properties]) => [id, properties.Handler]),
+      )
+      expect(handlers.HelloLambdaFunction).to.equal('.polycloud/aws/hello.handler')
+      expect(handlers.OrdersLambdaFunction).to.equal('.polycloud/aws/orders.handler')
+      const entry = readFileSync(join(ROOT, '.polycloud/aws/hello.js'), 'utf8')
+      expect(entry).to.include("import { createLambdaHttpHandler } from '@polycloud/aws/lambda'")
+      expect(entry).to.include("import { apiGatewayV2 } from '@polycloud/aws/api-gateway-v2'")
+      expect(entry).to.include('createLambdaHttpHandler(portable, [apiGatewayV2], "handlers/hello.default")')
+      const orders = readFileSync(join(ROOT, '.polycloud/aws/orders.js'), 'utf8')
+      expect(orders).to.include('createLambdaEventHandler(portable, [sqs], "handlers/orders.default")')
+    })
+
+    it("bundles each function alone, with no other cloud's code", () => {
+      const hello = zipText(join(dir, 'hello.zip'))
+      for (const marker of ['@azure/functions', 'azure:', 'functions-framework', 'gcp:', 'cloudflare:', 'google.cloud', 'Microsoft.Storage']) {
+        expect(hello, marker).to.not.include(marker)
+      }
+      expect(hello).to.include('aws:api-gateway-v2')
+      expect(hello).to.not.include('aws:sqs')
+    })
+  })
+
+  it('the demo with REST API routes: a REST API that accepts binary bodies', async () => {
+    const { template } = await packageService(ROOT, ['--param=routes=rest-api'])
+    const [[, api]] = ofType(template, 'AWS::ApiGateway::RestApi') as [[string, Record<string, unknown>]]
+    expect(api.BinaryMediaTypes).to.deep.equal(['*/*'])
+    const methods = ofType(template, 'AWS::ApiGateway::Method').map(([, method]) => method.HttpMethod).sort()
+    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'POST', 'POST', 'PUT'])
+    expect(ofType(template, 'AWS::ApiGatewayV2::Api')).to.have.length(0)
+  })
+
+  it('a change stream, native events, a Function URL, a function without events, a native function', async () => {
+    const cwd = join(ROOT, 'test/fixtures/services/mixed')
+    const { template } = await packageService(cwd)
+    const table = Object.fromEntries(ofType(template, 'AWS::DynamoDB::Table')).NotesTable as Record<string, unknown>
+    expect(table.StreamSpecification).to.deep.equal({ StreamViewType: 'NEW_AND_OLD_IMAGES' })
+    const mappings = Object.fromEntries(ofType(template, 'AWS::Lambda::EventSourceMapping'))
+    expect(mappings.AuditEventSourceMappingDynamodbNotesTable).to.deep.include({
+      EventSourceArn: { 'Fn::GetAtt': ['NotesTable', 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    })
+    const entries = join(cwd, '.polycloud/aws')
+    expect(readFileSync(join(entries, 'audit.js'), 'utf8')).to.include('createLambdaEventHandler(portable, [dynamodbStreams], "handlers/audit.default")')
+    expect(readFileSync(join(entries, 'uploadsViaQueue.js'), 'utf8')).to.include('[sqs, sqsSns, sqsS3]')
+    expect(readFileSync(join(entries, 'viaUrl.js'), 'utf8')).to.include('createLambdaHttpHandler(portable, [functionUrl], "handlers/ping.default")')
+    expect(readFileSync(join(entries, 'direct.js'), 'utf8')).to.include('createLambdaHandler(portable, awsSources, "handlers/ping.default")')
+    const handlers = Object.fromEntries(ofType(template, 'AWS::Lambda::Function').map(([id, properties]) => [id, properties.Handler]))
+    expect(handlers.LegacyLambdaFunction).to.equal('handlers/native.handler')
+    expect(ofType(template, 'AWS::Lambda::Url')).to.have.length(1)
+  })
+
+  describe('configuration errors name the function and the field', () => {
+    const base = join(ROOT, 'test/fixtures/services/.tmp')
+
+    function service(name: string, functions: string, providerName = 'aws'): string {
+      const dir = join(base, name)
+      rmSync(dir, { recursive: true, force: true })
+      mkdirSync(join(dir, 'handlers'), { recursive: true })
+      writeFileSync(join(dir, 'handlers/h.ts'), "import { http, json } from '@polycloud/core'\nexport default http(() => json({}))\n")
+      writeFileSync(
+        join(dir, 'serverless.yml'),
+        `service: broken\nframeworkVersion: '4'\nprovider:\n  name: ${providerName}\n  runtime: nodejs20.x\nplugins:\n  - serverless-polycloud\nfunctions:\n${functions}`,
+      )
+      return dir
+    }
+
+    after(() => rmSync(base, { recursive: true, force: true }))
+
+    const cases: Array<{ name: string; functions: string; provider?: string; message: RegExp }> = [
+      {
+        name: 'bad-cron',
+        functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 3 * * 9'\n",
+        message: /serverless-polycloud: functions\.nightly\.events\[0\]\.cron: day-of-week: 9 is out of range \(0-7\)/,
+      },
+      {
+        name: 'cron-fields',
+        functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 3 * *'\n",
+        message: /Configuration error at 'functions\.nightly\.events\.0\.cron'/,
+      },
+      {
+        name: 'unknown-field',
+        functions: '  thumbs:\n    handler: handlers/h.default\n    events:\n      - bucket:\n          name: up-loads\n          when: created\n',
+        message: /Configuration error at 'functions\.thumbs\.events\.0\.bucket'/,
+      },
+      {
+        name: 'no-method',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: /notes\n',
+        message: /Configuration error at 'functions\.api\.events\.0\.route'/,
+      },
+      {
+        name: 'bad-method',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: FETCH /notes\n',
+        message: /functions\.api\.events\[0\]\.route: method "FETCH" is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY/,
+      },
+      {
+        name: 'foreign-event',
+        functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - timer:\n          schedule: '0 0 3 * * *'\n",
+        message: /functions\.nightly\.events\[0\]: "timer" is a native azure event, which provider aws cannot run; use a neutral event/,
+      },
+      {
+        name: 'mixed-kinds',
+        functions: "  both:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n      - cron: '@daily'\n",
+        message: /functions\.both\.events: these events cannot share one portable handler: route \(http\), cron \(schedule\)/,
+      },
+      {
+        name: 'missing-module',
+        functions: '  api:\n    handler: handlers/nope.default\n    events:\n      - route: GET /x\n',
+        message: /functions\.api\.handler: module handlers\/nope not found/,
+      },
+      {
+        name: 'provider',
+        provider: 'azure',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n',
+        message: /serverless-polycloud: provider "azure" is not supported yet: this version deploys to aws; azure, google, cloudflare are coming/,
+      },
+    ]
+
+    for (const { name, functions, provider, message } of cases) {
+      it(name, async () => {
+        const run = await serverless(['package'], { cwd: service(name, functions, provider), timeoutMs: 60_000 })
+        expect(run.code).to.equal(1)
+        expect(run.stdout + run.stderr).to.match(message)
+      })
+    }
+  })
+})

@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild'
 import { summarize, type Summary } from './lib/stats.js'
 import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
+import { serverlessFigures } from './serverless.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -508,7 +509,36 @@ async function main(): Promise<void> {
       pass: clean,
     },
   ]
-  console.log('\nPolycloud targets (from the issue)')
+  // --- Serverless: package wall time and requests per second through serverless offline
+  const sls = await serverlessFigures({ quick: QUICK, log })
+  console.log('\nServerless (the demo with serverless-polycloud, against the same functions written natively in bench/native)')
+  console.log(
+    renderTable(
+      ['figure', 'portable (plugin)', 'native', 'ratio', 'samples'],
+      [
+        [
+          '`serverless package` wall time, ms',
+          fixed(sls.package.portable.median, 0),
+          fixed(sls.package.native.median, 0),
+          `${fixed(sls.package.ratio, 2)}x`,
+          `${sls.package.rounds} interleaved rounds`,
+        ],
+        [
+          `serverless offline, GET /hello, requests/s (concurrency ${sls.offline.concurrency})`,
+          fixed(sls.offline.portable.median, 0),
+          fixed(sls.offline.native.median, 0),
+          `${fixed(sls.offline.ratio, 2)}x`,
+          `${sls.offline.rounds} interleaved rounds of ${sls.offline.seconds} s`,
+        ],
+      ],
+    ),
+  )
+  checks.push(
+    { target: '`serverless package` at most 10% slower than native', value: `${fixed(sls.package.ratio, 2)}x native`, pass: sls.package.ratio <= 1.1 },
+    { target: 'serverless offline rps at least 0.9 of bare', value: `${fixed(sls.offline.ratio, 2)}x bare`, pass: sls.offline.ratio >= 0.9 },
+  )
+
+  console.log('\nPolycloud targets (from the issues)')
   console.log(renderTable(['target', 'measured', 'verdict'], checks.map((c) => [c.target, c.value, c.pass ? 'PASS' : 'FAIL'])))
 
   const seconds = (performance.now() - started) / 1000
@@ -525,6 +555,7 @@ async function main(): Promise<void> {
     cold,
     bundles,
     providerSizes: sizes,
+    serverless: sls,
     reference: REFERENCE,
     targets: { ...TARGETS, checks },
   }

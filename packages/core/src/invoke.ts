@@ -25,12 +25,12 @@ export function runHttp(
   } catch (error) {
     return fail(error, context)
   }
-  return isPromise(result)
-    ? result.then(
+  return typeof (result as Promise<HttpResult> | null)?.then === 'function'
+    ? (result as Promise<HttpResult>).then(
         (value) => complete(value, context, stream),
         (error: unknown) => fail(error, context),
       )
-    : complete(result, context, stream)
+    : complete(result as HttpResult, context, stream)
 }
 
 function complete(
@@ -50,7 +50,7 @@ function complete(
       (error: unknown) => fail(error, context),
     )
   }
-  return finish(response, context)
+  return context.pending ? finish(response, context) : response
 }
 
 function fail(error: unknown, context: PortableContext): OutgoingResponse | Promise<OutgoingResponse> {
@@ -59,10 +59,6 @@ function fail(error: unknown, context: PortableContext): OutgoingResponse | Prom
 
 function finish(response: OutgoingResponse, context: PortableContext): OutgoingResponse | Promise<OutgoingResponse> {
   return context.pending ? context.settle().then(() => response) : response
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T> | null)?.then === 'function'
 }
 
 /** Logs an error thrown while handling a request and turns it into the client-safe response. */

@@ -78,7 +78,8 @@ export class PortableQuery implements Iterable<[string, string]> {
   #list(): Array<[string, string]> {
     if (this.#pairs === undefined) {
       const raw = this.#raw as string
-      this.#pairs = ESCAPED.test(raw)
+      // A query with escapes is decoded by URLSearchParams itself; a plain one (the common case) is split here.
+      this.#pairs = raw.includes('%') || raw.includes('+')
         ? [...new URLSearchParams(raw)]
         : raw
             .split('&')
@@ -92,9 +93,7 @@ export class PortableQuery implements Iterable<[string, string]> {
   }
 }
 
-const ESCAPED = /[%+]/
-
 /** Decodes one form-encoded component as `URLSearchParams` does: `+` is a space, invalid escapes stay as written. */
 export function decodeFormComponent(text: string): string {
-  return ESCAPED.test(text) ? (new URLSearchParams(`a=${text.replace(/&/g, '%26')}`).get('a') as string) : text
+  return text.includes('%') || text.includes('+') ? (new URLSearchParams(`a=${text.replaceAll('&', '%26')}`).get('a') as string) : text
 }

@@ -69,32 +69,35 @@ export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 =
 
 /** A response with a default content type, which a content type among `options.headers` replaces. */
 function respond(type: string, body: ResponseBody, options?: ResponseOptions): PlainResponse {
-  let headers: ResponseHeaders = { 'content-type': type }
-  if (options?.headers) {
-    const pairs: Array<[string, string]> = [['content-type', type]]
-    eachHeader(options.headers, (name, value) => {
-      if (name === 'content-type') pairs[0] = [name, value]
-      else pairs.push([name, value])
-    })
-    headers = pairs
-  }
+  const headers: ResponseHeaders = options?.headers ? [['content-type', type], ...headerPairs(options.headers)] : { 'content-type': type }
   return { status: options?.status ?? 200, headers, body }
 }
 
-/** Calls `fn` with each header value: lower-case name, string value (lists give one call per item). */
-function eachHeader(headers: ResponseHeaders, fn: (name: string, value: string) => void): void {
-  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of headers as Iterable<readonly [string, string]>) fn(name.toLowerCase(), value)
-    return
+function isPairs(headers: ResponseHeaders): headers is Iterable<readonly [string, string]> {
+  return typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function'
+}
+
+/** Header values as name/value pairs (lists give one pair per item). */
+function headerPairs(headers: ResponseHeaders): Array<readonly [string, string]> {
+  if (isPairs(headers)) return [...headers]
+  const pairs: Array<readonly [string, string]> = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (typeof value === 'object') for (const item of value) pairs.push([name, item])
+    else if (value !== undefined) pairs.push([name, String(value)])
   }
-  const record = headers as Exclude<ResponseHeaders, Iterable<readonly [string, string]>>
-  for (const name in record) {
-    const value = record[name]
-    if (value === undefined) continue
-    const lower = name.toLowerCase()
-    if (typeof value === 'object') for (const item of value) fn(lower, item)
-    else fn(lower, String(value))
-  }
+  return pairs
+}
+
+/**
+ * Adds a header to a response: Set-Cookie values are kept apart, a repeated Content-Type replaces the earlier one
+ * (it is a single-valued field: a helper's default gives way to the handler's own), other repeats are joined.
+ */
+function addHeader(out: OutgoingResponse, name: string, value: string): void {
+  const lower = name.toLowerCase()
+  if (lower === 'set-cookie') out.cookies.push(value)
+  else if (lower !== 'content-type' && Object.hasOwn(out.headers, lower)) out.headers[lower] = `${out.headers[lower]}, ${value}`
+  else out.headers[lower] = value
 }
 
 /** Whether a value is a Fetch `Response` (checked by tag: reading the global `Response` would load undici). */
@@ -107,37 +110,48 @@ export function isFetchResponse(value: unknown): value is Response {
  * result is not a response (the caller turns it into a logged 500). Stream bodies stay streams here.
  */
 export function toOutgoing(result: HttpResult): OutgoingResponse {
-  const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
-  if (result == null) {
-    out.status = 204
-    return out
-  }
+  if (result == null) return { status: 204, headers: {}, cookies: [], body: null }
   if (typeof result !== 'object') {
     throw new TypeError(`handler returned ${typeof result}; expected a Response or { status, headers, body }`)
   }
-  const add = (name: string, value: string): void => {
-    if (name === 'set-cookie') out.cookies.push(value)
-    else out.headers[name] = Object.hasOwn(out.headers, name) ? `${out.headers[name]}, ${value}` : value
-  }
-  let body: unknown
-  if (isFetchResponse(result)) {
-    result.headers.forEach((value, name) => name !== 'set-cookie' && add(name, value))
-    out.cookies = result.headers.getSetCookie()
-    body = result.body
-  } else {
-    if (result.headers) eachHeader(result.headers, add)
-    body = result.body
-    if (body == null && result.status === undefined) out.status = 204
-  }
-  if (result.status !== undefined) {
-    const status = result.status
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new TypeError(`handler returned status ${String(status)}; expected an integer from 200 to 599`)
+  if (isFetchResponse(result)) return fromFetchResponse(result)
+  const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
+  const headers = result.headers
+  if (headers !== undefined) {
+    if (isPairs(headers)) {
+      for (const [name, value] of headers) addHeader(out, name, value)
+    } else {
+      for (const name in headers) {
+        const value = headers[name]
+        if (typeof value === 'string') addHeader(out, name, value)
+        else if (typeof value === 'object') for (const item of value) addHeader(out, name, item)
+        else if (value !== undefined) addHeader(out, name, String(value))
+      }
     }
-    out.status = status
   }
-  if (body == null) return out
-  if (typeof body === 'string' || isStream(body)) out.body = body
+  const status = result.status
+  if (status !== undefined) out.status = checkStatus(status)
+  const body = result.body
+  if (typeof body === 'string') {
+    out.body = body
+    out.headers['content-type'] ??= 'text/plain; charset=utf-8'
+  } else if (body != null) {
+    setBody(out, body)
+  } else if (status === undefined) {
+    out.status = 204
+  }
+  return out
+}
+
+function checkStatus(status: unknown): number {
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    throw new TypeError(`handler returned status ${String(status)}; expected an integer from 200 to 599`)
+  }
+  return status
+}
+
+function setBody(out: OutgoingResponse, body: unknown): void {
+  if (isStream(body)) out.body = body
   else if (body instanceof ArrayBuffer) out.body = new Uint8Array(body)
   else if (ArrayBuffer.isView(body)) out.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
   else {
@@ -145,7 +159,13 @@ export function toOutgoing(result: HttpResult): OutgoingResponse {
     out.body = JSON.stringify(body)
     out.headers['content-type'] ??= 'application/json'
   }
-  if (typeof out.body === 'string') out.headers['content-type'] ??= 'text/plain; charset=utf-8'
+}
+
+function fromFetchResponse(response: Response): OutgoingResponse {
+  const out: OutgoingResponse = { status: checkStatus(response.status), headers: {}, cookies: response.headers.getSetCookie(), body: response.body }
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') out.headers[name] = value
+  })
   return out
 }
 

@@ -1,0 +1,52 @@
+// Bare API Gateway v2 handlers doing what the demo's portable HTTP handlers do, for the bench's baseline.
+import { createHash } from 'node:crypto'
+
+interface Event {
+  rawQueryString?: string
+  queryStringParameters?: Record<string, string>
+  pathParameters?: Record<string, string>
+  body?: string
+  isBase64Encoded?: boolean
+}
+
+const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
+
+interface Context {
+  awsRequestId: string
+  functionName: string
+}
+
+export const hello = async (event: Event, context: Context) => {
+  const names = new URLSearchParams(event.rawQueryString ?? '').getAll('name').filter((name) => name.trim() !== '')
+  // The same structured log line the portable handler writes, so both do the same work.
+  const line = { level: 'info', message: 'greeting', time: new Date().toISOString(), requestId: context.awsRequestId, function: context.functionName, names }
+  process.stdout.write(`${JSON.stringify(line)}\n`)
+  return json(200, { hello: names.length === 0 ? 'world' : names.join(' and '), provider: 'aws' })
+}
+
+export const greetings = async (event: Event) => json(200, { greeting: `Hello, ${event.pathParameters?.name ?? ''}!`, lang: 'en' })
+
+export const quotes = async (event: Event) => {
+  try {
+    const body = JSON.parse(event.body ?? '') as { items: Array<{ quantity: number; unitPrice: number }> }
+    const total = body.items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0)
+    return json(201, { total })
+  } catch {
+    return json(400, { error: 'Invalid JSON' })
+  }
+}
+
+export const uploads = async (event: Event) => {
+  const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8')
+  return json(200, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+}
+
+export const preferences = async () => ({ ...json(200, { ok: true }), cookies: ['theme=dark; Path=/', 'lang=fr; Path=/'] })
+
+export const fail = async () => {
+  throw new Error('failure')
+}

@@ -44,6 +44,12 @@ describe('core/response', () => {
       expect(out.headers).to.deep.equal({ vary: 'Accept, Origin', 'x-n': '3', 'content-type': 'text/plain; charset=utf-8' })
     })
 
+    it('lets a later Content-Type replace an earlier one (a single-valued field)', () => {
+      const out = toOutgoing({ headers: [['content-type', 'text/plain'], ['Content-Type', 'text/csv']], body: 'a,b' })
+      expect(out.headers['content-type']).to.equal('text/csv')
+      expect(toOutgoing(text('x', { headers: { 'Content-Type': 'text/markdown' } })).headers['content-type']).to.equal('text/markdown')
+    })
+
     it('accepts header pairs', () => {
       const out = toOutgoing({
         headers: [

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { readFile } from 'node:fs/promises'
 import type { Provider } from '@polycloud/core'
 import type { SourceKind } from '@polycloud/core/adapter'

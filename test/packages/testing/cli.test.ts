@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EVENTS_DIR } from '../../helpers/fixtures.ts'
 
-const CLI = fileURLToPath(new URL('../../../packages/testing/dist/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../packages/testing/bin/polycloud.js', import.meta.url))
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

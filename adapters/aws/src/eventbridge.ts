@@ -1,11 +1,9 @@
 import {
-  BatchFailedError,
   isRecord,
   type CloudEvent,
   type EventSource,
-  type InvalidRecord,
-  type NeutralEvent,
   type ScheduleEvent,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 
 export interface EventBridgeEvent {
@@ -30,11 +28,6 @@ export function isEventBridgeEvent(input: unknown): input is EventBridgeEvent {
     typeof input.time === 'string' &&
     'detail' in input
   )
-}
-
-/** EventBridge invokes asynchronously: a failed event is thrown so Lambda retries it, then dead-letters it. */
-export function throwIfFailed(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
-  if (failed.length > 0) throw new BatchFailedError(source, failed)
 }
 
 /** A scheduled rule's tick: `detail-type: Scheduled Event` from `aws.events`; the rule is in `resources`. */

@@ -1,5 +1,5 @@
-import type { EventSource, StorageEvent } from '@polycloud/core/adapter'
-import { isEventBridgeEvent, throwIfFailed, type EventBridgeEvent } from './eventbridge.js'
+import { throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { isEventBridgeEvent, type EventBridgeEvent } from './eventbridge.js'
 
 interface S3Detail {
   bucket?: { name?: string }

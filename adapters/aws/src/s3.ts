@@ -1,10 +1,10 @@
 import {
-  BatchFailedError,
   EventError,
   InvalidRecord,
   isRecord,
   type EventSource,
   type StorageEvent,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 
 export interface S3Record {
@@ -86,6 +86,6 @@ export const s3: EventSource<S3Event, StorageEvent, void> = {
     }),
   getResult(_event, failed) {
     // S3 invokes asynchronously: throwing makes Lambda retry the whole notification.
-    if (failed.length > 0) throw new BatchFailedError('aws:s3', failed)
+    throwIfFailed('aws:s3', failed)
   },
 }

@@ -1,11 +1,11 @@
 import {
-  BatchFailedError,
   EventError,
   InvalidRecord,
   PortableTopicMessage,
   isRecord,
   type EventSource,
   type TopicMessage,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 import { arnName } from './http.js'
 
@@ -76,6 +76,6 @@ export const sns: EventSource<SnsEvent, TopicMessage, void> = {
   },
   getResult(_event, failed) {
     // SNS invokes asynchronously: a thrown error makes Lambda retry the delivery (twice), then dead-letter it.
-    if (failed.length > 0) throw new BatchFailedError('aws:sns', failed)
+    throwIfFailed('aws:sns', failed)
   },
 }

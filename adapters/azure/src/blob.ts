@@ -1,6 +1,5 @@
-import { EventError, InvalidRecord, isRecord, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, InvalidRecord, isRecord, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { anyPayload, isTrigger, isoTime, metadata, type AzureInput } from './input.js'
-import { failInvocation } from './message.js'
 
 /**
  * A blob trigger invocation: the blob's content (a Buffer) and its metadata: `blobTrigger` (`<container>/<blob>`),
@@ -82,5 +81,5 @@ export const blob: EventSource<BlobInput, StorageEvent, void> = {
       return [new InvalidRecord(typeof path === 'string' ? path : '', input, error as Error)]
     }
   },
-  getResult: (_input, failed) => failInvocation('azure:blob', failed),
+  getResult: (_input, failed) => throwIfFailed('azure:blob', failed),
 }

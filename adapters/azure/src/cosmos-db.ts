@@ -1,5 +1,4 @@
 import {
-  BatchFailedError,
   EventError,
   InvalidRecord,
   isRecord,
@@ -7,6 +6,7 @@ import {
   type EventSource,
   type JsonObject,
   type JsonValue,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import { isTrigger, triggerOption, type AzureInput } from './input.js'
@@ -114,7 +114,7 @@ export function cosmosDbSource(options: CosmosDbSourceOptions = {}): EventSource
     isOrdered: () => true,
     getResult(_input, failed) {
       // The host does not redeliver a failed batch unless the function has a retry policy: the lease moves on.
-      if (failed.length > 0) throw new BatchFailedError('azure:cosmos-db', failed)
+      throwIfFailed('azure:cosmos-db', failed)
     },
   }
 }

@@ -1,8 +1,7 @@
-import { EventError, isRecord, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
-  failDelivery,
   firstGridEvent,
   isCloudEventSchemaEvent,
   type EventGridInput,
@@ -80,5 +79,6 @@ export const eventGridBlob: EventSource<EventGridInput, StorageEvent, void> = {
   canHandle: (input): input is EventGridInput =>
     isTrigger(input, 'eventgridtrigger', (value: AzureInput) => isBlobEvent(firstGridEvent(value))),
   getEvents: (input) => eachGridEvent(input, toStorageEvent),
-  getResult: (_input, failed) => failDelivery('azure:event-grid-blob', failed),
+  // A failed event fails the invocation: Event Grid resends the whole delivery (see event-grid.ts).
+  getResult: (_input, failed) => throwIfFailed('azure:event-grid-blob', failed),
 }

@@ -1,5 +1,4 @@
 import {
-  BatchFailedError,
   EventError,
   InvalidRecord,
   base64ToBytes,
@@ -7,7 +6,7 @@ import {
   isRecord,
   type CloudEvent,
   type EventSource,
-  type NeutralEvent,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 import { isTrigger, isoTime, type AzureInput } from './input.js'
 
@@ -102,14 +101,6 @@ export function eachGridEvent<E>(input: EventGridInput, translate: (event: Event
   })
 }
 
-/**
- * Event Grid redelivers a whole delivery when the function fails for any event of it (the extension answers 500),
- * so a failed event fails the invocation and every event of its delivery comes again: handlers must be idempotent.
- */
-export function failDelivery(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
-  if (failed.length > 0) throw new BatchFailedError(source, failed)
-}
-
 const CLOUD_EVENT_ATTRIBUTES = new Set([
   'specversion',
   'id',
@@ -193,5 +184,7 @@ export const eventGrid: EventSource<EventGridInput, CloudEvent, void> = {
   kind: 'cloudEvent',
   canHandle: (input): input is EventGridInput => isTrigger(input, 'eventgridtrigger', isGridInput),
   getEvents: (input) => eachGridEvent(input, toCloudEvent),
-  getResult: (_input, failed) => failDelivery('azure:event-grid', failed),
+  // Event Grid redelivers a whole delivery when the function fails for any event of it (the extension answers 500),
+  // so a failed event fails the invocation and every event of its delivery comes again: handlers must be idempotent.
+  getResult: (_input, failed) => throwIfFailed('azure:event-grid', failed),
 }

@@ -1,4 +1,4 @@
-import { BatchFailedError, type InvalidRecord, type NeutralEvent, type Payload } from '@polycloud/core/adapter'
+import type { Payload } from '@polycloud/core/adapter'
 
 // What the single-message triggers (Storage queue, Service Bus, blob) share.
 
@@ -16,9 +16,4 @@ export function messagePayload(value: unknown): Payload {
 /** The delivery attempt from a count the host keeps (1 on the first delivery). */
 export function attemptFrom(count: unknown): number {
   return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1
-}
-
-/** A single-message trigger fails as a whole: a failed message fails the invocation, so the host redelivers it. */
-export function failInvocation(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
-  if (failed.length > 0) throw new BatchFailedError(source, failed)
 }

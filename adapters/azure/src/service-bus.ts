@@ -7,9 +7,10 @@ import {
   type EventSource,
   type QueueMessage,
   type TopicMessage,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 import { anyPayload, idString, isTrigger, isoTime, metadata, triggerOption, type AzureInput } from './input.js'
-import { attemptFrom, failInvocation, messagePayload } from './message.js'
+import { attemptFrom, messagePayload } from './message.js'
 
 /**
  * A Service Bus trigger invocation (queue or topic subscription, cardinality `one`): the message body as the
@@ -138,7 +139,7 @@ export const serviceBus: EventSource<ServiceBusInput, QueueMessage, void> = {
   kind: 'queue',
   canHandle: (input): input is ServiceBusInput => isTrigger(input, 'servicebustrigger', hasServiceBusMetadata, anyPayload),
   getEvents: (input) => single(input, 'azure:service-bus', toQueueMessage),
-  getResult: (_input, failed) => failInvocation('azure:service-bus', failed),
+  getResult: (_input, failed) => throwIfFailed('azure:service-bus', failed),
 }
 
 /**
@@ -151,5 +152,5 @@ export const serviceBusTopic: EventSource<ServiceBusInput, TopicMessage, void> =
   canHandle: (input): input is ServiceBusInput =>
     isTrigger(input, 'servicebustrigger', (value) => hasServiceBusMetadata(value) && topicName(value) !== undefined, (value) => topicName(value) !== undefined),
   getEvents: (input) => single(input, 'azure:service-bus-topic', toTopicMessage),
-  getResult: (_input, failed) => failInvocation('azure:service-bus-topic', failed),
+  getResult: (_input, failed) => throwIfFailed('azure:service-bus-topic', failed),
 }

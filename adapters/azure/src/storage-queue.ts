@@ -4,9 +4,10 @@ import {
   PortableQueueMessage,
   type EventSource,
   type QueueMessage,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 import { anyPayload, idString, isTrigger, isoTime, metadata, triggerOption, type AzureInput } from './input.js'
-import { attemptFrom, failInvocation, messagePayload } from './message.js'
+import { attemptFrom, messagePayload } from './message.js'
 
 /**
  * A Storage queue trigger invocation: the message as the library hands it over (the host base64-decodes it, then
@@ -51,5 +52,5 @@ export const storageQueue: EventSource<StorageQueueInput, QueueMessage, void> = 
       return [new InvalidRecord(idString(metadata(input).id) ?? '', input, error as Error)]
     }
   },
-  getResult: (_input, failed) => failInvocation('azure:storage-queue', failed),
+  getResult: (_input, failed) => throwIfFailed('azure:storage-queue', failed),
 }

@@ -1,5 +1,5 @@
 import type { Timer } from '@azure/functions'
-import { BatchFailedError, isRecord, type EventSource, type ScheduleEvent } from '@polycloud/core/adapter'
+import { isRecord, throwIfFailed, type EventSource, type ScheduleEvent } from '@polycloud/core/adapter'
 import { isTrigger, isoTime, triggerOption, type AzureInput } from './input.js'
 
 /** A timer trigger invocation. `scheduleStatus` is absent when the schedule monitor is off (`useMonitor: false`). */
@@ -54,6 +54,6 @@ export const azureTimer: EventSource<AzureTimerInput, ScheduleEvent, void> = {
   },
   getResult(_input, failed) {
     // The host does not retry a failed tick unless the function has a retry policy; failing it records the error.
-    if (failed.length > 0) throw new BatchFailedError('azure:timer', failed)
+    throwIfFailed('azure:timer', failed)
   },
 }

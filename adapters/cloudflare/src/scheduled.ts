@@ -1,10 +1,10 @@
 import {
-  BatchFailedError,
   EventError,
   InvalidRecord,
   isRecord,
   type EventSource,
   type ScheduleEvent,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 
 /** The members of a Workers `ScheduledController` that Polycloud reads (`scheduledTime` is ms since the epoch). */
@@ -52,6 +52,6 @@ export const scheduled: EventSource<ScheduledControllerLike, ScheduleEvent, void
   canHandle: isScheduledController,
   getEvents: (controller) => [toEvent(controller)],
   getResult(_controller, failed) {
-    if (failed.length > 0) throw new BatchFailedError('cloudflare:scheduled', failed)
+    throwIfFailed('cloudflare:scheduled', failed)
   },
 }

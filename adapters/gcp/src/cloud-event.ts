@@ -1,5 +1,4 @@
 import {
-  BatchFailedError,
   EventError,
   base64ToBytes,
   isBase64,
@@ -7,7 +6,7 @@ import {
   type CloudEvent,
   type EventSource,
   InvalidRecord,
-  type NeutralEvent,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
 
 /**
@@ -136,14 +135,6 @@ export function resourceName(path: string | undefined, collection: string): stri
   const end = path.indexOf('/', start)
   const id = end === -1 ? path.slice(start) : path.slice(start, end)
   return id === '' ? undefined : id
-}
-
-/**
- * Eventarc and Pub/Sub redeliver an event that got a non-2xx answer, so a failed event is thrown: the Functions
- * Framework answers 500 and the event comes back (when the trigger has retries enabled).
- */
-export function throwIfFailed(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
-  if (failed.length > 0) throw new BatchFailedError(source, failed)
 }
 
 /**

@@ -5,8 +5,9 @@ import {
   type EventSource,
   type JsonObject,
   type JsonValue,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
-import { cloudEventData, isCloudEventOfType, oneEvent, throwIfFailed, type GcpCloudEvent } from './cloud-event.js'
+import { cloudEventData, isCloudEventOfType, oneEvent, type GcpCloudEvent } from './cloud-event.js'
 import { decodeDocumentEventData, setOwn } from './firestore-protobuf.js'
 
 export const FIRESTORE_EVENT_PREFIX = 'google.cloud.firestore.document.v1.'

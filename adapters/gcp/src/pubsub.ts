@@ -7,8 +7,9 @@ import {
   type EventSource,
   type QueueMessage,
   type TopicMessage,
+  throwIfFailed,
 } from '@polycloud/core/adapter'
-import { cloudEventData, isCloudEventOfType, resourceName, throwIfFailed, type GcpCloudEvent } from './cloud-event.js'
+import { cloudEventData, isCloudEventOfType, resourceName, type GcpCloudEvent } from './cloud-event.js'
 
 export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished'
 

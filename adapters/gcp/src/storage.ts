@@ -1,10 +1,9 @@
-import { EventError, isRecord, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import {
   cloudEventData,
   isCloudEventOfType,
   oneEvent,
   resourceName,
-  throwIfFailed,
   type GcpCloudEvent,
 } from './cloud-event.js'
 

@@ -16,6 +16,7 @@ export { runHttp, runEvents, httpFailure } from './invoke.js'
 export {
   BatchFailedError,
   InvalidRecord,
+  throwIfFailed,
   findSource,
   unrecognisedInput,
   describeShape,

@@ -67,6 +67,14 @@ export class BatchFailedError extends Error {
   }
 }
 
+/**
+ * The `getResult` of a source that cannot report partial failures (asynchronous invocations, single-event
+ * triggers): any failure fails the invocation, so the provider retries the delivery.
+ */
+export function throwIfFailed(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
+  if (failed.length > 0) throw new BatchFailedError(source, failed)
+}
+
 /** The first source that recognises the input. */
 export function findSource<S extends Source>(sources: readonly S[], input: unknown): S | undefined {
   for (const source of sources) if (source.canHandle(input)) return source

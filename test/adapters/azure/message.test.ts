@@ -1,6 +1,5 @@
 import { expect } from 'chai'
-import { BatchFailedError, InvalidRecord } from '@polycloud/core/adapter'
-import { attemptFrom, failInvocation, messagePayload } from '@polycloud/azure/message'
+import { attemptFrom, messagePayload } from '@polycloud/azure/message'
 
 describe('azure/message', () => {
   it('keeps text as text, bytes as bytes and an already-parsed value as the value', () => {
@@ -15,11 +14,5 @@ describe('azure/message', () => {
 
   it('counts attempts from 1', () => {
     expect([attemptFrom(3), attemptFrom(0), attemptFrom(-1), attemptFrom(1.5), attemptFrom('2'), attemptFrom(undefined)]).to.deep.equal([3, 1, 1, 1, 1, 1])
-  })
-
-  it('fails the invocation only when something failed', () => {
-    expect(failInvocation('azure:x', [])).to.equal(undefined)
-    const record = new InvalidRecord('m-1', {}, new Error('bad'))
-    expect(() => failInvocation('azure:x', [record])).to.throw(BatchFailedError, 'azure:x: 1 event(s) failed: m-1')
   })
 })

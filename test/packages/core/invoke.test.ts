@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { HttpError, http, json, queue } from '@polycloud/core'
-import { InvalidRecord, PortableQueueMessage, runEvents, runHttp, type QueueMessage } from '@polycloud/core/adapter'
+import { BatchFailedError, InvalidRecord, PortableQueueMessage, runEvents, runHttp, throwIfFailed, type QueueMessage } from '@polycloud/core/adapter'
 import { TestRequest, testContext } from './support.ts'
 
 function message(id: string, body = id): QueueMessage {
@@ -168,6 +168,12 @@ describe('core/invoke', () => {
       const failed = await runEvents(handler, ['1', '2', '3', '4', '5', '6', '7'].map((id) => message(id)), context)
       expect(peak).to.equal(3)
       expect(failed.map((m) => m.id)).to.deep.equal(['2', '5'])
+    })
+
+    it('throwIfFailed fails an invocation only when something failed', () => {
+      expect(throwIfFailed('azure:x', [])).to.equal(undefined)
+      const record = new InvalidRecord('m-1', {}, new Error('bad'))
+      expect(() => throwIfFailed('azure:x', [record, message('m-2')])).to.throw(BatchFailedError, 'azure:x: 2 event(s) failed: m-1, m-2')
     })
 
     it('refuses a concurrency that is not a positive integer', () => {

@@ -417,6 +417,18 @@ async function main(): Promise<void> {
   const warm = await runWarm(children.warm, bundles, events)
   log(`cold: ${SETTINGS.coldSamples} fresh processes per contender and event, interleaved...`)
   const cold = await runCold(children.cold, bundles, events)
+  // The contender bundle reads both payload versions, like the others; a deployed function reads one. The entry
+  // the plugin generates for an HTTP API route (v2 only) is the artifact users ship: its cold start too.
+  const v2 = events.find((event) => event.key === 'v2' && !event.verifyOnly)
+  const deployedFile = sizes[0]?.bundle?.file
+  const deployedCold: number[] = []
+  if (v2 && deployedFile) {
+    for (let k = 0; k <= SETTINGS.coldSamples; k++) {
+      const { stdout } = await run(children.cold, ['polycloud', join(ROOT, deployedFile), v2.path, v2.expected], 30_000)
+      if (k > 0) deployedCold.push((JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { totalMs: number }).totalMs)
+    }
+  }
+  const deployedColdMs = summarize(deployedCold).median
 
   // --- Main table
   const w = (event: string, c: Contender) => warm.events[event]?.[c]?.nsPerInvocation.median ?? Number.NaN
@@ -502,6 +514,11 @@ async function main(): Promise<void> {
     { target: 'warm <= 3 us per invocation (v1)', value: `${fixed(w('v1', 'polycloud') / 1000, 2)} us`, pass: w('v1', 'polycloud') <= TARGETS.warmNs },
     { target: 'cold (load bundle + first event) <= 3 ms (v2)', value: `${fixed(cd('v2', 'polycloud'), 2)} ms`, pass: cd('v2', 'polycloud') <= TARGETS.coldMs },
     { target: 'cold (load bundle + first event) <= 3 ms (v1)', value: `${fixed(cd('v1', 'polycloud'), 2)} ms`, pass: cd('v1', 'polycloud') <= TARGETS.coldMs },
+    {
+      target: 'cold <= 3 ms (v2), the generated hello entry as deployed',
+      value: `${fixed(deployedColdMs, 2)} ms`,
+      pass: deployedColdMs <= TARGETS.coldMs,
+    },
     { target: 'AWS hello bundle minified <= 6 KB', value: `${fixed((aws.bundle?.bytes ?? Number.NaN) / 1024, 2)} KB (${aws.bundle?.bytes} B)`, pass: (aws.bundle?.bytes ?? Infinity) <= TARGETS.sizeBytes },
     {
       target: "AWS hello bundle holds no other cloud's code",
@@ -556,6 +573,7 @@ async function main(): Promise<void> {
     bundles,
     providerSizes: sizes,
     serverless: sls,
+    deployedHelloColdMs: deployedColdMs,
     reference: REFERENCE,
     targets: { ...TARGETS, checks },
   }

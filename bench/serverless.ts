@@ -61,7 +61,7 @@ async function load(url: string, seconds: number, concurrency: number, expected:
 }
 
 export async function serverlessFigures(options: { quick: boolean; log: (message: string) => void }): Promise<ServerlessFigures> {
-  const rounds = options.quick ? 1 : 5
+  const rounds = options.quick ? 1 : 8
   const portablePackage: number[] = []
   const nativePackage: number[] = []
   options.log(`serverless package: ${rounds} interleaved round(s) of the demo and its native twin...`)
@@ -76,8 +76,8 @@ export async function serverlessFigures(options: { quick: boolean; log: (message
     }
   }
 
-  const offlineRounds = options.quick ? 1 : 3
-  const seconds = options.quick ? 2 : 5
+  const offlineRounds = options.quick ? 1 : 6
+  const seconds = options.quick ? 2 : 4
   const concurrency = 4
   options.log(`serverless offline: ${offlineRounds} interleaved round(s) of ${seconds} s at concurrency ${concurrency} on /hello...`)
   let portable: Offline | undefined
@@ -89,8 +89,8 @@ export async function serverlessFigures(options: { quick: boolean; log: (message
     native = await startOffline({}, 90_000, NATIVE)
     const body = '{"hello":"world","provider":"aws"}'
     // Warm both: offline starts a worker thread per concurrent request on first use.
-    await load(`${portable.url}/hello`, 1, concurrency, body)
-    await load(`${native.url}/hello`, 1, concurrency, body)
+    await load(`${portable.url}/hello`, 3, concurrency, body)
+    await load(`${native.url}/hello`, 3, concurrency, body)
     for (let round = 0; round < offlineRounds; round++) {
       const order = round % 2 === 0 ? ['portable', 'native'] : ['native', 'portable']
       for (const which of order) {

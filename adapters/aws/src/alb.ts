@@ -10,10 +10,7 @@ import {
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
-import { checkMethod, encodeBody, origin } from './http.js'
-
-type Multi = Record<string, string[] | undefined>
-type Single = Record<string, string | undefined>
+import { checkMethod, encodeBody, origin, type Multi, type Single } from './http.js'
 
 /** Application Load Balancer target event, single-value or multi-value-headers mode. */
 export interface AlbEvent {

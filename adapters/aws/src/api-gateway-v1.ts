@@ -9,10 +9,7 @@ import {
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
-import { checkMethod, encodeBody, origin } from './http.js'
-
-type Multi = Record<string, string[] | undefined>
-type Single = Record<string, string | undefined>
+import { checkMethod, encodeBody, origin, type Multi, type Single } from './http.js'
 
 /** API Gateway REST API proxy integration event (payload format 1.0). */
 export interface ApiGatewayV1Event {

@@ -1,5 +1,9 @@
 import { HttpError, isTextContentType, utf8DecodeStrict, bytesToBase64, type OutgoingResponse } from '@polycloud/core/adapter'
 
+/** Header or query maps of the 1.0 payload formats (REST API, ALB): single values, and every value. */
+export type Single = Record<string, string | undefined>
+export type Multi = Record<string, string[] | undefined>
+
 /** The body fields of every Lambda HTTP response format. */
 export interface LambdaBody {
   body: string

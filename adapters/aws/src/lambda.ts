@@ -3,7 +3,7 @@ import {
   assertHandler,
   findSource,
   httpFailure,
-  runEvents,
+  runSource,
   runHttp,
   unrecognisedInput,
   type EventHandler,
@@ -77,8 +77,7 @@ export function createLambdaEventHandler(
   return async (event, context) => {
     const source = findSource(sources, event)
     if (source === undefined) throw unrecognisedInput('aws', handler.kind, sources, event)
-    const failed = await runEvents(handler, source.getEvents(event), createContext(event, context), source.isOrdered?.(event) ?? false)
-    return source.getResult(event, failed)
+    return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, event, createContext(event, context))
   }
 }
 

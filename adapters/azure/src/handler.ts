@@ -5,7 +5,7 @@ import {
   deadlineFromEnv,
   findSource,
   httpFailure,
-  runEvents,
+  runSource,
   runHttp,
   type EventSource,
   type HttpSource,
@@ -91,13 +91,10 @@ export function createAzureHandler(
     }
   }
   const events = candidates as EventSource[]
-  const run = handler as Parameters<typeof runEvents>[0]
   return async (input, context) => {
     const native: AzureInput = { input, context }
     const source = findSource(events, native)
     if (source === undefined) throw unrecognisedAzureInput(handler.kind, events, input, context)
-    const ctx = createContext(input, context)
-    const failed = await runEvents(run, source.getEvents(native), ctx, source.isOrdered?.(native) ?? false)
-    return source.getResult(native, failed)
+    return runSource(handler, source, native, createContext(input, context))
   }
 }

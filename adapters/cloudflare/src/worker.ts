@@ -5,7 +5,7 @@ import {
   findSource,
   httpFailure,
   isFetchResponse,
-  runEvents,
+  runSource,
   toOutgoing,
   unrecognisedInput,
   type ContextInit,
@@ -148,11 +148,7 @@ async function runBatch(
 ): Promise<void> {
   const source = findSource(sources, input)
   if (source === undefined) throw unrecognisedInput('cloudflare', handler.kind, sources, input)
-  const context = createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS)
-  const items = source.getEvents(input)
-  const ordered = source.isOrdered?.(input) ?? false
-  const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, context, ordered)
-  source.getResult(input, failed)
+  await runSource(handler, source, input, createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS))
 }
 
 /**

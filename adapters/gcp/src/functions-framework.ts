@@ -6,7 +6,7 @@ import {
   findSource,
   httpFailure,
   isRecord,
-  runEvents,
+  runSource,
   runHttp,
   unrecognisedInput,
   type EventError,
@@ -50,7 +50,8 @@ export function gcpDeadline(env: Env): number {
   return deadlineFromEnv(env, Number.isFinite(platform) && platform > 0 ? platform : DEFAULT_TIMEOUT_SECONDS)
 }
 
-function header(req: FrameworkRequest, name: string): string | undefined {
+/** The first value of a request header. */
+export function header(req: FrameworkRequest, name: string): string | undefined {
   const value = req.headers[name]
   return Array.isArray(value) ? value[0] : value
 }
@@ -155,9 +156,7 @@ export function createCloudEventFunction(
       context.log.error('event not recognised', { error })
       throw error
     }
-    const items = source.getEvents(event)
-    const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, context, source.isOrdered?.(event) ?? false)
-    source.getResult(event, failed)
+    await runSource(handler, source, event, context)
   }
 }
 

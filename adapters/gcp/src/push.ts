@@ -2,13 +2,13 @@ import {
   EventError,
   findSource,
   isRecord,
-  runEvents,
+  runSource,
   type OutgoingResponse,
   type PortableHandler,
   type Source,
 } from '@polycloud/core/adapter'
 import { toEventInput } from './event-input.js'
-import { eventSourcesFor, httpContext, unrecognised, type FunctionOptions, type HttpFunction } from './functions-framework.js'
+import { eventSourcesFor, header, httpContext, unrecognised, type FunctionOptions, type HttpFunction } from './functions-framework.js'
 import { writeResponse, type FrameworkRequest } from './http.js'
 
 /**
@@ -34,9 +34,7 @@ export function createPushFunction(
       const input = eventFromRequest(req)
       const source = findSource(events, input)
       if (source === undefined) throw unrecognised(handler.kind, events, input)
-      const items = source.getEvents(input)
-      const failed = await runEvents(handler as Parameters<typeof runEvents>[0], items, context, source.isOrdered?.(input) ?? false)
-      source.getResult(input, failed)
+      await runSource(handler, source, input, context)
       response = { status: 204, headers: {}, cookies: [], body: null }
     } catch (error) {
       const status = error instanceof EventError ? 400 : 500
@@ -53,11 +51,6 @@ export function createPushFunction(
     }
     await writeResponse(res, response, context)
   }
-}
-
-function header(req: FrameworkRequest, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
 }
 
 /**

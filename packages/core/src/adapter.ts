@@ -12,7 +12,7 @@ export type { ContextInit, LogSink } from './context.js'
 export { PortableQueueMessage, PortableTopicMessage } from './events.js'
 export type { Payload } from './events.js'
 export { EventError, defaultReason } from './errors.js'
-export { runHttp, runEvents, httpFailure } from './invoke.js'
+export { runHttp, runEvents, runSource, httpFailure } from './invoke.js'
 export {
   BatchFailedError,
   InvalidRecord,

@@ -1,9 +1,9 @@
 import type { PortableContext } from './context.js'
 import { HttpError } from './errors.js'
 import type { NeutralEvent } from './events.js'
-import type { EventHandler, HttpHandler } from './handlers.js'
+import type { EventHandler, HttpHandler, PortableHandler } from './handlers.js'
 import type { PortableRequest } from './request.js'
-import { InvalidRecord } from './source.js'
+import { InvalidRecord, type EventSource } from './source.js'
 import { isStream } from './request.js'
 import { bufferBody, errorResponse, toOutgoing, type HttpResult, type OutgoingResponse } from './response.js'
 
@@ -119,4 +119,21 @@ export async function runEvents<E extends NeutralEvent>(
   }
   if (context.pending) await context.settle()
   return failed
+}
+
+/**
+ * Runs an event handler over everything one source read from one native input (stopping at the first failure
+ * when the source is ordered) and returns the source's native result: partial batch failures, or a throw when the
+ * source cannot report them. Every adapter's event path ends here.
+ */
+export async function runSource<R>(
+  handler: Exclude<PortableHandler, HttpHandler>,
+  source: EventSource<unknown, NeutralEvent, R>,
+  input: unknown,
+  context: PortableContext,
+): Promise<R> {
+  const ordered = source.isOrdered?.(input) ?? false
+  // A handler receives only events of its own kind: the caller picked a source of that kind.
+  const failed = await runEvents(handler as EventHandler<NeutralEvent>, source.getEvents(input), context, ordered)
+  return source.getResult(input, failed)
 }

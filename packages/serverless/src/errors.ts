@@ -8,3 +8,14 @@ export class ConfigError extends Error {
     super(`${path}: ${problem}`)
   }
 }
+
+/**
+ * A thrown mapping error as a ConfigError at `path`: a ConfigError without a path (raised deep in a mapping that
+ * does not know where the event is) gets it, RouteError and ScheduleError messages are kept, anything else is
+ * rethrown as it is.
+ */
+export function locate(path: string, error: unknown): unknown {
+  if (error instanceof ConfigError) return error.path === '' ? new ConfigError(path, error.problem) : error
+  if (error instanceof Error && (error.name === 'RouteError' || error.name === 'ScheduleError')) return new ConfigError(path, error.message)
+  return error
+}

@@ -1,21 +1,43 @@
 /**
- * serverless-polycloud: functions declared once with neutral events, deployed with portable handlers.
+ * serverless-polycloud: functions declared once with neutral events, deployed with portable handlers to the
+ * provider `provider.name` names (aws, azure, google, cloudflare).
  *
- * In the constructor it registers the neutral event schemas (the framework validates them before any hook) and
- * refuses a provider it does not support yet, or another provider's native events. At `initialize` (after
- * validation, before any command: package, deploy, offline, invoke local) it rewrites each function: neutral
- * events become native ones, and the handler becomes a generated entry (in .polycloud/<provider>/) that wraps the
- * portable handler with the adapter formats its events need; serverless-esbuild bundles that entry.
+ * In the constructor it picks the provider's target (`providers/<name>/`), registers the neutral event schemas
+ * (the framework validates them before any hook) and refuses another provider's native events. At `initialize`
+ * (after validation, before any command) it reads every function once (`functions.ts`) and writes the generated
+ * entries to `.polycloud/<provider>/`. On AWS it then hands the rewritten functions to the framework's own AWS
+ * machinery (osls, serverless-esbuild, serverless-offline). For the other providers it is the provider: it
+ * registers itself with the framework, keeps the AWS-only plugins out of the way, and serves package, offline,
+ * deploy, remove, info, invoke and invoke local through the target.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { entrySource, parseHandler } from './entry.js'
+import { dirname, join } from 'node:path'
 import { ConfigError } from './errors.js'
+import { prepareFunctions } from './functions.js'
 import { nativeOwners } from './native.js'
-import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, type AwsSettings, type EventPlan, type Kind } from './providers/aws.js'
-import { CUSTOM_SCHEMA, FUNCTION_SCHEMA, NEUTRAL_EVENTS, NEUTRAL_EVENT_NAMES } from './schema.js'
+import {
+  PROVIDERS,
+  providerName,
+  type Command,
+  type FunctionConfig,
+  type Logger,
+  type PlanContext,
+  type PreparedFunction,
+  type ProviderName,
+  type ProviderTarget,
+  type ServiceContext,
+} from './provider.js'
+import { TARGETS } from './providers/index.js'
+import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, isNeutralEvent, neutralEventSchema } from './schema.js'
 
 type Json = Record<string, unknown>
+
+export type { FunctionConfig } from './provider.js'
+
+interface HookEntry {
+  pluginName: string
+  hook: () => Promise<unknown> | unknown
+}
 
 /** The parts of the framework's `serverless` object the plugin uses. */
 export interface Serverless {
@@ -23,71 +45,152 @@ export interface Serverless {
   config: { servicePath?: string }
   service: {
     service: string
-    provider: { name: string; stage?: string; timeout?: number; apiGateway?: Json }
+    provider: { name: string; stage?: string; region?: string; timeout?: number; apiGateway?: Json; [key: string]: unknown }
     functions: Record<string, FunctionConfig>
     resources?: { Resources?: Json; [key: string]: unknown }
-    custom?: { polycloud?: { aws?: { routes?: 'http-api' | 'rest-api' } } }
+    custom?: { polycloud?: Record<string, Json | undefined> }
+    package?: { path?: string }
   }
   configSchemaHandler: {
     defineFunctionEvent(provider: string, name: string, schema: unknown): void
     defineFunctionProperties(provider: string, schema: unknown): void
     defineCustomProperties(schema: unknown): void
+    defineProvider?(provider: string, options: Json): void
+    schema?: unknown
   }
+  setProvider?(name: string, provider: object): void
+  pluginManager?: { hooks: Record<string, HookEntry[]> }
   classes: { Error: new (message: string, code?: string) => Error }
 }
 
-export interface FunctionConfig {
-  handler?: string
-  events?: Json[]
-  timeout?: number
-  url?: unknown
-  polycloud?: boolean
-  [key: string]: unknown
-}
-
-interface Logger {
-  notice(message: string): void
-  info(message: string): void
-}
-
-const SUPPORTED = ['aws']
-const COMING = ['azure', 'google', 'cloudflare']
 const ENTRY_DIR = '.polycloud'
+
+/** Plugins whose work Polycloud does itself for every provider but AWS (they know only Lambda). */
+const AWS_ONLY_PLUGINS = new Set(['EsbuildServerlessPlugin', 'ServerlessOffline'])
+
+/** The framework's generic packaging (a zip of the service folder), replaced by each target's own artifact. */
+const GENERIC_PACKAGING = new Set(['Package'])
+
+/** The commands a non-AWS target serves, the lifecycle events they run at, and their options. */
+const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; describe: string }> = [
+  { command: 'package', event: 'package:createDeploymentArtifacts', describe: 'package' },
+  { command: 'deploy', event: 'deploy:deploy', describe: 'deploy' },
+  { command: 'remove', event: 'remove:remove', describe: 'remove' },
+  { command: 'info', event: 'info:info', describe: 'info' },
+  { command: 'invoke', event: 'invoke:invoke', describe: 'invoke' },
+  { command: 'invokeLocal', event: 'invoke:local:invoke', describe: 'invoke local' },
+  { command: 'offline', event: 'offline:start', describe: 'offline' },
+]
+
+const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 export default class PolycloudPlugin {
   readonly hooks: Record<string, () => Promise<void>>
+  readonly commands: Json = {}
   readonly #serverless: Serverless
+  readonly #options: Readonly<Record<string, unknown>>
   readonly #log: Logger | undefined
+  readonly #target: ProviderTarget
+  #context: ServiceContext | undefined
 
-  constructor(serverless: Serverless, _options: unknown, utils?: { log?: Logger }) {
+  constructor(serverless: Serverless, options: Record<string, unknown> | undefined, utils?: { log?: Logger }) {
     this.#serverless = serverless
+    this.#options = options ?? {}
     this.#log = utils?.log
-    const provider = serverless.service.provider.name
-    if (!SUPPORTED.includes(provider)) {
-      throw this.#error(
-        `provider ${JSON.stringify(provider)} is not supported yet: this version deploys to ${SUPPORTED.join(', ')}; ` +
-          `${COMING.join(', ')} are coming. Unset POLYCLOUD_PROVIDER (or set it to aws).`,
-      )
+    const written = serverless.service.provider.name
+    const name = providerName(written)
+    if (name === undefined) {
+      throw this.#error(`provider ${JSON.stringify(written)} is not one Polycloud deploys to: use ${PROVIDERS.join(', ')} (POLYCLOUD_PROVIDER)`)
     }
+    // One spelling from here on (`gcp` is read as `google`), in every message and for every later plugin.
+    serverless.service.provider.name = name
+    this.#target = TARGETS[name]
+    if (name !== 'aws') this.#becomeProvider(name)
     const schemas = serverless.configSchemaHandler
-    for (const name of NEUTRAL_EVENT_NAMES) schemas.defineFunctionEvent(provider, name, NEUTRAL_EVENTS[name])
-    schemas.defineFunctionProperties(provider, FUNCTION_SCHEMA)
-    schemas.defineCustomProperties(CUSTOM_SCHEMA)
+    for (const event of NEUTRAL_EVENT_NAMES) {
+      schemas.defineFunctionEvent(name, event, neutralEventSchema(event, this.#target.eventOptions?.[event]))
+    }
+    schemas.defineFunctionProperties(name, FUNCTION_SCHEMA)
+    schemas.defineCustomProperties(customSchema(name, PROVIDERS, this.#target.customSchema as Json | undefined))
     // Validation runs before any hook: another provider's native event must be refused here, by name.
-    this.#checkForeignEvents(provider)
-    this.hooks = { initialize: () => this.#rewrite() }
+    this.#checkForeignEvents(name)
+    this.hooks = { initialize: () => this.#initialize() }
+    if (name !== 'aws') this.#serveCommands()
   }
 
   #error(message: string): Error {
     return new this.#serverless.classes.Error(`serverless-polycloud: ${message}`, 'POLYCLOUD_CONFIGURATION')
   }
 
-  #checkForeignEvents(provider: string): void {
+  /** For a provider the framework does not know, the plugin is the provider: its schema, its commands. */
+  #becomeProvider(name: ProviderName): void {
+    const serverless = this.#serverless
+    serverless.setProvider?.(name, { name, polycloud: true })
+    serverless.configSchemaHandler.defineProvider?.(name, {
+      provider: {
+        properties: {
+          runtime: { type: 'string' },
+          region: { type: 'string' },
+          stage: { type: 'string' },
+          timeout: { type: 'number', minimum: 1 },
+          memorySize: { type: 'integer', minimum: 128 },
+          environment: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
+          ...(this.#target.providerSchema as Json | undefined),
+        },
+      },
+      function: {
+        properties: {
+          handler: { type: 'string' },
+          description: { type: 'string' },
+          timeout: { type: 'number', minimum: 1 },
+          memorySize: { type: 'integer', minimum: 128 },
+          environment: { type: 'object' },
+        },
+      },
+    })
+    // Settings of other providers (an AWS `logRetentionInDays`) stay allowed, so one file serves every cloud.
+    const schema = (serverless.configSchemaHandler as { schema?: { properties?: { provider?: Json } } }).schema
+    if (schema?.properties?.provider) schema.properties.provider.additionalProperties = true
+  }
+
+  /** Hooks of the target's commands, and the options they take that the framework only declares for AWS. */
+  #serveCommands(): void {
+    const target = this.#target
+    const region = string('Region of the service', 'r')
+    this.commands.deploy = { options: { region } }
+    this.commands.remove = { options: { region } }
+    this.commands.info = { options: { region } }
+    this.commands.invoke = { options: { region } }
+    this.commands.offline = {
+      usage: `Serves the packaged service locally on ${target.title}'s own runtime`,
+      lifecycleEvents: ['start'],
+      commands: { start: { lifecycleEvents: ['init', 'ready', 'end'], usage: 'Serves the packaged service locally' } },
+      options: {
+        host: string('Host to bind (default 127.0.0.1)'),
+        port: string('Port to serve on'),
+        httpPort: string('Port to serve on (serverless-offline spelling)'),
+      },
+    }
+    for (const { command, event, describe } of COMMANDS) {
+      this.hooks[event] = async () => {
+        const run = target[command] as Command<unknown> | undefined
+        if (run === undefined) {
+          const served = COMMANDS.filter(({ command: other }) => typeof target[other] === 'function').map((entry) => entry.describe)
+          throw this.#error(`${describe} is not available for ${target.title} yet (it serves: ${served.join(', ') || 'none'})`)
+        }
+        await run(this.#prepared())
+      }
+    }
+    // `serverless offline` and `serverless offline start` both start the server.
+    this.hooks['offline:start:init'] = this.hooks['offline:start'] as () => Promise<void>
+  }
+
+  #checkForeignEvents(provider: ProviderName): void {
     for (const [name, fn] of Object.entries(this.#serverless.service.functions ?? {})) {
       ;(fn.events ?? []).forEach((event, index) => {
         const key = Object.keys(event ?? {})[0] ?? ''
         const owners = nativeOwners(key)
-        if (NEUTRAL_EVENT_NAMES.includes(key as (typeof NEUTRAL_EVENT_NAMES)[number]) || owners.length === 0) return
+        if (isNeutralEvent(key) || owners.length === 0) return
         if (!owners.includes(provider)) {
           throw this.#error(
             `functions.${name}.events[${index}]: ${JSON.stringify(key)} is a native ${owners.join('/')} event, which provider ${provider} cannot run; ` +
@@ -98,74 +201,85 @@ export default class PolycloudPlugin {
     }
   }
 
-  async #rewrite(): Promise<void> {
+  #prepared(): ServiceContext {
+    if (this.#context === undefined) throw this.#error('the service was not read (the initialize hook did not run)')
+    return this.#context
+  }
+
+  async #initialize(): Promise<void> {
     const serverless = this.#serverless
     const service = serverless.service
+    const target = this.#target
+    if (target.name !== 'aws') this.#removeForeignHooks()
     const servicePath = serverless.serviceDir ?? serverless.config.servicePath ?? process.cwd()
-    const entryDir = join(servicePath, ENTRY_DIR, 'aws')
-    rmSync(entryDir, { recursive: true, force: true })
-    mkdirSync(entryDir, { recursive: true })
-    service.resources ??= {}
-    const resources = (service.resources.Resources ??= {})
-    let rest = false
+    const workDir = join(servicePath, ENTRY_DIR, target.name)
+    const stage = (this.#options.stage as string | undefined) ?? service.provider.stage ?? 'dev'
+    const custom = service.custom?.polycloud?.[target.name] ?? {}
+    const planContext: PlanContext = {
+      service: service.service,
+      stage,
+      servicePath,
+      providerConfig: service.provider,
+      custom,
+      get resources(): Json {
+        service.resources ??= {}
+        return (service.resources.Resources ??= {})
+      },
+    }
+    let functions: PreparedFunction[]
     try {
-      for (const [name, fn] of Object.entries(service.functions ?? {})) {
-        if (fn.polycloud === false) continue
-        const settings: AwsSettings = {
-          service: service.service,
-          stage: service.provider.stage ?? 'dev',
-          routes: service.custom?.polycloud?.aws?.routes ?? 'http-api',
-          timeout: fn.timeout ?? service.provider.timeout ?? 6,
-          resources,
-        }
-        const plans: Array<{ key: string; plan: EventPlan }> = (fn.events ?? []).map((event, index) => {
-          const key = Object.keys(event)[0] as string
-          const path = `functions.${name}.events[${index}].${key}`
-          if (NEUTRAL_EVENT_NAMES.includes(key as (typeof NEUTRAL_EVENT_NAMES)[number])) {
-            return { key, plan: neutralPlan(key, event[key], path, settings) }
-          }
-          const plan = nativePlan(key, event[key])
-          if (!plan) {
-            throw new ConfigError(
-              path,
-              `native event ${JSON.stringify(key)} is not served by Polycloud's AWS adapter; set "polycloud: false" on the function to deploy a native handler`,
-            )
-          }
-          return { key, plan }
-        })
-        if (fn.url) plans.push({ key: 'url', plan: FUNCTION_URL_PLAN })
-        rest ||= plans.some(({ plan }) => plan.sources.some((source) => source.name === 'apiGatewayV1'))
-        const kinds = commonKinds(name, plans)
-        const handler = parseHandler(fn.handler, servicePath, `functions.${name}.handler`)
-        const sources = plans.flatMap(({ plan }) => plan.sources)
-        writeFileSync(
-          join(entryDir, `${name}.js`),
-          entrySource({ functionName: name, handler, handlerText: fn.handler as string, entryDir, servicePath, sources, kinds }),
-        )
-        fn.events = plans.flatMap(({ plan }) => plan.native)
-        fn.handler = `${ENTRY_DIR}/aws/${name}.handler`
+      functions = prepareFunctions(service.functions ?? {}, target, planContext)
+      rmSync(workDir, { recursive: true, force: true })
+      mkdirSync(workDir, { recursive: true })
+      for (const entry of target.entries(functions, { workDir, servicePath })) {
+        const file = join(workDir, entry.file)
+        mkdirSync(dirname(file), { recursive: true })
+        writeFileSync(file, entry.source)
       }
     } catch (error) {
       if (error instanceof ConfigError) throw this.#error(error.message)
       throw error
     }
-    // REST APIs deliver binary bodies only for the media types listed here; all bodies are handled as bytes.
-    if (rest) {
-      const apiGateway = (service.provider.apiGateway ??= {})
-      apiGateway.binaryMediaTypes ??= ['*/*']
+    const log = this.#log ?? consoleLogger
+    this.#context = {
+      provider: target.name,
+      service: service.service,
+      stage,
+      region: (this.#options.region as string | undefined) ?? service.provider.region,
+      servicePath,
+      workDir,
+      packageDir: (this.#options.package as string | undefined) ?? service.package?.path ?? join(servicePath, '.serverless'),
+      functions,
+      providerConfig: service.provider,
+      custom,
+      options: this.#options,
+      log,
+      write: (line) => process.stdout.write(`${line}\n`),
     }
-    this.#log?.info(`serverless-polycloud: wrote ${Object.keys(service.functions ?? {}).length} function entries to ${ENTRY_DIR}/aws`)
+    target.handOver?.(this.#context, serverless)
+    log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
+  }
+
+  /**
+   * Takes the AWS-only plugins' hooks out (serverless-esbuild would bundle for Lambda and fail, serverless-offline
+   * would serve Lambda semantics) and the framework's generic zip of the service folder (the target writes its own
+   * artifact).
+   */
+  #removeForeignHooks(): void {
+    const hooks = this.#serverless.pluginManager?.hooks
+    if (!hooks) return
+    for (const [event, entries] of Object.entries(hooks)) {
+      hooks[event] = entries.filter(
+        ({ pluginName }) => !AWS_ONLY_PLUGINS.has(pluginName) && !(GENERIC_PACKAGING.has(pluginName) && event.includes('package:')),
+      )
+    }
   }
 }
 
-/** The handler kinds every event of a function can feed; none means the events cannot share one handler. */
-function commonKinds(functionName: string, plans: ReadonlyArray<{ key: string; plan: EventPlan }>): Kind[] {
-  if (plans.length === 0) return ['http', 'schedule', 'queue', 'topic', 'storage', 'changes', 'cloudEvent']
-  let kinds = plans[0]!.plan.kinds
-  for (const { plan } of plans.slice(1)) kinds = kinds.filter((kind) => plan.kinds.includes(kind))
-  if (kinds.length === 0) {
-    const described = plans.map(({ key, plan }) => `${key} (${plan.kinds.join('/')})`).join(', ')
-    throw new ConfigError(`functions.${functionName}.events`, `these events cannot share one portable handler: ${described}`)
-  }
-  return kinds
+const consoleLogger: Logger = {
+  notice: (message) => console.log(message),
+  info: () => {},
+  verbose: () => {},
+  warning: (message) => console.warn(message),
+  error: (message) => console.error(message),
 }

@@ -2,134 +2,121 @@
  * JSON schemas of the neutral events, registered with the framework's config validation so a malformed event
  * fails before anything runs, with the function and field in the message. Semantic checks (cron ranges, methods,
  * path parameters) follow in the plugin, with the same kind of message.
+ *
+ * Each event has a short form (a string) and an object form. The fields every provider understands are here; a
+ * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its target's `eventOptions`.
  */
 
-const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 80 }
-const arn = { anyOf: [{ type: 'string', pattern: '^arn:' }, { type: 'object' }] }
+type Json = Record<string, unknown>
 
-export const NEUTRAL_EVENTS = {
-  /** `GET /notes/{id}` or `{ method, path, api }`. */
+const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 80 }
+const schedule = { type: 'string', pattern: '^\\s*(@[a-z]+|rate\\(.*\\)|\\S+(\\s+\\S+){4})\\s*$' }
+const bucketName = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }
+
+interface EventShape {
+  /** The short form. */
+  readonly short: Json
+  /** The object form's shared properties. */
+  readonly properties: Json
+  /** Alternatives of required properties: the object must have all of one of them. */
+  readonly required: ReadonlyArray<readonly string[]>
+}
+
+const SHAPES = {
+  /** `GET /notes/{id}` or `{ method, path }`. */
   route: {
-    anyOf: [
-      { type: 'string', pattern: '^\\s*\\S+\\s+/\\S*\\s*$' },
-      {
-        type: 'object',
-        properties: {
-          method: { type: 'string' },
-          path: { type: 'string', pattern: '^/' },
-          api: { enum: ['http-api', 'rest-api'] },
-        },
-        required: ['method', 'path'],
-        additionalProperties: false,
-      },
-    ],
+    short: { type: 'string', pattern: '^\\s*\\S+\\s+/\\S*\\s*$' },
+    properties: { method: { type: 'string' }, path: { type: 'string', pattern: '^/' } },
+    required: [['method', 'path']],
   },
   /** 5-field cron, @daily and friends, or rate(N unit); `{ schedule, enabled }`. */
   cron: {
-    anyOf: [
-      { type: 'string', pattern: '^\\s*(@[a-z]+|rate\\(.*\\)|\\S+(\\s+\\S+){4})\\s*$' },
-      {
-        type: 'object',
-        properties: {
-          schedule: { type: 'string', pattern: '^\\s*(@[a-z]+|rate\\(.*\\)|\\S+(\\s+\\S+){4})\\s*$' },
-          enabled: { type: 'boolean' },
-        },
-        required: ['schedule'],
-        additionalProperties: false,
-      },
-    ],
+    short: schedule,
+    properties: { schedule, enabled: { type: 'boolean' } },
+    required: [['schedule']],
   },
-  /** A queue whose messages the function consumes, created unless an ARN is given. */
+  /** A queue whose messages the function consumes, created by the deploy. */
   fromQueue: {
-    anyOf: [
+    short: name,
+    properties: {
       name,
-      {
-        type: 'object',
-        properties: {
-          name,
-          arn,
-          batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
-          maximumBatchingWindow: { type: 'integer', minimum: 0, maximum: 300 },
-          fifo: { type: 'boolean' },
-          maxReceiveCount: { type: 'integer', minimum: 1, maximum: 1000 },
-        },
-        anyOf: [{ required: ['name'] }, { required: ['arn'] }],
-        additionalProperties: false,
-      },
-    ],
+      batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
+      maximumBatchingWindow: { type: 'integer', minimum: 0, maximum: 300 },
+      fifo: { type: 'boolean' },
+      maxReceiveCount: { type: 'integer', minimum: 1, maximum: 1000 },
+    },
+    required: [['name']],
   },
   /** A pub/sub topic the function subscribes to. */
   topic: {
-    anyOf: [
-      name,
-      {
-        type: 'object',
-        properties: { name, arn, filterPolicy: { type: 'object' } },
-        anyOf: [{ required: ['name'] }, { required: ['arn'] }],
-        additionalProperties: false,
-      },
-    ],
+    short: name,
+    properties: { name },
+    required: [['name']],
   },
   /** Object events of a bucket: `uploads`, or `{ name, on: created|deleted|all, prefix, suffix, existing }`. */
   bucket: {
-    anyOf: [
-      { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
-      {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
-          on: { enum: ['created', 'deleted', 'all'] },
-          prefix: { type: 'string' },
-          suffix: { type: 'string' },
-          existing: { type: 'boolean' },
-        },
-        required: ['name'],
-        additionalProperties: false,
-      },
-    ],
-  },
-  /** A database change stream: a table of the stack (`Notes`, its logical id), or `{ table | arn, ... }`. */
-  changes: {
-    anyOf: [
-      { type: 'string', minLength: 1 },
-      {
-        type: 'object',
-        properties: {
-          table: { type: 'string', minLength: 1 },
-          arn,
-          batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
-          startingPosition: { enum: ['LATEST', 'TRIM_HORIZON'] },
-        },
-        anyOf: [{ required: ['table'] }, { required: ['arn'] }],
-        additionalProperties: false,
-      },
-    ],
-  },
-} as const
-
-export type NeutralEventName = keyof typeof NEUTRAL_EVENTS
-
-export const NEUTRAL_EVENT_NAMES = Object.keys(NEUTRAL_EVENTS) as NeutralEventName[]
-
-/** `custom.polycloud`. */
-export const CUSTOM_SCHEMA = {
-  properties: {
-    polycloud: {
-      type: 'object',
-      properties: {
-        aws: {
-          type: 'object',
-          properties: {
-            /** Which API Gateway serves `route` events: HTTP API (payload 2.0, default) or REST API (1.0). */
-            routes: { enum: ['http-api', 'rest-api'] },
-          },
-          additionalProperties: false,
-        },
-      },
-      additionalProperties: false,
+    short: bucketName,
+    properties: {
+      name: bucketName,
+      on: { enum: ['created', 'deleted', 'all'] },
+      prefix: { type: 'string' },
+      suffix: { type: 'string' },
+      existing: { type: 'boolean' },
     },
+    required: [['name']],
   },
-} as const
+  /** A database change stream: a table (or container, collection) by name, or `{ table, batchSize, startingPosition }`. */
+  changes: {
+    short: { type: 'string', minLength: 1 },
+    properties: {
+      table: { type: 'string', minLength: 1 },
+      batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
+      startingPosition: { enum: ['LATEST', 'TRIM_HORIZON'] },
+    },
+    required: [['table']],
+  },
+} as const satisfies Record<string, EventShape>
+
+export type NeutralEventName = keyof typeof SHAPES
+
+export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
+
+export function isNeutralEvent(key: string): key is NeutralEventName {
+  return (NEUTRAL_EVENT_NAMES as string[]).includes(key)
+}
+
+/** A provider's additions to one neutral event's object form. */
+export interface EventExtension {
+  /** Extra properties. */
+  readonly properties?: Json
+  /** Extra alternatives of required properties (`[['arn']]`: an `arn` instead of a `name`). */
+  readonly required?: ReadonlyArray<readonly string[]>
+}
+
+/** The schema of a neutral event on a provider: the shared fields plus the provider's own. */
+export function neutralEventSchema(event: NeutralEventName, extension: EventExtension = {}): Json {
+  const shape: EventShape = SHAPES[event]
+  const required = [...shape.required, ...(extension.required ?? [])]
+  const object: Json = {
+    type: 'object',
+    properties: { ...shape.properties, ...extension.properties },
+    additionalProperties: false,
+  }
+  if (required.length === 1) object.required = required[0]
+  else object.anyOf = required.map((names) => ({ required: names }))
+  return { anyOf: [shape.short, object] }
+}
+
+/**
+ * `custom.polycloud`: one block per provider (`custom.polycloud.aws`, `custom.polycloud.azure`, ...). The active
+ * provider's block is checked against its schema; the others are left for the deploys to their providers, so one
+ * serverless.yml serves every cloud.
+ */
+export function customSchema(provider: string, providers: readonly string[], own: Json | undefined): Json {
+  const properties: Json = Object.fromEntries(providers.map((name) => [name, { type: 'object' }]))
+  if (own) properties[provider] = own
+  return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
+}
 
 /** `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched). */
 export const FUNCTION_SCHEMA = { properties: { polycloud: { type: 'boolean' } } } as const

@@ -202,7 +202,13 @@ describe('serverless/plugin: serverless package', function () {
         name: 'provider',
         provider: 'azure',
         functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n',
-        message: /serverless-polycloud: provider "azure" is not supported yet: this version deploys to aws; azure, google, cloudflare are coming/,
+        message: /serverless-polycloud: functions\.api\.events\[0\]\.route: provider azure is not supported by this version of serverless-polycloud yet/,
+      },
+      {
+        name: 'unknown-provider',
+        provider: 'oracle',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n',
+        message: /serverless-polycloud: provider "oracle" is not one Polycloud deploys to: use aws, azure, google, cloudflare/,
       },
     ]
 

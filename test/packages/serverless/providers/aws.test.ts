@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { ConfigError } from 'serverless-polycloud/errors'
-import { logicalName, nativePlan, neutralPlan, type AwsSettings } from 'serverless-polycloud/providers/aws'
+import { logicalName, nativePlan, neutralPlan, type AwsSettings } from 'serverless-polycloud/providers/aws/mapping'
 
 function settings(resources: Record<string, unknown> = {}): AwsSettings {
   return { service: 'shop', stage: 'prod', routes: 'http-api', timeout: 20, resources }

@@ -2,26 +2,15 @@
  * The AWS mapping: neutral events to osls's native events (and the resources they need), and every event of a
  * function to the @polycloud/aws formats its generated entry reads.
  */
-import { ConfigError } from '../errors.js'
-import { parseRoute, RouteError } from '../route.js'
-import { parseSchedule, ScheduleError, toAwsSchedule } from '../schedule.js'
-
-export type Kind = 'http' | 'schedule' | 'queue' | 'topic' | 'storage' | 'changes' | 'cloudEvent'
-
-/** An export of @polycloud/aws: `import { <name> } from '@polycloud/aws/<module>'`. */
-export interface SourceRef {
-  readonly name: string
-  readonly module: string
-}
+import { ConfigError } from '../../errors.js'
+import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
+import { parseRoute, RouteError } from '../../route.js'
+import { parseSchedule, ScheduleError, toAwsSchedule } from '../../schedule.js'
 
 type Json = Record<string, unknown>
 
-/** What a function's events need: native events, formats to read, the handler kinds they can feed. */
-export interface EventPlan {
-  readonly native: Json[]
-  readonly sources: SourceRef[]
-  readonly kinds: Kind[]
-}
+/** What an event is on AWS: the osls events it becomes, the @polycloud/aws formats, the handler kinds. */
+export type EventPlan = Plan<Json[]>
 
 export interface AwsSettings {
   readonly service: string

@@ -1,0 +1,15 @@
+/**
+ * Every provider target, by the name users write. A target's module holds its mapping and entries only; what
+ * its commands need (SDKs, local runtimes) is imported when a command runs, so packaging for AWS loads nothing of
+ * the other clouds.
+ */
+import type { ProviderName, ProviderTarget } from '../provider.js'
+import { aws } from './aws/index.js'
+import { pending } from './pending.js'
+
+export const TARGETS: Readonly<Record<ProviderName, ProviderTarget>> = {
+  aws: aws as ProviderTarget,
+  azure: pending('azure', 'Azure', '@polycloud/azure'),
+  google: pending('google', 'Google Cloud', '@polycloud/gcp'),
+  cloudflare: pending('cloudflare', 'Cloudflare', '@polycloud/cloudflare'),
+}

@@ -1,0 +1,84 @@
+/** The provider contract's shared parts: provider names, schemas with provider fields, the shared reading of functions. */
+import { expect } from 'chai'
+import { ConfigError } from 'serverless-polycloud/errors'
+import { commonKinds, functionInfo, prepareFunctions } from 'serverless-polycloud/functions'
+import { providerName, type EventPlan, type ProviderTarget } from 'serverless-polycloud/provider'
+import { customSchema, neutralEventSchema } from 'serverless-polycloud/schema'
+import { ROOT } from '../../helpers/serverless.ts'
+
+describe('serverless/contract', () => {
+  it('one spelling per provider, the other spellings accepted', () => {
+    expect(['aws', 'azure', 'google', 'cloudflare'].map(providerName)).to.deep.equal(['aws', 'azure', 'google', 'cloudflare'])
+    expect(providerName('gcp')).to.equal('google')
+    expect(providerName(' Google ')).to.equal('google')
+    expect(providerName('oracle')).to.equal(undefined)
+    expect(providerName(undefined)).to.equal(undefined)
+  })
+
+  it("adds a provider's own fields and required alternatives to a neutral event's object form", () => {
+    expect(neutralEventSchema('topic')).to.deep.equal({
+      anyOf: [
+        { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 80 },
+        { type: 'object', properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 80 } }, additionalProperties: false, required: ['name'] },
+      ],
+    })
+    const extended = neutralEventSchema('topic', { properties: { arn: { type: 'string' } }, required: [['arn']] }).anyOf as Array<Record<string, unknown>>
+    expect(extended[1]).to.deep.include({ anyOf: [{ required: ['name'] }, { required: ['arn'] }] })
+    expect(Object.keys(extended[1]?.properties as object)).to.deep.equal(['name', 'arn'])
+  })
+
+  it("checks the active provider's custom block and leaves the others' for their deploys", () => {
+    const schema = customSchema('azure', ['aws', 'azure'], { type: 'object', properties: { plan: { enum: ['flex'] } } })
+    const polycloud = (schema.properties as Record<string, { properties: Record<string, unknown>; additionalProperties: boolean }>).polycloud!
+    expect(polycloud.properties).to.deep.equal({ aws: { type: 'object' }, azure: { type: 'object', properties: { plan: { enum: ['flex'] } } } })
+    expect(polycloud.additionalProperties).to.equal(false)
+  })
+
+  it('resolves timeout, memory and environment: the function over the provider over the default', () => {
+    const info = functionInfo('f', { timeout: 20, environment: { A: 'fn', N: 3 } }, { timeout: 10, memorySize: 512, environment: { A: 'provider', B: 'b' } }, 6)
+    expect(info).to.deep.include({ timeout: 20, memorySize: 512, environment: { A: 'fn', B: 'b', N: '3' } })
+    expect(functionInfo('f', {}, {}, 6).timeout).to.equal(6)
+  })
+
+  it('agrees on the kinds of a function, or names the events that cannot share a handler', () => {
+    const plan = (kinds: EventPlan['kinds']): EventPlan => ({ sources: [], kinds, native: undefined })
+    const spec = (key: string) => ({ key, value: null, path: key, neutral: true })
+    expect(commonKinds('f', [{ spec: spec('sqs'), plan: plan(['queue', 'topic', 'storage']) }, { spec: spec('s3'), plan: plan(['storage']) }])).to.deep.equal(['storage'])
+    expect(commonKinds('f', [])).to.have.length(7)
+    expect(() => commonKinds('f', [{ spec: spec('route'), plan: plan(['http']) }, { spec: spec('cron'), plan: plan(['schedule']) }])).to.throw(
+      ConfigError,
+      'functions.f.events: these events cannot share one portable handler: route (http), cron (schedule)',
+    )
+  })
+
+  it('prepares functions through a target: plans located, native events it does not serve refused, opted-out functions skipped', () => {
+    const target: ProviderTarget<string> = {
+      name: 'azure',
+      title: 'Test',
+      adapter: '@polycloud/test',
+      defaultTimeout: 30,
+      plan(event) {
+        if (event.key === 'route') return { sources: [{ name: 'http', module: 'http' }], kinds: ['http'], native: `route ${String(event.value)}` }
+        if (event.key === 'cron') throw new ConfigError('', 'no timers here')
+        return undefined
+      },
+      entries: () => [],
+    }
+    const context = { service: 's', stage: 'dev', servicePath: ROOT, providerConfig: {}, custom: {}, resources: {} }
+    const [fn] = prepareFunctions({ api: { handler: 'handlers/hello.default', events: [{ route: 'GET /x' }, { route: 'GET /y' }] }, off: { polycloud: false } }, target, context)
+    expect(fn).to.deep.include({ name: 'api', timeout: 30, kinds: ['http'], sources: [{ name: 'http', module: 'http' }], handlerText: 'handlers/hello.default' })
+    expect(fn?.handler).to.deep.equal({ module: 'handlers/hello', exportName: 'default' })
+    expect(fn?.events.map(({ spec, plan }) => [spec.path, plan.native])).to.deep.equal([
+      ['functions.api.events[0].route', 'route GET /x'],
+      ['functions.api.events[1].route', 'route GET /y'],
+    ])
+    expect(() => prepareFunctions({ t: { handler: 'handlers/report.default', events: [{ cron: '@daily' }] } }, target, context)).to.throw(
+      ConfigError,
+      'functions.t.events[0].cron: no timers here',
+    )
+    expect(() => prepareFunctions({ q: { handler: 'handlers/orders.default', events: [{ sqs: 'arn:x' }] } }, target, context)).to.throw(
+      ConfigError,
+      `functions.q.events[0].sqs: native event "sqs" is not served by Polycloud's Test adapter`,
+    )
+  })
+})

@@ -1,0 +1,142 @@
+/**
+ * One set of behaviour tests, run unchanged on every provider's local emulation of the demo: the demo's own
+ * handler files, packaged for the provider, served by its real local runtime. The same request or event must give
+ * the same result everywhere; where a provider differs (a path prefix, how a failure is redelivered) the target
+ * hides it, never the assertions.
+ */
+import { expect } from 'chai'
+import { createHash, randomBytes } from 'node:crypto'
+import type { LocalTarget, LogLine } from './target.ts'
+import { TARGETS } from './targets/index.ts'
+
+/** The value `context.provider` has on each target (core names Google Cloud `gcp`). */
+const CONTEXT_PROVIDER: Readonly<Record<string, string>> = { aws: 'aws', azure: 'azure', google: 'gcp', cloudflare: 'cloudflare' }
+
+function find(logs: readonly LogLine[], message: string): LogLine {
+  const line = logs.find((candidate) => candidate.message === message)
+  if (line === undefined) throw new Error(`no log line "${message}" among: ${JSON.stringify(logs.map((candidate) => candidate.message))}`)
+  return line
+}
+
+for (const [provider, start] of Object.entries(TARGETS)) {
+  describe(`portability: the demo on ${provider}'s local emulation`, function () {
+    this.timeout(180_000)
+    let target: LocalTarget
+
+    before(async () => {
+      target = await start()
+    })
+
+    after(async () => {
+      await target?.stop()
+    })
+
+    it('JSON in, JSON out', async () => {
+      const response = await fetch(target.url('/quotes'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ sku: 'a', quantity: 2, unitPrice: 1250 }, { sku: 'b', quantity: 1, unitPrice: 500 }], discountCode: 'welcome10' }),
+      })
+      expect(response.status).to.equal(201)
+      expect(response.headers.get('content-type')).to.match(/^application\/json\b/)
+      expect(await response.json()).to.deep.equal({
+        currency: 'EUR',
+        lines: [
+          { sku: 'a', quantity: 2, total: 2500 },
+          { sku: 'b', quantity: 1, total: 500 },
+        ],
+        subtotal: 3000,
+        discount: 300,
+        total: 2700,
+      })
+    })
+
+    it('path parameters, percent-decoded', async () => {
+      const response = await fetch(target.url('/greetings/Z%C3%BCrich?lang=de'))
+      expect(response.status).to.equal(200)
+      expect(await response.json()).to.deep.equal({ greeting: 'Hallo, Zürich!', lang: 'de' })
+    })
+
+    it('repeated query keys, all kept', async () => {
+      const response = await fetch(target.url('/hello?name=Ada&name=Grace'))
+      expect(await response.json()).to.deep.equal({ hello: 'Ada and Grace', provider: CONTEXT_PROVIDER[provider] })
+    })
+
+    it('a random binary upload and download, byte for byte', async () => {
+      const bytes = randomBytes(256 * 1024)
+      const echo = await fetch(target.url('/uploads?echo=true'), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
+      expect(echo.status).to.equal(200)
+      const returned = Buffer.from(await echo.arrayBuffer())
+      expect(returned.length).to.equal(bytes.length)
+      expect(returned.equals(bytes)).to.equal(true)
+      expect(echo.headers.get('x-content-sha256')).to.equal(createHash('sha256').update(bytes).digest('hex'))
+    })
+
+    it('two cookies in, two Set-Cookie headers out', async () => {
+      const response = await fetch(target.url('/preferences'), {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', cookie: 'theme=light; lang=en' },
+        body: JSON.stringify({ theme: 'dark', lang: 'fr' }),
+      })
+      expect(response.status).to.equal(200)
+      const cookies = response.headers.getSetCookie()
+      expect(cookies).to.have.length(2)
+      expect(cookies[0]).to.match(/^theme=dark; /)
+      expect(cookies[1]).to.match(/^lang=fr; /)
+      expect(await response.json()).to.deep.equal({ theme: 'dark', lang: 'fr', previous: { theme: 'light', lang: 'en' } })
+    })
+
+    it('an HttpError keeps its status and message', async () => {
+      const response = await fetch(target.url('/greetings/x?lang=xx'))
+      expect(response.status).to.equal(400)
+      expect(await response.json()).to.deep.equal({ error: 'unknown lang "xx"', details: { supported: ['en', 'fr', 'de', 'es', 'ja'] } })
+    })
+
+    it('a crash is a 500 that shows no stack and no error text', async () => {
+      const response = await fetch(target.url('/fail'))
+      expect(response.status).to.equal(500)
+      const text = await response.text()
+      const body = JSON.parse(text) as { error: string; requestId: string }
+      expect(body.error).to.equal('Internal Server Error')
+      expect(body.requestId).to.be.a('string').and.not.equal('')
+      expect(text).to.not.match(/hunter2|stack|\bat /)
+    })
+
+    it('invalid JSON is a 400 from request.json()', async () => {
+      const response = await fetch(target.url('/quotes'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' })
+      expect(response.status).to.equal(400)
+      expect(((await response.json()) as { error: string }).error).to.match(/^Invalid JSON in request body: /)
+    })
+
+    it('a cron firing', async () => {
+      const { logs } = await target.fire({ kind: 'schedule', function: 'report' })
+      const line = find(logs, 'nightly report')
+      expect(Date.parse(line.to as string) - Date.parse(line.from as string)).to.equal(24 * 60 * 60 * 1000)
+    })
+
+    it('a queue batch where only the failing message is redelivered', async () => {
+      const good = JSON.stringify({ id: 'o-1', items: ['book'], total: 12.5 })
+      const bad = JSON.stringify({ id: 'o-2', items: [], total: 3 })
+      const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
+      expect(redelivered).to.deep.equal([1])
+      expect(find(logs, 'order accepted')).to.include({ orderId: 'o-1', items: 1, total: 12.5 })
+      expect(find(logs, 'event failed').level).to.equal('error')
+    })
+
+    it('a topic message, with its attributes', async () => {
+      const { logs } = await target.fire({
+        kind: 'topic',
+        function: 'alerts',
+        topic: 'polycloud-demo-dev-alerts',
+        body: 'disk almost full',
+        attributes: { severity: 'warning' },
+      })
+      expect(find(logs, 'alert')).to.include({ level: 'warn', body: 'disk almost full' })
+    })
+
+    it('a storage event', async () => {
+      const { logs } = await target.fire({ kind: 'storage', function: 'thumbnails', bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048 })
+      expect(find(logs, 'thumbnail needed')).to.include({ bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
+    })
+  })
+}

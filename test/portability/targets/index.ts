@@ -1,0 +1,7 @@
+/** The providers whose local emulation the portability suite runs on. */
+import type { TargetFactory } from '../target.ts'
+import { startAws } from './aws.ts'
+
+export const TARGETS: Readonly<Record<string, TargetFactory>> = {
+  aws: startAws,
+}

@@ -19,3 +19,17 @@ export function locate(path: string, error: unknown): unknown {
   if (error instanceof Error && (error.name === 'RouteError' || error.name === 'ScheduleError')) return new ConfigError(path, error.message)
   return error
 }
+
+/**
+ * A provider API or tool refused something: its own message, and what the user can do about it. The plugin shows
+ * both, without a stack trace.
+ */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError'
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(hint ? `${message}\n  ${hint}` : message)
+  }
+}

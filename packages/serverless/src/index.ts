@@ -12,7 +12,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { ConfigError } from './errors.js'
+import { BundleError } from './bundle.js'
+import { ConfigError, ProviderError } from './errors.js'
 import { prepareFunctions } from './functions.js'
 import { nativeOwners } from './native.js'
 import {
@@ -122,6 +123,15 @@ export default class PolycloudPlugin {
     return new this.#serverless.classes.Error(`serverless-polycloud: ${message}`, 'POLYCLOUD_CONFIGURATION')
   }
 
+  /**
+   * Errors users can act on (configuration, bundling, a provider API's refusal) as the framework's own error: the
+   * message, no stack trace. Anything else is a defect and keeps its stack.
+   */
+  #userError(error: unknown): unknown {
+    if (error instanceof ConfigError || error instanceof ProviderError || error instanceof BundleError) return this.#error(error.message)
+    return error
+  }
+
   /** For a provider the framework does not know, the plugin is the provider: its schema, its commands. */
   #becomeProvider(name: ProviderName): void {
     const serverless = this.#serverless
@@ -178,7 +188,11 @@ export default class PolycloudPlugin {
           const served = COMMANDS.filter(({ command: other }) => typeof target[other] === 'function').map((entry) => entry.describe)
           throw this.#error(`${describe} is not available for ${target.title} yet (it serves: ${served.join(', ') || 'none'})`)
         }
-        await run(this.#prepared())
+        try {
+          await run(this.#prepared())
+        } catch (error) {
+          throw this.#userError(error)
+        }
       }
     }
     // `serverless offline` and `serverless offline start` both start the server.

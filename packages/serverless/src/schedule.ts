@@ -151,3 +151,52 @@ export function toAwsSchedule(schedule: Schedule): string {
   }
   return `cron(${minute} ${hour} ? ${month} ${days.map((day) => DAYS[day]).join(',')} *)`
 }
+
+/** The values of each cron field, expanded (minutes, hours, days of month, months 1-12, weekdays 0-6). */
+function fieldSets(schedule: CronSchedule): { minutes: Set<number>; hours: Set<number>; days: Set<number>; months: Set<number>; weekdays: Set<number> } {
+  const [minute, hour, day, month, weekday] = schedule.fields
+  return {
+    minutes: new Set(expand(minute, FIELDS[0] as FieldSpec)),
+    hours: new Set(expand(hour, FIELDS[1] as FieldSpec)),
+    days: new Set(expand(day, FIELDS[2] as FieldSpec)),
+    months: new Set(expand(month, FIELDS[3] as FieldSpec)),
+    weekdays: new Set(expand(weekday, FIELDS[4] as FieldSpec).map((value) => value % 7)),
+  }
+}
+
+/**
+ * When a schedule fires next after `after`, in UTC (as every provider runs them unless told otherwise). A cron
+ * restricting both day-of-month and day-of-week fires when either matches, as crontab(5) says. A rate fires every
+ * interval from `after`. Local emulators use this to fire schedules on time.
+ */
+export function nextRun(schedule: Schedule, after: Date): Date {
+  if (schedule.kind === 'rate') {
+    const minutes = schedule.value * (schedule.unit === 'minute' ? 1 : schedule.unit === 'hour' ? 60 : 1440)
+    return new Date(after.getTime() + minutes * 60_000)
+  }
+  const sets = fieldSets(schedule)
+  const dayRestricted = schedule.fields[2] !== '*'
+  const weekdayRestricted = schedule.fields[4] !== '*'
+  const time = new Date(after.getTime())
+  time.setUTCSeconds(0, 0)
+  time.setUTCMinutes(time.getUTCMinutes() + 1)
+  // At most eight years of minutes, day by day where the day does not match: every valid cron fires in that time.
+  const limit = after.getTime() + 8 * 366 * 86_400_000
+  while (time.getTime() <= limit) {
+    const dayMatches = dayRestricted && weekdayRestricted
+      ? sets.days.has(time.getUTCDate()) || sets.weekdays.has(time.getUTCDay())
+      : sets.days.has(time.getUTCDate()) && sets.weekdays.has(time.getUTCDay())
+    if (!sets.months.has(time.getUTCMonth() + 1) || !dayMatches) {
+      time.setUTCDate(time.getUTCDate() + 1)
+      time.setUTCHours(0, 0, 0, 0)
+      continue
+    }
+    if (!sets.hours.has(time.getUTCHours())) {
+      time.setUTCHours(time.getUTCHours() + 1, 0, 0, 0)
+      continue
+    }
+    if (sets.minutes.has(time.getUTCMinutes())) return time
+    time.setUTCMinutes(time.getUTCMinutes() + 1)
+  }
+  throw new ScheduleError(`${schedule.fields.join(' ')} never fires (no date matches its day-of-month and month)`)
+}

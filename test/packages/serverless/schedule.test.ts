@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { ScheduleError, parseSchedule, toAwsSchedule } from 'serverless-polycloud/schedule'
+import { ScheduleError, nextRun, parseSchedule, toAwsSchedule } from 'serverless-polycloud/schedule'
 
 const aws = (expression: string) => toAwsSchedule(parseSchedule(expression))
 
@@ -62,5 +62,30 @@ describe('serverless/schedule', () => {
 
   it('refuses a cron restricting both day-of-month and day-of-week for AWS', () => {
     expect(() => aws('0 3 1 * MON')).to.throw(ScheduleError, /restricts both day-of-month and day-of-week/)
+  })
+})
+
+describe('serverless/schedule: nextRun', () => {
+  const at = (iso: string) => new Date(iso)
+  const next = (expression: string, after: string) => nextRun(parseSchedule(expression), at(after)).toISOString()
+
+  it('the next matching minute, in UTC', () => {
+    expect(next('* * * * *', '2026-11-28T08:30:15Z')).to.equal('2026-11-28T08:31:00.000Z')
+    expect(next('0 3 * * *', '2026-11-28T08:30:00Z')).to.equal('2026-11-29T03:00:00.000Z')
+    expect(next('*/15 * * * *', '2026-11-28T08:30:00Z')).to.equal('2026-11-28T08:45:00.000Z')
+    expect(next('0 0 1 1 *', '2026-11-28T08:30:00Z')).to.equal('2027-01-01T00:00:00.000Z')
+  })
+
+  it('weekdays from Sunday = 0 (7 too), and day-of-month OR day-of-week when both are restricted', () => {
+    // 2026-11-28 is a Saturday.
+    expect(next('0 9 * * 1-5', '2026-11-28T08:30:00Z')).to.equal('2026-11-30T09:00:00.000Z')
+    expect(next('0 9 * * 7', '2026-11-28T10:00:00Z')).to.equal('2026-11-29T09:00:00.000Z')
+    expect(next('0 9 15 * 1', '2026-11-28T10:00:00Z')).to.equal('2026-11-30T09:00:00.000Z')
+    expect(next('0 9 1 * 3', '2026-11-28T10:00:00Z')).to.equal('2026-12-01T09:00:00.000Z')
+  })
+
+  it('rates from the given time, and a cron that never fires is refused', () => {
+    expect(next('rate(5 minutes)', '2026-11-28T08:30:15Z')).to.equal('2026-11-28T08:35:15.000Z')
+    expect(() => nextRun(parseSchedule('0 0 31 2 *'), at('2026-11-28T00:00:00Z'))).to.throw(ScheduleError, /never fires/)
   })
 })

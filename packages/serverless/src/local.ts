@@ -1,0 +1,123 @@
+/**
+ * What every provider's local emulation shares: schedules fired on time, child processes (azurite, a runtime)
+ * started on 127.0.0.1 and stopped with the command, and serving until Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { nextRun, parseSchedule, type Schedule } from './schedule.js'
+
+/** A schedule to fire locally: its name (for the log), its neutral expression, and what firing it does. */
+export interface LocalJob {
+  readonly name: string
+  readonly expression: string
+  fire(time: Date): Promise<void>
+}
+
+export interface Stoppable {
+  stop(): Promise<void>
+}
+
+/**
+ * Fires each job at its next run, then the one after, until stopped. A failing job is reported through `onError`
+ * and keeps its schedule. Timers are unref'd: they never keep the process alive on their own.
+ */
+export function startScheduler(jobs: readonly LocalJob[], onError: (job: LocalJob, error: unknown) => void, now: () => Date = () => new Date()): Stoppable {
+  const timers = new Set<NodeJS.Timeout>()
+  let stopped = false
+  const plan = (job: LocalJob, schedule: Schedule): void => {
+    if (stopped) return
+    const at = nextRun(schedule, now())
+    // setTimeout holds at most 2^31-1 ms (24.8 days): wake up earlier and plan again.
+    const wait = Math.min(at.getTime() - now().getTime(), 2 ** 31 - 1)
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (now().getTime() < at.getTime()) return plan(job, schedule)
+      job.fire(at).catch((error: unknown) => onError(job, error))
+      plan(job, schedule)
+    }, Math.max(0, wait))
+    timer.unref()
+    timers.add(timer)
+  }
+  for (const job of jobs) plan(job, parseSchedule(job.expression))
+  return {
+    async stop() {
+      stopped = true
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+    },
+  }
+}
+
+/** A child process started for the local emulation; `stop` interrupts it and waits for it to end (killing it after 5 s). */
+export interface LocalProcess extends Stoppable {
+  readonly child: ChildProcess
+  /** Everything it wrote so far. */
+  output(): string
+}
+
+/**
+ * Starts a command and resolves once a line of its output matches `ready`; rejects with its output when it exits
+ * first or is not ready in `timeoutMs`.
+ */
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: { readonly ready: RegExp; readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string; readonly name: string },
+): Promise<LocalProcess> {
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const ended = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref())])
+    if (!ended) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop()
+      reject(new Error(`${options.name} did not start in ${options.timeoutMs ?? 30_000} ms:\n${output}`))
+    }, options.timeoutMs ?? 30_000)
+    const onData = (chunk: Buffer): void => {
+      output += chunk
+      if (options.ready.test(output)) {
+        clearTimeout(timer)
+        resolve({ child, output: () => output, stop })
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(new Error(`${options.name} could not start: ${error.message}`))
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`${options.name} exited (${signal ?? code}) before it was ready:\n${output}`))
+    })
+  })
+}
+
+/**
+ * Keeps the command running until SIGINT or SIGTERM (Ctrl-C), then stops everything in reverse order of start and
+ * resolves. Used by every provider's `serverless offline`.
+ */
+export function serveUntilInterrupted(parts: readonly Stoppable[]): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const stop = (): void => {
+      if (stopping) return
+      stopping = true
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      void (async () => {
+        for (const part of [...parts].reverse()) await part.stop().catch(() => {})
+        resolve()
+      })()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}

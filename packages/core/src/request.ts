@@ -66,6 +66,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   #read: Uint8Array | undefined
   #used = false
   #request: Request | undefined
+  #params: Readonly<Record<string, string>> = EMPTY_PARAMS
 
   constructor(native: Native) {
     this.native = native
@@ -78,7 +79,15 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   protected abstract readBody(): BodySource
 
   get params(): Readonly<Record<string, string>> {
-    return EMPTY_PARAMS
+    return this.#params
+  }
+
+  /**
+   * Sets the path parameters a router in front of the handler matched, where the platform routes no paths itself
+   * (one Google Cloud Functions function or one Workers script serving many routes).
+   */
+  setParams(params: Readonly<Record<string, string>>): void {
+    this.#params = params
   }
 
   get ip(): string | undefined {

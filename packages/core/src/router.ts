@@ -1,0 +1,91 @@
+/**
+ * Routing by method and path template, for providers whose platform routes no paths per function: one Google Cloud
+ * Functions function or one Workers script serves every `route` of a service. Templates are the neutral ones
+ * (`/notes/{id}`, a greedy last `{path+}`); matching follows API Gateway: a literal segment beats a parameter, a
+ * parameter beats a greedy one, a route of the request's method beats `ANY`. Path parameters are percent-decoded,
+ * as API Gateway and Azure give them.
+ */
+import { HttpError } from './errors.js'
+
+export interface RouteTemplate {
+  /** Upper-case method, or `ANY`. */
+  readonly method: string
+  /** `/notes/{id}`. */
+  readonly path: string
+}
+
+export interface RouteMatch {
+  /** The index of the matched route in the list given to {@link createRouter}. */
+  readonly index: number
+  readonly params: Readonly<Record<string, string>>
+}
+
+/** Matches a request's method and (percent-encoded) path; throws an HttpError 404, or 405 with `Allow`. */
+export type Router = (method: string, path: string) => RouteMatch
+
+interface Compiled {
+  readonly index: number
+  readonly method: string
+  /** Literal segments as strings; parameters as `{ name }`, greedy as `{ name, greedy: true }`. */
+  readonly segments: ReadonlyArray<string | { readonly name: string; readonly greedy: boolean }>
+  /** Sort key: more specific first. */
+  readonly rank: string
+}
+
+function compile(route: RouteTemplate, index: number): Compiled {
+  const parts = route.path === '/' ? [] : route.path.replace(/^\//, '').split('/')
+  const segments = parts.map((part) => {
+    const param = /^\{([^{}+]+)(\+)?\}$/.exec(part)
+    return param ? { name: param[1] as string, greedy: param[2] === '+' } : part
+  })
+  // Per segment: 0 literal, 1 parameter, 2 greedy; then ANY after a named method.
+  const rank = segments.map((segment) => (typeof segment === 'string' ? '0' : segment.greedy ? '2' : '1')).join('') + (route.method === 'ANY' ? '1' : '0')
+  return { index, method: route.method.toUpperCase(), segments, rank }
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+function matchPath(route: Compiled, parts: readonly string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = Object.create(null) as Record<string, string>
+  const { segments } = route
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as Compiled['segments'][number]
+    if (typeof segment === 'string') {
+      if (parts[i] !== segment) return undefined
+    } else if (segment.greedy) {
+      if (i >= parts.length || parts.slice(i).join('/') === '') return undefined
+      params[segment.name] = decode(parts.slice(i).join('/'))
+      return params
+    } else {
+      const part = parts[i]
+      if (part === undefined || part === '') return undefined
+      params[segment.name] = decode(part)
+    }
+  }
+  return parts.length === segments.length ? params : undefined
+}
+
+/** A router over the routes, most specific first. */
+export function createRouter(routes: readonly RouteTemplate[]): Router {
+  const compiled = routes.map(compile).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.index - b.index))
+  return (method, path) => {
+    const parts = path === '/' || path === '' ? [] : path.replace(/^\//, '').split('/')
+    const upper = method.toUpperCase()
+    const allowed = new Set<string>()
+    for (const route of compiled) {
+      const params = matchPath(route, parts)
+      if (params === undefined) continue
+      if (route.method === upper || route.method === 'ANY') return { index: route.index, params }
+      allowed.add(route.method)
+    }
+    if (allowed.size === 0) throw new HttpError(404, `No route for ${upper} ${path}`)
+    const allow = [...allowed].sort().join(', ')
+    throw new HttpError(405, `Method ${upper} is not allowed on ${path}`, { headers: { allow } })
+  }
+}

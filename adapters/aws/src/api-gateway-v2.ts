@@ -4,7 +4,9 @@ import {
   PortableQuery,
   isRecord,
   queryFromRecord,
+  jwtCaller,
   type BodySource,
+  type Caller,
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
@@ -54,6 +56,14 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
 
   override get ip(): string | undefined {
     return this.native.requestContext.http.sourceIp
+  }
+
+  /** The claims and scopes an HTTP API JWT authorizer verified (`requestContext.authorizer.jwt`). */
+  protected override readAuth(): Caller | undefined {
+    const jwt = (this.native.requestContext.authorizer as { jwt?: { claims?: unknown; scopes?: unknown } } | undefined)?.jwt
+    if (!isRecord(jwt) || !isRecord(jwt.claims)) return undefined
+    const scopes = Array.isArray(jwt.scopes) ? jwt.scopes.filter((scope): scope is string => typeof scope === 'string') : undefined
+    return jwtCaller(jwt.claims, scopes !== undefined && scopes.length > 0 ? scopes : undefined)
   }
 
   protected readUrl(): string {

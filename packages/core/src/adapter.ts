@@ -9,6 +9,7 @@ export { toOutgoing, bufferBody, errorResponse, isFetchResponse } from './respon
 export type { OutgoingResponse } from './response.js'
 export { PortableContext, consoleSink, deadlineFromEnv } from './context.js'
 export { createRouter } from './router.js'
+export { jwtCaller } from './caller.js'
 export type { RouteTemplate, RouteMatch, Router } from './router.js'
 export type { ContextInit, LogSink } from './context.js'
 export { PortableQueueMessage, PortableTopicMessage } from './events.js'

@@ -19,7 +19,7 @@ export type {
 } from './handlers.js'
 export { json, text, html, binary, stream, redirect } from './response.js'
 export type { PlainResponse, HttpResult, ResponseHeaders, ResponseBody, ResponseOptions } from './response.js'
-export type { PortableRequest } from './request.js'
+export type { PortableRequest, Caller, JwtCaller, KeyCaller } from './request.js'
 export type { PortableHeaders } from './headers.js'
 export type { PortableQuery } from './query.js'
 export { HttpError } from './errors.js'

@@ -24,6 +24,11 @@ export interface PortableRequest {
   readonly cookies: ReadonlyMap<string, string>
   /** Client address as the provider reports it, if it does. */
   readonly ip: string | undefined
+  /**
+   * Who called, once a route's `auth` verified it (`@polycloud/auth`, or the provider's own authorizer): the
+   * token's claims or the API key's name. Undefined on a route without auth.
+   */
+  readonly auth: Caller | undefined
   /** The body as a stream, or null when there is none. Reading it marks the body used. */
   readonly body: ReadableStream<Uint8Array> | null
   readonly bodyUsed: boolean
@@ -42,6 +47,28 @@ export interface PortableRequest {
   toRequest(): Request
   /** The provider's own request or event, untouched. */
   readonly native: unknown
+}
+
+/** A caller a route's auth verified. */
+export type Caller = JwtCaller | KeyCaller
+
+/** A caller with a verified JSON Web Token. */
+export interface JwtCaller {
+  readonly kind: 'jwt'
+  /** The token's `sub`. */
+  readonly subject: string | undefined
+  /** The token's `iss`. */
+  readonly issuer: string
+  /** The scopes the token grants (`scope`, space-separated, or `scp`). */
+  readonly scopes: readonly string[]
+  /** Every claim of the verified token. */
+  readonly claims: Readonly<Record<string, unknown>>
+}
+
+/** A caller with a valid API key, by the name the key has in the configuration (never the key itself). */
+export interface KeyCaller {
+  readonly kind: 'key'
+  readonly name: string
 }
 
 /** A request body as an adapter finds it. Base64 is decoded, and validated, only when the body is read. */
@@ -67,6 +94,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   #used = false
   #request: Request | undefined
   #params: Readonly<Record<string, string>> = EMPTY_PARAMS
+  #auth: Caller | undefined
 
   constructor(native: Native) {
     this.native = native
@@ -91,6 +119,20 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   }
 
   get ip(): string | undefined {
+    return undefined
+  }
+
+  get auth(): Caller | undefined {
+    return this.#auth ?? this.readAuth()
+  }
+
+  /** Records the caller that a route's auth verified in front of the handler. */
+  setAuth(caller: Caller): void {
+    this.#auth = caller
+  }
+
+  /** The caller a provider's own authorizer verified (an API Gateway JWT authorizer's claims), if any. */
+  protected readAuth(): Caller | undefined {
     return undefined
   }
 

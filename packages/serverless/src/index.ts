@@ -13,8 +13,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { BundleError } from './bundle.js'
-import { ConfigError, ProviderError } from './errors.js'
-import { prepareFunctions } from './functions.js'
+import { ConfigError, ProviderError, frameworkError } from './errors.js'
+import { checkHandlers, prepareFunctions } from './functions.js'
 import { nativeOwners } from './native.js'
 import {
   PROVIDERS,
@@ -60,6 +60,8 @@ export interface Serverless {
     schema?: unknown
   }
   setProvider?(name: string, provider: object): void
+  /** The command being run (`['invoke', 'local']`). */
+  processedInput?: { commands?: string[] }
   pluginManager?: { hooks: Record<string, HookEntry[]> }
   classes: { Error: new (message: string, code?: string) => Error }
 }
@@ -83,6 +85,9 @@ const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; de
   { command: 'offline', event: 'offline:start', describe: 'offline' },
 ]
 
+/** The commands that load the handlers (they bundle or run them): their modules and exports are checked first. */
+const LOADING_COMMANDS = new Set(['package', 'deploy', 'deploy function', 'offline', 'offline start', 'invoke local'])
+
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 export default class PolycloudPlugin {
@@ -93,6 +98,8 @@ export default class PolycloudPlugin {
   readonly #log: Logger | undefined
   readonly #target: ProviderTarget
   #context: ServiceContext | undefined
+  /** What the target's hand-over left to release when a command fails. */
+  #handedOver: { release(): Promise<void> } | undefined
 
   constructor(serverless: Serverless, options: Record<string, unknown> | undefined, utils?: { log?: Logger }) {
     this.#serverless = serverless
@@ -115,12 +122,18 @@ export default class PolycloudPlugin {
     schemas.defineCustomProperties(customSchema(name, PROVIDERS, this.#target.customSchema as Json | undefined))
     // Validation runs before any hook: another provider's native event must be refused here, by name.
     this.#checkForeignEvents(name)
-    this.hooks = { initialize: () => this.#initialize() }
+    this.hooks = {
+      initialize: () => this.#initialize(),
+      // A failed command ends once its error is shown: nothing a tool started may keep the process alive.
+      error: async () => {
+        await this.#handedOver?.release()
+      },
+    }
     if (name !== 'aws') this.#serveCommands()
   }
 
   #error(message: string): Error {
-    return new this.#serverless.classes.Error(`serverless-polycloud: ${message}`, 'POLYCLOUD_CONFIGURATION')
+    return frameworkError(this.#serverless, message)
   }
 
   /**
@@ -243,6 +256,7 @@ export default class PolycloudPlugin {
     let functions: PreparedFunction[]
     try {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
+      if (LOADING_COMMANDS.has((serverless.processedInput?.commands ?? []).join(' '))) await checkHandlers(functions, { servicePath, workDir })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
       for (const entry of target.entries(functions, { workDir, servicePath })) {
@@ -270,7 +284,7 @@ export default class PolycloudPlugin {
       log,
       write: (line) => process.stdout.write(`${line}\n`),
     }
-    target.handOver?.(this.#context, serverless)
+    this.#handedOver = target.handOver?.(this.#context, serverless) ?? undefined
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
   }
 

@@ -181,9 +181,11 @@ export interface ProviderTarget<N = unknown> {
   entries(functions: ReadonlyArray<PreparedFunction<N>>, context: { readonly workDir: string; readonly servicePath: string }): EntryFile[]
   /**
    * Runs at `initialize` once entries are written, for targets that hand the functions back to the framework's
-   * own machinery (AWS: osls and serverless-esbuild package the rewritten functions).
+   * own machinery (AWS: osls and serverless-esbuild package the rewritten functions). May return what to release
+   * when a command fails (the framework's `error` hook), so a failed command ends instead of waiting on a tool it
+   * left running.
    */
-  handOver?(context: ServiceContext<N>, serverless: unknown): void
+  handOver?(context: ServiceContext<N>, serverless: unknown): { release(): Promise<void> } | void
   /** Writes the deployable artifact(s) to `packageDir`. */
   package?: Command<N>
   /** Serves the packaged service locally until interrupted (`serverless offline`, `npm start`). */

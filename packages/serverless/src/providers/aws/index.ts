@@ -6,6 +6,7 @@
 import { join } from 'node:path'
 import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from '../../provider.js'
 import { lambdaEntry } from './entry.js'
+import { manageEsbuild } from './esbuild.js'
 import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, type AwsSettings } from './mapping.js'
 
 type Json = Record<string, unknown>
@@ -83,5 +84,6 @@ export const aws: ProviderTarget<Json[]> = {
       const apiGateway = (service.provider.apiGateway ??= {})
       apiGateway.binaryMediaTypes ??= ['*/*']
     }
+    return manageEsbuild(serverless, context.servicePath, context.log)
   },
 }

@@ -54,6 +54,8 @@ export interface Offline {
   url: string
   /** Everything the process wrote to stdout so far (handlers' log lines). */
   stdout(): string
+  /** Everything the process wrote to stderr so far (the framework's and plugins' errors). */
+  stderr(): string
   /** Resolves with the first stdout line matching, or rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>
   stop(): Promise<void>
@@ -115,6 +117,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   return {
     url: `http://127.0.0.1:${httpPort}`,
     stdout: () => stdout,
+    stderr: () => stderr,
     waitForLine: (pattern, waitMs) => {
       const found = stdout.split('\n').find((line) => pattern.test(line))
       if (found !== undefined) return Promise.resolve(found)

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path'
 import { BundleError } from './bundle.js'
 import { ConfigError, ProviderError, frameworkError } from './errors.js'
 import { checkHandlers, prepareFunctions } from './functions.js'
-import { nativeOwners } from './native.js'
+import { NATIVE_EVENTS, nativeOwners } from './native.js'
 import {
   PROVIDERS,
   providerName,
@@ -29,7 +29,8 @@ import {
   type ServiceContext,
 } from './provider.js'
 import { TARGETS } from './providers/index.js'
-import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, isNeutralEvent, neutralEventSchema } from './schema.js'
+import { runtimeProblems } from './runtime.js'
+import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, isNeutralEvent, neutralEventSchema, type SchemaMessages } from './schema.js'
 
 type Json = Record<string, unknown>
 
@@ -88,6 +89,9 @@ const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; de
 /** The commands that load the handlers (they bundle or run them): their modules and exports are checked first. */
 const LOADING_COMMANDS = new Set(['package', 'deploy', 'deploy function', 'offline', 'offline start', 'invoke local'])
 
+/** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
+const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
+
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 export default class PolycloudPlugin {
@@ -120,6 +124,8 @@ export default class PolycloudPlugin {
     }
     schemas.defineFunctionProperties(name, FUNCTION_SCHEMA)
     schemas.defineCustomProperties(customSchema(name, PROVIDERS, this.#target.customSchema as Json | undefined))
+    const vocabulary = { title: this.#target.title, natives: NATIVE_EVENTS[name], ...(this.#target.eventOptions ? { extensions: this.#target.eventOptions } : {}) }
+    explainSchemaErrors(schemas as SchemaMessages, () => serverless.service.functions, vocabulary)
     // Validation runs before any hook: another provider's native event must be refused here, by name.
     this.#checkForeignEvents(name)
     this.hooks = {
@@ -253,10 +259,13 @@ export default class PolycloudPlugin {
         return (service.resources.Resources ??= {})
       },
     }
+    const command = (serverless.processedInput?.commands ?? []).join(' ')
+    const log = this.#log ?? consoleLogger
+    this.#checkRuntimes(command, log)
     let functions: PreparedFunction[]
     try {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
-      if (LOADING_COMMANDS.has((serverless.processedInput?.commands ?? []).join(' '))) await checkHandlers(functions, { servicePath, workDir })
+      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
       for (const entry of target.entries(functions, { workDir, servicePath })) {
@@ -268,7 +277,6 @@ export default class PolycloudPlugin {
       if (error instanceof ConfigError) throw this.#error(error.message)
       throw error
     }
-    const log = this.#log ?? consoleLogger
     this.#context = {
       provider: target.name,
       service: service.service,
@@ -280,12 +288,25 @@ export default class PolycloudPlugin {
       functions,
       providerConfig: service.provider,
       custom,
+      command,
       options: this.#options,
       log,
       write: (line) => process.stdout.write(`${line}\n`),
     }
     this.#handedOver = target.handOver?.(this.#context, serverless) ?? undefined
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
+  }
+
+  /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */
+  #checkRuntimes(command: string, log: Logger): void {
+    if (command !== 'package' && !DEPLOY_COMMANDS.has(command)) return
+    const service = this.#serverless.service
+    const problems = runtimeProblems(this.#target.name, service.provider.runtime, service.functions ?? {})
+    if (problems.length === 0) return
+    if (DEPLOY_COMMANDS.has(command)) {
+      throw this.#error(`${problems.map((problem) => problem.message).join('\n')}\nNot deploying: change the runtime in serverless.yml.`)
+    }
+    for (const problem of problems) log.warning(`serverless-polycloud: ${problem.message}\n\`serverless deploy\` refuses it until the runtime changes.`)
   }
 
   /**

@@ -122,6 +122,8 @@ export interface ServiceContext<N = unknown> {
   readonly providerConfig: Readonly<Json>
   /** `custom.polycloud.<provider>`. */
   readonly custom: Readonly<Json>
+  /** The command being run, its words joined by spaces (`package`, `invoke local`, `offline start`). */
+  readonly command: string
   /** The command line options (`--region`, `--function`, `--path`, ...). */
   readonly options: Readonly<Record<string, unknown>>
   readonly log: Logger

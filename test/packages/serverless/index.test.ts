@@ -166,17 +166,27 @@ describe('serverless/plugin: serverless package', function () {
       {
         name: 'cron-fields',
         functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 3 * *'\n",
-        message: /Configuration error at 'functions\.nightly\.events\.0\.cron'/,
+        message: /Configuration error at 'functions\.nightly\.events\.0\.cron': "0 3 \* \*" has 4 fields, but cron takes 5/,
       },
       {
         name: 'unknown-field',
         functions: '  thumbs:\n    handler: handlers/h.default\n    events:\n      - bucket:\n          name: up-loads\n          when: created\n',
-        message: /Configuration error at 'functions\.thumbs\.events\.0\.bucket'/,
+        message: /Configuration error at 'functions\.thumbs\.events\.0\.bucket': bucket has no field "when" \(its fields: name, on, prefix, suffix, existing\)/,
       },
       {
         name: 'no-method',
         functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: /notes\n',
-        message: /Configuration error at 'functions\.api\.events\.0\.route'/,
+        message: /Configuration error at 'functions\.api\.events\.0\.route': "\/notes" has no method: write the method before the path, e\.g\. "GET \/notes"/,
+      },
+      {
+        name: 'six-field-cron',
+        functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 0 3 * * *'\n",
+        message: /'functions\.nightly\.events\.0\.cron': "0 0 3 \* \* \*" has 6 fields, but cron takes 5: .*drop it, i\.e\. "0 3 \* \* \*"/,
+      },
+      {
+        name: 'misspelt-event',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - rout: GET /x\n',
+        message: /'functions\.api\.events\.0': "rout" is not an event Polycloud or AWS knows; did you mean "route"\? The neutral events, for every provider, are route, cron, fromQueue, topic, bucket, changes/,
       },
       {
         name: 'bad-method',

@@ -80,6 +80,9 @@ export function manageEsbuild(serverless: unknown, servicePath: string, log: Log
     const options = this.buildOptions
     const explicit = (serverless as { service?: { custom?: { esbuild?: { logLevel?: unknown } } } }).service?.custom?.esbuild?.logLevel
     if (options && explicit === undefined) options.logLevel = 'silent'
+    // Source map settings the hand-over added to custom.esbuild after serverless-esbuild had read it.
+    const custom = (serverless as { service?: { custom?: { esbuild?: Record<string, unknown> } } }).service?.custom?.esbuild ?? {}
+    for (const key of ['sourcemap', 'sourcesContent']) if (options && options[key] === undefined && custom[key] !== undefined) options[key] = custom[key]
     try {
       await original.call(this)
     } catch (error) {

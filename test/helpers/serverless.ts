@@ -65,11 +65,11 @@ export interface Offline {
  * Starts `serverless offline` for a service (default: the demo) on free ports of 127.0.0.1 and resolves once it
  * serves. The caller must call stop() (in an after hook), which interrupts it and waits for it to exit.
  */
-export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT): Promise<Offline> {
+export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT, cli = CLI): Promise<Offline> {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()]
   const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [cli, ...args], {
     cwd,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { BundleError, bundle } from './bundle.js'
@@ -124,9 +125,19 @@ const ESM_SHIMS = [
  * or sockets cannot keep the command alive. A module esbuild cannot build is left to the bundler, which reports it
  * with the options the service gives it (loaders, defines).
  */
-export async function checkHandlers(functions: ReadonlyArray<PreparedFunction<unknown>>, options: { readonly servicePath: string; readonly workDir: string; readonly timeoutMs?: number }): Promise<void> {
+export async function checkHandlers(
+  functions: ReadonlyArray<PreparedFunction<unknown>>,
+  options: { readonly servicePath: string; readonly workDir: string; readonly adapter?: string; readonly timeoutMs?: number },
+): Promise<void> {
   if (functions.length === 0) return
   const { servicePath } = options
+  if (options.adapter !== undefined) {
+    try {
+      createRequire(join(servicePath, 'package.json')).resolve(options.adapter)
+    } catch {
+      throw new ConfigError('functions', `the generated entries import ${options.adapter}, which is not installed in ${servicePath}: npm install ${options.adapter}`)
+    }
+  }
   const dir = join(options.workDir, 'check')
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })

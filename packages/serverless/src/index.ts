@@ -265,7 +265,7 @@ export default class PolycloudPlugin {
     let functions: PreparedFunction[]
     try {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
-      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir })
+      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir, adapter: target.adapter })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
       for (const entry of target.entries(functions, { workDir, servicePath })) {

@@ -100,6 +100,18 @@ describe('serverless/plugin: serverless package', function () {
       expect(orders).to.include('createLambdaEventHandler(portable, [sqs], "handlers/orders.default")')
     })
 
+    it('runs on nodejs22.x with source maps: a .map beside each bundle, NODE_OPTIONS=--enable-source-maps on each function', () => {
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) {
+        expect(fn.Runtime, id).to.equal('nodejs22.x')
+        expect((fn.Environment as { Variables: Record<string, string> }).Variables, id).to.include({ NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'info' })
+      }
+      const files = execFileSync('unzip', ['-Z1', join(dir, 'hello.zip')]).toString().trim().split('\n').sort()
+      expect(files).to.deep.equal(['.polycloud/aws/hello.cjs', '.polycloud/aws/hello.cjs.map'])
+      const map = JSON.parse(execFileSync('unzip', ['-p', join(dir, 'hello.zip'), '.polycloud/aws/hello.cjs.map']).toString()) as { sources: string[]; sourcesContent?: unknown }
+      expect(map.sources.some((source) => source.endsWith('handlers/hello.ts'))).to.equal(true)
+      expect(map.sourcesContent, 'names and positions only').to.equal(undefined)
+    })
+
     it("bundles each function alone, with no other cloud's code", () => {
       const hello = zipText(join(dir, 'hello.zip'))
       for (const marker of ['@azure/functions', 'azure:', 'functions-framework', 'gcp:', 'cloudflare:', 'google.cloud', 'Microsoft.Storage']) {
@@ -150,7 +162,7 @@ describe('serverless/plugin: serverless package', function () {
       writeFileSync(join(dir, 'handlers/h.ts'), "import { http, json } from '@polycloud/core'\nexport default http(() => json({}))\n")
       writeFileSync(
         join(dir, 'serverless.yml'),
-        `service: broken\nframeworkVersion: '4'\nprovider:\n  name: ${providerName}\n  runtime: nodejs20.x\nplugins:\n  - serverless-polycloud\nfunctions:\n${functions}`,
+        `service: broken\nframeworkVersion: '4'\nprovider:\n  name: ${providerName}\n  runtime: nodejs22.x\nplugins:\n  - serverless-polycloud\nfunctions:\n${functions}`,
       )
       return dir
     }
@@ -221,6 +233,19 @@ describe('serverless/plugin: serverless package', function () {
         message: /serverless-polycloud: provider "oracle" is not one Polycloud deploys to: use aws, azure, google, cloudflare/,
       },
     ]
+
+    it('a deprecated runtime: a warning at package naming the dates and the runtime to move to, a refusal at deploy', async () => {
+      const dir = service('old-runtime', '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n')
+      writeFileSync(join(dir, 'serverless.yml'), readFileSync(join(dir, 'serverless.yml'), 'utf8').replace('nodejs22.x', 'nodejs18.x'))
+      const packaged = await serverless(['package'], { cwd: dir, timeoutMs: 60_000 })
+      expect(packaged.code, packaged.stderr).to.equal(0)
+      expect(packaged.stdout + packaged.stderr).to.match(
+        /provider\.runtime: nodejs18\.x is deprecated since 2025-09-01 on AWS Lambda \(creating functions on it blocked since 2025-10-01, updating them blocked since 2025-11-01\); move to nodejs/,
+      )
+      const deployed = await serverless(['deploy'], { cwd: dir, timeoutMs: 60_000 })
+      expect(deployed.code).to.equal(1)
+      expect(deployed.stdout + deployed.stderr).to.match(/serverless-polycloud: provider\.runtime: nodejs18\.x is deprecated[^\n]*\nNot deploying: change the runtime in serverless\.yml\./)
+    })
 
     for (const { name, functions, provider, message } of cases) {
       it(name, async () => {

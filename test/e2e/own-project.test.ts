@@ -9,20 +9,12 @@
  * versions. Measured on 2 busy cores: the install takes 55-85 s (420 packages), the whole suite about 2.5 min.
  */
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { ROOT, startOffline, type Offline } from '../helpers/serverless.ts'
+import { ROOT, runProcess, startOffline, type Offline, type Run } from '../helpers/serverless.ts'
 
 const POLYCLOUD_BIN = join(ROOT, 'packages/testing/bin/polycloud.js')
-
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
 
 /** The environment without what `npm test` passes its children (npm_config_*, npm_package_*), the cache kept. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -34,24 +26,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, SLS_TELEMETRY_DISABLED: '1', NODE_OPTIONS: '' }
 }
 
-function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Result> {
+async function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Run & { ms: number }> {
   const start = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${command} ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.once('error', reject)
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: Date.now() - start })
-    })
-  })
+  const result = await runProcess(command, args, { cwd, env: cleanEnv(), timeoutMs })
+  return { ...result, ms: Date.now() - start }
 }
 
 describe('e2e: Polycloud in a project of its own (npm pack, polycloud init, npm install)', function () {

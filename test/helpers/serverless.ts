@@ -14,10 +14,15 @@ export interface Run {
 
 /** Runs the Serverless CLI (osls) to completion; kills it after `timeoutMs`. */
 export function serverless(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return runProcess(process.execPath, [CLI, ...args], { ...options, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env } })
+}
+
+/** Runs a command to completion (in ROOT unless told, with the given environment); kills it after `timeoutMs`. */
+export function runProcess(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env },
+      env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -26,7 +31,7 @@ export function serverless(args: readonly string[], options: { cwd?: string; env
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`serverless ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${stderr}`))
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${stdout}\n${stderr}`))
     }, options.timeoutMs ?? 120_000)
     child.on('error', reject)
     child.on('close', (code) => {

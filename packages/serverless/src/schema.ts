@@ -223,15 +223,7 @@ function eventProblem(event: NeutralEventName, value: unknown, extension: EventE
 /** A string value of an event (its short form, or a field of its object form) checked as its field says. */
 function valueProblem(event: NeutralEventName, field: string, value: string): string | undefined {
   if (event === 'route' && field === 'route') return routeProblem(value)
-  if (event === 'cron' && (field === 'cron' || field === 'schedule')) {
-    try {
-      parseSchedule(value)
-    } catch (error) {
-      if (error instanceof ScheduleError) return error.message
-      throw error
-    }
-    return undefined
-  }
+  if (event === 'cron' && (field === 'cron' || field === 'schedule')) return messageOf(() => parseSchedule(value), ScheduleError)
   if ((event === 'fromQueue' || event === 'topic') && (field === event || field === 'name') && !new RegExp(name.pattern).test(value)) {
     return `${event === 'topic' ? 'topic' : 'queue'} name ${JSON.stringify(value)} may hold letters, digits, ".", "_" and "-", starting with a letter or digit (at most ${name.maxLength} characters)`
   }
@@ -243,10 +235,15 @@ function valueProblem(event: NeutralEventName, field: string, value: string): st
 }
 
 function routeProblem(route: string | { method: string; path: string }): string | undefined {
+  return messageOf(() => parseRoute(route), RouteError)
+}
+
+/** The message of the error of class `kind` that `run` throws (others are thrown on), or undefined. */
+function messageOf(run: () => unknown, kind: abstract new (...args: never[]) => Error): string | undefined {
   try {
-    parseRoute(route)
+    run()
   } catch (error) {
-    if (error instanceof RouteError) return error.message
+    if (error instanceof kind) return error.message
     throw error
   }
   return undefined

@@ -1,21 +1,15 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { STARTER_VERSIONS, starterFiles } from '../../../packages/testing/src/init.ts'
+import { runProcess } from '../../helpers/serverless.ts'
 
 const CLI = fileURLToPath(new URL('../../../packages/testing/bin/polycloud.js', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
-function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
-    })
-  })
-}
+const run = (...args: string[]) => runProcess(process.execPath, [CLI, ...args], { timeoutMs: 20_000 })
 
 describe('testing/init: polycloud init', () => {
   it('writes a starter: exact versions, a route, a cron and a queue, three handlers, a test, a .gitignore', async () => {

@@ -88,55 +88,42 @@ describe('serverless/plugin: commands end, with the error shown once', function 
     expect(output).to.match(/handlers\/native\.ts:1:7/)
   })
 
-  const checks: Array<{ name: string; handlers: Record<string, string>; functions: string; message: RegExp }> = [
-    {
-      name: 'load-failure',
-      handlers: { 'h.ts': "import { http, json } from '@polycloud/core'\nconst config = JSON.parse('{')\nexport default http(() => json(config))\n" },
-      functions: ROUTE('handlers/h.default'),
-      message: /serverless-polycloud: functions\.api\.handler: handlers\/h\.ts failed to load: SyntaxError: .*JSON.*\n\s+at <anonymous> \(handlers\/h\.ts:2:21\)/,
-    },
-    {
-      name: 'missing-package',
-      handlers: { 'h.ts': "import { http, json } from '@polycloud/core'\nimport { thing } from 'not-installed-anywhere'\nexport default http(() => json(thing))\n" },
-      functions: ROUTE('handlers/h.default'),
-      message: /functions\.api\.handler: handlers\/h\.ts failed to load: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find package 'not-installed-anywhere' imported from handlers\/h\.ts/,
-    },
-    {
-      name: 'wrong-kind',
-      handlers: { 'h.ts': "import { schedule } from '@polycloud/core'\nexport default schedule(() => {})\n" },
-      functions: ROUTE('handlers/h.default'),
-      message: /functions\.api\.handler: handlers\/h\.ts export "default" is a schedule handler, but its function's events need a http handler/,
-    },
-    {
-      name: 'missing-export',
-      handlers: { 'h.ts': OK },
-      functions: ROUTE('handlers/h.get'),
-      message: /functions\.api\.handler: handlers\/h\.ts export "get" does not exist \(the module exports "default"\)/,
-    },
-    {
-      name: 'not-portable',
-      handlers: { 'h.ts': 'export const handler = async () => ({ statusCode: 200 })\n' },
-      functions: ROUTE('handlers/h.handler'),
-      message: /functions\.api\.handler: handlers\/h\.ts export "handler" is not a portable handler: export one made with http\(\), schedule\(\)/,
-    },
-    {
-      name: 'two-problems',
-      handlers: { 'h.ts': OK, 'q.ts': "import { http, json } from '@polycloud/core'\nexport default http(() => json({}))\n" },
-      functions: `${ROUTE('handlers/h.default')}  worker:\n    handler: handlers/q.default\n    events:\n      - fromQueue: jobs\n`,
-      message: /functions\.worker\.handler: handlers\/q\.ts export "default" is a http handler, but its function's events need a queue handler/,
-    },
-  ]
-  for (const { name, handlers, functions, message } of checks) {
-    it(`checks the handler before bundling: ${name}`, async () => {
-      const cwd = service(name, handlers, functions)
-      const run = await timed(['package'], cwd)
-      const output = run.stdout + run.stderr
-      expect(run.code, output).to.equal(1)
-      expect(output).to.match(message)
-      expect(stackLines(output.replace(/failed to load:[\s\S]*?(\n\S|$)/, '$1')), output).to.deep.equal([])
-      expect(existsSync(join(cwd, '.esbuild')), 'nothing was bundled').to.equal(false)
-    })
-  }
+  it('checks every handler before bundling, and reports every problem at once: file, export, kinds', async () => {
+    const cwd = service(
+      'checks',
+      {
+        'load.ts': "import { http, json } from '@polycloud/core'\nconst config = JSON.parse('{')\nexport default http(() => json(config))\n",
+        'missing.ts': "import { http, json } from '@polycloud/core'\nimport { thing } from 'not-installed-anywhere'\nexport default http(() => json(thing))\n",
+        'kind.ts': "import { schedule } from '@polycloud/core'\nexport default schedule(() => {})\n",
+        'ok.ts': OK,
+        'native.ts': 'export const handler = async () => ({ statusCode: 200 })\n',
+      },
+      [
+        ROUTE('handlers/load.default').replace('api:', 'loads:'),
+        ROUTE('handlers/missing.default').replace('api:', 'needsPackage:'),
+        ROUTE('handlers/kind.default').replace('api:', 'wrongKind:'),
+        ROUTE('handlers/ok.get').replace('api:', 'noExport:'),
+        ROUTE('handlers/native.handler').replace('api:', 'notPortable:'),
+        '  worker:\n    handler: handlers/ok.default\n    events:\n      - fromQueue: jobs\n',
+      ].join(''),
+    )
+    const run = await timed(['package'], cwd)
+    const output = run.stdout + run.stderr
+    expect(run.code, output).to.equal(1)
+    expect(run.ms).to.be.below(45_000)
+    const expected = [
+      /serverless-polycloud: functions\.loads\.handler: handlers\/load\.ts failed to load: SyntaxError: .*JSON.*\n\s+at <anonymous> \(handlers\/load\.ts:2:21\)/,
+      /functions\.needsPackage\.handler: handlers\/missing\.ts failed to load: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find package 'not-installed-anywhere' imported from handlers\/missing\.ts/,
+      /functions\.wrongKind\.handler: handlers\/kind\.ts export "default" is a schedule handler, but its function's events need a http handler/,
+      /functions\.noExport\.handler: handlers\/ok\.ts export "get" does not exist \(the module exports "default"\)/,
+      /functions\.notPortable\.handler: handlers\/native\.ts export "handler" is not a portable handler: export one made with http\(\), schedule\(\)/,
+      /functions\.worker\.handler: handlers\/ok\.ts export "default" is a http handler, but its function's events need a queue handler/,
+    ]
+    for (const message of expected) expect(output).to.match(message)
+    // The only stack shown is the failing module's own frame, pointing at its TypeScript.
+    expect(stackLines(output), output).to.deep.equal(['    at <anonymous> (handlers/load.ts:2:21)'])
+    expect(existsSync(join(cwd, '.esbuild')), 'nothing was bundled').to.equal(false)
+  })
 
   it('a module with timers of its own is checked and the command still ends', async () => {
     const cwd = service('timers', { 'h.ts': `setInterval(() => {}, 1000)\n${OK}` }, ROUTE('handlers/h.default'))

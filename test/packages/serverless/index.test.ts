@@ -236,15 +236,15 @@ describe('serverless/plugin: serverless package', function () {
 
     it('a deprecated runtime: a warning at package naming the dates and the runtime to move to, a refusal at deploy', async () => {
       const dir = service('old-runtime', '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n')
-      writeFileSync(join(dir, 'serverless.yml'), readFileSync(join(dir, 'serverless.yml'), 'utf8').replace('nodejs22.x', 'nodejs18.x'))
+      writeFileSync(join(dir, 'serverless.yml'), readFileSync(join(dir, 'serverless.yml'), 'utf8').replace('nodejs22.x', 'nodejs20.x'))
       const packaged = await serverless(['package'], { cwd: dir, timeoutMs: 60_000 })
-      expect(packaged.code, packaged.stderr).to.equal(0)
+      expect(packaged.code, packaged.stdout + packaged.stderr).to.equal(0)
       expect(packaged.stdout + packaged.stderr).to.match(
-        /provider\.runtime: nodejs18\.x is deprecated since 2025-09-01 on AWS Lambda \(creating functions on it blocked since 2025-10-01, updating them blocked since 2025-11-01\); move to nodejs/,
+        /provider\.runtime: nodejs20\.x is deprecated since 2026-04-30 on AWS Lambda \(creating functions on it blocked since 2026-08-31, updating them blocked since 2026-09-30\); move to nodejs/,
       )
       const deployed = await serverless(['deploy'], { cwd: dir, timeoutMs: 60_000 })
       expect(deployed.code).to.equal(1)
-      expect(deployed.stdout + deployed.stderr).to.match(/serverless-polycloud: provider\.runtime: nodejs18\.x is deprecated[^\n]*\nNot deploying: change the runtime in serverless\.yml\./)
+      expect(deployed.stdout + deployed.stderr).to.match(/serverless-polycloud: provider\.runtime: nodejs20\.x is deprecated[^\n]*\nNot deploying: change the runtime in serverless\.yml\./)
     })
 
     for (const { name, functions, provider, message } of cases) {

@@ -118,5 +118,14 @@ export function customSchema(provider: string, providers: readonly string[], own
   return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
 }
 
-/** `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched). */
-export const FUNCTION_SCHEMA = { properties: { polycloud: { type: 'boolean' } } } as const
+/**
+ * `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched);
+ * `functions.<name>.excludeFrom: [cloudflare]` leaves it out of the deploys to those providers (for a trigger a
+ * provider cannot honour, such as a topic on Cloudflare).
+ */
+export const FUNCTION_SCHEMA = {
+  properties: {
+    polycloud: { type: 'boolean' },
+    excludeFrom: { type: 'array', items: { enum: ['aws', 'azure', 'google', 'gcp', 'cloudflare'] }, uniqueItems: true, minItems: 1 },
+  },
+} as const

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
+import { createRouter } from '@polycloud/core/adapter'
 import { ConfigError } from '../../errors.js'
 import type { ServiceContext } from '../../provider.js'
 import type { CloudflareTrigger } from './mapping.js'
@@ -64,7 +65,7 @@ export async function invokeLocal(context: ServiceContext<CloudflareTrigger>): P
   try {
     const worker = await runtime.miniflare.getWorker(manifest.script)
     if (fn.kind === 'schedule') result = await runCron(worker, fn, payload)
-    else if (fn.kind === 'http') result = await runRequest(runtime.url, fn, payload)
+    else if (fn.kind === 'http') result = await runRequest(runtime.url, manifest, fn, payload)
     else result = await runBatch(worker, manifest, fn, payload)
   } finally {
     await runtime.stop()
@@ -110,11 +111,23 @@ async function runBatch(worker: Worker, manifest: ServiceManifest, fn: Fn, paylo
   return { outcome: result.outcome, queue: queue.name, acked, retried }
 }
 
-async function runRequest(base: string, fn: Fn, payload: Json): Promise<unknown> {
+async function runRequest(base: string, manifest: ServiceManifest, fn: Fn, payload: Json): Promise<unknown> {
   const route = fn.routes[0]
   const method = typeof payload.method === 'string' ? payload.method.toUpperCase() : route?.method === 'ANY' || route === undefined ? 'GET' : route.method
   const path = typeof payload.path === 'string' ? payload.path : (route?.path ?? '/')
-  const headers = isObject(payload.headers) ? Object.fromEntries(Object.entries(payload.headers).map(([key, value]) => [key, String(value)])) : {}
+  const routes = manifest.functions.flatMap((candidate) => candidate.routes.map((template) => ({ ...template, function: candidate.name })))
+  let target: string | undefined
+  try {
+    target = routes[createRouter(routes)(method, new URL(path, base).pathname).index]?.function
+  } catch {
+    target = undefined
+  }
+  if (target !== fn.name) {
+    throw new ConfigError('payload.path', `${method} ${path} does not reach function ${fn.name} (its routes: ${fn.routes.map((own) => `${own.method} ${own.path}`).join(', ')})`)
+  }
+  // Uncompressed, so the body printed is the one the headers describe.
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' }
+  if (isObject(payload.headers)) for (const [key, value] of Object.entries(payload.headers)) headers[key.toLowerCase()] = String(value)
   const body = payload.body === undefined || method === 'GET' || method === 'HEAD' ? undefined : typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body)
   const response = await fetch(new URL(path, base), { method, headers, body })
   const text = await response.text()

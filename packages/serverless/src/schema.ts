@@ -79,6 +79,24 @@ const SHAPES = {
 
 export type NeutralEventName = keyof typeof SHAPES
 
+/** The object form of a `fromQueue` event, as the schema allows it (a provider adds its own fields: `arn` on AWS). */
+export interface QueueEventConfig {
+  name?: string
+  batchSize?: number
+  maximumBatchingWindow?: number
+  fifo?: boolean
+  maxReceiveCount?: number
+}
+
+/** The object form of a `bucket` event, as the schema allows it. */
+export interface BucketEventConfig {
+  name: string
+  on?: 'created' | 'deleted' | 'all'
+  prefix?: string
+  suffix?: string
+  existing?: boolean
+}
+
 export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
 
 export function isNeutralEvent(key: string): key is NeutralEventName {

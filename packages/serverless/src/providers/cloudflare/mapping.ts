@@ -7,6 +7,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, SourceRef } from '../../provider.js'
 import { parseRoute } from '../../route.js'
 import { DAYS, parseSchedule, ScheduleError, type Schedule } from '../../schedule.js'
+import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
 
@@ -53,11 +54,10 @@ export interface CloudflareNames {
   readonly stage: string
 }
 
-const src = (name: string, module: string): SourceRef => ({ name, module })
-const FETCH = src('workersFetch', 'fetch')
-const SCHEDULED = src('scheduled', 'scheduled')
-const QUEUE = src('queueBatch', 'queue')
-const R2 = src('r2Notification', 'r2-notification')
+const FETCH: SourceRef = { name: 'workersFetch', module: 'fetch' }
+const SCHEDULED: SourceRef = { name: 'scheduled', module: 'scheduled' }
+const QUEUE: SourceRef = { name: 'queueBatch', module: 'queue' }
+const R2: SourceRef = { name: 'r2Notification', module: 'r2-notification' }
 
 /** Cloudflare's limits on consumers (https://developers.cloudflare.com/queues/platform/limits/). */
 export const QUEUE_LIMITS = { batchSize: 100, maxRetries: 100, maxWaitSeconds: 60 } as const
@@ -88,13 +88,7 @@ export function bindingName(prefix: 'QUEUE' | 'BUCKET', name: string): string {
   return `${prefix}_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`
 }
 
-interface QueueConfig {
-  name?: string
-  batchSize?: number
-  maximumBatchingWindow?: number
-  fifo?: boolean
-  maxReceiveCount?: number
-}
+type QueueConfig = QueueEventConfig
 
 /** The consumer settings of a queue: neutral defaults (10 messages, 5 receives), Cloudflare's limits checked. */
 function queueSpec(name: string, config: QueueConfig): QueueSpec {
@@ -114,16 +108,14 @@ function queueSpec(name: string, config: QueueConfig): QueueSpec {
   return { name: queue, batchSize, maxRetries: receives - 1, maxWaitMs: waitSeconds * 1000, deadLetterQueue: queueName(`${queue}-dlq`) }
 }
 
-const WEEKDAYS = DAYS
-
 /** Weekdays (0 = Sunday) as Cloudflare-safe names, consecutive days as ranges: [1..5] -> `MON-FRI`. */
 function weekdayNames(days: readonly number[]): string {
   const parts: string[] = []
   for (let i = 0; i < days.length; ) {
     let j = i
     while (j + 1 < days.length && (days[j + 1] as number) === (days[j] as number) + 1) j++
-    const first = WEEKDAYS[days[i] as number] as string
-    const last = WEEKDAYS[days[j] as number] as string
+    const first = DAYS[days[i] as number] as string
+    const last = DAYS[days[j] as number] as string
     parts.push(j - i >= 2 ? `${first}-${last}` : j === i ? first : `${first},${last}`)
     i = j + 1
   }
@@ -161,13 +153,7 @@ const R2_ACTIONS: Readonly<Record<'created' | 'deleted' | 'all', readonly R2Acti
   all: ['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject', 'LifecycleDeletion'],
 }
 
-interface BucketConfig {
-  name: string
-  on?: 'created' | 'deleted' | 'all'
-  prefix?: string
-  suffix?: string
-  existing?: boolean
-}
+type BucketConfig = BucketEventConfig
 
 const EXCLUDE = 'or keep this function off Cloudflare with "excludeFrom: [cloudflare]"'
 

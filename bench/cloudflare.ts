@@ -3,7 +3,7 @@
 // by esbuild as the plugin bundles (ES module, neutral platform, workerd conditions, minified) and served by the same
 // workerd (miniflare 4.20260426.0) on 127.0.0.1, no nodejs_compat. Requests per second over keep-alive connections
 // in interleaved rounds; cold start = a fresh workerd with the Worker, from `new Miniflare()` to the first answer.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -51,11 +51,9 @@ export interface CloudflareFigures {
 
 async function build(contender: Contender): Promise<string> {
   mkdirSync(OUT, { recursive: true })
-  const entry = join(OUT, `${contender}-entry.ts`)
-  writeFileSync(entry, SOURCES[contender])
   const outfile = join(OUT, `${contender}.mjs`)
   await esbuild.build({
-    entryPoints: [entry],
+    stdin: { contents: SOURCES[contender], resolveDir: OUT, loader: 'ts', sourcefile: `${contender}-entry.ts` },
     outfile,
     bundle: true,
     format: 'esm',
@@ -82,7 +80,6 @@ function start(path: string, port = 0): Miniflare {
 
 export async function cloudflareFigures(options: { quick: boolean; log: (message: string) => void }): Promise<CloudflareFigures> {
   const files = Object.fromEntries(await Promise.all(CONTENDERS.map(async (c) => [c, await build(c)] as const))) as Record<Contender, string>
-  const { readFileSync } = await import('node:fs')
   const bundle = Object.fromEntries(
     CONTENDERS.map((c) => {
       const code = readFileSync(files[c])

@@ -7,7 +7,8 @@
  *   rule's queue, which the service consumes as it would on Cloudflare. miniflare has no R2 notifications itself.
  * - `DEV_WORKER`: `/cdn-cgi/polycloud/...` on the local server, for what only the Cloudflare dashboard or API does
  *   otherwise: send messages to a queue, write, read, list and delete objects of a bucket (through the notifying
- *   binding, so writes notify), and read the messages that reached a dead-letter queue (logged as they arrive).
+ *   binding, so writes notify), and read the messages that reached a dead-letter queue (logged as they arrive);
+ *   and `/__scheduled?cron=...`, wrangler's spelling of `/cdn-cgi/handler/scheduled`.
  *
  * Plain ES modules, run by workerd; their bindings are set up by `runtime.ts`.
  */
@@ -125,8 +126,22 @@ async function objects(request, env, parts) {
   return fail(405, 'PUT, GET or DELETE /cdn-cgi/polycloud/r2/<bucket>/<key>')
 }
 
+async function scheduled(request, env) {
+  const params = new URL(request.url).searchParams
+  const time = params.get('time')
+  try {
+    // Through a service binding the run resolves when the handler succeeded and rejects with its error.
+    await env.SERVICE.scheduled({ cron: params.get('cron') ?? '', scheduledTime: time ? Number(time) : Date.now() })
+    return new Response('ok')
+  } catch (error) {
+    return new Response(String(error?.message ?? error), { status: 500 })
+  }
+}
+
 export default {
   async fetch(request, env) {
+    // wrangler dev --test-scheduled's spelling of /cdn-cgi/handler/scheduled.
+    if (new URL(request.url).pathname === '/__scheduled') return scheduled(request, env)
     const path = new URL(request.url).pathname.slice('/cdn-cgi/polycloud/'.length).split('/')
     const [area, ...parts] = path
     if (area === 'queues') return queues(request, env, parts)
@@ -134,7 +149,7 @@ export default {
     return json(200, {
       queues: 'POST /cdn-cgi/polycloud/queues/<queue>/messages {"body": ...}, .../messages/batch {"messages": [...]}; GET /cdn-cgi/polycloud/queues/<dead-letter queue>',
       r2: 'PUT | GET | DELETE /cdn-cgi/polycloud/r2/<bucket>/<key>; GET /cdn-cgi/polycloud/r2/<bucket>?prefix=',
-      scheduled: 'GET /cdn-cgi/handler/scheduled?cron=<cron>',
+      scheduled: 'GET /cdn-cgi/handler/scheduled?cron=<cron> (or /__scheduled?cron=<cron>)',
     })
   },
   // Dead-letter queues: nothing consumes them on Cloudflare until you do; locally each message is logged and kept.

@@ -138,19 +138,27 @@ async function scheduled(request, env) {
   }
 }
 
-export default {
-  async fetch(request, env) {
-    // wrangler dev --test-scheduled's spelling of /cdn-cgi/handler/scheduled.
-    if (new URL(request.url).pathname === '/__scheduled') return scheduled(request, env)
-    const path = new URL(request.url).pathname.slice('/cdn-cgi/polycloud/'.length).split('/')
-    const [area, ...parts] = path
-    if (area === 'queues') return queues(request, env, parts)
-    if (area === 'r2') return objects(request, env, parts)
-    return json(200, {
+async function route(request, env) {
+  // wrangler dev --test-scheduled's spelling of /cdn-cgi/handler/scheduled.
+  if (new URL(request.url).pathname === '/__scheduled') return scheduled(request, env)
+  const path = new URL(request.url).pathname.slice('/cdn-cgi/polycloud/'.length).split('/')
+  const [area, ...parts] = path
+  if (area === 'queues') return queues(request, env, parts)
+  if (area === 'r2') return objects(request, env, parts)
+  return json(200, {
       queues: 'POST /cdn-cgi/polycloud/queues/<queue>/messages {"body": ...}, .../messages/batch {"messages": [...]}; GET /cdn-cgi/polycloud/queues/<dead-letter queue>',
       r2: 'PUT | GET | DELETE /cdn-cgi/polycloud/r2/<bucket>/<key>; GET /cdn-cgi/polycloud/r2/<bucket>?prefix=',
-      scheduled: 'GET /cdn-cgi/handler/scheduled?cron=<cron> (or /__scheduled?cron=<cron>)',
-    })
+    scheduled: 'GET /cdn-cgi/handler/scheduled?cron=<cron> (or /__scheduled?cron=<cron>)',
+  })
+}
+
+export default {
+  async fetch(request, env) {
+    try {
+      return await route(request, env)
+    } catch (error) {
+      return fail(500, String(error?.message ?? error))
+    }
   },
   // Dead-letter queues: nothing consumes them on Cloudflare until you do; locally each message is logged and kept.
   async queue(batch) {

@@ -4,6 +4,7 @@
  * whose writes send R2 event notifications, and `/cdn-cgi/handler/scheduled` to fire a cron by hand. Used by
  * `serverless offline` and `serverless invoke local`; miniflare is imported only here.
  */
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Miniflare, WorkerOptions } from 'miniflare'
 import { ProviderError } from '../../errors.js'
@@ -97,8 +98,22 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
   return [service, dev, ...notifiers]
 }
 
+/** Refuses a port something else listens on, with what to do (workerd would fail with less to go on). */
+function checkPort(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const busy = error.code === 'EADDRINUSE'
+      reject(new ProviderError(busy ? `${host}:${port} is in use` : `cannot listen on ${host}:${port}: ${error.message}`, busy ? 'stop what listens there, or pick another port with --port' : 'pick another --host or --port'))
+    })
+    server.listen(port, host, () => server.close(() => resolve()))
+  })
+}
+
 /** Starts workerd with the packaged Worker; resolves once it serves. */
 export async function startRuntime(manifest: ServiceManifest, dir: string, options: RuntimeOptions): Promise<LocalRuntime> {
+  await checkPort(options.host, options.port)
   let Miniflare: typeof import('miniflare').Miniflare
   try {
     ;({ Miniflare } = await import('miniflare'))

@@ -39,6 +39,8 @@ async function check(requests: readonly CheckRequest[]): Promise<CheckProblem[]>
     try {
       namespace = await loading
     } catch (error) {
+      // A module of the provider's own runtime (`cloudflare:workers`) cannot load in Node: not checkable here.
+      if ((error as { code?: unknown }).code === 'ERR_UNSUPPORTED_ESM_URL_SCHEME') continue
       problems.push({ id: request.id, kind: 'load', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
       continue
     }

@@ -30,7 +30,7 @@ interface AwsService {
  * serverless offline, whose worker threads read it), so stack traces in logs point at the TypeScript handlers.
  * The maps hold no sources (`sourcesContent: false`): only names and positions, a few KB per function.
  */
-function enableSourceMaps(service: AwsService['service'], functions: ReadonlyArray<PreparedFunction<Json[]>>, command: string): void {
+function enableSourceMaps(service: AwsService['service'], functions: ReadonlyArray<PreparedFunction<Json[]>>, command: string | undefined): void {
   const esbuild = (service.custom ??= {}).esbuild ??= {}
   esbuild.sourcemap ??= 'linked'
   if (esbuild.sourcemap === false || esbuild.sourcemap === 'external') return

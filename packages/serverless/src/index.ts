@@ -245,7 +245,7 @@ export default class PolycloudPlugin {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
-      for (const entry of target.entries(functions, { workDir, servicePath })) {
+      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage })) {
         const file = join(workDir, entry.file)
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)

@@ -12,6 +12,7 @@ import { summarize, type Summary } from './lib/stats.js'
 import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
 import { serverlessFigures } from './serverless.js'
+import { googleFigures } from './google.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -555,6 +556,38 @@ async function main(): Promise<void> {
     { target: 'serverless offline rps at least 0.9 of bare', value: `${fixed(sls.offline.ratio, 2)}x bare`, pass: sls.offline.ratio >= 0.9 },
   )
 
+  // --- Google Cloud: the generated hello function against a bare Functions Framework handler, and packaging
+  const gcp = await googleFigures({ quick: QUICK, log })
+  console.log('\nGoogle Cloud (Functions Framework 5.0.5 on 127.0.0.1; hello as the plugin generates it for a route, against a bare FF handler)')
+  console.log(
+    renderTable(
+      ['figure', 'polycloud', 'bare FF', 'ratio', 'samples'],
+      [
+        [
+          `warm GET /?name=polycloud, requests/s (concurrency ${gcp.warm.concurrency})`,
+          fixed(gcp.warm.polycloud.median, 0),
+          fixed(gcp.warm.bare.median, 0),
+          `${fixed(gcp.warm.ratio, 2)}x`,
+          `${gcp.warm.rounds} interleaved rounds of ${gcp.warm.seconds} s`,
+        ],
+        [
+          'cold: require the function + FF server + first request, ms',
+          fixed(gcp.cold.polycloud.median, 2),
+          fixed(gcp.cold.bare.median, 2),
+          `${fixed(gcp.cold.ratio, 2)}x`,
+          `${gcp.cold.samples} fresh processes each`,
+        ],
+        ['bundle, bytes (minified, FF external)', String(gcp.bundleBytes.polycloud), String(gcp.bundleBytes.bare), `${fixed(gcp.bundleBytes.polycloud / gcp.bundleBytes.bare, 1)}x`, ''],
+      ],
+    ),
+  )
+  console.log(
+    renderTable(
+      ['figure', 'google', 'aws', 'ratio', 'samples'],
+      [['`serverless package` of the demo, wall time ms', fixed(gcp.package.google.median, 0), fixed(gcp.package.aws.median, 0), `${fixed(gcp.package.ratio, 2)}x`, `${gcp.package.rounds} interleaved rounds`]],
+    ),
+  )
+
   console.log('\nPolycloud targets (from the issues)')
   console.log(renderTable(['target', 'measured', 'verdict'], checks.map((c) => [c.target, c.value, c.pass ? 'PASS' : 'FAIL'])))
 
@@ -573,6 +606,7 @@ async function main(): Promise<void> {
     bundles,
     providerSizes: sizes,
     serverless: sls,
+    google: gcp,
     deployedHelloColdMs: deployedColdMs,
     reference: REFERENCE,
     targets: { ...TARGETS, checks },

@@ -49,7 +49,7 @@ export const gcp = {
 export { createHttpFunction, createCloudEventFunction, gcpDeadline } from './functions-framework.js'
 export type { HttpFunction, CloudEventFunction, FunctionOptions } from './functions-framework.js'
 export { createPushFunction, eventFromRequest } from './push.js'
-export { registerHttp, registerCloudEvent, registerRoutes } from './register.js'
+export { registerHttp, registerHttpHandler, registerCloudEvent, registerRoutes } from './register.js'
 export { createRoutedHttpFunction } from './routes.js'
 export type { RouteBinding } from './routes.js'
 export { adjustFramework } from './framework-errors.js'

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import type { PortableHandler, Source } from '@polycloud/core/adapter'
+import type { HttpHandler, PortableHandler, Source } from '@polycloud/core/adapter'
 import { adjustFramework } from './framework-errors.js'
 import { createCloudEventFunction, createHttpFunction, type CloudEventFunction, type HttpFunction } from './functions-framework.js'
 import { cloudLoggingSink } from './logging.js'
@@ -67,9 +67,18 @@ function warnAboutNodeEnv(env: Env): void {
  * as such, an event handler as a push endpoint ({@link createPushFunction}).
  */
 export function registerHttp(name: string, handler: PortableHandler, sources: readonly Source[]): void {
+  if (handler.kind === 'http') return registerHttpHandler(name, handler, sources)
   warnAboutNodeEnv(process.env)
-  const fn = handler.kind === 'http' ? createHttpFunction(handler, sources, { name }) : createPushFunction(handler, sources, { name })
-  loadFramework().http(name, fn)
+  loadFramework().http(name, createPushFunction(handler, sources, { name }))
+}
+
+/**
+ * Registers a portable HTTP handler as an HTTP function: {@link registerHttp} without the push endpoint's code, for
+ * bundles of HTTP functions (a non-HTTP handler is refused with a TypeError naming its kind).
+ */
+export function registerHttpHandler(name: string, handler: PortableHandler, sources: readonly Source[]): void {
+  warnAboutNodeEnv(process.env)
+  loadFramework().http(name, createHttpFunction(handler as HttpHandler, sources, { name }))
 }
 
 /** Registers a portable event handler as a CloudEvent function with the Functions Framework. */

@@ -23,7 +23,8 @@ function bucketRules(fn: PreparedFunction<GoogleEvent>): Array<{ bucket: string;
 /** The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one. */
 export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
   const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath)]
-  const register = signature === 'http' ? 'registerHttp' : 'registerCloudEvent'
+  // An HTTP function whose events are all routes needs no push endpoint code.
+  const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
   lines.push(`import { ${register} } from '${ADAPTER}/register'`)
   let names: string[]
   if (fn.sources.length === 0) {

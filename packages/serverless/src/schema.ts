@@ -79,6 +79,29 @@ const SHAPES = {
 
 export type NeutralEventName = keyof typeof SHAPES
 
+/** The object forms of the neutral events as the targets read them (each target adds its own fields). */
+export interface QueueEventConfig {
+  name?: string
+  batchSize?: number
+  maximumBatchingWindow?: number
+  fifo?: boolean
+  maxReceiveCount?: number
+}
+
+export interface BucketEventConfig {
+  name: string
+  on?: 'created' | 'deleted' | 'all'
+  prefix?: string
+  suffix?: string
+  existing?: boolean
+}
+
+export interface ChangesEventConfig {
+  table?: string
+  batchSize?: number
+  startingPosition?: 'LATEST' | 'TRIM_HORIZON'
+}
+
 export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
 
 export function isNeutralEvent(key: string): key is NeutralEventName {

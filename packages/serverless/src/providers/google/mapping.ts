@@ -7,6 +7,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan, FunctionInfo, Kind, SourceRef } from '../../provider.js'
 import { parseRoute } from '../../route.js'
 import { parseSchedule, type Schedule } from '../../schedule.js'
+import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
 
@@ -90,14 +91,14 @@ export function neutralPlan(key: string, value: unknown, settings: MappingSettin
     case 'cron':
       return cron(value as string | { schedule: string; enabled?: boolean; timeZone?: string }, settings)
     case 'fromQueue':
-      return queue(value as string | QueueConfig, settings)
+      return queue(value as string | QueueEventConfig, settings)
     case 'topic': {
       const topic = typeof value === 'string' ? value : (value as { name: string }).name
       checkTopic(topic)
       return { native: { type: 'topic', topic }, sources: [TOPIC], kinds: ['topic'] }
     }
     case 'bucket':
-      return bucket(value as string | BucketConfig)
+      return bucket(value as string | BucketEventConfig)
     case 'changes':
       return changes(value as string | ChangesConfig)
     default:
@@ -138,22 +139,15 @@ function cron(value: string | { schedule: string; enabled?: boolean; timeZone?: 
   }
 }
 
-interface QueueConfig {
-  name: string
-  batchSize?: number
-  maximumBatchingWindow?: number
-  fifo?: boolean
-  maxReceiveCount?: number
-}
-
 /**
  * A queue is a Pub/Sub topic `<service>-<stage>-<name>` with a push subscription to the function; a message the
  * function fails is pushed again, and after `maxReceiveCount` attempts (default 5; Pub/Sub allows 5-100) it goes
  * to the dead-letter topic `<topic>-dlq`. Push subscriptions deliver one message per request: `batchSize` and
  * `maximumBatchingWindow` have no effect.
  */
-function queue(value: string | QueueConfig, settings: MappingSettings): GooglePlan {
-  const config: QueueConfig = typeof value === 'string' ? { name: value } : value
+function queue(value: string | QueueEventConfig, settings: MappingSettings): GooglePlan {
+  const config = typeof value === 'string' ? { name: value } : value
+  const name = config.name as string
   const attempts = config.maxReceiveCount ?? DELIVERY_ATTEMPTS.min
   if (attempts < DELIVERY_ATTEMPTS.min || attempts > DELIVERY_ATTEMPTS.max) {
     throw new ConfigError(
@@ -161,29 +155,21 @@ function queue(value: string | QueueConfig, settings: MappingSettings): GooglePl
       `maxReceiveCount ${attempts} is outside what Pub/Sub allows for a dead-letter policy (${DELIVERY_ATTEMPTS.min}-${DELIVERY_ATTEMPTS.max} delivery attempts)`,
     )
   }
-  const fifo = config.fifo === true || config.name.endsWith('.fifo')
-  const base = config.name.replace(/\.fifo$/, '')
+  const fifo = config.fifo === true || name.endsWith('.fifo')
+  const base = name.replace(/\.fifo$/, '')
   const topic = `${settings.service}-${settings.stage}-${base}`
   checkTopic(`${topic}-dlq`)
   return {
-    native: { type: 'queue', name: config.name, topic, deadLetterTopic: `${topic}-dlq`, maxDeliveryAttempts: attempts, ordered: fifo },
+    native: { type: 'queue', name, topic, deadLetterTopic: `${topic}-dlq`, maxDeliveryAttempts: attempts, ordered: fifo },
     sources: [QUEUE],
     kinds: ['queue'],
   }
 }
 
-interface BucketConfig {
-  name: string
-  on?: 'created' | 'deleted' | 'all'
-  prefix?: string
-  suffix?: string
-  existing?: boolean
-}
-
 const STORAGE_TYPES = { created: [STORAGE_FINALIZED], deleted: [STORAGE_DELETED], all: [STORAGE_FINALIZED, STORAGE_DELETED] }
 
-function bucket(value: string | BucketConfig): GooglePlan {
-  const config: BucketConfig = typeof value === 'string' ? { name: value } : value
+function bucket(value: string | BucketEventConfig): GooglePlan {
+  const config: BucketEventConfig = typeof value === 'string' ? { name: value } : value
   return {
     native: { type: 'bucket', bucket: config.name, eventTypes: STORAGE_TYPES[config.on ?? 'created'], prefix: config.prefix ?? '', suffix: config.suffix ?? '' },
     sources: [STORAGE],
@@ -191,12 +177,9 @@ function bucket(value: string | BucketConfig): GooglePlan {
   }
 }
 
-interface ChangesConfig {
-  table: string
+interface ChangesConfig extends ChangesEventConfig {
   database?: string
   location?: string
-  batchSize?: number
-  startingPosition?: string
 }
 
 /**
@@ -205,14 +188,15 @@ interface ChangesConfig {
  */
 function changes(value: string | ChangesConfig): GooglePlan {
   const config: ChangesConfig = typeof value === 'string' ? { table: value } : value
-  const segments = config.table.split('/')
+  const table = config.table as string
+  const segments = table.split('/')
   if (segments.some((segment) => segment === '') || segments.length % 2 === 0) {
-    throw new ConfigError('', `table ${JSON.stringify(config.table)} is not a Firestore collection path (collection, or collection/{doc}/subcollection)`)
+    throw new ConfigError('', `table ${JSON.stringify(table)} is not a Firestore collection path (collection, or collection/{doc}/subcollection)`)
   }
   // The wildcard of the watched document, named apart from the parent path's own wildcards.
-  const param = config.table.includes('{document}') ? 'changedDocument' : 'document'
+  const param = table.includes('{document}') ? 'changedDocument' : 'document'
   return {
-    native: { type: 'changes', database: config.database ?? '(default)', document: `${config.table}/{${param}}`, location: config.location },
+    native: { type: 'changes', database: config.database ?? '(default)', document: `${table}/{${param}}`, location: config.location },
     sources: [FIRESTORE],
     kinds: ['changes'],
   }

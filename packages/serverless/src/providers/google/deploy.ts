@@ -11,6 +11,7 @@
  * them: topics the service subscribes to but did not create are left alone.
  */
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import type { ServiceContext } from '../../provider.js'
 import { call, createClients, defaultConnection, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
@@ -486,7 +487,7 @@ function invokePayload(context: Context): unknown {
   const { data, path } = context.options
   if (typeof path === 'string') {
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as unknown
+      return JSON.parse(readFileSync(resolve(context.servicePath, path), 'utf8')) as unknown
     } catch (error) {
       throw new ConfigError('--path', `cannot read JSON from ${path}: ${(error as Error).message}`)
     }

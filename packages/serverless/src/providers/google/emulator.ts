@@ -21,6 +21,9 @@ import type { AddressInfo } from 'node:net'
 import { MESSAGE_PUBLISHED, STORAGE_DELETED, STORAGE_FINALIZED } from './mapping.js'
 import type { CloudFunctionSpec, ServiceLayout, SubscriptionSpec } from './layout.js'
 
+/** How many delivery records `GET /polycloud/deliveries` keeps. */
+const MAX_RECORDS = 10_000
+
 /** Push answers Pub/Sub counts as an acknowledgement. */
 const ACK = new Set([102, 200, 201, 202, 204])
 
@@ -127,6 +130,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   ): void => {
     const current: DeliveryRecord = { ...record, attempt: number, status: 0, outcome: 'pending' }
     deliveries.push(current)
+    // A long session keeps the latest records only.
+    if (deliveries.length > MAX_RECORDS) deliveries.splice(0, deliveries.length - MAX_RECORDS)
     const { url, headers, body } = request()
     fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(600_000) })
       .then(async (response) => {

@@ -71,7 +71,9 @@ export async function hostFunction(
     const text = (error as Error).message
     const hint = /Functions Framework could not be loaded/.test(text)
       ? 'install it where the service is: npm install --save-dev @google-cloud/functions-framework@5.0.5'
-      : 'the function failed while loading: see its output above'
+      : /cannot listen on/.test(text)
+        ? `something else listens on ${options.host}:${options.port}: stop it, or serve on another port (--port)`
+        : 'the function failed while loading: see its output above'
     throw new ProviderError(`could not start ${spec.id} on the Functions Framework: ${text}`, hint)
   }
   const url = /polycloud-host listening (\S+)/.exec(child.output())?.[1] as string
@@ -130,14 +132,17 @@ export async function offlineCommand(context: Context): Promise<void> {
   }
   const parts: Stoppable[] = [...hosted]
   try {
+    const eventsPort = port === 0 ? 0 : port + 1
     const emulator = await startEmulator({
       project,
       region: settings.region,
       host,
-      port: port === 0 ? 0 : port + 1,
+      port: eventsPort,
       layout: settings.layout,
       urls,
       log: (line) => context.log.notice(line),
+    }).catch((error: unknown) => {
+      throw new ProviderError(`the local events endpoint cannot listen on ${host}:${eventsPort}: ${(error as Error).message}`, 'stop what listens there, or serve on another port (--port; events use the next one)')
     })
     parts.push(emulator)
     const jobs = settings.layout.jobs.filter((job) => job.enabled)

@@ -1,5 +1,5 @@
 /** A Google Cloud service context built the way the plugin builds it at `initialize`, for tests that call the target's commands in-process. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { prepareFunctions } from 'serverless-polycloud/functions'
 import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
@@ -35,10 +35,17 @@ export function googleContext(
   const providerConfig = { name: 'google', runtime: 'nodejs22.x', region: 'europe-west1', project: 'demo-project', timeout: 10, memorySize: 256, environment: { LOG_LEVEL: 'info' }, ...overrides.providerConfig }
   const custom = overrides.custom ?? {}
   const stage = overrides.stage ?? 'dev'
-  const prepared = prepareFunctions(functions, google, { service: 'polycloud-demo', stage, servicePath: ROOT, providerConfig, custom, resources: {} })
-  for (const entry of google.entries(prepared, { workDir, servicePath: ROOT, service: 'polycloud-demo', stage })) {
-    mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
-    writeFileSync(join(workDir, entry.file), entry.source)
+  let prepared
+  try {
+    prepared = prepareFunctions(functions, google, { service: 'polycloud-demo', stage, servicePath: ROOT, providerConfig, custom, resources: {} })
+    for (const entry of google.entries(prepared, { workDir, servicePath: ROOT, service: 'polycloud-demo', stage })) {
+      mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
+      writeFileSync(join(workDir, entry.file), entry.source)
+    }
+  } catch (error) {
+    // A configuration the plugin refuses at initialize: nothing to keep.
+    rmSync(base, { recursive: true, force: true })
+    throw error
   }
   const notices: string[] = []
   const written: string[] = []

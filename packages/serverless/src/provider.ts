@@ -90,6 +90,8 @@ export interface FunctionConfig {
   environment?: Record<string, unknown>
   url?: unknown
   polycloud?: boolean
+  /** Providers this function is not deployed to (`[cloudflare]`): for a trigger a provider cannot honour. */
+  excludeFrom?: string[]
   [key: string]: unknown
 }
 
@@ -147,12 +149,14 @@ export interface EntryFile {
   readonly functions: readonly string[]
 }
 
-/** What `entries` knows of the service besides its functions (deployed names hold the service and the stage). */
+/** What a target's `entries` reads besides the functions (deployed names hold the service and the stage; a Worker serves a whole service: its name, its vars). */
 export interface EntryContext {
   readonly workDir: string
   readonly servicePath: string
   readonly service: string
   readonly stage: string
+  /** `provider.*` as written. */
+  readonly providerConfig: Readonly<Json>
 }
 
 /** A command a target serves; the plugin calls it with the prepared service. */

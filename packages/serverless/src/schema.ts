@@ -79,7 +79,7 @@ const SHAPES = {
 
 export type NeutralEventName = keyof typeof SHAPES
 
-/** The object forms of the neutral events as the targets read them (each target adds its own fields). */
+/** The object form of a `fromQueue` event, as the schema allows it (a provider adds its own fields: `arn` on AWS). */
 export interface QueueEventConfig {
   name?: string
   batchSize?: number
@@ -88,6 +88,7 @@ export interface QueueEventConfig {
   maxReceiveCount?: number
 }
 
+/** The object form of a `bucket` event, as the schema allows it. */
 export interface BucketEventConfig {
   name: string
   on?: 'created' | 'deleted' | 'all'
@@ -96,6 +97,7 @@ export interface BucketEventConfig {
   existing?: boolean
 }
 
+/** The object form of a `changes` event, as the schema allows it (a provider adds its own fields: `arn` on AWS). */
 export interface ChangesEventConfig {
   table?: string
   batchSize?: number
@@ -141,5 +143,14 @@ export function customSchema(provider: string, providers: readonly string[], own
   return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
 }
 
-/** `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched). */
-export const FUNCTION_SCHEMA = { properties: { polycloud: { type: 'boolean' } } } as const
+/**
+ * `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched);
+ * `functions.<name>.excludeFrom: [cloudflare]` leaves it out of the deploys to those providers (for a trigger a
+ * provider cannot honour, such as a topic on Cloudflare).
+ */
+export const FUNCTION_SCHEMA = {
+  properties: {
+    polycloud: { type: 'boolean' },
+    excludeFrom: { type: 'array', items: { enum: ['aws', 'azure', 'google', 'gcp', 'cloudflare'] }, uniqueItems: true, minItems: 1 },
+  },
+} as const

@@ -5,6 +5,7 @@
  */
 import type { ProviderName, ProviderTarget } from '../provider.js'
 import { aws } from './aws/index.js'
+import { cloudflare } from './cloudflare/index.js'
 import { google } from './google/index.js'
 import { pending } from './pending.js'
 
@@ -12,5 +13,5 @@ export const TARGETS: Readonly<Record<ProviderName, ProviderTarget>> = {
   aws: aws as ProviderTarget,
   azure: pending('azure', 'Azure', '@polycloud/azure'),
   google: google as ProviderTarget,
-  cloudflare: pending('cloudflare', 'Cloudflare', '@polycloud/cloudflare'),
+  cloudflare: cloudflare as ProviderTarget,
 }

@@ -38,7 +38,7 @@ export function googleContext(
   let prepared
   try {
     prepared = prepareFunctions(functions, google, { service: 'polycloud-demo', stage, servicePath: ROOT, providerConfig, custom, resources: {} })
-    for (const entry of google.entries(prepared, { workDir, servicePath: ROOT, service: 'polycloud-demo', stage })) {
+    for (const entry of google.entries(prepared, { workDir, servicePath: ROOT, service: 'polycloud-demo', stage, providerConfig })) {
       mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
       writeFileSync(join(workDir, entry.file), entry.source)
     }

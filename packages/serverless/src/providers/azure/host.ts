@@ -7,6 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { ProviderError } from '../../errors.js'
 import type { HostMessage, RegisteredFunction, RpcResponseShape, RpcTypedDataShape, WorkerMessage } from './rpc.js'
 import { triggerOf } from './rpc.js'
 
@@ -91,11 +92,11 @@ function startWorker(appDir: string, env: NodeJS.ProcessEnv, onMessage: (message
         child.on('message', onMessage)
         resolve({ child, functions: message.functions })
       } else if (message.type === 'failed') {
-        reject(new Error(`the worker could not load the app: ${message.message}`))
+        reject(new ProviderError(`the Node.js worker could not load the app: ${message.message}`))
       } else onMessage(message)
     }
     child.on('message', onReady)
-    child.once('exit', (code, signal) => reject(new Error(`the worker exited (${signal ?? code}) while loading the app`)))
+    child.once('exit', (code, signal) => reject(new ProviderError(`the Node.js worker exited (${signal ?? code}) while loading the app`)))
     child.once('error', reject)
   })
 }

@@ -5,7 +5,7 @@
  * with the command), and answers the admin API (`POST /admin/functions/<name>` with `{"input": ...}`); the Node
  * worker (`worker.ts`) runs each invocation through @azure/functions' own invocation model.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
@@ -59,20 +59,24 @@ export function offlineSettings(context: Pick<Context, 'options' | 'custom' | 's
   }
 }
 
-/** The packaged app, extracted from its zip into `.polycloud/azure/app`. */
+/** The packaged app, extracted from its zip into a folder of its own (removed by `dispose`). */
 export interface PreparedApp {
   readonly appDir: string
   readonly timeoutMs: number
   readonly env: Record<string, string>
   /** host.json as packaged. */
   readonly hostJson: Json
+  dispose(): void
 }
 
-/** Packages the service, then extracts the zip: the local host serves exactly what would be deployed. */
-export async function prepareApp(context: Context): Promise<PreparedApp> {
+/**
+ * Packages the service, then extracts the zip: the local host serves exactly what would be deployed. The folder
+ * (`.polycloud/azure-<command>-*`) is outside the entries folder, which every later command writes again.
+ */
+export async function prepareApp(context: Context, command: string): Promise<PreparedApp> {
   const packaged = await packageApp(context)
-  const appDir = join(context.workDir, 'app')
-  rmSync(appDir, { recursive: true, force: true })
+  mkdirSync(dirname(context.workDir), { recursive: true })
+  const appDir = mkdtempSync(join(dirname(context.workDir), `azure-${command}-`))
   for (const entry of readZip(readFileSync(packaged.zip))) {
     const path = join(appDir, entry.name)
     if (!path.startsWith(appDir)) throw new ProviderError(`the zip holds a path outside the app: ${entry.name}`)
@@ -84,6 +88,7 @@ export async function prepareApp(context: Context): Promise<PreparedApp> {
     timeoutMs: packaged.settings.timeout * 1000,
     hostJson: packaged.host,
     env: { ...appEnvironment(context.functions), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
+    dispose: () => rmSync(appDir, { recursive: true, force: true }),
   }
 }
 
@@ -285,8 +290,8 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function serveOffline(context: Context): Promise<void> {
   const settings = offlineSettings(context)
   const log = hostLog(context.write, settings.logLevel)
-  const app = await prepareApp(context)
-  const parts: Stoppable[] = []
+  const app = await prepareApp(context, 'offline')
+  const parts: Stoppable[] = [{ stop: async () => app.dispose() }]
   const stopAll = async (): Promise<void> => {
     for (const part of [...parts].reverse()) await part.stop().catch(() => {})
   }
@@ -434,8 +439,14 @@ export async function invokeLocal(context: Context): Promise<void> {
   }
   const settings = offlineSettings(context)
   const log = hostLog(context.write, settings.logLevel)
-  const app = await prepareApp(context)
-  const host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env }, timeoutMs: app.timeoutMs, log })
+  const app = await prepareApp(context, 'invoke')
+  let host: LocalHost
+  try {
+    host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env }, timeoutMs: app.timeoutMs, log })
+  } catch (error) {
+    app.dispose()
+    throw error
+  }
   try {
     const fn = host.functions.find((candidate) => candidate.name === name)
     if (fn === undefined) throw new ProviderError(`function ${name} is not in the app (it has ${host.functions.map((candidate) => candidate.name).join(', ')})`)
@@ -452,5 +463,6 @@ export async function invokeLocal(context: Context): Promise<void> {
     }
   } finally {
     await host.stop()
+    app.dispose()
   }
 }

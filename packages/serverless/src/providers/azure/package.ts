@@ -57,8 +57,9 @@ export function appSettings(functions: ReadonlyArray<PreparedFunction<AzureTrigg
   const timeout = Math.max(...functions.map((fn) => fn.timeout), 1)
   const longer = functions.filter((fn) => fn.timeout < timeout).map((fn) => fn.name)
   if (longer.length > 0) log?.warning(`Azure has one function timeout per app (host.json functionTimeout): ${timeout} s, also for ${longer.join(', ')}`)
+  // Flex Consumption's default instance is 2048 MB; a size asked for is rounded up to the next one Flex has.
   const memory = Math.max(...functions.map((fn) => fn.memorySize ?? 0), 0)
-  const memoryMB = FLEX_MEMORY.find((size) => size >= memory)
+  const memoryMB = memory === 0 ? 2048 : FLEX_MEMORY.find((size) => size >= memory)
   if (memoryMB === undefined) {
     const fn = functions.find((candidate) => (candidate.memorySize ?? 0) === memory)
     throw new ConfigError(`functions.${fn?.name ?? '?'}.memorySize`, `${memory} MB cannot be honoured on Flex Consumption (instance sizes: ${FLEX_MEMORY.join(', ')} MB)`)

@@ -79,6 +79,15 @@ const SHAPES = {
 
 export type NeutralEventName = keyof typeof SHAPES
 
+/** The object form of a `bucket` event, as every provider reads it (each adds its own fields). */
+export interface BucketEventConfig {
+  name: string
+  on?: 'created' | 'deleted' | 'all'
+  prefix?: string
+  suffix?: string
+  existing?: boolean
+}
+
 export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
 
 export function isNeutralEvent(key: string): key is NeutralEventName {

@@ -7,6 +7,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, EventSpec, SourceRef } from '../../provider.js'
 import { parseRoute } from '../../route.js'
 import { parseSchedule } from '../../schedule.js'
+import type { BucketEventConfig } from '../../schema.js'
 import { toNcrontab } from './schedule.js'
 
 type Json = Record<string, unknown>
@@ -234,12 +235,7 @@ function topic(value: string | TopicConfig, fn: string): EventPlan {
   }
 }
 
-interface BucketConfig {
-  name: string
-  on?: 'created' | 'deleted' | 'all'
-  prefix?: string
-  suffix?: string
-  existing?: boolean
+interface BucketConfig extends BucketEventConfig {
   connection?: string
 }
 

@@ -23,6 +23,7 @@ const SUBSCRIPTION = '00000000-1111-2222-3333-444444444444'
 const FUNCTIONS: Record<string, FunctionConfig> = {
   hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
   quotes: { handler: 'handlers/quotes.default', events: [{ route: 'POST /quotes' }] },
+  greetings: { handler: 'handlers/greetings.default', events: [{ route: 'GET /greetings/{name}' }] },
   report: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * 1-5' }] },
   orders: { handler: 'handlers/orders.default', events: [{ fromQueue: { name: 'orders', batchSize: 10 } }] },
   alerts: { handler: 'handlers/alerts.default', events: [{ topic: 'shop-test-alerts' }] },
@@ -168,7 +169,7 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
     const publish = standIn.requests.find((request) => request.path.endsWith('/api/publish'))
     expect(publish?.path).to.equal(`/apps/${names.app}.scm.azurewebsites.net/api/publish`)
     expect(publish?.headers.authorization).to.equal('Bearer test-token')
-    expect([...result.functions].sort()).to.deep.equal(['alerts', 'hello', 'orders', 'quotes', 'report', 'thumbnails'])
+    expect([...result.functions].sort()).to.deep.equal(['alerts', 'greetings', 'hello', 'orders', 'quotes', 'report', 'thumbnails'])
     expect(result.urls).to.deep.include({ function: 'hello', method: 'GET', url: `https://${names.app}.azurewebsites.net/api/hello` })
     expect(lines.join('\n')).to.include(`hello: GET https://${names.app}.azurewebsites.net/api/hello`)
     expect(tokens).to.be.greaterThan(0)
@@ -204,6 +205,13 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
     expect(JSON.parse(answer.body)).to.deep.equal({ hello: 'world', provider: 'azure' })
     const quote = serviceContext(workDir, packageDir, { function: 'quotes', data: JSON.stringify({ items: [{ sku: 'a', quantity: 2, unitPrice: 100 }] }) })
     expect(JSON.parse((await invokeApp(quote.context, env)).body)).to.include({ total: 200 })
+    const greeting = serviceContext(workDir, packageDir, { function: 'greetings', data: JSON.stringify({ input: { path: '/greetings/Ada?lang=fr' } }) })
+    expect(JSON.parse((await invokeApp(greeting.context, env)).body)).to.deep.equal({ greeting: 'Bonjour, Ada!', lang: 'fr' })
+    const missing = serviceContext(workDir, packageDir, { function: 'greetings' })
+    await invokeApp(missing.context, env).then(
+      () => expect.fail('invoked without the route parameter'),
+      (error: Error) => expect(error.message).to.equal('function greetings has route parameters (/greetings/{name})\n  give the path: --data \'{"input":{"path":"/greetings/<name>"}}\''),
+    )
     const report = serviceContext(workDir, packageDir, { function: 'report' })
     expect((await invokeApp(report.context, env)).status).to.equal(202)
     const admin = standIn.requests.find((request) => request.path.endsWith('/admin/functions/report'))

@@ -517,15 +517,22 @@ export async function invokeApp(context: Context, env: AzureEnvironment): Promis
     const host = `https://${site.defaultHostName ?? `${names.app}.azurewebsites.net`}`
     let response
     if (fn.trigger.type === 'http') {
+      // `--data` is the body, or the request as `invoke local` takes it: { "input": { method, path, headers, body } }.
+      const request = httpRequestOf(data)
       const methods = fn.trigger.options.methods as string[]
-      const method = data !== undefined && methods.includes('POST') ? 'POST' : (methods[0] as string)
-      const url = new URL(`${host}/api/${(fn.trigger.options.route as string).replace(/\{\*?([^}]+)\}/g, (_, param: string) => String((context.options as Json)[param] ?? param))}`)
+      const method = request.method ?? (request.body !== undefined && methods.includes('POST') ? 'POST' : (methods[0] as string))
+      const route = `/${fn.trigger.options.route as string}`
+      if (request.path === undefined && route.includes('{')) {
+        throw new ProviderError(`function ${fn.name} has route parameters (${route})`, `give the path: --data '{"input":{"path":"${route.replace(/\{\*?([^}]+)\}/g, '<$1>')}"}}'`)
+      }
+      const url = new URL(`${host}/api${request.path ?? route}`)
       if (fn.trigger.options.authLevel !== 'anonymous') {
         const keys = await api.web.webApps.listFunctionKeys(names.resourceGroup, names.app, fn.name)
         const key = keys.properties?.default ?? Object.values(keys.properties ?? {})[0]
         if (key) url.searchParams.set('code', key)
       }
-      response = await appRequest(env, url.href, { method, token: false, ...(data === undefined ? {} : { body: data, headers: { 'content-type': 'application/json' } }) })
+      const headers = { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers }
+      response = await appRequest(env, url.href, { method, token: false, headers, ...(request.body === undefined ? {} : { body: request.body }) })
     } else {
       const keys = await api.web.webApps.listHostKeys(names.resourceGroup, names.app)
       response = await appRequest(env, `${host}/admin/functions/${fn.name}`, {
@@ -541,6 +548,26 @@ export async function invokeApp(context: Context, env: AzureEnvironment): Promis
     return { status: response.status, body }
   } catch (error) {
     throw explain(error)
+  }
+}
+
+/** An HTTP invocation's request from `--data`: `{ "input": { method, path, headers, body } }`, or the body itself. */
+function httpRequestOf(data: string | undefined): { method?: string; path?: string; headers?: Record<string, string>; body?: string } {
+  if (data === undefined) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return { body: data }
+  }
+  const input = typeof parsed === 'object' && parsed !== null && 'input' in parsed ? (parsed as { input: unknown }).input : undefined
+  if (typeof input !== 'object' || input === null) return { body: data }
+  const { method, path, headers, body } = input as Json
+  return {
+    ...(typeof method === 'string' ? { method: method.toUpperCase() } : {}),
+    ...(typeof path === 'string' ? { path: path.startsWith('/') ? path : `/${path}` } : {}),
+    ...(typeof headers === 'object' && headers !== null ? { headers: headers as Record<string, string> } : {}),
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   }
 }
 

@@ -30,7 +30,7 @@ export async function timePackage(cwd: string, env: NodeJS.ProcessEnv = {}): Pro
 }
 
 /** Sends GET requests over `concurrency` keep-alive connections for `seconds`; returns requests per second. */
-async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
+export async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const end = performance.now() + seconds * 1000
   let done = 0

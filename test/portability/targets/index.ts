@@ -2,8 +2,10 @@
 import type { TargetFactory } from '../target.ts'
 import { startAws } from './aws.ts'
 import { startAzure } from './azure.ts'
+import { startCloudflare } from './cloudflare.ts'
 
 export const TARGETS: Readonly<Record<string, TargetFactory>> = {
   aws: startAws,
   azure: startAzure,
+  cloudflare: startCloudflare,
 }

@@ -6,11 +6,12 @@
 import type { ProviderName, ProviderTarget } from '../provider.js'
 import { aws } from './aws/index.js'
 import { azure } from './azure/index.js'
+import { cloudflare } from './cloudflare/index.js'
 import { pending } from './pending.js'
 
 export const TARGETS: Readonly<Record<ProviderName, ProviderTarget>> = {
   aws: aws as ProviderTarget,
   azure: azure as ProviderTarget,
   google: pending('google', 'Google Cloud', '@polycloud/gcp'),
-  cloudflare: pending('cloudflare', 'Cloudflare', '@polycloud/cloudflare'),
+  cloudflare: cloudflare as ProviderTarget,
 }

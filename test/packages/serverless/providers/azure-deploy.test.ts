@@ -41,7 +41,7 @@ function serviceContext(workDir: string, packageDir: string, options: Record<str
   const planContext = { service: 'shop', stage: 'test', servicePath: ROOT, providerConfig, custom: {}, resources: {} }
   const functions = prepareFunctions(FUNCTIONS, azure, planContext)
   mkdirSync(workDir, { recursive: true })
-  for (const entry of azure.entries(functions, { workDir, servicePath: ROOT })) writeFileSync(join(workDir, entry.file), entry.source)
+  for (const entry of azure.entries(functions, { workDir, servicePath: ROOT, service: 'shop', stage: 'test', providerConfig })) writeFileSync(join(workDir, entry.file), entry.source)
   const lines: string[] = []
   const notices: string[] = []
   const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: (line) => notices.push(line), error: (line) => notices.push(line) }

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
 import { parseRoute, RouteError } from '../../route.js'
 import { parseSchedule, ScheduleError, toAwsSchedule } from '../../schedule.js'
-import type { BucketEventConfig } from '../../schema.js'
+import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
 
@@ -127,13 +127,8 @@ function cron(value: string | { schedule: string; enabled?: boolean }): EventPla
   return { native: [{ schedule }], sources: [SCHEDULE], kinds: ['schedule'] }
 }
 
-interface QueueConfig {
-  name?: string
+interface QueueConfig extends QueueEventConfig {
   arn?: unknown
-  batchSize?: number
-  maximumBatchingWindow?: number
-  fifo?: boolean
-  maxReceiveCount?: number
 }
 
 /**

@@ -7,7 +7,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, EventSpec, SourceRef } from '../../provider.js'
 import { parseRoute } from '../../route.js'
 import { parseSchedule } from '../../schedule.js'
-import type { BucketEventConfig } from '../../schema.js'
+import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
 import { toNcrontab } from './schedule.js'
 
 type Json = Record<string, unknown>
@@ -150,12 +150,8 @@ function cron(value: string | { schedule: string; enabled?: boolean }): EventPla
   return { native, sources: [TIMER], kinds: ['schedule'] }
 }
 
-interface QueueConfig {
+interface QueueConfig extends QueueEventConfig {
   name: string
-  batchSize?: number
-  maximumBatchingWindow?: number
-  fifo?: boolean
-  maxReceiveCount?: number
   serviceBus?: boolean
   connection?: string
 }

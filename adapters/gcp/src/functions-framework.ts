@@ -56,14 +56,17 @@ export function header(req: FrameworkRequest, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value
 }
 
-/** The context of one HTTP invocation: FF's execution id, the request's trace for the log lines. */
-export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined): PortableContext {
+/**
+ * The context of one HTTP invocation: FF's execution id, the request's trace for the log lines. The function name
+ * is K_SERVICE / FUNCTION_TARGET / `name`, or `routed` as it is: the function whose route a routing function matched.
+ */
+export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined, routed?: string): PortableContext {
   const env = process.env
   const trace = parseTrace(header(req, 'x-cloud-trace-context'), header(req, 'traceparent'))
   return new PortableContext({
     provider: 'gcp',
     requestId: req.executionId || header(req, 'function-execution-id') || randomUUID(),
-    functionName: functionName(env, name),
+    functionName: routed ?? functionName(env, name),
     deadline: gcpDeadline(env),
     env,
     native: { provider: 'gcp', event: req, context: undefined, extra: res },

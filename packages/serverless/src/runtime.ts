@@ -33,7 +33,7 @@ export interface RuntimeDates {
 }
 
 export interface ProviderRuntimes {
-  /** How the provider writes a runtime of a Node.js major (`nodejs22.x` on Lambda). */
+  /** How serverless.yml names a runtime of a Node.js major on this provider (`nodejs22.x`: one file for every cloud). */
   spell(major: number): string
   readonly source: string
   /** Newest first. */
@@ -53,7 +53,7 @@ export const RUNTIMES: Readonly<Partial<Record<ProviderName, ProviderRuntimes>>>
     ],
   },
   azure: {
-    spell: (major) => `node${major}`,
+    spell: (major) => `nodejs${major}.x`,
     source: 'https://learn.microsoft.com/azure/azure-functions/language-support-policy (Node.js end-of-life dates: https://github.com/nodejs/Release)',
     versions: [
       { major: 24, deprecated: '2028-04-30' },
@@ -63,7 +63,7 @@ export const RUNTIMES: Readonly<Partial<Record<ProviderName, ProviderRuntimes>>>
     ],
   },
   google: {
-    spell: (major) => `nodejs${major}`,
+    spell: (major) => `nodejs${major}.x`,
     source: 'https://cloud.google.com/run/docs/runtimes/function-runtimes',
     versions: [
       { major: 24, deprecated: '2028-04-30', blockCreate: '2028-10-31', blockUpdate: '2028-10-31' },

@@ -3,6 +3,7 @@ import {
   PortableHeaders,
   PortableQuery,
   isRecord,
+  normalizePath,
   queryFromRecord,
   type BodySource,
   type HttpSource,
@@ -52,20 +53,22 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
     return this.native.pathParameters ?? super.params
   }
 
+  /** The address API Gateway (or the Function URL) saw the request come from; never a header the client sent. */
   override get ip(): string | undefined {
-    return this.native.requestContext.http.sourceIp
+    const ip: unknown = this.native.requestContext.http.sourceIp
+    return typeof ip === 'string' && ip !== '' ? ip : undefined
   }
 
   protected readUrl(): string {
     const event = this.native
     const headers = this.headers
     const query = event.rawQueryString
-    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext.domainName, 'https')}${event.rawPath}${query ? `?${query}` : ''}`
+    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext.domainName, 'https')}${normalizePath(event.rawPath)}${query ? `?${query}` : ''}`
   }
 
   protected readHeaders(): PortableHeaders {
     const { headers, cookies } = this.native
-    if (!cookies || cookies.length === 0) return PortableHeaders.from(headers)
+    if (!Array.isArray(cookies) || cookies.length === 0) return PortableHeaders.from(headers)
     return PortableHeaders.from({ ...headers, cookie: cookies.join('; ') })
   }
 

@@ -1,4 +1,4 @@
-import { EventError, isRecord, type JsonObject, type JsonValue } from '@polycloud/core/adapter'
+import { EventError, isRecord, setOwn, type JsonObject, type JsonValue } from '@polycloud/core/adapter'
 
 /** A DynamoDB attribute value in the wire format (`{ "S": "x" }`, `{ "N": "1" }`, ...). */
 export type AttributeValue =
@@ -14,6 +14,9 @@ export type AttributeValue =
   | { BOOL: boolean }
 
 const INTEGER = /^-?\d+$/
+
+/** DynamoDB nests documents (maps and lists) at most 32 levels deep. */
+const MAX_DEPTH = 32
 
 /**
  * A DynamoDB number as JSON without losing precision: a number when a double holds it exactly (integers up to
@@ -31,8 +34,9 @@ export function dynamoNumber(text: string): number | string {
  * Converts one attribute value to plain JSON: sets become arrays, binary values stay base64 strings, NULL is null.
  * An unknown type is an error naming the attribute path.
  */
-export function fromAttributeValue(value: unknown, path: string): JsonValue {
+export function fromAttributeValue(value: unknown, path: string, depth = 0): JsonValue {
   if (!isRecord(value)) throw new EventError(`DynamoDB attribute ${path} is not an attribute value`)
+  if (depth > MAX_DEPTH) throw new EventError(`DynamoDB attribute ${path} nests deeper than ${MAX_DEPTH} levels, DynamoDB's limit`)
   const types = Object.keys(value)
   if (types.length !== 1) throw new EventError(`DynamoDB attribute ${path} has ${types.length} type keys: ${types.join(', ')}`)
   const type = types[0] as string
@@ -53,10 +57,10 @@ export function fromAttributeValue(value: unknown, path: string): JsonValue {
     case 'NS':
       return asArray(inner, path).map((item) => dynamoNumber(String(item)))
     case 'L':
-      return asArray(inner, path).map((item, index) => fromAttributeValue(item, `${path}[${index}]`))
+      return asArray(inner, path).map((item, index) => fromAttributeValue(item, `${path}[${index}]`, depth + 1))
     case 'M':
       if (!isRecord(inner)) throw new EventError(`DynamoDB attribute ${path} has an M that is not a map`)
-      return unmarshall(inner, path)
+      return unmarshall(inner, path, depth + 1)
     default:
       throw new EventError(`DynamoDB attribute ${path} has an unknown type ${JSON.stringify(type)}`)
   }
@@ -67,9 +71,9 @@ function asArray(value: unknown, path: string): unknown[] {
   return value
 }
 
-/** An item (map of attribute values) as a plain JSON object. */
-export function unmarshall(item: Readonly<Record<string, unknown>>, path = ''): JsonObject {
+/** An item (map of attribute values) as a plain JSON object; every attribute name an own key (`__proto__` too). */
+export function unmarshall(item: Readonly<Record<string, unknown>>, path = '', depth = 0): JsonObject {
   const out: JsonObject = {}
-  for (const name in item) out[name] = fromAttributeValue(item[name], path === '' ? name : `${path}.${name}`)
+  for (const name of Object.keys(item)) setOwn(out, name, fromAttributeValue(item[name], path === '' ? name : `${path}.${name}`, depth))
   return out
 }

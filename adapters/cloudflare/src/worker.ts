@@ -1,16 +1,10 @@
 import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/core'
 import {
   PortableContext,
+  createDispatcher,
   deadlineFromEnv,
-  findSource,
-  httpFailure,
-  isFetchResponse,
-  runSource,
-  toOutgoing,
-  unrecognisedInput,
+  isPortableHandler,
   type ContextInit,
-  type EventSource,
-  type HttpSource,
   type Source,
 } from '@polycloud/core/adapter'
 import { toResponse } from './fetch.js'
@@ -99,82 +93,39 @@ function createContext(
   )
 }
 
-/** The last resort when even the error response cannot be built (an HttpError with an invalid header, say). */
-function plainFailure(requestId: string): Response {
-  return new Response(JSON.stringify({ error: 'Internal Server Error', requestId }), {
-    status: 500,
-    headers: { 'content-type': 'application/json' },
-  })
-}
-
-function fetchWorker(handler: HttpHandler, sources: readonly HttpSource<Request, Response>[]): FetchWorker {
-  return {
-    async fetch(request, env, ctx) {
-      const context = createContext(
-        request,
-        env,
-        ctx,
-        request.headers.get('cf-ray') ?? crypto.randomUUID(),
-        FETCH_TIMEOUT_SECONDS,
-      )
-      const source = findSource(sources, request)
-      try {
-        if (source === undefined) throw unrecognisedInput('cloudflare', 'http', sources, request)
-        const result = await handler.handle(source.getRequest(request), context)
-        // A Fetch Response goes back untouched: no copy, and its webSocket (101), cf and encodeBody options survive.
-        if (isFetchResponse(result)) return result
-        return source.getResponse(toOutgoing(result), request)
-      } catch (error) {
-        const failure = httpFailure(error, context)
-        try {
-          return source === undefined ? toResponse(failure) : source.getResponse(failure, request)
-        } catch (responseError) {
-          context.log.error('could not build the error response', { error: responseError })
-          return plainFailure(context.requestId)
-        }
-      }
-    },
-  }
-}
-
 type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
-
-async function runBatch(
-  handler: EventHandlerOf,
-  sources: readonly EventSource[],
-  input: unknown,
-  env: unknown,
-  ctx: ExecutionContextLike,
-): Promise<void> {
-  const source = findSource(sources, input)
-  if (source === undefined) throw unrecognisedInput('cloudflare', handler.kind, sources, input)
-  await runSource(handler, source, input, createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS))
-}
 
 /**
  * A module Worker (ExportedHandler) for a portable handler, reading the given native formats. It has only the
  * method the handler's kind needs: `fetch` for HTTP, `scheduled` for schedule, `queue` for everything delivered
  * by Queues (queue messages, R2 notifications as storage events). Pass only the sources a Worker needs and the
- * bundle holds nothing else. Throws a TypeError when no source reads the handler's kind.
+ * bundle holds nothing else. Throws a TypeError at creation when the handler is not a portable handler or no
+ * source reads its kind.
  */
 export function createWorker(handler: HttpHandler, sources: readonly Source[]): FetchWorker
 export function createWorker(handler: ScheduleHandler, sources: readonly Source[]): ScheduledWorker
 export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[]): QueueWorker
 export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker
 export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker {
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  if (candidates.length === 0) {
-    const given = sources.length === 0 ? 'none' : sources.map((source) => source.name).join(', ')
-    throw new TypeError(`cloudflare: no source reads ${handler.kind} events (sources given: ${given})`)
+  type Args = [input: unknown, env: unknown, ctx: ExecutionContextLike]
+  if (isPortableHandler(handler) && handler.kind === 'http') {
+    const run = createDispatcher<Args>(handler, sources, {
+      provider: 'cloudflare',
+      // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
+      context: (request, env, ctx) => createContext(request, env, ctx, (request as Request).headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS),
+      stream: true,
+      keepFetchResponse: true,
+      // Always a Response, even for an input no source recognises (the logged 500).
+      respond: (response) => toResponse(response),
+    })
+    return { fetch: (request, env, ctx) => run(request, env, ctx) as Promise<Response> } satisfies FetchWorker
   }
-  if (handler.kind === 'http') return fetchWorker(handler, candidates as HttpSource<Request, Response>[])
-  const events = candidates as EventSource[]
+  const run = createDispatcher<Args>(handler, sources, {
+    provider: 'cloudflare',
+    context: (input, env, ctx) => createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
+  })
   if (handler.kind === 'schedule') {
-    return {
-      scheduled: (controller, env, ctx) => runBatch(handler, events, controller, env, ctx),
-    } satisfies ScheduledWorker
+    return { scheduled: async (controller, env, ctx) => void (await run(controller, env, ctx)) } satisfies ScheduledWorker
   }
-  return {
-    queue: (batch, env, ctx) => runBatch(handler, events, batch, env, ctx),
-  } satisfies QueueWorker
+  return { queue: async (batch, env, ctx) => void (await run(batch, env, ctx)) } satisfies QueueWorker
 }

@@ -1,4 +1,4 @@
-import { EventError, isRecord } from '@polycloud/core/adapter'
+import { EventError, isRecord, setOwn } from '@polycloud/core/adapter'
 import type { GcpCloudEvent } from './cloud-event.js'
 
 /**
@@ -120,7 +120,7 @@ export function legacyToCloudEvent(event: LegacyEvent): GcpCloudEvent {
     const metadata: Record<string, unknown> = {}
     if (isRecord(data.metadata)) {
       for (const [key, value] of Object.entries(data.metadata)) {
-        metadata[key === 'createdAt' ? 'createTime' : key === 'lastSignedInAt' ? 'lastSignInTime' : key] = value
+        setOwn(metadata, key === 'createdAt' ? 'createTime' : key === 'lastSignedInAt' ? 'lastSignInTime' : key, value)
       }
     }
     const user: Record<string, unknown> = { ...data, metadata }

@@ -70,7 +70,7 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
     time: typeof event.time === 'string' ? event.time : '',
     source: event.source,
     native: event,
-    type: TYPES[action] ?? 'other',
+    type: (Object.hasOwn(TYPES, action) ? TYPES[action] : undefined) ?? 'other',
     action: event.type,
     bucket,
     key,

@@ -1,3 +1,5 @@
+import { setOwn } from './own.js'
+
 export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -180,7 +182,7 @@ class JsonLogger implements Logger {
   #write(level: LogLevel, message: string, fields: LogFields | undefined): void {
     if (LEVELS[level] < this.#threshold) return
     const record: Record<string, unknown> = { level, message, time: new Date().toISOString(), ...this.#fields }
-    if (fields) for (const key in fields) record[key] = fields[key]
+    if (fields) for (const key in fields) setOwn(record, key, fields[key])
     let line: string
     try {
       line = JSON.stringify(record, replaceErrors)

@@ -6,13 +6,13 @@ import {
   queryFromRecord,
   normalizePath,
   queryString,
-  reasonPhrase,
   setOwn,
   type BodySource,
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
 import { checkMethod, encodeBody, lastForwardedFor, origin, type Multi, type Single } from './http.js'
+import { reasonPhrase } from './status.js'
 
 /** Application Load Balancer target event, single-value or multi-value-headers mode. */
 export interface AlbEvent {

@@ -1,6 +1,8 @@
 import {
   PortableContext,
   createDispatcher,
+  createEventDispatcher,
+  createHttpDispatcher,
   type DispatchOptions,
   type EventHandler,
   type EventSource,
@@ -48,16 +50,15 @@ const LAMBDA: DispatchOptions<[unknown, LambdaContext]> = {
  * function needs and its bundle holds nothing else.
  */
 export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[], label = 'handler'): LambdaHandler {
-  const run = createDispatcher(handler, sources, LAMBDA, label)
-  return (event, context) => run(event, context)
+  return createDispatcher(handler, sources, LAMBDA, label)
 }
 
-/** {@link createLambdaHandler} for an HTTP handler and HTTP formats. */
+/** {@link createLambdaHandler} for an HTTP handler and HTTP formats (its bundle holds none of the event path). */
 export function createLambdaHttpHandler(handler: HttpHandler, sources: readonly HttpSource[], label = 'handler'): LambdaHandler {
-  return createLambdaHandler(handler, sources, label)
+  return createHttpDispatcher(handler, sources, LAMBDA, label)
 }
 
-/** {@link createLambdaHandler} for an event handler and event formats. */
+/** {@link createLambdaHandler} for an event handler and event formats (its bundle holds none of the HTTP path). */
 export function createLambdaEventHandler(handler: EventHandler, sources: readonly EventSource[], label = 'handler'): LambdaHandler {
-  return createLambdaHandler(handler as PortableHandler, sources, label)
+  return createEventDispatcher(handler, sources, LAMBDA, label)
 }

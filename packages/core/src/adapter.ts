@@ -15,12 +15,11 @@ export { PortableQueueMessage, PortableTopicMessage } from './events.js'
 export type { Payload } from './events.js'
 export { EventError, defaultReason } from './errors.js'
 export { runHttp, runEvents, runSource, httpFailure } from './invoke.js'
-export { createDispatcher, dispatch } from './dispatch.js'
+export { createDispatcher, createHttpDispatcher, createEventDispatcher, dispatch } from './dispatch.js'
 export type { DispatchOptions, Dispatcher } from './dispatch.js'
 export { toCloudEvent, checkCloudEvent, isRfc3339, isUriReference, isAbsoluteUri, isMediaType } from './cloud-event.js'
 export { setOwn, ownCopy } from './own.js'
 export { jsonText, nestsDeeperThan } from './json-text.js'
-export { reasonPhrase } from './status.js'
 export {
   BatchFailedError,
   InvalidRecord,

@@ -53,8 +53,8 @@ export function isAbsoluteUri(text: string): boolean {
 }
 
 // RFC 2045 section 5.1 / RFC 2046: type "/" subtype *(";" attribute "=" value), value a token or a quoted string.
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+"
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\\\r\\n]|\\\\.)*"))*[ \\t]*$`)
+const MEDIA_TYPE =
+  /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[^"\\\r\n]|\\.)*"))*[ \t]*$/
 
 /** Whether a string is a media type as RFC 2046 writes one (`application/json; charset=utf-8`). */
 export function isMediaType(text: string): boolean {

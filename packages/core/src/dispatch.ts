@@ -1,6 +1,6 @@
 import type { PortableContext, Provider } from './context.js'
 import type { EventHandler, HandlerKind, HttpHandler, PortableHandler } from './handlers.js'
-import { assertHandler } from './handlers.js'
+import { assertHandler, isPortableHandler } from './handlers.js'
 import type { NeutralEvent } from './events.js'
 import { httpFailure, runHttp, runSource } from './invoke.js'
 import type { PortableRequest } from './request.js'
@@ -54,9 +54,43 @@ export function createDispatcher<Args extends readonly unknown[]>(
   options: DispatchOptions<Args>,
   label = 'handler',
 ): Dispatcher<Args> {
-  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  return (...args) => dispatch(handler, candidates, options, ...args)
+  const candidates = candidatesFor(handler, sources, label)
+  return handler.kind === 'http'
+    ? (...args) => dispatchHttp(handler, candidates as readonly HttpSource[], options, args)
+    : (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, candidates as readonly EventSource[], options, args)
+}
+
+/**
+ * {@link createDispatcher} for an HTTP handler: the same checks and dispatch, and a bundle with none of the event
+ * path (what an entry for HTTP formats only uses).
+ */
+export function createHttpDispatcher<Args extends readonly unknown[]>(
+  handler: HttpHandler,
+  sources: readonly HttpSource[],
+  options: DispatchOptions<Args>,
+  label = 'handler',
+): Dispatcher<Args> {
+  const candidates = candidatesFor(handler, sources, label) as readonly HttpSource[]
+  return (...args) => dispatchHttp(handler, candidates, options, args)
+}
+
+/** {@link createDispatcher} for an event handler, without the HTTP path. */
+export function createEventDispatcher<Args extends readonly unknown[]>(
+  handler: EventHandler,
+  sources: readonly EventSource[],
+  options: DispatchOptions<Args>,
+  label = 'handler',
+): Dispatcher<Args> {
+  const candidates = candidatesFor(handler, sources, label) as readonly EventSource[]
+  return (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, candidates, options, args)
+}
+
+/** The sources of the handler's kind; throws the TypeError naming the problem when the handler cannot run on them. */
+function candidatesFor(handler: unknown, sources: readonly Source[], label: string): Source[] {
+  const candidates: Source[] = []
+  if (isPortableHandler(handler)) for (const source of sources) if (source.kind === handler.kind) candidates.push(source)
+  if (candidates.length === 0) assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
+  return candidates
 }
 
 /**
@@ -69,19 +103,18 @@ export function dispatch<Args extends readonly unknown[]>(
   options: DispatchOptions<Args>,
   ...args: Args
 ): Promise<unknown> {
-  const input = options.input === undefined ? args[0] : options.input(...args)
   return handler.kind === 'http'
-    ? dispatchHttp(handler, sources as readonly HttpSource[], input, options, args)
-    : dispatchEvents(handler as EventHandler<NeutralEvent>, sources as readonly EventSource[], input, options, args)
+    ? dispatchHttp(handler, sources as readonly HttpSource[], options, args)
+    : dispatchEvents(handler as EventHandler<NeutralEvent>, sources as readonly EventSource[], options, args)
 }
 
 async function dispatchHttp<Args extends readonly unknown[]>(
   handler: HttpHandler,
   sources: readonly HttpSource[],
-  input: unknown,
   options: DispatchOptions<Args>,
   args: Args,
 ): Promise<unknown> {
+  const input = options.input === undefined ? args[0] : options.input(...args)
   const source = findSource(sources, input)
   const respond = options.respond
   if (source === undefined) {
@@ -91,12 +124,17 @@ async function dispatchHttp<Args extends readonly unknown[]>(
     return respond(httpFailure(error, context), context, ...args)
   }
   const context = options.context(...args)
-  const stream = typeof options.stream === 'function' ? options.stream() : (options.stream ?? false)
   let response: OutgoingResponse
   try {
     const request = source.getRequest(input)
-    const chosen = options.route === undefined ? handler : (options.route(request) ?? handler)
-    response = await runHttp(chosen, request, context, stream, options.keepFetchResponse ?? false)
+    const stream = options.stream
+    response = await runHttp(
+      options.route?.(request) ?? handler,
+      request,
+      context,
+      typeof stream === 'function' ? stream() : stream === true,
+      options.keepFetchResponse === true,
+    )
   } catch (error) {
     response = httpFailure(error, context)
   }
@@ -110,18 +148,17 @@ async function dispatchHttp<Args extends readonly unknown[]>(
   }
 }
 
-async function dispatchEvents<Args extends readonly unknown[]>(
+function dispatchEvents<Args extends readonly unknown[]>(
   handler: EventHandler<NeutralEvent>,
   sources: readonly EventSource[],
-  input: unknown,
   options: DispatchOptions<Args>,
   args: Args,
 ): Promise<unknown> {
+  const input = options.input === undefined ? args[0] : options.input(...args)
   const source = findSource(sources, input)
-  if (source === undefined) throw unrecognised(handler.kind, sources, input, options, args)
+  if (source === undefined) return Promise.reject(unrecognised(handler.kind, sources, input, options, args))
   return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, input, options.context(...args))
 }
-
 function unrecognised<Args extends readonly unknown[]>(
   kind: HandlerKind,
   sources: readonly Source[],

@@ -1,5 +1,3 @@
-import { reasonPhrase } from './status.js'
-
 /**
  * An error that becomes an HTTP response with its status. Its message is sent to the client, so it must not hold
  * secrets; anything else a handler throws becomes a generic 500 whose details only reach the log.
@@ -34,7 +32,22 @@ export class EventError extends Error {
   override readonly name = 'EventError'
 }
 
-/** The reason phrase of an error status, or `HTTP <status>`. */
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** The reason phrase of a common error status, or `HTTP <status>`. */
 export function defaultReason(status: number): string {
-  return reasonPhrase(status) ?? `HTTP ${status}`
+  return REASONS[status] ?? `HTTP ${status}`
 }

@@ -69,7 +69,8 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
   protected readHeaders(): PortableHeaders {
     const { headers, cookies } = this.native
     if (!Array.isArray(cookies) || cookies.length === 0) return PortableHeaders.from(headers)
-    return PortableHeaders.from({ ...headers, cookie: cookies.join('; ') })
+    const cookie = (cookies as unknown[]).filter((item): item is string => typeof item === 'string').join('; ')
+    return PortableHeaders.from({ ...headers, cookie })
   }
 
   protected readQuery(): PortableQuery {

@@ -1,4 +1,4 @@
-import { EventError, isRecord, setOwn, type JsonObject, type JsonValue } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, setOwn, type JsonObject, type JsonValue } from '@polycloud/core/adapter'
 
 /** A DynamoDB attribute value in the wire format (`{ "S": "x" }`, `{ "N": "1" }`, ...). */
 export type AttributeValue =
@@ -24,7 +24,7 @@ const MAX_DEPTH = 32
  */
 export function dynamoNumber(text: string): number | string {
   const value = Number(text)
-  if (text.trim() === '' || !Number.isFinite(value)) throw new EventError(`DynamoDB number is not a number: ${JSON.stringify(text)}`)
+  if (text.trim() === '' || !Number.isFinite(value)) throw new EventError(`DynamoDB number is not a number: ${quote(text)}`)
   if (INTEGER.test(text)) return Number.isSafeInteger(value) ? value : text
   const digits = text.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '')
   return digits.length <= 15 ? value : text
@@ -44,26 +44,32 @@ export function fromAttributeValue(value: unknown, path: string, depth = 0): Jso
   switch (type) {
     case 'S':
     case 'B':
-      return String(inner)
+      return text(inner, path, type)
     case 'N':
-      return dynamoNumber(String(inner))
+      return dynamoNumber(text(inner, path, type))
     case 'BOOL':
       return inner === true
     case 'NULL':
       return null
     case 'SS':
     case 'BS':
-      return asArray(inner, path).map(String)
+      return asArray(inner, path).map((item) => text(item, path, type))
     case 'NS':
-      return asArray(inner, path).map((item) => dynamoNumber(String(item)))
+      return asArray(inner, path).map((item) => dynamoNumber(text(item, path, type)))
     case 'L':
       return asArray(inner, path).map((item, index) => fromAttributeValue(item, `${path}[${index}]`, depth + 1))
     case 'M':
       if (!isRecord(inner)) throw new EventError(`DynamoDB attribute ${path} has an M that is not a map`)
       return unmarshall(inner, path, depth + 1)
     default:
-      throw new EventError(`DynamoDB attribute ${path} has an unknown type ${JSON.stringify(type)}`)
+      throw new EventError(`DynamoDB attribute ${path} has an unknown type ${quote(type)}`)
   }
+}
+
+/** A string of the wire format (S, B and N values, and the items of sets, are strings). */
+function text(value: unknown, path: string, type: string): string {
+  if (typeof value !== 'string') throw new EventError(`DynamoDB attribute ${path}: a ${type} value must be a string, got ${quote(value)}`)
+  return value
 }
 
 function asArray(value: unknown, path: string): unknown[] {

@@ -3,6 +3,7 @@ import {
   EventError,
   failureRef,
   isRecord,
+  quote,
   translateRecords,
   type ChangeEvent,
   type EventSource,
@@ -54,7 +55,7 @@ export function tableFromArn(arn: string): string {
 export function recordToChange(record: DynamoDbStreamRecord, source: string, native: unknown): ChangeEvent {
   if (!isRecord(record) || !isRecord(record.dynamodb)) throw new EventError('the record has no dynamodb object')
   const type = typeof record.eventName === 'string' && Object.hasOwn(TYPES, record.eventName) ? TYPES[record.eventName] : undefined
-  if (type === undefined) throw new EventError(`unknown eventName ${JSON.stringify(record.eventName)}`)
+  if (type === undefined) throw new EventError(`unknown eventName ${quote(record.eventName)}`)
   const data = record.dynamodb
   const created = data.ApproximateCreationDateTime
   let time = ''

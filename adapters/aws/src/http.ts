@@ -1,4 +1,4 @@
-import { HttpError, isTextContentType, utf8DecodeStrict, bytesToBase64, type OutgoingResponse } from '@polycloud/core/adapter'
+import { HttpError, quote, isTextContentType, utf8DecodeStrict, bytesToBase64, type OutgoingResponse } from '@polycloud/core/adapter'
 
 /** Header or query maps of the 1.0 payload formats (REST API, ALB): single values, and every value. */
 export type Single = Record<string, string | undefined>
@@ -33,7 +33,7 @@ const STANDARD = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTI
 export function checkMethod(method: unknown, field: string): string {
   // The standard methods skip the regular expression (and its compilation on a cold start).
   if (typeof method === 'string' && (STANDARD.has(method) || TOKEN.test(method))) return method
-  throw new HttpError(400, `Invalid HTTP method in ${field}: ${JSON.stringify(method)}`)
+  throw new HttpError(400, `Invalid HTTP method in ${field}: ${quote(method)}`)
 }
 
 /** Scheme and host for a request URL from the forwarding headers, as the client saw them. */

@@ -1,4 +1,4 @@
-import { EventError, isRecord, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { anyPayload, isTrigger, isoTime, metadata, type AzureInput } from './input.js'
 
 /**
@@ -39,7 +39,7 @@ function toEvent(input: BlobInput): StorageEvent {
   const path = meta.blobTrigger
   const slash = typeof path === 'string' ? path.indexOf('/') : -1
   if (typeof path !== 'string' || slash <= 0 || slash === path.length - 1) {
-    throw new EventError(`the trigger metadata has no blobTrigger path of the form <container>/<blob> (got ${JSON.stringify(path)})`)
+    throw new EventError(`the trigger metadata has no blobTrigger path of the form <container>/<blob> (got ${quote(path)})`)
   }
   const bucket = path.slice(0, slash)
   const key = path.slice(slash + 1)

@@ -1,4 +1,4 @@
-import { EventError, isRecord, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
@@ -47,7 +47,7 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
   }
   const match = typeof subject === 'string' ? BLOB_SUBJECT.exec(subject) : null
   if (!match) {
-    throw new EventError(`subject ${JSON.stringify(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
+    throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
   const details = isRecord(data) ? data : {}
   const length = details.contentLength

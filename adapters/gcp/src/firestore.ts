@@ -1,6 +1,7 @@
 import {
   EventError,
   isRecord,
+  quote,
   setOwn,
   type ChangeEvent,
   type EventSource,
@@ -66,7 +67,7 @@ export function fromFirestoreValue(value: unknown, path: string, depth = 0): Jso
     if (typeof double === 'number') return double
     if (double === 'NaN' || double === 'Infinity' || double === '-Infinity') return double
     if (typeof double === 'string' && double.trim() !== '' && Number.isFinite(Number(double))) return Number(double)
-    throw new EventError(`gcp:firestore: field ${path}: doubleValue ${JSON.stringify(double)} is not a number`)
+    throw new EventError(`gcp:firestore: field ${path}: doubleValue ${quote(double)} is not a number`)
   }
   if ('booleanValue' in value) return checked(value.booleanValue, 'boolean', path)
   if ('nullValue' in value) return null
@@ -124,7 +125,7 @@ function integer(value: unknown, path: string): number | string {
     const number = Number(value)
     return Number.isSafeInteger(number) ? number : value
   }
-  throw new EventError(`gcp:firestore: field ${path}: integerValue ${JSON.stringify(value)} is not an integer`)
+  throw new EventError(`gcp:firestore: field ${path}: integerValue ${quote(value)} is not an integer`)
 }
 
 /** A document as sent, or undefined for an absent or empty one (`{}` stands for "no document"). */

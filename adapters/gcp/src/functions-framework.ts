@@ -13,7 +13,7 @@ import {
   type Source,
 } from '@polycloud/core/adapter'
 import { isCloudEvent, notACloudEvent, type GcpCloudEvent } from './cloud-event.js'
-import { writeResponse, type FrameworkRequest } from './http.js'
+import { first, writeResponse, type FrameworkRequest } from './http.js'
 import { cloudLoggingSink, parseTrace, projectId, sinkFor } from './logging.js'
 import { isPushBody } from './pubsub.js'
 
@@ -47,8 +47,7 @@ export function gcpDeadline(env: Env): number {
 
 /** The first value of a request header. */
 export function header(req: FrameworkRequest, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
+  return first(req.headers[name])
 }
 
 /**

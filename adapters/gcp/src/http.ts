@@ -8,6 +8,7 @@ import {
   PortableQuery,
   isRecord,
   normalizePath,
+  quote,
   type BodySource,
   type HttpSource,
   type OutgoingResponse,
@@ -50,8 +51,10 @@ export interface FrameworkResult {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const JSON_TYPE = /^application\/(?:[^;\s]+\+)?json\s*(?:;|$)/i
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
+/** The first value of a header as Node gives it (a string, or a list for Set-Cookie); never anything else. */
+export function first(value: string | string[] | undefined): string | undefined {
+  const item: unknown = Array.isArray(value) ? value[0] : value
+  return typeof item === 'string' ? item : undefined
 }
 
 /**
@@ -66,7 +69,7 @@ export class FrameworkHttpRequest extends BaseRequest<FrameworkRequest> {
     super(request)
     const method = request.method
     if (typeof method !== 'string' || !TOKEN.test(method)) {
-      throw new HttpError(400, `Invalid HTTP method: ${JSON.stringify(method)}`)
+      throw new HttpError(400, `Invalid HTTP method: ${quote(method)}`)
     }
     this.method = method.toUpperCase()
   }

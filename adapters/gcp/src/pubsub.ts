@@ -6,6 +6,7 @@ import {
   type NeutralEvent,
   PortableTopicMessage,
   isRecord,
+  quote,
   type EventSource,
   type QueueMessage,
   type TopicMessage,
@@ -117,7 +118,7 @@ function attributesOf(message: PubSubMessage, id: string, source: string): Recor
   if (!isRecord(attributes)) throw new EventError(`${source}: message ${id}: attributes must be an object`)
   for (const key in attributes) {
     if (typeof attributes[key] !== 'string') {
-      throw new EventError(`${source}: message ${id}: attribute ${JSON.stringify(key)} is not a string`)
+      throw new EventError(`${source}: message ${id}: attribute ${quote(key)} is not a string`)
     }
   }
   return attributes

@@ -30,6 +30,7 @@ export {
   findSource,
   unrecognisedInput,
   describeShape,
+  quote,
   isRecord,
   isString,
 } from './source.js'

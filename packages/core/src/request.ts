@@ -291,13 +291,15 @@ export function queryFromRecord(
   decode = false,
 ): PortableQuery {
   const pairs: Array<[string, string]> = []
-  if (record) {
+  if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
     for (const key in record) {
       const value = record[key]
-      if (value == null) continue
+      // Values that are neither strings nor lists of strings (no provider sends them) are left out.
       const name = decode ? decodeFormComponent(key) : key
       if (typeof value === 'string') pairs.push([name, decode ? decodeFormComponent(value) : value])
-      else for (const item of value) pairs.push([name, decode ? decodeFormComponent(item) : item])
+      else if (Array.isArray(value)) {
+        for (const item of value as readonly unknown[]) if (typeof item === 'string') pairs.push([name, decode ? decodeFormComponent(item) : item])
+      }
     }
   }
   return PortableQuery.fromPairs(pairs)

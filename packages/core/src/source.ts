@@ -206,6 +206,17 @@ export function describeShape(input: unknown): string {
   return `an object with keys: ${shown}${keys.length > 20 ? `, ... (${keys.length} in all)` : ''}`
 }
 
+/**
+ * A value as an error message shows it: a string quoted (its first 100 characters), a number or boolean as it is,
+ * anything else by its shape. Never throws, whatever the value (a hostile one may have no `toString`, or nest too
+ * deeply for `JSON.stringify`).
+ */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === undefined) return String(value)
+  return describeShape(value)
+}
+
 /** Narrowing helpers for `canHandle` implementations. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

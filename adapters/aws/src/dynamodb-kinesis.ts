@@ -8,7 +8,7 @@ import {
   type ChangeEvent,
   type EventSource,
 } from '@polycloud/core/adapter'
-import { recordToChange, streamResult, type DynamoDbStreamRecord, type StreamBatchResponse } from './dynamodb-streams.js'
+import { recordToChange, sequenceRef, streamResult, type DynamoDbStreamRecord, type StreamBatchResponse } from './dynamodb-streams.js'
 
 export interface KinesisRecord {
   kinesis: { data: string; sequenceNumber: string; partitionKey?: string; [key: string]: unknown }
@@ -60,8 +60,8 @@ export const dynamodbKinesis: EventSource<KinesisEvent, ChangeEvent, StreamBatch
         if (!change) throw new EventError('kinesis.data is not a DynamoDB change record in base64 JSON')
         return recordToChange(change, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record)
       },
-      { source: 'aws:dynamodb-kinesis', list: 'Records', id: sequenceNumber },
+      { source: 'aws:dynamodb-kinesis', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
     ),
   isOrdered: () => true,
-  getResult: (_event, failed) => streamResult('aws:dynamodb-kinesis', failed, sequenceNumber),
+  getResult: (_event, failed) => streamResult('aws:dynamodb-kinesis', failed),
 }

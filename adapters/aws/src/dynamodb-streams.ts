@@ -1,6 +1,7 @@
 import {
   BatchFailedError,
   EventError,
+  UNNAMED,
   failureRef,
   isRecord,
   quote,
@@ -89,22 +90,21 @@ export function recordToChange(record: DynamoDbStreamRecord, source: string, nat
  * An item that is not a record at all (null) holds nothing to resume from: it is logged as failed and left out (the
  * records after it, failed too in an ordered batch, are reported).
  */
-export function streamResult(
-  source: string,
-  failed: ReadonlyArray<NeutralEvent | InvalidRecord>,
-  sequenceOf: (record: unknown) => string | undefined,
-): StreamBatchResponse {
+export function streamResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): StreamBatchResponse {
   const batchItemFailures: Array<{ itemIdentifier: string }> = []
   for (const item of failed) {
-    const record = failureRef(item)
-    if (!isRecord(record)) continue
-    const itemIdentifier = sequenceOf(record)
-    if (itemIdentifier === undefined) {
+    const itemIdentifier = failureRef(item)
+    if (itemIdentifier === UNNAMED) {
       throw new BatchFailedError(source, failed, 'a failed record has no sequence number, so the whole batch is retried')
     }
-    batchItemFailures.push({ itemIdentifier })
+    if (typeof itemIdentifier === 'string') batchItemFailures.push({ itemIdentifier })
   }
   return { batchItemFailures }
+}
+
+/** The failure reference of a stream record: its sequence number read at translation ({@link UNNAMED} without one). */
+export function sequenceRef(sequenceOf: (record: unknown) => string | undefined): (record: unknown) => unknown {
+  return (record) => (isRecord(record) ? (sequenceOf(record) ?? UNNAMED) : undefined)
 }
 
 function sequenceNumber(record: unknown): string | undefined {
@@ -129,8 +129,8 @@ export const dynamodbStreams: EventSource<DynamoDbStreamEvent, ChangeEvent, Stre
     translateRecords<ChangeEvent, DynamoDbStreamRecord>(
       event.Records,
       (record) => recordToChange(record, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record),
-      { source: 'aws:dynamodb-streams', list: 'Records', id: sequenceNumber },
+      { source: 'aws:dynamodb-streams', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
     ),
   isOrdered: () => true,
-  getResult: (_event, failed) => streamResult('aws:dynamodb-streams', failed, sequenceNumber),
+  getResult: (_event, failed) => streamResult('aws:dynamodb-streams', failed),
 }

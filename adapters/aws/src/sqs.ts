@@ -2,6 +2,7 @@ import {
   BatchFailedError,
   EventError,
   PortableQueueMessage,
+  UNNAMED,
   failureRef,
   isRecord,
   setOwn,
@@ -78,11 +79,9 @@ function messageId(record: Readonly<Record<string, unknown>>): string | undefine
 export function sqsResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): SqsBatchResponse {
   const ids = new Set<string>()
   for (const item of failed) {
-    const record = failureRef(item)
-    if (!isRecord(record)) continue
-    const id = messageId(record)
-    if (id === undefined) throw new BatchFailedError(source, failed, 'a failed message has no messageId, so the whole batch is retried')
-    ids.add(id)
+    const id = failureRef(item)
+    if (id === UNNAMED) throw new BatchFailedError(source, failed, 'a failed message has no messageId, so the whole batch is retried')
+    if (typeof id === 'string') ids.add(id)
   }
   return { batchItemFailures: [...ids].map((itemIdentifier) => ({ itemIdentifier })) }
 }
@@ -100,7 +99,8 @@ export function eachSqsRecord<E extends NeutralEvent>(
       if (typeof record.eventSourceARN !== 'string') throw new EventError('eventSourceARN is not a string')
       return translate(record)
     },
-    { source, list: 'Records', id: messageId },
+    // A failure is reported by the message id read at translation (a handler changing event.native cannot move it).
+    { source, list: 'Records', id: messageId, ref: (record) => (isRecord(record) ? (messageId(record) ?? UNNAMED) : undefined) },
   )
 }
 

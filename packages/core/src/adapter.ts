@@ -26,6 +26,7 @@ export {
   translateRecords,
   withFailureRef,
   failureRef,
+  UNNAMED,
   throwIfFailed,
   findSource,
   unrecognisedInput,

@@ -187,7 +187,13 @@ class JsonLogger implements Logger {
     try {
       line = JSON.stringify(record, replaceErrors)
     } catch (error) {
-      line = JSON.stringify({ level, message, ...this.#fields, logError: `fields not serialisable: ${String(error)}` })
+      const problem = `fields not serialisable: ${error instanceof Error ? error.message : 'unknown error'}`
+      try {
+        line = JSON.stringify({ level, message, ...this.#fields, logError: problem })
+      } catch {
+        // Not even the context's own fields (a request id the platform gave as something else): the bare line.
+        line = JSON.stringify({ level, message, logError: problem })
+      }
     }
     this.#sink(level, line)
   }

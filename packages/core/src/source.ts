@@ -64,6 +64,12 @@ export function withFailureRef<E extends object>(event: E, ref: unknown): E {
   return event
 }
 
+/**
+ * The failure reference of a record that is a record but has no id to report a failure by (an SQS message
+ * without a message id, a stream record without a sequence number): such a failure fails the whole batch.
+ */
+export const UNNAMED: unique symbol = Symbol('polycloud.unnamedRecord')
+
 /** The reference a translated event or an invalid record reports its failure by; undefined when it has none. */
 export function failureRef(item: NeutralEvent | InvalidRecord): unknown {
   return item instanceof InvalidRecord ? item.ref : (item as { [FAILURE_REF]?: unknown })[FAILURE_REF]

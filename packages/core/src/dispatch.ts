@@ -56,8 +56,16 @@ export function createDispatcher<Args extends readonly unknown[]>(
 ): Dispatcher<Args> {
   const candidates = candidatesFor(handler, sources, label)
   return handler.kind === 'http'
-    ? (...args) => dispatchHttp(handler, candidates as readonly HttpSource[], options, args)
-    : (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, candidates as readonly EventSource[], options, args)
+    ? httpEntry(handler, candidates as readonly HttpSource[], options)
+    : eventEntry(handler as EventHandler, candidates as readonly EventSource[], options)
+}
+
+function httpEntry<Args extends readonly unknown[]>(handler: HttpHandler, sources: readonly HttpSource[], options: DispatchOptions<Args>): Dispatcher<Args> {
+  return (...args) => dispatchHttp(handler, sources, options, args)
+}
+
+function eventEntry<Args extends readonly unknown[]>(handler: EventHandler, sources: readonly EventSource[], options: DispatchOptions<Args>): Dispatcher<Args> {
+  return (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, sources, options, args)
 }
 
 /**
@@ -70,8 +78,7 @@ export function createHttpDispatcher<Args extends readonly unknown[]>(
   options: DispatchOptions<Args>,
   label = 'handler',
 ): Dispatcher<Args> {
-  const candidates = candidatesFor(handler, sources, label) as readonly HttpSource[]
-  return (...args) => dispatchHttp(handler, candidates, options, args)
+  return httpEntry(handler, candidatesFor(handler, sources, label) as readonly HttpSource[], options)
 }
 
 /** {@link createDispatcher} for an event handler, without the HTTP path. */
@@ -81,8 +88,7 @@ export function createEventDispatcher<Args extends readonly unknown[]>(
   options: DispatchOptions<Args>,
   label = 'handler',
 ): Dispatcher<Args> {
-  const candidates = candidatesFor(handler, sources, label) as readonly EventSource[]
-  return (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, candidates, options, args)
+  return eventEntry(handler, candidatesFor(handler, sources, label) as readonly EventSource[], options)
 }
 
 /** The sources of the handler's kind; throws the TypeError naming the problem when the handler cannot run on them. */

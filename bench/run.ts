@@ -12,6 +12,7 @@ import { summarize, type Summary } from './lib/stats.js'
 import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
 import { serverlessFigures } from './serverless.js'
+import { cloudflareFigures } from './cloudflare.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -573,6 +574,39 @@ async function main(): Promise<void> {
     { target: 'serverless offline rps at least 0.9 of bare', value: `${fixed(sls.offline.ratio, 2)}x bare`, pass: sls.offline.ratio >= 0.9 },
   )
 
+  // --- Cloudflare: the packaged service Worker's form against a bare Worker, on the same workerd
+  const cf = await cloudflareFigures({ quick: QUICK, log })
+  console.log('\nCloudflare Workers (workerd via miniflare, GET /hello, no nodejs_compat): @polycloud/cloudflare service Worker against a bare `export default { fetch }`')
+  console.log(
+    renderTable(
+      ['figure', 'polycloud', 'bare', 'ratio', 'samples'],
+      [
+        [
+          `requests/s (concurrency ${cf.concurrency})`,
+          fixed(cf.rps.polycloud.median, 0),
+          fixed(cf.rps.bare.median, 0),
+          `${fixed(cf.rpsRatio, 2)}x`,
+          `${cf.rounds} interleaved rounds of ${cf.seconds} s`,
+        ],
+        [
+          'cold start, ms (new workerd + Worker + first answer)',
+          fixed(cf.coldMs.polycloud.median, 0),
+          fixed(cf.coldMs.bare.median, 0),
+          `+${fixed(cf.coldMs.polycloud.median - cf.coldMs.bare.median, 0)} ms`,
+          `${cf.coldSamples} interleaved samples`,
+        ],
+        [
+          'bundle, KB (gzip KB)',
+          `${fixed(cf.bundle.polycloud.bytes / 1024, 1)} (${fixed(cf.bundle.polycloud.gzipBytes / 1024, 1)})`,
+          `${fixed(cf.bundle.bare.bytes / 1024, 1)} (${fixed(cf.bundle.bare.gzipBytes / 1024, 1)})`,
+          `${fixed(cf.bundle.polycloud.bytes / cf.bundle.bare.bytes, 0)}x`,
+          'esm, minified',
+        ],
+      ],
+    ),
+  )
+  checks.push({ target: 'Cloudflare hello rps at least 0.9 of a bare Worker', value: `${fixed(cf.rpsRatio, 2)}x bare`, pass: cf.rpsRatio >= 0.9 })
+
   console.log('\nPolycloud targets (from the issues)')
   console.log(renderTable(['target', 'measured', 'verdict'], checks.map((c) => [c.target, c.value, c.pass ? 'PASS' : 'FAIL'])))
 
@@ -591,6 +625,7 @@ async function main(): Promise<void> {
     bundles,
     providerSizes: sizes,
     serverless: sls,
+    cloudflare: cf,
     deployedHelloColdMs: deployedColdMs,
     lambdaFormColdMs,
     reference: REFERENCE,

@@ -29,7 +29,7 @@ async function timePackage(cwd: string): Promise<number> {
 }
 
 /** Sends GET requests over `concurrency` keep-alive connections for `seconds`; returns requests per second. */
-async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
+export async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const end = performance.now() + seconds * 1000
   let done = 0

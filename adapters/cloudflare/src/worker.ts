@@ -1,10 +1,15 @@
 import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/core'
 import {
+  BaseRequest,
   PortableContext,
   createDispatcher,
   deadlineFromEnv,
+  dispatch,
+  httpFailure,
   isPortableHandler,
   type ContextInit,
+  type DispatchOptions,
+  type HttpSource,
   type Source,
 } from '@polycloud/core/adapter'
 import { toResponse } from './fetch.js'
@@ -58,6 +63,34 @@ export function stringVars(env: unknown): Readonly<Record<string, string>> {
   return vars
 }
 
+/**
+ * What a Worker knows of the function it serves, for Workers that serve several functions (one per service, see
+ * `createServiceWorker`). Without options, the Worker's vars decide: `POLYCLOUD_FUNCTION_NAME` and
+ * `POLYCLOUD_TIMEOUT_SECONDS`.
+ */
+export interface WorkerOptions {
+  /** `context.functionName`. */
+  readonly name?: string
+  /** Seconds from the start of an invocation to `context.deadline`. */
+  readonly timeoutSeconds?: number
+  /** This function's own vars, over the Worker's string vars in `context.env`. */
+  readonly vars?: Readonly<Record<string, string>>
+}
+
+const NO_OPTIONS: WorkerOptions = Object.freeze({})
+
+/** The Worker's string vars with a function's own vars over them, once per env and function. */
+function functionVars(env: unknown, options: WorkerOptions, cache: WeakMap<object, Readonly<Record<string, string>>> | undefined): Readonly<Record<string, string>> {
+  const vars = stringVars(env)
+  if (options.vars === undefined || cache === undefined || typeof env !== 'object' || env === null) return vars
+  let merged = cache.get(env)
+  if (merged === undefined) {
+    merged = Object.freeze({ ...vars, ...options.vars })
+    cache.set(env, merged)
+  }
+  return merged
+}
+
 /** A context whose waitUntil is the Workers one: the runtime keeps the invocation alive for it. */
 class WorkersContext extends PortableContext {
   readonly #ctx: ExecutionContextLike
@@ -72,20 +105,32 @@ class WorkersContext extends PortableContext {
   }
 }
 
+/** How a Worker makes the context of each invocation: the options of its function, their merged vars cached. */
+export interface ContextMaker {
+  readonly options: WorkerOptions
+  readonly cache: WeakMap<object, Readonly<Record<string, string>>> | undefined
+}
+
+export function contextMaker(options: WorkerOptions = NO_OPTIONS): ContextMaker {
+  return { options, cache: options.vars === undefined ? undefined : new WeakMap() }
+}
+
 function createContext(
+  maker: ContextMaker,
   event: unknown,
   env: unknown,
   ctx: ExecutionContextLike,
   requestId: string,
   timeoutSeconds: number,
 ): WorkersContext {
-  const vars = stringVars(env)
+  const { options } = maker
+  const vars = functionVars(env, options, maker.cache)
   return new WorkersContext(
     {
       provider: 'cloudflare',
       requestId,
-      functionName: vars.POLYCLOUD_FUNCTION_NAME ?? 'worker',
-      deadline: deadlineFromEnv(vars, timeoutSeconds),
+      functionName: options.name ?? vars.POLYCLOUD_FUNCTION_NAME ?? 'worker',
+      deadline: options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : deadlineFromEnv(vars, timeoutSeconds),
       env: vars,
       native: { provider: 'cloudflare', event, context: ctx, extra: env },
     },
@@ -93,7 +138,57 @@ function createContext(
   )
 }
 
-type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
+/** The context of an HTTP invocation: `cf-ray` as request id when present. */
+export function fetchContext(maker: ContextMaker, request: Request, env: unknown, ctx: ExecutionContextLike): WorkersContext {
+  // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
+  return createContext(maker, request, env, ctx, request.headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS)
+}
+
+/** The response for an error: its status for an HttpError, else the logged 500 without details; never a throw. */
+export function failureResponse(error: unknown, context: PortableContext): Response {
+  return toResponse(httpFailure(error, context))
+}
+
+type FetchArgs = [request: Request, env: unknown, ctx: ExecutionContextLike]
+
+/**
+ * How a Worker's `fetch` dispatches (the dispatcher of `@polycloud/core/adapter`): the context of its function, a
+ * Response always (even for an input no source recognises), a stream body streamed, and a Fetch Response the handler
+ * returns sent untouched (its webSocket (101), `cf` and `encodeBody` options survive). With `params`, the path
+ * parameters a router in front matched.
+ */
+function fetchOptions(maker: ContextMaker, params?: Readonly<Record<string, string>>): DispatchOptions<FetchArgs> {
+  return {
+    provider: 'cloudflare',
+    context: (request, env, ctx) => fetchContext(maker, request, env, ctx),
+    stream: true,
+    keepFetchResponse: true,
+    respond: (response) => toResponse(response),
+    ...(params === undefined
+      ? {}
+      : {
+          route: (request) => {
+            if (request instanceof BaseRequest) request.setParams(params)
+            return undefined
+          },
+        }),
+  }
+}
+
+/** Serves one request with an HTTP handler; `params` are the path parameters a router matched. */
+export function serveFetch(
+  handler: HttpHandler,
+  sources: readonly HttpSource<Request, Response>[],
+  maker: ContextMaker,
+  request: Request,
+  env: unknown,
+  ctx: ExecutionContextLike,
+  params?: Readonly<Record<string, string>>,
+): Promise<Response> {
+  return dispatch(handler, sources, fetchOptions(maker, params), request, env, ctx) as Promise<Response>
+}
+
+export type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
 
 /**
  * A module Worker (ExportedHandler) for a portable handler, reading the given native formats. It has only the
@@ -102,27 +197,19 @@ type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
  * bundle holds nothing else. Throws a TypeError at creation when the handler is not a portable handler or no
  * source reads its kind.
  */
-export function createWorker(handler: HttpHandler, sources: readonly Source[]): FetchWorker
-export function createWorker(handler: ScheduleHandler, sources: readonly Source[]): ScheduledWorker
-export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[]): QueueWorker
-export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker
-export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker {
-  type Args = [input: unknown, env: unknown, ctx: ExecutionContextLike]
+export function createWorker(handler: HttpHandler, sources: readonly Source[], options?: WorkerOptions): FetchWorker
+export function createWorker(handler: ScheduleHandler, sources: readonly Source[], options?: WorkerOptions): ScheduledWorker
+export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[], options?: WorkerOptions): QueueWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker {
+  const maker = contextMaker(options)
   if (isPortableHandler(handler) && handler.kind === 'http') {
-    const run = createDispatcher<Args>(handler, sources, {
-      provider: 'cloudflare',
-      // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
-      context: (request, env, ctx) => createContext(request, env, ctx, (request as Request).headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS),
-      stream: true,
-      keepFetchResponse: true,
-      // Always a Response, even for an input no source recognises (the logged 500).
-      respond: (response) => toResponse(response),
-    })
+    const run = createDispatcher<FetchArgs>(handler, sources, fetchOptions(maker))
     return { fetch: (request, env, ctx) => run(request, env, ctx) as Promise<Response> } satisfies FetchWorker
   }
-  const run = createDispatcher<Args>(handler, sources, {
+  const run = createDispatcher<[input: unknown, env: unknown, ctx: ExecutionContextLike]>(handler, sources, {
     provider: 'cloudflare',
-    context: (input, env, ctx) => createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
+    context: (input, env, ctx) => createContext(maker, input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
   })
   if (handler.kind === 'schedule') {
     return { scheduled: async (controller, env, ctx) => void (await run(controller, env, ctx)) } satisfies ScheduledWorker

@@ -15,7 +15,7 @@ import type {
   ProviderTarget,
   SourceRef,
 } from './provider.js'
-import { ALL_KINDS } from './provider.js'
+import { ALL_KINDS, providerName, type ProviderName } from './provider.js'
 import { isNeutralEvent } from './schema.js'
 
 type Json = Record<string, unknown>
@@ -34,7 +34,12 @@ export function functionInfo(name: string, config: FunctionConfig, providerConfi
   return { name, config, timeout, memorySize, environment }
 }
 
-/** Every Polycloud function of the service (not those with `polycloud: false`), read and checked. */
+/** Whether a function's `excludeFrom` names the provider (in any of its spellings). */
+export function isExcluded(config: FunctionConfig, provider: ProviderName): boolean {
+  return Array.isArray(config.excludeFrom) && config.excludeFrom.some((name) => providerName(name) === provider)
+}
+
+/** Every Polycloud function of the service (not those with `polycloud: false`, nor excluded from this provider), read and checked. */
 export function prepareFunctions<N>(
   functions: Readonly<Record<string, FunctionConfig>>,
   target: ProviderTarget<N>,
@@ -42,7 +47,7 @@ export function prepareFunctions<N>(
 ): Array<PreparedFunction<N>> {
   const prepared: Array<PreparedFunction<N>> = []
   for (const [name, config] of Object.entries(functions)) {
-    if (config.polycloud === false) continue
+    if (config.polycloud === false || isExcluded(config, target.name)) continue
     const info = functionInfo(name, config, context.providerConfig, target.defaultTimeout)
     const events = (config.events ?? []).map((event, index) => {
       const key = Object.keys(event)[0] as string

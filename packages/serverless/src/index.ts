@@ -14,7 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { BundleError } from './bundle.js'
 import { ConfigError, ProviderError } from './errors.js'
-import { prepareFunctions } from './functions.js'
+import { isExcluded, prepareFunctions } from './functions.js'
 import { nativeOwners } from './native.js'
 import {
   PROVIDERS,
@@ -201,6 +201,7 @@ export default class PolycloudPlugin {
 
   #checkForeignEvents(provider: ProviderName): void {
     for (const [name, fn] of Object.entries(this.#serverless.service.functions ?? {})) {
+      if (isExcluded(fn, provider)) continue
       ;(fn.events ?? []).forEach((event, index) => {
         const key = Object.keys(event ?? {})[0] ?? ''
         const owners = nativeOwners(key)
@@ -240,12 +241,15 @@ export default class PolycloudPlugin {
         return (service.resources.Resources ??= {})
       },
     }
+    // Functions excluded from this provider are not the framework's business either (osls would package them).
+    const excluded = Object.keys(service.functions ?? {}).filter((name) => isExcluded(service.functions[name] as FunctionConfig, target.name))
+    for (const name of excluded) delete service.functions[name]
     let functions: PreparedFunction[]
     try {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
-      for (const entry of target.entries(functions, { workDir, servicePath })) {
+      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider })) {
         const file = join(workDir, entry.file)
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
@@ -271,6 +275,7 @@ export default class PolycloudPlugin {
       write: (line) => process.stdout.write(`${line}\n`),
     }
     target.handOver?.(this.#context, serverless)
+    if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
   }
 

@@ -90,6 +90,8 @@ export interface FunctionConfig {
   environment?: Record<string, unknown>
   url?: unknown
   polycloud?: boolean
+  /** Providers this function is not deployed to (`[cloudflare]`): for a trigger a provider cannot honour. */
+  excludeFrom?: string[]
   [key: string]: unknown
 }
 
@@ -147,6 +149,16 @@ export interface EntryFile {
   readonly functions: readonly string[]
 }
 
+/** What a target's `entries` reads besides the functions (a Worker serves a whole service: its name, its vars). */
+export interface EntryContext {
+  readonly workDir: string
+  readonly servicePath: string
+  readonly service: string
+  readonly stage: string
+  /** `provider.*` as written. */
+  readonly providerConfig: Readonly<Json>
+}
+
 /** A command a target serves; the plugin calls it with the prepared service. */
 export type Command<N> = (context: ServiceContext<N>) => Promise<void>
 
@@ -178,7 +190,7 @@ export interface ProviderTarget<N = unknown> {
   /** The plans of a function's implicit events (a Function URL on AWS), after its declared ones. */
   implicitPlans?(fn: FunctionInfo): ReadonlyArray<{ readonly spec: EventSpec; readonly plan: EventPlan<N> }>
   /** The generated entries of the service's Polycloud functions (paths relative to `workDir`). */
-  entries(functions: ReadonlyArray<PreparedFunction<N>>, context: { readonly workDir: string; readonly servicePath: string }): EntryFile[]
+  entries(functions: ReadonlyArray<PreparedFunction<N>>, context: EntryContext): EntryFile[]
   /**
    * Runs at `initialize` once entries are written, for targets that hand the functions back to the framework's
    * own machinery (AWS: osls and serverless-esbuild package the rewritten functions).

@@ -79,6 +79,24 @@ const SHAPES = {
 
 export type NeutralEventName = keyof typeof SHAPES
 
+/** The object form of a `fromQueue` event, as the schema allows it (a provider adds its own fields: `arn` on AWS). */
+export interface QueueEventConfig {
+  name?: string
+  batchSize?: number
+  maximumBatchingWindow?: number
+  fifo?: boolean
+  maxReceiveCount?: number
+}
+
+/** The object form of a `bucket` event, as the schema allows it. */
+export interface BucketEventConfig {
+  name: string
+  on?: 'created' | 'deleted' | 'all'
+  prefix?: string
+  suffix?: string
+  existing?: boolean
+}
+
 export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
 
 export function isNeutralEvent(key: string): key is NeutralEventName {
@@ -118,5 +136,14 @@ export function customSchema(provider: string, providers: readonly string[], own
   return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
 }
 
-/** `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched). */
-export const FUNCTION_SCHEMA = { properties: { polycloud: { type: 'boolean' } } } as const
+/**
+ * `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched);
+ * `functions.<name>.excludeFrom: [cloudflare]` leaves it out of the deploys to those providers (for a trigger a
+ * provider cannot honour, such as a topic on Cloudflare).
+ */
+export const FUNCTION_SCHEMA = {
+  properties: {
+    polycloud: { type: 'boolean' },
+    excludeFrom: { type: 'array', items: { enum: ['aws', 'azure', 'google', 'gcp', 'cloudflare'] }, uniqueItems: true, minItems: 1 },
+  },
+} as const

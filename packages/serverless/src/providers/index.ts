@@ -5,11 +5,12 @@
  */
 import type { ProviderName, ProviderTarget } from '../provider.js'
 import { aws } from './aws/index.js'
+import { cloudflare } from './cloudflare/index.js'
 import { pending } from './pending.js'
 
 export const TARGETS: Readonly<Record<ProviderName, ProviderTarget>> = {
   aws: aws as ProviderTarget,
   azure: pending('azure', 'Azure', '@polycloud/azure'),
   google: pending('google', 'Google Cloud', '@polycloud/gcp'),
-  cloudflare: pending('cloudflare', 'Cloudflare', '@polycloud/cloudflare'),
+  cloudflare: cloudflare as ProviderTarget,
 }

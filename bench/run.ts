@@ -11,7 +11,9 @@ import * as esbuild from 'esbuild'
 import { summarize, type Summary } from './lib/stats.js'
 import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
+import { azureFigures } from './azure.js'
 import { serverlessFigures } from './serverless.js'
+import { googleFigures } from './google.js'
 import { cloudflareFigures } from './cloudflare.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
@@ -574,6 +576,64 @@ async function main(): Promise<void> {
     { target: 'serverless offline rps at least 0.9 of bare', value: `${fixed(sls.offline.ratio, 2)}x bare`, pass: sls.offline.ratio >= 0.9 },
   )
 
+  // --- Azure: the adapter against a bare v4 handler on the same @azure/functions objects, and packaging
+  const az = await azureFigures({ out: OUT, quick: QUICK, rounds: SETTINGS.rounds, batchMs: SETTINGS.batchMs, coldSamples: SETTINGS.coldSamples, log })
+  console.log("\nAzure (hello: Polycloud's registerHttp against a bare v4 handler, both through @azure/functions' invocation model)")
+  console.log(
+    renderTable(
+      ['figure', 'polycloud', 'bare v4', 'ratio', 'samples'],
+      [
+        ['warm, us per invocation', fixed(az.warm.polycloud.median / 1000, 2), fixed(az.warm.bare.median / 1000, 2), `${fixed(az.warmRatio, 2)}x`, `${SETTINGS.rounds} interleaved rounds`],
+        [
+          'cold, ms (require bundle + first request)',
+          fixed(az.cold.polycloud.total.median, 2),
+          fixed(az.cold.bare.total.median, 2),
+          `${fixed(az.coldRatio, 2)}x`,
+          `${SETTINGS.coldSamples} processes each (load ${fixed(az.cold.polycloud.load.median, 2)} / ${fixed(az.cold.bare.load.median, 2)} ms)`,
+        ],
+        ['bundle KB (library included)', fixed(az.bundleBytes.polycloud / 1024, 1), fixed(az.bundleBytes.bare / 1024, 1), `${fixed(az.bundleBytes.polycloud / az.bundleBytes.bare, 2)}x`, ''],
+      ],
+    ),
+  )
+  console.log(
+    renderTable(
+      ['figure', 'azure', 'aws', 'ratio', 'samples'],
+      [['`serverless package` of the demo, ms', fixed(az.package.azure.median, 0), fixed(az.package.aws.median, 0), `${fixed(az.package.ratio, 2)}x`, `${az.package.rounds} interleaved rounds`]],
+    ),
+  )
+
+  // --- Google Cloud: the generated hello function against a bare Functions Framework handler, and packaging
+  const gcp = await googleFigures({ quick: QUICK, log })
+  console.log('\nGoogle Cloud (Functions Framework 5.0.5 on 127.0.0.1; hello as the plugin generates it for a route, against a bare FF handler)')
+  console.log(
+    renderTable(
+      ['figure', 'polycloud', 'bare FF', 'ratio', 'samples'],
+      [
+        [
+          `warm GET /?name=polycloud, requests/s (concurrency ${gcp.warm.concurrency})`,
+          fixed(gcp.warm.polycloud.median, 0),
+          fixed(gcp.warm.bare.median, 0),
+          `${fixed(gcp.warm.ratio, 2)}x`,
+          `${gcp.warm.rounds} interleaved rounds of ${gcp.warm.seconds} s`,
+        ],
+        [
+          'cold: require the function + FF server + first request, ms',
+          fixed(gcp.cold.polycloud.median, 2),
+          fixed(gcp.cold.bare.median, 2),
+          `${fixed(gcp.cold.ratio, 2)}x`,
+          `${gcp.cold.samples} fresh processes each`,
+        ],
+        ['bundle, bytes (minified, FF external)', String(gcp.bundleBytes.polycloud), String(gcp.bundleBytes.bare), `${fixed(gcp.bundleBytes.polycloud / gcp.bundleBytes.bare, 1)}x`, ''],
+      ],
+    ),
+  )
+  console.log(
+    renderTable(
+      ['figure', 'google', 'aws', 'ratio', 'samples'],
+      [['`serverless package` of the demo, wall time ms', fixed(gcp.package.google.median, 0), fixed(gcp.package.aws.median, 0), `${fixed(gcp.package.ratio, 2)}x`, `${gcp.package.rounds} interleaved rounds`]],
+    ),
+  )
+
   // --- Cloudflare: the packaged service Worker's form against a bare Worker, on the same workerd
   const cf = await cloudflareFigures({ quick: QUICK, log })
   console.log('\nCloudflare Workers (workerd via miniflare, GET /hello, no nodejs_compat): @polycloud/cloudflare service Worker against a bare `export default { fetch }`')
@@ -625,6 +685,8 @@ async function main(): Promise<void> {
     bundles,
     providerSizes: sizes,
     serverless: sls,
+    azure: az,
+    google: gcp,
     cloudflare: cf,
     deployedHelloColdMs: deployedColdMs,
     lambdaFormColdMs,

@@ -67,9 +67,28 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   const [httpPort, lambdaPort] = [await freePort(), await freePort()]
   const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
+  const offline = await startServerless(args, { cwd, timeoutMs })
+  return { ...offline, url: `http://127.0.0.1:${httpPort}` }
+}
+
+/** A long-running Serverless command (`offline`), with what it wrote so far. */
+export interface ServerlessProcess extends Omit<Offline, 'url'> {
+  /** Everything the process wrote to stderr so far (the framework's own messages). */
+  stderr(): string
+}
+
+/**
+ * Starts a long-running Serverless CLI command and resolves once it printed `Server ready:` on stderr. The caller
+ * must call stop() (in an after hook), which interrupts it (SIGINT, as Ctrl-C) and waits for it to exit.
+ */
+export async function startServerless(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ServerlessProcess> {
+  const timeoutMs = options.timeoutMs ?? 90_000
   const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -98,7 +117,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop()
-      reject(new Error(`serverless offline did not get ready in ${timeoutMs} ms:\n${stderr}`))
+      reject(new Error(`serverless ${args.join(' ')} did not get ready in ${timeoutMs} ms:\n${stderr}`))
     }, timeoutMs)
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk
@@ -109,12 +128,12 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`serverless offline exited with ${code} before it was ready:\n${stderr}`))
+      reject(new Error(`serverless ${args.join(' ')} exited with ${code} before it was ready:\n${stderr}`))
     })
   })
   return {
-    url: `http://127.0.0.1:${httpPort}`,
     stdout: () => stdout,
+    stderr: () => stderr,
     waitForLine: (pattern, waitMs) => {
       const found = stdout.split('\n').find((line) => pattern.test(line))
       if (found !== undefined) return Promise.resolve(found)

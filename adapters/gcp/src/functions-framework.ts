@@ -52,15 +52,16 @@ export function header(req: FrameworkRequest, name: string): string | undefined 
 
 /**
  * The context of one HTTP invocation: a request id of its own (not FF's execution id, which is whatever the client
- * sent in a `function-execution-id` header), the request's trace for the log lines.
+ * sent in a `function-execution-id` header), the request's trace for the log lines. The function name is K_SERVICE /
+ * FUNCTION_TARGET / `name`, or `routed` as it is: the function whose route a routing function matched.
  */
-export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined): PortableContext {
+export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined, routed?: string): PortableContext {
   const env = process.env
   const trace = parseTrace(header(req, 'x-cloud-trace-context'), header(req, 'traceparent'))
   return new PortableContext({
     provider: 'gcp',
     requestId: randomUUID(),
-    functionName: functionName(env, name),
+    functionName: routed ?? functionName(env, name),
     deadline: gcpDeadline(env),
     env,
     native: { provider: 'gcp', event: req, context: undefined, extra: res },

@@ -179,6 +179,7 @@ export default class PolycloudPlugin {
         host: string('Host to bind (default 127.0.0.1)'),
         port: string('Port to serve on'),
         httpPort: string('Port to serve on (serverless-offline spelling)'),
+        ...target.offlineOptions,
       },
     }
     for (const { command, event, describe } of COMMANDS) {

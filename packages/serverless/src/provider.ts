@@ -149,7 +149,7 @@ export interface EntryFile {
   readonly functions: readonly string[]
 }
 
-/** What a target's `entries` reads besides the functions (a Worker serves a whole service: its name, its vars). */
+/** What a target's `entries` reads besides the functions (deployed names hold the service and the stage; a Worker serves a whole service: its name, its vars). */
 export interface EntryContext {
   readonly workDir: string
   readonly servicePath: string
@@ -182,6 +182,8 @@ export interface ProviderTarget<N = unknown> {
   readonly providerSchema?: Readonly<Json>
   /** This provider's own fields on the neutral events (`api` on an AWS route, `serviceBus` on an Azure queue, ...). */
   readonly eventOptions?: Readonly<Partial<Record<NeutralEventName, EventExtension>>>
+  /** Options `serverless offline` takes for this target besides `--host` and `--port` (`--storage` on Azure, ...). */
+  readonly offlineOptions?: Readonly<Record<string, { readonly usage: string; readonly type: 'string' | 'boolean' }>>
   /**
    * What an event becomes. Throws a ConfigError (path '' is filled in with the event's path) when the event cannot
    * run on this provider; returns undefined for a native event Polycloud does not serve.

@@ -97,6 +97,13 @@ export interface BucketEventConfig {
   existing?: boolean
 }
 
+/** The object form of a `changes` event, as the schema allows it (a provider adds its own fields: `arn` on AWS). */
+export interface ChangesEventConfig {
+  table?: string
+  batchSize?: number
+  startingPosition?: 'LATEST' | 'TRIM_HORIZON'
+}
+
 export const NEUTRAL_EVENT_NAMES = Object.keys(SHAPES) as NeutralEventName[]
 
 export function isNeutralEvent(key: string): key is NeutralEventName {

@@ -199,10 +199,10 @@ describe('serverless/plugin: serverless package', function () {
         message: /functions\.api\.handler: module handlers\/nope not found/,
       },
       {
-        name: 'provider',
+        name: 'azure-unhonoured-field',
         provider: 'azure',
-        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n',
-        message: /serverless-polycloud: functions\.api\.events\[0\]\.route: provider azure is not supported by this version of serverless-polycloud yet/,
+        functions: '  jobs:\n    handler: handlers/h.default\n    events:\n      - fromQueue:\n          name: jobs\n          fifo: true\n',
+        message: /serverless-polycloud: functions\.jobs\.events\[0\]\.fromQueue: fifo cannot be honoured by a Storage queue \(no ordering\): set serviceBus: true/,
       },
       {
         name: 'unknown-provider',

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
 import { parseRoute, RouteError } from '../../route.js'
 import { parseSchedule, ScheduleError, toAwsSchedule } from '../../schedule.js'
-import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
+import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
 
@@ -199,11 +199,8 @@ function bucket(value: string | BucketConfig): EventPlan {
   return { native, sources: [S3], kinds: ['storage'] }
 }
 
-interface ChangesConfig {
-  table?: string
+interface ChangesConfig extends ChangesEventConfig {
   arn?: unknown
-  batchSize?: number
-  startingPosition?: 'LATEST' | 'TRIM_HORIZON'
 }
 
 /**

@@ -93,7 +93,7 @@ function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable
       match = router(request.method, pathOf(request.url))
     } catch (error) {
       // 404, or 405 with Allow: answered like any HttpError, as API Gateway answers an unrouted request.
-      return failureResponse(error, fetchContext(service, request, env, ctx), request, undefined)
+      return failureResponse(error, fetchContext(service, request, env, ctx))
     }
     const target = served[match.index] as (typeof served)[number]
     return serveFetch(target.handler, target.sources, target.maker, request, env, ctx, match.params)

@@ -2,15 +2,13 @@ import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/c
 import {
   BaseRequest,
   PortableContext,
+  createDispatcher,
   deadlineFromEnv,
-  findSource,
+  dispatch,
   httpFailure,
-  isFetchResponse,
-  runSource,
-  toOutgoing,
-  unrecognisedInput,
+  isPortableHandler,
   type ContextInit,
-  type EventSource,
+  type DispatchOptions,
   type HttpSource,
   type Source,
 } from '@polycloud/core/adapter'
@@ -140,32 +138,45 @@ function createContext(
   )
 }
 
-/** The last resort when even the error response cannot be built (an HttpError with an invalid header, say). */
-function plainFailure(requestId: string): Response {
-  return new Response(JSON.stringify({ error: 'Internal Server Error', requestId }), {
-    status: 500,
-    headers: { 'content-type': 'application/json' },
-  })
-}
-
 /** The context of an HTTP invocation: `cf-ray` as request id when present. */
 export function fetchContext(maker: ContextMaker, request: Request, env: unknown, ctx: ExecutionContextLike): WorkersContext {
+  // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
   return createContext(maker, request, env, ctx, request.headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS)
 }
 
-/** The response for an error: its status for an HttpError, else a 500 without details; never a throw. */
-export function failureResponse(error: unknown, context: PortableContext, request: Request, source: HttpSource<Request, Response> | undefined): Response {
-  const failure = httpFailure(error, context)
-  try {
-    return source === undefined ? toResponse(failure) : source.getResponse(failure, request)
-  } catch (responseError) {
-    context.log.error('could not build the error response', { error: responseError })
-    return plainFailure(context.requestId)
+/** The response for an error: its status for an HttpError, else the logged 500 without details; never a throw. */
+export function failureResponse(error: unknown, context: PortableContext): Response {
+  return toResponse(httpFailure(error, context))
+}
+
+type FetchArgs = [request: Request, env: unknown, ctx: ExecutionContextLike]
+
+/**
+ * How a Worker's `fetch` dispatches (the dispatcher of `@polycloud/core/adapter`): the context of its function, a
+ * Response always (even for an input no source recognises), a stream body streamed, and a Fetch Response the handler
+ * returns sent untouched (its webSocket (101), `cf` and `encodeBody` options survive). With `params`, the path
+ * parameters a router in front matched.
+ */
+function fetchOptions(maker: ContextMaker, params?: Readonly<Record<string, string>>): DispatchOptions<FetchArgs> {
+  return {
+    provider: 'cloudflare',
+    context: (request, env, ctx) => fetchContext(maker, request, env, ctx),
+    stream: true,
+    keepFetchResponse: true,
+    respond: (response) => toResponse(response),
+    ...(params === undefined
+      ? {}
+      : {
+          route: (request) => {
+            if (request instanceof BaseRequest) request.setParams(params)
+            return undefined
+          },
+        }),
   }
 }
 
 /** Serves one request with an HTTP handler; `params` are the path parameters a router matched. */
-export async function serveFetch(
+export function serveFetch(
   handler: HttpHandler,
   sources: readonly HttpSource<Request, Response>[],
   maker: ContextMaker,
@@ -174,47 +185,17 @@ export async function serveFetch(
   ctx: ExecutionContextLike,
   params?: Readonly<Record<string, string>>,
 ): Promise<Response> {
-  const context = fetchContext(maker, request, env, ctx)
-  const source = findSource(sources, request)
-  try {
-    if (source === undefined) throw unrecognisedInput('cloudflare', 'http', sources, request)
-    const portable = source.getRequest(request)
-    if (params !== undefined && portable instanceof BaseRequest) portable.setParams(params)
-    const result = await handler.handle(portable, context)
-    // A Fetch Response goes back untouched: no copy, and its webSocket (101), cf and encodeBody options survive.
-    if (isFetchResponse(result)) return result
-    return source.getResponse(toOutgoing(result), request)
-  } catch (error) {
-    return failureResponse(error, context, request, source)
-  }
-}
-
-function fetchWorker(handler: HttpHandler, sources: readonly HttpSource<Request, Response>[], maker: ContextMaker): FetchWorker {
-  return {
-    fetch: (request, env, ctx) => serveFetch(handler, sources, maker, request, env, ctx),
-  }
+  return dispatch(handler, sources, fetchOptions(maker, params), request, env, ctx) as Promise<Response>
 }
 
 export type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
-
-async function runBatch(
-  handler: EventHandlerOf,
-  sources: readonly EventSource[],
-  maker: ContextMaker,
-  input: unknown,
-  env: unknown,
-  ctx: ExecutionContextLike,
-): Promise<void> {
-  const source = findSource(sources, input)
-  if (source === undefined) throw unrecognisedInput('cloudflare', handler.kind, sources, input)
-  await runSource(handler, source, input, createContext(maker, input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS))
-}
 
 /**
  * A module Worker (ExportedHandler) for a portable handler, reading the given native formats. It has only the
  * method the handler's kind needs: `fetch` for HTTP, `scheduled` for schedule, `queue` for everything delivered
  * by Queues (queue messages, R2 notifications as storage events). Pass only the sources a Worker needs and the
- * bundle holds nothing else. Throws a TypeError when no source reads the handler's kind.
+ * bundle holds nothing else. Throws a TypeError at creation when the handler is not a portable handler or no
+ * source reads its kind.
  */
 export function createWorker(handler: HttpHandler, sources: readonly Source[], options?: WorkerOptions): FetchWorker
 export function createWorker(handler: ScheduleHandler, sources: readonly Source[], options?: WorkerOptions): ScheduledWorker
@@ -222,19 +203,16 @@ export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, 
 export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker
 export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker {
   const maker = contextMaker(options)
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  if (candidates.length === 0) {
-    const given = sources.length === 0 ? 'none' : sources.map((source) => source.name).join(', ')
-    throw new TypeError(`cloudflare: no source reads ${handler.kind} events (sources given: ${given})`)
+  if (isPortableHandler(handler) && handler.kind === 'http') {
+    const run = createDispatcher<FetchArgs>(handler, sources, fetchOptions(maker))
+    return { fetch: (request, env, ctx) => run(request, env, ctx) as Promise<Response> } satisfies FetchWorker
   }
-  if (handler.kind === 'http') return fetchWorker(handler, candidates as HttpSource<Request, Response>[], maker)
-  const events = candidates as EventSource[]
+  const run = createDispatcher<[input: unknown, env: unknown, ctx: ExecutionContextLike]>(handler, sources, {
+    provider: 'cloudflare',
+    context: (input, env, ctx) => createContext(maker, input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
+  })
   if (handler.kind === 'schedule') {
-    return {
-      scheduled: (controller, env, ctx) => runBatch(handler, events, maker, controller, env, ctx),
-    } satisfies ScheduledWorker
+    return { scheduled: async (controller, env, ctx) => void (await run(controller, env, ctx)) } satisfies ScheduledWorker
   }
-  return {
-    queue: (batch, env, ctx) => runBatch(handler, events, maker, batch, env, ctx),
-  } satisfies QueueWorker
+  return { queue: async (batch, env, ctx) => void (await run(batch, env, ctx)) } satisfies QueueWorker
 }

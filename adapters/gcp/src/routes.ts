@@ -1,20 +1,19 @@
 import {
   BaseRequest,
   createRouter,
-  findSource,
+  dispatch,
   httpFailure,
-  runHttp,
-  unrecognisedInput,
+  normalizePath,
+  type DispatchOptions,
   type HttpHandler,
   type HttpSource,
-  type OutgoingResponse,
-  type PortableRequest,
   type RouteMatch,
   type RouteTemplate,
   type Source,
 } from '@polycloud/core/adapter'
+import type { ServerResponse } from 'node:http'
 import { httpContext, type FunctionOptions, type HttpFunction } from './functions-framework.js'
-import { writeResponse } from './http.js'
+import { writeResponse, type FrameworkRequest } from './http.js'
 
 /** One route of a routing function: its method and path template, the function it belongs to, its handler. */
 export interface RouteBinding extends RouteTemplate {
@@ -53,26 +52,29 @@ export function createRoutedHttpFunction(
   const name = options.name
   const http = sources.filter((source) => source.kind === 'http') as HttpSource[]
   return async (req, res) => {
-    let match: RouteMatch | undefined
-    let refusal: unknown
+    let match: RouteMatch
     try {
-      match = router(req.method, pathOf(req.originalUrl ?? req.url ?? '/'))
-    } catch (error) {
-      refusal = error
+      // The path by the one rule request.path follows on every provider (dot segments resolved).
+      match = router(req.method, normalizePath(pathOf(req.originalUrl ?? req.url ?? '/')))
+    } catch (refusal) {
+      // 404, or 405 with Allow: answered like any HttpError.
+      const context = httpContext(req, res, name)
+      await writeResponse(res, httpFailure(refusal, context), context)
+      return
     }
-    const route = match && routes[match.index]
-    const context = httpContext(req, res, name, route?.name)
-    let response: OutgoingResponse
-    try {
-      if (match === undefined || route === undefined) throw refusal
-      const source = findSource(http, req)
-      if (source === undefined) throw unrecognisedInput('gcp', 'http', http, req)
-      const request: PortableRequest = source.getRequest(req)
-      if (request instanceof BaseRequest) request.setParams(match.params)
-      response = await runHttp(route.handler, request, context, true)
-    } catch (error) {
-      response = httpFailure(error, context)
+    const route = routes[match.index] as RouteBinding
+    const context = httpContext(req, res, name, route.name)
+    // The dispatcher every entry uses, with the route's handler and the parameters it matched.
+    const options: DispatchOptions<[FrameworkRequest, ServerResponse]> = {
+      provider: 'gcp',
+      context: () => context,
+      stream: true,
+      respond: (response, _context, _req, out) => writeResponse(out, response, context),
+      route: (request) => {
+        if (request instanceof BaseRequest) request.setParams(match.params)
+        return undefined
+      },
     }
-    await writeResponse(res, response, context)
+    await dispatch(route.handler, http, options, req, res)
   }
 }

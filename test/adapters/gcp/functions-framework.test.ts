@@ -29,7 +29,7 @@ import {
   createHttpFunction,
   gcp,
   gcpDeadline,
-  gcpPubSub,
+  gcpPubSubQueue,
   gcpSources,
   legacyToCloudEvent,
   toCloudEventFunction,
@@ -151,13 +151,14 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
         url: `https://${host}/echo?a=1&a=2&b=x%20y`,
         contentType: 'application/json',
         contentEncoding: null,
-        requestId: 'exec-42',
         provider: 'gcp',
         functionName: 'pcHttp',
       })
       expect(body.query).to.deep.equal([['a', '1'], ['a', '2'], ['b', 'x y']])
       expect(body.body).to.deep.equal({ hello: 'world', n: [1, 2] })
       expect(body.ip).to.match(/127\.0\.0\.1$/)
+      // The request id is Polycloud's own, never the client's function-execution-id header.
+      expect(body.requestId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       expect(body.remaining).to.be.within(59_000, 60_000)
     })
 
@@ -215,10 +216,12 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
       expect(response.status).to.equal(500)
       expect(response.headers.get('x-google-status')).to.equal(null)
       const body = await response.text()
-      expect(JSON.parse(body)).to.deep.equal({ error: 'Internal Server Error', requestId: 'exec-500' })
+      const { requestId } = JSON.parse(body) as { requestId: string }
+      expect(JSON.parse(body)).to.deep.equal({ error: 'Internal Server Error', requestId })
+      expect(requestId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       expect(body).not.to.include('hunter2')
       const [log] = output.logs()
-      expect(log).to.deep.include({ severity: 'ERROR', level: 'error', message: 'handler failed', requestId: 'exec-500' })
+      expect(log).to.deep.include({ severity: 'ERROR', level: 'error', message: 'handler failed', requestId })
       expect((log?.error as Record<string, string>).message).to.equal('database password is hunter2')
     })
 
@@ -285,11 +288,11 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
         level: 'info',
         message: 'hello',
         n: 1,
-        requestId: 'exec-log',
         'logging.googleapis.com/trace': 'projects/my-project/traces/105445aa7843bc8bf206b12000100000',
         'logging.googleapis.com/spanId': '0000000000000001',
         'logging.googleapis.com/trace_sampled': true,
       })
+      expect(log?.requestId).to.be.a('string').and.not.equal('exec-log')
     })
 
     it("invalid JSON and JSON scalars reach the handler: request.json() parses scalars and answers the 400, not FF's body parser", async () => {
@@ -425,7 +428,7 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
 
     it('registers a one-parameter function (FF would take two as callback style)', () => {
       expect(toCloudEventFunction(topic(() => {})).length).to.equal(1)
-      expect(createCloudEventFunction(queue(() => {}), [gcpPubSub]).length).to.equal(1)
+      expect(createCloudEventFunction(queue(() => {}), [gcpPubSubQueue]).length).to.equal(1)
     })
 
     it('handles a structured-mode messagePublished event and answers 204', async () => {

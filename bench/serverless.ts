@@ -15,11 +15,12 @@ export interface ServerlessFigures {
   offline: { portable: Summary; native: Summary; ratio: number; rounds: number; seconds: number; concurrency: number }
 }
 
-async function timePackage(cwd: string): Promise<number> {
+/** Wall time of one `serverless package` of the service in `cwd` (`env`: POLYCLOUD_PROVIDER=azure, ...). */
+export async function timePackage(cwd: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const out = mkdtempSync(join(tmpdir(), 'polycloud-bench-package-'))
   try {
     const started = performance.now()
-    const run = await serverless(['package', '--package', out], { cwd, timeoutMs: 180_000 })
+    const run = await serverless(['package', '--package', out], { cwd, env, timeoutMs: 180_000 })
     const ms = performance.now() - started
     if (run.code !== 0) throw new Error(`serverless package failed in ${cwd}:\n${run.stderr}`)
     return ms
@@ -29,7 +30,7 @@ async function timePackage(cwd: string): Promise<number> {
 }
 
 /** Sends GET requests over `concurrency` keep-alive connections for `seconds`; returns requests per second. */
-async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
+export async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const end = performance.now() + seconds * 1000
   let done = 0

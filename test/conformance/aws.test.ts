@@ -476,7 +476,8 @@ describe('conformance: AWS', () => {
         extensions: {
           account: '111122223333',
           region: 'us-west-1',
-          resources: ['arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'],
+          // A CloudEvents extension is a string, boolean or integer: the list travels as its JSON text.
+          resources: '["arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0"]',
         },
         data: { instance_id: 'i-1234567890abcdef0', state: 'terminated' },
       })

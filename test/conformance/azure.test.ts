@@ -121,10 +121,20 @@ describe('conformance: Azure', () => {
   })
 
   describe('Event Grid, CloudEvents schema', () => {
-    it(`${CE_BINARY}: data_base64 becomes bytes; the empty subject is left out; "foo" is an extension`, async () => {
+    it(`${CE_BINARY}: its empty subject makes it an invalid CloudEvent; with a subject, data_base64 becomes bytes and "foo" an extension`, async () => {
       const result = await only(CE_BINARY)
       expect(result.adapter).to.equal('azure:event-grid')
+      // CloudEvents 1.0: subject, when present, MUST be a non-empty string.
       expect(result.events).to.deep.equal([
+        {
+          invalid: true,
+          id: '2d1781af-3a4c-4d7c-bd0c-e34b19da4e66',
+          error: 'azure:event-grid: input[0] ("2d1781af-3a4c-4d7c-bd0c-e34b19da4e66"): subject must be a non-empty string when present',
+        },
+      ])
+      const [withSubject] = fixture<Array<Record<string, unknown>>>(CE_BINARY).map((event) => ({ ...event, subject: 'items/1' }))
+      const valid = await inspect('azure', [withSubject])
+      expect(valid.events).to.deep.equal([
         {
           kind: 'cloudEvent',
           id: '2d1781af-3a4c-4d7c-bd0c-e34b19da4e66',
@@ -132,19 +142,19 @@ describe('conformance: Azure', () => {
           source: 'contoso/items',
           specversion: '1.0',
           type: 'Contoso.Items.ItemReceived',
-          subject: undefined,
+          subject: 'items/1',
           datacontenttype: undefined,
           dataschema: undefined,
           extensions: { foo: 'bar' },
           dataBase64: 'samplebinarydata',
         },
       ])
-      const [event] = eventGrid.getEvents(fromJson(fixture(CE_BINARY)) as never)
+      const [event] = eventGrid.getEvents(fromJson([withSubject]) as never)
       expect((event as { data: Uint8Array }).data).to.deep.equal(new Uint8Array(Buffer.from('samplebinarydata', 'base64')))
       expect(await refused(CE_BINARY, 'storage')).to.contain('tried: azure:blob, azure:event-grid-blob')
     })
 
-    it(`${CE_CSHARP}: a template BlobCreated whose {placeholders} are kept as written`, async () => {
+    it(`${CE_CSHARP}: a template BlobCreated whose {placeholders} are kept as written (a storage event; an invalid CloudEvent)`, async () => {
       // The template has trailing spaces after `"type": "...",`: outside the string, so the type is clean.
       expect(raw(CE_CSHARP)).to.contain('"type": "Microsoft.Storage.BlobCreated",  \n')
       const source = '/subscriptions/{subscription-id}/resourceGroups/{resource-group}/providers/Microsoft.Storage/storageAccounts/{storage-account}'
@@ -166,31 +176,13 @@ describe('conformance: Azure', () => {
           contentType: 'image/png',
         },
       ])
+      // As a CloudEvent it is refused: `{` and `}` are not URI characters, so its source is no URI-reference.
       const asCloudEvent = await only(CE_CSHARP, 'cloudEvent')
       expect(asCloudEvent.events).to.deep.equal([
         {
-          kind: 'cloudEvent',
+          invalid: true,
           id: '9aeb0fdf-c01e-0131-0922-9eb54906e209',
-          time: '2019-11-18T15:13:39.4589254Z',
-          source,
-          specversion: '1.0',
-          type: 'Microsoft.Storage.BlobCreated',
-          subject: 'blobServices/default/containers/{storage-container}/blobs/{new-file}',
-          datacontenttype: undefined,
-          dataschema: '#',
-          extensions: {},
-          data: {
-            api: 'PutBlockList',
-            clientRequestId: '4c5dd7fb-2c48-4a27-bb30-5361b5de920a',
-            requestId: '9aeb0fdf-c01e-0131-0922-9eb549000000',
-            eTag: '0x8D76C39E4407333',
-            contentType: 'image/png',
-            contentLength: 30699,
-            blobType: 'BlockBlob',
-            url: 'https://gridtesting.blob.core.windows.net/testcontainer/{new-file}',
-            sequencer: '000000000000000000000000000099240000000000c41c18',
-            storageDiagnostics: { batchId: '681fe319-3006-00a8-0022-9e7cde000000' },
-          },
+          error: `azure:event-grid: event "9aeb0fdf-c01e-0131-0922-9eb54906e209": source ${JSON.stringify(source.slice(0, 100))} is not a URI-reference (RFC 3986)`,
         },
       ])
     })
@@ -265,7 +257,7 @@ describe('conformance: Azure', () => {
         {
           invalid: true,
           id: 'dede87b0-3656-419c-acaf-70c95ddc60f5',
-          error: 'event dede87b0-3656-419c-acaf-70c95ddc60f5: Microsoft.ServiceBus.DeadletterMessagesAvailableWithNoListeners is not a Blob Storage event',
+          error: 'azure:event-grid-blob: input[3] ("dede87b0-3656-419c-acaf-70c95ddc60f5"): Microsoft.ServiceBus.DeadletterMessagesAvailableWithNoListeners is not a Blob Storage event',
         },
       ])
 

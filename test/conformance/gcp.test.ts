@@ -418,10 +418,22 @@ describe('conformance: GCP', () => {
   })
 
   describe('Audit logs (CloudEvents only)', () => {
-    it('gce__LogEntryData-bigqueryjobcompleted.json: every attribute and the audit entry', async () => {
-      const json = load('gcp/audit-log/gce__LogEntryData-bigqueryjobcompleted.json')
-      const result = await run(json)
-      expect(result.adapter).to.equal('gcp:cloud-event')
+    it('gce__LogEntryData-bigqueryjobcompleted.json: camelCase extension names make it an invalid CloudEvent; lower-cased (as binary mode delivers them), every attribute and the audit entry', async () => {
+      const json = load('gcp/audit-log/gce__LogEntryData-bigqueryjobcompleted.json') as Record<string, unknown>
+      const refusedEvent = await run(json)
+      expect(refusedEvent.adapter).to.equal('gcp:cloud-event')
+      // CloudEvents 1.0: attribute names MUST be lower-case letters and digits. This documentation sample writes
+      // methodName, recordedTime, ...; Eventarc sends them as ce-methodname, ... headers (binary mode).
+      expect(refusedEvent.events).to.deep.equal([
+        {
+          invalid: true,
+          id: 'projects/test-project/logs/cloudaudit.googleapis.com%2Fdata_access1234567123456789',
+          error:
+            'gcp:cloud-event: event "projects/test-project/logs/cloudaudit.googleapis.com%2Fdata_access1234567123456789": extension attribute "methodName": names are lower-case letters and digits only',
+        },
+      ])
+      const lowered = Object.fromEntries(Object.entries(json).map(([name, value]) => [name === 'data_base64' ? name : name.toLowerCase(), value]))
+      const result = await run(lowered)
       const event = result.events[0] as Described
       expect(event).to.deep.include({
         kind: 'cloudEvent',
@@ -435,10 +447,10 @@ describe('conformance: GCP', () => {
         dataschema: 'https://googleapis.github.io/google-cloudevents/jsonschema/google/events/cloud/audit/v1/LogEntryData.json',
       })
       expect(event.extensions).to.deep.equal({
-        methodName: 'jobservice.jobcompleted',
-        recordedTime: '2021-11-25T21:56:00.276607Z',
-        resourceName: 'projects/test-project/jobs/sample-job',
-        serviceName: 'bigquery.googleapis.com',
+        methodname: 'jobservice.jobcompleted',
+        recordedtime: '2021-11-25T21:56:00.276607Z',
+        resourcename: 'projects/test-project/jobs/sample-job',
+        servicename: 'bigquery.googleapis.com',
       })
       const data = event.data as { protoPayload: Described; severity: string; insertId: string }
       expect(data.insertId).to.equal('1234567')

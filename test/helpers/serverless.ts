@@ -14,10 +14,15 @@ export interface Run {
 
 /** Runs the Serverless CLI (osls) to completion; kills it after `timeoutMs`. */
 export function serverless(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return runProcess(process.execPath, [CLI, ...args], { ...options, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env } })
+}
+
+/** Runs a command to completion (in ROOT unless told, with the given environment); kills it after `timeoutMs`. */
+export function runProcess(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env },
+      env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -26,7 +31,7 @@ export function serverless(args: readonly string[], options: { cwd?: string; env
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`serverless ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${stderr}`))
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${options.timeoutMs ?? 120_000} ms\n${stdout}\n${stderr}`))
     }, options.timeoutMs ?? 120_000)
     child.on('error', reject)
     child.on('close', (code) => {
@@ -54,6 +59,8 @@ export interface Offline {
   url: string
   /** Everything the process wrote to stdout so far (handlers' log lines). */
   stdout(): string
+  /** Everything the process wrote to stderr so far (the framework's and plugins' errors). */
+  stderr(): string
   /** Resolves with the first stdout line matching, or rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>
   stop(): Promise<void>
@@ -63,13 +70,29 @@ export interface Offline {
  * Starts `serverless offline` for a service (default: the demo) on free ports of 127.0.0.1 and resolves once it
  * serves. The caller must call stop() (in an after hook), which interrupts it and waits for it to exit.
  */
-export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT): Promise<Offline> {
+export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT, cli = CLI): Promise<Offline> {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()]
   const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+  const offline = await startServerless(args, { cwd, timeoutMs, cli })
+  return { ...offline, url: `http://127.0.0.1:${httpPort}` }
+}
+
+/** A long-running Serverless command (`offline`), with what it wrote so far. */
+export type ServerlessProcess = Omit<Offline, 'url'>
+
+/**
+ * Starts a long-running Serverless CLI command and resolves once it printed `Server ready:` on stderr. The caller
+ * must call stop() (in an after hook), which interrupts it (SIGINT, as Ctrl-C) and waits for it to exit.
+ */
+export async function startServerless(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cli?: string } = {},
+): Promise<ServerlessProcess> {
+  const timeoutMs = options.timeoutMs ?? 90_000
+  const child: ChildProcess = spawn(process.execPath, [options.cli ?? CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -98,7 +121,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop()
-      reject(new Error(`serverless offline did not get ready in ${timeoutMs} ms:\n${stderr}`))
+      reject(new Error(`serverless ${args.join(' ')} did not get ready in ${timeoutMs} ms:\n${stderr}`))
     }, timeoutMs)
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk
@@ -109,12 +132,12 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`serverless offline exited with ${code} before it was ready:\n${stderr}`))
+      reject(new Error(`serverless ${args.join(' ')} exited with ${code} before it was ready:\n${stderr}`))
     })
   })
   return {
-    url: `http://127.0.0.1:${httpPort}`,
     stdout: () => stdout,
+    stderr: () => stderr,
     waitForLine: (pattern, waitMs) => {
       const found = stdout.split('\n').find((line) => pattern.test(line))
       if (found !== undefined) return Promise.resolve(found)

@@ -36,6 +36,11 @@ export interface Outcome {
 
 export interface LocalTarget {
   readonly provider: string
+  /**
+   * Trigger kinds the provider has no equivalent of, with the reason (Cloudflare has no pub/sub topics). The suite
+   * reports their tests as pending, reason in the title: never faked, never silently passed.
+   */
+  readonly unsupported?: Readonly<Partial<Record<Trigger['kind'], string>>>
   /** The URL of a route path (`/hello?name=Ada`) on the local emulation. */
   url(path: string): string
   /** Delivers an event through the provider's local runtime, as the cloud would. */

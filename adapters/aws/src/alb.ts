@@ -1,16 +1,18 @@
-import { STATUS_CODES } from 'node:http'
 import {
   BaseRequest,
   PortableHeaders,
   PortableQuery,
   isRecord,
   queryFromRecord,
+  normalizePath,
   queryString,
+  setOwn,
   type BodySource,
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
-import { checkMethod, encodeBody, origin, type Multi, type Single } from './http.js'
+import { checkMethod, encodeBody, lastForwardedFor, origin, type Multi, type Single } from './http.js'
+import { reasonPhrase } from './status.js'
 
 /** Application Load Balancer target event, single-value or multi-value-headers mode. */
 export interface AlbEvent {
@@ -47,16 +49,14 @@ export class AlbRequest extends BaseRequest<AlbEvent> {
     this.method = checkMethod(event.httpMethod, 'httpMethod')
   }
 
+  /** The address the load balancer saw: the last X-Forwarded-For entry, the one it appended (earlier ones are the client's). */
   override get ip(): string | undefined {
-    // The load balancer appends the address it saw to X-Forwarded-For.
-    const forwarded = this.headers.get('x-forwarded-for')
-    if (!forwarded) return undefined
-    return forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
+    return lastForwardedFor(this.headers.get('x-forwarded-for'))
   }
 
   protected readUrl(): string {
     const headers = this.headers
-    return `${origin(headers.get('x-forwarded-proto'), headers.get('host'), 'http')}${this.native.path}${queryString(this.query)}`
+    return `${origin(headers.get('x-forwarded-proto'), headers.get('host'), 'http')}${normalizePath(this.native.path)}${queryString(this.query)}`
   }
 
   protected readHeaders(): PortableHeaders {
@@ -85,13 +85,13 @@ export function albResponse(response: OutgoingResponse, event: AlbEvent): AlbRes
   const { body, isBase64Encoded } = encodeBody(response)
   const result: AlbResult = {
     statusCode: response.status,
-    statusDescription: `${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}`,
+    statusDescription: `${response.status} ${reasonPhrase(response.status) ?? 'Unknown'}`,
     body,
     isBase64Encoded,
   }
   if (event.multiValueHeaders) {
     const multi: Record<string, string[]> = {}
-    for (const name in response.headers) multi[name] = [response.headers[name] as string]
+    for (const name of Object.keys(response.headers)) setOwn(multi, name, [response.headers[name] as string])
     if (response.cookies.length > 0) multi['set-cookie'] = response.cookies
     result.multiValueHeaders = multi
   } else {

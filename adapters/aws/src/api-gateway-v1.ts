@@ -3,6 +3,7 @@ import {
   PortableHeaders,
   PortableQuery,
   isRecord,
+  normalizePath,
   queryFromRecord,
   queryString,
   type BodySource,
@@ -54,16 +55,19 @@ export class ApiGatewayV1Request extends BaseRequest<ApiGatewayV1Event> {
     return (this.native.pathParameters as Record<string, string> | null | undefined) ?? super.params
   }
 
+  /** The address API Gateway saw the request come from (`requestContext.identity.sourceIp`), never a header. */
   override get ip(): string | undefined {
-    return this.native.requestContext?.identity?.sourceIp ?? undefined
+    const ip: unknown = this.native.requestContext?.identity?.sourceIp
+    return typeof ip === 'string' && ip !== '' ? ip : undefined
   }
 
   protected readUrl(): string {
     const event = this.native
     const headers = this.headers
     // requestContext.path is the path the client called (with the stage); `path` is relative to the stage.
-    const path = event.requestContext?.path ?? event.path
-    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext?.domainName, 'https')}${path}${queryString(this.query)}`
+    const contextPath = event.requestContext?.path
+    const path = typeof contextPath === 'string' ? contextPath : event.path
+    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext?.domainName, 'https')}${normalizePath(path)}${queryString(this.query)}`
   }
 
   protected readHeaders(): PortableHeaders {

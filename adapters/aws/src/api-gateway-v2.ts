@@ -3,6 +3,7 @@ import {
   PortableHeaders,
   PortableQuery,
   isRecord,
+  normalizePath,
   queryFromRecord,
   jwtCaller,
   type BodySource,
@@ -54,8 +55,10 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
     return this.native.pathParameters ?? super.params
   }
 
+  /** The address API Gateway (or the Function URL) saw the request come from; never a header the client sent. */
   override get ip(): string | undefined {
-    return this.native.requestContext.http.sourceIp
+    const ip: unknown = this.native.requestContext.http.sourceIp
+    return typeof ip === 'string' && ip !== '' ? ip : undefined
   }
 
   /** The claims and scopes an HTTP API JWT authorizer verified (`requestContext.authorizer.jwt`). */
@@ -70,13 +73,14 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
     const event = this.native
     const headers = this.headers
     const query = event.rawQueryString
-    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext.domainName, 'https')}${event.rawPath}${query ? `?${query}` : ''}`
+    return `${origin(headers.get('x-forwarded-proto'), headers.get('host') ?? event.requestContext.domainName, 'https')}${normalizePath(event.rawPath)}${query ? `?${query}` : ''}`
   }
 
   protected readHeaders(): PortableHeaders {
     const { headers, cookies } = this.native
-    if (!cookies || cookies.length === 0) return PortableHeaders.from(headers)
-    return PortableHeaders.from({ ...headers, cookie: cookies.join('; ') })
+    if (!Array.isArray(cookies) || cookies.length === 0) return PortableHeaders.from(headers)
+    const cookie = (cookies as unknown[]).filter((item): item is string => typeof item === 'string').join('; ')
+    return PortableHeaders.from({ ...headers, cookie })
   }
 
   protected readQuery(): PortableQuery {

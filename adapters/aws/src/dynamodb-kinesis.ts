@@ -1,6 +1,6 @@
 import {
   EventError,
-  InvalidRecord,
+  translateRecords,
   base64ToBytes,
   isBase64,
   isRecord,
@@ -8,7 +8,7 @@ import {
   type ChangeEvent,
   type EventSource,
 } from '@polycloud/core/adapter'
-import { recordToChange, streamResult, type DynamoDbStreamRecord, type StreamBatchResponse } from './dynamodb-streams.js'
+import { recordToChange, sequenceRef, streamResult, type DynamoDbStreamRecord, type StreamBatchResponse } from './dynamodb-streams.js'
 
 export interface KinesisRecord {
   kinesis: { data: string; sequenceNumber: string; partitionKey?: string; [key: string]: unknown }
@@ -23,7 +23,8 @@ export interface KinesisEvent {
 }
 
 function decode(record: KinesisRecord): DynamoDbStreamRecord | undefined {
-  const data = record?.kinesis?.data
+  const kinesis: unknown = record.kinesis
+  const data = isRecord(kinesis) ? kinesis.data : undefined
   if (typeof data !== 'string' || !isBase64(data)) return undefined
   try {
     const parsed: unknown = JSON.parse(utf8Decode(base64ToBytes(data)))
@@ -33,8 +34,10 @@ function decode(record: KinesisRecord): DynamoDbStreamRecord | undefined {
   }
 }
 
-function sequenceNumber(native: unknown): string | undefined {
-  return (native as KinesisRecord).kinesis?.sequenceNumber
+function sequenceNumber(record: unknown): string | undefined {
+  const kinesis = isRecord(record) ? record.kinesis : undefined
+  const sequence = isRecord(kinesis) ? kinesis.sequenceNumber : undefined
+  return typeof sequence === 'string' && sequence !== '' ? sequence : undefined
 }
 
 /**
@@ -50,15 +53,15 @@ export const dynamodbKinesis: EventSource<KinesisEvent, ChangeEvent, StreamBatch
     return isRecord(first) && first.eventSource === 'aws:kinesis' && decode(first as KinesisRecord) !== undefined
   },
   getEvents: (event) =>
-    event.Records.map((record) => {
-      try {
+    translateRecords<ChangeEvent, KinesisRecord>(
+      event.Records,
+      (record) => {
         const change = decode(record)
-        if (!change) throw new EventError('aws:dynamodb-kinesis: record data is not a DynamoDB change in JSON')
-        return recordToChange(change, record.eventSourceARN, record)
-      } catch (error) {
-        return new InvalidRecord(sequenceNumber(record) ?? '', record, error as Error)
-      }
-    }),
+        if (!change) throw new EventError('kinesis.data is not a DynamoDB change record in base64 JSON')
+        return recordToChange(change, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record)
+      },
+      { source: 'aws:dynamodb-kinesis', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
+    ),
   isOrdered: () => true,
-  getResult: (_event, failed) => streamResult(failed, sequenceNumber),
+  getResult: (_event, failed) => streamResult('aws:dynamodb-kinesis', failed),
 }

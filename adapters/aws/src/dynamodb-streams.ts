@@ -1,9 +1,15 @@
 import {
+  BatchFailedError,
   EventError,
-  InvalidRecord,
+  UNNAMED,
+  failureRef,
   isRecord,
+  quote,
+  translateRecords,
   type ChangeEvent,
   type EventSource,
+  type InvalidRecord,
+  type JsonObject,
   type NeutralEvent,
 } from '@polycloud/core/adapter'
 import { unmarshall } from './dynamodb-json.js'
@@ -48,44 +54,63 @@ export function tableFromArn(arn: string): string {
  * milliseconds on Kinesis Data Streams for DynamoDB; both are read.
  */
 export function recordToChange(record: DynamoDbStreamRecord, source: string, native: unknown): ChangeEvent {
-  if (!isRecord(record) || !isRecord(record.dynamodb)) throw new EventError('aws:dynamodb: record without a dynamodb field')
-  const type = TYPES[record.eventName]
-  if (type === undefined) throw new EventError(`aws:dynamodb: unknown eventName ${JSON.stringify(record.eventName)}`)
+  if (!isRecord(record) || !isRecord(record.dynamodb)) throw new EventError('the record has no dynamodb object')
+  const type = typeof record.eventName === 'string' && Object.hasOwn(TYPES, record.eventName) ? TYPES[record.eventName] : undefined
+  if (type === undefined) throw new EventError(`unknown eventName ${quote(record.eventName)}`)
   const data = record.dynamodb
   const created = data.ApproximateCreationDateTime
   let time = ''
   if (typeof created === 'number' && Number.isFinite(created)) {
-    time = new Date(created > 1e11 ? created : created * 1000).toISOString()
+    const date = new Date(created > 1e11 ? created : created * 1000)
+    if (!Number.isNaN(date.getTime())) time = date.toISOString()
+  }
+  const image = (name: 'Keys' | 'NewImage' | 'OldImage'): JsonObject | undefined => {
+    const value: unknown = data[name]
+    if (value === undefined || value === null) return undefined
+    if (!isRecord(value)) throw new EventError(`dynamodb.${name} is not a map of attribute values`)
+    return unmarshall(value, `dynamodb.${name}`)
   }
   return {
     kind: 'changes',
-    id: String(record.eventID),
+    id: typeof record.eventID === 'string' ? record.eventID : String(data.SequenceNumber ?? ''),
     time,
     source,
     native,
     type,
-    table: record.tableName ?? tableFromArn(source),
-    keys: unmarshall(data.Keys ?? {}),
-    newImage: data.NewImage ? unmarshall(data.NewImage) : undefined,
-    oldImage: data.OldImage ? unmarshall(data.OldImage) : undefined,
+    table: typeof record.tableName === 'string' ? record.tableName : tableFromArn(source),
+    keys: image('Keys') ?? {},
+    newImage: image('NewImage'),
+    oldImage: image('OldImage'),
   }
 }
 
-/** Failures are reported by sequence number; Lambda resumes the shard from the lowest one. */
-export function streamResult(
-  failed: ReadonlyArray<NeutralEvent | InvalidRecord>,
-  sequenceOf: (native: unknown) => string | undefined,
-): StreamBatchResponse {
+/**
+ * Failures are reported by sequence number; Lambda resumes the shard from the lowest one. A failed record without
+ * a sequence number cannot be named: the whole batch fails then (Lambda retries it), so the record is not skipped.
+ * An item that is not a record at all (null) holds nothing to resume from: it is logged as failed and left out (the
+ * records after it, failed too in an ordered batch, are reported).
+ */
+export function streamResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): StreamBatchResponse {
   const batchItemFailures: Array<{ itemIdentifier: string }> = []
   for (const item of failed) {
-    const itemIdentifier = sequenceOf(item.native)
-    if (itemIdentifier !== undefined) batchItemFailures.push({ itemIdentifier })
+    const itemIdentifier = failureRef(item)
+    if (itemIdentifier === UNNAMED) {
+      throw new BatchFailedError(source, failed, 'a failed record has no sequence number, so the whole batch is retried')
+    }
+    if (typeof itemIdentifier === 'string') batchItemFailures.push({ itemIdentifier })
   }
   return { batchItemFailures }
 }
 
-function sequenceNumber(native: unknown): string | undefined {
-  return (native as DynamoDbStreamRecord).dynamodb?.SequenceNumber
+/** The failure reference of a stream record: its sequence number read at translation ({@link UNNAMED} without one). */
+export function sequenceRef(sequenceOf: (record: unknown) => string | undefined): (record: unknown) => unknown {
+  return (record) => (isRecord(record) ? (sequenceOf(record) ?? UNNAMED) : undefined)
+}
+
+function sequenceNumber(record: unknown): string | undefined {
+  const data = isRecord(record) ? record.dynamodb : undefined
+  const sequence = isRecord(data) ? data.SequenceNumber : undefined
+  return typeof sequence === 'string' && sequence !== '' ? sequence : undefined
 }
 
 /**
@@ -101,13 +126,11 @@ export const dynamodbStreams: EventSource<DynamoDbStreamEvent, ChangeEvent, Stre
     return isRecord(first) && first.eventSource === 'aws:dynamodb' && isRecord(first.dynamodb)
   },
   getEvents: (event) =>
-    event.Records.map((record) => {
-      try {
-        return recordToChange(record, record.eventSourceARN ?? '', record)
-      } catch (error) {
-        return new InvalidRecord(sequenceNumber(record) ?? '', record, error as Error)
-      }
-    }),
+    translateRecords<ChangeEvent, DynamoDbStreamRecord>(
+      event.Records,
+      (record) => recordToChange(record, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record),
+      { source: 'aws:dynamodb-streams', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
+    ),
   isOrdered: () => true,
-  getResult: (_event, failed) => streamResult(failed, sequenceNumber),
+  getResult: (_event, failed) => streamResult('aws:dynamodb-streams', failed),
 }

@@ -1,4 +1,4 @@
-import { HttpError, isTextContentType, utf8DecodeStrict, bytesToBase64, type OutgoingResponse } from '@polycloud/core/adapter'
+import { HttpError, quote, isTextContentType, utf8DecodeStrict, bytesToBase64, type OutgoingResponse } from '@polycloud/core/adapter'
 
 /** Header or query maps of the 1.0 payload formats (REST API, ALB): single values, and every value. */
 export type Single = Record<string, string | undefined>
@@ -33,12 +33,22 @@ const STANDARD = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTI
 export function checkMethod(method: unknown, field: string): string {
   // The standard methods skip the regular expression (and its compilation on a cold start).
   if (typeof method === 'string' && (STANDARD.has(method) || TOKEN.test(method))) return method
-  throw new HttpError(400, `Invalid HTTP method in ${field}: ${JSON.stringify(method)}`)
+  throw new HttpError(400, `Invalid HTTP method in ${field}: ${quote(method)}`)
 }
 
 /** Scheme and host for a request URL from the forwarding headers, as the client saw them. */
 export function origin(proto: string | null, host: string | null | undefined, fallbackProto: string): string {
   return `${proto ?? fallbackProto}://${host || 'localhost'}`
+}
+
+/**
+ * The last entry of an X-Forwarded-For header: the address the provider's own front end appended (the entries
+ * before it are whatever the client sent). Undefined when there is none.
+ */
+export function lastForwardedFor(header: string | null): string | undefined {
+  if (!header) return undefined
+  const last = header.slice(header.lastIndexOf(',') + 1).trim()
+  return last === '' ? undefined : last
 }
 
 /** The last path segment of an ARN-like name (`arn:aws:sqs:eu-west-1:1234:orders` -> `orders`). */

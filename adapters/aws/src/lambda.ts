@@ -1,11 +1,9 @@
 import {
   PortableContext,
-  assertHandler,
-  findSource,
-  httpFailure,
-  runSource,
-  runHttp,
-  unrecognisedInput,
+  createDispatcher,
+  createEventDispatcher,
+  createHttpDispatcher,
+  type DispatchOptions,
   type EventHandler,
   type EventSource,
   type HttpHandler,
@@ -30,65 +28,37 @@ const stdoutSink: LogSink = (_level, line) => {
   process.stdout.write(`${line}\n`)
 }
 
-function createContext(event: unknown, context: LambdaContext): PortableContext {
-  return new PortableContext({
-    provider: 'aws',
-    requestId: context.awsRequestId,
-    functionName: context.functionName,
-    deadline: () => context.getRemainingTimeInMillis(),
-    env: process.env,
-    native: { provider: 'aws', event, context },
-    sink: stdoutSink,
-  })
+/** How the Lambda entry points dispatch: the event is the input; the id, name and deadline are Lambda's own. */
+const LAMBDA: DispatchOptions<[unknown, LambdaContext]> = {
+  provider: 'aws',
+  context: (event, context) =>
+    new PortableContext({
+      provider: 'aws',
+      requestId: context.awsRequestId,
+      functionName: context.functionName,
+      deadline: () => context.getRemainingTimeInMillis(),
+      env: process.env,
+      native: { provider: 'aws', event, context },
+      sink: stdoutSink,
+    }),
 }
 
 /**
- * A Lambda handler for a portable HTTP handler reading the given formats, tried in order; an input none
- * recognises fails the invocation with an error naming its shape. Import only the formats a function needs and
- * its bundle holds nothing else.
- */
-export function createLambdaHttpHandler(
-  handler: HttpHandler,
-  sources: readonly HttpSource[],
-  label = 'handler',
-): LambdaHandler {
-  assertHandler(handler, ['http'], label)
-  return async (event, context) => {
-    const source = findSource(sources, event)
-    if (source === undefined) throw unrecognisedInput('aws', 'http', sources, event)
-    const ctx = createContext(event, context)
-    let response
-    try {
-      response = await runHttp(handler, source.getRequest(event), ctx)
-    } catch (error) {
-      response = httpFailure(error, ctx)
-    }
-    return source.getResponse(response, event)
-  }
-}
-
-/** A Lambda handler for a portable event handler reading the given formats (see createLambdaHttpHandler). */
-export function createLambdaEventHandler(
-  handler: EventHandler,
-  sources: readonly EventSource[],
-  label = 'handler',
-): LambdaHandler {
-  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
-  return async (event, context) => {
-    const source = findSource(sources, event)
-    if (source === undefined) throw unrecognisedInput('aws', handler.kind, sources, event)
-    return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, event, createContext(event, context))
-  }
-}
-
-/**
- * A Lambda handler for any portable handler: only the given formats of the handler's kind are tried. Throws a
- * TypeError at creation when none of them feeds a handler of its kind.
+ * A Lambda handler for any portable handler, reading the given formats: only those of the handler's kind are tried,
+ * in order. Throws a TypeError at creation when the handler is not a portable handler, or none of the formats feeds
+ * its kind. An input none recognises fails the invocation with an error naming its shape. Import only the formats a
+ * function needs and its bundle holds nothing else.
  */
 export function createLambdaHandler(handler: PortableHandler, sources: readonly Source[], label = 'handler'): LambdaHandler {
-  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  return handler.kind === 'http'
-    ? createLambdaHttpHandler(handler, candidates as HttpSource[], label)
-    : createLambdaEventHandler(handler as EventHandler, candidates as EventSource[], label)
+  return createDispatcher(handler, sources, LAMBDA, label)
+}
+
+/** {@link createLambdaHandler} for an HTTP handler and HTTP formats (its bundle holds none of the event path). */
+export function createLambdaHttpHandler(handler: HttpHandler, sources: readonly HttpSource[], label = 'handler'): LambdaHandler {
+  return createHttpDispatcher(handler, sources, LAMBDA, label)
+}
+
+/** {@link createLambdaHandler} for an event handler and event formats (its bundle holds none of the HTTP path). */
+export function createLambdaEventHandler(handler: EventHandler, sources: readonly EventSource[], label = 'handler'): LambdaHandler {
+  return createEventDispatcher(handler, sources, LAMBDA, label)
 }

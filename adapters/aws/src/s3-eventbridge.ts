@@ -1,13 +1,35 @@
-import { throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
-import { isEventBridgeEvent, type EventBridgeEvent } from './eventbridge.js'
-
-interface S3Detail {
-  bucket?: { name?: string }
-  object?: { key?: string; size?: number; etag?: string; 'version-id'?: string; sequencer?: string }
-  reason?: string
-}
+import { EventError, isRecord, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { isEventBridgeEvent, oneEvent, resourcesOf, type EventBridgeEvent } from './eventbridge.js'
 
 const TYPES: Record<string, StorageEvent['type']> = { 'Object Created': 'created', 'Object Deleted': 'deleted' }
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function toStorageEvent(event: EventBridgeEvent): StorageEvent {
+  const detail: unknown = event.detail
+  const bucket = isRecord(detail) && isRecord(detail.bucket) ? detail.bucket.name : undefined
+  const object = isRecord(detail) && isRecord(detail.object) ? detail.object : undefined
+  if (typeof bucket !== 'string' || object === undefined || typeof object.key !== 'string') {
+    throw new EventError('detail has no bucket.name or object.key string')
+  }
+  return {
+    kind: 'storage',
+    id: event.id,
+    time: event.time,
+    source: resourcesOf(event)[0] ?? `arn:aws:s3:::${bucket}`,
+    native: event,
+    type: (Object.hasOwn(TYPES, event['detail-type']) ? TYPES[event['detail-type']] : undefined) ?? 'other',
+    action: event['detail-type'],
+    bucket,
+    key: object.key,
+    size: typeof object.size === 'number' ? object.size : undefined,
+    etag: optionalString(object.etag),
+    contentType: undefined,
+    versionId: optionalString(object['version-id']),
+  }
+}
 
 /** S3 events delivered by EventBridge (bucket with EventBridge notifications on): keys are not URL-encoded here. */
 export const s3EventBridge: EventSource<EventBridgeEvent, StorageEvent, void> = {
@@ -16,27 +38,6 @@ export const s3EventBridge: EventSource<EventBridgeEvent, StorageEvent, void> = 
   canHandle(input): input is EventBridgeEvent {
     return isEventBridgeEvent(input) && input.source === 'aws.s3' && input['detail-type'].startsWith('Object ')
   },
-  getEvents(event) {
-    const detail = (event.detail ?? {}) as S3Detail
-    const bucket = detail.bucket?.name ?? ''
-    const object = detail.object ?? {}
-    return [
-      {
-        kind: 'storage',
-        id: event.id,
-        time: event.time,
-        source: event.resources?.[0] ?? `arn:aws:s3:::${bucket}`,
-        native: event,
-        type: TYPES[event['detail-type']] ?? 'other',
-        action: event['detail-type'],
-        bucket,
-        key: object.key ?? '',
-        size: typeof object.size === 'number' ? object.size : undefined,
-        etag: object.etag,
-        contentType: undefined,
-        versionId: object['version-id'],
-      },
-    ]
-  },
+  getEvents: (event) => oneEvent('aws:s3-eventbridge', event, toStorageEvent),
   getResult: (_event, failed) => throwIfFailed('aws:s3-eventbridge', failed),
 }

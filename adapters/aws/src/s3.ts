@@ -1,7 +1,7 @@
 import {
   EventError,
-  InvalidRecord,
   isRecord,
+  translateRecords,
   type EventSource,
   type StorageEvent,
   throwIfFailed,
@@ -40,29 +40,37 @@ export function storageType(action: string): StorageEvent['type'] {
   return 'other'
 }
 
-/** One S3 notification record as a storage event; `native` is what a failure report needs. */
-export function s3RecordToEvent(record: S3Record, native: unknown): StorageEvent {
-  const bucket = record?.s3?.bucket
-  const object = record?.s3?.object
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+/** One S3 notification record as a storage event; `native` is the record it came in (S3 or SQS). */
+export function s3RecordToEvent(record: S3Record, native: unknown, where = 'the record'): StorageEvent {
+  if (!isRecord(record)) throw new EventError(`${where} is not an object`)
+  const s3: unknown = record.s3
+  const bucket = isRecord(s3) ? s3.bucket : undefined
+  const object = isRecord(s3) ? s3.object : undefined
   if (!isRecord(bucket) || typeof bucket.name !== 'string' || !isRecord(object) || typeof object.key !== 'string') {
-    throw new EventError('aws:s3: record without s3.bucket.name or s3.object.key')
+    throw new EventError(`${where} has no s3.bucket.name or s3.object.key string`)
   }
-  const action = String(record.eventName)
+  if (typeof record.eventName !== 'string') throw new EventError(`${where} has no eventName string`)
+  const action = record.eventName
+  const time = optionalString(record.eventTime) ?? ''
   return {
     kind: 'storage',
-    id: `${bucket.name}/${object.key}@${object.sequencer ?? record.eventTime}`,
-    time: record.eventTime ?? '',
-    source: bucket.arn ?? `arn:aws:s3:::${bucket.name}`,
+    id: `${bucket.name}/${object.key}@${optionalString(object.sequencer) ?? time}`,
+    time,
+    source: optionalString(bucket.arn) ?? `arn:aws:s3:::${bucket.name}`,
     native,
     type: storageType(action),
     action,
     bucket: bucket.name,
     key: decodeS3Key(object.key),
     size: typeof object.size === 'number' ? object.size : undefined,
-    etag: object.eTag,
+    etag: optionalString(object.eTag),
     // S3 notifications do not carry the content type.
     contentType: undefined,
-    versionId: object.versionId,
+    versionId: optionalString(object.versionId),
   }
 }
 
@@ -77,13 +85,7 @@ export const s3: EventSource<S3Event, StorageEvent, void> = {
   kind: 'storage',
   canHandle: isS3Event,
   getEvents: (event) =>
-    event.Records.map((record) => {
-      try {
-        return s3RecordToEvent(record, record)
-      } catch (error) {
-        return new InvalidRecord('', record, error as Error)
-      }
-    }),
+    translateRecords<StorageEvent, S3Record>(event.Records, (record) => s3RecordToEvent(record, record), { source: 'aws:s3', list: 'Records' }),
   getResult(_event, failed) {
     // S3 invokes asynchronously: throwing makes Lambda retry the whole notification.
     throwIfFailed('aws:s3', failed)

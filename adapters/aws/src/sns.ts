@@ -1,8 +1,9 @@
 import {
   EventError,
-  InvalidRecord,
   PortableTopicMessage,
   isRecord,
+  setOwn,
+  translateRecords,
   type EventSource,
   type TopicMessage,
   throwIfFailed,
@@ -32,29 +33,36 @@ export interface SnsEvent {
   Records: SnsRecord[]
 }
 
-/** A notification as a neutral topic message; `native` is what the failure report needs (SNS or SQS record). */
+/** A notification as a neutral topic message; `native` is the record it came in (SNS or SQS). */
 export function notificationToMessage(notification: SnsNotification, native: unknown): TopicMessage {
-  if (!isRecord(notification) || typeof notification.MessageId !== 'string' || typeof notification.Message !== 'string') {
-    throw new EventError('aws:sns: notification without MessageId or Message')
-  }
+  if (!isRecord(notification)) throw new EventError('the notification is not an object')
+  if (typeof notification.MessageId !== 'string' || notification.MessageId === '') throw new EventError('the notification has no MessageId')
+  if (typeof notification.Message !== 'string') throw new EventError(`notification ${notification.MessageId} has no Message string`)
   const attributes: Record<string, string> = {}
-  const given = notification.MessageAttributes
+  const given: unknown = notification.MessageAttributes
   if (isRecord(given)) {
-    for (const name in given) {
-      const value = given[name]?.Value
-      if (typeof value === 'string') attributes[name] = value
+    for (const name of Object.keys(given)) {
+      const attribute = given[name]
+      const value = isRecord(attribute) ? attribute.Value : undefined
+      if (typeof value === 'string') setOwn(attributes, name, value)
     }
   }
+  const topicArn = typeof notification.TopicArn === 'string' ? notification.TopicArn : ''
   return new PortableTopicMessage({
     id: notification.MessageId,
-    time: notification.Timestamp ?? '',
-    source: notification.TopicArn ?? '',
+    time: typeof notification.Timestamp === 'string' ? notification.Timestamp : '',
+    source: topicArn,
     native,
     payload: { text: notification.Message },
     attributes,
-    topic: arnName(notification.TopicArn ?? ''),
-    subject: notification.Subject ?? undefined,
+    topic: arnName(topicArn),
+    subject: typeof notification.Subject === 'string' ? notification.Subject : undefined,
   })
+}
+
+function snsMessageId(record: Readonly<Record<string, unknown>>): string | undefined {
+  const sns = record.Sns
+  return isRecord(sns) && typeof sns.MessageId === 'string' ? sns.MessageId : undefined
 }
 
 export const sns: EventSource<SnsEvent, TopicMessage, void> = {
@@ -65,15 +73,12 @@ export const sns: EventSource<SnsEvent, TopicMessage, void> = {
     const first: unknown = input.Records[0]
     return isRecord(first) && first.EventSource === 'aws:sns' && isRecord(first.Sns)
   },
-  getEvents(event) {
-    return event.Records.map((record) => {
-      try {
-        return notificationToMessage(record.Sns, record)
-      } catch (error) {
-        return new InvalidRecord(String(record?.Sns?.MessageId ?? ''), record, error as Error)
-      }
-    })
-  },
+  getEvents: (event) =>
+    translateRecords<TopicMessage, SnsRecord>(event.Records, (record) => notificationToMessage(record.Sns, record), {
+      source: 'aws:sns',
+      list: 'Records',
+      id: snsMessageId,
+    }),
   getResult(_event, failed) {
     // SNS invokes asynchronously: a thrown error makes Lambda retry the delivery (twice), then dead-letter it.
     throwIfFailed('aws:sns', failed)

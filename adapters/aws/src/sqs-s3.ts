@@ -26,12 +26,12 @@ export const sqsS3: EventSource<SqsEvent, StorageEvent, SqsBatchResponse> = {
     return isSqsEvent(input) && parseS3Body(input.Records[0]?.body) !== undefined
   },
   getEvents: (event) =>
-    eachSqsRecord(event, (record) => {
+    eachSqsRecord('aws:sqs-s3', event, (record) => {
       const body = parseS3Body(record.body)
-      if (!body) throw new EventError(`aws:sqs-s3: message ${record.messageId} is not an S3 notification`)
+      if (!body) throw new EventError(`message ${record.messageId} is not an S3 notification`)
       if (!('Records' in body)) return []
-      return body.Records.map((s3Record) => s3RecordToEvent(s3Record, record))
+      return body.Records.map((s3Record, index) => s3RecordToEvent(s3Record, record, `body Records[${index}]`))
     }),
   isOrdered: isFifo,
-  getResult: (_event, failed) => sqsResult(failed),
+  getResult: (_event, failed) => sqsResult('aws:sqs-s3', failed),
 }

@@ -23,11 +23,11 @@ export const sqsSns: EventSource<SqsEvent, TopicMessage, SqsBatchResponse> = {
     return isSqsEvent(input) && parseNotification(input.Records[0]?.body) !== undefined
   },
   getEvents: (event) =>
-    eachSqsRecord(event, (record) => {
+    eachSqsRecord('aws:sqs-sns', event, (record) => {
       const notification = parseNotification(record.body)
-      if (!notification) throw new EventError(`aws:sqs-sns: message ${record.messageId} is not an SNS notification`)
+      if (!notification) throw new EventError(`message ${record.messageId} is not an SNS notification`)
       return notificationToMessage(notification, record)
     }),
   isOrdered: isFifo,
-  getResult: (_event, failed) => sqsResult(failed),
+  getResult: (_event, failed) => sqsResult('aws:sqs-sns', failed),
 }

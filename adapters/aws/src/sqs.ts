@@ -1,9 +1,14 @@
 import {
+  BatchFailedError,
   EventError,
-  InvalidRecord,
   PortableQueueMessage,
+  UNNAMED,
+  failureRef,
   isRecord,
+  setOwn,
+  translateRecords,
   type EventSource,
+  type InvalidRecord,
   type NeutralEvent,
   type QueueMessage,
 } from '@polycloud/core/adapter'
@@ -42,57 +47,68 @@ export function isSqsEvent(input: unknown): input is SqsEvent {
   return isRecord(first) && first.eventSource === 'aws:sqs'
 }
 
-/** Message attributes as strings; binary values stay base64. */
+/** Message attributes as strings (binary values stay base64); every name an own key. */
 export function sqsAttributes(record: SqsRecord): Record<string, string> {
   const out: Record<string, string> = {}
-  const attributes = record.messageAttributes
-  if (!attributes) return out
-  for (const name in attributes) {
+  const attributes: unknown = record.messageAttributes
+  if (!isRecord(attributes)) return out
+  for (const name of Object.keys(attributes)) {
     const attribute = attributes[name]
-    const value = attribute?.stringValue ?? attribute?.binaryValue
-    if (typeof value === 'string') out[name] = value
+    const value = isRecord(attribute) ? (attribute.stringValue ?? attribute.binaryValue) : undefined
+    if (typeof value === 'string') setOwn(out, name, value)
   }
   return out
 }
 
 /** A FIFO queue's batch must stop at the first failure, or later messages of a group would overtake it. */
 export function isFifo(event: SqsEvent): boolean {
-  return event.Records[0]?.eventSourceARN?.endsWith('.fifo') ?? false
+  const first: unknown = event.Records[0]
+  return isRecord(first) && typeof first.eventSourceARN === 'string' && first.eventSourceARN.endsWith('.fifo')
 }
 
-/** Reports failures by SQS message id, whatever neutral event they were translated to. */
-export function sqsResult(failed: ReadonlyArray<NeutralEvent | InvalidRecord>): SqsBatchResponse {
+function messageId(record: Readonly<Record<string, unknown>>): string | undefined {
+  return typeof record.messageId === 'string' && record.messageId !== '' ? record.messageId : undefined
+}
+
+/**
+ * Reports failures by SQS message id, whatever neutral event they were translated to (each event's failure
+ * reference is its SQS record). A failed message without a message id cannot be named to Lambda: the whole batch
+ * fails then, so nothing is deleted and lost. An item that is not a message at all (null) has nothing to
+ * redeliver: it is logged as failed and left out.
+ */
+export function sqsResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): SqsBatchResponse {
   const ids = new Set<string>()
-  for (const item of failed) ids.add((item.native as SqsRecord).messageId)
+  for (const item of failed) {
+    const id = failureRef(item)
+    if (id === UNNAMED) throw new BatchFailedError(source, failed, 'a failed message has no messageId, so the whole batch is retried')
+    if (typeof id === 'string') ids.add(id)
+  }
   return { batchItemFailures: [...ids].map((itemIdentifier) => ({ itemIdentifier })) }
 }
 
 /** Each record, translated on its own: a malformed one becomes an {@link InvalidRecord} (a failed message). */
-export function eachSqsRecord<E>(
+export function eachSqsRecord<E extends NeutralEvent>(
+  source: string,
   event: SqsEvent,
-  translate: (record: SqsRecord) => E | E[],
+  translate: (record: SqsRecord) => E | readonly E[],
 ): Array<E | InvalidRecord> {
-  const out: Array<E | InvalidRecord> = []
-  for (const record of event.Records) {
-    try {
-      if (!isRecord(record) || typeof record.messageId !== 'string') {
-        throw new EventError('aws:sqs: record without a messageId')
-      }
-      const translated = translate(record)
-      if (Array.isArray(translated)) out.push(...translated)
-      else out.push(translated)
-    } catch (error) {
-      const id = isRecord(record) && typeof record.messageId === 'string' ? record.messageId : ''
-      out.push(new InvalidRecord(id, record, error as Error))
-    }
-  }
-  return out
+  return translateRecords<E, SqsRecord>(
+    event.Records,
+    (record) => {
+      if (messageId(record) === undefined) throw new EventError('the record has no messageId')
+      if (typeof record.eventSourceARN !== 'string') throw new EventError('eventSourceARN is not a string')
+      return translate(record)
+    },
+    // A failure is reported by the message id read at translation (a handler changing event.native cannot move it).
+    { source, list: 'Records', id: messageId, ref: (record) => (isRecord(record) ? (messageId(record) ?? UNNAMED) : undefined) },
+  )
 }
 
 function toMessage(record: SqsRecord): QueueMessage {
-  if (typeof record.body !== 'string') throw new EventError(`aws:sqs: message ${record.messageId} has no body`)
-  const attributes = record.attributes ?? {}
+  if (typeof record.body !== 'string') throw new EventError(`message ${record.messageId} has no body`)
+  const attributes: Readonly<Record<string, unknown>> = isRecord(record.attributes) ? record.attributes : {}
   const attempt = Number(attributes.ApproximateReceiveCount)
+  const group = attributes.MessageGroupId
   return new PortableQueueMessage({
     id: record.messageId,
     time: isoFromMillis(attributes.SentTimestamp),
@@ -100,9 +116,9 @@ function toMessage(record: SqsRecord): QueueMessage {
     native: record,
     payload: { text: record.body },
     attributes: sqsAttributes(record),
-    queue: arnName(record.eventSourceARN ?? ''),
+    queue: arnName(record.eventSourceARN),
     attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
-    groupId: attributes.MessageGroupId,
+    groupId: typeof group === 'string' ? group : undefined,
   })
 }
 
@@ -110,7 +126,7 @@ export const sqs: EventSource<SqsEvent, QueueMessage, SqsBatchResponse> = {
   name: 'aws:sqs',
   kind: 'queue',
   canHandle: isSqsEvent,
-  getEvents: (event) => eachSqsRecord(event, toMessage),
+  getEvents: (event) => eachSqsRecord('aws:sqs', event, toMessage),
   isOrdered: isFifo,
-  getResult: (_event, failed) => sqsResult(failed),
+  getResult: (_event, failed) => sqsResult('aws:sqs', failed),
 }

@@ -1,4 +1,4 @@
-import { EventError, InvalidRecord, isRecord, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { anyPayload, isTrigger, isoTime, metadata, type AzureInput } from './input.js'
 
 /**
@@ -39,7 +39,7 @@ function toEvent(input: BlobInput): StorageEvent {
   const path = meta.blobTrigger
   const slash = typeof path === 'string' ? path.indexOf('/') : -1
   if (typeof path !== 'string' || slash <= 0 || slash === path.length - 1) {
-    throw new EventError(`azure:blob: the trigger metadata has no blobTrigger path of the form <container>/<blob> (got ${JSON.stringify(path)})`)
+    throw new EventError(`the trigger metadata has no blobTrigger path of the form <container>/<blob> (got ${quote(path)})`)
   }
   const bucket = path.slice(0, slash)
   const key = path.slice(slash + 1)
@@ -73,13 +73,13 @@ export const blob: EventSource<BlobInput, StorageEvent, void> = {
   name: 'azure:blob',
   kind: 'storage',
   canHandle: (input): input is BlobInput => isTrigger(input, 'blobtrigger', hasBlobMetadata, anyPayload),
-  getEvents(input) {
-    try {
-      return [toEvent(input)]
-    } catch (error) {
-      const path = metadata(input).blobTrigger
-      return [new InvalidRecord(typeof path === 'string' ? path : '', input, error as Error)]
-    }
-  },
+  getEvents: (input) =>
+    translateRecords<StorageEvent, BlobInput>([input], toEvent, {
+      source: 'azure:blob',
+      id: (native) => {
+        const path = metadata(native).blobTrigger
+        return typeof path === 'string' ? path : undefined
+      },
+    }),
   getResult: (_input, failed) => throwIfFailed('azure:blob', failed),
 }

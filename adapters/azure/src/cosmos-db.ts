@@ -1,7 +1,8 @@
 import {
   EventError,
-  InvalidRecord,
   isRecord,
+  setOwn,
+  translateRecords,
   type ChangeEvent,
   type EventSource,
   type JsonObject,
@@ -45,15 +46,16 @@ function keyPaths(partitionKey: CosmosDbSourceOptions['partitionKey']): Array<[s
 function valueAt(document: JsonObject, segments: readonly string[]): JsonValue | undefined {
   let value: JsonValue | undefined = document
   for (const segment of segments) {
-    if (!isRecord(value)) return undefined
+    if (!isRecord(value) || !Object.hasOwn(value, segment)) return undefined
     value = (value as JsonObject)[segment]
   }
   return value
 }
 
+/** The document without the system properties; every other name an own key (`__proto__` included). */
 function userImage(document: JsonObject): JsonObject {
   const image: JsonObject = {}
-  for (const key in document) if (!SYSTEM_PROPERTIES.has(key)) image[key] = document[key] as JsonValue
+  for (const key of Object.keys(document)) if (!SYSTEM_PROPERTIES.has(key)) setOwn(image, key, document[key] as JsonValue)
   return image
 }
 
@@ -79,25 +81,23 @@ export function cosmosDbSource(options: CosmosDbSourceOptions = {}): EventSource
       const database = triggerOption(input, 'databaseName')
       const source = database === undefined ? table : `${database}/${table}`
       const allVersions = input.context.options.trigger.changeFeedMode === 'AllVersionsAndDeletes'
-      return input.input.map((item, index) => {
-        const id = isRecord(item) && typeof item.id === 'string' ? item.id : `#${index}`
-        try {
-          if (allVersions) throw new EventError(`azure:cosmos-db: ${ALL_VERSIONS}`)
-          if (!isRecord(item) || typeof item.id !== 'string') {
-            throw new EventError(`azure:cosmos-db: change ${index} is not a document with a string id`)
-          }
+      return translateRecords<ChangeEvent>(
+        input.input,
+        (item) => {
+          if (allVersions) throw new EventError(ALL_VERSIONS)
+          if (typeof item.id !== 'string') throw new EventError('the document has no string id')
           const document = item as JsonObject
           const keys: JsonObject = { id: item.id }
           for (const [name, segments] of paths) {
             const value = valueAt(document, segments)
-            if (value !== undefined) keys[name] = value
+            if (value !== undefined) setOwn(keys, name, value)
           }
           const etag = bareEtag(item._etag)
           const ts = item._ts
           return {
             kind: 'changes',
             id: etag === undefined ? item.id : `${item.id}@${etag}`,
-            time: typeof ts === 'number' && Number.isFinite(ts) ? new Date(ts * 1000).toISOString() : '',
+            time: typeof ts === 'number' && Number.isFinite(ts) && Math.abs(ts) < 8.64e12 ? new Date(ts * 1000).toISOString() : '',
             source,
             native: item,
             type: 'upsert',
@@ -105,11 +105,10 @@ export function cosmosDbSource(options: CosmosDbSourceOptions = {}): EventSource
             keys,
             newImage: userImage(document),
             oldImage: undefined,
-          } satisfies ChangeEvent
-        } catch (error) {
-          return new InvalidRecord(id, item, error as Error)
-        }
-      })
+          }
+        },
+        { source: 'azure:cosmos-db', list: 'input', id: (item) => (typeof item.id === 'string' ? item.id : undefined) },
+      )
     },
     isOrdered: () => true,
     getResult(_input, failed) {

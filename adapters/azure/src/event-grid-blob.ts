@@ -1,4 +1,4 @@
-import { EventError, isRecord, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
@@ -43,11 +43,11 @@ function isBlobEvent(event: EventGridPayload | undefined): boolean {
 function toStorageEvent(event: EventGridPayload): StorageEvent {
   const { type, subject, time, source, data } = fields(event)
   if (!type.startsWith(STORAGE_PREFIX)) {
-    throw new EventError(`event ${event.id}: ${type} is not a Blob Storage event`)
+    throw new EventError(`${type} is not a Blob Storage event`)
   }
   const match = typeof subject === 'string' ? BLOB_SUBJECT.exec(subject) : null
   if (!match) {
-    throw new EventError(`event ${event.id}: subject ${JSON.stringify(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
+    throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
   const details = isRecord(data) ? data : {}
   const length = details.contentLength
@@ -78,7 +78,7 @@ export const eventGridBlob: EventSource<EventGridInput, StorageEvent, void> = {
   kind: 'storage',
   canHandle: (input): input is EventGridInput =>
     isTrigger(input, 'eventgridtrigger', (value: AzureInput) => isBlobEvent(firstGridEvent(value))),
-  getEvents: (input) => eachGridEvent(input, toStorageEvent),
+  getEvents: (input) => eachGridEvent('azure:event-grid-blob', input, toStorageEvent),
   // A failed event fails the invocation: Event Grid resends the whole delivery (see event-grid.ts).
   getResult: (_input, failed) => throwIfFailed('azure:event-grid-blob', failed),
 }

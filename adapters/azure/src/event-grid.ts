@@ -1,14 +1,16 @@
 import {
   EventError,
-  InvalidRecord,
-  base64ToBytes,
-  isBase64,
+  checkCloudEvent,
   isRecord,
+  toCloudEvent as validCloudEvent,
+  translateRecords,
   type CloudEvent,
   type EventSource,
+  type InvalidRecord,
+  type NeutralEvent,
   throwIfFailed,
 } from '@polycloud/core/adapter'
-import { isTrigger, isoTime, type AzureInput } from './input.js'
+import { isTrigger, type AzureInput } from './input.js'
 
 /** An event in the Event Grid schema. */
 export interface EventGridSchemaEvent {
@@ -79,84 +81,40 @@ export function eventList(input: EventGridInput): unknown[] {
   return Array.isArray(input.input) ? input.input : [input.input]
 }
 
-/** An id for an item that is not an event: its own id if it has one, else its position. */
-export function itemId(item: unknown, index: number): string {
-  return isRecord(item) && typeof item.id === 'string' ? item.id : `#${index}`
-}
-
 /**
  * Translates each event of the input on its own: an item that is not an event, or that `translate` rejects,
- * becomes an {@link InvalidRecord}.
+ * becomes an {@link InvalidRecord} naming it and the problem.
  */
-export function eachGridEvent<E>(input: EventGridInput, translate: (event: EventGridPayload) => E): Array<E | InvalidRecord> {
-  return eventList(input).map((item, index) => {
-    try {
-      if (!isGridEvent(item)) {
-        throw new EventError(`item ${index} is neither an Event Grid nor a CloudEvents event`)
-      }
+export function eachGridEvent<E extends NeutralEvent>(source: string, input: EventGridInput, translate: (event: EventGridPayload) => E): Array<E | InvalidRecord> {
+  return translateRecords<E>(
+    eventList(input),
+    (item) => {
+      if (!isGridEvent(item)) throw new EventError('it is neither an Event Grid nor a CloudEvents event')
       return translate(item)
-    } catch (error) {
-      return new InvalidRecord(itemId(item, index), item, error as Error)
-    }
-  })
+    },
+    { source, list: Array.isArray(input.input) ? 'input' : undefined, id: (item) => (typeof item.id === 'string' ? item.id : undefined) },
+  )
 }
-
-const CLOUD_EVENT_ATTRIBUTES = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'time',
-  'subject',
-  'datacontenttype',
-  'dataschema',
-  'data',
-  'data_base64',
-])
 
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-/** A CloudEvents-schema event as it is; `data_base64` decoded to bytes; unknown attributes are extensions. */
-function fromCloudEvent(event: EventGridCloudEvent): CloudEvent {
-  let data: unknown = event.data
-  if (typeof event.data_base64 === 'string') {
-    if (!isBase64(event.data_base64)) throw new EventError(`event ${event.id}: data_base64 is not valid base64`)
-    data = base64ToBytes(event.data_base64)
-  }
-  const extensions: Record<string, unknown> = {}
-  for (const key in event) if (!CLOUD_EVENT_ATTRIBUTES.has(key)) extensions[key] = event[key]
-  return {
-    kind: 'cloudEvent',
-    id: event.id,
-    time: isoTime(event.time),
-    source: event.source,
-    native: event,
-    specversion: event.specversion,
-    type: event.type,
-    subject: nonEmpty(event.subject),
-    datacontenttype: nonEmpty(event.datacontenttype),
-    dataschema: nonEmpty(event.dataschema),
-    data,
-    extensions,
-  }
-}
-
 /**
  * An Event Grid-schema event as a CloudEvent, as Event Grid maps it: topic is the source, eventType the type,
  * eventTime the time; data is JSON. `dataVersion` (when set) and `metadataVersion` become the extensions
- * `dataversion` and `metadataversion`. An empty subject is left out (CloudEvents subjects are non-empty).
+ * `dataversion` and `metadataversion`. An empty subject is left out (CloudEvents subjects are non-empty). The
+ * result is checked by the CloudEvents rules like any CloudEvent.
  */
 function fromEventGridEvent(event: EventGridSchemaEvent): CloudEvent {
   const extensions: Record<string, unknown> = {}
   if (nonEmpty(event.dataVersion) !== undefined) extensions.dataversion = event.dataVersion
   if (typeof event.metadataVersion === 'string') extensions.metadataversion = event.metadataVersion
   const hasData = 'data' in event && event.data !== undefined
-  return {
+  return checkCloudEvent({
     kind: 'cloudEvent',
     id: event.id,
-    time: isoTime(event.eventTime),
+    time: typeof event.eventTime === 'string' ? event.eventTime : '',
     source: typeof event.topic === 'string' ? event.topic : '',
     native: event,
     specversion: '1.0',
@@ -166,12 +124,12 @@ function fromEventGridEvent(event: EventGridSchemaEvent): CloudEvent {
     dataschema: undefined,
     data: event.data,
     extensions,
-  }
+  })
 }
 
-/** Either schema as a CloudEvent. */
+/** Either schema as a CloudEvent; a CloudEvents-schema event must be valid by the CloudEvents 1.0 rules. */
 export function toCloudEvent(event: EventGridPayload): CloudEvent {
-  return isCloudEventSchemaEvent(event) ? fromCloudEvent(event) : fromEventGridEvent(event as EventGridSchemaEvent)
+  return isCloudEventSchemaEvent(event) ? validCloudEvent(event) : fromEventGridEvent(event as EventGridSchemaEvent)
 }
 
 /**
@@ -183,7 +141,7 @@ export const eventGrid: EventSource<EventGridInput, CloudEvent, void> = {
   name: 'azure:event-grid',
   kind: 'cloudEvent',
   canHandle: (input): input is EventGridInput => isTrigger(input, 'eventgridtrigger', isGridInput),
-  getEvents: (input) => eachGridEvent(input, toCloudEvent),
+  getEvents: (input) => eachGridEvent('azure:event-grid', input, toCloudEvent),
   // Event Grid redelivers a whole delivery when the function fails for any event of it (the extension answers 500),
   // so a failed event fails the invocation and every event of its delivery comes again: handlers must be idempotent.
   getResult: (_input, failed) => throwIfFailed('azure:event-grid', failed),

@@ -1,14 +1,8 @@
 import type { InvocationContext } from '@azure/functions'
 import {
   PortableContext,
-  assertHandler,
+  createDispatcher,
   deadlineFromEnv,
-  findSource,
-  httpFailure,
-  runSource,
-  runHttp,
-  type EventSource,
-  type HttpSource,
   type LogLevel,
   type PortableHandler,
   type Source,
@@ -56,6 +50,8 @@ function createContext(input: unknown, context: InvocationContext): PortableCont
   })
 }
 
+type Args = [input: unknown, context: InvocationContext]
+
 /**
  * An Azure Functions handler for a portable handler, reading the given native formats. Throws a TypeError at
  * creation when the handler is not a portable handler or none of the sources feeds its kind. Only the sources of
@@ -72,29 +68,17 @@ export function createAzureHandler(
   options: AzureHandlerOptions = {},
 ): AzureFunctionHandler {
   if (sources.length === 0) throw new TypeError('azure: createAzureHandler needs at least one source')
-  assertHandler(handler, [...new Set(sources.map((source) => source.kind))], options.label ?? 'handler')
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  if (handler.kind === 'http') {
-    const http = candidates as HttpSource[]
-    return async (input, context) => {
-      const native: AzureInput = { input, context }
-      const source = findSource(http, native)
-      if (source === undefined) throw unrecognisedAzureInput('http', http, input, context)
-      const ctx = createContext(input, context)
-      let response
-      try {
-        response = await runHttp(handler, source.getRequest(native), ctx, options.stream ?? httpStreaming)
-      } catch (error) {
-        response = httpFailure(error, ctx)
-      }
-      return source.getResponse(response, native)
-    }
-  }
-  const events = candidates as EventSource[]
-  return async (input, context) => {
-    const native: AzureInput = { input, context }
-    const source = findSource(events, native)
-    if (source === undefined) throw unrecognisedAzureInput(handler.kind, events, input, context)
-    return runSource(handler, source, native, createContext(input, context))
-  }
+  const run = createDispatcher<Args>(
+    handler,
+    sources,
+    {
+      provider: 'azure',
+      input: (input, context): AzureInput => ({ input, context }),
+      context: (input, context) => createContext(input, context),
+      unrecognised: (kind, candidates, _native, input, context) => unrecognisedAzureInput(kind, candidates, input, context),
+      stream: () => options.stream ?? httpStreaming,
+    },
+    options.label ?? 'handler',
+  )
+  return (input, context) => run(input, context)
 }

@@ -29,12 +29,15 @@ export class AzureHttpRequest extends BaseRequest<HttpRequest> {
     return this.native.params
   }
 
-  /** The client address from X-Forwarded-For (Azure's front ends add `ip:port`; the port is dropped). */
+  /**
+   * The address Azure's front end saw: the last X-Forwarded-For entry, the one the front end appended as `ip:port`
+   * (the port is dropped); the entries before it are whatever the client sent. Undefined without the header (the
+   * local Functions host has no front end).
+   */
   override get ip(): string | undefined {
-    const forwarded = this.headers.get('x-forwarded-for') ?? this.headers.get('client-ip')
+    const forwarded = this.headers.get('x-forwarded-for')
     if (!forwarded) return undefined
-    const comma = forwarded.indexOf(',')
-    return stripPort((comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()) || undefined
+    return stripPort(forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()) || undefined
   }
 
   protected readUrl(): string {

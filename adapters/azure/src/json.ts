@@ -19,7 +19,15 @@ const { HttpRequest, InvocationContext } = azureFunctions
 export function fromJson(json: unknown): AzureInput {
   if (isRecord(json) && 'input' in json && isRecord(json.context) && Object.keys(json).length === 2) {
     const context = new InvocationContext(json.context as InvocationContextInit)
-    const type = context.options.trigger.type.toLowerCase()
+    const trigger: unknown = (context.options as { trigger?: unknown } | undefined)?.trigger
+    const stated = isRecord(trigger) ? trigger.type : undefined
+    if (typeof stated !== 'string' || stated === '') {
+      throw new TypeError(
+        'azure: the envelope\'s context.options.trigger.type is missing: give the trigger type (e.g. "queueTrigger", ' +
+          '"httpTrigger"), or leave context.options out to have the payload read by its shape',
+      )
+    }
+    const type = stated.toLowerCase()
     const input = type === 'httptrigger' || (type === 'unknown' && isHttpInit(json.input)) ? httpRequest(json.input) : revive(json.input)
     return { input, context }
   }

@@ -4,7 +4,11 @@ import {
   PortableQueueMessage,
   PortableTopicMessage,
   isRecord,
+  jsonText,
+  setOwn,
+  translateRecords,
   type EventSource,
+  type NeutralEvent,
   type QueueMessage,
   type TopicMessage,
   throwIfFailed,
@@ -52,10 +56,10 @@ function properties(meta: Readonly<Record<string, unknown>>): Record<string, str
   const source = isRecord(meta.applicationProperties) ? meta.applicationProperties : meta.userProperties
   const out: Record<string, string> = {}
   if (!isRecord(source)) return out
-  for (const name in source) {
+  for (const name of Object.keys(source)) {
     const value = source[name]
     if (value === undefined || value === null) continue
-    out[name] = typeof value === 'string' ? value : JSON.stringify(value)
+    setOwn(out, name, typeof value === 'string' ? value : (jsonText(value) ?? ''))
   }
   return out
 }
@@ -75,7 +79,7 @@ interface Common {
 function common(input: ServiceBusInput): Common {
   const meta = metadata(input)
   const id = idString(meta.messageId)
-  if (id === undefined) throw new EventError('azure:service-bus: the trigger metadata has no messageId')
+  if (id === undefined) throw new EventError('the trigger metadata has no messageId')
   return {
     id,
     time: isoTime(meta.enqueuedTimeUtc),
@@ -90,7 +94,7 @@ const BATCH_ERROR =
   "fail one by one; register the function with cardinality 'one' (the default)"
 
 /** One event per invocation; a batch (cardinality many) is refused message by message, naming the fix. */
-function single<E>(input: ServiceBusInput, source: string, translate: (input: ServiceBusInput) => E): Array<E | InvalidRecord> {
+function single<E extends NeutralEvent>(input: ServiceBusInput, source: string, translate: (input: ServiceBusInput) => E): Array<E | InvalidRecord> {
   if (isBatch(input)) {
     const ids = metadata(input).messageIdArray
     const count = Array.isArray(input.input) ? input.input.length : Array.isArray(ids) ? ids.length : 1
@@ -99,11 +103,7 @@ function single<E>(input: ServiceBusInput, source: string, translate: (input: Se
       return new InvalidRecord(id, input, new EventError(`${source}: ${BATCH_ERROR}`))
     })
   }
-  try {
-    return [translate(input)]
-  } catch (error) {
-    return [new InvalidRecord(idString(metadata(input).messageId) ?? '', input, error as Error)]
-  }
+  return translateRecords<E, ServiceBusInput>([input], translate, { source, id: (native) => idString(metadata(native).messageId) })
 }
 
 function toQueueMessage(input: ServiceBusInput): QueueMessage {

@@ -1,7 +1,7 @@
 import {
   EventError,
-  InvalidRecord,
   PortableQueueMessage,
+  translateRecords,
   type EventSource,
   type QueueMessage,
   throwIfFailed,
@@ -24,7 +24,7 @@ function hasQueueMetadata(input: AzureInput): boolean {
 function toMessage(input: StorageQueueInput): QueueMessage {
   const meta = metadata(input)
   const id = idString(meta.id)
-  if (id === undefined) throw new EventError('azure:storage-queue: the trigger metadata has no message id')
+  if (id === undefined) throw new EventError('the trigger metadata has no message id')
   const queue = triggerOption(input, 'queueName') ?? ''
   return new PortableQueueMessage({
     id,
@@ -45,12 +45,10 @@ export const storageQueue: EventSource<StorageQueueInput, QueueMessage, void> = 
   name: 'azure:storage-queue',
   kind: 'queue',
   canHandle: (input): input is StorageQueueInput => isTrigger(input, 'queuetrigger', hasQueueMetadata, anyPayload),
-  getEvents(input) {
-    try {
-      return [toMessage(input)]
-    } catch (error) {
-      return [new InvalidRecord(idString(metadata(input).id) ?? '', input, error as Error)]
-    }
-  },
+  getEvents: (input) =>
+    translateRecords<QueueMessage, StorageQueueInput>([input], toMessage, {
+      source: 'azure:storage-queue',
+      id: (native) => idString(metadata(native).id),
+    }),
   getResult: (_input, failed) => throwIfFailed('azure:storage-queue', failed),
 }

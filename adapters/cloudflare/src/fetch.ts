@@ -66,24 +66,16 @@ export class WorkersRequest extends BaseRequest<Request> {
   }
 }
 
-/** Statuses whose responses cannot carry a body (Fetch refuses to construct them with one). */
-function isNullBodyStatus(status: number): boolean {
-  return status === 204 || status === 205 || status === 304
-}
-
 /**
  * The Fetch `Response` for a portable one: repeated Set-Cookie values stay separate header lines, bytes go as they
- * are and a stream body streams. A body on a 204/205/304 is dropped (a stream one is cancelled).
+ * are and a stream body streams (core has already dropped the body of a 204, 205 or 304). A Fetch Response the
+ * handler returned goes back untouched: no copy, and its webSocket (101), `cf` and `encodeBody` options survive.
  */
 export function toResponse(response: OutgoingResponse): Response {
+  if (response.fetchResponse !== undefined) return response.fetchResponse
   const headers = new Headers(response.headers)
   for (const cookie of response.cookies) headers.append('set-cookie', cookie)
-  let body = response.body
-  if (body !== null && isNullBodyStatus(response.status)) {
-    if (typeof body === 'object' && !(body instanceof Uint8Array)) void body.cancel().catch(() => {})
-    body = null
-  }
-  return new Response(body as BodyInit | null, { status: response.status, headers })
+  return new Response(response.body as BodyInit | null, { status: response.status, headers })
 }
 
 /** Whether a value is a Fetch `Request` (by tag: on Node, touching the global `Request` would load undici). */

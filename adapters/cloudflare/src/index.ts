@@ -17,7 +17,7 @@ export function worker(handler: PortableHandler): ExportedWorker {
 }
 
 export { createWorker, stringVars, FETCH_TIMEOUT_SECONDS, BACKGROUND_TIMEOUT_SECONDS } from './worker.js'
-export type { ExecutionContextLike, ExportedWorker, FetchWorker, ScheduledWorker, QueueWorker } from './worker.js'
+export type { ExecutionContextLike, ExportedWorker, FetchWorker, ScheduledWorker, QueueWorker, WorkerOptions } from './worker.js'
 export { cloudflareSources } from './sources.js'
 export { workersFetch, WorkersRequest, toResponse, isFetchRequest } from './fetch.js'
 export { scheduled, isScheduledController } from './scheduled.js'
@@ -30,3 +30,5 @@ export { fromJson } from './from-json.js'
 
 /** The Cloudflare adapter as tools see it (`polycloud inspect --provider cloudflare`). */
 export const adapter: ProviderAdapter = { provider: 'cloudflare', sources: cloudflareSources, fromJson }
+export { createServiceWorker } from './service.js'
+export type { ServiceDefinition, ServiceFunction, ServiceRoute, ServiceCron, ServiceQueue, ServiceWorker } from './service.js'

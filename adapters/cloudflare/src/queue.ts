@@ -1,8 +1,10 @@
 import {
   EventError,
-  InvalidRecord,
   PortableQueueMessage,
+  failureRef,
   isRecord,
+  translateRecords,
+  type InvalidRecord,
   type EventSource,
   type NeutralEvent,
   type Payload,
@@ -68,28 +70,23 @@ function describe(value: unknown): string {
  * Each message translated on its own: one that cannot be (no id, no valid timestamp or attempt count, a body of
  * the wrong shape) becomes an {@link InvalidRecord}, which fails, and is retried, alone.
  */
-export function eachMessage<E>(
+export function eachMessage<E extends NeutralEvent>(
   source: string,
   batch: MessageBatchLike,
   translate: (message: QueueMessageLike, batch: MessageBatchLike) => E,
 ): Array<E | InvalidRecord> {
-  const out: Array<E | InvalidRecord> = []
-  batch.messages.forEach((message, index) => {
-    try {
-      if (!isRecord(message) || typeof message.id !== 'string' || message.id === '') {
-        throw new EventError(`${source}: message ${index} of queue ${batch.queue} has no id`)
-      }
+  return translateRecords<E, QueueMessageLike>(
+    batch.messages,
+    (message) => {
+      if (typeof message.id !== 'string' || message.id === '') throw new EventError(`the message of queue ${batch.queue} has no id`)
       const attempts: unknown = message.attempts
       if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
-        throw new EventError(`${source}: message ${message.id} has no valid attempts count (got ${describe(attempts)})`)
+        throw new EventError(`message ${message.id} has no valid attempts count (got ${describe(attempts)})`)
       }
-      out.push(translate(message, batch))
-    } catch (error) {
-      const id = isRecord(message) && typeof message.id === 'string' ? message.id : ''
-      out.push(new InvalidRecord(id, message, error as Error))
-    }
-  })
-  return out
+      return translate(message, batch)
+    },
+    { source, list: 'messages', id: (message) => (typeof message.id === 'string' && message.id !== '' ? message.id : undefined) },
+  )
 }
 
 /**
@@ -100,8 +97,10 @@ export function eachMessage<E>(
  */
 export function settleMessages(batch: MessageBatchLike, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
   const retry = new Set<unknown>()
-  for (const item of failed) retry.add(item.native)
+  for (const item of failed) retry.add(failureRef(item))
   for (const message of batch.messages) {
+    // An item that is not a Message (it failed as invalid) has nothing to settle.
+    if (!isRecord(message) || typeof message.retry !== 'function' || typeof message.ack !== 'function') continue
     if (retry.has(message)) message.retry()
     else message.ack()
   }

@@ -60,7 +60,7 @@ function toStorageEvent(message: QueueMessageLike): StorageEvent {
   const body: unknown = message.body
   if (!isR2Notification(body)) {
     const shape = describeShape(body)
-    throw new EventError(`${NAME}: message ${message.id} is not an R2 event notification; its body is ${shape}`)
+    throw new EventError(`message ${message.id} is not an R2 event notification; its body is ${shape}`)
   }
   const { object } = body
   return {

@@ -1,7 +1,7 @@
 import {
   EventError,
-  InvalidRecord,
   isRecord,
+  translateRecords,
   type EventSource,
   type ScheduleEvent,
   throwIfFailed,
@@ -18,15 +18,11 @@ export function isScheduledController(input: unknown): input is ScheduledControl
   return isRecord(input) && typeof input.cron === 'string' && typeof input.scheduledTime === 'number'
 }
 
-function toEvent(controller: ScheduledControllerLike): ScheduleEvent | InvalidRecord {
+function toEvent(controller: ScheduledControllerLike): ScheduleEvent {
   const { cron, scheduledTime } = controller
   const date = new Date(scheduledTime)
   if (!Number.isFinite(date.getTime())) {
-    return new InvalidRecord(
-      cron,
-      controller,
-      new EventError(`cloudflare:scheduled: scheduledTime ${String(scheduledTime)} is not a valid time`),
-    )
+    throw new EventError(`scheduledTime ${String(scheduledTime)} is not a valid time`)
   }
   const time = date.toISOString()
   return {
@@ -50,7 +46,8 @@ export const scheduled: EventSource<ScheduledControllerLike, ScheduleEvent, void
   name: 'cloudflare:scheduled',
   kind: 'schedule',
   canHandle: isScheduledController,
-  getEvents: (controller) => [toEvent(controller)],
+  getEvents: (controller) =>
+    translateRecords<ScheduleEvent, ScheduledControllerLike>([controller], toEvent, { source: 'cloudflare:scheduled', id: (record) => record.cron }),
   getResult(_controller, failed) {
     throwIfFailed('cloudflare:scheduled', failed)
   },

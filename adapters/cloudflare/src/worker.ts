@@ -1,15 +1,14 @@
 import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/core'
 import {
+  BaseRequest,
   PortableContext,
+  createDispatcher,
   deadlineFromEnv,
-  findSource,
+  dispatch,
   httpFailure,
-  isFetchResponse,
-  runSource,
-  toOutgoing,
-  unrecognisedInput,
+  isPortableHandler,
   type ContextInit,
-  type EventSource,
+  type DispatchOptions,
   type HttpSource,
   type Source,
 } from '@polycloud/core/adapter'
@@ -64,6 +63,34 @@ export function stringVars(env: unknown): Readonly<Record<string, string>> {
   return vars
 }
 
+/**
+ * What a Worker knows of the function it serves, for Workers that serve several functions (one per service, see
+ * `createServiceWorker`). Without options, the Worker's vars decide: `POLYCLOUD_FUNCTION_NAME` and
+ * `POLYCLOUD_TIMEOUT_SECONDS`.
+ */
+export interface WorkerOptions {
+  /** `context.functionName`. */
+  readonly name?: string
+  /** Seconds from the start of an invocation to `context.deadline`. */
+  readonly timeoutSeconds?: number
+  /** This function's own vars, over the Worker's string vars in `context.env`. */
+  readonly vars?: Readonly<Record<string, string>>
+}
+
+const NO_OPTIONS: WorkerOptions = Object.freeze({})
+
+/** The Worker's string vars with a function's own vars over them, once per env and function. */
+function functionVars(env: unknown, options: WorkerOptions, cache: WeakMap<object, Readonly<Record<string, string>>> | undefined): Readonly<Record<string, string>> {
+  const vars = stringVars(env)
+  if (options.vars === undefined || cache === undefined || typeof env !== 'object' || env === null) return vars
+  let merged = cache.get(env)
+  if (merged === undefined) {
+    merged = Object.freeze({ ...vars, ...options.vars })
+    cache.set(env, merged)
+  }
+  return merged
+}
+
 /** A context whose waitUntil is the Workers one: the runtime keeps the invocation alive for it. */
 class WorkersContext extends PortableContext {
   readonly #ctx: ExecutionContextLike
@@ -78,20 +105,32 @@ class WorkersContext extends PortableContext {
   }
 }
 
+/** How a Worker makes the context of each invocation: the options of its function, their merged vars cached. */
+export interface ContextMaker {
+  readonly options: WorkerOptions
+  readonly cache: WeakMap<object, Readonly<Record<string, string>>> | undefined
+}
+
+export function contextMaker(options: WorkerOptions = NO_OPTIONS): ContextMaker {
+  return { options, cache: options.vars === undefined ? undefined : new WeakMap() }
+}
+
 function createContext(
+  maker: ContextMaker,
   event: unknown,
   env: unknown,
   ctx: ExecutionContextLike,
   requestId: string,
   timeoutSeconds: number,
 ): WorkersContext {
-  const vars = stringVars(env)
+  const { options } = maker
+  const vars = functionVars(env, options, maker.cache)
   return new WorkersContext(
     {
       provider: 'cloudflare',
       requestId,
-      functionName: vars.POLYCLOUD_FUNCTION_NAME ?? 'worker',
-      deadline: deadlineFromEnv(vars, timeoutSeconds),
+      functionName: options.name ?? vars.POLYCLOUD_FUNCTION_NAME ?? 'worker',
+      deadline: options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : deadlineFromEnv(vars, timeoutSeconds),
       env: vars,
       native: { provider: 'cloudflare', event, context: ctx, extra: env },
     },
@@ -99,82 +138,81 @@ function createContext(
   )
 }
 
-/** The last resort when even the error response cannot be built (an HttpError with an invalid header, say). */
-function plainFailure(requestId: string): Response {
-  return new Response(JSON.stringify({ error: 'Internal Server Error', requestId }), {
-    status: 500,
-    headers: { 'content-type': 'application/json' },
-  })
+/** The context of an HTTP invocation: `cf-ray` as request id when present. */
+export function fetchContext(maker: ContextMaker, request: Request, env: unknown, ctx: ExecutionContextLike): WorkersContext {
+  // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
+  return createContext(maker, request, env, ctx, request.headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS)
 }
 
-function fetchWorker(handler: HttpHandler, sources: readonly HttpSource<Request, Response>[]): FetchWorker {
+/** The response for an error: its status for an HttpError, else the logged 500 without details; never a throw. */
+export function failureResponse(error: unknown, context: PortableContext): Response {
+  return toResponse(httpFailure(error, context))
+}
+
+type FetchArgs = [request: Request, env: unknown, ctx: ExecutionContextLike]
+
+/**
+ * How a Worker's `fetch` dispatches (the dispatcher of `@polycloud/core/adapter`): the context of its function, a
+ * Response always (even for an input no source recognises), a stream body streamed, and a Fetch Response the handler
+ * returns sent untouched (its webSocket (101), `cf` and `encodeBody` options survive). With `params`, the path
+ * parameters a router in front matched.
+ */
+function fetchOptions(maker: ContextMaker, params?: Readonly<Record<string, string>>): DispatchOptions<FetchArgs> {
   return {
-    async fetch(request, env, ctx) {
-      const context = createContext(
-        request,
-        env,
-        ctx,
-        request.headers.get('cf-ray') ?? crypto.randomUUID(),
-        FETCH_TIMEOUT_SECONDS,
-      )
-      const source = findSource(sources, request)
-      try {
-        if (source === undefined) throw unrecognisedInput('cloudflare', 'http', sources, request)
-        const result = await handler.handle(source.getRequest(request), context)
-        // A Fetch Response goes back untouched: no copy, and its webSocket (101), cf and encodeBody options survive.
-        if (isFetchResponse(result)) return result
-        return source.getResponse(toOutgoing(result), request)
-      } catch (error) {
-        const failure = httpFailure(error, context)
-        try {
-          return source === undefined ? toResponse(failure) : source.getResponse(failure, request)
-        } catch (responseError) {
-          context.log.error('could not build the error response', { error: responseError })
-          return plainFailure(context.requestId)
-        }
-      }
-    },
+    provider: 'cloudflare',
+    context: (request, env, ctx) => fetchContext(maker, request, env, ctx),
+    stream: true,
+    keepFetchResponse: true,
+    respond: (response) => toResponse(response),
+    ...(params === undefined
+      ? {}
+      : {
+          route: (request) => {
+            if (request instanceof BaseRequest) request.setParams(params)
+            return undefined
+          },
+        }),
   }
 }
 
-type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
-
-async function runBatch(
-  handler: EventHandlerOf,
-  sources: readonly EventSource[],
-  input: unknown,
+/** Serves one request with an HTTP handler; `params` are the path parameters a router matched. */
+export function serveFetch(
+  handler: HttpHandler,
+  sources: readonly HttpSource<Request, Response>[],
+  maker: ContextMaker,
+  request: Request,
   env: unknown,
   ctx: ExecutionContextLike,
-): Promise<void> {
-  const source = findSource(sources, input)
-  if (source === undefined) throw unrecognisedInput('cloudflare', handler.kind, sources, input)
-  await runSource(handler, source, input, createContext(input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS))
+  params?: Readonly<Record<string, string>>,
+): Promise<Response> {
+  return dispatch(handler, sources, fetchOptions(maker, params), request, env, ctx) as Promise<Response>
 }
+
+export type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
 
 /**
  * A module Worker (ExportedHandler) for a portable handler, reading the given native formats. It has only the
  * method the handler's kind needs: `fetch` for HTTP, `scheduled` for schedule, `queue` for everything delivered
  * by Queues (queue messages, R2 notifications as storage events). Pass only the sources a Worker needs and the
- * bundle holds nothing else. Throws a TypeError when no source reads the handler's kind.
+ * bundle holds nothing else. Throws a TypeError at creation when the handler is not a portable handler or no
+ * source reads its kind.
  */
-export function createWorker(handler: HttpHandler, sources: readonly Source[]): FetchWorker
-export function createWorker(handler: ScheduleHandler, sources: readonly Source[]): ScheduledWorker
-export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[]): QueueWorker
-export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker
-export function createWorker(handler: PortableHandler, sources: readonly Source[]): ExportedWorker {
-  const candidates = sources.filter((source) => source.kind === handler.kind)
-  if (candidates.length === 0) {
-    const given = sources.length === 0 ? 'none' : sources.map((source) => source.name).join(', ')
-    throw new TypeError(`cloudflare: no source reads ${handler.kind} events (sources given: ${given})`)
+export function createWorker(handler: HttpHandler, sources: readonly Source[], options?: WorkerOptions): FetchWorker
+export function createWorker(handler: ScheduleHandler, sources: readonly Source[], options?: WorkerOptions): ScheduledWorker
+export function createWorker(handler: Exclude<EventHandlerOf, ScheduleHandler>, sources: readonly Source[], options?: WorkerOptions): QueueWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker
+export function createWorker(handler: PortableHandler, sources: readonly Source[], options?: WorkerOptions): ExportedWorker {
+  const maker = contextMaker(options)
+  if (isPortableHandler(handler) && handler.kind === 'http') {
+    const run = createDispatcher<FetchArgs>(handler, sources, fetchOptions(maker))
+    return { fetch: (request, env, ctx) => run(request, env, ctx) as Promise<Response> } satisfies FetchWorker
   }
-  if (handler.kind === 'http') return fetchWorker(handler, candidates as HttpSource<Request, Response>[])
-  const events = candidates as EventSource[]
+  const run = createDispatcher<[input: unknown, env: unknown, ctx: ExecutionContextLike]>(handler, sources, {
+    provider: 'cloudflare',
+    context: (input, env, ctx) => createContext(maker, input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
+  })
   if (handler.kind === 'schedule') {
-    return {
-      scheduled: (controller, env, ctx) => runBatch(handler, events, controller, env, ctx),
-    } satisfies ScheduledWorker
+    return { scheduled: async (controller, env, ctx) => void (await run(controller, env, ctx)) } satisfies ScheduledWorker
   }
-  return {
-    queue: (batch, env, ctx) => runBatch(handler, events, batch, env, ctx),
-  } satisfies QueueWorker
+  return { queue: async (batch, env, ctx) => void (await run(batch, env, ctx)) } satisfies QueueWorker
 }

@@ -3,9 +3,12 @@ import {
   base64ToBytes,
   isBase64,
   isRecord,
+  toCloudEvent as validCloudEvent,
+  translateRecords,
   type CloudEvent,
   type EventSource,
-  InvalidRecord,
+  type InvalidRecord,
+  type NeutralEvent,
   throwIfFailed,
 } from '@polycloud/core/adapter'
 
@@ -33,19 +36,6 @@ export interface GcpCloudEvent {
 
 /** The attributes every CloudEvent has (CloudEvents 1.0 "REQUIRED"). */
 export const REQUIRED_ATTRIBUTES = ['specversion', 'id', 'source', 'type'] as const
-
-const CONTEXT_ATTRIBUTES = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'subject',
-  'time',
-  'datacontenttype',
-  'dataschema',
-  'data',
-  'data_base64',
-])
 
 /** Whether an input carries the four required CloudEvent attributes as non-empty strings. */
 export function isCloudEvent(input: unknown): input is GcpCloudEvent {
@@ -116,7 +106,7 @@ export function notACloudEvent(provider: string, input: unknown): EventError {
 export function cloudEventData(event: GcpCloudEvent): unknown {
   const base64 = event.data_base64
   if (typeof base64 === 'string') {
-    if (!isBase64(base64)) throw new EventError(`gcp: event ${event.id}: data_base64 is not valid base64`)
+    if (!isBase64(base64)) throw new EventError('data_base64 is not valid base64')
     return base64ToBytes(base64)
   }
   return event.data
@@ -141,33 +131,16 @@ export function resourceName(path: string | undefined, collection: string): stri
  * The one neutral event of a delivery, or an {@link InvalidRecord} naming what was wrong with it: a malformed event
  * then fails on its own (logged, answered with a 500, redelivered and finally dead-lettered) instead of crashing.
  */
-export function oneEvent<E>(source: string, event: GcpCloudEvent, translate: (event: GcpCloudEvent) => E): [E | InvalidRecord] {
-  try {
-    return [translate(event)]
-  } catch (error) {
-    const problem = error instanceof EventError ? error : new EventError(`${source}: ${(error as Error).message}`)
-    return [new InvalidRecord(event.id, event, problem)]
-  }
+export function oneEvent<E extends NeutralEvent>(source: string, event: GcpCloudEvent, translate: (event: GcpCloudEvent) => E): Array<E | InvalidRecord> {
+  return translateRecords<E, GcpCloudEvent>([event], translate, { source, id: (record) => (typeof record.id === 'string' ? record.id : undefined) })
 }
 
-/** Any CloudEvent, attributes as sent; extension attributes (FF's `traceparent` among them) in `extensions`. */
+/**
+ * Any CloudEvent, valid by the CloudEvents 1.0 rules (see `toCloudEvent` in `@polycloud/core/adapter`): attributes
+ * and extensions (FF's `traceparent` among them) as sent, `data_base64` decoded.
+ */
 export function toCloudEvent(event: GcpCloudEvent): CloudEvent {
-  const extensions: Record<string, unknown> = {}
-  for (const name in event) if (!CONTEXT_ATTRIBUTES.has(name)) extensions[name] = event[name]
-  return {
-    kind: 'cloudEvent',
-    id: event.id,
-    time: typeof event.time === 'string' ? event.time : '',
-    source: event.source,
-    native: event,
-    specversion: event.specversion,
-    type: event.type,
-    subject: typeof event.subject === 'string' ? event.subject : undefined,
-    datacontenttype: typeof event.datacontenttype === 'string' ? event.datacontenttype : undefined,
-    dataschema: typeof event.dataschema === 'string' ? event.dataschema : undefined,
-    data: cloudEventData(event),
-    extensions,
-  }
+  return validCloudEvent(event)
 }
 
 /** Any CloudEvent (Eventarc, Firebase, audit logs, custom events) for a `cloudEvent` handler. */

@@ -1,4 +1,4 @@
-import { EventError, isRecord } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote } from '@polycloud/core/adapter'
 import { bareDataSchema, isCloudEvent, notACloudEvent } from './cloud-event.js'
 import { isFrameworkRequest } from './http.js'
 import { isLegacyEvent, legacyToCloudEvent } from './legacy.js'
@@ -17,7 +17,7 @@ export function toEventInput(json: unknown): unknown {
   const context = isRecord(json.context) ? json.context : json
   if ('data' in json && typeof context.eventType === 'string' && 'resource' in context) {
     throw new EventError(
-      `gcp: legacy event type ${JSON.stringify(context.eventType)} has no CloudEvent equivalent ` +
+      `gcp: legacy event type ${quote(context.eventType)} has no CloudEvent equivalent ` +
         '(the Functions Framework hands it to a cloudEvent function unconverted)',
     )
   }

@@ -1,3 +1,4 @@
+import { EventError, setOwn } from '@polycloud/core/adapter'
 import { FIXED64, LENGTH_DELIMITED, ProtoReader, VARINT } from './protobuf.js'
 import type { DocumentEventData, FirestoreDocument, FirestoreValue } from './firestore.js'
 
@@ -87,7 +88,10 @@ function readDocument(reader: ProtoReader): FirestoreDocument {
   return document
 }
 
-function readMapEntry(reader: ProtoReader, into: Record<string, FirestoreValue>): void {
+/** Values nested deeper than this are refused before the decoder's recursion could exhaust the stack. */
+const MAX_VALUE_DEPTH = 100
+
+function readMapEntry(reader: ProtoReader, into: Record<string, FirestoreValue>, depth = 0): void {
   let key = ''
   let value: FirestoreValue = { nullValue: null }
   while (!reader.done) {
@@ -98,13 +102,14 @@ function readMapEntry(reader: ProtoReader, into: Record<string, FirestoreValue>)
       key = reader.string()
     } else if (field === 2) {
       reader.expect(tag, LENGTH_DELIMITED)
-      value = readValue(reader.message(`gcp:firestore: Value of field ${JSON.stringify(key)}`))
+      value = readValue(reader.message(`gcp:firestore: Value of field ${JSON.stringify(key)}`), depth)
     } else reader.skip(tag & 7)
   }
   setOwn(into, key, value)
 }
 
-function readValue(reader: ProtoReader): FirestoreValue {
+function readValue(reader: ProtoReader, depth: number): FirestoreValue {
+  if (depth > MAX_VALUE_DEPTH) throw new EventError(`gcp:firestore: DocumentEventData nests values deeper than ${MAX_VALUE_DEPTH} levels`)
   // A Value with no field set is the default of its oneof: proto3 cannot tell it from null.
   let value: FirestoreValue = { nullValue: null }
   while (!reader.done) {
@@ -134,7 +139,7 @@ function readValue(reader: ProtoReader): FirestoreValue {
           const mapTag = map.tag()
           if (mapTag >>> 3 === 1) {
             map.expect(mapTag, LENGTH_DELIMITED)
-            readMapEntry(map.message('gcp:firestore: MapValue.fields'), fields)
+            readMapEntry(map.message('gcp:firestore: MapValue.fields'), fields, depth + 1)
           } else map.skip(mapTag & 7)
         }
         value = { mapValue: { fields } }
@@ -165,7 +170,7 @@ function readValue(reader: ProtoReader): FirestoreValue {
           const arrayTag = array.tag()
           if (arrayTag >>> 3 === 1) {
             array.expect(arrayTag, LENGTH_DELIMITED)
-            values.push(readValue(array.message('gcp:firestore: ArrayValue.values')))
+            values.push(readValue(array.message('gcp:firestore: ArrayValue.values'), depth + 1))
           } else array.skip(arrayTag & 7)
         }
         value = { arrayValue: { values } }
@@ -224,10 +229,4 @@ export function formatTimestamp(seconds: number, nanos: number): string {
   const digits = String(nanos).padStart(9, '0')
   const fraction = nanos % 1_000_000 === 0 ? digits.slice(0, 3) : nanos % 1000 === 0 ? digits.slice(0, 6) : digits
   return `${base}.${fraction}Z`
-}
-
-/** Sets an own property even for `__proto__`, which plain assignment would treat as the prototype. */
-export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
-  else target[key] = value
 }

@@ -1,6 +1,8 @@
 import {
   EventError,
   isRecord,
+  quote,
+  setOwn,
   type ChangeEvent,
   type EventSource,
   type JsonObject,
@@ -8,7 +10,7 @@ import {
   throwIfFailed,
 } from '@polycloud/core/adapter'
 import { cloudEventData, isCloudEventOfType, oneEvent, type GcpCloudEvent } from './cloud-event.js'
-import { decodeDocumentEventData, setOwn } from './firestore-protobuf.js'
+import { decodeDocumentEventData } from './firestore-protobuf.js'
 
 export const FIRESTORE_EVENT_PREFIX = 'google.cloud.firestore.document.v1.'
 
@@ -47,13 +49,17 @@ export interface DocumentEventData {
 
 const DIGITS = /^-?\d+$/
 
+/** Firestore nests maps and arrays at most 20 levels deep. */
+const MAX_DEPTH = 20
+
 /**
  * A typed Firestore Value as plain JSON: integers as numbers (as decimal strings beyond 2^53, where a number would
  * lose digits), doubles as numbers (NaN and the infinities as the strings JSON uses for them), timestamps and
  * references as strings, bytes as base64, geo points as `{ latitude, longitude }`, arrays and maps as such.
  */
-export function fromFirestoreValue(value: unknown, path: string): JsonValue {
+export function fromFirestoreValue(value: unknown, path: string, depth = 0): JsonValue {
   if (!isRecord(value)) throw new EventError(`gcp:firestore: field ${path} is not a Firestore Value`)
+  if (depth > MAX_DEPTH) throw new EventError(`gcp:firestore: field ${path} nests deeper than ${MAX_DEPTH} levels, Firestore's limit`)
   if ('stringValue' in value) return checked(value.stringValue, 'string', path)
   if ('integerValue' in value) return integer(value.integerValue, path)
   if ('doubleValue' in value) {
@@ -61,7 +67,7 @@ export function fromFirestoreValue(value: unknown, path: string): JsonValue {
     if (typeof double === 'number') return double
     if (double === 'NaN' || double === 'Infinity' || double === '-Infinity') return double
     if (typeof double === 'string' && double.trim() !== '' && Number.isFinite(Number(double))) return Number(double)
-    throw new EventError(`gcp:firestore: field ${path}: doubleValue ${JSON.stringify(double)} is not a number`)
+    throw new EventError(`gcp:firestore: field ${path}: doubleValue ${quote(double)} is not a number`)
   }
   if ('booleanValue' in value) return checked(value.booleanValue, 'boolean', path)
   if ('nullValue' in value) return null
@@ -71,14 +77,14 @@ export function fromFirestoreValue(value: unknown, path: string): JsonValue {
   if ('mapValue' in value) {
     const map = value.mapValue
     if (!isRecord(map)) throw new EventError(`gcp:firestore: field ${path}: mapValue is not an object`)
-    return fromFirestoreFields(map.fields, path)
+    return fromFirestoreFields(map.fields, path, depth + 1)
   }
   if ('arrayValue' in value) {
     const array = value.arrayValue
     if (!isRecord(array)) throw new EventError(`gcp:firestore: field ${path}: arrayValue is not an object`)
     const values = array.values ?? []
     if (!Array.isArray(values)) throw new EventError(`gcp:firestore: field ${path}: arrayValue.values is not an array`)
-    return values.map((item, index) => fromFirestoreValue(item, `${path}[${index}]`))
+    return values.map((item, index) => fromFirestoreValue(item, `${path}[${index}]`, depth + 1))
   }
   if ('geoPointValue' in value) {
     const point = value.geoPointValue
@@ -96,11 +102,11 @@ export function fromFirestoreValue(value: unknown, path: string): JsonValue {
 }
 
 /** A document's or map's `fields` as a plain JSON object. */
-export function fromFirestoreFields(fields: unknown, path = ''): JsonObject {
+export function fromFirestoreFields(fields: unknown, path = '', depth = 0): JsonObject {
   const out: JsonObject = {}
   if (fields === undefined || fields === null) return out
   if (!isRecord(fields)) throw new EventError(`gcp:firestore: ${path || 'document'} fields is not an object`)
-  for (const key of Object.keys(fields)) setOwn(out, key, fromFirestoreValue(fields[key], path ? `${path}.${key}` : key))
+  for (const key of Object.keys(fields)) setOwn(out, key, fromFirestoreValue(fields[key], path ? `${path}.${key}` : key, depth))
   return out
 }
 
@@ -119,7 +125,7 @@ function integer(value: unknown, path: string): number | string {
     const number = Number(value)
     return Number.isSafeInteger(number) ? number : value
   }
-  throw new EventError(`gcp:firestore: field ${path}: integerValue ${JSON.stringify(value)} is not an integer`)
+  throw new EventError(`gcp:firestore: field ${path}: integerValue ${quote(value)} is not an integer`)
 }
 
 /** A document as sent, or undefined for an absent or empty one (`{}` stands for "no document"). */
@@ -155,7 +161,7 @@ function toChangeEvent(event: GcpCloudEvent): ChangeEvent {
   const data = raw instanceof Uint8Array ? decodeDocumentEventData(raw) : raw
   if (!isRecord(data)) throw new EventError(`gcp:firestore: event ${event.id} has no DocumentEventData`)
   const action = event.type.slice(FIRESTORE_EVENT_PREFIX.length).split('.')[0] as string
-  const kind = TYPES[action]
+  const kind = Object.hasOwn(TYPES, action) ? TYPES[action] : undefined
   if (kind === undefined) throw new EventError(`gcp:firestore: event ${event.id}: unknown event type ${event.type}`)
   const value = documentOf(data.value, 'value', event.id)
   const oldValue = documentOf(data.oldValue, 'oldValue', event.id)

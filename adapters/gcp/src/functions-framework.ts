@@ -2,23 +2,18 @@ import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import {
   PortableContext,
+  createDispatcher,
   deadlineFromEnv,
-  findSource,
-  httpFailure,
+  isPortableHandler,
   isRecord,
-  runSource,
-  runHttp,
   unrecognisedInput,
   type EventError,
-  type EventSource,
   type HttpHandler,
-  type HttpSource,
-  type OutgoingResponse,
   type PortableHandler,
   type Source,
 } from '@polycloud/core/adapter'
 import { isCloudEvent, notACloudEvent, type GcpCloudEvent } from './cloud-event.js'
-import { writeResponse, type FrameworkRequest } from './http.js'
+import { first, writeResponse, type FrameworkRequest } from './http.js'
 import { cloudLoggingSink, parseTrace, projectId, sinkFor } from './logging.js'
 import { isPushBody } from './pubsub.js'
 
@@ -52,18 +47,21 @@ export function gcpDeadline(env: Env): number {
 
 /** The first value of a request header. */
 export function header(req: FrameworkRequest, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
+  return first(req.headers[name])
 }
 
-/** The context of one HTTP invocation: FF's execution id, the request's trace for the log lines. */
-export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined): PortableContext {
+/**
+ * The context of one HTTP invocation: a request id of its own (not FF's execution id, which is whatever the client
+ * sent in a `function-execution-id` header), the request's trace for the log lines. The function name is K_SERVICE /
+ * FUNCTION_TARGET / `name`, or `routed` as it is: the function whose route a routing function matched.
+ */
+export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined, routed?: string): PortableContext {
   const env = process.env
   const trace = parseTrace(header(req, 'x-cloud-trace-context'), header(req, 'traceparent'))
   return new PortableContext({
     provider: 'gcp',
-    requestId: req.executionId || header(req, 'function-execution-id') || randomUUID(),
-    functionName: functionName(env, name),
+    requestId: randomUUID(),
+    functionName: routed ?? functionName(env, name),
     deadline: gcpDeadline(env),
     env,
     native: { provider: 'gcp', event: req, context: undefined, extra: res },
@@ -92,11 +90,6 @@ export function unrecognised(kind: string, sources: readonly Source[], input: un
   return unrecognisedInput('gcp', kind, sources, input)
 }
 
-/** The sources of the handler's kind: only those are tried. */
-export function eventSourcesFor(handler: PortableHandler, sources: readonly Source[]): EventSource[] {
-  return sources.filter((source) => source.kind === handler.kind) as EventSource[]
-}
-
 /** Options of the function wrappers. */
 export interface FunctionOptions {
   /** The function's name where K_SERVICE and FUNCTION_TARGET are not set (the registration helpers pass theirs). */
@@ -114,22 +107,22 @@ export function createHttpFunction(
   sources: readonly Source[],
   options: FunctionOptions = {},
 ): HttpFunction {
-  if (handler.kind !== 'http') {
+  if (isPortableHandler(handler) && handler.kind !== 'http') {
     throw new TypeError(`gcp: a ${String(handler.kind)} handler is not an HTTP handler; serve it with createPushFunction or gcp.http`)
   }
   const name = options.name
-  const http = sources.filter((source) => source.kind === 'http') as HttpSource[]
+  const run = createDispatcher<[FrameworkRequest, ServerResponse]>(
+    handler,
+    sources.filter((source) => source.kind === 'http'),
+    {
+      provider: 'gcp',
+      context: (req, res) => httpContext(req, res, name),
+      stream: true,
+      respond: (response, context, _req, res) => writeResponse(res, response, context),
+    },
+  )
   return async (req, res) => {
-    const context = httpContext(req, res, name)
-    let response: OutgoingResponse
-    try {
-      const source = findSource(http, req)
-      if (source === undefined) throw unrecognisedInput('gcp', 'http', http, req)
-      response = await runHttp(handler, source.getRequest(req), context, true)
-    } catch (error) {
-      response = httpFailure(error, context)
-    }
-    await writeResponse(res, response, context)
+    await run(req, res)
   }
 }
 
@@ -143,20 +136,20 @@ export function createCloudEventFunction(
   sources: readonly Source[],
   options: FunctionOptions = {},
 ): CloudEventFunction {
-  if (handler.kind === 'http') {
+  if (isPortableHandler(handler) && handler.kind === 'http') {
     throw new TypeError('gcp: an http handler cannot serve CloudEvents; register it with gcp.http / createHttpFunction')
   }
   const name = options.name
-  const events = eventSourcesFor(handler, sources)
+  const run = createDispatcher<[GcpCloudEvent]>(handler, sources, {
+    provider: 'gcp',
+    context: (event) => eventContext(event, name),
+    unrecognised: (kind, candidates, event) => {
+      const error = unrecognised(kind, candidates, event)
+      eventContext(event, name).log.error('event not recognised', { error })
+      return error
+    },
+  })
   return async (event) => {
-    const context = eventContext(event, name)
-    const source = findSource(events, event)
-    if (source === undefined) {
-      const error = unrecognised(handler.kind, events, event)
-      context.log.error('event not recognised', { error })
-      throw error
-    }
-    await runSource(handler, source, event, context)
+    await run(event)
   }
 }
-

@@ -7,6 +7,8 @@ import {
   httpFailure,
   PortableQuery,
   isRecord,
+  normalizePath,
+  quote,
   type BodySource,
   type HttpSource,
   type OutgoingResponse,
@@ -28,8 +30,10 @@ export interface FrameworkRequest {
   body?: unknown
   /** The body's bytes as received (inflated when Content-Encoding was gzip, deflate or br), set by FF's parsers. */
   rawBody?: Uint8Array
-  /** Client address as Express computes it (FF trusts proxies: the first X-Forwarded-For entry). */
+  /** Client address as Express computes it (FF trusts proxies: the first X-Forwarded-For entry, the client's choice). */
   ip?: string
+  /** The headers as received, name and value in turn (Node's IncomingMessage; names as sent). */
+  rawHeaders?: string[]
   /** FF's execution id: the `function-execution-id` header, or one it made up. */
   executionId?: string
   socket?: { remoteAddress?: string; encrypted?: boolean } | null
@@ -47,8 +51,10 @@ export interface FrameworkResult {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const JSON_TYPE = /^application\/(?:[^;\s]+\+)?json\s*(?:;|$)/i
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
+/** The first value of a header as Node gives it (a string, or a list for Set-Cookie); never anything else. */
+export function first(value: string | string[] | undefined): string | undefined {
+  const item: unknown = Array.isArray(value) ? value[0] : value
+  return typeof item === 'string' ? item : undefined
 }
 
 /**
@@ -63,14 +69,25 @@ export class FrameworkHttpRequest extends BaseRequest<FrameworkRequest> {
     super(request)
     const method = request.method
     if (typeof method !== 'string' || !TOKEN.test(method)) {
-      throw new HttpError(400, `Invalid HTTP method: ${JSON.stringify(method)}`)
+      throw new HttpError(400, `Invalid HTTP method: ${quote(method)}`)
     }
     this.method = method.toUpperCase()
   }
 
+  /**
+   * The address Google's front end saw: the last X-Forwarded-For entry, the one it appended (the entries before it
+   * are whatever the client sent; Express's `req.ip`, the first one, is the client's to choose). Without the header
+   * (the Functions Framework run locally), the socket's peer address.
+   */
   override get ip(): string | undefined {
     const request = this.native
-    return request.ip ?? request.socket?.remoteAddress ?? undefined
+    const forwarded = first(request.headers['x-forwarded-for'])
+    if (typeof forwarded === 'string' && forwarded !== '') {
+      const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
+      if (last !== '') return last
+    }
+    const peer = request.socket?.remoteAddress
+    return typeof peer === 'string' && peer !== '' ? peer : undefined
   }
 
   protected readUrl(): string {
@@ -78,16 +95,32 @@ export class FrameworkHttpRequest extends BaseRequest<FrameworkRequest> {
     const headers = request.headers
     const forwarded = first(headers['x-forwarded-proto'])
     const proto = forwarded ? forwarded.split(',', 1)[0]!.trim() : request.socket?.encrypted ? 'https' : 'http'
-    const target = request.originalUrl ?? request.url ?? '/'
+    let target = request.originalUrl ?? request.url ?? '/'
     if (/^https?:\/\//i.test(target)) return target
-    return `${proto}://${first(headers.host) || 'localhost'}${target.startsWith('/') ? target : `/${target}`}`
+    const mark = target.indexOf('?')
+    target = mark === -1 ? normalizePath(target) : `${normalizePath(target.slice(0, mark))}${target.slice(mark)}`
+    return `${proto}://${first(headers.host) || 'localhost'}${target}`
   }
 
+  /**
+   * The headers as received. From `rawHeaders` where Node keeps them: its `headers` record drops a header named
+   * `__proto__` (an own key on every other provider).
+   */
   protected readHeaders(): PortableHeaders {
     const request = this.native
     const encoding = first(request.headers['content-encoding'])
-    if (request.rawBody !== undefined && encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      // body-parser inflated the body; the headers must not describe the compressed bytes any more.
+    // body-parser inflated the body: the headers must not describe the compressed bytes any more.
+    const inflated = request.rawBody !== undefined && encoding !== undefined && encoding.toLowerCase() !== 'identity'
+    const raw = request.rawHeaders
+    if (Array.isArray(raw)) {
+      const pairs: Array<[string, string]> = []
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = String(raw[i]).toLowerCase()
+        if (!inflated || (name !== 'content-encoding' && name !== 'content-length')) pairs.push([name, String(raw[i + 1])])
+      }
+      return PortableHeaders.fromEntries(pairs)
+    }
+    if (inflated) {
       const headers = { ...request.headers }
       delete headers['content-encoding']
       delete headers['content-length']

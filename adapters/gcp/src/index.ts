@@ -4,7 +4,8 @@ import { toEventInput } from './event-input.js'
 import { createCloudEventFunction, createHttpFunction, type CloudEventFunction, type HttpFunction } from './functions-framework.js'
 import { gcpHttp } from './http.js'
 import { createPushFunction } from './push.js'
-import { registerCloudEvent, registerHttp } from './register.js'
+import { registerCloudEvent, registerHttp, registerRoutes } from './register.js'
+import type { RouteBinding } from './routes.js'
 import { gcpSources } from './sources.js'
 
 const httpSources: readonly Source[] = [gcpHttp]
@@ -39,12 +40,19 @@ export const gcp = {
   cloudEvent(name: string, handler: PortableHandler, sources: readonly Source[] = gcpSources): void {
     registerCloudEvent(name, handler, sources)
   },
+  /** One HTTP function for many routes: `gcp.routes('api', [{ method: 'GET', path: '/notes/{id}', name: 'getNote', handler }])`. */
+  routes(name: string, routes: readonly RouteBinding[], sources: readonly Source[] = httpSources): void {
+    registerRoutes(name, routes, sources)
+  },
 } as const
 
 export { createHttpFunction, createCloudEventFunction, gcpDeadline } from './functions-framework.js'
 export type { HttpFunction, CloudEventFunction, FunctionOptions } from './functions-framework.js'
 export { createPushFunction, eventFromRequest } from './push.js'
-export { registerHttp, registerCloudEvent } from './register.js'
+export { registerHttp, registerHttpHandler, registerCloudEvent, registerRoutes } from './register.js'
+export { createRoutedHttpFunction } from './routes.js'
+export type { RouteBinding } from './routes.js'
+export { adjustFramework } from './framework-errors.js'
 export { gcpSources } from './sources.js'
 export { gcpHttp, FrameworkHttpRequest, writeResponse, frameworkResult, isFrameworkRequest } from './http.js'
 export type { FrameworkRequest, FrameworkResult } from './http.js'

@@ -1,4 +1,4 @@
-import { EventError, isRecord } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, setOwn } from '@polycloud/core/adapter'
 import type { GcpCloudEvent } from './cloud-event.js'
 
 /**
@@ -105,7 +105,7 @@ export function legacyToCloudEvent(event: LegacyEvent): GcpCloudEvent {
   const context: LegacyContext = isRecord(event.context) ? event.context : event
   const eventType = context.eventType ?? ''
   const type = TO_CLOUD_EVENT_TYPE[eventType]
-  if (type === undefined) throw new EventError(`gcp: legacy event type ${JSON.stringify(eventType)} has no CloudEvent equivalent`)
+  if (type === undefined) throw new EventError(`gcp: legacy event type ${quote(eventType)} has no CloudEvent equivalent`)
   if (typeof context.eventId !== 'string' || context.eventId === '') {
     throw new EventError(`gcp: legacy ${eventType} event has no eventId`)
   }
@@ -120,7 +120,7 @@ export function legacyToCloudEvent(event: LegacyEvent): GcpCloudEvent {
     const metadata: Record<string, unknown> = {}
     if (isRecord(data.metadata)) {
       for (const [key, value] of Object.entries(data.metadata)) {
-        metadata[key === 'createdAt' ? 'createTime' : key === 'lastSignedInAt' ? 'lastSignInTime' : key] = value
+        setOwn(metadata, key === 'createdAt' ? 'createTime' : key === 'lastSignedInAt' ? 'lastSignInTime' : key, value)
       }
     }
     const user: Record<string, unknown> = { ...data, metadata }
@@ -160,7 +160,7 @@ function splitResource(context: LegacyContext, eventType: string): { service: st
     const match = pattern.exec(resource)
     if (!match) {
       throw new EventError(
-        `gcp: legacy ${eventType} event: resource ${JSON.stringify(resource)} does not match ${String(pattern)}`,
+        `gcp: legacy ${eventType} event: resource ${quote(resource)} does not match ${String(pattern)}`,
       )
     }
     resource = match[1] as string
@@ -174,7 +174,7 @@ function databaseLocation(domain: unknown): string {
   const match = typeof domain === 'string' ? /^([\w-]+)\.firebasedatabase\.app$/.exec(domain) : null
   if (!match) {
     throw new EventError(
-      `gcp: legacy Realtime Database event: domain ${JSON.stringify(domain)} is neither firebaseio.com nor <location>.firebasedatabase.app`,
+      `gcp: legacy Realtime Database event: domain ${quote(domain)} is neither firebaseio.com nor <location>.firebasedatabase.app`,
     )
   }
   return match[1] as string

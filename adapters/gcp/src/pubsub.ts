@@ -1,9 +1,12 @@
 import {
   EventError,
-  InvalidRecord,
   PortableQueueMessage,
+  translateRecords,
+  type InvalidRecord,
+  type NeutralEvent,
   PortableTopicMessage,
   isRecord,
+  quote,
   type EventSource,
   type QueueMessage,
   type TopicMessage,
@@ -115,7 +118,7 @@ function attributesOf(message: PubSubMessage, id: string, source: string): Recor
   if (!isRecord(attributes)) throw new EventError(`${source}: message ${id}: attributes must be an object`)
   for (const key in attributes) {
     if (typeof attributes[key] !== 'string') {
-      throw new EventError(`${source}: message ${id}: attribute ${JSON.stringify(key)} is not a string`)
+      throw new EventError(`${source}: message ${id}: attribute ${quote(key)} is not a string`)
     }
   }
   return attributes
@@ -127,14 +130,14 @@ function dataOf(message: PubSubMessage, id: string, source: string): string {
   return data
 }
 
-function translate<E>(input: PubSubInput, source: string, build: (delivery: Delivery) => E): Array<E | InvalidRecord> {
-  try {
-    return [build(readDelivery(input, source))]
-  } catch (error) {
-    const id = isPushBody(input) ? (input.message.messageId ?? input.message.message_id ?? '') : (input as GcpCloudEvent).id
-    const problem = error instanceof EventError ? error : new EventError(`${source}: ${(error as Error).message}`)
-    return [new InvalidRecord(id, input, problem)]
-  }
+function translate<E extends NeutralEvent>(input: PubSubInput, source: string, build: (delivery: Delivery) => E): Array<E | InvalidRecord> {
+  return translateRecords<E, PubSubInput>([input], (record) => build(readDelivery(record, source)), {
+    source,
+    id: (record) => {
+      const id: unknown = isPushBody(record) ? (record.message.messageId ?? record.message.message_id) : record.id
+      return typeof id === 'string' ? id : undefined
+    },
+  })
 }
 
 function toTopicMessage(delivery: Delivery): TopicMessage {

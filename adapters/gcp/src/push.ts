@@ -1,14 +1,15 @@
 import {
   EventError,
-  findSource,
+  createDispatcher,
   isRecord,
-  runSource,
+  setOwn,
   type OutgoingResponse,
+  type PortableContext,
   type PortableHandler,
   type Source,
 } from '@polycloud/core/adapter'
 import { toEventInput } from './event-input.js'
-import { eventSourcesFor, header, httpContext, unrecognised, type FunctionOptions, type HttpFunction } from './functions-framework.js'
+import { header, httpContext, unrecognised, type FunctionOptions, type HttpFunction } from './functions-framework.js'
 import { writeResponse, type FrameworkRequest } from './http.js'
 
 /**
@@ -26,15 +27,17 @@ export function createPushFunction(
     throw new TypeError('gcp: an http handler is not an event handler; serve it with createHttpFunction or gcp.http')
   }
   const name = options.name
-  const events = eventSourcesFor(handler, sources)
+  // The context is the request's, made before its body is read as an event.
+  const run = createDispatcher<[unknown, PortableContext]>(handler, sources, {
+    provider: 'gcp',
+    context: (_event, context) => context,
+    unrecognised: (kind, candidates, input) => unrecognised(kind, candidates, input),
+  })
   return async (req, res) => {
     const context = httpContext(req, res, name)
     let response: OutgoingResponse
     try {
-      const input = eventFromRequest(req)
-      const source = findSource(events, input)
-      if (source === undefined) throw unrecognised(handler.kind, events, input)
-      await runSource(handler, source, input, context)
+      await run(eventFromRequest(req), context)
       response = { status: 204, headers: {}, cookies: [], body: null }
     } catch (error) {
       const status = error instanceof EventError ? 400 : 500
@@ -61,8 +64,8 @@ export function eventFromRequest(req: FrameworkRequest): unknown {
   const headers = req.headers
   if (headers['ce-id'] && headers['ce-type'] && headers['ce-source'] && headers['ce-specversion']) {
     const event: Record<string, unknown> = {}
-    for (const name in headers) {
-      if (name.startsWith('ce-')) event[name.slice(3)] = header(req, name)
+    for (const name of Object.keys(headers)) {
+      if (name.startsWith('ce-')) setOwn(event, name.slice(3), header(req, name))
     }
     const type = header(req, 'content-type')
     if (type !== undefined && event.datacontenttype === undefined) event.datacontenttype = type

@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module'
-import type { PortableHandler, Source } from '@polycloud/core/adapter'
+import type { HttpHandler, PortableHandler, Source } from '@polycloud/core/adapter'
+import { adjustFramework } from './framework-errors.js'
 import { createCloudEventFunction, createHttpFunction, type CloudEventFunction, type HttpFunction } from './functions-framework.js'
 import { cloudLoggingSink } from './logging.js'
 import { createPushFunction } from './push.js'
+import { createRoutedHttpFunction, type RouteBinding } from './routes.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -16,18 +18,33 @@ let framework: FunctionsFramework | undefined
 let warned = false
 
 /**
- * The Functions Framework, loaded on first registration (synchronously, from the same module instance FF's own
- * loader uses) so that importing this package for `inspect` or tests does not load Express.
+ * Node's `require` where this code runs: the bundle's own in a CommonJS bundle (where `import.meta.url` is not
+ * defined), else one made from this module's URL.
  */
-function loadFramework(): FunctionsFramework {
-  return (framework ??= createRequire(import.meta.url)('@google-cloud/functions-framework') as FunctionsFramework)
+function moduleRequire(): NodeJS.Require {
+  return typeof require === 'function' ? require : createRequire(import.meta.url)
 }
 
 /**
- * FF and Express answer a request they fail on before the function runs (a body that is not valid JSON, for one)
- * with Express's HTML error page, which holds the stack trace unless NODE_ENV is `production`. Google's buildpack
- * sets NODE_ENV=production by default but `development` when the build runs a `gcp-build` or `build` script (as
- * TypeScript functions do); deploying with `--set-env-vars NODE_ENV=production` fixes it. Warn once when deployed
+ * The Functions Framework, loaded on first registration (synchronously, from the same module instance FF's own
+ * loader uses) so that importing this package for `inspect` or tests does not load Express. Its request handling
+ * is adjusted then, before FF builds its server (see `framework-errors.ts`).
+ */
+function loadFramework(): FunctionsFramework {
+  if (framework === undefined) {
+    const load = moduleRequire()
+    const path = load.resolve('@google-cloud/functions-framework')
+    adjustFramework(createRequire(path))
+    framework = load(path) as FunctionsFramework
+  }
+  return framework
+}
+
+/**
+ * Outside production, the Functions Framework answers a failed CloudEvent delivery with the error's message, and
+ * libraries read NODE_ENV too. Google's buildpack sets NODE_ENV=production by default but `development` when the
+ * build runs a `gcp-build` or `build` script (as TypeScript functions do); deploying with
+ * `--set-env-vars NODE_ENV=production` fixes it (the Serverless plugin sets it). Warn once when deployed
  * (K_SERVICE set) without it.
  */
 function warnAboutNodeEnv(env: Env): void {
@@ -38,8 +55,8 @@ function warnAboutNodeEnv(env: Env): void {
     JSON.stringify({
       level: 'warn',
       message:
-        `NODE_ENV is ${JSON.stringify(env.NODE_ENV ?? '')}, not "production": the Functions Framework answers requests ` +
-        'it rejects itself (such as invalid JSON bodies) with a stack trace. Deploy with --set-env-vars NODE_ENV=production.',
+        `NODE_ENV is ${JSON.stringify(env.NODE_ENV ?? '')}, not "production": the Functions Framework answers a failed ` +
+        'event delivery with the error message. Deploy with --set-env-vars NODE_ENV=production.',
       time: new Date().toISOString(),
     }),
   )
@@ -50,13 +67,31 @@ function warnAboutNodeEnv(env: Env): void {
  * as such, an event handler as a push endpoint ({@link createPushFunction}).
  */
 export function registerHttp(name: string, handler: PortableHandler, sources: readonly Source[]): void {
+  if (handler.kind === 'http') return registerHttpHandler(name, handler, sources)
   warnAboutNodeEnv(process.env)
-  const fn = handler.kind === 'http' ? createHttpFunction(handler, sources, { name }) : createPushFunction(handler, sources, { name })
-  loadFramework().http(name, fn)
+  loadFramework().http(name, createPushFunction(handler, sources, { name }))
+}
+
+/**
+ * Registers a portable HTTP handler as an HTTP function: {@link registerHttp} without the push endpoint's code, for
+ * bundles of HTTP functions (a non-HTTP handler is refused with a TypeError naming its kind).
+ */
+export function registerHttpHandler(name: string, handler: PortableHandler, sources: readonly Source[]): void {
+  warnAboutNodeEnv(process.env)
+  loadFramework().http(name, createHttpFunction(handler as HttpHandler, sources, { name }))
 }
 
 /** Registers a portable event handler as a CloudEvent function with the Functions Framework. */
 export function registerCloudEvent(name: string, handler: PortableHandler, sources: readonly Source[]): void {
   warnAboutNodeEnv(process.env)
   loadFramework().cloudEvent(name, createCloudEventFunction(handler, sources, { name }))
+}
+
+/**
+ * Registers one HTTP function serving many routes under its URL (see {@link createRoutedHttpFunction}): what a
+ * service's `route` events become on Google Cloud, where a function has no path routing of its own.
+ */
+export function registerRoutes(name: string, routes: readonly RouteBinding[], sources: readonly Source[]): void {
+  warnAboutNodeEnv(process.env)
+  loadFramework().http(name, createRoutedHttpFunction(routes, sources, { name }))
 }

@@ -1,4 +1,4 @@
-import { EventError, isRecord, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, quote, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import {
   cloudEventData,
   isCloudEventOfType,
@@ -35,7 +35,7 @@ export function int64Field(value: unknown, field: string, id: string): number | 
   if (value === undefined || value === null) return undefined
   const number = typeof value === 'string' && DIGITS.test(value) ? Number(value) : value
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-    throw new EventError(`gcp:storage: event ${id}: ${field} ${JSON.stringify(value)} is not a non-negative integer`)
+    throw new EventError(`gcp:storage: event ${id}: ${field} ${quote(value)} is not a non-negative integer`)
   }
   return number
 }
@@ -70,7 +70,7 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
     time: typeof event.time === 'string' ? event.time : '',
     source: event.source,
     native: event,
-    type: TYPES[action] ?? 'other',
+    type: (Object.hasOwn(TYPES, action) ? TYPES[action] : undefined) ?? 'other',
     action: event.type,
     bucket,
     key,

@@ -1,6 +1,6 @@
 // The contract between @polycloud/core and the provider adapters, and the shared machinery they use.
 export * from './index.js'
-export { BaseRequest, readAll, isStream, parseCookies, queryFromRecord, queryString } from './request.js'
+export { BaseRequest, readAll, isStream, parseCookies, queryFromRecord, queryString, normalizePath } from './request.js'
 export type { BodySource } from './request.js'
 export { PortableHeaders } from './headers.js'
 export { PortableQuery, decodeFormComponent } from './query.js'
@@ -16,17 +16,27 @@ export { PortableQueueMessage, PortableTopicMessage } from './events.js'
 export type { Payload } from './events.js'
 export { EventError, defaultReason } from './errors.js'
 export { runHttp, runEvents, runSource, httpFailure } from './invoke.js'
+export { createDispatcher, createHttpDispatcher, createEventDispatcher, dispatch } from './dispatch.js'
+export type { DispatchOptions, Dispatcher } from './dispatch.js'
+export { toCloudEvent, checkCloudEvent, isRfc3339, isUriReference, isAbsoluteUri, isMediaType } from './cloud-event.js'
+export { setOwn, ownCopy } from './own.js'
+export { jsonText, nestsDeeperThan } from './json-text.js'
 export {
   BatchFailedError,
   InvalidRecord,
+  translateRecords,
+  withFailureRef,
+  failureRef,
+  UNNAMED,
   throwIfFailed,
   findSource,
   unrecognisedInput,
   describeShape,
+  quote,
   isRecord,
   isString,
 } from './source.js'
-export type { HttpSource, EventSource, Source, SourceKind, ProviderAdapter } from './source.js'
+export type { HttpSource, EventSource, Source, SourceKind, ProviderAdapter, RecordOptions } from './source.js'
 export {
   isBase64,
   base64ToBytes,

@@ -1,3 +1,5 @@
+import { setOwn } from './own.js'
+
 export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -180,12 +182,18 @@ class JsonLogger implements Logger {
   #write(level: LogLevel, message: string, fields: LogFields | undefined): void {
     if (LEVELS[level] < this.#threshold) return
     const record: Record<string, unknown> = { level, message, time: new Date().toISOString(), ...this.#fields }
-    if (fields) for (const key in fields) record[key] = fields[key]
+    if (fields) for (const key in fields) setOwn(record, key, fields[key])
     let line: string
     try {
       line = JSON.stringify(record, replaceErrors)
     } catch (error) {
-      line = JSON.stringify({ level, message, ...this.#fields, logError: `fields not serialisable: ${String(error)}` })
+      const problem = `fields not serialisable: ${error instanceof Error ? error.message : 'unknown error'}`
+      try {
+        line = JSON.stringify({ level, message, ...this.#fields, logError: problem })
+      } catch {
+        // Not even the context's own fields (a request id the platform gave as something else): the bare line.
+        line = JSON.stringify({ level, message, logError: problem })
+      }
     }
     this.#sink(level, line)
   }

@@ -1,4 +1,5 @@
 import { base64ToBytes, isBase64, utf8Decode, utf8Encode } from '#encoding'
+import { jsonText } from './json-text.js'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
@@ -85,7 +86,10 @@ export interface ChangeEvent extends EventBase {
   readonly oldImage: JsonObject | undefined
 }
 
-/** A CloudEvents 1.0 event. */
+/**
+ * A CloudEvents 1.0 event, valid by the specification's rules (an invalid one fails as a malformed record and never
+ * reaches a handler). `time` is the event's RFC 3339 timestamp as given (any offset), '' when it has none.
+ */
 export interface CloudEvent extends EventBase {
   readonly kind: 'cloudEvent'
   readonly specversion: string
@@ -95,7 +99,7 @@ export interface CloudEvent extends EventBase {
   readonly dataschema: string | undefined
   /** JSON data as parsed values; `data_base64` or binary data as bytes. */
   readonly data: unknown
-  /** Extension attributes. */
+  /** Extension attributes: lower-case names, boolean, integer or string values. */
   readonly extensions: Readonly<Record<string, unknown>>
 }
 
@@ -140,7 +144,8 @@ abstract class PayloadMessage implements MessageBody {
       const value = payload.value
       if (typeof value === 'string') return (this.#text = value)
       if (!(value instanceof Uint8Array) && !(value instanceof ArrayBuffer)) {
-        return (this.#text = JSON.stringify(value) ?? '')
+        // Nested thousands of levels deep, the same text JSON.stringify would write (AWS and GCP hand over text).
+        return (this.#text = jsonText(value) ?? '')
       }
     }
     return (this.#text = utf8Decode(this.bytes()))

@@ -15,8 +15,13 @@ export class PortableHeaders implements Iterable<[string, string]> {
     this.#values = values
   }
 
-  /** Headers from a record whose names may be in any case and whose values may be lists. */
+  /**
+   * Headers from a record whose names may be in any case and whose values may be lists. Values that are neither
+   * strings nor lists of strings (which no provider sends) are left out, as is a "record" that is not an object.
+   */
   static from(record: HeaderRecord | null | undefined, multi?: HeaderRecord | null): PortableHeaders {
+    if (!isObject(record)) record = undefined
+    if (!isObject(multi)) multi = undefined
     if (!multi && record && isLowerCaseSingle(record)) return new PortableHeaders(record)
     const values: Record<string, string> = Object.create(null)
     // Multi-value records hold every value; single-value ones only the last. Prefer the multi-value form.
@@ -95,10 +100,17 @@ function addAll(values: Record<string, string>, record: HeaderRecord): void {
   for (const name in record) add(values, name.toLowerCase(), record[name])
 }
 
+function isObject(value: unknown): value is HeaderRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 function add(values: Record<string, string>, lower: string, value: string | readonly string[] | null | undefined): void {
-  if (value == null) return
-  const joined = typeof value === 'string' ? value : value.join(', ')
-  if (typeof value !== 'string' && value.length === 0) return
+  let joined: string | undefined
+  if (typeof value === 'string') joined = value
+  else if (Array.isArray(value)) {
+    for (const item of value as readonly unknown[]) if (typeof item === 'string') joined = joined === undefined ? item : `${joined}, ${item}`
+  }
+  if (joined === undefined) return
   const previous = values[lower]
   values[lower] = previous === undefined ? joined : `${previous}, ${joined}`
 }

@@ -18,6 +18,7 @@ export function runHttp(
   request: PortableRequest,
   context: PortableContext,
   stream = false,
+  keepFetchResponse = false,
 ): OutgoingResponse | Promise<OutgoingResponse> {
   let result: HttpResult | Promise<HttpResult>
   try {
@@ -27,20 +28,21 @@ export function runHttp(
   }
   return typeof (result as Promise<HttpResult> | null)?.then === 'function'
     ? (result as Promise<HttpResult>).then(
-        (value) => complete(value, context, stream),
+        (value) => complete(value, context, stream, keepFetchResponse),
         (error: unknown) => fail(error, context),
       )
-    : complete(result as HttpResult, context, stream)
+    : complete(result as HttpResult, context, stream, keepFetchResponse)
 }
 
 function complete(
   result: HttpResult,
   context: PortableContext,
   stream: boolean,
+  keepFetchResponse: boolean,
 ): OutgoingResponse | Promise<OutgoingResponse> {
   let response: OutgoingResponse
   try {
-    response = toOutgoing(result)
+    response = toOutgoing(result, keepFetchResponse)
   } catch (error) {
     return fail(error, context)
   }
@@ -61,11 +63,19 @@ function finish(response: OutgoingResponse, context: PortableContext): OutgoingR
   return context.pending ? context.settle().then(() => response) : response
 }
 
-/** Logs an error thrown while handling a request and turns it into the client-safe response. */
+/**
+ * Logs an error thrown while handling a request and turns it into the client-safe response. An HttpError whose
+ * headers HTTP cannot carry becomes the generic 500, logged too.
+ */
 export function httpFailure(error: unknown, context: PortableContext): OutgoingResponse {
   if (!(error instanceof HttpError)) context.log.error('handler failed', { error })
   else if (error.status >= 500) context.log.error('handler answered with an error', { status: error.status, error })
-  return errorResponse(error, context.requestId)
+  try {
+    return errorResponse(error, context.requestId)
+  } catch (headerError) {
+    context.log.error('handler failed', { error: headerError })
+    return errorResponse(headerError, context.requestId)
+  }
 }
 
 /**
@@ -80,12 +90,13 @@ export async function runEvents<E extends NeutralEvent>(
   ordered = false,
 ): Promise<Array<E | InvalidRecord>> {
   type Item = E | InvalidRecord
-  const failed: Item[] = []
   const concurrency = ordered ? 1 : (handler.options.concurrency ?? 1)
-  const runOne = async (event: Item): Promise<boolean> => {
+  // Failures by position, so they come back in delivery order without sorting (linear in the batch size).
+  const failedAt = new Uint8Array(events.length)
+  const runOne = async (event: Item, index: number): Promise<boolean> => {
     if (event instanceof InvalidRecord) {
       context.log.error('record could not be translated', { recordId: event.id, error: event.error })
-      failed.push(event)
+      failedAt[index] = 1
       return false
     }
     try {
@@ -93,30 +104,33 @@ export async function runEvents<E extends NeutralEvent>(
       return true
     } catch (error) {
       context.log.error('event failed', { kind: event.kind, eventId: event.id, error })
-      failed.push(event)
+      failedAt[index] = 1
       return false
     }
   }
   if (concurrency === 1) {
     for (let i = 0; i < events.length; i++) {
-      if (!(await runOne(events[i] as Item)) && ordered && i + 1 < events.length) {
-        const skipped = events.slice(i + 1)
+      if (!(await runOne(events[i] as Item, i)) && ordered && i + 1 < events.length) {
         context.log.warn('stopped an ordered batch at the first failure', {
           failedId: events[i]?.id,
-          skipped: skipped.length,
+          skipped: events.length - i - 1,
         })
-        failed.push(...skipped)
+        failedAt.fill(1, i + 1)
         break
       }
     }
   } else {
     let next = 0
     const worker = async (): Promise<void> => {
-      while (next < events.length) await runOne(events[next++] as Item)
+      while (next < events.length) {
+        const index = next++
+        await runOne(events[index] as Item, index)
+      }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker))
-    failed.sort((a, b) => events.indexOf(a) - events.indexOf(b))
   }
+  const failed: Item[] = []
+  for (let i = 0; i < events.length; i++) if (failedAt[i] === 1) failed.push(events[i] as Item)
   if (context.pending) await context.settle()
   return failed
 }

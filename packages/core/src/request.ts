@@ -13,7 +13,11 @@ export interface PortableRequest {
   readonly method: string
   /** Absolute URL as the client sent it (scheme from X-Forwarded-Proto where the provider strips it). */
   readonly url: string
-  /** Path of the URL, percent-encoded as sent, without the query. */
+  /**
+   * Path of the URL without the query, percent-encoded, as the WHATWG URL parser makes it on every provider: dot
+   * segments (`/a/../b`, `/a/%2e%2e/b`) resolved, backslashes read as slashes, characters a URL path cannot
+   * hold percent-encoded (see {@link normalizePath}).
+   */
   readonly path: string
   readonly headers: PortableHeaders
   /** Query parameters in order, repeated keys kept (`getAll`): the reading half of `URLSearchParams`. */
@@ -76,6 +80,22 @@ export type BodySource = null | string | Uint8Array | { readonly base64: string 
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 const PATH = /^[^:]*:\/\/[^/?#]*([^?#]*)/
+// What the URL parser would change in a path: a dot segment (also percent-encoded), a backslash, or a character
+// outside the printable ASCII a path keeps as it is.
+const UNNORMAL = /\/\.|\/%2e|\\|[^\x21-\x7e]|["<>`{}]/i
+
+/**
+ * A request path as the WHATWG URL parser makes it, the one rule `request.path` follows on every provider (Azure
+ * and Workers hand over URLs already parsed so; API Gateway, ALB and the Functions Framework hand over the path as
+ * the client sent it): dot segments resolved, `\` read as `/`, spaces and other characters a path cannot hold
+ * percent-encoded. A path without any of those (the common case) is returned as it is.
+ */
+export function normalizePath(path: string): string {
+  const rooted = path.startsWith('/') ? path : `/${path}`
+  if (!UNNORMAL.test(rooted)) return rooted
+  // Appended to an origin, never resolved against one: `//host/x` stays a path.
+  return new URL(`http://localhost${rooted.replace(/[?#]/g, (char) => (char === '?' ? '%3F' : '%23'))}`).pathname
+}
 
 /**
  * Base for an adapter's request class: one subclass per native payload version. Subclasses say where the method,
@@ -141,7 +161,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   }
 
   get path(): string {
-    return PATH.exec(this.url)?.[1] || '/'
+    return normalizePath(PATH.exec(this.url)?.[1] || '/')
   }
 
   get headers(): PortableHeaders {
@@ -185,7 +205,10 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
 
   bytes(): Promise<Uint8Array> {
     this.#used = true
-    return (this.#bytes ??= this.#load())
+    return (this.#bytes ??= this.#load().catch((error: unknown) => {
+      // A body that cannot be read or decoded is the client's: a 400 naming why.
+      throw error instanceof HttpError ? error : new HttpError(400, `Request body could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    }))
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -206,7 +229,7 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
     let body: BodyInit | undefined
     // Fetch forbids a body on GET and HEAD.
     if (source !== null && this.method !== 'GET' && this.method !== 'HEAD') {
-      if (!isStream(source)) body = typeof source === 'string' ? source : (this.#decode(source) as Uint8Array<ArrayBuffer>)
+      if (!isStream(source)) body = typeof source === 'string' ? source : this.#decodeLazily(source)
       else if (this.#read) body = this.#read as Uint8Array<ArrayBuffer>
       else if (this.#bytes || source.locked) throw new TypeError('the request body is being read; read it to the end before toRequest()')
       else {
@@ -232,6 +255,18 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
   async #load(): Promise<Uint8Array> {
     const source = this.#body()
     return (this.#read = source === null ? new Uint8Array(0) : isStream(source) ? await readAll(source) : this.#decode(source))
+  }
+
+  /**
+   * The body for a Fetch Request: the decoded bytes, or, when they cannot be decoded, a stream that fails with the
+   * 400 when read, so an app that never reads the body still runs.
+   */
+  #decodeLazily(source: Exclude<BodySource, null | string | ReadableStream<Uint8Array>>): BodyInit {
+    try {
+      return this.#decode(source) as Uint8Array<ArrayBuffer>
+    } catch (error) {
+      return new ReadableStream({ start: (controller) => controller.error(error) })
+    }
   }
 
   #decode(source: Exclude<BodySource, null | ReadableStream<Uint8Array>>): Uint8Array {
@@ -298,13 +333,15 @@ export function queryFromRecord(
   decode = false,
 ): PortableQuery {
   const pairs: Array<[string, string]> = []
-  if (record) {
+  if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
     for (const key in record) {
       const value = record[key]
-      if (value == null) continue
+      // Values that are neither strings nor lists of strings (no provider sends them) are left out.
       const name = decode ? decodeFormComponent(key) : key
       if (typeof value === 'string') pairs.push([name, decode ? decodeFormComponent(value) : value])
-      else for (const item of value) pairs.push([name, decode ? decodeFormComponent(item) : item])
+      else if (Array.isArray(value)) {
+        for (const item of value as readonly unknown[]) if (typeof item === 'string') pairs.push([name, decode ? decodeFormComponent(item) : item])
+      }
     }
   }
   return PortableQuery.fromPairs(pairs)

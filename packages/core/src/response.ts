@@ -1,4 +1,5 @@
 import { HttpError } from './errors.js'
+import { setOwn } from './own.js'
 import { isStream, readAll } from './request.js'
 
 /** Header values a handler may return: a record (arrays for repeated headers such as Set-Cookie) or pairs. */
@@ -33,6 +34,11 @@ export interface OutgoingResponse {
   headers: Record<string, string>
   cookies: string[]
   body: string | Uint8Array | ReadableStream<Uint8Array> | null
+  /**
+   * The handler's own Fetch `Response`, when the provider asked to send one as it is (Workers: a WebSocket upgrade,
+   * `cf` options); the other fields are then unused.
+   */
+  fetchResponse?: Response
 }
 
 export function json(data: unknown, options?: ResponseOptions): PlainResponse {
@@ -94,10 +100,52 @@ function headerPairs(headers: ResponseHeaders): Array<readonly [string, string]>
  * (it is a single-valued field: a helper's default gives way to the handler's own), other repeats are joined.
  */
 function addHeader(out: OutgoingResponse, name: string, value: string): void {
+  checkHeader(name, value)
   const lower = name.toLowerCase()
   if (lower === 'set-cookie') out.cookies.push(value)
   else if (lower !== 'content-type' && Object.hasOwn(out.headers, lower)) out.headers[lower] = `${out.headers[lower]}, ${value}`
-  else out.headers[lower] = value
+  else setOwn(out.headers, lower, value)
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// RFC 9110 field-value: HTAB, SP, visible ASCII and obs-text. Node refuses the rest; Fetch refuses CR, LF and NUL.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * Refuses a response header that HTTP cannot carry: a name that is not a token, a value with CR, LF, NUL or another
+ * control character (a header injection, or a value no provider sends alike). The same TypeError on every provider,
+ * which the runner turns into the logged 500.
+ */
+function checkHeader(name: string, value: string): void {
+  if (!TOKEN.test(name)) {
+    throw new TypeError(`handler returned an invalid response header name ${JSON.stringify(name.slice(0, 100))}: header names are HTTP tokens`)
+  }
+  if (!FIELD_VALUE.test(value)) {
+    throw new TypeError(
+      `handler returned response header ${JSON.stringify(name)} with a value HTTP cannot carry (CR, LF, NUL or another control character)`,
+    )
+  }
+}
+
+/** Statuses whose responses carry no body (RFC 9110 15.3.5, 15.3.6, 15.4.5; Fetch's null body statuses). */
+function isNullBodyStatus(status: number): boolean {
+  return status === 204 || status === 205 || status === 304
+}
+
+/**
+ * The same framing on every provider: a 204, 205 or 304 carries no body (a stream one is cancelled), and a
+ * handler's own Content-Length is dropped: each provider sends the length of the body it really sends, so a wrong
+ * value never makes a client wait for bytes that will not come (or cut a response short).
+ */
+function frame(out: OutgoingResponse): OutgoingResponse {
+  const headers = out.headers
+  if (headers['content-length'] !== undefined) delete headers['content-length']
+  if (out.body !== null && isNullBodyStatus(out.status)) {
+    const body = out.body
+    if (isStream(body)) void body.cancel().catch(() => {})
+    out.body = null
+  }
+  return out
 }
 
 /** Whether a value is a Fetch `Response` (checked by tag: reading the global `Response` would load undici). */
@@ -109,12 +157,15 @@ export function isFetchResponse(value: unknown): value is Response {
  * Brings whatever a handler returned to an {@link OutgoingResponse}. Throws a TypeError naming the problem when the
  * result is not a response (the caller turns it into a logged 500). Stream bodies stay streams here.
  */
-export function toOutgoing(result: HttpResult): OutgoingResponse {
+export function toOutgoing(result: HttpResult, keepFetchResponse = false): OutgoingResponse {
   if (result == null) return { status: 204, headers: {}, cookies: [], body: null }
   if (typeof result !== 'object') {
     throw new TypeError(`handler returned ${typeof result}; expected a Response or { status, headers, body }`)
   }
-  if (isFetchResponse(result)) return fromFetchResponse(result)
+  if (isFetchResponse(result)) {
+    if (keepFetchResponse) return { status: result.status, headers: {}, cookies: [], body: null, fetchResponse: result }
+    return frame(fromFetchResponse(result))
+  }
   const out: OutgoingResponse = { status: 200, headers: {}, cookies: [], body: null }
   const headers = result.headers
   if (headers !== undefined) {
@@ -140,7 +191,7 @@ export function toOutgoing(result: HttpResult): OutgoingResponse {
   } else if (status === undefined) {
     out.status = 204
   }
-  return out
+  return frame(out)
 }
 
 function checkStatus(status: unknown): number {
@@ -164,7 +215,7 @@ function setBody(out: OutgoingResponse, body: unknown): void {
 function fromFetchResponse(response: Response): OutgoingResponse {
   const out: OutgoingResponse = { status: checkStatus(response.status), headers: {}, cookies: response.headers.getSetCookie(), body: response.body }
   response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') out.headers[name] = value
+    if (name !== 'set-cookie') setOwn(out.headers, name, value)
   })
   return out
 }
@@ -178,7 +229,7 @@ export async function bufferBody(out: OutgoingResponse): Promise<OutgoingRespons
 /**
  * The response for an error thrown by a handler: an {@link HttpError} keeps its status, message and headers; any
  * other error becomes a 500 with a generic body. The caller logs the error; nothing of it but an HttpError's
- * message reaches the client.
+ * message reaches the client. Throws a TypeError for an HttpError whose headers HTTP cannot carry.
  */
 export function errorResponse(error: unknown, requestId: string): OutgoingResponse {
   if (error instanceof HttpError) {
@@ -190,7 +241,13 @@ export function errorResponse(error: unknown, requestId: string): OutgoingRespon
       cookies: [],
       body: JSON.stringify(body),
     }
-    if (error.headers) for (const name in error.headers) out.headers[name.toLowerCase()] = error.headers[name] as string
+    if (error.headers) {
+      for (const name in error.headers) {
+        const value = error.headers[name] as string
+        checkHeader(name, value)
+        setOwn(out.headers, name.toLowerCase(), value)
+      }
+    }
     return out
   }
   return {

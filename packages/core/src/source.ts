@@ -43,11 +43,110 @@ export interface EventSource<Native = unknown, E extends NeutralEvent = NeutralE
 export class InvalidRecord {
   readonly invalid = true
   constructor(
-    /** The record's native id (message id, sequence number), for the provider's failure report. */
+    /** The record's native id (message id, sequence number) when it has one, for logs. */
     readonly id: string,
-    readonly native: unknown,
+    /** What the source reports the failure by (see {@link failureRef}): the native record, as a rule. */
+    readonly ref: unknown,
+    /** Names the record and what is wrong with it. */
     readonly error: Error,
   ) {}
+}
+
+const FAILURE_REF: unique symbol = Symbol('polycloud.failureRef')
+
+/**
+ * Gives a translated event the reference its source reports a failure by (the SQS record, the stream record, the
+ * Workers message): set when the event is translated, so failure reports never depend on `event.native`, the
+ * user's escape hatch. Not enumerable: handlers, spreads and JSON do not see it.
+ */
+export function withFailureRef<E extends object>(event: E, ref: unknown): E {
+  Object.defineProperty(event, FAILURE_REF, { value: ref, configurable: true })
+  return event
+}
+
+/**
+ * The failure reference of a record that is a record but has no id to report a failure by (an SQS message
+ * without a message id, a stream record without a sequence number): such a failure fails the whole batch.
+ */
+export const UNNAMED: unique symbol = Symbol('polycloud.unnamedRecord')
+
+/** The reference a translated event or an invalid record reports its failure by; undefined when it has none. */
+export function failureRef(item: NeutralEvent | InvalidRecord): unknown {
+  return item instanceof InvalidRecord ? item.ref : (item as { [FAILURE_REF]?: unknown })[FAILURE_REF]
+}
+
+/** How {@link translateRecords} names and reports the records of one native input. */
+export interface RecordOptions<R = Readonly<Record<string, unknown>>> {
+  /** The source's name (`aws:sqs`): every error message starts with it. */
+  readonly source: string
+  /** Where the records are, for messages: `Records` gives `Records[3]`. Without it the input is one record. */
+  readonly list?: string
+  /** The record's own id for logs and messages (message id, sequence number), when it has a usable one. */
+  readonly id?: (record: R) => string | undefined
+  /** What the source reports a failure by (default: the record itself). */
+  readonly ref?: (record: unknown) => unknown
+}
+
+const SOURCE_PREFIX = /^(?:[a-z]+:[a-z0-9-]+: )+/
+
+/**
+ * Translates the records of one native input, each on its own: a record that is not an object, or that `translate`
+ * rejects, becomes an {@link InvalidRecord} whose error names the source, the record (its position and id) and the
+ * problem; the others go on. Every event gets its record's failure reference. `translate` may return several
+ * events for one record (an S3 notification in an SQS message) or none.
+ */
+export function translateRecords<E extends NeutralEvent, R = Readonly<Record<string, unknown>>>(
+  records: readonly unknown[],
+  translate: (record: R, index: number) => E | readonly E[],
+  options: RecordOptions<R>,
+): Array<E | InvalidRecord> {
+  const out: Array<E | InvalidRecord> = []
+  const { ref, id } = options
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]
+    const reference = ref === undefined ? record : ref(record)
+    let recordId: string | undefined
+    try {
+      if (!isRecord(record)) throw new EventError(`it is ${describeShape(record)}, not an object`)
+      recordId = id?.(record as R)
+      const events = translate(record as R, index)
+      if (isEventList(events)) for (const event of events) out.push(withFailureRef(event, reference))
+      else out.push(withFailureRef(events, reference))
+    } catch (error) {
+      // Without an id of its own, a record is known by its place: `Records[3]`.
+      const known = recordId ?? (options.list === undefined ? '' : `${options.list}[${index}]`)
+      out.push(new InvalidRecord(known, reference, recordError(options, index, recordId, error)))
+    }
+  }
+  return out
+}
+
+function isEventList<E>(value: E | readonly E[]): value is readonly E[] {
+  return Array.isArray(value)
+}
+
+/**
+ * The error of a record that could not be translated: `<source>: <where> (<id>): <problem>`. An EventError is
+ * the source saying what is wrong; any other error is reported with its name, as a record the source did not
+ * expect.
+ */
+function recordError<R>(options: RecordOptions<R>, index: number, id: string | undefined, error: unknown): EventError {
+  const problem =
+    error instanceof EventError
+      ? error.message.replace(SOURCE_PREFIX, '')
+      : `cannot be translated (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`
+  const where = options.list === undefined ? '' : `${options.list}[${index}]`
+  // The id, unless the problem already names the record by it ("message m-1 has no body").
+  const ided = id === undefined || id === '' || mentions(problem, id) ? undefined : JSON.stringify(id)
+  const named = ided === undefined ? where : where === '' ? `event ${ided}` : `${where} (${ided})`
+  return new EventError(`${options.source}: ${named === '' ? '' : `${named}: `}${problem}`, { cause: error })
+}
+
+function mentions(text: string, word: string): boolean {
+  const at = text.indexOf(` ${word}`)
+  if (at === -1) return false
+  const after = text[at + word.length + 1]
+  return after === undefined || after === ' ' || after === ':' || after === ','
 }
 
 export type Source = HttpSource | EventSource
@@ -60,9 +159,10 @@ export class BatchFailedError extends Error {
   override readonly name = 'BatchFailedError'
   readonly failedIds: readonly string[]
 
-  constructor(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>) {
+  constructor(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>, reason?: string) {
     const ids = failed.map((event) => event.id)
-    super(`${source}: ${ids.length} event(s) failed: ${ids.join(', ')}`)
+    const shown = ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, ... (${ids.length} in all)` : ids.join(', ')
+    super(`${source}: ${ids.length} event(s) failed: ${shown}${reason === undefined ? '' : `; ${reason}`}`)
     this.failedIds = ids
   }
 }
@@ -110,6 +210,17 @@ export function describeShape(input: unknown): string {
   if (keys.length === 0) return 'an object with no keys'
   const shown = keys.slice(0, 20).join(', ')
   return `an object with keys: ${shown}${keys.length > 20 ? `, ... (${keys.length} in all)` : ''}`
+}
+
+/**
+ * A value as an error message shows it: a string quoted (its first 100 characters), a number or boolean as it is,
+ * anything else by its shape. Never throws, whatever the value (a hostile one may have no `toString`, or nest too
+ * deeply for `JSON.stringify`).
+ */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === undefined) return String(value)
+  return describeShape(value)
 }
 
 /** Narrowing helpers for `canHandle` implementations. */

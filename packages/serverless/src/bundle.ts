@@ -27,6 +27,10 @@ export interface BundleOptions {
   readonly sourceRoot: string
   readonly define?: Readonly<Record<string, string>>
   readonly banner?: string
+  /** `external`: leave every package import to the runtime's resolution (default: bundle them). */
+  readonly packages?: 'external'
+  /** `linked` (default): a `.map` file next to each output; `inline`: in the output. */
+  readonly sourcemap?: 'linked' | 'inline'
 }
 
 /** One written file of a bundle. */
@@ -79,7 +83,8 @@ export async function bundle(options: BundleOptions, what = 'the service'): Prom
       ...(options.mainFields ? { mainFields: [...options.mainFields] } : {}),
       minify: options.minify ?? true,
       keepNames: false,
-      sourcemap: 'linked',
+      sourcemap: options.sourcemap ?? 'linked',
+      ...(options.packages ? { packages: options.packages } : {}),
       sourceRoot: '',
       sourcesContent: false,
       legalComments: 'none',

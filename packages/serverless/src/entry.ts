@@ -10,6 +10,8 @@ export interface HandlerRef {
   readonly module: string
   /** Export name (`get`, or `default`). */
   readonly exportName: string
+  /** The module's file relative to the service, as found (`handlers/notes.ts`). */
+  readonly file: string
 }
 
 /** `handlers/notes.get` -> module `handlers/notes`, export `get`; checks the module exists. */
@@ -17,10 +19,11 @@ export function parseHandler(handler: unknown, servicePath: string, path: string
   const match = typeof handler === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handler) : null
   if (!match) throw new ConfigError(path, `${JSON.stringify(handler)} is not "<module path>.<export>" (e.g. handlers/notes.get)`)
   const module = (match[1] as string).replace(/^\.\//, '')
-  if (!EXTENSIONS.some((extension) => existsSync(join(servicePath, module + extension)))) {
+  const extension = EXTENSIONS.find((candidate) => existsSync(join(servicePath, module + candidate)))
+  if (extension === undefined) {
     throw new ConfigError(path, `module ${module} not found (looked for ${module}{${EXTENSIONS.join(',')}})`)
   }
-  return { module, exportName: match[2] as string }
+  return { module, exportName: match[2] as string, file: module + extension }
 }
 
 /** The module specifier of the handler's module as seen from an entry in `entryDir`. */

@@ -33,3 +33,16 @@ export class ProviderError extends Error {
     super(hint ? `${message}\n  ${hint}` : message)
   }
 }
+
+/** The parts of the framework the plugin's errors go through. */
+export interface FrameworkErrors {
+  classes: { Error: new (message: string, code?: string) => Error }
+}
+
+/**
+ * An error the framework shows as it is: its message, prefixed with the plugin's name, and no stack trace (osls
+ * prints the stack of any other error).
+ */
+export function frameworkError(serverless: FrameworkErrors, message: string): Error {
+  return new serverless.classes.Error(`serverless-polycloud: ${message}`, 'POLYCLOUD_CONFIGURATION')
+}

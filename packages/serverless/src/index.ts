@@ -13,9 +13,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { BundleError } from './bundle.js'
-import { ConfigError, ProviderError } from './errors.js'
-import { prepareFunctions } from './functions.js'
-import { nativeOwners } from './native.js'
+import { ConfigError, ProviderError, frameworkError } from './errors.js'
+import { checkHandlers, isExcluded, prepareFunctions } from './functions.js'
+import { NATIVE_EVENTS, nativeOwners } from './native.js'
 import {
   PROVIDERS,
   providerName,
@@ -29,7 +29,8 @@ import {
   type ServiceContext,
 } from './provider.js'
 import { TARGETS } from './providers/index.js'
-import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, isNeutralEvent, neutralEventSchema } from './schema.js'
+import { runtimeProblems } from './runtime.js'
+import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, isNeutralEvent, neutralEventSchema, type SchemaMessages } from './schema.js'
 
 type Json = Record<string, unknown>
 
@@ -60,6 +61,8 @@ export interface Serverless {
     schema?: unknown
   }
   setProvider?(name: string, provider: object): void
+  /** The command being run (`['invoke', 'local']`). */
+  processedInput?: { commands?: string[] }
   pluginManager?: { hooks: Record<string, HookEntry[]> }
   classes: { Error: new (message: string, code?: string) => Error }
 }
@@ -83,6 +86,12 @@ const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; de
   { command: 'offline', event: 'offline:start', describe: 'offline' },
 ]
 
+/** The commands that load the handlers (they bundle or run them): their modules and exports are checked first. */
+const LOADING_COMMANDS = new Set(['package', 'deploy', 'deploy function', 'offline', 'offline start', 'invoke local'])
+
+/** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
+const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
+
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 export default class PolycloudPlugin {
@@ -93,6 +102,8 @@ export default class PolycloudPlugin {
   readonly #log: Logger | undefined
   readonly #target: ProviderTarget
   #context: ServiceContext | undefined
+  /** What the target's hand-over left to release when a command fails. */
+  #handedOver: { release(): Promise<void> } | undefined
 
   constructor(serverless: Serverless, options: Record<string, unknown> | undefined, utils?: { log?: Logger }) {
     this.#serverless = serverless
@@ -113,14 +124,22 @@ export default class PolycloudPlugin {
     }
     schemas.defineFunctionProperties(name, FUNCTION_SCHEMA)
     schemas.defineCustomProperties(customSchema(name, PROVIDERS, this.#target.customSchema as Json | undefined))
+    const vocabulary = { title: this.#target.title, natives: NATIVE_EVENTS[name], ...(this.#target.eventOptions ? { extensions: this.#target.eventOptions } : {}) }
+    explainSchemaErrors(schemas as SchemaMessages, () => serverless.service.functions, vocabulary)
     // Validation runs before any hook: another provider's native event must be refused here, by name.
     this.#checkForeignEvents(name)
-    this.hooks = { initialize: () => this.#initialize() }
+    this.hooks = {
+      initialize: () => this.#initialize(),
+      // A failed command ends once its error is shown: nothing a tool started may keep the process alive.
+      error: async () => {
+        await this.#handedOver?.release()
+      },
+    }
     if (name !== 'aws') this.#serveCommands()
   }
 
   #error(message: string): Error {
-    return new this.#serverless.classes.Error(`serverless-polycloud: ${message}`, 'POLYCLOUD_CONFIGURATION')
+    return frameworkError(this.#serverless, message)
   }
 
   /**
@@ -179,6 +198,7 @@ export default class PolycloudPlugin {
         host: string('Host to bind (default 127.0.0.1)'),
         port: string('Port to serve on'),
         httpPort: string('Port to serve on (serverless-offline spelling)'),
+        ...target.offlineOptions,
       },
     }
     for (const { command, event, describe } of COMMANDS) {
@@ -201,6 +221,7 @@ export default class PolycloudPlugin {
 
   #checkForeignEvents(provider: ProviderName): void {
     for (const [name, fn] of Object.entries(this.#serverless.service.functions ?? {})) {
+      if (isExcluded(fn, provider)) continue
       ;(fn.events ?? []).forEach((event, index) => {
         const key = Object.keys(event ?? {})[0] ?? ''
         const owners = nativeOwners(key)
@@ -240,12 +261,19 @@ export default class PolycloudPlugin {
         return (service.resources.Resources ??= {})
       },
     }
+    // Functions excluded from this provider are not the framework's business either (osls would package them).
+    const excluded = Object.keys(service.functions ?? {}).filter((name) => isExcluded(service.functions[name] as FunctionConfig, target.name))
+    for (const name of excluded) delete service.functions[name]
+    const command = (serverless.processedInput?.commands ?? []).join(' ')
+    const log = this.#log ?? consoleLogger
+    this.#checkRuntimes(command, log)
     let functions: PreparedFunction[]
     try {
       functions = prepareFunctions(service.functions ?? {}, target, planContext)
+      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir, adapter: target.adapter })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
-      for (const entry of target.entries(functions, { workDir, servicePath })) {
+      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider })) {
         const file = join(workDir, entry.file)
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
@@ -254,7 +282,6 @@ export default class PolycloudPlugin {
       if (error instanceof ConfigError) throw this.#error(error.message)
       throw error
     }
-    const log = this.#log ?? consoleLogger
     this.#context = {
       provider: target.name,
       service: service.service,
@@ -266,12 +293,26 @@ export default class PolycloudPlugin {
       functions,
       providerConfig: service.provider,
       custom,
+      command,
       options: this.#options,
       log,
       write: (line) => process.stdout.write(`${line}\n`),
     }
-    target.handOver?.(this.#context, serverless)
+    this.#handedOver = target.handOver?.(this.#context, serverless) ?? undefined
+    if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
+  }
+
+  /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */
+  #checkRuntimes(command: string, log: Logger): void {
+    if (command !== 'package' && !DEPLOY_COMMANDS.has(command)) return
+    const service = this.#serverless.service
+    const problems = runtimeProblems(this.#target.name, service.provider.runtime, service.functions ?? {})
+    if (problems.length === 0) return
+    if (DEPLOY_COMMANDS.has(command)) {
+      throw this.#error(`${problems.map((problem) => problem.message).join('\n')}\nNot deploying: change the runtime in serverless.yml.`)
+    }
+    for (const problem of problems) log.warning(`serverless-polycloud: ${problem.message}\n\`serverless deploy\` refuses it until the runtime changes.`)
   }
 
   /**

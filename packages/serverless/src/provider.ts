@@ -90,6 +90,8 @@ export interface FunctionConfig {
   environment?: Record<string, unknown>
   url?: unknown
   polycloud?: boolean
+  /** Providers this function is not deployed to (`[cloudflare]`): for a trigger a provider cannot honour. */
+  excludeFrom?: string[]
   [key: string]: unknown
 }
 
@@ -122,6 +124,8 @@ export interface ServiceContext<N = unknown> {
   readonly providerConfig: Readonly<Json>
   /** `custom.polycloud.<provider>`. */
   readonly custom: Readonly<Json>
+  /** The command being run, its words joined by spaces (`package`, `invoke local`, `offline start`), when known. */
+  readonly command?: string
   /** The command line options (`--region`, `--function`, `--path`, ...). */
   readonly options: Readonly<Record<string, unknown>>
   readonly log: Logger
@@ -147,6 +151,16 @@ export interface EntryFile {
   readonly functions: readonly string[]
 }
 
+/** What a target's `entries` reads besides the functions (deployed names hold the service and the stage; a Worker serves a whole service: its name, its vars). */
+export interface EntryContext {
+  readonly workDir: string
+  readonly servicePath: string
+  readonly service: string
+  readonly stage: string
+  /** `provider.*` as written. */
+  readonly providerConfig: Readonly<Json>
+}
+
 /** A command a target serves; the plugin calls it with the prepared service. */
 export type Command<N> = (context: ServiceContext<N>) => Promise<void>
 
@@ -170,6 +184,8 @@ export interface ProviderTarget<N = unknown> {
   readonly providerSchema?: Readonly<Json>
   /** This provider's own fields on the neutral events (`api` on an AWS route, `serviceBus` on an Azure queue, ...). */
   readonly eventOptions?: Readonly<Partial<Record<NeutralEventName, EventExtension>>>
+  /** Options `serverless offline` takes for this target besides `--host` and `--port` (`--storage` on Azure, ...). */
+  readonly offlineOptions?: Readonly<Record<string, { readonly usage: string; readonly type: 'string' | 'boolean' }>>
   /**
    * What an event becomes. Throws a ConfigError (path '' is filled in with the event's path) when the event cannot
    * run on this provider; returns undefined for a native event Polycloud does not serve.
@@ -178,12 +194,14 @@ export interface ProviderTarget<N = unknown> {
   /** The plans of a function's implicit events (a Function URL on AWS), after its declared ones. */
   implicitPlans?(fn: FunctionInfo): ReadonlyArray<{ readonly spec: EventSpec; readonly plan: EventPlan<N> }>
   /** The generated entries of the service's Polycloud functions (paths relative to `workDir`). */
-  entries(functions: ReadonlyArray<PreparedFunction<N>>, context: { readonly workDir: string; readonly servicePath: string }): EntryFile[]
+  entries(functions: ReadonlyArray<PreparedFunction<N>>, context: EntryContext): EntryFile[]
   /**
    * Runs at `initialize` once entries are written, for targets that hand the functions back to the framework's
-   * own machinery (AWS: osls and serverless-esbuild package the rewritten functions).
+   * own machinery (AWS: osls and serverless-esbuild package the rewritten functions). May return what to release
+   * when a command fails (the framework's `error` hook), so a failed command ends instead of waiting on a tool it
+   * left running.
    */
-  handOver?(context: ServiceContext<N>, serverless: unknown): void
+  handOver?(context: ServiceContext<N>, serverless: unknown): { release(): Promise<void> } | void
   /** Writes the deployable artifact(s) to `packageDir`. */
   package?: Command<N>
   /** Serves the packaged service locally until interrupted (`serverless offline`, `npm start`). */

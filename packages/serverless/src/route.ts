@@ -21,9 +21,14 @@ export function parseRoute(route: string | { readonly method: string; readonly p
   let path: string
   if (typeof route === 'string') {
     const match = /^\s*(\S+)\s+(\S+)\s*$/.exec(route)
+    if (!match && route.trim().startsWith('/')) {
+      throw new RouteError(
+        `${JSON.stringify(route)} has no method: write the method before the path, e.g. "GET ${route.trim()}" (one of ${METHODS.join(', ')}; ANY for all)`,
+      )
+    }
     if (!match) {
       throw new RouteError(
-        `${JSON.stringify(route)} has no method: write "<METHOD> /path", e.g. "GET /notes/{id}" (METHOD one of ${METHODS.join(', ')})`,
+        `${JSON.stringify(route)} is not "<METHOD> /path": write e.g. "GET /notes/{id}" (METHOD one of ${METHODS.join(', ')})`,
       )
     }
     method = match[1] as string

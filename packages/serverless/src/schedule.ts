@@ -70,14 +70,27 @@ export function parseSchedule(expression: string): Schedule {
   }
   const cron = SHORTCUTS[text.toLowerCase()] ?? text
   const parts = cron.split(/\s+/)
-  if (parts.length !== 5) {
-    throw new ScheduleError(
-      `${JSON.stringify(text)} has ${parts.length} field(s); a cron needs 5 (minute hour day-of-month month day-of-week), or use rate(...) or @daily/@hourly/...`,
-    )
-  }
+  if (parts.length !== 5) throw new ScheduleError(fieldCountProblem(text, parts))
   const fields = parts.map((part, i) => normaliseField(part, FIELDS[i] as FieldSpec)) as [string, string, string, string, string]
   const weekdays = fields[4] === '*' ? undefined : [...new Set(expand(fields[4], FIELDS[4] as FieldSpec).map((day) => day % 7))].sort()
   return { kind: 'cron', fields, weekdays }
+}
+
+/**
+ * Why a cron with the wrong number of fields is refused, with the 5-field cron it most likely means: six fields are
+ * either AWS's (minute ... day-of-week year, with `?`) or seconds first (Azure's NCRONTAB, Quartz, node-cron).
+ */
+function fieldCountProblem(text: string, parts: readonly string[]): string {
+  const head = `${JSON.stringify(text)} has ${parts.length} field${parts.length === 1 ? '' : 's'}, but cron takes 5: minute hour day-of-month month day-of-week`
+  const others = '@hourly, @daily, @weekly, @monthly and rate(<N> minutes|hours|days) work too'
+  if (parts.length === 6) {
+    // AWS always has a "?" (in day-of-month or day-of-week) and may end with a year.
+    const aws = parts.includes('?') || /^\d{4}/.test(parts[5] as string)
+    const meant = aws ? parts.slice(0, 5).map((part) => (part === '?' ? '*' : part)).join(' ') : parts.slice(1).join(' ')
+    const reading = aws ? 'it reads like an AWS cron: drop the year and write "?" as "*"' : 'the first field reads like seconds, which schedules do not have: drop it'
+    return `${head}, without seconds or a year; ${reading}, i.e. "${meant}" (${others})`
+  }
+  return `${head}, e.g. "0 3 * * *" for 03:00 UTC every day (${others})`
 }
 
 /** Checks one cron field (lists, ranges, steps, names) and returns it with names upper-cased. */

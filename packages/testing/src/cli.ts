@@ -1,18 +1,62 @@
 import { readFile } from 'node:fs/promises'
 import type { Provider } from '@polycloud/core'
 import type { SourceKind } from '@polycloud/core/adapter'
+import { init, InitError } from './init.js'
 import { inspect, providers } from './inspect.js'
 
 const USAGE = `usage: polycloud inspect --provider <${providers.join('|')}> [--kind <kind>] <event.json>
+       polycloud init [dir] [--packages <folder of npm pack tarballs>] [--force]
 
-Prints the neutral event(s) a portable handler receives for a native event payload, as JSON.
---kind narrows the formats tried to those feeding one handler kind:
-  http, schedule, queue, topic, storage, changes, cloudEvent
-Exit code 1, with the reason on stderr, when the payload cannot be translated.`
+inspect: prints the neutral event(s) a portable handler receives for a native event payload, as JSON.
+  --kind narrows the formats tried to those feeding one handler kind:
+    http, schedule, queue, topic, storage, changes, cloudEvent
+  Exit code 1, with the reason on stderr, when the payload cannot be translated.
+init: writes a starter service to dir (default: the current folder): package.json with exact versions,
+  tsconfig.json, serverless.yml with an HTTP route, a cron and a queue, three portable handlers, their tests
+  with @polycloud/testing, and a .gitignore. --packages uses the tarballs \`npm pack\` wrote for the Polycloud
+  packages (until they are on a registry); --force overwrites files that exist.`
 
 const KINDS = new Set(['http', 'schedule', 'queue', 'topic', 'storage', 'changes', 'cloudEvent'])
 
 class UsageError extends Error {}
+
+/** `init [dir] [--packages <folder>] [--force]`. */
+function parseInit(args: string[]): { dir: string; packages: string | undefined; force: boolean } {
+  let packages: string | undefined
+  let force = false
+  const dirs: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    const [flag, inline] = arg.startsWith('--') ? arg.split('=', 2) : [arg, undefined]
+    if (flag === '--packages') {
+      packages = inline ?? args[++i]
+      if (packages === undefined) throw new UsageError('--packages needs a folder')
+    } else if (flag === '--force') {
+      force = true
+    } else if (arg.startsWith('--')) {
+      throw new UsageError(`unknown option ${arg}`)
+    } else {
+      dirs.push(arg)
+    }
+  }
+  if (dirs.length > 1) throw new UsageError('give one folder')
+  return { dir: dirs[0] ?? '.', packages, force }
+}
+
+function runInit(args: string[]): number {
+  const { dir, packages, force } = parseInit(args)
+  try {
+    const files = init(dir, { ...(packages !== undefined ? { packages } : {}), force })
+    process.stdout.write(
+      `polycloud init: wrote ${files.length} files to ${dir}:\n  ${files.join('\n  ')}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n  npm start    # http://127.0.0.1:3000/hello\n`,
+    )
+    return 0
+  } catch (error) {
+    if (!(error instanceof InitError)) throw error
+    process.stderr.write(`polycloud init: ${error.message}\n`)
+    return 1
+  }
+}
 
 function parse(args: string[]): { provider: Provider; kind: SourceKind | undefined; file: string } {
   const [command, ...rest] = args
@@ -50,6 +94,7 @@ async function main(args: string[]): Promise<number> {
   }
   let options
   try {
+    if (args[0] === 'init') return runInit(args.slice(1))
     options = parse(args)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error

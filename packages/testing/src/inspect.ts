@@ -6,6 +6,7 @@ import type { Provider } from '@polycloud/core'
 import {
   InvalidRecord,
   findSource,
+  nestsDeeperThan,
   unrecognisedInput,
   type ProviderAdapter,
   type SourceKind,
@@ -15,6 +16,9 @@ import { describeEvent, describeInvalid, describeRequest } from './describe.js'
 export const adapters: Readonly<Record<Provider, ProviderAdapter>> = { aws, azure, gcp, cloudflare }
 
 export const providers = Object.keys(adapters) as Provider[]
+
+/** How deeply a payload may nest for `inspect` (far beyond any real event; deeper JSON is refused by name). */
+export const MAX_DEPTH = 1000
 
 export interface Inspection {
   provider: Provider
@@ -36,6 +40,9 @@ export interface Inspection {
 export async function inspect(provider: Provider, json: unknown, options: { kind?: SourceKind } = {}): Promise<Inspection> {
   const adapter = adapters[provider]
   if (!adapter) throw new Error(`unknown provider ${JSON.stringify(provider)}; expected one of ${providers.join(', ')}`)
+  if (nestsDeeperThan(json, MAX_DEPTH)) {
+    throw new Error(`the payload nests arrays and objects more than ${MAX_DEPTH} levels deep; no provider's event does, and inspect reads at most ${MAX_DEPTH}`)
+  }
   const input = adapter.fromJson ? adapter.fromJson(json) : json
   const sources = options.kind ? adapter.sources.filter((source) => source.kind === options.kind) : adapter.sources
   const source = findSource(sources, input)

@@ -39,6 +39,6 @@ describe('aws/s3', () => {
     delete event.Records[0]!.s3.bucket.name
     const { result, lines } = await captureStdout(() => lambda(storage(() => {}))(event, lambdaContext()).catch((e: unknown) => e))
     expect((result as Error).message).to.match(/^aws:s3: 1 event\(s\) failed/)
-    expect(JSON.stringify(lines[0])).to.include('record without s3.bucket.name or s3.object.key')
+    expect(JSON.stringify(lines[0])).to.include('aws:s3: Records[0]: the record has no s3.bucket.name or s3.object.key string')
   })
 })

@@ -67,11 +67,11 @@ describe('azure/cosmos-db', () => {
     const records = cosmosDb.getEvents(azureInput([{ id: 'ok' }, { name: 'no id' }, 7], COSMOS))
     expect(records.map((record) => (record instanceof InvalidRecord ? `invalid ${record.id}: ${record.error.message}` : record.id))).to.deep.equal([
       'ok',
-      'invalid #1: azure:cosmos-db: change 1 is not a document with a string id',
-      'invalid #2: azure:cosmos-db: change 2 is not a document with a string id',
+      'invalid input[1]: azure:cosmos-db: input[1]: the document has no string id',
+      'invalid input[2]: azure:cosmos-db: input[2]: it is a number, not an object',
     ])
     const [item] = cosmosDb.getEvents(azureInput([{ current: { id: 'a' }, metadata: { operationType: 'create' } }], { ...COSMOS, changeFeedMode: 'AllVersionsAndDeletes' }))
-    expect((item as InvalidRecord).error.message).to.match(/^azure:cosmos-db: changeFeedMode 'AllVersionsAndDeletes' is not supported/)
+    expect((item as InvalidRecord).error.message).to.match(/^azure:cosmos-db: input\[0\]: changeFeedMode 'AllVersionsAndDeletes' is not supported/)
   })
 
   it('runs changes in order, stops at the first failure and fails the invocation for it and the rest', async () => {

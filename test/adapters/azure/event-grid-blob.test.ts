@@ -100,9 +100,9 @@ describe('azure/event-grid-blob', () => {
       ) as EventGridInput,
     )
     expect(records[0]).to.not.be.instanceOf(InvalidRecord)
-    expect((records[1] as InvalidRecord).error.message).to.equal('event sb-1: Microsoft.ServiceBus.ActiveMessagesAvailableWithNoListeners is not a Blob Storage event')
+    expect((records[1] as InvalidRecord).error.message).to.equal('azure:event-grid-blob: input[1] ("sb-1"): Microsoft.ServiceBus.ActiveMessagesAvailableWithNoListeners is not a Blob Storage event')
     expect((records[2] as InvalidRecord).error.message).to.equal(
-      'event weird: subject "/blobServices/default/containers/photos" does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)',
+      'azure:event-grid-blob: input[2] ("weird"): subject "/blobServices/default/containers/photos" does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)',
     )
   })
 

@@ -60,12 +60,12 @@ describe('azure/event-grid', () => {
     })
   })
 
-  it('keeps a CloudEvents-schema event as it is, unknown attributes as extensions, time in UTC', () => {
+  it('keeps a CloudEvents-schema event as it is, unknown attributes as extensions, the time as given', () => {
     const [event] = eventGrid.getEvents(azureInput(cloud, GRID)) as CloudEvent[]
     expect(event).to.deep.equal({
       kind: 'cloudEvent',
       id: 'c-1',
-      time: '2024-05-01T10:00:00.000Z',
+      time: '2024-05-01T12:00:00+02:00',
       source: '/contoso/orders',
       native: cloud,
       specversion: '1.0',
@@ -85,13 +85,13 @@ describe('azure/event-grid', () => {
     expect((good as CloudEvent).data).to.deep.equal(new Uint8Array([0, 255, 1]))
     expect(bad).to.be.instanceOf(InvalidRecord)
     expect((bad as InvalidRecord).id).to.equal('b-2')
-    expect((bad as InvalidRecord).error.message).to.equal('event b-2: data_base64 is not valid base64')
+    expect((bad as InvalidRecord).error.message).to.equal('azure:event-grid: input[1] ("b-2"): data_base64 is not base64 (RFC 4648)')
   })
 
   it('marks an array item that is not an event as invalid, by id or position', () => {
     const records = eventGrid.getEvents(azureInput<unknown>([gridEvent, { id: 'odd' }, 'text'], GRID) as EventGridInput)
-    expect(records.map((record) => (record instanceof InvalidRecord ? `invalid ${record.id}` : record.id))).to.deep.equal(['e-1', 'invalid odd', 'invalid #2'])
-    expect((records[2] as InvalidRecord).error.message).to.equal('item 2 is neither an Event Grid nor a CloudEvents event')
+    expect(records.map((record) => (record instanceof InvalidRecord ? `invalid ${record.id}` : record.id))).to.deep.equal(['e-1', 'invalid odd', 'invalid input[2]'])
+    expect((records[2] as InvalidRecord).error.message).to.equal('azure:event-grid: input[2]: it is a string, not an object')
   })
 
   it('runs every event of a delivery and fails the invocation if any failed, so Event Grid resends it', async () => {

@@ -73,7 +73,8 @@ describe('azure/http', () => {
     expect(portable.headers.get('content-type')).to.equal('application/json')
     expect(portable.cookies.get('sid')).to.equal('abc')
     expect(portable.cookies.get('theme')).to.equal('dark')
-    expect(portable.ip).to.equal('203.0.113.7')
+    // The last X-Forwarded-For entry is the one Azure's front end appended; earlier ones are the client's to choose.
+    expect(portable.ip).to.equal('10.0.0.1')
     expect(portable.native).to.equal(request)
     expect(await portable.json()).to.deep.equal({ a: 1 })
   })
@@ -86,6 +87,7 @@ describe('azure/http', () => {
     expect(ip('[2001:db8::1]:443')).to.equal('2001:db8::1')
     expect(ip('2001:db8::1')).to.equal('2001:db8::1')
     expect(ip('198.51.100.2')).to.equal('198.51.100.2')
+    expect(ip('6.6.6.6, 198.51.100.2:50123')).to.equal('198.51.100.2')
     expect(ip(undefined)).to.equal(undefined)
   })
 

@@ -91,7 +91,7 @@ describe('cloudflare fromJson / polycloud inspect', () => {
       {
         invalid: true,
         id: 'n2',
-        error: 'cloudflare:r2-notification: message n2 is not an R2 event notification; its body is an object with keys: not',
+        error: 'cloudflare:r2-notification: messages[1]: message n2 is not an R2 event notification; its body is an object with keys: not',
       },
     ])
   })
@@ -102,7 +102,7 @@ describe('cloudflare fromJson / polycloud inspect', () => {
     expect(result.events[0]).to.deep.equal({
       invalid: true,
       id: 'm1',
-      error: 'cloudflare:queue: message m1 has no valid timestamp (got an invalid Date)',
+      error: 'cloudflare:queue: messages[0]: message m1 has no valid timestamp (got an invalid Date)',
     })
   })
 

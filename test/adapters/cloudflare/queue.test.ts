@@ -132,15 +132,15 @@ describe('cloudflare:queue', () => {
       const [ok, noId, zero, late] = queueBatch.getEvents(batch)
       expect((ok as QueueMessage).body).to.equal('fine')
       expect(noId).to.be.instanceOf(InvalidRecord)
-      expect((noId as InvalidRecord).id).to.equal('')
-      expect((noId as InvalidRecord).error.message).to.equal('cloudflare:queue: message 1 of queue q has no id')
+      expect((noId as InvalidRecord).id).to.equal('messages[1]')
+      expect((noId as InvalidRecord).error.message).to.equal('cloudflare:queue: messages[1]: the message of queue q has no id')
       expect((zero as InvalidRecord).error.message).to.equal(
-        'cloudflare:queue: message zero has no valid attempts count (got a number)',
+        'cloudflare:queue: messages[2]: message zero has no valid attempts count (got a number)',
       )
       expect((late as InvalidRecord).id).to.equal('late')
-      expect((late as InvalidRecord).native).to.equal(batch.messages[3])
+      expect((late as InvalidRecord).ref).to.equal(batch.messages[3])
       expect((late as InvalidRecord).error.message).to.equal(
-        'cloudflare:queue: message late has no valid timestamp (got an invalid Date)',
+        'cloudflare:queue: messages[3]: message late has no valid timestamp (got an invalid Date)',
       )
     })
   })

@@ -104,10 +104,10 @@ describe('cloudflare:r2-notification', () => {
       expect(bad).to.be.instanceOf(InvalidRecord)
       expect((bad as InvalidRecord).id).to.equal('bad')
       expect((bad as InvalidRecord).error.message).to.equal(
-        'cloudflare:r2-notification: message bad is not an R2 event notification; its body is an object with keys: hello',
+        'cloudflare:r2-notification: messages[1]: message bad is not an R2 event notification; its body is an object with keys: hello',
       )
       expect((text as InvalidRecord).error.message).to.equal(
-        'cloudflare:r2-notification: message text is not an R2 event notification; its body is a string',
+        'cloudflare:r2-notification: messages[2]: message text is not an R2 event notification; its body is a string',
       )
     })
   })

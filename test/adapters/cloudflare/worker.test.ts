@@ -16,6 +16,7 @@ import {
 } from '@polycloud/core'
 import { BatchFailedError, EventError } from '@polycloud/core/adapter'
 import {
+  cloudflareSources,
   createWorker,
   queueBatch,
   r2Notification,
@@ -41,9 +42,15 @@ describe('cloudflare worker', () => {
     it('refuses a handler kind no given source reads, naming the kind and the sources', () => {
       expect(() => createWorker(http(() => null), [queueBatch, scheduled])).to.throw(
         TypeError,
-        'cloudflare: no source reads http events (sources given: cloudflare:queue, cloudflare:scheduled)',
+        "handler is a http handler, but its function's events need a queue or schedule handler",
       )
-      expect(() => worker(topic(() => {}))).to.throw(TypeError, /no source reads topic events/)
+      expect(() => worker(topic(() => {}))).to.throw(TypeError, /handler is a topic handler, but its function's events need a/)
+    })
+
+    it('refuses an export that is not a portable handler when the Worker is created', () => {
+      for (const value of [undefined, null, {}, () => null, { kind: 'http' }]) {
+        expect(() => createWorker(value as never, cloudflareSources), String(value)).to.throw(TypeError, /handler is not a portable handler/)
+      }
     })
   })
 
@@ -168,7 +175,7 @@ describe('cloudflare worker', () => {
       expect(result.status).to.equal(500)
     })
 
-    it('falls back to a plain 500 when even the error response cannot be built', async () => {
+    it('answers an HttpError whose headers HTTP cannot carry with the logged generic 500', async () => {
       const app = worker(
         http(() => {
           throw new HttpError(400, 'bad input', { headers: { 'x-bad': 'line\nbreak' } })
@@ -179,7 +186,7 @@ describe('cloudflare worker', () => {
       expect(result.status).to.equal(500)
       expect(await result.json()).to.deep.equal({ error: 'Internal Server Error', requestId: 'ray-2' })
       expect(lines.map(([level, line]) => [level, (JSON.parse(line) as { message: string }).message])).to.deep.equal([
-        ['error', 'could not build the error response'],
+        ['error', 'handler failed'],
       ])
     })
 

@@ -40,7 +40,7 @@ describe('gcp/cloud-event', () => {
   })
 
   it('keeps every attribute: context ones as fields, the rest (traceparent included) as extensions', () => {
-    const event = envelope('google.cloud.audit.log.v1.written', { a: 1 }, { subject: 's/1', dataschema: 'https://schema', traceparent: '00-abc', methodName: 'm', database: '(default)' })
+    const event = envelope('google.cloud.audit.log.v1.written', { a: 1 }, { subject: 's/1', dataschema: 'https://schema', traceparent: '00-abc', methodname: 'm', database: '(default)' })
     expect(toCloudEvent(event)).to.deep.equal({
       kind: 'cloudEvent',
       id: 'evt-1',
@@ -53,7 +53,7 @@ describe('gcp/cloud-event', () => {
       datacontenttype: 'application/json',
       dataschema: 'https://schema',
       data: { a: 1 },
-      extensions: { traceparent: '00-abc', methodName: 'm', database: '(default)' },
+      extensions: { traceparent: '00-abc', methodname: 'm', database: '(default)' },
     })
   })
 
@@ -71,7 +71,7 @@ describe('gcp/cloud-event', () => {
   it('makes an event with invalid data_base64 an invalid record', () => {
     const record = invalid(gcpCloudEvent.getEvents({ specversion: '1.0', id: 'b', source: 's', type: 't', data_base64: 'A' }))
     expect(record.id).to.equal('b')
-    expect(record.error.message).to.equal('gcp: event b: data_base64 is not valid base64')
+    expect(record.error.message).to.equal('gcp:cloud-event: event "b": data_base64 is not base64 (RFC 4648)')
   })
 
   it('throws BatchFailedError for a failed event', () => {

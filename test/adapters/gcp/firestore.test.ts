@@ -121,7 +121,7 @@ describe('gcp/firestore', () => {
       expect(invalid(gcpFirestore.getEvents(firestoreEvent('moved', {}))).error.message).to.equal('gcp:firestore: event evt-1: unknown event type google.cloud.firestore.document.v1.moved')
       expect(invalid(gcpFirestore.getEvents(firestoreEvent('created', { value: doc({ n: { integerValue: 'x' } }) }))).error.message).to.match(/field n: integerValue "x"/)
       const badBase64 = firestoreEvent('created', undefined, { data_base64: '!!!' })
-      expect(invalid(gcpFirestore.getEvents(badBase64)).error.message).to.equal('gcp: event evt-1: data_base64 is not valid base64')
+      expect(invalid(gcpFirestore.getEvents(badBase64)).error.message).to.equal('gcp:firestore: event "evt-1": data_base64 is not valid base64')
     })
 
     it('throws BatchFailedError for a failed event so FF answers 500', () => {

@@ -37,7 +37,16 @@ describe('gcp/http', () => {
     expect(req.query.get('q')).to.equal('hello world')
     expect(req.cookies.get('theme')).to.equal('dark')
     expect(req.headers.get('Content-Type')).to.equal('application/json')
-    expect(req.ip).to.equal('203.0.113.9')
+    // Express's req.ip (the first X-Forwarded-For entry) is the client's to choose: never used.
+    expect(req.ip).to.equal(undefined)
+  })
+
+  it('takes the client address Google\'s front end appended (the last X-Forwarded-For entry), else the socket peer', () => {
+    const forwarded = { host: 'h', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }
+    expect(gcpHttp.getRequest(request({ headers: forwarded })).ip).to.equal('203.0.113.9')
+    expect(gcpHttp.getRequest(request({ headers: { host: 'h', 'x-forwarded-for': '203.0.113.9' } })).ip).to.equal('203.0.113.9')
+    expect(gcpHttp.getRequest(request({ headers: { host: 'h' }, socket: { remoteAddress: '::1' } })).ip).to.equal('::1')
+    expect(gcpHttp.getRequest(request({ headers: { host: 'h' } })).ip).to.equal(undefined)
   })
 
   it('takes the first X-Forwarded-Proto of a list, the socket without one, and localhost without a Host', () => {

@@ -75,8 +75,8 @@ describe('gcp/pubsub', () => {
     expect(invalid(gcpPubSubQueue.getEvents(publishedEvent(Buffer.from([8, 1])))).error.message).to.match(/^gcp:pubsub-queue: event evt-1 has binary data/)
     const badAttribute = invalid(gcpPubSub.getEvents(publishedEvent({ message: { ...message, attributes: { n: 1 } } })))
     expect(badAttribute.id).to.equal('evt-1')
-    expect(badAttribute.error.message).to.equal('gcp:pubsub: message 101: attribute "n" is not a string')
-    expect(invalid(gcpPubSub.getEvents(publishedEvent({ message: { ...message, data: 5 } }))).error.message).to.equal('gcp:pubsub: message 101: data must be a base64 string')
+    expect(badAttribute.error.message).to.equal('gcp:pubsub: event "evt-1": message 101: attribute "n" is not a string')
+    expect(invalid(gcpPubSub.getEvents(publishedEvent({ message: { ...message, data: 5 } }))).error.message).to.equal('gcp:pubsub: event "evt-1": message 101: data must be a base64 string')
     const malformed = JSON.parse('{"message":{"messageId":"p1","attributes":"x"},"subscription":"s"}') as PubSubPushBody
     expect(invalid(gcpPubSub.getEvents(malformed)).id).to.equal('p1')
   })

@@ -67,7 +67,7 @@ describe('serverless/contract', () => {
     const context = { service: 's', stage: 'dev', servicePath: ROOT, providerConfig: {}, custom: {}, resources: {} }
     const [fn] = prepareFunctions({ api: { handler: 'handlers/hello.default', events: [{ route: 'GET /x' }, { route: 'GET /y' }] }, off: { polycloud: false } }, target, context)
     expect(fn).to.deep.include({ name: 'api', timeout: 30, kinds: ['http'], sources: [{ name: 'http', module: 'http' }], handlerText: 'handlers/hello.default' })
-    expect(fn?.handler).to.deep.equal({ module: 'handlers/hello', exportName: 'default' })
+    expect(fn?.handler).to.deep.equal({ module: 'handlers/hello', exportName: 'default', file: 'handlers/hello.ts' })
     expect(fn?.events.map(({ spec, plan }) => [spec.path, plan.native])).to.deep.equal([
       ['functions.api.events[0].route', 'route GET /x'],
       ['functions.api.events[1].route', 'route GET /y'],

@@ -100,6 +100,18 @@ describe('serverless/plugin: serverless package', function () {
       expect(orders).to.include('createLambdaEventHandler(portable, [sqs], "handlers/orders.default")')
     })
 
+    it('runs on nodejs22.x with source maps: a .map beside each bundle, NODE_OPTIONS=--enable-source-maps on each function', () => {
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) {
+        expect(fn.Runtime, id).to.equal('nodejs22.x')
+        expect((fn.Environment as { Variables: Record<string, string> }).Variables, id).to.include({ NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'info' })
+      }
+      const files = execFileSync('unzip', ['-Z1', join(dir, 'hello.zip')]).toString().trim().split('\n').sort()
+      expect(files).to.deep.equal(['.polycloud/aws/hello.cjs', '.polycloud/aws/hello.cjs.map'])
+      const map = JSON.parse(execFileSync('unzip', ['-p', join(dir, 'hello.zip'), '.polycloud/aws/hello.cjs.map']).toString()) as { sources: string[]; sourcesContent?: unknown }
+      expect(map.sources.some((source) => source.endsWith('handlers/hello.ts'))).to.equal(true)
+      expect(map.sourcesContent, 'names and positions only').to.equal(undefined)
+    })
+
     it("bundles each function alone, with no other cloud's code", () => {
       const hello = zipText(join(dir, 'hello.zip'))
       for (const marker of ['@azure/functions', 'azure:', 'functions-framework', 'gcp:', 'cloudflare:', 'google.cloud', 'Microsoft.Storage']) {
@@ -150,7 +162,7 @@ describe('serverless/plugin: serverless package', function () {
       writeFileSync(join(dir, 'handlers/h.ts'), "import { http, json } from '@polycloud/core'\nexport default http(() => json({}))\n")
       writeFileSync(
         join(dir, 'serverless.yml'),
-        `service: broken\nframeworkVersion: '4'\nprovider:\n  name: ${providerName}\n  runtime: nodejs20.x\nplugins:\n  - serverless-polycloud\nfunctions:\n${functions}`,
+        `service: broken\nframeworkVersion: '4'\nprovider:\n  name: ${providerName}\n  runtime: nodejs22.x\nplugins:\n  - serverless-polycloud\nfunctions:\n${functions}`,
       )
       return dir
     }
@@ -166,17 +178,27 @@ describe('serverless/plugin: serverless package', function () {
       {
         name: 'cron-fields',
         functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 3 * *'\n",
-        message: /Configuration error at 'functions\.nightly\.events\.0\.cron'/,
+        message: /Configuration error at 'functions\.nightly\.events\.0\.cron': "0 3 \* \*" has 4 fields, but cron takes 5/,
       },
       {
         name: 'unknown-field',
         functions: '  thumbs:\n    handler: handlers/h.default\n    events:\n      - bucket:\n          name: up-loads\n          when: created\n',
-        message: /Configuration error at 'functions\.thumbs\.events\.0\.bucket'/,
+        message: /Configuration error at 'functions\.thumbs\.events\.0\.bucket': bucket has no field "when" \(its fields: name, on, prefix, suffix, existing\)/,
       },
       {
         name: 'no-method',
         functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: /notes\n',
-        message: /Configuration error at 'functions\.api\.events\.0\.route'/,
+        message: /Configuration error at 'functions\.api\.events\.0\.route': "\/notes" has no method: write the method before the path, e\.g\. "GET \/notes"/,
+      },
+      {
+        name: 'six-field-cron',
+        functions: "  nightly:\n    handler: handlers/h.default\n    events:\n      - cron: '0 0 3 * * *'\n",
+        message: /'functions\.nightly\.events\.0\.cron': "0 0 3 \* \* \*" has 6 fields, but cron takes 5: .*drop it, i\.e\. "0 3 \* \* \*"/,
+      },
+      {
+        name: 'misspelt-event',
+        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - rout: GET /x\n',
+        message: /'functions\.api\.events\.0': "rout" is not an event Polycloud or AWS knows; did you mean "route"\? The neutral events, for every provider, are route, cron, fromQueue, topic, bucket, changes/,
       },
       {
         name: 'bad-method',
@@ -199,10 +221,10 @@ describe('serverless/plugin: serverless package', function () {
         message: /functions\.api\.handler: module handlers\/nope not found/,
       },
       {
-        name: 'provider',
+        name: 'azure-unhonoured-field',
         provider: 'azure',
-        functions: '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n',
-        message: /serverless-polycloud: functions\.api\.events\[0\]\.route: provider azure is not supported by this version of serverless-polycloud yet/,
+        functions: '  jobs:\n    handler: handlers/h.default\n    events:\n      - fromQueue:\n          name: jobs\n          fifo: true\n',
+        message: /serverless-polycloud: functions\.jobs\.events\[0\]\.fromQueue: fifo cannot be honoured by a Storage queue \(no ordering\): set serviceBus: true/,
       },
       {
         name: 'unknown-provider',
@@ -211,6 +233,19 @@ describe('serverless/plugin: serverless package', function () {
         message: /serverless-polycloud: provider "oracle" is not one Polycloud deploys to: use aws, azure, google, cloudflare/,
       },
     ]
+
+    it('a deprecated runtime: a warning at package naming the dates and the runtime to move to, a refusal at deploy', async () => {
+      const dir = service('old-runtime', '  api:\n    handler: handlers/h.default\n    events:\n      - route: GET /x\n')
+      writeFileSync(join(dir, 'serverless.yml'), readFileSync(join(dir, 'serverless.yml'), 'utf8').replace('nodejs22.x', 'nodejs20.x'))
+      const packaged = await serverless(['package'], { cwd: dir, timeoutMs: 60_000 })
+      expect(packaged.code, packaged.stdout + packaged.stderr).to.equal(0)
+      expect(packaged.stdout + packaged.stderr).to.match(
+        /provider\.runtime: nodejs20\.x is deprecated since 2026-04-30 on AWS Lambda \(creating functions on it blocked since 2026-08-31, updating them blocked since 2026-09-30\); move to nodejs/,
+      )
+      const deployed = await serverless(['deploy'], { cwd: dir, timeoutMs: 60_000 })
+      expect(deployed.code).to.equal(1)
+      expect(deployed.stdout + deployed.stderr).to.match(/serverless-polycloud: provider\.runtime: nodejs20\.x is deprecated[^\n]*\nNot deploying: change the runtime in serverless\.yml\./)
+    })
 
     for (const { name, functions, provider, message } of cases) {
       it(name, async () => {

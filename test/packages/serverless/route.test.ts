@@ -10,7 +10,8 @@ describe('serverless/route', () => {
   })
 
   const invalid: Array<[string | { method: string; path: string }, RegExp]> = [
-    ['/notes', /has no method/],
+    ['/notes', /^"\/notes" has no method: write the method before the path, e\.g\. "GET \/notes"/],
+    ['GET', /^"GET" is not "<METHOD> \/path"/],
     ['FETCH /notes', /method "FETCH" is not one of GET, POST/],
     ['GET notes', /must start with "\/"/],
     ['GET /notes/{id', /segment "\{id" is not a literal or a \{parameter\}/],

@@ -37,8 +37,9 @@ describe('serverless/schedule', () => {
   })
 
   const invalid: Array<[string, RegExp]> = [
-    ['0 3 * *', /has 4 field\(s\); a cron needs 5/],
-    ['0 3 * * * *', /has 6 field\(s\)/],
+    ['0 3 * *', /^"0 3 \* \*" has 4 fields, but cron takes 5: minute hour day-of-month month day-of-week, e\.g\. "0 3 \* \* \*"/],
+    ['0 0 3 * * *', /has 6 fields, but cron takes 5: .* without seconds or a year; the first field reads like seconds, .*: drop it, i\.e\. "0 3 \* \* \*"/],
+    ['0 3 ? * MON-FRI *', /has 6 fields, .* reads like an AWS cron: drop the year and write "\?" as "\*", i\.e\. "0 3 \* \* MON-FRI"/],
     ['60 3 * * *', /^minute: 60 is out of range \(0-59\)$/],
     ['0 24 * * *', /^hour: 24 is out of range \(0-23\)$/],
     ['0 3 0 * *', /^day-of-month: 0 is out of range \(1-31\)$/],
@@ -52,7 +53,7 @@ describe('serverless/schedule', () => {
     ['1,,2 * * * *', /^minute: "" is not a value/],
     ['rate(0 minutes)', /rate must be at least 1/],
     ['rate(5 weeks)', /is not a rate/],
-    ['every 5 minutes', /has 3 field\(s\)/],
+    ['every 5 minutes', /has 3 fields, but cron takes 5/],
   ]
   for (const [expression, message] of invalid) {
     it(`refuses ${JSON.stringify(expression)}, naming the problem`, () => {

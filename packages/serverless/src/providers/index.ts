@@ -5,11 +5,13 @@
  */
 import type { ProviderName, ProviderTarget } from '../provider.js'
 import { aws } from './aws/index.js'
-import { pending } from './pending.js'
+import { azure } from './azure/index.js'
+import { cloudflare } from './cloudflare/index.js'
+import { google } from './google/index.js'
 
 export const TARGETS: Readonly<Record<ProviderName, ProviderTarget>> = {
   aws: aws as ProviderTarget,
-  azure: pending('azure', 'Azure', '@polycloud/azure'),
-  google: pending('google', 'Google Cloud', '@polycloud/gcp'),
-  cloudflare: pending('cloudflare', 'Cloudflare', '@polycloud/cloudflare'),
+  azure: azure as ProviderTarget,
+  google: google as ProviderTarget,
+  cloudflare: cloudflare as ProviderTarget,
 }

@@ -6,6 +6,8 @@
 import { join } from 'node:path'
 import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from '../../provider.js'
 import { lambdaEntry } from './entry.js'
+import { manageEsbuild } from './esbuild.js'
+import { truthfulOffline } from './offline.js'
 import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, type AwsSettings } from './mapping.js'
 
 type Json = Record<string, unknown>
@@ -16,9 +18,35 @@ const DEFAULT_TIMEOUT = 6
 /** The framework's view of the service that the hand-over rewrites. */
 interface AwsService {
   service: {
-    provider: { apiGateway?: Json }
-    functions: Record<string, { events?: Json[]; handler?: string }>
+    provider: { apiGateway?: Json; environment?: Json }
+    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json }>
+    custom?: { esbuild?: Json }
   }
+}
+
+/**
+ * Source maps for the bundles (`custom.esbuild.sourcemap`, unless the service says otherwise) and Node told to use
+ * them (`NODE_OPTIONS=--enable-source-maps` in each Polycloud function's environment, deployed and under
+ * serverless offline, whose worker threads read it), so stack traces in logs point at the TypeScript handlers.
+ * The maps hold no sources (`sourcesContent: false`): only names and positions, a few KB per function.
+ */
+function enableSourceMaps(service: AwsService['service'], functions: ReadonlyArray<PreparedFunction<Json[]>>, command: string | undefined): void {
+  const esbuild = (service.custom ??= {}).esbuild ??= {}
+  esbuild.sourcemap ??= 'linked'
+  if (esbuild.sourcemap === false || esbuild.sourcemap === 'external') return
+  esbuild.sourcesContent ??= false
+  const global = service.provider.environment?.NODE_OPTIONS
+  for (const fn of functions) {
+    const config = service.functions[fn.name]
+    if (!config) continue
+    const own = config.environment?.NODE_OPTIONS
+    const current = own ?? global
+    if (current !== undefined && typeof current !== 'string') continue
+    if (current?.includes('--enable-source-maps')) continue
+    config.environment = { ...config.environment, NODE_OPTIONS: current ? `${current} --enable-source-maps` : '--enable-source-maps' }
+  }
+  // `invoke local` runs the bundle in this process.
+  if (command === 'invoke local') process.setSourceMapsEnabled(true)
 }
 
 /** An ARN, or a CloudFormation intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, ...) that resolves to one. */
@@ -83,5 +111,10 @@ export const aws: ProviderTarget<Json[]> = {
       const apiGateway = (service.provider.apiGateway ??= {})
       apiGateway.binaryMediaTypes ??= ['*/*']
     }
+    enableSourceMaps(service, context.functions, context.command)
+    if (context.command === 'offline' || context.command === 'offline start') {
+      truthfulOffline(context.servicePath, context.log, context.stage, rest)
+    }
+    return manageEsbuild(serverless, context.servicePath, context.log)
   },
 }

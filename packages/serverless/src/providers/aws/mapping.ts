@@ -6,6 +6,7 @@ import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
 import { parseRoute, RouteError } from '../../route.js'
 import { parseSchedule, ScheduleError, toAwsSchedule } from '../../schedule.js'
+import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
 
@@ -126,13 +127,8 @@ function cron(value: string | { schedule: string; enabled?: boolean }): EventPla
   return { native: [{ schedule }], sources: [SCHEDULE], kinds: ['schedule'] }
 }
 
-interface QueueConfig {
-  name?: string
+interface QueueConfig extends QueueEventConfig {
   arn?: unknown
-  batchSize?: number
-  maximumBatchingWindow?: number
-  fifo?: boolean
-  maxReceiveCount?: number
 }
 
 /**
@@ -185,13 +181,7 @@ function topic(value: string | { name?: string; arn?: unknown; filterPolicy?: Js
   return { native: [{ sns }], sources: [SNS], kinds: ['topic'] }
 }
 
-interface BucketConfig {
-  name: string
-  on?: 'created' | 'deleted' | 'all'
-  prefix?: string
-  suffix?: string
-  existing?: boolean
-}
+type BucketConfig = BucketEventConfig
 
 const S3_EVENTS = { created: ['s3:ObjectCreated:*'], deleted: ['s3:ObjectRemoved:*'], all: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }
 
@@ -209,11 +199,8 @@ function bucket(value: string | BucketConfig): EventPlan {
   return { native, sources: [S3], kinds: ['storage'] }
 }
 
-interface ChangesConfig {
-  table?: string
+interface ChangesConfig extends ChangesEventConfig {
   arn?: unknown
-  batchSize?: number
-  startingPosition?: 'LATEST' | 'TRIM_HORIZON'
 }
 
 /**

@@ -1,0 +1,161 @@
+// The Google Cloud figures of `npm run bench`: the hello function as the Serverless plugin generates it for a
+// `route` (the portable handler, `registerHttpHandler(name, hello, [gcpHttp])`) against a bare Functions Framework
+// handler doing the same work, both served by the Functions Framework 5.0.5 on 127.0.0.1: requests per second
+// warm (interleaved rounds, keep-alive, concurrency 4) and cold start (a fresh process per sample); and the wall
+// time of `serverless package` for Google Cloud against AWS, on the demo.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as esbuild from 'esbuild'
+import { ROOT, serverless } from '../test/helpers/serverless.js'
+import { summarize, type Summary } from './lib/stats.js'
+import { load } from './serverless.js'
+
+const BENCH = join(ROOT, 'bench')
+const OUT = join(BENCH, 'out')
+const EXPECTED = '{"hello":"polycloud"}'
+
+export interface GoogleFigures {
+  warm: { polycloud: Summary; bare: Summary; ratio: number; rounds: number; seconds: number; concurrency: number }
+  cold: { polycloud: Summary; bare: Summary; ratio: number; samples: number }
+  package: { google: Summary; aws: Summary; ratio: number; rounds: number }
+  bundleBytes: { polycloud: number; bare: number }
+}
+
+/** The two functions' entries, bundled from esbuild's stdin (no generated .ts file under bench/out to type-check). */
+const SOURCES = {
+  polycloud: [
+    "import hello from '../contenders/polycloud-hello.js'",
+    "import { registerHttpHandler } from '@polycloud/gcp/register'",
+    "import { gcpHttp } from '@polycloud/gcp/http'",
+    "registerHttpHandler('hello', hello, [gcpHttp])",
+  ].join('\n'),
+  bare: [
+    "import { http } from '@google-cloud/functions-framework'",
+    "http('hello', (req, res) => {",
+    "  const name = typeof req.query.name === 'string' ? req.query.name : 'world'",
+    '  res.json({ hello: name })',
+    '})',
+  ].join('\n'),
+}
+
+async function build(): Promise<{ child: string; polycloud: string; bare: string }> {
+  mkdirSync(OUT, { recursive: true })
+  const common: esbuild.BuildOptions = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'error', absWorkingDir: ROOT, external: ['@google-cloud/functions-framework'] }
+  const out = { child: join(OUT, 'gcp-child.cjs'), polycloud: join(OUT, 'gcp-polycloud.cjs'), bare: join(OUT, 'gcp-bare.cjs') }
+  await esbuild.build({ ...common, minify: false, entryPoints: [join(BENCH, 'gcp-child.ts')], outfile: out.child })
+  for (const name of ['polycloud', 'bare'] as const) {
+    await esbuild.build({ ...common, stdin: { contents: SOURCES[name], resolveDir: OUT, loader: 'ts', sourcefile: `gcp-${name}-entry.ts` }, outfile: out[name] })
+  }
+  return out
+}
+
+function child(script: string, args: readonly string[]): ChildProcess {
+  const env = { ...process.env }
+  delete env.NODE_OPTIONS
+  return spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+function cold(script: string, bundle: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const proc = child(script, ['cold', bundle, 'hello'])
+    let out = ''
+    let err = ''
+    proc.stdout?.on('data', (chunk: Buffer) => (out += chunk))
+    proc.stderr?.on('data', (chunk: Buffer) => (err += chunk))
+    proc.on('close', (code) => (code === 0 ? resolve((JSON.parse(out.trim()) as { totalMs: number }).totalMs) : reject(new Error(`cold start of ${bundle} failed: ${err}`))))
+  })
+}
+
+async function serve(script: string, bundle: string): Promise<{ url: string; stop(): void }> {
+  const proc = child(script, ['serve', bundle, 'hello'])
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk
+      const match = /port (\d+)/.exec(out)
+      if (match) resolve(Number(match[1]))
+    })
+    proc.on('close', (code) => reject(new Error(`${bundle} exited (${code}) before serving`)))
+  })
+  return { url: `http://127.0.0.1:${port}/?name=polycloud`, stop: () => proc.kill('SIGKILL') }
+}
+
+async function timePackage(provider: string): Promise<number> {
+  const out = mkdtempSync(join(tmpdir(), 'polycloud-bench-gcp-'))
+  try {
+    const started = performance.now()
+    const run = await serverless(['package', '--package', out], { env: { POLYCLOUD_PROVIDER: provider }, timeoutMs: 180_000 })
+    const ms = performance.now() - started
+    if (run.code !== 0) throw new Error(`serverless package (${provider}) failed:\n${run.stderr}`)
+    return ms
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+export async function googleFigures(options: { quick: boolean; log: (message: string) => void }): Promise<GoogleFigures> {
+  const files = await build()
+  const samples = options.quick ? 5 : 25
+  options.log(`google cold: ${samples} fresh processes each, polycloud and bare, interleaved...`)
+  await cold(files.child, files.polycloud)
+  await cold(files.child, files.bare)
+  const coldPolycloud: number[] = []
+  const coldBare: number[] = []
+  for (let k = 0; k < samples; k++) {
+    if (k % 2 === 0) {
+      coldPolycloud.push(await cold(files.child, files.polycloud))
+      coldBare.push(await cold(files.child, files.bare))
+    } else {
+      coldBare.push(await cold(files.child, files.bare))
+      coldPolycloud.push(await cold(files.child, files.polycloud))
+    }
+  }
+
+  const rounds = options.quick ? 1 : 6
+  const seconds = options.quick ? 1 : 4
+  const concurrency = 4
+  options.log(`google warm: ${rounds} interleaved round(s) of ${seconds} s at concurrency ${concurrency}...`)
+  const polycloud = await serve(files.child, files.polycloud)
+  const bare = await serve(files.child, files.bare)
+  const warmPolycloud: number[] = []
+  const warmBare: number[] = []
+  try {
+    await load(polycloud.url, 2, concurrency, EXPECTED)
+    await load(bare.url, 2, concurrency, EXPECTED)
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['polycloud', 'bare'] : ['bare', 'polycloud']
+      for (const which of order) {
+        if (which === 'polycloud') warmPolycloud.push(await load(polycloud.url, seconds, concurrency, EXPECTED))
+        else warmBare.push(await load(bare.url, seconds, concurrency, EXPECTED))
+      }
+    }
+  } finally {
+    polycloud.stop()
+    bare.stop()
+  }
+
+  const packageRounds = options.quick ? 1 : 5
+  options.log(`google package: ${packageRounds} interleaved round(s), google and aws...`)
+  await timePackage('google')
+  const google: number[] = []
+  const aws: number[] = []
+  for (let round = 0; round < packageRounds; round++) {
+    google.push(await timePackage('google'))
+    aws.push(await timePackage('aws'))
+  }
+  const { statSync } = await import('node:fs')
+  const wp = summarize(warmPolycloud)
+  const wb = summarize(warmBare)
+  const cp = summarize(coldPolycloud)
+  const cb = summarize(coldBare)
+  const pg = summarize(google)
+  const pa = summarize(aws)
+  return {
+    warm: { polycloud: wp, bare: wb, ratio: wp.median / wb.median, rounds, seconds, concurrency },
+    cold: { polycloud: cp, bare: cb, ratio: cp.median / cb.median, samples },
+    package: { google: pg, aws: pa, ratio: pg.median / pa.median, rounds: packageRounds },
+    bundleBytes: { polycloud: statSync(files.polycloud).size, bare: statSync(files.bare).size },
+  }
+}

@@ -1,0 +1,178 @@
+import type { PortableContext, Provider } from './context.js'
+import type { EventHandler, HandlerKind, HttpHandler, PortableHandler } from './handlers.js'
+import { assertHandler, isPortableHandler } from './handlers.js'
+import type { NeutralEvent } from './events.js'
+import { httpFailure, runHttp, runSource } from './invoke.js'
+import type { PortableRequest } from './request.js'
+import { errorResponse, type OutgoingResponse } from './response.js'
+import { findSource, unrecognisedInput, type EventSource, type HttpSource, type Source } from './source.js'
+
+/**
+ * How one provider's runtime entry point dispatches: where the native input and the context come from, and what
+ * becomes of an HTTP response. `Args` are the arguments the platform calls the entry with (`(event, context)` on
+ * Lambda, `(request, env, ctx)` on Workers, ...).
+ */
+export interface DispatchOptions<Args extends readonly unknown[]> {
+  readonly provider: Provider
+  /** The native input the sources read, from the entry's arguments (default: the first argument). */
+  readonly input?: (...args: Args) => unknown
+  /** The context of one invocation, from the entry's arguments; created once a source has recognised the input. */
+  readonly context: (...args: Args) => PortableContext
+  /** The error for an input no source recognises (default: {@link unrecognisedInput}, naming its shape). */
+  readonly unrecognised?: (kind: HandlerKind, sources: readonly Source[], input: unknown, ...args: Args) => Error
+  /** Whether an HTTP response body may stay a stream (default false: it is buffered). Read per invocation. */
+  readonly stream?: boolean | (() => boolean)
+  /** Whether a Fetch `Response` the handler returns is sent as it is (see `OutgoingResponse.fetchResponse`). */
+  readonly keepFetchResponse?: boolean
+  /**
+   * Sends an HTTP response itself (the Functions Framework writes to `res`) instead of returning the source's
+   * native result. With it, an input no HTTP source recognises is answered with a logged 500 rather than thrown.
+   */
+  readonly respond?: (response: OutgoingResponse, context: PortableContext, ...args: Args) => unknown
+  /**
+   * Called with the portable request before a handler runs; returns the HTTP handler to run instead, if any. A
+   * router goes here: it matches the request, sets the parameters it matched (`BaseRequest.setParams`) and returns
+   * the route's handler; a throw (an HttpError 404 or 405) becomes the response.
+   */
+  readonly route?: (request: PortableRequest) => HttpHandler | undefined
+}
+
+/** A provider's runtime entry point for one portable handler. */
+export type Dispatcher<Args extends readonly unknown[]> = (...args: Args) => Promise<unknown>
+
+/**
+ * The one dispatcher behind every provider's runtime entry point: checks at creation that the handler is a portable
+ * handler of a kind the sources feed (a TypeError naming `label` otherwise), keeps the sources of its kind, and for
+ * each invocation finds the source that recognises the input (an error naming its shape when none does), creates
+ * the context, runs the handler and returns the native result: the HTTP response (a failure becomes the logged,
+ * client-safe error response), or the source's result for an event batch (partial failures, or a throw the platform
+ * retries).
+ */
+export function createDispatcher<Args extends readonly unknown[]>(
+  handler: PortableHandler,
+  sources: readonly Source[],
+  options: DispatchOptions<Args>,
+  label = 'handler',
+): Dispatcher<Args> {
+  const candidates = candidatesFor(handler, sources, label)
+  return handler.kind === 'http'
+    ? httpEntry(handler, candidates as readonly HttpSource[], options)
+    : eventEntry(handler as EventHandler, candidates as readonly EventSource[], options)
+}
+
+function httpEntry<Args extends readonly unknown[]>(handler: HttpHandler, sources: readonly HttpSource[], options: DispatchOptions<Args>): Dispatcher<Args> {
+  return (...args) => dispatchHttp(handler, sources, options, args)
+}
+
+function eventEntry<Args extends readonly unknown[]>(handler: EventHandler, sources: readonly EventSource[], options: DispatchOptions<Args>): Dispatcher<Args> {
+  return (...args) => dispatchEvents(handler as EventHandler<NeutralEvent>, sources, options, args)
+}
+
+/**
+ * {@link createDispatcher} for an HTTP handler: the same checks and dispatch, and a bundle with none of the event
+ * path (what an entry for HTTP formats only uses).
+ */
+export function createHttpDispatcher<Args extends readonly unknown[]>(
+  handler: HttpHandler,
+  sources: readonly HttpSource[],
+  options: DispatchOptions<Args>,
+  label = 'handler',
+): Dispatcher<Args> {
+  return httpEntry(handler, candidatesFor(handler, sources, label) as readonly HttpSource[], options)
+}
+
+/** {@link createDispatcher} for an event handler, without the HTTP path. */
+export function createEventDispatcher<Args extends readonly unknown[]>(
+  handler: EventHandler,
+  sources: readonly EventSource[],
+  options: DispatchOptions<Args>,
+  label = 'handler',
+): Dispatcher<Args> {
+  return eventEntry(handler, candidatesFor(handler, sources, label) as readonly EventSource[], options)
+}
+
+/** The sources of the handler's kind; throws the TypeError naming the problem when the handler cannot run on them. */
+function candidatesFor(handler: unknown, sources: readonly Source[], label: string): Source[] {
+  const candidates: Source[] = []
+  if (isPortableHandler(handler)) for (const source of sources) if (source.kind === handler.kind) candidates.push(source)
+  if (candidates.length === 0) assertHandler(handler, [...new Set(sources.map((source) => source.kind))], label)
+  return candidates
+}
+
+/**
+ * Dispatches one native input to a handler, trying the given sources (those of the handler's kind) in order: what
+ * {@link createDispatcher}'s entry points do per invocation, for an entry that picks the handler per input itself.
+ */
+export function dispatch<Args extends readonly unknown[]>(
+  handler: PortableHandler,
+  sources: readonly Source[],
+  options: DispatchOptions<Args>,
+  ...args: Args
+): Promise<unknown> {
+  return handler.kind === 'http'
+    ? dispatchHttp(handler, sources as readonly HttpSource[], options, args)
+    : dispatchEvents(handler as EventHandler<NeutralEvent>, sources as readonly EventSource[], options, args)
+}
+
+async function dispatchHttp<Args extends readonly unknown[]>(
+  handler: HttpHandler,
+  sources: readonly HttpSource[],
+  options: DispatchOptions<Args>,
+  args: Args,
+): Promise<unknown> {
+  const input = options.input === undefined ? args[0] : options.input(...args)
+  const source = findSource(sources, input)
+  const respond = options.respond
+  if (source === undefined) {
+    const error = unrecognised(handler.kind, sources, input, options, args)
+    if (respond === undefined) throw error
+    const context = options.context(...args)
+    return respond(httpFailure(error, context), context, ...args)
+  }
+  const context = options.context(...args)
+  let response: OutgoingResponse
+  try {
+    const request = source.getRequest(input)
+    const stream = options.stream
+    response = await runHttp(
+      options.route?.(request) ?? handler,
+      request,
+      context,
+      typeof stream === 'function' ? stream() : stream === true,
+      options.keepFetchResponse === true,
+    )
+  } catch (error) {
+    response = httpFailure(error, context)
+  }
+  if (respond !== undefined) return respond(response, context, ...args)
+  try {
+    return source.getResponse(response, input)
+  } catch (error) {
+    // The native result cannot be built from this response (a header the platform refuses, say): the logged 500.
+    context.log.error('could not build the response', { error })
+    return source.getResponse(errorResponse(error, context.requestId), input)
+  }
+}
+
+function dispatchEvents<Args extends readonly unknown[]>(
+  handler: EventHandler<NeutralEvent>,
+  sources: readonly EventSource[],
+  options: DispatchOptions<Args>,
+  args: Args,
+): Promise<unknown> {
+  const input = options.input === undefined ? args[0] : options.input(...args)
+  const source = findSource(sources, input)
+  if (source === undefined) return Promise.reject(unrecognised(handler.kind, sources, input, options, args))
+  return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, input, options.context(...args))
+}
+function unrecognised<Args extends readonly unknown[]>(
+  kind: HandlerKind,
+  sources: readonly Source[],
+  input: unknown,
+  options: DispatchOptions<Args>,
+  args: Args,
+): Error {
+  return options.unrecognised === undefined
+    ? unrecognisedInput(options.provider, kind, sources, input)
+    : options.unrecognised(kind, sources, input, ...args)
+}

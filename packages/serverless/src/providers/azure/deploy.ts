@@ -1,0 +1,588 @@
+/**
+ * `serverless deploy | remove | info | invoke` for Azure, with the official SDKs (imported when a command runs):
+ * a resource group, a storage account (deployment container, the queues and containers the events need), a
+ * Service Bus namespace when an event needs one, a Flex Consumption plan and the function app, the zip published
+ * through the app's deployment endpoint (`/api/publish`, then its status polled), the triggers synced, Event Grid
+ * subscriptions for blob events. Everything created carries the service's tags; remove deletes only what has them.
+ * Subscription from AZURE_SUBSCRIPTION_ID, credentials from DefaultAzureCredential, the stage in every name.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import { join } from 'node:path'
+import type { TokenCredential } from '@azure/identity'
+import { ProviderError } from '../../errors.js'
+import type { ServiceContext } from '../../provider.js'
+import { azureFunctions, type AzureFunction } from './entry.js'
+import type { AzureResource, AzureTrigger } from './mapping.js'
+import { appEnvironment, appSettings, packageApp } from './package.js'
+
+type Context = ServiceContext<AzureTrigger>
+type Json = Record<string, unknown>
+
+const ARM_SCOPE = 'https://management.azure.com/.default'
+const EVENT_GRID_API = '2022-06-15'
+const MANAGED_BY = 'serverless-polycloud'
+
+/** Where and as whom the commands talk to Azure. Tests point it at a local stand-in. */
+export interface AzureEnvironment {
+  readonly subscriptionId: string
+  readonly credential: TokenCredential
+  /** Azure Resource Manager, default https://management.azure.com. */
+  readonly endpoint?: string
+  /** Rewrites the app's own URLs (`https://<app>.scm.azurewebsites.net/...`, `https://<app>.azurewebsites.net/...`). */
+  readonly appUrl?: (url: string) => string
+  /** Certificates to trust besides the system's (a stand-in's self-signed one). */
+  readonly ca?: string
+  /** How often long operations and the deployment are polled, in ms (default 2000). */
+  readonly pollIntervalMs?: number
+}
+
+/** The environment of a real run: AZURE_SUBSCRIPTION_ID and DefaultAzureCredential. */
+async function defaultEnvironment(): Promise<AzureEnvironment> {
+  const subscriptionId = process.env.AZURE_SUBSCRIPTION_ID
+  if (!subscriptionId) {
+    throw new ProviderError('AZURE_SUBSCRIPTION_ID is not set', 'export AZURE_SUBSCRIPTION_ID=<subscription id> (az account show --query id -o tsv), and sign in with az login or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET')
+  }
+  const { DefaultAzureCredential } = await import('@azure/identity').catch(missingSdk)
+  return { subscriptionId, credential: new DefaultAzureCredential() }
+}
+
+function missingSdk(error: Error): never {
+  throw new ProviderError(
+    `the Azure SDKs are not installed (${error.message.split('\n')[0]})`,
+    'npm install --save-dev @azure/identity@4.13.1 @azure/arm-resources@7.0.0 @azure/arm-storage@20.0.0 @azure/arm-appservice@19.0.0 @azure/arm-servicebus@6.1.0',
+  )
+}
+
+/** The names of everything the deploy creates for a service and stage (deterministic: a redeploy finds them). */
+export interface AzureNames {
+  readonly resourceGroup: string
+  readonly storageAccount: string
+  readonly plan: string
+  readonly app: string
+  readonly serviceBus: string
+  readonly systemTopic: string
+  readonly deploymentContainer: string
+  readonly tags: Readonly<Record<string, string>>
+}
+
+export function azureNames(context: Pick<Context, 'service' | 'stage' | 'custom'>, subscriptionId: string): AzureNames {
+  const { service, stage } = context
+  const hash = createHash('sha256').update(`${subscriptionId}/${service}/${stage}`).digest('hex').slice(0, 6)
+  const alnum = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '')
+  const dashed = (text: string, max: number) => `${text.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').slice(0, max).replace(/-$/, '')}`
+  const base = dashed(`${service}-${stage}`, 40)
+  const storageAccount = `${alnum(service).slice(0, Math.max(3, 18 - alnum(stage).length))}${alnum(stage)}`.slice(0, 18) + hash
+  return {
+    resourceGroup: (context.custom.resourceGroup as string | undefined) ?? `${service}-${stage}-rg`,
+    storageAccount: storageAccount.length >= 3 ? storageAccount : `fn${storageAccount}`,
+    plan: `${base}-plan`,
+    app: (context.custom.appName as string | undefined) ?? `${base}-${hash}`,
+    serviceBus: /^[a-z]/.test(base) ? `${base}-${hash}` : `sb-${base}-${hash}`,
+    systemTopic: `${base}-storage-events`,
+    deploymentContainer: 'app-package',
+    tags: { 'polycloud-service': service, 'polycloud-stage': stage, 'managed-by': MANAGED_BY },
+  }
+}
+
+/** `eu-west-1` is an AWS region: Azure's are `westeurope`, `eastus2`, ... */
+function location(context: Context): string {
+  const region = context.region
+  if (region === undefined) throw new ProviderError('no region: Azure needs one', 'pass --region <region> (westeurope, eastus, ...) or set provider.region')
+  if (!/^[a-z]+[a-z0-9]*$/.test(region)) {
+    throw new ProviderError(`${JSON.stringify(region)} is not an Azure region`, 'pass --region with an Azure region name (westeurope, northeurope, eastus2, ...; az account list-locations -o table)')
+  }
+  return region
+}
+
+/** An SDK or HTTP failure as what the API said and what to do about it. */
+export function explain(error: unknown): unknown {
+  if (error instanceof ProviderError) return error
+  const details = error as { name?: string; message?: string; statusCode?: number; code?: string; details?: { error?: { code?: string; message?: string } } }
+  const code = details.details?.error?.code ?? details.code ?? ''
+  const message = details.details?.error?.message ?? details.message ?? String(error)
+  const status = details.statusCode
+  if (details.name === 'CredentialUnavailableError' || details.name === 'AuthenticationError' || details.name === 'AggregateAuthenticationError' || status === 401) {
+    return new ProviderError(`Azure refused the credentials: ${firstLine(message)}`, 'sign in with az login (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then deploy again')
+  }
+  if (status === 403 || code === 'AuthorizationFailed') {
+    return new ProviderError(`Azure refused the request: ${firstLine(message)}`, 'the signed-in identity needs the Contributor role on the subscription or the resource group')
+  }
+  if (/AlreadyTaken|AlreadyExists|NameNotAvailable|already taken|already exists/i.test(`${code} ${message}`) || code === 'Conflict') {
+    return new ProviderError(`a name is taken: ${firstLine(message)}`, 'names of storage accounts, function apps and Service Bus namespaces are global: set custom.polycloud.azure.appName, or deploy another --stage')
+  }
+  if (/quota|QuotaExceeded|SubscriptionIsOverQuotaForSku|LimitExceeded/i.test(`${code} ${message}`)) {
+    return new ProviderError(`Azure quota: ${firstLine(message)}`, 'request a quota increase (Azure portal: Subscriptions > Usage + quotas), or deploy to another --region')
+  }
+  if (typeof status === 'number' || code !== '') return new ProviderError(`Azure answered ${status ?? ''} ${code}: ${firstLine(message)}`.replace(/\s+/g, ' ').trim())
+  return error
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() ?? text
+}
+
+async function clients(env: AzureEnvironment) {
+  const [resources, storage, web] = await Promise.all([import('@azure/arm-resources'), import('@azure/arm-storage'), import('@azure/arm-appservice')]).catch(missingSdk)
+  const endpoint = env.endpoint ?? 'https://management.azure.com'
+  const tlsOptions = env.ca ? { tlsOptions: { ca: env.ca } } : {}
+  const classic = { endpoint, credentialScopes: [ARM_SCOPE], ...tlsOptions }
+  const modular = { endpoint, credentials: { scopes: [ARM_SCOPE] }, ...tlsOptions }
+  return {
+    resources: new resources.ResourceManagementClient(env.credential, env.subscriptionId, classic),
+    storage: new storage.StorageManagementClient(env.credential, env.subscriptionId, modular),
+    web: new web.WebSiteManagementClient(env.credential, env.subscriptionId, modular),
+    serviceBus: async () => {
+      const { ServiceBusManagementClient } = await import('@azure/arm-servicebus').catch(missingSdk)
+      return new ServiceBusManagementClient(env.credential, env.subscriptionId, classic)
+    },
+  }
+}
+
+type Clients = Awaited<ReturnType<typeof clients>>
+
+const poll = (env: AzureEnvironment) => ({ updateIntervalInMs: env.pollIntervalMs ?? 2000 })
+
+/** An HTTPS call to the app itself (its deployment endpoint, its functions, its admin API), with an ARM token. */
+async function appRequest(env: AzureEnvironment, url: string, options: { method: string; body?: Buffer | string; headers?: Record<string, string>; token?: boolean }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.token !== false) {
+    const token = await env.credential.getToken(ARM_SCOPE)
+    if (!token) throw new ProviderError('no token for the app\'s deployment endpoint', 'sign in with az login')
+    headers.authorization = `Bearer ${token.token}`
+  }
+  if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body))
+  const target = new URL(env.appUrl ? env.appUrl(url) : url)
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(target, { method: options.method, headers, ...(env.ca ? { ca: env.ca } : {}), timeout: 120_000 }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }))
+      response.on('error', reject)
+    })
+    request.on('timeout', () => request.destroy(new Error(`${options.method} ${url} timed out`)))
+    request.on('error', (error) => reject(new ProviderError(`${options.method} ${url} failed: ${error.message}`)))
+    request.end(options.body)
+  })
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What a deploy did, for the summary and for tests. */
+export interface DeployResult {
+  readonly names: AzureNames
+  readonly hostName: string
+  readonly urls: ReadonlyArray<{ readonly function: string; readonly method: string; readonly url: string }>
+  readonly functions: readonly string[]
+}
+
+/** Creates or updates everything the service needs, publishes the zip and syncs the triggers. */
+export async function deployApp(context: Context, env: AzureEnvironment): Promise<DeployResult> {
+  const region = location(context)
+  const names = azureNames(context, env.subscriptionId)
+  const settings = appSettings(context.functions, context.providerConfig)
+  const functions = azureFunctions(context.functions)
+  const resources = functions.flatMap((fn) => fn.trigger.resources.map((resource) => ({ fn, resource })))
+  const zipPath = join(context.packageDir, `${context.service}.zip`)
+  if (!existsSync(zipPath)) await packageApp(context)
+  const zip = readFileSync(zipPath)
+  const api = await clients(env)
+  const { tags } = names
+  const log = (line: string) => context.log.notice(line)
+  try {
+    // Resource group: created with the tags when it does not exist; an existing one is used as it is.
+    const existing = await api.resources.resourceGroups.checkExistence(names.resourceGroup)
+    if (!existing.body) {
+      log(`Creating resource group ${names.resourceGroup} in ${region}`)
+      await api.resources.resourceGroups.createOrUpdate(names.resourceGroup, { location: region, tags })
+    }
+    log(`Creating or updating storage account ${names.storageAccount}`)
+    const account = await api.storage.storageAccounts.create(
+      names.resourceGroup,
+      names.storageAccount,
+      { location: region, tags, sku: { name: 'Standard_LRS' }, kind: 'StorageV2', minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, enableHttpsTrafficOnly: true },
+      poll(env),
+    )
+    const keys = await api.storage.storageAccounts.listKeys(names.resourceGroup, names.storageAccount)
+    const key = keys.keys?.[0]?.value
+    if (!key) throw new ProviderError(`storage account ${names.storageAccount} returned no key`, 'allow shared key access on the account (allowSharedKeyAccess)')
+    const storageConnection = `DefaultEndpointsProtocol=https;AccountName=${names.storageAccount};AccountKey=${key};EndpointSuffix=core.windows.net`
+    const blobEndpoint = account.primaryEndpoints?.blob ?? `https://${names.storageAccount}.blob.core.windows.net/`
+    for (const container of [names.deploymentContainer, ...unique(resources.flatMap(({ resource }) => (resource.kind === 'container' ? [resource.name] : [])))]) {
+      await api.storage.blobContainers.create(names.resourceGroup, names.storageAccount, container, { publicAccess: 'None' })
+    }
+    for (const queue of unique(resources.flatMap(({ resource }) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
+      await api.storage.queue.create(names.resourceGroup, names.storageAccount, queue, {})
+    }
+    const appSettingsValues: Record<string, string> = {
+      ...appEnvironment(context.functions),
+      AzureWebJobsStorage: storageConnection,
+      DEPLOYMENT_STORAGE_CONNECTION_STRING: storageConnection,
+      NODE_OPTIONS: '--enable-source-maps',
+      POLYCLOUD_TIMEOUT_SECONDS: String(settings.timeout),
+    }
+    for (const fn of functions) if (fn.trigger.disabled) appSettingsValues[`AzureWebJobs.${fn.name}.Disabled`] = 'true'
+    const busResources = resources.filter(({ resource }) => resource.kind === 'serviceBusQueue' || resource.kind === 'serviceBusTopic')
+    if (busResources.length > 0) appSettingsValues.ServiceBusConnection = await deployServiceBus(api, env, names, region, busResources.map(({ resource }) => resource))
+
+    log(`Creating or updating Flex Consumption plan ${names.plan}`)
+    const plan = await api.web.appServicePlans.createOrUpdate(
+      names.resourceGroup,
+      names.plan,
+      { location: region, tags, kind: 'functionapp', sku: { name: 'FC1', tier: 'FlexConsumption' }, reserved: true },
+      poll(env),
+    )
+    log(`Creating or updating function app ${names.app} (Node.js ${settings.node}, ${settings.memoryMB} MB)`)
+    const site = await api.web.webApps.createOrUpdate(
+      names.resourceGroup,
+      names.app,
+      {
+        location: region,
+        tags,
+        kind: 'functionapp,linux',
+        serverFarmId: plan.id,
+          httpsOnly: true,
+          siteConfig: { minTlsVersion: '1.2', appSettings: Object.entries(appSettingsValues).map(([name, value]) => ({ name, value })) },
+          functionAppConfig: {
+            deployment: {
+              storage: {
+                type: 'blobContainer',
+                value: `${blobEndpoint.replace(/\/$/, '')}/${names.deploymentContainer}`,
+                authentication: { type: 'StorageAccountConnectionString', storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING' },
+              },
+            },
+            runtime: { name: 'node', version: String(settings.node) },
+            scaleAndConcurrency: { instanceMemoryMB: settings.memoryMB, maximumInstanceCount: (context.custom.maximumInstanceCount as number | undefined) ?? 100 },
+          },
+      },
+      poll(env),
+    )
+    // The settings as a whole: a redeploy drops the ones the service no longer has.
+    await api.web.webApps.updateApplicationSettings(names.resourceGroup, names.app, { properties: appSettingsValues })
+    const hostName = site.defaultHostName ?? `${names.app}.azurewebsites.net`
+
+    log(`Publishing ${context.service}.zip (${Math.round(zip.length / 1024)} KB)`)
+    await publish(env, names.app, zip)
+    await api.web.webApps.syncFunctionTriggers(names.resourceGroup, names.app)
+    const deployed: string[] = []
+    for await (const fn of api.web.webApps.listFunctions(names.resourceGroup, names.app)) deployed.push(shortName(fn.name ?? ''))
+    const missing = functions.map((fn) => fn.name).filter((name) => !deployed.includes(name))
+    if (missing.length > 0) {
+      throw new ProviderError(
+        `the app loaded ${deployed.length} of ${functions.length} functions (missing: ${missing.join(', ')})`,
+        'the package did not load on Azure: check the app\'s log stream (az webapp log tail) for the worker\'s error',
+      )
+    }
+    await deployBlobEvents(api, env, names, region, site.id ?? '', resources, hostName, account.id ?? '')
+    const urls = httpUrls(functions, hostName)
+    context.write(summary(context, names, region, hostName, functions, urls))
+    return { names, hostName, urls, functions: deployed }
+  } catch (error) {
+    throw explain(error)
+  }
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)]
+}
+
+/** `app/fn` (how ARM names a function) -> `fn`. */
+function shortName(name: string): string {
+  return name.includes('/') ? name.slice(name.lastIndexOf('/') + 1) : name
+}
+
+/** Posts the zip to the app's deployment endpoint and waits for the deployment to finish. */
+async function publish(env: AzureEnvironment, app: string, zip: Buffer): Promise<void> {
+  const scm = `https://${app}.scm.azurewebsites.net`
+  const response = await appRequest(env, `${scm}/api/publish?RemoteBuild=false&Deployer=serverless-polycloud`, { method: 'POST', body: zip, headers: { 'content-type': 'application/zip' } })
+  if (response.status !== 200 && response.status !== 202) {
+    throw new ProviderError(`the deployment endpoint answered ${response.status}: ${firstLine(response.body.toString('utf8')) || '(no message)'}`, 'check that the app exists and that the identity may deploy to it (Website Contributor)')
+  }
+  const id = response.body.toString('utf8').trim().replace(/^"|"$/g, '') || 'latest'
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const status = await appRequest(env, `${scm}/api/deployments/${encodeURIComponent(id)}`, { method: 'GET' })
+    if (status.status === 200) {
+      const deployment = JSON.parse(status.body.toString('utf8')) as { status?: number; complete?: boolean; status_text?: string }
+      if (deployment.status === 3) {
+        const log = await appRequest(env, `${scm}/api/deployments/${encodeURIComponent(id)}/log`, { method: 'GET' })
+        throw new ProviderError(`the deployment failed: ${deployment.status_text || firstLine(log.body.toString('utf8'))}`, `its log: ${scm}/api/deployments/${id}/log`)
+      }
+      if (deployment.complete && deployment.status === 4) return
+    } else if (status.status !== 202 && status.status !== 404) {
+      throw new ProviderError(`the deployment status answered ${status.status}`)
+    }
+    await sleep(env.pollIntervalMs ?? 2000)
+  }
+  throw new ProviderError('the deployment did not finish in time', `follow it at ${scm}/api/deployments/${id}`)
+}
+
+/** The Service Bus namespace (Standard: topics), its queues, topics and subscriptions; its connection string. */
+async function deployServiceBus(api: Clients, env: AzureEnvironment, names: AzureNames, region: string, resources: readonly AzureResource[]): Promise<string> {
+  const bus = await api.serviceBus()
+  const options = poll(env)
+  await bus.namespaces.beginCreateOrUpdateAndWait(names.resourceGroup, names.serviceBus, { location: region, tags: { ...names.tags }, sku: { name: 'Standard', tier: 'Standard' } }, options)
+  for (const resource of resources) {
+    if (resource.kind === 'serviceBusQueue') {
+      await bus.queues.createOrUpdate(names.resourceGroup, names.serviceBus, resource.name, { maxDeliveryCount: resource.maxDeliveryCount, requiresSession: resource.sessions, deadLetteringOnMessageExpiration: true })
+    } else if (resource.kind === 'serviceBusTopic') {
+      await bus.topics.createOrUpdate(names.resourceGroup, names.serviceBus, resource.topic, {})
+      await bus.subscriptions.createOrUpdate(names.resourceGroup, names.serviceBus, resource.topic, resource.subscription, { maxDeliveryCount: resource.maxDeliveryCount, deadLetteringOnMessageExpiration: true })
+    }
+  }
+  const keys = await bus.namespaces.listKeys(names.resourceGroup, names.serviceBus, 'RootManageSharedAccessKey')
+  if (!keys.primaryConnectionString) throw new ProviderError(`Service Bus namespace ${names.serviceBus} returned no connection string`)
+  return keys.primaryConnectionString
+}
+
+/** Event Grid subscriptions delivering the storage account's blob events to the functions that asked for them. */
+async function deployBlobEvents(
+  api: Clients,
+  env: AzureEnvironment,
+  names: AzureNames,
+  region: string,
+  siteId: string,
+  resources: ReadonlyArray<{ fn: AzureFunction; resource: AzureResource }>,
+  hostName: string,
+  accountId: string,
+): Promise<void> {
+  const events = resources.filter((entry): entry is { fn: AzureFunction; resource: Extract<AzureResource, { kind: 'blobEvents' }> } => entry.resource.kind === 'blobEvents')
+  if (events.length === 0) return
+  // The generic resource operations take the id without its leading slash (their path is `/{resourceId}`).
+  const topicId = `subscriptions/${env.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.EventGrid/systemTopics/${names.systemTopic}`
+  await api.resources.resources.beginCreateOrUpdateByIdAndWait(
+    topicId,
+    EVENT_GRID_API,
+    { location: region, tags: { ...names.tags }, properties: { source: accountId, topicType: 'Microsoft.Storage.StorageAccounts' } },
+    poll(env),
+  )
+  let blobKey: string | undefined
+  for (const { fn, resource } of events) {
+    let destination: Json
+    if (resource.destination === 'blobTrigger') {
+      blobKey ??= (await api.web.webApps.listHostKeys(names.resourceGroup, names.app)).systemKeys?.blobs_extension
+      if (!blobKey) throw new ProviderError('the app has no blobs_extension key yet: the blob trigger did not load', 'deploy again in a minute')
+      destination = { endpointType: 'WebHook', properties: { endpointUrl: `https://${hostName}/runtime/webhooks/blobs?functionName=Host.Functions.${fn.name}&code=${blobKey}` } }
+    } else {
+      destination = { endpointType: 'AzureFunction', properties: { resourceId: `${siteId}/functions/${fn.name}` } }
+    }
+    const filter: Json = { includedEventTypes: [...resource.events], subjectBeginsWith: `/blobServices/default/containers/${resource.container}/blobs/${resource.prefix}` }
+    if (resource.suffix) filter.subjectEndsWith = resource.suffix
+    await api.resources.resources.beginCreateOrUpdateByIdAndWait(
+      `${topicId}/eventSubscriptions/${fn.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,
+      EVENT_GRID_API,
+      { properties: { destination, filter, eventDeliverySchema: 'EventGridSchema', retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 } } },
+      poll(env),
+    )
+  }
+}
+
+function httpUrls(functions: readonly AzureFunction[], hostName: string): DeployResult['urls'] {
+  return functions
+    .filter((fn) => fn.trigger.type === 'http')
+    .map((fn) => {
+      const methods = fn.trigger.options.methods as string[]
+      return { function: fn.name, method: methods.length > 1 ? 'ANY' : (methods[0] as string), url: `https://${hostName}/api/${fn.trigger.options.route as string}` }
+    })
+}
+
+function summary(context: Context, names: AzureNames, region: string, hostName: string, functions: readonly AzureFunction[], urls: DeployResult['urls']): string {
+  const lines = [
+    '',
+    `Service: ${context.service} (${context.stage}) on Azure, ${region}`,
+    `Resource group: ${names.resourceGroup}`,
+    `Function app: https://${hostName}`,
+    'Functions:',
+  ]
+  for (const fn of functions) {
+    const url = urls.find((entry) => entry.function === fn.name)
+    lines.push(url ? `  ${fn.name}: ${url.method} ${url.url}` : `  ${fn.name}: ${TRIGGER_NAMES[fn.trigger.type]}`)
+  }
+  return lines.join('\n')
+}
+
+const TRIGGER_NAMES: Readonly<Record<AzureTrigger['type'], string>> = {
+  http: 'httpTrigger',
+  timer: 'timerTrigger',
+  storageQueue: 'queueTrigger',
+  serviceBusQueue: 'serviceBusTrigger',
+  serviceBusTopic: 'serviceBusTrigger',
+  storageBlob: 'blobTrigger',
+  eventGrid: 'eventGridTrigger',
+  cosmosDB: 'cosmosDBTrigger',
+}
+
+/** Deletes what the deploy created (the resources with this service's and stage's tags), then the group if it is ours and empty. */
+export async function removeApp(context: Context, env: AzureEnvironment): Promise<string[]> {
+  const names = azureNames(context, env.subscriptionId)
+  const api = await clients(env)
+  const deleted: string[] = []
+  try {
+    if (!(await api.resources.resourceGroups.checkExistence(names.resourceGroup)).body) {
+      context.log.notice(`Resource group ${names.resourceGroup} does not exist: nothing to remove`)
+      return deleted
+    }
+    const ours = (tags: Record<string, string> | undefined) => tags?.['polycloud-service'] === context.service && tags['polycloud-stage'] === context.stage && tags['managed-by'] === MANAGED_BY
+    const tagged: Array<{ id: string; type: string; name: string }> = []
+    for await (const resource of api.resources.resources.listByResourceGroup(names.resourceGroup, { filter: `tagName eq 'polycloud-service' and tagValue eq '${context.service.replace(/'/g, "''")}'` })) {
+      if (ours(resource.tags) && resource.id && resource.type && resource.name) tagged.push({ id: resource.id, type: resource.type.toLowerCase(), name: resource.name })
+    }
+    // Dependents first: event subscriptions with their topic, the app before its plan, storage last.
+    const order = ['microsoft.eventgrid/systemtopics', 'microsoft.web/sites', 'microsoft.web/serverfarms', 'microsoft.servicebus/namespaces', 'microsoft.storage/storageaccounts']
+    tagged.sort((a, b) => rank(order, a.type) - rank(order, b.type))
+    for (const resource of tagged) {
+      context.log.notice(`Deleting ${resource.type} ${resource.name}`)
+      switch (resource.type) {
+        case 'microsoft.eventgrid/systemtopics':
+          await api.resources.resources.beginDeleteByIdAndWait(resource.id.replace(/^\//, ''), EVENT_GRID_API, poll(env))
+          break
+        case 'microsoft.web/sites':
+          await api.web.webApps.delete(names.resourceGroup, resource.name, { deleteEmptyServerFarm: false })
+          break
+        case 'microsoft.web/serverfarms':
+          await api.web.appServicePlans.delete(names.resourceGroup, resource.name)
+          break
+        case 'microsoft.servicebus/namespaces':
+          await (await api.serviceBus()).namespaces.beginDeleteAndWait(names.resourceGroup, resource.name, poll(env))
+          break
+        case 'microsoft.storage/storageaccounts':
+          await api.storage.storageAccounts.delete(names.resourceGroup, resource.name)
+          break
+        default:
+          context.log.warning(`${resource.id} has the service's tags but is of a type Polycloud does not create: left in place`)
+          continue
+      }
+      deleted.push(resource.id)
+    }
+    const group = await api.resources.resourceGroups.get(names.resourceGroup)
+    if (ours(group.tags)) {
+      let left = 0
+      for await (const _ of api.resources.resources.listByResourceGroup(names.resourceGroup)) left++
+      if (left === 0) {
+        context.log.notice(`Deleting resource group ${names.resourceGroup}`)
+        await api.resources.resourceGroups.beginDeleteAndWait(names.resourceGroup, poll(env))
+        deleted.push(group.id ?? names.resourceGroup)
+      } else context.log.notice(`Resource group ${names.resourceGroup} kept: ${left} resources not created by this service remain`)
+    }
+    context.write(`Removed ${context.service} (${context.stage}) from Azure: ${deleted.length} resources deleted`)
+    return deleted
+  } catch (error) {
+    throw explain(error)
+  }
+}
+
+function rank(order: readonly string[], type: string): number {
+  const index = order.indexOf(type)
+  return index === -1 ? order.length : index
+}
+
+/** The deployed app's functions with their triggers and URLs. */
+export async function appInfo(context: Context, env: AzureEnvironment): Promise<Array<{ name: string; trigger: string; url?: string }>> {
+  const names = azureNames(context, env.subscriptionId)
+  const api = await clients(env)
+  try {
+    const site = await api.web.webApps.get(names.resourceGroup, names.app)
+    const out: Array<{ name: string; trigger: string; url?: string }> = []
+    for await (const fn of api.web.webApps.listFunctions(names.resourceGroup, names.app)) {
+      const bindings = ((fn.config as { bindings?: Array<{ type?: string }> } | undefined)?.bindings ?? []) as Array<{ type?: string }>
+      const trigger = bindings.find((binding) => /trigger$/i.test(binding.type ?? ''))?.type ?? 'unknown'
+      const url = fn.invokeUrlTemplate
+      out.push({ name: shortName(fn.name ?? ''), trigger, ...(url ? { url } : {}) })
+    }
+    const lines = [`Service: ${context.service} (${context.stage}) on Azure, ${site.location}`, `Resource group: ${names.resourceGroup}`, `Function app: https://${site.defaultHostName ?? ''} (${site.state ?? 'unknown'})`, 'Functions:']
+    for (const fn of out) lines.push(`  ${fn.name}: ${fn.trigger}${fn.url ? ` ${fn.url}` : ''}`)
+    context.write(lines.join('\n'))
+    return out
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) throw new ProviderError(`${context.service} (${context.stage}) is not deployed: no function app ${names.app} in ${names.resourceGroup}`, 'deploy it first (serverless deploy)')
+    throw explain(error)
+  }
+}
+
+/**
+ * Calls a deployed function: an HTTP function at its URL (with its key when its authLevel needs one; `--data` as
+ * the body), any other through the host's admin API with `{"input": <data>}`, as the portal's Test does.
+ */
+export async function invokeApp(context: Context, env: AzureEnvironment): Promise<{ status: number; body: string }> {
+  const name = context.options.function
+  if (typeof name !== 'string') throw new ProviderError('invoke needs --function (-f) <name>')
+  const fn = azureFunctions(context.functions).find((candidate) => candidate.name === name)
+  if (fn === undefined) throw new ProviderError(`function ${name} is not in the service`)
+  const names = azureNames(context, env.subscriptionId)
+  const api = await clients(env)
+  let data = context.options.data as string | undefined
+  if (data === undefined && typeof context.options.path === 'string') data = readFileSync(context.options.path, 'utf8')
+  try {
+    const site = await api.web.webApps.get(names.resourceGroup, names.app)
+    const host = `https://${site.defaultHostName ?? `${names.app}.azurewebsites.net`}`
+    let response
+    if (fn.trigger.type === 'http') {
+      // `--data` is the body, or the request as `invoke local` takes it: { "input": { method, path, headers, body } }.
+      const request = httpRequestOf(data)
+      const methods = fn.trigger.options.methods as string[]
+      const method = request.method ?? (request.body !== undefined && methods.includes('POST') ? 'POST' : (methods[0] as string))
+      const route = `/${fn.trigger.options.route as string}`
+      if (request.path === undefined && route.includes('{')) {
+        throw new ProviderError(`function ${fn.name} has route parameters (${route})`, `give the path: --data '{"input":{"path":"${route.replace(/\{\*?([^}]+)\}/g, '<$1>')}"}}'`)
+      }
+      const url = new URL(`${host}/api${request.path ?? route}`)
+      if (fn.trigger.options.authLevel !== 'anonymous') {
+        const keys = await api.web.webApps.listFunctionKeys(names.resourceGroup, names.app, fn.name)
+        const key = keys.properties?.default ?? Object.values(keys.properties ?? {})[0]
+        if (key) url.searchParams.set('code', key)
+      }
+      const headers = { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers }
+      response = await appRequest(env, url.href, { method, token: false, headers, ...(request.body === undefined ? {} : { body: request.body }) })
+    } else {
+      const keys = await api.web.webApps.listHostKeys(names.resourceGroup, names.app)
+      response = await appRequest(env, `${host}/admin/functions/${fn.name}`, {
+        method: 'POST',
+        token: false,
+        body: JSON.stringify({ input: data ?? '' }),
+        headers: { 'content-type': 'application/json', 'x-functions-key': keys.masterKey ?? '' },
+      })
+    }
+    const body = response.body.toString('utf8')
+    context.write(fn.trigger.type === 'http' ? body : `${fn.name}: ${response.status === 202 ? 'invocation accepted (202); its logs are in the app\'s log stream' : `${response.status} ${body}`}`)
+    if (response.status >= 400) throw new ProviderError(`${fn.name} answered ${response.status}`)
+    return { status: response.status, body }
+  } catch (error) {
+    throw explain(error)
+  }
+}
+
+/** An HTTP invocation's request from `--data`: `{ "input": { method, path, headers, body } }`, or the body itself. */
+function httpRequestOf(data: string | undefined): { method?: string; path?: string; headers?: Record<string, string>; body?: string } {
+  if (data === undefined) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return { body: data }
+  }
+  const input = typeof parsed === 'object' && parsed !== null && 'input' in parsed ? (parsed as { input: unknown }).input : undefined
+  if (typeof input !== 'object' || input === null) return { body: data }
+  const { method, path, headers, body } = input as Json
+  return {
+    ...(typeof method === 'string' ? { method: method.toUpperCase() } : {}),
+    ...(typeof path === 'string' ? { path: path.startsWith('/') ? path : `/${path}` } : {}),
+    ...(typeof headers === 'object' && headers !== null ? { headers: headers as Record<string, string> } : {}),
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  }
+}
+
+export async function deploy(context: Context): Promise<void> {
+  await deployApp(context, await defaultEnvironment())
+}
+
+export async function remove(context: Context): Promise<void> {
+  await removeApp(context, await defaultEnvironment())
+}
+
+export async function info(context: Context): Promise<void> {
+  await appInfo(context, await defaultEnvironment())
+}
+
+export async function invoke(context: Context): Promise<void> {
+  await invokeApp(context, await defaultEnvironment())
+}

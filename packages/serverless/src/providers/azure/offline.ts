@@ -1,0 +1,468 @@
+/**
+ * `serverless offline` and `serverless invoke local` for Azure: the packaged app (the zip's content, not the
+ * sources) run the way `func start` runs it. A local host serves HTTP functions under `/api` on 127.0.0.1:7071,
+ * fires timers on their NCRONTAB schedule, feeds Storage queue and blob triggers from azurite (started and stopped
+ * with the command), and answers the admin API (`POST /admin/functions/<name>` with `{"input": ...}`); the Node
+ * worker (`worker.ts`) runs each invocation through @azure/functions' own invocation model.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { ConfigError, ProviderError } from '../../errors.js'
+import { serveUntilInterrupted, startScheduler, type Stoppable } from '../../local.js'
+import type { ServiceContext } from '../../provider.js'
+import { readZip } from '../../zip.js'
+import { hostLog, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
+import type { AzureTrigger } from './mapping.js'
+import type { LocalStorage } from './storage.js'
+import { appEnvironment, packageApp } from './package.js'
+import { bytesOf, fromRpcHttp, httpInvocation, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { fromNcrontab } from './schedule.js'
+
+type Context = ServiceContext<AzureTrigger>
+type Json = Record<string, unknown>
+
+export interface OfflineSettings {
+  readonly host: string
+  readonly port: number
+  /** azurite's data folder. */
+  readonly storage: string
+  readonly blobPort: number
+  readonly queuePort: number
+  readonly logLevel: HostLogLevel
+}
+
+const LOG_LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error']
+
+function portSetting(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(name, `${JSON.stringify(value)} is not a port (0-65535)`)
+  return port
+}
+
+/** The command line options, else `custom.polycloud.azure.offline`, else the defaults `func start` has. */
+export function offlineSettings(context: Pick<Context, 'options' | 'custom' | 'servicePath'>): OfflineSettings {
+  const options = context.options
+  const custom = (context.custom.offline ?? {}) as Json
+  const logLevel = (options.logLevel ?? custom.logLevel ?? 'info') as HostLogLevel
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--logLevel', `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`)
+  const storage = String(options.storage ?? custom.storage ?? '.azurite')
+  const host = String(options.host ?? '127.0.0.1')
+  return {
+    host,
+    port: portSetting(options.port ?? options.httpPort ?? custom.port, '--port', 7071),
+    storage: isAbsolute(storage) ? storage : resolve(context.servicePath, storage),
+    blobPort: portSetting(options.blobPort ?? custom.blobPort, '--blobPort', 10000),
+    queuePort: portSetting(options.queuePort ?? custom.queuePort, '--queuePort', 10001),
+    logLevel,
+  }
+}
+
+/** The packaged app, extracted from its zip into a folder of its own (removed by `dispose`). */
+export interface PreparedApp {
+  readonly appDir: string
+  readonly timeoutMs: number
+  readonly env: Record<string, string>
+  /** host.json as packaged. */
+  readonly hostJson: Json
+  dispose(): void
+}
+
+/**
+ * Packages the service, then extracts the zip: the local host serves exactly what would be deployed. The folder
+ * (`.polycloud/azure-<command>-*`) is outside the entries folder, which every later command writes again.
+ */
+export async function prepareApp(context: Context, command: string): Promise<PreparedApp> {
+  const packaged = await packageApp(context)
+  mkdirSync(dirname(context.workDir), { recursive: true })
+  const appDir = mkdtempSync(join(dirname(context.workDir), `azure-${command}-`))
+  for (const entry of readZip(readFileSync(packaged.zip))) {
+    const path = join(appDir, entry.name)
+    if (!path.startsWith(appDir)) throw new ProviderError(`the zip holds a path outside the app: ${entry.name}`)
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, entry.data, { mode: entry.mode })
+  }
+  return {
+    appDir,
+    timeoutMs: packaged.settings.timeout * 1000,
+    hostJson: packaged.host,
+    env: { ...appEnvironment(context.functions), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
+    dispose: () => rmSync(appDir, { recursive: true, force: true }),
+  }
+}
+
+/** The route template of an HTTP binding as a neutral one (`greetings/{name}` -> `/greetings/{name}`). */
+function neutralRoute(route: unknown, name: string): string {
+  const template = typeof route === 'string' ? route : name
+  return `/${template.replace(/^\//, '').replace(/\{\*([^}:?]+)[^}]*\}/g, '{$1+}').replace(/\{([^}:?*+]+)[:?][^}]*\}/g, '{$1}')}`
+}
+
+export interface HttpRoute {
+  readonly fn: RegisteredFunction
+  readonly methods: readonly string[]
+  readonly path: string
+}
+
+export function httpRoutes(functions: readonly RegisteredFunction[]): HttpRoute[] {
+  return functions
+    .filter((fn) => triggerOf(fn).type.toLowerCase() === 'httptrigger')
+    .map((fn) => {
+      const trigger = triggerOf(fn)
+      const methods = Array.isArray(trigger.methods) && trigger.methods.length > 0 ? (trigger.methods as string[]).map((method) => method.toUpperCase()) : ['ANY']
+      return { fn, methods, path: neutralRoute(trigger.route, fn.name) }
+    })
+}
+
+function isDisabled(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const value = env[`AzureWebJobs.${name}.Disabled`] ?? env[`AzureWebJobs_${name}_Disabled`]
+  return value === 'true' || value === '1'
+}
+
+/** How the admin API's `input` reaches a function of each trigger type (the host's conversions). */
+export async function adminInvocation(fn: RegisteredFunction, input: string, storage: StorageAccess | undefined): Promise<Invocation> {
+  const trigger = triggerOf(fn)
+  const type = trigger.type.toLowerCase()
+  const reason = 'This function was programmatically called via the host APIs.'
+  const now = new Date()
+  switch (type) {
+    case 'timertrigger':
+      return { functionName: fn.name, reason, data: timerInfo(now, undefined), metadata: {} }
+    case 'queuetrigger': {
+      const id = crypto.randomUUID()
+      const metadata = typedMetadata({ Id: id, DequeueCount: 1, PopReceipt: '', QueueTrigger: input })
+      for (const key of ['InsertionTime', 'ExpirationTime', 'NextVisibleTime']) metadata[key] = { json: JSON.stringify(now.toISOString()) }
+      return { functionName: fn.name, reason, data: { string: input }, metadata }
+    }
+    case 'servicebustrigger':
+      return {
+        functionName: fn.name,
+        reason,
+        data: { string: input },
+        metadata: typedMetadata({ MessageId: crypto.randomUUID(), DeliveryCount: 1, EnqueuedTimeUtc: now.toISOString(), ApplicationProperties: {}, UserProperties: {} }),
+      }
+    case 'blobtrigger': {
+      if (storage === undefined) throw new ProviderError(`function ${fn.name} reads blobs: the local host has no storage (azurite) running`)
+      const blob = await storage.readBlob(input)
+      return { functionName: fn.name, reason, ...blob }
+    }
+    case 'eventgridtrigger':
+    case 'cosmosdbtrigger':
+      return { functionName: fn.name, reason, data: { json: jsonText(input) }, metadata: {} }
+    default:
+      return { functionName: fn.name, reason, data: { string: input }, metadata: {} }
+  }
+}
+
+/** JSON text of an admin input: the string when it is JSON, else the string as a JSON string. */
+function jsonText(input: string): string {
+  try {
+    JSON.parse(input)
+    return input
+  } catch {
+    return JSON.stringify(input)
+  }
+}
+
+/** What the host reads from storage for blob triggers (implemented over azurite in `storage.ts`). */
+export interface StorageAccess {
+  readonly connectionString: string
+  /** A blob (`container/name`) as a blob trigger input and its metadata. */
+  readBlob(path: string): Promise<{ data: RpcTypedDataShape; metadata: Record<string, RpcTypedDataShape> }>
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => resolveBody(Buffer.concat(chunks)))
+    request.on('error', reject)
+  })
+}
+
+function reply(response: ServerResponse, status: number, body?: unknown, headers: Record<string, string | string[]> = {}): void {
+  const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  if (text !== undefined && headers['content-type'] === undefined) headers['content-type'] = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'
+  response.writeHead(status, headers)
+  response.end(text)
+}
+
+/** The admin API's description of a function (`GET /admin/functions/<name>`), bindings as function.json has them. */
+function functionMetadata(fn: RegisteredFunction, baseUrl: string, route: HttpRoute | undefined): Json {
+  const bindings = Object.entries(fn.bindings).map(([name, binding]) => ({ name, ...binding }))
+  return {
+    name: fn.name,
+    config: { bindings },
+    invoke_url_template: route ? `${baseUrl}/api${route.path.replace(/\{([^}+]+)\+\}/g, '{*$1}')}` : null,
+    isDisabled: false,
+    language: 'node',
+  }
+}
+
+/** The local host's HTTP server: functions under `/api`, the admin API under `/admin`. */
+export function createHostServer(host: LocalHost, options: { readonly baseUrl: () => string; readonly storage: () => StorageAccess | undefined; readonly log: HostLog }): Server {
+  const routes = httpRoutes(host.functions)
+  const templates = routes.flatMap((route, index) => route.methods.map((method) => ({ method, path: route.path, index })))
+  const orderedRoutes = templates.map(({ index }) => routes[index] as HttpRoute)
+  let router: ((method: string, path: string) => { index: number; params: Readonly<Record<string, string>> }) | undefined
+  const routerReady = import('@polycloud/core/adapter').then(({ createRouter }) => (router = createRouter(templates.map(({ method, path }) => ({ method, path })))))
+
+  const serveFunction = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    await routerReady
+    let match
+    try {
+      match = (router as NonNullable<typeof router>)(request.method ?? 'GET', url.pathname.slice('/api'.length) || '/')
+    } catch {
+      // The host answers 404 for a path or a method no function takes.
+      return reply(response, 404)
+    }
+    const route = orderedRoutes[match.index] as HttpRoute
+    const body = await readBody(request)
+    const http = toRpcHttp({ method: request.method ?? 'GET', url: url.href, headers: request.headers, body, params: match.params })
+    const { data, metadata } = httpInvocation(http)
+    const result = await host.invoke({ functionName: route.fn.name, reason: `This function was programmatically called via the host APIs.`, data, metadata })
+    if (!result.succeeded) return reply(response, 500)
+    const value = result.response?.returnValue
+    const out = fromRpcHttp(value && 'http' in value ? value.http : undefined)
+    response.writeHead(out.status, { ...out.headers, 'content-length': String(request.method === 'HEAD' ? 0 : out.body.length) })
+    response.end(request.method === 'HEAD' ? undefined : out.body)
+  }
+
+  const serveAdmin = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    const parts = url.pathname.split('/').filter(Boolean)
+    if (parts[1] === 'host' && parts[2] === 'status') return reply(response, 200, { state: 'Running', version: '4.x (serverless-polycloud)' })
+    if (parts[1] !== 'functions') return reply(response, 404)
+    if (parts.length === 2 && request.method === 'GET') {
+      return reply(response, 200, host.functions.map((fn) => functionMetadata(fn, options.baseUrl(), routes.find((route) => route.fn === fn))))
+    }
+    const fn = host.functions.find((candidate) => candidate.name.toLowerCase() === decodeURIComponent(parts[2] ?? '').toLowerCase())
+    if (parts.length !== 3 || fn === undefined) return reply(response, 404)
+    if (request.method === 'GET') return reply(response, 200, functionMetadata(fn, options.baseUrl(), routes.find((route) => route.fn === fn)))
+    if (request.method !== 'POST') return reply(response, 405, undefined, { allow: 'GET, POST' })
+    if (triggerOf(fn).type.toLowerCase() === 'httptrigger') return reply(response, 400, { error: `${fn.name} is an HTTP function: call its route` })
+    let input: string
+    try {
+      const body = JSON.parse((await readBody(request)).toString('utf8') || '{}') as unknown
+      const value = typeof body === 'object' && body !== null ? (body as Json).input : undefined
+      input = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)
+    } catch (error) {
+      return reply(response, 400, { error: `the body must be JSON {"input": ...}: ${(error as Error).message}` })
+    }
+    let invocation: Invocation
+    try {
+      invocation = await adminInvocation(fn, input, options.storage())
+    } catch (error) {
+      return reply(response, 400, { error: (error as Error).message })
+    }
+    reply(response, 202)
+    void host.invoke(invocation)
+  }
+
+  return createServer((request, response) => {
+    const url = new URL(request.url ?? '/', options.baseUrl())
+    const path = url.pathname
+    const serve = path === '/api' || path.startsWith('/api/') ? serveFunction : path.startsWith('/admin/') ? serveAdmin : undefined
+    if (serve === undefined) {
+      if (path === '/') return reply(response, 200, 'Your Functions 4.0 app is up and running (serverless-polycloud local host)')
+      return reply(response, 404)
+    }
+    serve(request, response, url).catch((error: unknown) => {
+      options.log('error', `The host could not serve ${request.method} ${path}: ${(error as Error).message}`)
+      if (!response.headersSent) reply(response, 500)
+      else response.destroy()
+    })
+  })
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new ProviderError(`port ${port} on ${host} is in use`, 'stop what uses it, or pass --port <another>') : error),
+    )
+    server.listen(port, host, () => {
+      const address = server.address()
+      resolveListen(typeof address === 'object' && address !== null ? address.port : port)
+    })
+  })
+}
+
+/** `serverless offline`: packages, extracts, and serves the app until Ctrl-C. */
+export async function serveOffline(context: Context): Promise<void> {
+  const settings = offlineSettings(context)
+  const log = hostLog(context.write, settings.logLevel)
+  const app = await prepareApp(context, 'offline')
+  const parts: Stoppable[] = [{ stop: async () => app.dispose() }]
+  const stopAll = async (): Promise<void> => {
+    for (const part of [...parts].reverse()) await part.stop().catch(() => {})
+  }
+  try {
+    let env: NodeJS.ProcessEnv = { ...process.env, ...app.env }
+    let storage: LocalStorage | undefined
+    // azurite runs when a trigger reads Storage queues or blobs.
+    if (context.functions.some((fn) => fn.events.some(({ plan }) => plan.native.type === 'storageQueue' || plan.native.type === 'storageBlob'))) {
+      const { startStorage } = await import('./storage.js')
+      storage = await startStorage(settings, log)
+      parts.push(storage)
+      env = { ...env, AzureWebJobsStorage: storage.connectionString }
+    }
+    const host = await startHost({ appDir: app.appDir, env, timeoutMs: app.timeoutMs, log })
+    parts.push(host)
+    let baseUrl = `http://${settings.host}:${settings.port}`
+    const server = createHostServer(host, { baseUrl: () => baseUrl, storage: () => storage, log })
+    const port = await listen(server, settings.host, settings.port)
+    baseUrl = `http://${settings.host}:${port}`
+    parts.push({ stop: () => new Promise<void>((done) => (server.closeAllConnections(), server.close(() => done()))) })
+    if (storage) {
+      const { startListeners } = await import('./storage.js')
+      parts.push(await startListeners(host, storage, env, log, app.hostJson))
+    }
+    parts.push(startTimers(host, env, log))
+    context.write(describeFunctions(host.functions, baseUrl, env))
+    context.write(`Host started: ${baseUrl} (serverless-polycloud, Azure Functions host emulation)${storage ? `; azurite data in ${settings.storage}` : ''}`)
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+  await serveUntilInterrupted(parts)
+}
+
+/** Fires each enabled timer function on its schedule, with the status the schedule monitor would give. */
+function startTimers(host: LocalHost, env: Readonly<Record<string, string | undefined>>, log: HostLog): Stoppable {
+  const jobs = host.functions
+    .filter((fn) => triggerOf(fn).type.toLowerCase() === 'timertrigger' && !isDisabled(env, fn.name))
+    .map((fn) => {
+      let last: Date | undefined
+      return {
+        name: fn.name,
+        expression: fromNcrontab(String(triggerOf(fn).schedule)),
+        async fire(at: Date) {
+          const data = timerInfo(at, last)
+          last = at
+          await host.invoke({ functionName: fn.name, reason: `Timer fired at ${at.toISOString()}`, data, metadata: {} })
+        },
+      }
+    })
+  return startScheduler(jobs, (job, error) => log('error', `Timer ${job.name} failed: ${(error as Error).message}`))
+}
+
+function describeFunctions(functions: readonly RegisteredFunction[], baseUrl: string, env: Readonly<Record<string, string | undefined>>): string {
+  const routes = httpRoutes(functions)
+  const lines = ['', 'Functions:', '']
+  for (const fn of functions) {
+    const route = routes.find((candidate) => candidate.fn === fn)
+    const disabled = isDisabled(env, fn.name) ? ' (disabled)' : ''
+    if (route) lines.push(`\t${fn.name}: [${route.methods.join(',')}] ${baseUrl}/api${route.path}${disabled}`)
+    else lines.push(`\t${fn.name}: ${triggerOf(fn).type}${disabled}`)
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
+/**
+ * The invocation a native payload file describes: `{ "input": ..., "triggerMetadata": {...} }` (what the host
+ * sends the worker; metadata as the host names it, `DequeueCount`, `ApplicationProperties`, ...) or the bare
+ * trigger input. An HTTP function's input is `{ method, url | path, headers, body }` (body: a string, `{ "bytes":
+ * "<base64>" }`, or JSON); a timer's may be omitted.
+ */
+export function nativeInvocation(fn: RegisteredFunction, payload: unknown): Invocation {
+  const envelope = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && 'input' in payload ? (payload as Json) : undefined
+  const input = envelope ? envelope.input : payload
+  const metadataValue = envelope?.triggerMetadata
+  if (metadataValue !== undefined && (typeof metadataValue !== 'object' || metadataValue === null || Array.isArray(metadataValue))) {
+    throw new ProviderError('triggerMetadata must be an object (metadata name -> value)')
+  }
+  const metadata = typedMetadata((metadataValue ?? {}) as Json)
+  const type = triggerOf(fn).type.toLowerCase()
+  const reason = 'This function was called by serverless invoke local.'
+  if (type === 'httptrigger') return { functionName: fn.name, reason, ...httpPayload(fn, input) }
+  if (type === 'timertrigger' && (input === undefined || input === null || (typeof input === 'object' && Object.keys(input).length === 0))) {
+    return { functionName: fn.name, reason, data: timerInfo(new Date(), undefined), metadata }
+  }
+  const data: RpcTypedDataShape = typeof input === 'string' ? (type === 'blobtrigger' ? { bytes: Buffer.from(input) } : { string: input }) : typed(input)
+  return { functionName: fn.name, reason, data, metadata }
+}
+
+function httpPayload(fn: RegisteredFunction, input: unknown): Pick<Invocation, 'data' | 'metadata'> {
+  if (typeof input !== 'object' || input === null) throw new ProviderError(`the payload of HTTP function ${fn.name} must be an object { method, url or path, headers, body }`)
+  const request = input as Json
+  const route = httpRoutes([fn])[0] as HttpRoute
+  const target = typeof request.url === 'string' ? request.url : `http://127.0.0.1:7071/api${typeof request.path === 'string' ? request.path : route.path}`
+  let url: URL
+  try {
+    url = new URL(target)
+  } catch {
+    throw new ProviderError(`${JSON.stringify(target)} is not a URL`)
+  }
+  const path = url.pathname.replace(/^\/api/, '') || '/'
+  const params = matchParams(route.path, path)
+  if (params === undefined) throw new ProviderError(`${url.pathname} is not a path of function ${fn.name} (its route is /api${route.path})`)
+  const headers = (typeof request.headers === 'object' && request.headers !== null ? request.headers : {}) as Record<string, string>
+  const raw = request.body
+  let body: Buffer
+  if (raw === undefined || raw === null) body = Buffer.alloc(0)
+  else if (typeof raw === 'string') body = Buffer.from(raw)
+  else if (typeof raw === 'object' && typeof (raw as Json).bytes === 'string') body = Buffer.from((raw as Json).bytes as string, 'base64')
+  else body = Buffer.from(JSON.stringify(raw))
+  const method = typeof request.method === 'string' ? request.method.toUpperCase() : (route.methods[0] === 'ANY' ? 'GET' : (route.methods[0] as string))
+  return httpInvocation(toRpcHttp({ method, url: url.href, headers, body, params }))
+}
+
+/** The parameters of a neutral route template a path matches, or undefined. */
+function matchParams(template: string, path: string): Record<string, string> | undefined {
+  const names: string[] = []
+  const pattern = template
+    .split('/')
+    .map((segment) => {
+      const param = /^\{([^{}+]+)(\+)?\}$/.exec(segment)
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      names.push(param[1] as string)
+      return param[2] ? '(.+)' : '([^/]+)'
+    })
+    .join('/')
+  const match = new RegExp(`^${pattern}$`).exec(path)
+  if (!match) return undefined
+  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]))
+}
+
+/** `serverless invoke local -f <fn> --path <event.json>`: runs one function of the packaged app with a native payload. */
+export async function invokeLocal(context: Context): Promise<void> {
+  const name = context.options.function
+  if (typeof name !== 'string' || name === '') throw new ProviderError('invoke local needs --function (-f) <name>')
+  let payload: unknown
+  const path = context.options.path
+  const data = context.options.data
+  try {
+    if (typeof path === 'string') payload = JSON.parse(readFileSync(isAbsolute(path) ? path : resolve(context.servicePath, path), 'utf8'))
+    else if (typeof data === 'string') payload = JSON.parse(data)
+  } catch (error) {
+    throw new ProviderError(`could not read the payload: ${(error as Error).message}`, 'give --path <file.json> (or --data <json>) with a native Azure payload: { "input": ..., "triggerMetadata": {...} }')
+  }
+  const settings = offlineSettings(context)
+  const log = hostLog(context.write, settings.logLevel)
+  const app = await prepareApp(context, 'invoke')
+  let host: LocalHost
+  try {
+    host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env }, timeoutMs: app.timeoutMs, log })
+  } catch (error) {
+    app.dispose()
+    throw error
+  }
+  try {
+    const fn = host.functions.find((candidate) => candidate.name === name)
+    if (fn === undefined) throw new ProviderError(`function ${name} is not in the app (it has ${host.functions.map((candidate) => candidate.name).join(', ')})`)
+    const result = await host.invoke(nativeInvocation(fn, payload))
+    if (!result.succeeded) throw new ProviderError(`function ${name} failed: ${(result.error ?? '').split('\n')[0]}`)
+    const value = result.response?.returnValue
+    if (value && 'http' in value) {
+      const out = fromRpcHttp(value.http)
+      const text = out.body.toString('utf8')
+      const printable = Buffer.from(text, 'utf8').equals(out.body)
+      context.write(JSON.stringify({ status: out.status, headers: out.headers, body: printable ? text : { bytes: out.body.toString('base64') } }, null, 2))
+    } else if (value) {
+      context.write(bytesOf(value).toString('utf8'))
+    }
+  } finally {
+    await host.stop()
+    app.dispose()
+  }
+}

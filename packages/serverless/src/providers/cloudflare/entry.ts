@@ -1,0 +1,67 @@
+/**
+ * The generated entry of a service's one Worker: every function's portable handler, with only the
+ * @polycloud/cloudflare formats its events need, handed to `createServiceWorker` with the routes, crons and queues
+ * that reach it.
+ */
+import { entryHeader, importHandler, importSources } from '../../entry.js'
+import type { PreparedFunction } from '../../provider.js'
+import type { CloudflareTrigger } from './mapping.js'
+
+/** The file name of the entry in `.polycloud/cloudflare/`. */
+export const ENTRY_FILE = 'worker.js'
+
+/** A function's own vars: its `environment` values that the provider's do not already set to the same. */
+export function functionVars(fn: PreparedFunction, providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
+  const own: Record<string, string> = {}
+  for (const [name, value] of Object.entries(fn.environment)) if (providerEnvironment[name] !== value) own[name] = value
+  return own
+}
+
+export function serviceEntry(
+  functions: ReadonlyArray<PreparedFunction<CloudflareTrigger>>,
+  options: { readonly workDir: string; readonly servicePath: string; readonly script: string; readonly providerEnvironment: Readonly<Record<string, string>> },
+): string {
+  const served = functions.filter((fn) => fn.events.length > 0)
+  const { imports } = importSources('@polycloud/cloudflare', served.flatMap((fn) => fn.sources))
+  const lines = [...entryHeader(`the service's Worker ${JSON.stringify(options.script)}`, 'cloudflare'), `import { createServiceWorker } from '@polycloud/cloudflare/service'`, ...imports]
+  const declarations: string[] = []
+  const routes: string[] = []
+  const crons: string[] = []
+  const queues: string[] = []
+  served.forEach((fn, index) => {
+    const local = `fn${index}`
+    lines.push(importHandler(fn.handler, options.workDir, options.servicePath, `handler${index}`))
+    const vars = functionVars(fn, options.providerEnvironment)
+    const fields = [
+      `name: ${JSON.stringify(fn.name)}`,
+      `handler: handler${index}`,
+      `sources: [${fn.sources.map((source) => source.name).join(', ')}]`,
+      `timeoutSeconds: ${fn.timeout}`,
+      ...(Object.keys(vars).length > 0 ? [`vars: ${JSON.stringify(vars)}`] : []),
+    ]
+    declarations.push(`const ${local} = { ${fields.join(', ')} }`)
+    for (const { plan } of fn.events) {
+      const trigger = plan.native
+      if (trigger.type === 'route') routes.push(`{ method: ${JSON.stringify(trigger.method)}, path: ${JSON.stringify(trigger.path)}, function: ${local} }`)
+      else if (trigger.type === 'cron') {
+        crons.push(`{ cron: ${JSON.stringify(trigger.cron)}, function: ${local} }`)
+        // Fired by hand (`/cdn-cgi/handler/scheduled?cron=...`) with the expression as written, it runs too.
+        if (trigger.expression.trim() !== trigger.cron) crons.push(`{ cron: ${JSON.stringify(trigger.expression.trim())}, function: ${local} }`)
+      } else queues.push(`{ queue: ${JSON.stringify(trigger.queue.name)}, function: ${local} }`)
+    }
+  })
+  const list = (items: string[]) => (items.length === 0 ? '[]' : `[\n    ${items.join(',\n    ')},\n  ]`)
+  lines.push(
+    '',
+    ...declarations,
+    '',
+    'export default createServiceWorker({',
+    `  name: ${JSON.stringify(options.script)},`,
+    `  routes: ${list(routes)},`,
+    `  crons: ${list(crons)},`,
+    `  queues: ${list(queues)},`,
+    '})',
+    '',
+  )
+  return lines.join('\n')
+}

@@ -1,0 +1,282 @@
+/**
+ * The Cloudflare mapping: what each neutral event becomes on Workers (a route of the service's one Worker, a Cron
+ * Trigger, a Queues consumer, R2 event notifications delivered through a queue), the @polycloud/cloudflare formats
+ * its payloads come in, and the names of everything deploy creates (the stage in each).
+ */
+import { ConfigError } from '../../errors.js'
+import type { EventPlan as Plan, SourceRef } from '../../provider.js'
+import { parseRoute } from '../../route.js'
+import { DAYS, parseSchedule, ScheduleError, type Schedule } from '../../schedule.js'
+import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
+
+type Json = Record<string, unknown>
+
+/** A queue of the service and how its consumer reads it (Cloudflare's consumer settings). */
+export interface QueueSpec {
+  /** The queue's name on Cloudflare: `<service>-<stage>-<name>`. */
+  readonly name: string
+  /** `max_batch_size` (1-100). */
+  readonly batchSize: number
+  /** `max_retries`: deliveries after the first (a neutral `maxReceiveCount` of 5 is 4 retries). */
+  readonly maxRetries: number
+  /** `max_wait_time_ms`: how long a batch waits to fill up. */
+  readonly maxWaitMs: number
+  /** Where messages go once their retries are spent. */
+  readonly deadLetterQueue: string
+}
+
+/** R2 object actions that trigger event notifications. */
+export type R2Action = 'PutObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject' | 'LifecycleDeletion'
+
+/** What one neutral event is on Cloudflare. */
+export type CloudflareTrigger =
+  | { readonly type: 'route'; readonly method: string; readonly path: string }
+  /** `cron` as the Worker's triggers list it (and as `controller.cron` reports it); `expression` as written. */
+  | { readonly type: 'cron'; readonly cron: string; readonly expression: string }
+  | { readonly type: 'queue'; readonly queue: QueueSpec; readonly binding: string; readonly alias: string }
+  | {
+      readonly type: 'bucket'
+      readonly bucket: string
+      /** The bucket exists already: deploy neither creates nor deletes it. */
+      readonly existing: boolean
+      readonly binding: string
+      /** The queue R2 sends the bucket's notifications to, consumed by the function. */
+      readonly queue: QueueSpec
+      readonly actions: readonly R2Action[]
+      readonly prefix: string | undefined
+      readonly suffix: string | undefined
+    }
+
+export type EventPlan = Plan<CloudflareTrigger>
+
+export interface CloudflareNames {
+  readonly service: string
+  readonly stage: string
+}
+
+const FETCH: SourceRef = { name: 'workersFetch', module: 'fetch' }
+const SCHEDULED: SourceRef = { name: 'scheduled', module: 'scheduled' }
+const QUEUE: SourceRef = { name: 'queueBatch', module: 'queue' }
+const R2: SourceRef = { name: 'r2Notification', module: 'r2-notification' }
+
+/** Cloudflare's limits on consumers (https://developers.cloudflare.com/queues/platform/limits/). */
+export const QUEUE_LIMITS = { batchSize: 100, maxRetries: 100, maxWaitSeconds: 60 } as const
+
+/** Queue names: lower-case letters, digits and dashes, at most 63 characters. */
+const QUEUE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+/** Worker names: lower-case letters, digits, dashes and underscores, at most 63 characters. */
+const SCRIPT_NAME = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/
+
+/** The service's Worker: `<service>-<stage>`. */
+export function scriptName(names: CloudflareNames): string {
+  const name = `${names.service}-${names.stage}`
+  if (!SCRIPT_NAME.test(name)) {
+    throw new ConfigError('service', `the Worker would be named ${JSON.stringify(name)}; Worker names are 1-63 lower-case letters, digits, "-" and "_": rename the service or the stage`)
+  }
+  return name
+}
+
+function queueName(name: string): string {
+  if (!QUEUE_NAME.test(name)) {
+    throw new ConfigError('', `the queue would be named ${JSON.stringify(name)}; Cloudflare queue names are 1-63 lower-case letters, digits and "-": use a shorter or lower-case name`)
+  }
+  return name
+}
+
+/** An env binding name for a resource: `orders` -> `QUEUE_ORDERS`. */
+export function bindingName(prefix: 'QUEUE' | 'BUCKET', name: string): string {
+  return `${prefix}_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`
+}
+
+type QueueConfig = QueueEventConfig
+
+/** The consumer settings of a queue: neutral defaults (10 messages, 5 receives), Cloudflare's limits checked. */
+function queueSpec(name: string, config: QueueConfig): QueueSpec {
+  const batchSize = config.batchSize ?? 10
+  if (batchSize > QUEUE_LIMITS.batchSize) {
+    throw new ConfigError('', `batchSize ${batchSize} is more than a Cloudflare Queues consumer takes (${QUEUE_LIMITS.batchSize})`)
+  }
+  const receives = config.maxReceiveCount ?? 5
+  if (receives - 1 > QUEUE_LIMITS.maxRetries) {
+    throw new ConfigError('', `maxReceiveCount ${receives} is more than Cloudflare Queues retry (${QUEUE_LIMITS.maxRetries} retries after the first delivery)`)
+  }
+  const waitSeconds = config.maximumBatchingWindow ?? 5
+  if (waitSeconds > QUEUE_LIMITS.maxWaitSeconds) {
+    throw new ConfigError('', `maximumBatchingWindow ${waitSeconds} is longer than a Cloudflare Queues batch waits (${QUEUE_LIMITS.maxWaitSeconds} s)`)
+  }
+  const queue = queueName(name)
+  return { name: queue, batchSize, maxRetries: receives - 1, maxWaitMs: waitSeconds * 1000, deadLetterQueue: queueName(`${queue}-dlq`) }
+}
+
+/** Weekdays (0 = Sunday) as Cloudflare-safe names, consecutive days as ranges: [1..5] -> `MON-FRI`. */
+function weekdayNames(days: readonly number[]): string {
+  const parts: string[] = []
+  for (let i = 0; i < days.length; ) {
+    let j = i
+    while (j + 1 < days.length && (days[j + 1] as number) === (days[j] as number) + 1) j++
+    const first = DAYS[days[i] as number] as string
+    const last = DAYS[days[j] as number] as string
+    parts.push(j - i >= 2 ? `${first}-${last}` : j === i ? first : `${first},${last}`)
+    i = j + 1
+  }
+  return parts.join(',')
+}
+
+/**
+ * A neutral schedule as a Cloudflare Cron Trigger. Cloudflare numbers weekdays 1-7 from Sunday (standard cron: 0-6
+ * from Sunday), so weekdays are written as names, which both read the same: `0 9 * * 1-5` -> `0 9 * * MON-FRI`. A
+ * rate becomes the cron that fires at that interval (clock-aligned), when one exists; a cron restricting both
+ * day-of-month and day-of-week is refused, as on AWS.
+ */
+export function toCloudflareCron(schedule: Schedule): string {
+  if (schedule.kind === 'rate') {
+    const { value, unit } = schedule
+    if (unit === 'minute' && 60 % value === 0) return value === 1 ? '* * * * *' : `*/${value} * * * *`
+    if (unit === 'hour' && 24 % value === 0) return value === 1 ? '0 * * * *' : `0 */${value} * * *`
+    if (unit === 'day' && value === 1) return '0 0 * * *'
+    throw new ScheduleError(
+      `rate(${value} ${unit}${value === 1 ? '' : 's'}) has no Cron Trigger equivalent: Cloudflare runs crons only; use minutes dividing an hour, hours dividing a day, 1 day, or a cron`,
+    )
+  }
+  const [minute, hour, dayOfMonth, month] = schedule.fields
+  const days = schedule.weekdays
+  if (days === undefined || days.length === 7) return `${minute} ${hour} ${dayOfMonth} ${month} *`
+  if (dayOfMonth !== '*') {
+    throw new ScheduleError('restricts both day-of-month and day-of-week; standard cron runs when either matches, which a Cron Trigger does not: use two cron events')
+  }
+  return `${minute} ${hour} * ${month} ${weekdayNames(days)}`
+}
+
+const R2_ACTIONS: Readonly<Record<'created' | 'deleted' | 'all', readonly R2Action[]>> = {
+  created: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'],
+  deleted: ['DeleteObject', 'LifecycleDeletion'],
+  all: ['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject', 'LifecycleDeletion'],
+}
+
+type BucketConfig = BucketEventConfig
+
+const EXCLUDE = 'or keep this function off Cloudflare with "excludeFrom: [cloudflare]"'
+
+/** The position of an event in its function (`functions.f.events[2].bucket` -> 2). */
+function eventIndex(path: string): number {
+  return Number(/\.events\[(\d+)\]/.exec(path)?.[1] ?? 0)
+}
+
+/** A function name as part of a queue name: `getNote` -> `get-note`. */
+function slug(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+}
+
+/** Translates one neutral event of function `fn`; `path` locates it for error messages. */
+export function neutralPlan(key: string, value: unknown, path: string, fn: string, names: CloudflareNames): EventPlan {
+  const prefix = `${names.service}-${names.stage}`
+  switch (key) {
+    case 'route': {
+      const route = parseRoute(value as string | { method: string; path: string })
+      return { sources: [FETCH], kinds: ['http'], native: { type: 'route', method: route.method, path: route.path } }
+    }
+    case 'cron': {
+      const expression = typeof value === 'string' ? value : (value as { schedule: string }).schedule
+      const enabled = typeof value === 'string' || (value as { enabled?: boolean }).enabled !== false
+      if (!enabled) throw new ConfigError('', 'a disabled cron (enabled: false) has no Cron Trigger equivalent on Cloudflare: remove the event instead')
+      return { sources: [SCHEDULED], kinds: ['schedule'], native: { type: 'cron', cron: toCloudflareCron(parseSchedule(expression)), expression } }
+    }
+    case 'fromQueue': {
+      const config: QueueConfig = typeof value === 'string' ? { name: value } : (value as QueueConfig)
+      const name = config.name as string
+      if (config.fifo === true || name.endsWith('.fifo')) {
+        throw new ConfigError('', `Cloudflare Queues have no FIFO queues (delivery order is not guaranteed): drop "fifo", ${EXCLUDE}`)
+      }
+      return {
+        sources: [QUEUE],
+        kinds: ['queue'],
+        native: { type: 'queue', queue: queueSpec(`${prefix}-${name}`, config), binding: bindingName('QUEUE', name), alias: name },
+      }
+    }
+    case 'bucket': {
+      const config: BucketConfig = typeof value === 'string' ? { name: value } : (value as BucketConfig)
+      const index = eventIndex(path)
+      const queue = queueSpec(`${prefix}-${slug(fn)}-r2${index === 0 ? '' : `-${index}`}`, {})
+      return {
+        sources: [R2],
+        kinds: ['storage'],
+        native: {
+          type: 'bucket',
+          bucket: config.name,
+          existing: config.existing === true,
+          binding: bindingName('BUCKET', config.name),
+          queue,
+          actions: R2_ACTIONS[config.on ?? 'created'],
+          prefix: config.prefix || undefined,
+          suffix: config.suffix || undefined,
+        },
+      }
+    }
+    case 'topic':
+      throw new ConfigError(
+        '',
+        `Cloudflare has no pub/sub topics (no fan-out of one message to several subscribers): consume a Cloudflare Queue with "fromQueue" and have the publisher send to it, ${EXCLUDE}`,
+      )
+    case 'changes':
+      throw new ConfigError(
+        '',
+        `Cloudflare has no database change feed (D1 and KV publish no changes): have the writer send each change to a Cloudflare Queue and consume it with "fromQueue", ${EXCLUDE}`,
+      )
+    default:
+      throw new ConfigError('', `unknown neutral event ${JSON.stringify(key)}`)
+  }
+}
+
+/** The `custom.polycloud.cloudflare` settings, with their defaults. */
+export interface CloudflareSettings {
+  /** The Workers plan the account is on: it decides the size, CPU and cron limits checked at package time. */
+  readonly plan: 'free' | 'paid'
+  readonly compatibilityDate: string
+  readonly compatibilityFlags: readonly string[]
+  /** `limits.cpu_ms` (Workers Paid only). */
+  readonly cpuMs: number | undefined
+  /** Serve the Worker on `<name>.<account subdomain>.workers.dev`. */
+  readonly workersDev: boolean
+  /** Custom routes: `{ pattern, zone }` (a zone name) or `{ pattern, customDomain: true }`. */
+  readonly routes: ReadonlyArray<{ readonly pattern: string; readonly zone?: string; readonly customDomain?: boolean }>
+}
+
+/**
+ * The compatibility date every packaged Worker pins unless `custom.polycloud.cloudflare.compatibilityDate` says
+ * otherwise: the runtime's behaviour does not change under a deployed Worker. The local workerd (miniflare
+ * 4.20260426.0) supports it.
+ */
+export const COMPATIBILITY_DATE = '2026-04-01'
+
+export function cloudflareSettings(custom: Readonly<Json>): CloudflareSettings {
+  return {
+    plan: (custom.plan as CloudflareSettings['plan'] | undefined) ?? 'free',
+    compatibilityDate: (custom.compatibilityDate as string | undefined) ?? COMPATIBILITY_DATE,
+    compatibilityFlags: (custom.compatibilityFlags as string[] | undefined) ?? [],
+    cpuMs: custom.cpuMs as number | undefined,
+    workersDev: (custom.workersDev as boolean | undefined) ?? true,
+    routes: (custom.routes as CloudflareSettings['routes'] | undefined) ?? [],
+  }
+}
+
+/** The JSON schema of `custom.polycloud.cloudflare`. */
+export const CUSTOM_SCHEMA: Json = {
+  type: 'object',
+  properties: {
+    plan: { enum: ['free', 'paid'] },
+    compatibilityDate: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    compatibilityFlags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_]+$' }, uniqueItems: true },
+    cpuMs: { type: 'integer', minimum: 10, maximum: 300000 },
+    workersDev: { type: 'boolean' },
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { pattern: { type: 'string', minLength: 1 }, zone: { type: 'string', minLength: 1 }, customDomain: { type: 'boolean' } },
+        required: ['pattern'],
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+}

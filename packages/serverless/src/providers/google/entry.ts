@@ -1,0 +1,123 @@
+/**
+ * The generated entries of a Google Cloud service: one per function (registering it with the Functions Framework
+ * under its name, with exactly the formats its events need) and the routing function's (every route's handler
+ * behind core's router), plus the source's `index.js`, which loads the bundle of the function an instance serves.
+ */
+import { entryHeader, importHandler, importSources } from '../../entry.js'
+import type { PreparedFunction } from '../../provider.js'
+import type { GoogleEvent } from './mapping.js'
+import { ROUTER_ENTRY, type CloudFunctionSpec, type ServiceLayout } from './layout.js'
+
+const ADAPTER = '@polycloud/gcp'
+
+/** Where the entries are written in the work folder, and bundled from. */
+export const ENTRY_DIR = 'entries'
+
+/** The key filters of a function's bucket events, checked in the entry (Eventarc filters on the bucket only). */
+function bucketRules(fn: PreparedFunction<GoogleEvent>): Array<{ bucket: string; prefix: string; suffix: string }> {
+  const rules = fn.events.flatMap(({ plan }) => (plan.native.type === 'bucket' ? [plan.native] : []))
+  if (!rules.some((rule) => rule.prefix !== '' || rule.suffix !== '')) return []
+  return rules.map(({ bucket, prefix, suffix }) => ({ bucket, prefix, suffix }))
+}
+
+/** The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one. */
+export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
+  const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath)]
+  // An HTTP function whose events are all routes needs no push endpoint code.
+  const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
+  lines.push(`import { ${register} } from '${ADAPTER}/register'`)
+  let names: string[]
+  if (fn.sources.length === 0) {
+    // No events (called by its URL): every format, the handler's kind decides.
+    lines.push(`import { gcpSources } from '${ADAPTER}/sources'`)
+    names = ['...gcpSources']
+  } else {
+    const sources = importSources(ADAPTER, fn.sources)
+    lines.push(...sources.imports)
+    names = sources.names
+  }
+  let handler = 'portable'
+  const rules = bucketRules(fn)
+  if (rules.length > 0) {
+    handler = 'filtered'
+    lines.push(
+      '',
+      '// Eventarc filters storage events by bucket only: the prefix and suffix of each bucket event are checked here.',
+      `const RULES = ${JSON.stringify(rules)}`,
+      'const filtered = {',
+      '  ...portable,',
+      '  handle: (event, context) =>',
+      '    RULES.some((rule) => event.bucket === rule.bucket && event.key.startsWith(rule.prefix) && event.key.endsWith(rule.suffix))',
+      '      ? portable.handle(event, context)',
+      "      : context.log.debug('object outside the prefix/suffix filters: skipped', { bucket: event.bucket, key: event.key }),",
+      '}',
+    )
+  }
+  lines.push('', `${register}(${JSON.stringify(fn.name)}, ${handler}, [${names.join(', ')}])`, '')
+  return lines.join('\n')
+}
+
+/** The routing function's entry: every route's handler, each route named after its function's deployed id. */
+export function routerEntry(
+  router: CloudFunctionSpec,
+  functions: ReadonlyArray<PreparedFunction<GoogleEvent>>,
+  entryDir: string,
+  servicePath: string,
+): string {
+  const lines = [...entryHeader(`the routing function ${JSON.stringify(ROUTER_ENTRY)}`, 'google')]
+  const locals = new Map<string, string>()
+  for (const route of router.routes) {
+    if (locals.has(route.function)) continue
+    const fn = functions.find((candidate) => candidate.name === route.function) as PreparedFunction<GoogleEvent>
+    const local = `handler${locals.size}`
+    locals.set(route.function, local)
+    lines.push(importHandler(fn.handler, entryDir, servicePath, local))
+  }
+  lines.push(`import { registerRoutes } from '${ADAPTER}/register'`, `import { gcpHttp } from '${ADAPTER}/http'`, '', `registerRoutes(${JSON.stringify(ROUTER_ENTRY)}, [`)
+  for (const route of router.routes) {
+    lines.push(`  { method: ${JSON.stringify(route.method)}, path: ${JSON.stringify(route.path)}, name: ${JSON.stringify(route.functionId)}, handler: ${locals.get(route.function)} },`)
+  }
+  lines.push('], [gcpHttp])', '')
+  return lines.join('\n')
+}
+
+/** The entries of the service: one per deployed entry point, in `entries/<entry point>.ts`. */
+export function serviceEntries(
+  layout: ServiceLayout,
+  functions: ReadonlyArray<PreparedFunction<GoogleEvent>>,
+  workDir: string,
+  servicePath: string,
+): Array<{ file: string; source: string; functions: string[] }> {
+  const entryDir = `${workDir}/${ENTRY_DIR}`
+  const entries: Array<{ file: string; source: string; functions: string[] }> = []
+  const seen = new Set<string>()
+  for (const spec of layout.functions) {
+    if (seen.has(spec.entryPoint)) continue
+    seen.add(spec.entryPoint)
+    if (spec.function === undefined) {
+      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: routerEntry(spec, functions, entryDir, servicePath), functions: spec.routes.map((route) => route.function) })
+    } else {
+      const fn = functions.find((candidate) => candidate.name === spec.function) as PreparedFunction<GoogleEvent>
+      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath), functions: [fn.name] })
+    }
+  }
+  return entries
+}
+
+/**
+ * The source's main module (CommonJS, not bundled): it loads the bundle of the function this instance serves
+ * (FUNCTION_TARGET, set by Cloud Functions and by the local emulation), or every bundle when none is named (tools
+ * that load the source to list its functions), so an instance compiles only its own function's code.
+ */
+export function mainModule(entryPoints: readonly string[]): string {
+  const bundles = Object.fromEntries(entryPoints.map((name) => [name, `./functions/${name}.js`]))
+  return [
+    "'use strict'",
+    ...entryHeader('the service', 'google'),
+    `const bundles = ${JSON.stringify(bundles, null, 2)}`,
+    'const target = process.env.FUNCTION_TARGET',
+    'if (target !== undefined && Object.prototype.hasOwnProperty.call(bundles, target)) require(bundles[target])',
+    'else for (const name of Object.keys(bundles)) require(bundles[name])',
+    '',
+  ].join('\n')
+}

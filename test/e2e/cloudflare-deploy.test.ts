@@ -1,0 +1,143 @@
+/**
+ * `serverless deploy`, a second deploy, `info` and `remove` of the demo on Cloudflare, against a stand-in of
+ * Cloudflare's API on 127.0.0.1 (test/helpers/cloudflare-api.ts) that checks each request as the API does. No
+ * request leaves the machine: CLOUDFLARE_API_BASE_URL points the plugin at the stand-in.
+ */
+import { expect } from 'chai'
+import { cronProblem, startCloudflareStandIn, type CloudflareStandIn } from '../helpers/cloudflare-api.ts'
+import { serverless } from '../helpers/serverless.ts'
+
+const TOKEN = 'test-token-0123456789'
+const ACCOUNT = '0123456789abcdef0123456789abcdef'
+const SCRIPT = 'polycloud-demo-dev'
+// A weekday cron: Cloudflare numbers weekdays from 1 (Sunday), so the standard `0-4` must arrive as names.
+const PARAMS = ['--param=reportSchedule=0 9 * * 0-4']
+
+describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', function () {
+  this.timeout(180_000)
+  let api: CloudflareStandIn
+
+  const run = (command: string[], env: Record<string, string> = {}) =>
+    serverless([...command, ...PARAMS], {
+      env: { POLYCLOUD_PROVIDER: 'cloudflare', CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl, ...env },
+      timeoutMs: 120_000,
+    })
+
+  before(async () => {
+    api = await startCloudflareStandIn({ token: TOKEN, account: ACCOUNT, subdomain: 'acme' })
+    // A queue that exists before the first deploy: used, never deleted.
+    api.state.queues.set('pre', { queue_id: 'pre', queue_name: 'polycloud-demo-dev-orders-dlq', created_on: '', modified_on: '', consumers: [] })
+  })
+
+  after(async () => {
+    await api?.stop()
+  })
+
+  it('checks cron syntax as Cloudflare reads it', () => {
+    expect(cronProblem('0 9 * * SUN-THU')).to.equal(undefined)
+    expect(cronProblem('0 9 * * 0-4')).to.match(/day-of-week: "0" is not 1-7/)
+    expect(cronProblem('*/5 * L * ?')).to.equal(undefined)
+  })
+
+  it('deploys: queues and bucket first, the Worker with its metadata, crons, consumers, notifications, workers.dev', async () => {
+    const result = await run(['deploy'])
+    expect(result.code, result.stdout + result.stderr).to.equal(0)
+    expect(result.stdout).to.contain(`url: https://${SCRIPT}.acme.workers.dev`)
+    const operations = api.operations()
+    expect(operations.indexOf('queue-v2-create-queue')).to.be.below(operations.indexOf('worker-script-upload-worker-module'))
+    expect(operations.indexOf('r2-create-bucket')).to.be.below(operations.indexOf('worker-script-upload-worker-module'))
+
+    const script = api.state.scripts.get(SCRIPT)
+    expect(script?.parts).to.deep.equal({
+      'worker.mjs': { type: 'application/javascript+module', size: script?.parts['worker.mjs']?.size },
+      'worker.mjs.map': { type: 'application/source-map', size: script?.parts['worker.mjs.map']?.size },
+    })
+    expect(script?.metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
+    expect(script?.metadata.bindings).to.deep.equal([
+      { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
+      { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'polycloud-demo-dev-orders' },
+      { type: 'r2_bucket', name: 'BUCKET_POLYCLOUD_DEMO_DEV_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
+      {
+        type: 'json',
+        name: 'POLYCLOUD_DEPLOYMENT',
+        json: { version: 1, queues: ['polycloud-demo-dev-thumbnails-r2-dlq', 'polycloud-demo-dev-orders', 'polycloud-demo-dev-thumbnails-r2'], buckets: ['polycloud-demo-dev-uploads'] },
+      },
+    ])
+    expect(script?.schedules).to.deep.equal(['0 9 * * SUN-THU'])
+    expect(script?.subdomain).to.equal(true)
+
+    const queues = [...api.state.queues.values()]
+    expect(queues.map((queue) => queue.queue_name).sort()).to.deep.equal([
+      'polycloud-demo-dev-orders',
+      'polycloud-demo-dev-orders-dlq',
+      'polycloud-demo-dev-thumbnails-r2',
+      'polycloud-demo-dev-thumbnails-r2-dlq',
+    ])
+    const orders = queues.find((queue) => queue.queue_name === 'polycloud-demo-dev-orders')
+    expect(orders?.consumers).to.have.length(1)
+    expect(orders?.consumers[0]).to.deep.include({
+      script_name: SCRIPT,
+      type: 'worker',
+      dead_letter_queue: 'polycloud-demo-dev-orders-dlq',
+      settings: { batch_size: 10, max_retries: 4, max_wait_time_ms: 5000 },
+    })
+    const notifications = api.state.notifications.get('polycloud-demo-dev-uploads')
+    const thumbnails = queues.find((queue) => queue.queue_name === 'polycloud-demo-dev-thumbnails-r2')
+    expect(notifications?.get(thumbnails?.queue_id as string)).to.deep.equal([
+      { actions: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'], prefix: 'images/', description: `${SCRIPT}: thumbnails` },
+    ])
+  })
+
+  it('deploys again in place: nothing created twice, consumers updated', async () => {
+    const before = api.operations().length
+    const result = await run(['deploy'])
+    expect(result.code, result.stdout + result.stderr).to.equal(0)
+    const operations = api.operations().slice(before)
+    expect(operations).to.not.include('queue-v2-create-queue')
+    expect(operations).to.not.include('r2-create-bucket')
+    expect(operations).to.not.include('queue-v2-create-queue-consumer')
+    expect(operations.filter((operation) => operation === 'queue-v2-update-queue-consumer')).to.have.length(2)
+    expect(api.state.queues.size).to.equal(4)
+    // The record still names what the first deploy created.
+    const record = (api.state.scripts.get(SCRIPT)?.metadata.bindings as Array<{ name: string; json?: { queues: string[] } }>).find((binding) => binding.name === 'POLYCLOUD_DEPLOYMENT')
+    expect(record?.json?.queues).to.have.length(3)
+  })
+
+  it('info lists the Worker, its URL, routes, crons and queues', async () => {
+    const result = await run(['info'])
+    expect(result.code, result.stdout + result.stderr).to.equal(0)
+    expect(result.stdout).to.contain(`worker: ${SCRIPT}`)
+    expect(result.stdout).to.contain(`url: https://${SCRIPT}.acme.workers.dev`)
+    expect(result.stdout).to.contain('  GET /greetings/{name} -> greetings')
+    expect(result.stdout).to.contain('  0 9 * * SUN-THU -> report')
+    expect(result.stdout).to.contain('  polycloud-demo-dev-orders -> orders (batch 10, 4 retries, then polycloud-demo-dev-orders-dlq)')
+  })
+
+  it("shows the API's refusal and what to do, without a stack trace", async () => {
+    const result = await run(['info'], { CLOUDFLARE_API_TOKEN: 'wrong' })
+    expect(result.code).to.equal(1)
+    const output = result.stdout + result.stderr
+    expect(output).to.match(/Cloudflare API GET \/accounts\/0123456789abcdef0123456789abcdef\/workers\/scripts\/polycloud-demo-dev\/settings failed \(HTTP 403\): Authentication error \(code 10000\)/)
+    expect(output).to.contain('check CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID')
+    expect(output).to.not.match(/\bat .*\.js:\d+/)
+    const missing = await run(['deploy'], { CLOUDFLARE_API_TOKEN: '' })
+    expect(missing.code).to.equal(1)
+    expect(missing.stdout + missing.stderr).to.contain('Cloudflare credentials missing: CLOUDFLARE_API_TOKEN')
+  })
+
+  it('removes only what deploy created, and keeps a bucket that holds objects', async () => {
+    const bucket = api.state.buckets.get('polycloud-demo-dev-uploads')
+    if (bucket) bucket.objects = 1
+    const result = await run(['remove'])
+    expect(result.code, result.stdout + result.stderr).to.equal(0)
+    expect(api.state.scripts.has(SCRIPT)).to.equal(false)
+    // The dead-letter queue existed before the first deploy: kept.
+    expect([...api.state.queues.values()].map((queue) => queue.queue_name)).to.deep.equal(['polycloud-demo-dev-orders-dlq'])
+    expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(true)
+    expect(result.stdout + result.stderr).to.match(/R2 bucket polycloud-demo-dev-uploads was kept: .*not empty/)
+    expect(result.stdout).to.contain('removed: Worker polycloud-demo-dev, queue polycloud-demo-dev-thumbnails-r2-dlq, queue polycloud-demo-dev-orders, queue polycloud-demo-dev-thumbnails-r2')
+    const again = await run(['remove'])
+    expect(again.code).to.equal(0)
+    expect(again.stdout + again.stderr).to.contain('is not deployed; nothing to remove')
+  })
+})

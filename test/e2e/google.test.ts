@@ -1,0 +1,93 @@
+/**
+ * The demo on Google Cloud's local emulation, through the real CLI: `serverless offline` (what `npm start` runs) with
+ * POLYCLOUD_PROVIDER=google serves the packaged source on the Functions Framework, bound to 127.0.0.1; Ctrl-C stops
+ * every process it started. `serverless invoke local` runs one function with a native payload.
+ */
+import { expect } from 'chai'
+import { join } from 'node:path'
+import { EVENTS_DIR } from '../helpers/fixtures.ts'
+import { serverless, startServerless, type ServerlessProcess } from '../helpers/serverless.ts'
+
+const GOOGLE = { POLYCLOUD_PROVIDER: 'google' }
+
+describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
+  this.timeout(120_000)
+
+  describe('serverless offline', () => {
+    let offline: ServerlessProcess
+    let routes: string
+    let urls: string[]
+
+    before(async () => {
+      offline = await startServerless(['offline', '--port', '0'], { env: GOOGLE })
+      routes = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1] as string
+      urls = [...offline.stderr().matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1] as string)
+    })
+
+    after(() => offline?.stop())
+
+    it('serves the routes at their declared paths under one base URL, on 127.0.0.1 only', async () => {
+      expect(routes).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(await (await fetch(`${routes}/hello?name=Ada`)).json()).to.deep.equal({ hello: 'Ada', provider: 'gcp' })
+      expect(offline.stderr()).to.include(`GET     ${routes}/greetings/{name}  (greetings)`)
+      const line = await offline.waitForLine(/"message":"greeting"/, 5_000)
+      expect(JSON.parse(line)).to.include({ severity: 'INFO', function: 'polycloud-demo-dev-hello' })
+    })
+
+    it('answers an unknown path 404 and a wrong method 405, as JSON', async () => {
+      const missing = await fetch(`${routes}/nothing`)
+      expect(missing.status).to.equal(404)
+      expect(await missing.json()).to.deep.equal({ error: 'No route for GET /nothing' })
+      const wrong = await fetch(`${routes}/hello`, { method: 'DELETE' })
+      expect(wrong.status).to.equal(405)
+      expect(wrong.headers.get('allow')).to.equal('GET')
+    })
+
+    it('JSON scalars parse, and what the Functions Framework refuses itself is JSON without a stack', async () => {
+      const scalar = await fetch(`${routes}/quotes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '42' })
+      // The handler ran on the parsed 42 (it has no items), as on every other provider.
+      expect(scalar.status).to.equal(422)
+      expect(await scalar.json()).to.deep.equal({ error: 'items must be a non-empty array' })
+      const charset = await fetch(`${routes}/quotes`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' })
+      expect(charset.status).to.equal(415)
+      expect(await charset.text()).to.equal('{"error":"Unsupported Media Type"}')
+    })
+
+    it('stops every function process and the events endpoint on Ctrl-C', async () => {
+      expect(urls.length).to.be.greaterThan(4)
+      await offline.stop()
+      for (const url of new Set(urls)) {
+        const refused = await fetch(url).then(
+          () => false,
+          () => true,
+        )
+        expect(refused, url).to.equal(true)
+      }
+    })
+  })
+
+  describe('serverless invoke local', () => {
+    it('runs a topic function with a structured CloudEvent (Eventarc messagePublished)', async () => {
+      const run = await serverless(['invoke', 'local', '-f', 'alerts', '--path', join(EVENTS_DIR, 'gcp/pubsub/gce__MessagePublishedData.json')], { env: GOOGLE, timeoutMs: 90_000 })
+      expect(run.code, run.stderr).to.equal(0)
+      const log = run.stdout.split('\n').find((line) => line.includes('"message":"alert"'))
+      expect(JSON.parse(log as string)).to.include({ level: 'info', body: 'test message 3', topic: 'my-topic', function: 'polycloud-demo-dev-alerts' })
+      const result = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{\n') + 1)) as { status: number }
+      expect(result.status).to.equal(204)
+    })
+
+    it('runs an HTTP function with a request description', async () => {
+      const run = await serverless(['invoke', 'local', '-f', 'hello', '--data', JSON.stringify({ method: 'GET', path: '/?name=Grace' })], { env: GOOGLE, timeoutMs: 90_000 })
+      expect(run.code, run.stderr).to.equal(0)
+      const result = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{\n') + 1)) as { status: number; body: unknown }
+      expect(result).to.deep.include({ status: 200, body: { hello: 'Grace', provider: 'gcp' } })
+    })
+
+    it('refuses a payload a CloudEvent function cannot take, naming what it needs', async () => {
+      const run = await serverless(['invoke', 'local', '-f', 'alerts', '--data', '{"message":{}}'], { env: GOOGLE, timeoutMs: 90_000 })
+      expect(run.code).to.equal(1)
+      expect(run.stdout + run.stderr).to.include('alerts is a CloudEvent function: the payload must be a CloudEvent')
+      expect(run.stdout + run.stderr).to.not.match(/\n\s+at /)
+    })
+  })
+})

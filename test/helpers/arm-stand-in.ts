@@ -1,0 +1,408 @@
+/**
+ * A stand-in for Azure Resource Manager and a function app's own endpoints, on https://127.0.0.1 (self-signed):
+ * the operations of test/fixtures/azure-arm/operations.json (transcribed from Azure/azure-rest-api-specs) with their
+ * api-versions, request bodies checked against the spec's schema, ARM's error bodies, and long-running operations
+ * answered as ARM does (202/201 with `Azure-AsyncOperation` or `Location`, polled until `Succeeded`). Resources are
+ * kept in memory, so a second deploy finds and updates them. The app's endpoints (`<app>.scm.azurewebsites.net`:
+ * `/api/publish`, `/api/deployments/<id>`; `<app>.azurewebsites.net`: functions and the admin API) are reached
+ * through `appUrl`, which maps them under `/apps/<host>/`; a published zip is loaded by the same Node worker the
+ * local host uses, so the functions the deploy lists are those the zip registers.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import type { Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { hostLog, startHost, type LocalHost } from 'serverless-polycloud/providers/azure/host'
+import { createHostServer } from 'serverless-polycloud/providers/azure/offline'
+import { readZip } from 'serverless-polycloud/zip'
+import { startStandIn, type RecordedRequest, type Reply, type StandIn } from './stand-in.ts'
+
+type Json = Record<string, unknown>
+
+interface Schema {
+  type?: string
+  enum?: unknown[]
+  required?: string[]
+  properties?: Record<string, Schema>
+  additionalProperties?: Schema
+  items?: Schema
+}
+
+interface Operation {
+  id: string
+  method: string
+  path: string
+  apiVersion: string
+  status: number[]
+  longRunning?: 'location' | 'azure-async-operation'
+  body?: Schema
+  query?: string[]
+}
+
+const SPEC = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/azure-arm/operations.json', import.meta.url)), 'utf8')) as { operations: Operation[] }
+
+/** Checks a value against a schema subset; returns the problems, each with its JSON path. */
+export function validate(value: unknown, schema: Schema, path = 'body'): string[] {
+  const problems: string[] = []
+  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`)
+  const type = schema.type
+  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value
+  if (type && !(type === actual || (type === 'number' && actual === 'integer'))) return [...problems, `${path}: expected ${type}, got ${actual}`]
+  if (actual === 'object') {
+    const record = value as Json
+    for (const name of schema.required ?? []) if (record[name] === undefined) problems.push(`${path}.${name} is required`)
+    for (const [name, child] of Object.entries(record)) {
+      const sub = schema.properties?.[name] ?? schema.additionalProperties
+      if (sub) problems.push(...validate(child, sub, `${path}.${name}`))
+    }
+  }
+  if (actual === 'array' && schema.items) (value as unknown[]).forEach((item, i) => problems.push(...validate(item, schema.items as Schema, `${path}[${i}]`)))
+  return problems
+}
+
+function compile(operation: Operation): RegExp {
+  return new RegExp(`^${operation.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`, 'i')
+}
+
+const COMPILED = SPEC.operations.map((operation) => ({ operation, pattern: compile(operation) }))
+
+/** The api-version of each resource provider's GETs (as the operations above use them). */
+const GET_VERSIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  SPEC.operations.map((operation) => [/\/providers\/([^/]+)\//i.exec(operation.path)?.[1]?.toLowerCase() ?? 'microsoft.resources', operation.apiVersion]),
+)
+
+const armError = (status: number, code: string, message: string): Reply => ({ status, body: { error: { code, message } } })
+
+export interface ArmCall {
+  readonly operation: string
+  readonly method: string
+  readonly path: string
+  readonly body: Json | undefined
+}
+
+export interface ArmStandIn {
+  readonly url: string
+  readonly ca: string
+  /** Every operation the stand-in served, in order (polls and app calls included, under their own names). */
+  readonly calls: ArmCall[]
+  /** Every request, as the recording server saw it. */
+  readonly requests: RecordedRequest[]
+  /** Resources by lower-case id. */
+  readonly resources: Map<string, Json>
+  /** Maps an app URL (`https://x.scm.azurewebsites.net/api/publish`) onto the stand-in. */
+  appUrl(url: string): string
+  /** Adds a resource created by someone else (for remove tests). */
+  seed(id: string, resource: Json): void
+  /** The next request matching the operation fails with this error (once). */
+  failNext(operation: string, reply: Reply): void
+  stop(): Promise<void>
+}
+
+export async function startArmStandIn(subscriptionId: string): Promise<ArmStandIn> {
+  const resources = new Map<string, Json>()
+  const calls: ArmCall[] = []
+  const operations = new Map<string, { polls: number; mode: Operation['longRunning']; done: Json }>()
+  const failures = new Map<string, Reply>()
+  const deployments = new Map<string, number>()
+  const apps = new Map<string, { host: LocalHost; server: Server; port: number; dir: string; masterKey: string }>()
+  let base = ''
+
+  const record = (operation: string, request: RecordedRequest, body?: Json): void => {
+    calls.push({ operation, method: request.method, path: request.path, body })
+  }
+
+  const resourceOf = (id: string, body: Json, type: string, name: string): Json => {
+    const existing = resources.get(id.toLowerCase())
+    const properties = { ...((existing?.properties as Json | undefined) ?? {}), ...((body.properties as Json | undefined) ?? {}), provisioningState: 'Succeeded' }
+    return { ...existing, ...body, id, name, type, properties }
+  }
+
+  /** ARM's long-running PUT/DELETE answer: 201/202 with a header to poll; the resource is stored when the poll finishes. */
+  const longRunning = (mode: Operation['longRunning'], status: number, id: string, done: Json, body?: Json): Reply => {
+    const opId = randomUUID()
+    operations.set(opId, { polls: 0, mode, done })
+    const url = `${base}/subscriptions/${subscriptionId}/providers/operations/${opId}?api-version=poll`
+    const headers: Record<string, string> = { 'retry-after': '0' }
+    if (mode === 'azure-async-operation') headers['azure-asyncoperation'] = url
+    else headers.location = url
+    return { status, headers, ...(body ? { body } : {}) }
+  }
+
+  async function loadApp(app: string, zip: Buffer): Promise<void> {
+    const old = apps.get(app)
+    if (old) await stopApp(old)
+    const dir = mkdtempSync(join(tmpdir(), 'polycloud-arm-app-'))
+    for (const entry of readZip(zip)) {
+      mkdirSync(dirname(join(dir, entry.name)), { recursive: true })
+      writeFileSync(join(dir, entry.name), entry.data)
+    }
+    const log = hostLog(() => {}, 'error')
+    const host = await startHost({ appDir: dir, env: { ...process.env, POLYCLOUD_TIMEOUT_SECONDS: '10' }, timeoutMs: 10_000, log })
+    let port = 0
+    const server = createHostServer(host, { baseUrl: () => `http://127.0.0.1:${port}`, storage: () => undefined, log })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+    port = (server.address() as { port: number }).port
+    apps.set(app, { host, server, port, dir, masterKey: randomUUID() })
+  }
+
+  async function stopApp(app: { host: LocalHost; server: Server; dir: string }): Promise<void> {
+    await new Promise<void>((resolve) => (app.server.closeAllConnections(), app.server.close(() => resolve())))
+    await app.host.stop()
+    rmSync(app.dir, { recursive: true, force: true })
+  }
+
+  /** Requests to `/apps/<host>/...`: the SCM site (deployments) or the app (functions, admin API). */
+  async function appRequest(request: RecordedRequest): Promise<Reply> {
+    const [, , host = '', ...rest] = request.path.split('/')
+    const path = `/${rest.join('/')}`
+    const scm = host.endsWith('.scm.azurewebsites.net')
+    const app = host.replace(/(\.scm)?\.azurewebsites\.net$/, '')
+    const site = [...resources.values()].find((resource) => resource.type === 'Microsoft.Web/sites' && resource.name === app)
+    if (!site) return { status: 404, body: 'Not Found' }
+    if (scm) {
+      if (!/^Bearer \S+/.test(String(request.headers.authorization ?? ''))) {
+        record('Scm_Unauthorized', request)
+        return { status: 401, body: 'Unauthorized' }
+      }
+      if (request.method === 'POST' && path === '/api/publish') {
+        record('Scm_Publish', request)
+        if (request.query.get('RemoteBuild') !== 'false') return { status: 400, body: 'RemoteBuild must be given' }
+        if (request.headers['content-type'] !== 'application/zip') return { status: 415, body: 'Unsupported Media Type' }
+        try {
+          await loadApp(app, request.body)
+        } catch (error) {
+          const id = randomUUID()
+          deployments.set(id, -1)
+          return { status: 202, body: JSON.stringify(id), headers: { 'content-type': 'application/json', 'x-load-error': (error as Error).message.slice(0, 200) } }
+        }
+        const id = randomUUID()
+        deployments.set(id, 0)
+        return { status: 202, body: JSON.stringify(id), headers: { 'content-type': 'application/json' } }
+      }
+      const deployment = /^\/api\/deployments\/([^/]+)$/.exec(path)
+      if (request.method === 'GET' && deployment) {
+        record('Scm_DeploymentStatus', request)
+        const polls = deployments.get(deployment[1] as string)
+        if (polls === undefined) return { status: 404, body: { Message: 'Deployment not found' } }
+        if (polls === -1) return { status: 200, body: { id: deployment[1], status: 3, complete: true, status_text: 'the app did not load' } }
+        deployments.set(deployment[1] as string, polls + 1)
+        return { status: 200, body: polls === 0 ? { id: deployment[1], status: 1, complete: false } : { id: deployment[1], status: 4, complete: true, status_text: '' } }
+      }
+      return { status: 404, body: 'Not Found' }
+    }
+    const running = apps.get(app)
+    if (!running) return { status: 503, body: 'Function host is not running.' }
+    if (path.startsWith('/admin/') && request.headers['x-functions-key'] !== running.masterKey) {
+      record('App_AdminUnauthorized', request)
+      return { status: 401 }
+    }
+    record(path.startsWith('/admin/') ? 'App_Admin' : 'App_Function', request)
+    const response = await fetch(`http://127.0.0.1:${running.port}${path}${request.query.size > 0 ? `?${request.query}` : ''}`, {
+      method: request.method,
+      headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)).map(([name, value]) => [name, String(value)])),
+      ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: new Uint8Array(request.body) }),
+    })
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.from(await response.arrayBuffer()) }
+  }
+
+  async function route(request: RecordedRequest): Promise<Reply> {
+    if (request.path.startsWith('/apps/')) return appRequest(request)
+    const poll = /^\/subscriptions\/[^/]+\/providers\/operations\/([^/]+)$/.exec(request.path)
+    if (poll) {
+      const operation = operations.get(poll[1] as string)
+      record('Operation_Poll', request)
+      if (!operation) return armError(404, 'OperationNotFound', 'no such operation')
+      operation.polls++
+      if (operation.polls < 2) return { status: 202, headers: { 'retry-after': '0', location: `${base}${request.path}?api-version=poll`, 'azure-asyncoperation': `${base}${request.path}?api-version=poll` }, body: { status: 'InProgress' } }
+      const done = operation.done
+      if (done.store) resources.set(String(done.store).toLowerCase(), done.resource as Json)
+      if (done.remove) for (const id of [...resources.keys()]) if (id === String(done.remove).toLowerCase() || id.startsWith(`${String(done.remove).toLowerCase()}/`)) resources.delete(id)
+      // Azure-AsyncOperation: the operation's status (the poller then GETs the resource); Location: the result itself.
+      if (operation.mode === 'azure-async-operation') return { status: 200, body: { status: 'Succeeded' } }
+      return done.resource ? { status: 200, body: done.resource } : { status: 200 }
+    }
+    if (!/^Bearer \S+/.test(String(request.headers.authorization ?? ''))) return armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.")
+    const found = COMPILED.find(({ operation, pattern }) => operation.method === request.method && pattern.test(request.path))
+    if (!found && request.method === 'GET') {
+      // GET of any resource the stand-in holds (what pollers do after an Azure-AsyncOperation finishes).
+      const namespace = /\/providers\/([^/]+)\//i.exec(request.path)?.[1]?.toLowerCase() ?? ''
+      const expected = GET_VERSIONS[namespace]
+      if (expected && request.query.get('api-version') !== expected) return armError(400, 'InvalidApiVersionParameter', `The api-version '${request.query.get('api-version')}' is invalid. The supported versions are '${expected}'.`)
+      record('Resource_Get', request)
+      const resource = resources.get(request.path.toLowerCase())
+      return resource ? { status: 200, body: resource } : armError(404, 'ResourceNotFound', `The Resource '${request.path}' was not found.`)
+    }
+    if (!found) return armError(404, 'NoRegisteredProviderFound', `stand-in: no operation for ${request.method} ${request.path}`)
+    const { operation, pattern } = found
+    const apiVersion = request.query.get('api-version')
+    if (apiVersion === null) return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.")
+    if (apiVersion !== operation.apiVersion) {
+      return armError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${operation.apiVersion}'.`)
+    }
+    let body: Json | undefined
+    if (operation.body) {
+      try {
+        body = JSON.parse(request.body.toString('utf8')) as Json
+      } catch {
+        return armError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.')
+      }
+      const problems = validate(body, operation.body)
+      if (problems.length > 0) return armError(400, 'InvalidRequestContent', `The request content was invalid: ${problems.join('; ')}`)
+    }
+    record(operation.id, request, body)
+    const failure = failures.get(operation.id)
+    if (failure) {
+      failures.delete(operation.id)
+      return failure
+    }
+    const params = (pattern.exec(request.path) as RegExpExecArray).slice(1).map(decodeURIComponent)
+    const rgId = `/subscriptions/${subscriptionId}/resourceGroups/${params[1] ?? ''}`
+    const id = request.path.replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings|functions|resources|host\/default\/listkeys)$/i, '').replace(/\/functions\/[^/]+$/i, '')
+    const existing = resources.get(id.toLowerCase())
+    switch (operation.id) {
+      case 'ResourceGroups_CheckExistence':
+        return { status: resources.has(rgId.toLowerCase()) ? 204 : 404 }
+      case 'ResourceGroups_Get':
+        return existing ? { status: 200, body: existing } : armError(404, 'ResourceGroupNotFound', `Resource group '${params[1]}' could not be found.`)
+      case 'ResourceGroups_CreateOrUpdate': {
+        const resource = { id: rgId, name: params[1], type: 'Microsoft.Resources/resourceGroups', location: body?.location, tags: body?.tags ?? {}, properties: { provisioningState: 'Succeeded' } }
+        resources.set(rgId.toLowerCase(), resource)
+        return { status: existing ? 200 : 201, body: resource }
+      }
+      case 'ResourceGroups_Delete':
+        if (!existing) return armError(404, 'ResourceGroupNotFound', `Resource group '${params[1]}' could not be found.`)
+        return longRunning('location', 202, rgId, { remove: rgId })
+      case 'Resources_ListByResourceGroup': {
+        if (!resources.has(rgId.toLowerCase())) return armError(404, 'ResourceGroupNotFound', `Resource group '${params[1]}' could not be found.`)
+        const filter = /^tagName eq '([^']+)' and tagValue eq '((?:[^']|'')*)'$/.exec(request.query.get('$filter') ?? '')
+        const value = [...resources.values()]
+          .filter((resource) => String(resource.id).toLowerCase().startsWith(`${rgId.toLowerCase()}/providers/`) && String(resource.id).split('/').length === 9)
+          .filter((resource) => !filter || (resource.tags as Record<string, string> | undefined)?.[filter[1] as string] === (filter[2] as string).replaceAll("''", "'"))
+          .map(({ id: resourceId, name, type, location, tags, kind }) => ({ id: resourceId, name, type, location, tags, kind }))
+        return { status: 200, body: { value } }
+      }
+      case 'StorageAccounts_Create': {
+        const name = params[2] as string
+        const taken = [...resources.values()].some((resource) => resource.type === 'Microsoft.Storage/storageAccounts' && resource.name === name && resource.id !== id)
+        if (taken) return armError(409, 'StorageAccountAlreadyTaken', `The storage account named ${name} is already taken.`)
+        const resource = resourceOf(id, body as Json, 'Microsoft.Storage/storageAccounts', name)
+        ;(resource.properties as Json).primaryEndpoints = { blob: `https://${name}.blob.core.windows.net/`, queue: `https://${name}.queue.core.windows.net/` }
+        return longRunning('location', 202, id, { store: id, resource })
+      }
+      case 'StorageAccounts_ListKeys':
+        return existing ? { status: 200, body: { keys: [{ keyName: 'key1', value: 'c3RhbmQtaW4ta2V5', permissions: 'FULL' }, { keyName: 'key2', value: 'c2Vjb25kLWtleQ==', permissions: 'FULL' }] } } : armError(404, 'ResourceNotFound', 'storage account not found')
+      case 'BlobContainers_Create':
+      case 'Queue_Create':
+      case 'Queues_CreateOrUpdate':
+      case 'Topics_CreateOrUpdate':
+      case 'Subscriptions_CreateOrUpdate': {
+        const parent = id.split('/').slice(0, 9).join('/')
+        if (!resources.has(parent.toLowerCase())) return armError(404, 'ParentResourceNotFound', `Can not perform requested operation on nested resource. Parent resource '${parent}' not found.`)
+        const resource = resourceOf(id, body ?? {}, operation.id.split('_')[0] as string, params.at(-1) as string)
+        resources.set(id.toLowerCase(), resource)
+        return { status: existing || operation.id !== 'BlobContainers_Create' ? 200 : 201, body: resource }
+      }
+      case 'AppServicePlans_CreateOrUpdate':
+      case 'Namespaces_CreateOrUpdate':
+      case 'SystemTopics_CreateOrUpdate':
+      case 'SystemTopicEventSubscriptions_CreateOrUpdate': {
+        if (!resources.has(rgId.toLowerCase())) return armError(404, 'ResourceGroupNotFound', `Resource group '${params[1]}' could not be found.`)
+        const type = { AppServicePlans: 'Microsoft.Web/serverfarms', Namespaces: 'Microsoft.ServiceBus/namespaces', SystemTopics: 'Microsoft.EventGrid/systemTopics', SystemTopicEventSubscriptions: 'Microsoft.EventGrid/systemTopics/eventSubscriptions' }[operation.id.split('_')[0] as string] as string
+        const resource = resourceOf(id, body as Json, type, params.at(-1) as string)
+        return longRunning('azure-async-operation', existing ? 200 : 201, id, { store: id, resource }, resource)
+      }
+      case 'WebApps_CreateOrUpdate': {
+        const name = params[2] as string
+        const taken = [...resources.values()].some((resource) => resource.type === 'Microsoft.Web/sites' && resource.name === name && resource.id !== id)
+        if (taken) return armError(409, 'Conflict', `Website with given name ${name} already exists.`)
+        const serverFarm = String((body?.properties as Json | undefined)?.serverFarmId ?? '')
+        if (!resources.has(serverFarm.toLowerCase())) return armError(400, 'BadRequest', `The server farm '${serverFarm}' was not found.`)
+        const resource = resourceOf(id, body as Json, 'Microsoft.Web/sites', name)
+        Object.assign(resource.properties as Json, { defaultHostName: `${name}.azurewebsites.net`, state: 'Running', enabledHostNames: [`${name}.azurewebsites.net`, `${name}.scm.azurewebsites.net`] })
+        delete ((resource.properties as Json).siteConfig as Json | undefined)?.appSettings
+        return longRunning('azure-async-operation', 202, id, { store: id, resource }, resource)
+      }
+      case 'WebApps_Get':
+        return existing ? { status: 200, body: existing } : armError(404, 'ResourceNotFound', `The Resource 'Microsoft.Web/sites/${params[2]}' under resource group '${params[1]}' was not found.`)
+      case 'WebApps_UpdateApplicationSettings':
+        if (!existing) return armError(404, 'ResourceNotFound', 'site not found')
+        resources.set(`${id.toLowerCase()}/config/appsettings`, body as Json)
+        return { status: 200, body: { id: `${id}/config/appsettings`, name: 'appsettings', properties: body?.properties } }
+      case 'WebApps_SyncFunctionTriggers':
+        return existing ? { status: 204 } : armError(404, 'ResourceNotFound', 'site not found')
+      case 'WebApps_ListFunctions': {
+        const running = apps.get(params[2] as string)
+        const value = (running?.host.functions ?? []).map((fn) => {
+          const trigger = Object.values(fn.bindings).find((binding) => /trigger$/i.test(binding.type))
+          const route = trigger?.type === 'httpTrigger' ? String(trigger.route ?? fn.name) : undefined
+          return {
+            id: `${id}/functions/${fn.name}`,
+            name: `${params[2]}/${fn.name}`,
+            type: 'Microsoft.Web/sites/functions',
+            properties: {
+              name: fn.name,
+              config: { bindings: Object.entries(fn.bindings).map(([name, binding]) => ({ name, ...binding })) },
+              invoke_url_template: route ? `https://${params[2]}.azurewebsites.net/api/${route}` : null,
+              language: 'node',
+              isDisabled: false,
+            },
+          }
+        })
+        return { status: 200, body: { value } }
+      }
+      case 'WebApps_ListHostKeys':
+        return { status: 200, body: { masterKey: apps.get(params[2] as string)?.masterKey ?? 'master', functionKeys: { default: 'function-key' }, systemKeys: { blobs_extension: 'blobs-key' } } }
+      case 'WebApps_ListFunctionKeys':
+        return { status: 200, body: { properties: { default: 'function-key' } } }
+      case 'Namespaces_ListKeys':
+        return {
+          status: 200,
+          body: { primaryConnectionString: `Endpoint=sb://${params[2]}.servicebus.windows.net/;SharedAccessKeyName=${params[3]};SharedAccessKey=c2I=`, keyName: params[3] },
+        }
+      case 'WebApps_Delete':
+      case 'AppServicePlans_Delete':
+      case 'StorageAccounts_Delete': {
+        if (!existing) return { status: 204 }
+        if (operation.id === 'AppServicePlans_Delete' && [...resources.values()].some((resource) => String((resource.properties as Json | undefined)?.serverFarmId ?? '').toLowerCase() === id.toLowerCase())) {
+          return armError(409, 'Conflict', 'Server farm cannot be deleted because it has web app(s) assigned to it.')
+        }
+        for (const key of [...resources.keys()]) if (key === id.toLowerCase() || key.startsWith(`${id.toLowerCase()}/`)) resources.delete(key)
+        const app = apps.get(params[2] as string)
+        if (operation.id === 'WebApps_Delete' && app) {
+          apps.delete(params[2] as string)
+          await stopApp(app)
+        }
+        return { status: 200 }
+      }
+      case 'Namespaces_Delete':
+      case 'SystemTopics_Delete':
+        if (!existing) return { status: 204 }
+        return longRunning('location', 202, id, { remove: id })
+      default:
+        return armError(500, 'InternalServerError', `stand-in: ${operation.id} has no behaviour`)
+    }
+  }
+
+  const standIn: StandIn = await startStandIn(route, { https: true })
+  base = standIn.url
+  return {
+    url: standIn.url,
+    ca: standIn.ca as string,
+    calls,
+    requests: standIn.requests,
+    resources,
+    appUrl: (url) => {
+      const parsed = new URL(url)
+      return `${standIn.url}/apps/${parsed.host}${parsed.pathname}${parsed.search}`
+    },
+    seed: (id, resource) => void resources.set(id.toLowerCase(), { id, ...resource }),
+    failNext: (operation, reply) => void failures.set(operation, reply),
+    async stop() {
+      for (const app of apps.values()) await stopApp(app)
+      apps.clear()
+      await standIn.stop()
+    },
+  }
+}

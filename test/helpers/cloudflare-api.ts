@@ -1,0 +1,342 @@
+/**
+ * A stand-in for Cloudflare's REST API v4 on 127.0.0.1, for deploy, remove and info tests. It keeps the account's
+ * Workers, queues, consumers, R2 buckets, notification rules and zone routes in memory, checks every request the
+ * way the API does (bearer token and account; each body against `test/fixtures/cloudflare-api/openapi-subset.json`;
+ * the Worker upload as multipart with its `metadata` part, its main module part and bindings that name existing
+ * queues and buckets; Cron Trigger syntax, where Cloudflare numbers weekdays 1-7 from Sunday) and answers in the
+ * API's envelope.
+ */
+import { readFileSync } from 'node:fs'
+import { startStandIn, type RecordedRequest, type Reply, type StandIn } from './stand-in.ts'
+
+type Json = Record<string, unknown>
+type Schema = Json
+
+const SUBSET = JSON.parse(readFileSync(new URL('../fixtures/cloudflare-api/openapi-subset.json', import.meta.url), 'utf8')) as {
+  operations: Record<string, { operationId: string; body?: Schema; bodyAs?: string; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
+}
+
+/** The schema errors of a value: a small JSON Schema subset (type, enum, required, properties, items, bounds, pattern). */
+export function schemaErrors(schema: Schema, value: unknown, at = 'body'): string[] {
+  const errors: string[] = []
+  const type = schema.type as string | undefined
+  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value
+  if (type !== undefined && !(type === actual || (type === 'number' && actual === 'integer'))) return [`${at}: expected ${type}, got ${actual}`]
+  if (schema.enum !== undefined && !(schema.enum as unknown[]).includes(value)) errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`)
+  if (typeof value === 'string') {
+    if (schema.minLength !== undefined && value.length < (schema.minLength as number)) errors.push(`${at}: shorter than ${schema.minLength}`)
+    if (schema.maxLength !== undefined && value.length > (schema.maxLength as number)) errors.push(`${at}: longer than ${schema.maxLength}`)
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern as string).test(value)) errors.push(`${at}: ${JSON.stringify(value)} does not match ${schema.pattern}`)
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < (schema.minimum as number)) errors.push(`${at}: ${value} is below ${schema.minimum}`)
+    if (schema.maximum !== undefined && value > (schema.maximum as number)) errors.push(`${at}: ${value} is above ${schema.maximum}`)
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < (schema.minItems as number)) errors.push(`${at}: fewer than ${schema.minItems} items`)
+    if (schema.items !== undefined) value.forEach((item, index) => errors.push(...schemaErrors(schema.items as Schema, item, `${at}[${index}]`)))
+  }
+  if (actual === 'object') {
+    const object = value as Json
+    for (const name of (schema.required as string[] | undefined) ?? []) if (!(name in object)) errors.push(`${at}.${name} is required`)
+    const properties = (schema.properties as Record<string, Schema> | undefined) ?? {}
+    for (const [name, item] of Object.entries(object)) {
+      if (properties[name] !== undefined) errors.push(...schemaErrors(properties[name], item, `${at}.${name}`))
+      else if (schema.additionalProperties === false) errors.push(`${at}.${name} is not a known field`)
+    }
+  }
+  return errors
+}
+
+const FIELDS = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day-of-month', min: 1, max: 31, special: /^(L|W|LW|\d+W|\?)$/ },
+  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  // Cloudflare: 1-7 with 1 = Sunday, or names; `L` and `#` as in Quartz.
+  { name: 'day-of-week', min: 1, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'], special: /^(\?|[1-7]L|[1-7]#[1-5])$/ },
+] as const
+
+/** Whether a cron is valid Cron Trigger syntax; the problem otherwise. */
+export function cronProblem(cron: string): string | undefined {
+  const parts = cron.trim().split(/\s+/)
+  if (parts.length !== 5) return `${parts.length} fields, not 5`
+  for (const [i, part] of parts.entries()) {
+    const field = FIELDS[i] as (typeof FIELDS)[number]
+    for (const item of part.split(',')) {
+      if ('special' in field && field.special.test(item)) continue
+      const [range, step, extra] = item.split('/')
+      if (extra !== undefined || (step !== undefined && !/^\d+$/.test(step))) return `${field.name}: ${item}`
+      if (range === '*') continue
+      for (const value of (range ?? '').split('-')) {
+        const number = 'names' in field && (field.names as readonly string[]).includes(value.toUpperCase()) ? field.min : /^\d+$/.test(value) ? Number(value) : NaN
+        if (!(number >= field.min && number <= field.max)) return `${field.name}: ${JSON.stringify(value)} is not ${field.min}-${field.max}${'names' in field ? ' or a name' : ''}`
+      }
+    }
+  }
+  return undefined
+}
+
+export interface CloudflareState {
+  scripts: Map<string, { metadata: Json; parts: Record<string, { type: string; size: number }>; schedules: string[]; subdomain: boolean; handlers: string[] }>
+  queues: Map<string, { queue_id: string; queue_name: string; created_on: string; modified_on: string; consumers: Array<Json & { consumer_id: string }> }>
+  buckets: Map<string, { name: string; creation_date: string; objects: number }>
+  notifications: Map<string, Map<string, Json[]>>
+  routes: Map<string, Array<{ id: string; pattern: string; script?: string }>>
+}
+
+export interface CloudflareStandIn extends StandIn {
+  /** `http://127.0.0.1:<port>/client/v4`: CLOUDFLARE_API_BASE_URL. */
+  readonly baseUrl: string
+  readonly state: CloudflareState
+  /** The operationIds called, in order. */
+  operations(): string[]
+}
+
+const ok = (result: unknown, extra: Json = {}): Reply => ({ status: 200, body: { success: true, errors: [], messages: [], result, ...extra } })
+const fail = (status: number, code: number, message: string): Reply => ({ status, body: { success: false, errors: [{ code, message }], messages: [], result: null } })
+
+const compiled = Object.entries(SUBSET.operations).map(([key, operation]) => {
+  const [method, template] = key.split(' ') as [string, string]
+  const names: string[] = []
+  const pattern = new RegExp(`^${template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'))}$`)
+  const body = operation.body ?? (operation.bodyAs ? SUBSET.operations[operation.bodyAs]?.body : undefined)
+  return { method, pattern, names, operation, body }
+})
+
+let sequence = 0
+const id = (): string => (++sequence).toString(16).padStart(32, '0')
+
+export async function startCloudflareStandIn(options: { token: string; account: string; subdomain?: string; zones?: Record<string, string> }): Promise<CloudflareStandIn> {
+  const state: CloudflareState = { scripts: new Map(), queues: new Map(), buckets: new Map(), notifications: new Map(), routes: new Map() }
+  const zones = options.zones ?? { 'example.com': 'zone0000000000000000000000000001' }
+  const called: string[] = []
+  const now = (): string => new Date().toISOString()
+  const queueByName = (name: string) => [...state.queues.values()].find((queue) => queue.queue_name === name)
+
+  async function route(request: RecordedRequest): Promise<Reply> {
+    if (request.headers.authorization !== `Bearer ${options.token}`) return fail(403, 10000, 'Authentication error')
+    const path = request.path.replace(/^\/client\/v4/, '')
+    const match = compiled.map((entry) => ({ entry, found: entry.method === request.method ? entry.pattern.exec(path) : null })).find(({ found }) => found !== null)
+    if (match === undefined || match.found === null) return fail(404, 7003, `No route for that URI: ${request.method} ${path}`)
+    const { entry } = match
+    const params = Object.fromEntries(entry.names.map((name, index) => [name, decodeURIComponent((match.found as RegExpExecArray)[index + 1] as string)]))
+    if (params.account_id !== undefined && params.account_id !== options.account) return fail(403, 10000, 'Authentication error')
+    called.push(entry.operation.operationId)
+    let body: unknown
+    if (entry.body !== undefined) {
+      if (!String(request.headers['content-type']).startsWith('application/json')) return fail(400, 10001, 'expected an application/json body')
+      try {
+        body = JSON.parse(request.body.toString('utf8'))
+      } catch {
+        return fail(400, 10001, 'the body is not JSON')
+      }
+      const errors = schemaErrors(entry.body, body)
+      if (errors.length > 0) return fail(400, 10001, `invalid request: ${errors.join('; ')}`)
+    }
+    const reply = await handle(entry.operation.operationId, params, body, request)
+    const required = entry.operation.resultRequired
+    const result = (reply.body as Json | undefined)?.result
+    if (reply.status === 200 && required !== undefined && result !== null && typeof result === 'object') {
+      for (const item of Array.isArray(result) ? result : [result]) {
+        for (const name of required) if (!(name in (item as Json))) throw new Error(`stand-in answer lacks ${name}`)
+      }
+    }
+    return reply
+  }
+
+  async function upload(name: string, request: RecordedRequest): Promise<Reply> {
+    const type = String(request.headers['content-type'] ?? '')
+    if (!type.startsWith('multipart/form-data')) return fail(400, 10021, 'the Worker upload is multipart/form-data')
+    const form = await new Response(new Uint8Array(request.body), { headers: { 'content-type': type } }).formData()
+    const raw = form.get('metadata')
+    if (raw === null) return fail(400, 10021, 'the upload has no metadata part')
+    let metadata: Json
+    try {
+      metadata = JSON.parse(typeof raw === 'string' ? raw : await raw.text()) as Json
+    } catch {
+      return fail(400, 10021, 'the metadata part is not JSON')
+    }
+    const spec = SUBSET.operations['PUT /accounts/{account_id}/workers/scripts/{script_name}']?.multipart as NonNullable<(typeof SUBSET.operations)[string]['multipart']>
+    const errors = schemaErrors(spec.metadata, metadata, 'metadata')
+    if (errors.length > 0) return fail(400, 10021, errors.join('; '))
+    const parts: Record<string, { type: string; size: number }> = {}
+    for (const [key, value] of form.entries()) {
+      if (key === 'metadata' || typeof value === 'string') continue
+      if (!spec.partContentTypes.includes(value.type)) return fail(400, 10021, `part ${key} has content type ${JSON.stringify(value.type)}`)
+      parts[key] = { type: value.type, size: value.size }
+    }
+    const main = metadata.main_module
+    if (typeof main !== 'string' || parts[main] === undefined) return fail(400, 10021, `main_module ${JSON.stringify(main)} names no part of the upload`)
+    if (!/module$/.test(parts[main].type)) return fail(400, 10021, `main_module ${main} is not an ES module part (${parts[main].type})`)
+    const date = metadata.compatibility_date
+    if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(date))) return fail(400, 10021, `compatibility_date ${JSON.stringify(date)} is not a date`)
+    if (Date.parse(date) > Date.now()) return fail(400, 10021, `compatibility_date ${date} is in the future`)
+    const seen = new Set<string>()
+    for (const binding of (metadata.bindings as Json[] | undefined) ?? []) {
+      const schema = spec.bindings[String(binding.type)]
+      if (schema === undefined) return fail(400, 10021, `binding ${String(binding.name)}: unknown type ${JSON.stringify(binding.type)}`)
+      const bindingErrors = schemaErrors(schema, binding, `binding ${String(binding.name)}`)
+      if (bindingErrors.length > 0) return fail(400, 10021, bindingErrors.join('; '))
+      if (seen.has(binding.name as string)) return fail(400, 10021, `binding name ${String(binding.name)} is used twice`)
+      seen.add(binding.name as string)
+      if (binding.type === 'queue' && queueByName(binding.queue_name as string) === undefined) return fail(400, 11000, `Queue "${String(binding.queue_name)}" does not exist`)
+      if (binding.type === 'r2_bucket' && !state.buckets.has(binding.bucket_name as string)) return fail(400, 10085, `R2 bucket "${String(binding.bucket_name)}" does not exist`)
+    }
+    const previous = state.scripts.get(name)
+    state.scripts.set(name, { metadata, parts, schedules: previous?.schedules ?? [], subdomain: previous?.subdomain ?? false, handlers: ['fetch', 'queue', 'scheduled'] })
+    return ok({ id: name, etag: id(), handlers: ['fetch', 'queue', 'scheduled'], created_on: now(), modified_on: now(), usage_model: 'standard' })
+  }
+
+  async function handle(operation: string, params: Record<string, string>, body: unknown, request: RecordedRequest): Promise<Reply> {
+    const script = params.script_name === undefined ? undefined : state.scripts.get(params.script_name)
+    const noScript = (): Reply => fail(404, 10007, 'This Worker does not exist on your account.')
+    const queue = params.queue_id === undefined ? undefined : state.queues.get(params.queue_id)
+    const noQueue = (): Reply => fail(404, 11000, 'Queue does not exist')
+    switch (operation) {
+      case 'worker-script-upload-worker-module':
+        return upload(params.script_name as string, request)
+      case 'worker-script-delete-worker':
+        if (script === undefined) return noScript()
+        for (const candidate of state.queues.values()) {
+          if (candidate.consumers.some((consumer) => consumer.script_name === params.script_name)) return fail(400, 10064, `the Worker is the consumer of queue ${candidate.queue_name}: remove the consumer first`)
+        }
+        state.scripts.delete(params.script_name as string)
+        return ok(null)
+      case 'worker-script-get-settings':
+        return script === undefined ? noScript() : ok({ bindings: script.metadata.bindings ?? [], compatibility_date: script.metadata.compatibility_date, compatibility_flags: script.metadata.compatibility_flags ?? [] })
+      case 'worker-cron-trigger-get-cron-triggers':
+        return script === undefined ? noScript() : ok({ schedules: script.schedules.map((cron) => ({ cron, created_on: now(), modified_on: now() })) })
+      case 'worker-cron-trigger-update-cron-triggers': {
+        if (script === undefined) return noScript()
+        const crons = (body as Array<{ cron: string }>).map((item) => item.cron)
+        for (const cron of crons) {
+          const problem = cronProblem(cron)
+          if (problem !== undefined) return fail(400, 10100, `Invalid cron expression "${cron}": ${problem}`)
+        }
+        script.schedules = crons
+        return ok({ schedules: crons.map((cron) => ({ cron, created_on: now(), modified_on: now() })) })
+      }
+      case 'worker-script-post-subdomain':
+        if (script === undefined) return noScript()
+        script.subdomain = (body as { enabled: boolean }).enabled
+        return ok({ enabled: script.subdomain, previews_enabled: false })
+      case 'worker-script-get-subdomain':
+        return script === undefined ? noScript() : ok({ enabled: script.subdomain, previews_enabled: false })
+      case 'worker-subdomain-get-subdomain':
+        return ok({ subdomain: options.subdomain ?? 'polycloud-test' })
+      case 'queue-v2-list-queues': {
+        const all = [...state.queues.values()].map(({ consumers, ...rest }) => ({ ...rest, producers_total_count: 0, producers: [], consumers_total_count: consumers.length, consumers }))
+        const page = Number(request.query.get('page') ?? 1)
+        const perPage = Number(request.query.get('per_page') ?? 20)
+        const slice = all.slice((page - 1) * perPage, page * perPage)
+        return ok(slice, { result_info: { page, per_page: perPage, count: slice.length, total_count: all.length, total_pages: Math.max(1, Math.ceil(all.length / perPage)) } })
+      }
+      case 'queue-v2-create-queue': {
+        const name = (body as { queue_name: string }).queue_name
+        if (queueByName(name) !== undefined) return fail(409, 11009, `A queue named ${name} already exists`)
+        const created = { queue_id: id(), queue_name: name, created_on: now(), modified_on: now(), consumers: [] }
+        state.queues.set(created.queue_id, created)
+        const { consumers: _consumers, ...result } = created
+        return ok(result)
+      }
+      case 'queue-v2-delete-queue':
+        if (queue === undefined) return noQueue()
+        if (queue.consumers.length > 0) return fail(400, 11001, `queue ${queue.queue_name} still has a consumer`)
+        state.queues.delete(queue.queue_id)
+        return ok(null)
+      case 'queue-v2-list-queue-consumers':
+        return queue === undefined ? noQueue() : ok(queue.consumers.map((consumer) => ({ ...consumer, queue_name: queue.queue_name })))
+      case 'queue-v2-create-queue-consumer':
+      case 'queue-v2-update-queue-consumer': {
+        if (queue === undefined) return noQueue()
+        const request = body as { script_name: string; dead_letter_queue?: string; settings?: Json }
+        if (!state.scripts.has(request.script_name)) return fail(400, 10007, `Worker ${request.script_name} does not exist on your account.`)
+        if (request.dead_letter_queue !== undefined && queueByName(request.dead_letter_queue) === undefined) return fail(400, 11000, `dead letter queue ${request.dead_letter_queue} does not exist`)
+        if (request.dead_letter_queue === queue.queue_name) return fail(400, 11002, 'a queue cannot be its own dead letter queue')
+        const consumer = { ...request, type: 'worker', consumer_id: params.consumer_id ?? id(), created_on: now() }
+        if (operation === 'queue-v2-create-queue-consumer') {
+          if (queue.consumers.length > 0) return fail(400, 11003, `queue ${queue.queue_name} already has a consumer`)
+          queue.consumers.push(consumer)
+        } else {
+          const index = queue.consumers.findIndex((existing) => existing.consumer_id === params.consumer_id)
+          if (index === -1) return fail(404, 11004, 'Consumer does not exist')
+          queue.consumers[index] = consumer
+        }
+        return ok({ ...consumer, queue_name: queue.queue_name, dead_letter_queue: consumer.dead_letter_queue ?? '', settings: consumer.settings ?? {} })
+      }
+      case 'queue-v2-delete-queue-consumer': {
+        if (queue === undefined) return noQueue()
+        const index = queue.consumers.findIndex((consumer) => consumer.consumer_id === params.consumer_id)
+        if (index === -1) return fail(404, 11004, 'Consumer does not exist')
+        queue.consumers.splice(index, 1)
+        return ok(null)
+      }
+      case 'r2-create-bucket': {
+        const name = (body as { name: string }).name
+        if (state.buckets.has(name)) return fail(409, 10004, 'The bucket you tried to create already exists, and you own it.')
+        const bucket = { name, creation_date: now(), objects: 0 }
+        state.buckets.set(name, bucket)
+        return ok({ name, creation_date: bucket.creation_date, location: 'WEUR' })
+      }
+      case 'r2-get-bucket': {
+        const bucket = state.buckets.get(params.bucket_name as string)
+        return bucket === undefined ? fail(404, 10006, 'The specified bucket does not exist.') : ok({ name: bucket.name, creation_date: bucket.creation_date, location: 'WEUR' })
+      }
+      case 'r2-delete-bucket': {
+        const bucket = state.buckets.get(params.bucket_name as string)
+        if (bucket === undefined) return fail(404, 10006, 'The specified bucket does not exist.')
+        if (bucket.objects > 0) return fail(409, 10008, 'The bucket you tried to delete is not empty.')
+        state.buckets.delete(bucket.name)
+        state.notifications.delete(bucket.name)
+        return ok({})
+      }
+      case 'r2-put-event-notification-config':
+      case 'r2-delete-event-notification-config': {
+        if (!state.buckets.has(params.bucket_name as string)) return fail(404, 10006, 'The specified bucket does not exist.')
+        if (queue === undefined) return noQueue()
+        const rules = state.notifications.get(params.bucket_name as string) ?? new Map<string, Json[]>()
+        if (operation === 'r2-put-event-notification-config') rules.set(queue.queue_id, (body as { rules: Json[] }).rules)
+        else rules.delete(queue.queue_id)
+        state.notifications.set(params.bucket_name as string, rules)
+        return ok({})
+      }
+      case 'zones-get': {
+        const name = request.query.get('name')
+        return ok(Object.entries(zones).filter(([zone]) => name === null || zone === name).map(([zone, zoneId]) => ({ id: zoneId, name: zone })))
+      }
+      case 'worker-routes-list-routes':
+      case 'worker-routes-create-route':
+      case 'worker-routes-update-route':
+      case 'worker-routes-delete-route': {
+        if (!Object.values(zones).includes(params.zone_id as string)) return fail(404, 7003, 'Could not route to the zone')
+        const routes = state.routes.get(params.zone_id as string) ?? []
+        state.routes.set(params.zone_id as string, routes)
+        if (operation === 'worker-routes-list-routes') return ok(routes)
+        if (operation === 'worker-routes-delete-route') {
+          const index = routes.findIndex((existing) => existing.id === params.route_id)
+          if (index === -1) return fail(404, 10020, 'Route not found')
+          routes.splice(index, 1)
+          return ok({ id: params.route_id })
+        }
+        const input = body as { pattern: string; script?: string }
+        if (input.script !== undefined && !state.scripts.has(input.script)) return fail(400, 10007, 'This Worker does not exist on your account.')
+        if (operation === 'worker-routes-create-route') {
+          if (routes.some((existing) => existing.pattern === input.pattern)) return fail(409, 10020, 'A route with the same pattern already exists')
+          const created = { id: id(), ...input }
+          routes.push(created)
+          return ok(created)
+        }
+        const index = routes.findIndex((existing) => existing.id === params.route_id)
+        if (index === -1) return fail(404, 10020, 'Route not found')
+        routes[index] = { id: params.route_id as string, ...input }
+        return ok(routes[index])
+      }
+      default:
+        return fail(404, 7003, `stand-in: ${operation} is not emulated`)
+    }
+  }
+
+  const standIn = await startStandIn(route)
+  return { ...standIn, baseUrl: `${standIn.url}/client/v4`, state, operations: () => [...called] }
+}

@@ -1,0 +1,48 @@
+/** The Google stand-in refuses what the APIs' own definitions refuse (so a deploy test that passes sent valid requests). */
+import { expect } from 'chai'
+import { startGoogleStandIn, type GoogleStandIn } from './google-stand-in.ts'
+
+describe('helpers/google-stand-in', () => {
+  let api: GoogleStandIn
+
+  before(async () => {
+    api = await startGoogleStandIn()
+  })
+
+  after(() => api.stop())
+
+  const send = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api.standIn.url}${path}`, {
+      method,
+      headers: { authorization: 'Bearer stand-in-token', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    return { status: response.status, body: (await response.json()) as { error?: { message: string; status: string } } }
+  }
+
+  it('refuses unknown fields, missing required ones, wrong types and enum values, as the API does', async () => {
+    const parent = '/v2/projects/p/locations/europe-west1/functions'
+    const unknown = await send('POST', `${parent}?functionId=f`, { name: 'projects/p/locations/europe-west1/functions/f', buildConfig: { runtime: 'nodejs22', entrypoint: 'x' } })
+    expect(unknown.status).to.equal(400)
+    expect(unknown.body.error?.message).to.equal('Invalid JSON payload received. Unknown name "entrypoint" at \'function.buildConfig\': Cannot find field.')
+    const required = await send('POST', `${parent}?functionId=f`, { eventTrigger: { pubsubTopic: 'projects/p/topics/t' } })
+    expect(required.body.error?.message).to.equal("Field 'function.eventTrigger.eventType' is required.")
+    const types = await send('POST', `${parent}?functionId=f`, { serviceConfig: { timeoutSeconds: '60s', ingressSettings: 'OPEN' } })
+    expect(types.body.error?.message.split('\n')).to.deep.equal([
+      'Invalid value at \'function.serviceConfig.timeoutSeconds\' (int32), "60s"',
+      'Invalid value at \'function.serviceConfig.ingressSettings\' (type.googleapis.com/google.cloud.functions.v2.ServiceConfig.IngressSettings), "OPEN"',
+    ])
+    const query = await send('GET', '/v2/projects/p/locations/europe-west1/functions/f?view=FULL')
+    expect(query.body.error?.message).to.equal('Invalid JSON payload received. Unknown name "view": Cannot bind query parameter.')
+    const duration = await send('PUT', '/v1/projects/p/subscriptions/s', { topic: 'projects/p/topics/t', retryPolicy: { minimumBackoff: { seconds: 10 } } })
+    expect(duration.body.error?.message).to.match(/^Invalid value at 'retryPolicy\.minimumBackoff' \(type\.googleapis\.com\/google\.protobuf\.Duration\)/)
+    expect(api.refusals).to.have.length(5)
+  })
+
+  it('answers as the API does: missing credentials, unknown methods, missing resources', async () => {
+    const anonymous = await fetch(`${api.standIn.url}/v2/projects/p/locations/l/functions/f`)
+    expect(anonymous.status).to.equal(401)
+    expect((await send('GET', '/v2/projects/p/locations/l/functions/f')).body.error?.status).to.equal('NOT_FOUND')
+    expect((await send('GET', '/v9/nothing')).status).to.equal(404)
+  })
+})

@@ -1,0 +1,493 @@
+/**
+ * A local stand-in for the Google Cloud APIs the Google target deploys with: Cloud Functions v2 (with long-running
+ * operations and the signed upload URL), Pub/Sub (topics, subscriptions, IAM), Cloud Scheduler, Cloud Run's IAM
+ * policies, Resource Manager's project lookup, and the deployed functions' URLs. On 127.0.0.1 only.
+ *
+ * Every API request is checked the way Google's front end checks it, against the APIs' own definitions: the HTTP
+ * rules (`google.api.http`) and request messages shipped in the pinned client packages
+ * (@google-cloud/functions@4.2.2, @google-cloud/pubsub@5.3.1, @google-cloud/scheduler@5.4.0:
+ * `build/protos/protos.json`, loaded with protobufjs). A field the message does not define is refused with Google's
+ * "Unknown name" error, a field marked REQUIRED and missing with INVALID_ARGUMENT, a wrong type or enum value too.
+ * Then it answers as the API does: ALREADY_EXISTS / NOT_FOUND, operations that complete on the first poll, enums as
+ * numbers (the clients ask for `enum-encoding=int`).
+ */
+import { createRequire } from 'node:module'
+import { randomBytes } from 'node:crypto'
+import protobuf from 'protobufjs'
+import { OAuth2Client } from 'google-auth-library'
+import type { GoogleConnection } from 'serverless-polycloud/providers/google/api'
+import { startStandIn, type RecordedRequest, type Reply, type StandIn } from './stand-in.ts'
+
+type Json = Record<string, unknown>
+
+const load = createRequire(import.meta.url)
+
+function root(pkg: string): protobuf.Root {
+  return protobuf.Root.fromJSON(load(`${pkg}/build/protos/protos.json`) as protobuf.INamespace)
+}
+
+interface Rule {
+  readonly name: string
+  readonly verb: string
+  readonly regex: RegExp
+  readonly vars: readonly string[]
+  readonly body: string
+  readonly request: protobuf.Type
+}
+
+/** `/v2/{parent=projects/*\/locations/*}/functions` -> a regex with one group per variable. */
+function compile(template: string): { regex: RegExp; vars: string[] } {
+  const vars: string[] = []
+  const pattern = template.replace(/\{([^}=]+)(?:=([^}]*))?\}|([^{]+)/g, (_all, name: string | undefined, sub: string | undefined, literal: string | undefined) => {
+    if (literal !== undefined) return literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    vars.push(name as string)
+    const inner = (sub ?? '*')
+      .split('/')
+      .map((segment) => (segment === '**' ? '.+' : segment === '*' ? '[^/:]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/')
+    return `(${inner})`
+  })
+  return { regex: new RegExp(`^${pattern}$`), vars }
+}
+
+function rulesOf(rootNs: protobuf.Root, service: string): Rule[] {
+  const rules: Rule[] = []
+  for (const method of Object.values(rootNs.lookupService(service).methods)) {
+    const options = (method.options ?? {}) as Record<string, string>
+    const verb = ['get', 'post', 'put', 'patch', 'delete'].find((candidate) => options[`(google.api.http).${candidate}`] !== undefined)
+    if (verb === undefined) continue
+    method.resolve()
+    rules.push(rule(`${service.slice(service.lastIndexOf('.') + 1)}.${method.name}`, verb, options[`(google.api.http).${verb}`] as string, options['(google.api.http).body'] ?? '', method.resolvedRequestType as protobuf.Type))
+  }
+  return rules
+}
+
+function rule(name: string, verb: string, template: string, body: string, request: protobuf.Type): Rule {
+  const { regex, vars } = compile(template)
+  return { name, verb: verb.toUpperCase(), regex, vars, body, request }
+}
+
+const WELL_KNOWN_STRINGS = new Set(['google.protobuf.Duration', 'google.protobuf.Timestamp', 'google.protobuf.FieldMask'])
+const FREE_FORM = new Set(['google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue', 'google.protobuf.Any'])
+
+function behaviours(field: protobuf.Field): string[] {
+  const value = (field.options ?? {})['(google.api.field_behavior)'] as string | string[] | undefined
+  return value === undefined ? [] : Array.isArray(value) ? value : [value]
+}
+
+const snake = (name: string): string => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+
+function fieldOf(type: protobuf.Type, key: string): protobuf.Field | undefined {
+  return type.fields[key] ?? Object.values(type.fields).find((field) => snake(field.name) === key)
+}
+
+/** Checks a JSON value against a message type as Google's JSON parser does; pushes what it refuses. */
+function check(type: protobuf.Type, value: unknown, where: string, errors: string[], required = true): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    errors.push(`Invalid value at '${where}' (type.googleapis.com/${type.fullName.slice(1)}), ${JSON.stringify(value)}`)
+    return
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const field = fieldOf(type, key)
+    if (field === undefined) {
+      errors.push(`Invalid JSON payload received. Unknown name "${key}" at '${where}': Cannot find field.`)
+      continue
+    }
+    field.resolve()
+    const at = where === '' ? field.name : `${where}.${field.name}`
+    if (field.map) {
+      if (typeof item !== 'object' || item === null) errors.push(`Invalid value at '${at}': a map must be an object`)
+      else for (const [name, entry] of Object.entries(item)) checkValue(field, entry, `${at}[${name}]`, errors)
+    } else if (field.repeated) {
+      if (!Array.isArray(item)) errors.push(`Invalid value at '${at}': a repeated field must be an array`)
+      else item.forEach((entry, index) => checkValue(field, entry, `${at}[${index}]`, errors))
+    } else checkValue(field, item, at, errors)
+  }
+  if (!required) return
+  for (const field of Object.values(type.fields)) {
+    if (!behaviours(field).includes('REQUIRED')) continue
+    const present = (value as Json)[field.name] ?? (value as Json)[snake(field.name)]
+    if (present === undefined || present === null || present === '') errors.push(`Field '${where === '' ? field.name : `${where}.${field.name}`}' is required.`)
+  }
+}
+
+function checkValue(field: protobuf.Field, value: unknown, at: string, errors: string[]): void {
+  const resolved = field.resolvedType
+  if (resolved instanceof protobuf.Type) {
+    const name = resolved.fullName.slice(1)
+    if (WELL_KNOWN_STRINGS.has(name)) {
+      if (typeof value !== 'string') errors.push(`Invalid value at '${at}' (type.googleapis.com/${name}), ${JSON.stringify(value)}`)
+      else if (name === 'google.protobuf.Duration' && !/^-?\d+(\.\d{1,9})?s$/.test(value)) errors.push(`Invalid value at '${at}' (type.googleapis.com/${name}), Field '${at}', Illegal duration format`)
+      return
+    }
+    if (FREE_FORM.has(name) || name === 'google.protobuf.Empty') return
+    check(resolved, value, at, errors)
+    return
+  }
+  if (resolved instanceof protobuf.Enum) {
+    const ok = (typeof value === 'number' && Object.values(resolved.values).includes(value)) || (typeof value === 'string' && value in resolved.values)
+    if (!ok) errors.push(`Invalid value at '${at}' (type.googleapis.com/${resolved.fullName.slice(1)}), ${JSON.stringify(value)}`)
+    return
+  }
+  const type = field.type
+  const valid =
+    type === 'string' ? typeof value === 'string'
+    : type === 'bool' ? typeof value === 'boolean'
+    : type === 'bytes' ? typeof value === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(value)
+    : ['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'].includes(type) ? (typeof value === 'string' && /^-?\d+$/.test(value)) || Number.isInteger(value)
+    : ['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32'].includes(type) ? Number.isInteger(value)
+    : ['double', 'float'].includes(type) ? typeof value === 'number'
+    : true
+  if (!valid) errors.push(`Invalid value at '${at}' (${type}), ${JSON.stringify(value)}`)
+}
+
+/** Sets `a.b.c` of an object. */
+function setPath(target: Json, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let current = target
+  for (const key of keys.slice(0, -1)) current = (current[key] ??= {}) as Json
+  current[keys[keys.length - 1] as string] = value
+}
+
+const camel = (name: string): string => name.replace(/_([a-z])/g, (_all, letter: string) => letter.toUpperCase())
+
+/** Applies an update mask (`build_config.runtime,labels`) from `source` onto `target`. */
+function applyMask(target: Json, source: Json, mask: string): void {
+  for (const path of mask.split(',').filter(Boolean)) {
+    const keys = path.split('.').map(camel)
+    let from: unknown = source
+    for (const key of keys) from = (from as Json | undefined)?.[key]
+    let into = target
+    for (const key of keys.slice(0, -1)) into = (into[key] ??= {}) as Json
+    const last = keys[keys.length - 1] as string
+    if (from === undefined) delete into[last]
+    else into[last] = structuredClone(from)
+  }
+}
+
+export interface GoogleStandInState {
+  readonly functions: Map<string, Json>
+  readonly topics: Map<string, Json>
+  readonly subscriptions: Map<string, Json>
+  readonly jobs: Map<string, Json>
+  /** IAM policies by resource name (Cloud Run services, topics, subscriptions). */
+  readonly policies: Map<string, { bindings: Array<{ role: string; members: string[] }>; etag: string }>
+  /** Uploaded zips by upload id (undefined until the PUT). */
+  readonly uploads: Map<string, Buffer | undefined>
+  /** Requests to the deployed functions' URLs. */
+  readonly invocations: RecordedRequest[]
+}
+
+export interface GoogleStandIn {
+  readonly standIn: StandIn
+  readonly state: GoogleStandInState
+  /** Requests refused for not matching the API definitions, with the reasons (a test expects none). */
+  readonly refusals: Array<{ method: string; path: string; errors: string[] }>
+  /** Makes the next request whose path matches answer this error instead (a Google error body). */
+  failNext(pattern: RegExp, code: number, status: string, message: string): void
+  connection(): GoogleConnection
+  stop(): Promise<void>
+}
+
+export const STAND_IN_PROJECT_NUMBER = '123456789012'
+
+export async function startGoogleStandIn(): Promise<GoogleStandIn> {
+  const functionsRoot = root('@google-cloud/functions')
+  const pubsubRoot = root('@google-cloud/pubsub')
+  const schedulerRoot = root('@google-cloud/scheduler')
+  const iamType = (name: string) => functionsRoot.lookupType(`google.iam.v1.${name}`)
+  const rules: Rule[] = [
+    ...rulesOf(functionsRoot, 'google.cloud.functions.v2.FunctionService'),
+    // The functions client's own rule for its operations (it overrides google.longrunning's).
+    rule('Operations.GetOperation', 'get', '/v2/{name=projects/*/locations/*/operations/*}', '', functionsRoot.lookupType('google.longrunning.GetOperationRequest')),
+    ...rulesOf(pubsubRoot, 'google.pubsub.v1.Publisher'),
+    ...rulesOf(pubsubRoot, 'google.pubsub.v1.Subscriber'),
+    ...rulesOf(schedulerRoot, 'google.cloud.scheduler.v1.CloudScheduler'),
+    // IAM of Cloud Run services (run.googleapis.com v2) and of Pub/Sub resources: google.iam.v1 messages.
+    rule('Run.GetIamPolicy', 'get', '/v2/{resource=projects/*/locations/*/services/*}:getIamPolicy', '', iamType('GetIamPolicyRequest')),
+    rule('Run.SetIamPolicy', 'post', '/v2/{resource=projects/*/locations/*/services/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
+    rule('PubSub.GetIamPolicy', 'get', '/v1/{resource=projects/*/topics/*}:getIamPolicy', '', iamType('GetIamPolicyRequest')),
+    rule('PubSub.SetIamPolicy', 'post', '/v1/{resource=projects/*/topics/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
+    rule('PubSub.GetIamPolicy', 'get', '/v1/{resource=projects/*/subscriptions/*}:getIamPolicy', '', iamType('GetIamPolicyRequest')),
+    rule('PubSub.SetIamPolicy', 'post', '/v1/{resource=projects/*/subscriptions/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
+  ]
+  const state: GoogleStandInState = {
+    functions: new Map(),
+    topics: new Map(),
+    subscriptions: new Map(),
+    jobs: new Map(),
+    policies: new Map(),
+    uploads: new Map(),
+    invocations: [],
+  }
+  const refusals: GoogleStandIn['refusals'] = []
+  const failures: Array<{ pattern: RegExp; reply: Reply }> = []
+  const operations = new Map<string, Json>()
+  let base = ''
+  let operationCount = 0
+
+  const error = (code: number, status: string, message: string): Reply => ({ status: code, body: { error: { code, message, status } } })
+  const notFound = (what: string) => error(404, 'NOT_FOUND', `Resource '${what}' was not found`)
+  const exists = (what: string) => error(409, 'ALREADY_EXISTS', `Resource '${what}' already exists`)
+  const operation = (parent: string, response: Json): Reply => {
+    const name = `${parent}/operations/operation-${++operationCount}`
+    operations.set(name, { name, done: true, response })
+    return { status: 200, body: { name, done: false, metadata: { '@type': 'type.googleapis.com/google.cloud.functions.v2.OperationMetadata', createTime: new Date().toISOString() } } }
+  }
+  const computeAccount = `${STAND_IN_PROJECT_NUMBER}-compute@developer.gserviceaccount.com`
+
+  /** Output fields Google fills in on a deployed function. */
+  const deployedFunction = (resource: Json, id: string, location: string): Json => {
+    const serviceConfig = (resource.serviceConfig ?? {}) as Json
+    const eventTrigger = resource.eventTrigger as Json | undefined
+    return {
+      ...resource,
+      state: 1,
+      updateTime: new Date().toISOString(),
+      url: `https://${location}-demo.cloudfunctions.net/${id}`,
+      serviceConfig: { ...serviceConfig, uri: `${base}/run/${id}`, service: `projects/${resource.name!.toString().split('/')[1]}/locations/${location}/services/${id}`, serviceAccountEmail: serviceConfig.serviceAccountEmail ?? computeAccount },
+      ...(eventTrigger ? { eventTrigger: { ...eventTrigger, trigger: `projects/p/locations/${location}/triggers/${id}-trigger`, serviceAccountEmail: eventTrigger.serviceAccountEmail ?? computeAccount } } : {}),
+    }
+  }
+
+  /** Checks the function's source: an upload that was PUT and not consumed yet. */
+  const takeUpload = (resource: Json): Reply | undefined => {
+    const object = ((((resource.buildConfig as Json | undefined)?.source as Json | undefined)?.storageSource as Json | undefined)?.object ?? '') as string
+    const id = object.replace(/\.zip$/, '')
+    const zip = state.uploads.get(id)
+    if (zip === undefined) return error(400, 'FAILED_PRECONDITION', `Could not find the uploaded source ${object}: generate an upload URL and upload the zip first`)
+    if (zip.subarray(0, 2).toString() !== 'PK') return error(400, 'INVALID_ARGUMENT', `The uploaded source ${object} is not a zip file`)
+    state.uploads.delete(id)
+    return undefined
+  }
+
+  const policyOf = (resource: string) => state.policies.get(resource) ?? { bindings: [], etag: 'BwYAAAAAAAA=' }
+
+  const behave = (name: string, params: Json, body: Json, query: URLSearchParams): Reply => {
+    switch (name) {
+      case 'FunctionService.GenerateUploadUrl': {
+        const id = randomBytes(8).toString('hex')
+        state.uploads.set(id, undefined)
+        const location = (params.parent as string).split('/')[3]
+        return { status: 200, body: { uploadUrl: `${base}/upload/${id}`, storageSource: { bucket: `gcf-v2-uploads-${STAND_IN_PROJECT_NUMBER}.${location}.cloudfunctions.appspot.com`, object: `${id}.zip` } } }
+      }
+      case 'FunctionService.CreateFunction': {
+        const id = query.get('functionId') ?? ''
+        if (!/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(id)) return error(400, 'INVALID_ARGUMENT', `Invalid function id '${id}'`)
+        const fullName = `${params.parent as string}/functions/${id}`
+        if (state.functions.has(fullName)) return exists(fullName)
+        const resource = body
+        if (resource.name !== undefined && resource.name !== fullName) return error(400, 'INVALID_ARGUMENT', `function.name ${String(resource.name)} does not match ${fullName}`)
+        const topic = (resource.eventTrigger as Json | undefined)?.pubsubTopic as string | undefined
+        if (topic && !state.topics.has(topic)) return error(400, 'INVALID_ARGUMENT', `Pub/Sub topic ${topic} does not exist`)
+        const refused = takeUpload(resource)
+        if (refused) return refused
+        const deployed = deployedFunction({ ...resource, name: fullName }, id, (params.parent as string).split('/')[3] as string)
+        state.functions.set(fullName, deployed)
+        return operation(params.parent as string, { '@type': 'type.googleapis.com/google.cloud.functions.v2.Function', ...deployed })
+      }
+      case 'FunctionService.UpdateFunction': {
+        const fullName = params['function.name'] as string
+        const existing = state.functions.get(fullName)
+        if (!existing) return notFound(fullName)
+        const mask = query.get('updateMask') ?? ''
+        if (mask.includes('build_config.source')) {
+          const refused = takeUpload(body)
+          if (refused) return refused
+        }
+        const updated = structuredClone(existing)
+        applyMask(updated, body, mask)
+        const id = fullName.slice(fullName.lastIndexOf('/') + 1)
+        const deployed = deployedFunction(updated, id, fullName.split('/')[3] as string)
+        state.functions.set(fullName, deployed)
+        return operation(fullName.split('/functions/')[0] as string, { '@type': 'type.googleapis.com/google.cloud.functions.v2.Function', ...deployed })
+      }
+      case 'FunctionService.GetFunction':
+        return state.functions.has(params.name as string) ? { status: 200, body: state.functions.get(params.name as string) } : notFound(params.name as string)
+      case 'FunctionService.ListFunctions': {
+        const filters = [...(query.get('filter') ?? '').matchAll(/labels\.([\w-]+)=([\w-]+)/g)].map((match) => [match[1] as string, match[2] as string])
+        const functions = [...state.functions.entries()]
+          .filter(([fullName]) => fullName.startsWith(`${params.parent as string}/`))
+          .map(([, fn]) => fn)
+          .filter((fn) => filters.every(([key, value]) => ((fn.labels ?? {}) as Json)[key as string] === value))
+        return { status: 200, body: { functions } }
+      }
+      case 'FunctionService.DeleteFunction': {
+        if (!state.functions.delete(params.name as string)) return notFound(params.name as string)
+        return operation((params.name as string).split('/functions/')[0] as string, { '@type': 'type.googleapis.com/google.protobuf.Empty' })
+      }
+      case 'Operations.GetOperation':
+        return operations.has(params.name as string) ? { status: 200, body: operations.get(params.name as string) } : notFound(params.name as string)
+      case 'Publisher.CreateTopic':
+        if (state.topics.has(params.name as string)) return exists(params.name as string)
+        state.topics.set(params.name as string, { ...body, name: params.name })
+        return { status: 200, body: state.topics.get(params.name as string) }
+      case 'Publisher.GetTopic':
+        return state.topics.has(params.topic as string) ? { status: 200, body: state.topics.get(params.topic as string) } : notFound(params.topic as string)
+      case 'Publisher.ListTopics':
+        return { status: 200, body: { topics: [...state.topics.values()].filter((topic) => String(topic.name).startsWith(`${params.project as string}/`)) } }
+      case 'Publisher.DeleteTopic':
+        return state.topics.delete(params.topic as string) ? { status: 200, body: {} } : notFound(params.topic as string)
+      case 'Subscriber.CreateSubscription': {
+        if (state.subscriptions.has(params.name as string)) return exists(params.name as string)
+        if (!state.topics.has(body.topic as string)) return error(404, 'NOT_FOUND', `Resource not found (resource=${String(body.topic)}).`)
+        const refused = checkSubscription(body)
+        if (refused) return refused
+        state.subscriptions.set(params.name as string, { ackDeadlineSeconds: 10, ...body, name: params.name })
+        return { status: 200, body: state.subscriptions.get(params.name as string) }
+      }
+      case 'Subscriber.GetSubscription':
+        return state.subscriptions.has(params.subscription as string) ? { status: 200, body: state.subscriptions.get(params.subscription as string) } : notFound(params.subscription as string)
+      case 'Subscriber.UpdateSubscription': {
+        const fullName = params['subscription.name'] as string
+        const existing = state.subscriptions.get(fullName)
+        if (!existing) return notFound(fullName)
+        const subscription = body.subscription as Json
+        const refused = checkSubscription(subscription)
+        if (refused) return refused
+        if (typeof body.updateMask !== 'string' || body.updateMask === '') return error(400, 'INVALID_ARGUMENT', 'The update_mask in the UpdateSubscriptionRequest must be set.')
+        applyMask(existing, subscription, body.updateMask)
+        return { status: 200, body: existing }
+      }
+      case 'Subscriber.ListSubscriptions':
+        return { status: 200, body: { subscriptions: [...state.subscriptions.values()].filter((s) => String(s.name).startsWith(`${params.project as string}/`)) } }
+      case 'Subscriber.DeleteSubscription':
+        return state.subscriptions.delete(params.subscription as string) ? { status: 200, body: {} } : notFound(params.subscription as string)
+      case 'CloudScheduler.CreateJob': {
+        const job = body
+        const fullName = job.name as string
+        if (!fullName.startsWith(`${params.parent as string}/jobs/`)) return error(400, 'INVALID_ARGUMENT', `Job name ${fullName} is not under ${String(params.parent)}`)
+        if (state.jobs.has(fullName)) return exists(fullName)
+        if (String(job.schedule ?? '').trim().split(/\s+/).length !== 5) return error(400, 'INVALID_ARGUMENT', `Schedule has an invalid format: ${String(job.schedule)}`)
+        state.jobs.set(fullName, { ...job, state: 1, userUpdateTime: new Date().toISOString() })
+        return { status: 200, body: state.jobs.get(fullName) }
+      }
+      case 'CloudScheduler.UpdateJob': {
+        const fullName = params['job.name'] as string
+        const existing = state.jobs.get(fullName)
+        if (!existing) return notFound(fullName)
+        applyMask(existing, body, query.get('updateMask') ?? '')
+        return { status: 200, body: existing }
+      }
+      case 'CloudScheduler.GetJob':
+        return state.jobs.has(params.name as string) ? { status: 200, body: state.jobs.get(params.name as string) } : notFound(params.name as string)
+      case 'CloudScheduler.ListJobs':
+        return { status: 200, body: { jobs: [...state.jobs.values()].filter((job) => String(job.name).startsWith(`${params.parent as string}/`)) } }
+      case 'CloudScheduler.DeleteJob':
+        return state.jobs.delete(params.name as string) ? { status: 200, body: {} } : notFound(params.name as string)
+      case 'CloudScheduler.PauseJob':
+      case 'CloudScheduler.ResumeJob': {
+        const job = state.jobs.get(params.name as string)
+        if (!job) return notFound(params.name as string)
+        job.state = name.endsWith('PauseJob') ? 2 : 1
+        return { status: 200, body: job }
+      }
+      case 'Run.GetIamPolicy':
+      case 'PubSub.GetIamPolicy':
+      case 'Run.SetIamPolicy':
+      case 'PubSub.SetIamPolicy': {
+        const resource = params.resource as string
+        const known =
+          name.startsWith('Run.') ? [...state.functions.values()].some((fn) => (fn.serviceConfig as Json).service === resource)
+          : resource.includes('/topics/') ? state.topics.has(resource)
+          : state.subscriptions.has(resource)
+        if (!known) return notFound(resource)
+        if (name.endsWith('GetIamPolicy')) return { status: 200, body: policyOf(resource) }
+        const policy = body.policy as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
+        if (policy.etag !== undefined && policy.etag !== policyOf(resource).etag) return error(409, 'ABORTED', 'There were concurrent policy changes.')
+        const next = { bindings: policy.bindings ?? [], etag: Buffer.from(randomBytes(6)).toString('base64') }
+        state.policies.set(resource, next)
+        return { status: 200, body: next }
+      }
+      default:
+        return error(501, 'UNIMPLEMENTED', `The stand-in does not implement ${name}`)
+    }
+  }
+
+  const checkSubscription = (subscription: Json): Reply | undefined => {
+    const ack = subscription.ackDeadlineSeconds as number | undefined
+    if (ack !== undefined && (ack < 10 || ack > 600)) return error(400, 'INVALID_ARGUMENT', `The ack deadline must be between 10 and 600 seconds, got ${ack}.`)
+    const policy = subscription.deadLetterPolicy as Json | undefined
+    if (policy) {
+      const attempts = policy.maxDeliveryAttempts as number
+      if (attempts < 5 || attempts > 100) return error(400, 'INVALID_ARGUMENT', 'max_delivery_attempts must be between 5 and 100.')
+      if (!state.topics.has(policy.deadLetterTopic as string)) return error(404, 'NOT_FOUND', `Dead letter topic ${String(policy.deadLetterTopic)} not found`)
+    }
+    return undefined
+  }
+
+  const route = (request: RecordedRequest): Reply => {
+    const failure = failures.findIndex((candidate) => candidate.pattern.test(`${request.method} ${request.path}`))
+    if (failure !== -1) return failures.splice(failure, 1)[0]!.reply
+    if (request.path.startsWith('/run/')) {
+      state.invocations.push(request)
+      return { status: 200, body: { invoked: request.path, method: request.method, authorized: request.headers.authorization !== undefined } }
+    }
+    if (request.method === 'PUT' && request.path.startsWith('/upload/')) {
+      const id = request.path.slice('/upload/'.length)
+      if (!state.uploads.has(id)) return { status: 403, body: 'SignatureDoesNotMatch' }
+      if (request.headers['content-type'] !== 'application/zip') return { status: 403, body: 'the signed URL requires content-type application/zip' }
+      state.uploads.set(id, request.body)
+      return { status: 200 }
+    }
+    if (request.method === 'GET' && /^\/v3\/projects\/[^/]+$/.test(request.path)) {
+      return { status: 200, body: { name: `projects/${STAND_IN_PROJECT_NUMBER}`, projectId: request.path.split('/')[3], state: 'ACTIVE' } }
+    }
+    if (request.headers.authorization !== 'Bearer stand-in-token') return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')
+    const path = decodeURIComponent(request.path)
+    const matched = rules.find((candidate) => candidate.verb === request.method && candidate.regex.test(path))
+    if (!matched) return error(404, 'NOT_FOUND', `No API method for ${request.method} ${request.path}`)
+    const params: Json = {}
+    const match = matched.regex.exec(path) as RegExpExecArray
+    matched.vars.forEach((name, index) => (params[name] = match[index + 1]))
+    const errors: string[] = []
+    let body: Json = {}
+    if (matched.body !== '') {
+      try {
+        body = JSON.parse(request.body.toString('utf8') || '{}') as Json
+      } catch {
+        errors.push('Invalid JSON payload received.')
+      }
+    } else if (request.body.length > 0) errors.push('This method takes no request body.')
+    // The whole request message: path variables, query parameters and the body where the rule puts it.
+    const message: Json = {}
+    for (const [name, value] of Object.entries(params)) setPath(message, name, value)
+    for (const [key, value] of request.query) {
+      if (key === '$alt') continue
+      if (fieldOf(matched.request, key) === undefined) errors.push(`Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter.`)
+      else message[key] = value
+    }
+    if (matched.body === '*') Object.assign(message, body)
+    else if (matched.body !== '') {
+      const field = fieldOf(matched.request, matched.body) as protobuf.Field
+      setPath(message, field.name, { ...((message[field.name] as Json | undefined) ?? {}), ...body })
+    }
+    check(matched.request, message, '', errors)
+    if (errors.length > 0) {
+      refusals.push({ method: request.method, path: request.path, errors })
+      return { status: 400, body: { error: { code: 400, message: errors.join('\n'), status: 'INVALID_ARGUMENT' } } }
+    }
+    return behave(matched.name, params, matched.body === '*' || matched.body === '' ? body : (message[fieldOf(matched.request, matched.body)!.name] as Json), request.query)
+  }
+
+  const standIn = await startStandIn(route)
+  base = standIn.url
+  return {
+    standIn,
+    state,
+    refusals,
+    failNext(pattern, code, status, message) {
+      failures.push({ pattern, reply: error(code, status, message) })
+    },
+    connection() {
+      const authClient = new OAuth2Client()
+      authClient.setCredentials({ access_token: 'stand-in-token', expiry_date: Date.now() + 3_600_000 })
+      return {
+        clientOptions: { fallback: true, apiEndpoint: '127.0.0.1', port: standIn.port, protocol: 'http', authClient } as unknown as GoogleConnection['clientOptions'],
+        request: async (options) => authClient.request(options),
+        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url },
+      }
+    },
+    stop: () => standIn.stop(),
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * Deploy, redeploy, info, invoke and remove for Azure against a local stand-in of Azure Resource Manager and the
+ * app's own endpoints (test/helpers/arm-stand-in.ts: the published operations, api-versions, body schemas and
+ * long-running operations of Azure/azure-rest-api-specs). Credentials are injected; every connection is checked to
+ * go to 127.0.0.1.
+ */
+import { expect } from 'chai'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ProviderError } from 'serverless-polycloud/errors'
+import { prepareFunctions } from 'serverless-polycloud/functions'
+import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
+import { appInfo, deployApp, invokeApp, removeApp, type AzureEnvironment } from 'serverless-polycloud/providers/azure/deploy'
+import { azure } from 'serverless-polycloud/providers/azure/index'
+import type { AzureTrigger } from 'serverless-polycloud/providers/azure/mapping'
+import { startArmStandIn, type ArmStandIn } from '../../../helpers/arm-stand-in.ts'
+import { ROOT } from '../../../helpers/serverless.ts'
+
+const SUBSCRIPTION = '00000000-1111-2222-3333-444444444444'
+
+const FUNCTIONS: Record<string, FunctionConfig> = {
+  hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
+  quotes: { handler: 'handlers/quotes.default', events: [{ route: 'POST /quotes' }] },
+  greetings: { handler: 'handlers/greetings.default', events: [{ route: 'GET /greetings/{name}' }] },
+  report: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * 1-5' }] },
+  orders: { handler: 'handlers/orders.default', events: [{ fromQueue: { name: 'orders', batchSize: 10 } }] },
+  alerts: { handler: 'handlers/alerts.default', events: [{ topic: 'shop-test-alerts' }] },
+  thumbnails: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-test-uploads', prefix: 'images/' } }] },
+}
+
+interface Captured {
+  context: ServiceContext<AzureTrigger>
+  lines: string[]
+  notices: string[]
+}
+
+function serviceContext(workDir: string, packageDir: string, options: Record<string, unknown> = {}, region = 'westeurope'): Captured {
+  const providerConfig = { name: 'azure', runtime: 'nodejs22.x', environment: { LOG_LEVEL: 'info' } }
+  const planContext = { service: 'shop', stage: 'test', servicePath: ROOT, providerConfig, custom: {}, resources: {} }
+  const functions = prepareFunctions(FUNCTIONS, azure, planContext)
+  mkdirSync(workDir, { recursive: true })
+  for (const entry of azure.entries(functions, { workDir, servicePath: ROOT, service: 'shop', stage: 'test', providerConfig })) writeFileSync(join(workDir, entry.file), entry.source)
+  const lines: string[] = []
+  const notices: string[] = []
+  const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: (line) => notices.push(line), error: (line) => notices.push(line) }
+  return {
+    lines,
+    notices,
+    context: {
+      provider: 'azure',
+      service: 'shop',
+      stage: 'test',
+      region,
+      servicePath: ROOT,
+      workDir,
+      packageDir,
+      functions: functions as ServiceContext<AzureTrigger>['functions'],
+      providerConfig,
+      custom: {},
+      options,
+      log,
+      write: (line) => lines.push(line),
+    },
+  }
+}
+
+/** The operations of a sequence, without the polls of long-running operations and the reads that end them. */
+const sequence = (standIn: ArmStandIn, from = 0) =>
+  standIn.calls
+    .slice(from)
+    .map((call) => call.operation)
+    .filter((name) => !['Operation_Poll', 'Resource_Get', 'WebApps_Get'].includes(name))
+
+describe('serverless/providers/azure: deploy, info, invoke, remove against an ARM stand-in', function () {
+  this.timeout(120_000)
+  let standIn: ArmStandIn
+  let env: AzureEnvironment
+  let workDir: string
+  let packageDir: string
+  let tokens = 0
+  const connections: string[] = []
+  const connect = Socket.prototype.connect
+
+  before(async () => {
+    standIn = await startArmStandIn(SUBSCRIPTION)
+    env = {
+      subscriptionId: SUBSCRIPTION,
+      credential: { getToken: async () => (tokens++, { token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }) },
+      endpoint: standIn.url,
+      appUrl: (url) => standIn.appUrl(url),
+      ca: standIn.ca,
+      pollIntervalMs: 10,
+    }
+    workDir = join(ROOT, '.polycloud', 'azure-deploy-test')
+    packageDir = mkdtempSync(join(tmpdir(), 'polycloud-azure-deploy-'))
+    // Every connection any client opens is recorded: none may leave 127.0.0.1.
+    Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
+      // net.connect passes its normalised arguments: [options, callback].
+      const first = (Array.isArray(args[0]) ? args[0][0] : args[0]) as { host?: string; path?: string } | number
+      connections.push(typeof first === 'object' && first !== null ? (first.host ?? first.path ?? 'localhost') : String(args[1] ?? 'localhost'))
+      return (connect as (...a: unknown[]) => Socket).apply(this, args)
+    } as typeof Socket.prototype.connect
+  })
+
+  after(async () => {
+    Socket.prototype.connect = connect
+    await standIn?.stop()
+    rmSync(workDir, { recursive: true, force: true })
+    rmSync(packageDir, { recursive: true, force: true })
+  })
+
+  it('deploys: resource group, storage, Service Bus, plan, app, settings, zip, triggers, blob events; prints the URLs', async () => {
+    const { context, lines } = serviceContext(workDir, packageDir)
+    const result = await deployApp(context, env)
+    expect(sequence(standIn)).to.deep.equal([
+      'ResourceGroups_CheckExistence',
+      'ResourceGroups_CreateOrUpdate',
+      'StorageAccounts_Create',
+      'StorageAccounts_ListKeys',
+      'BlobContainers_Create',
+      'BlobContainers_Create',
+      'Queue_Create',
+      'Namespaces_CreateOrUpdate',
+      'Topics_CreateOrUpdate',
+      'Subscriptions_CreateOrUpdate',
+      'Namespaces_ListKeys',
+      'AppServicePlans_CreateOrUpdate',
+      'WebApps_CreateOrUpdate',
+      'WebApps_UpdateApplicationSettings',
+      'Scm_Publish',
+      'Scm_DeploymentStatus',
+      'Scm_DeploymentStatus',
+      'WebApps_SyncFunctionTriggers',
+      'WebApps_ListFunctions',
+      'SystemTopics_CreateOrUpdate',
+      'WebApps_ListHostKeys',
+      'SystemTopicEventSubscriptions_CreateOrUpdate',
+    ])
+    const names = result.names
+    expect(names.app).to.match(/^shop-test-[0-9a-f]{6}$/)
+    expect(names.storageAccount).to.match(/^shoptest[0-9a-f]{6}$/)
+    const byId = (operation: string) => standIn.calls.find((call) => call.operation === operation)?.body as Record<string, any>
+    const site = byId('WebApps_CreateOrUpdate')
+    expect(site.kind).to.equal('functionapp,linux')
+    expect(site.tags).to.deep.equal({ 'polycloud-service': 'shop', 'polycloud-stage': 'test', 'managed-by': 'serverless-polycloud' })
+    expect(site.properties.functionAppConfig.runtime).to.deep.equal({ name: 'node', version: '22' })
+    expect(site.properties.functionAppConfig.scaleAndConcurrency).to.deep.equal({ instanceMemoryMB: 2048, maximumInstanceCount: 100 })
+    expect(site.properties.functionAppConfig.deployment.storage).to.deep.equal({
+      type: 'blobContainer',
+      value: `https://${names.storageAccount}.blob.core.windows.net/app-package`,
+      authentication: { type: 'StorageAccountConnectionString', storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING' },
+    })
+    expect(byId('AppServicePlans_CreateOrUpdate').sku).to.deep.equal({ name: 'FC1', tier: 'FlexConsumption' })
+    const settings = byId('WebApps_UpdateApplicationSettings').properties as Record<string, string>
+    expect(settings).to.include({ LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps', POLYCLOUD_TIMEOUT_SECONDS: '1800' })
+    expect(settings.AzureWebJobsStorage).to.match(new RegExp(`^DefaultEndpointsProtocol=https;AccountName=${names.storageAccount};AccountKey=`))
+    expect(settings.ServiceBusConnection).to.match(/^Endpoint=sb:\/\/shop-test-[0-9a-f]{6}\.servicebus\.windows\.net\//)
+    expect(standIn.calls.filter((call) => call.operation === 'BlobContainers_Create').map((call) => call.path.split('/').pop())).to.deep.equal(['app-package', 'shop-test-uploads'])
+    expect(standIn.calls.find((call) => call.operation === 'Queue_Create')?.path).to.match(/\/queues\/shop-test-orders$/)
+    expect(byId('Subscriptions_CreateOrUpdate')).to.deep.equal({ properties: { maxDeliveryCount: 10, deadLetteringOnMessageExpiration: true } })
+    const subscription = byId('SystemTopicEventSubscriptions_CreateOrUpdate').properties
+    expect(subscription.destination).to.deep.equal({
+      endpointType: 'WebHook',
+      properties: { endpointUrl: `https://${names.app}.azurewebsites.net/runtime/webhooks/blobs?functionName=Host.Functions.thumbnails&code=blobs-key` },
+    })
+    expect(subscription.filter).to.deep.equal({ includedEventTypes: ['Microsoft.Storage.BlobCreated'], subjectBeginsWith: '/blobServices/default/containers/shop-test-uploads/blobs/images/' })
+    const publish = standIn.requests.find((request) => request.path.endsWith('/api/publish'))
+    expect(publish?.path).to.equal(`/apps/${names.app}.scm.azurewebsites.net/api/publish`)
+    expect(publish?.headers.authorization).to.equal('Bearer test-token')
+    expect([...result.functions].sort()).to.deep.equal(['alerts', 'greetings', 'hello', 'orders', 'quotes', 'report', 'thumbnails'])
+    expect(result.urls).to.deep.include({ function: 'hello', method: 'GET', url: `https://${names.app}.azurewebsites.net/api/hello` })
+    expect(lines.join('\n')).to.include(`hello: GET https://${names.app}.azurewebsites.net/api/hello`)
+    expect(tokens).to.be.greaterThan(0)
+  })
+
+  it('redeploys in place: the same resources, updated, nothing created twice', async () => {
+    const before = standIn.resources.size
+    const from = standIn.calls.length
+    const { context } = serviceContext(workDir, packageDir)
+    await deployApp(context, env)
+    const calls = sequence(standIn, from)
+    expect(calls[0]).to.equal('ResourceGroups_CheckExistence')
+    expect(calls).to.not.include('ResourceGroups_CreateOrUpdate')
+    expect(calls).to.include.members(['StorageAccounts_Create', 'WebApps_CreateOrUpdate', 'Scm_Publish'])
+    expect(standIn.resources.size).to.equal(before)
+    const sitePut = standIn.requests.filter((request) => request.method === 'PUT' && /\/sites\/[^/]+$/.test(request.path))
+    expect(sitePut).to.have.length(2)
+  })
+
+  it('info lists the functions, their triggers and URLs', async () => {
+    const { context, lines } = serviceContext(workDir, packageDir)
+    const functions = await appInfo(context, env)
+    expect(functions.find((fn) => fn.name === 'hello')).to.deep.include({ trigger: 'httpTrigger' })
+    expect(functions.find((fn) => fn.name === 'hello')?.url).to.match(/^https:\/\/shop-test-[0-9a-f]{6}\.azurewebsites\.net\/api\/hello$/)
+    expect(functions.find((fn) => fn.name === 'report')).to.deep.equal({ name: 'report', trigger: 'timerTrigger' })
+    expect(lines.join('\n')).to.match(/Functions:\n {2}hello: httpTrigger https:/)
+  })
+
+  it('invokes an HTTP function at its URL and any other through the admin API', async () => {
+    const hello = serviceContext(workDir, packageDir, { function: 'hello' })
+    const answer = await invokeApp(hello.context, env)
+    expect(answer.status).to.equal(200)
+    expect(JSON.parse(answer.body)).to.deep.equal({ hello: 'world', provider: 'azure' })
+    const quote = serviceContext(workDir, packageDir, { function: 'quotes', data: JSON.stringify({ items: [{ sku: 'a', quantity: 2, unitPrice: 100 }] }) })
+    expect(JSON.parse((await invokeApp(quote.context, env)).body)).to.include({ total: 200 })
+    const greeting = serviceContext(workDir, packageDir, { function: 'greetings', data: JSON.stringify({ input: { path: '/greetings/Ada?lang=fr' } }) })
+    expect(JSON.parse((await invokeApp(greeting.context, env)).body)).to.deep.equal({ greeting: 'Bonjour, Ada!', lang: 'fr' })
+    const missing = serviceContext(workDir, packageDir, { function: 'greetings' })
+    await invokeApp(missing.context, env).then(
+      () => expect.fail('invoked without the route parameter'),
+      (error: Error) => expect(error.message).to.equal('function greetings has route parameters (/greetings/{name})\n  give the path: --data \'{"input":{"path":"/greetings/<name>"}}\''),
+    )
+    const report = serviceContext(workDir, packageDir, { function: 'report' })
+    expect((await invokeApp(report.context, env)).status).to.equal(202)
+    const admin = standIn.requests.find((request) => request.path.endsWith('/admin/functions/report'))
+    expect(admin?.headers['x-functions-key']).to.be.a('string').and.not.equal('')
+  })
+
+  it('removes only what it tagged, and keeps a resource group that still holds something else', async () => {
+    const { context } = serviceContext(workDir, packageDir)
+    const rg = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-test-rg`
+    const foreign = `${rg}/providers/Microsoft.Storage/storageAccounts/someoneelses`
+    standIn.seed(foreign, { name: 'someoneelses', type: 'Microsoft.Storage/storageAccounts', location: 'westeurope', tags: { owner: 'finance' } })
+    const spoofed = `${rg}/providers/Microsoft.Web/serverfarms/other-stage`
+    standIn.seed(spoofed, { name: 'other-stage', type: 'Microsoft.Web/serverfarms', location: 'westeurope', tags: { 'polycloud-service': 'shop', 'polycloud-stage': 'prod', 'managed-by': 'serverless-polycloud' } })
+    const from = standIn.calls.length
+    const deleted = await removeApp(context, env)
+    expect(sequence(standIn, from)).to.deep.equal([
+      'ResourceGroups_CheckExistence',
+      'Resources_ListByResourceGroup',
+      'SystemTopics_Delete',
+      'WebApps_Delete',
+      'AppServicePlans_Delete',
+      'Namespaces_Delete',
+      'StorageAccounts_Delete',
+      'ResourceGroups_Get',
+      'Resources_ListByResourceGroup',
+    ])
+    expect(deleted).to.have.length(5)
+    expect(standIn.resources.has(foreign.toLowerCase())).to.equal(true)
+    expect(standIn.resources.has(spoofed.toLowerCase())).to.equal(true)
+    expect(standIn.resources.has(rg.toLowerCase())).to.equal(true)
+    for (const call of standIn.calls.slice(from).filter((entry) => entry.method === 'DELETE')) {
+      expect(call.path.toLowerCase()).to.not.include('someoneelses')
+      expect(call.path.toLowerCase()).to.not.include('other-stage')
+    }
+  })
+
+  it('removes the resource group it created once it is empty', async () => {
+    const rg = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-test-rg`
+    standIn.resources.delete(`${rg}/providers/Microsoft.Storage/storageAccounts/someoneelses`.toLowerCase())
+    standIn.resources.delete(`${rg}/providers/Microsoft.Web/serverfarms/other-stage`.toLowerCase())
+    const { context } = serviceContext(workDir, packageDir)
+    await deployApp(context, env)
+    const from = standIn.calls.length
+    await removeApp(context, env)
+    expect(sequence(standIn, from).slice(-2)).to.deep.equal(['Resources_ListByResourceGroup', 'ResourceGroups_Delete'])
+    expect([...standIn.resources.keys()].filter((id) => id.startsWith(rg.toLowerCase()))).to.deep.equal([])
+  })
+
+  it('never connected anywhere but 127.0.0.1', () => {
+    expect(connections.length).to.be.greaterThan(0)
+    expect([...new Set(connections)]).to.deep.equal(['127.0.0.1'])
+  })
+
+  describe('refusals: the API\'s message and what to do, no stack', () => {
+    const attempt = async (setup: () => void, envOverride: Partial<AzureEnvironment> = {}, region?: string): Promise<ProviderError> => {
+      setup()
+      const { context } = serviceContext(workDir, packageDir, {}, region)
+      try {
+        await deployApp(context, { ...env, ...envOverride })
+      } catch (error) {
+        expect(error).to.be.instanceOf(ProviderError)
+        return error as ProviderError
+      }
+      throw new Error('the deploy did not fail')
+    }
+
+    it('a taken storage account name', async () => {
+      const error = await attempt(() => standIn.failNext('StorageAccounts_Create', { status: 409, body: { error: { code: 'StorageAccountAlreadyTaken', message: 'The storage account named shoptestabc is already taken.' } } }))
+      expect(error.message).to.equal(
+        'a name is taken: The storage account named shoptestabc is already taken.\n  names of storage accounts, function apps and Service Bus namespaces are global: set custom.polycloud.azure.appName, or deploy another --stage',
+      )
+    })
+
+    it('a quota error', async () => {
+      const error = await attempt(() =>
+        standIn.failNext('AppServicePlans_CreateOrUpdate', { status: 409, body: { error: { code: 'SubscriptionIsOverQuotaForSku', message: 'This region has quota of 0 instances for your subscription. Try selecting different region or SKU.' } } }),
+      )
+      expect(error.message).to.match(/^Azure quota: This region has quota of 0 instances/)
+      expect(error.message).to.include('request a quota increase')
+    })
+
+    it('credentials that do not work', async () => {
+      const failing = { getToken: async () => Promise.reject(Object.assign(new Error('DefaultAzureCredential failed to retrieve a token from the included credentials.'), { name: 'AggregateAuthenticationError' })) }
+      const error = await attempt(() => {}, { credential: failing })
+      expect(error.message).to.match(/^Azure refused the credentials: DefaultAzureCredential failed/)
+      expect(error.message).to.include('az login')
+    })
+
+    it('an AWS region', async () => {
+      const error = await attempt(() => {}, {}, 'eu-west-1')
+      expect(error.message).to.match(/^"eu-west-1" is not an Azure region\n {2}pass --region/)
+    })
+  })
+})

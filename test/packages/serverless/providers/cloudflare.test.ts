@@ -1,0 +1,208 @@
+import { expect } from 'chai'
+import { ConfigError } from 'serverless-polycloud/errors'
+import { prepareFunctions } from 'serverless-polycloud/functions'
+import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
+import { serviceEntry } from 'serverless-polycloud/providers/cloudflare/entry'
+import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
+import { bindingName, neutralPlan, toCloudflareCron, type CloudflareTrigger } from 'serverless-polycloud/providers/cloudflare/mapping'
+import { describeService, uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
+import { parseSchedule } from 'serverless-polycloud/schedule'
+import { ROOT } from '../../../helpers/serverless.ts'
+
+const NAMES = { service: 'shop', stage: 'prod' }
+const silent: Logger = { notice() {}, info() {}, warning() {}, error() {}, verbose() {} }
+
+function context(functions: Record<string, FunctionConfig>, custom: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}): ServiceContext<CloudflareTrigger> {
+  const prepared = prepareFunctions(functions, cloudflare, { ...NAMES, servicePath: ROOT, providerConfig, custom, resources: {} })
+  return {
+    provider: 'cloudflare',
+    ...NAMES,
+    region: undefined,
+    servicePath: ROOT,
+    workDir: `${ROOT}.polycloud/cloudflare`,
+    packageDir: `${ROOT}.serverless`,
+    functions: prepared,
+    providerConfig,
+    custom,
+    options: {},
+    log: silent,
+    write() {},
+  }
+}
+
+const cron = (expression: string): string => toCloudflareCron(parseSchedule(expression))
+
+describe('serverless/providers/cloudflare', () => {
+  describe('Cron Triggers', () => {
+    it('writes weekdays as names: Cloudflare numbers Sunday 1, standard cron 0', () => {
+      expect(cron('0 9 * * 1-5')).to.equal('0 9 * * MON-FRI')
+      expect(cron('0 9 * * 0')).to.equal('0 9 * * SUN')
+      expect(cron('0 9 * * 7')).to.equal('0 9 * * SUN')
+      expect(cron('0 9 * * 6,0')).to.equal('0 9 * * SUN,SAT')
+      expect(cron('0 9 * * 1,3,5')).to.equal('0 9 * * MON,WED,FRI')
+      expect(cron('0 9 * * mon-wed,fri')).to.equal('0 9 * * MON-WED,FRI')
+      expect(cron('*/15 2 * * */2')).to.equal('*/15 2 * * SUN,TUE,THU,SAT')
+      expect(cron('0 3 * * *')).to.equal('0 3 * * *')
+      expect(cron('0 0 1 jan *')).to.equal('0 0 1 JAN *')
+      expect(cron('@weekly')).to.equal('0 0 * * SUN')
+      expect(cron('0 0 * * 0-6')).to.equal('0 0 * * *')
+    })
+
+    it('turns rates into the clock-aligned cron of that interval, and refuses those that have none', () => {
+      expect(cron('rate(1 minute)')).to.equal('* * * * *')
+      expect(cron('rate(15 minutes)')).to.equal('*/15 * * * *')
+      expect(cron('rate(6 hours)')).to.equal('0 */6 * * *')
+      expect(cron('rate(1 day)')).to.equal('0 0 * * *')
+      expect(() => cron('rate(7 minutes)')).to.throw(/rate\(7 minutes\) has no Cron Trigger equivalent/)
+      expect(() => cron('rate(2 days)')).to.throw(/no Cron Trigger equivalent/)
+    })
+
+    it('refuses a cron restricting both day-of-month and day-of-week', () => {
+      expect(() => cron('0 0 1 * 1')).to.throw(/restricts both day-of-month and day-of-week/)
+    })
+  })
+
+  describe('events', () => {
+    it('maps a route to the Worker fetch, a cron to a Cron Trigger (as written and as uploaded)', () => {
+      expect(neutralPlan('route', 'GET /notes/{id}', 'p', 'f', NAMES)).to.deep.equal({
+        sources: [{ name: 'workersFetch', module: 'fetch' }],
+        kinds: ['http'],
+        native: { type: 'route', method: 'GET', path: '/notes/{id}' },
+      })
+      expect(neutralPlan('cron', { schedule: '0 9 * * 1-5' }, 'p', 'f', NAMES).native).to.deep.equal({ type: 'cron', cron: '0 9 * * MON-FRI', expression: '0 9 * * 1-5' })
+      expect(() => neutralPlan('cron', { schedule: '@daily', enabled: false }, 'p', 'f', NAMES)).to.throw(ConfigError, /disabled cron/)
+    })
+
+    it('maps a queue to a consumer with neutral defaults, a dead-letter queue and the stage in the name', () => {
+      expect(neutralPlan('fromQueue', 'orders', 'p', 'f', NAMES).native).to.deep.equal({
+        type: 'queue',
+        queue: { name: 'shop-prod-orders', batchSize: 10, maxRetries: 4, maxWaitMs: 5000, deadLetterQueue: 'shop-prod-orders-dlq' },
+        binding: 'QUEUE_ORDERS',
+        alias: 'orders',
+      })
+      const custom = neutralPlan('fromQueue', { name: 'jobs', batchSize: 100, maxReceiveCount: 1, maximumBatchingWindow: 0 }, 'p', 'f', NAMES).native
+      expect(custom).to.deep.include({ queue: { name: 'shop-prod-jobs', batchSize: 100, maxRetries: 0, maxWaitMs: 0, deadLetterQueue: 'shop-prod-jobs-dlq' } })
+    })
+
+    it("checks Cloudflare's queue limits and names", () => {
+      expect(() => neutralPlan('fromQueue', { name: 'a', batchSize: 101 }, 'p', 'f', NAMES)).to.throw(ConfigError, /batchSize 101 is more than a Cloudflare Queues consumer takes \(100\)/)
+      expect(() => neutralPlan('fromQueue', { name: 'a', maxReceiveCount: 102 }, 'p', 'f', NAMES)).to.throw(ConfigError, /100 retries/)
+      expect(() => neutralPlan('fromQueue', { name: 'a', maximumBatchingWindow: 61 }, 'p', 'f', NAMES)).to.throw(ConfigError, /60 s/)
+      expect(() => neutralPlan('fromQueue', { name: 'jobs', fifo: true }, 'p', 'f', NAMES)).to.throw(ConfigError, /no FIFO queues/)
+      expect(() => neutralPlan('fromQueue', 'Orders_Big', 'p', 'f', NAMES)).to.throw(ConfigError, /"shop-prod-Orders_Big"; Cloudflare queue names are 1-63 lower-case/)
+    })
+
+    it('maps a bucket to R2 notifications delivered through a queue of the function', () => {
+      expect(neutralPlan('bucket', { name: 'shop-uploads', on: 'created', prefix: 'images/' }, 'functions.makeThumbs.events[0].bucket', 'makeThumbs', NAMES).native).to.deep.equal({
+        type: 'bucket',
+        bucket: 'shop-uploads',
+        existing: false,
+        binding: 'BUCKET_SHOP_UPLOADS',
+        queue: { name: 'shop-prod-make-thumbs-r2', batchSize: 10, maxRetries: 4, maxWaitMs: 5000, deadLetterQueue: 'shop-prod-make-thumbs-r2-dlq' },
+        actions: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'],
+        prefix: 'images/',
+        suffix: undefined,
+      })
+      const deleted = neutralPlan('bucket', { name: 'b-1', on: 'deleted', existing: true }, 'functions.f.events[2].bucket', 'f', NAMES).native
+      expect(deleted).to.deep.include({ existing: true, actions: ['DeleteObject', 'LifecycleDeletion'] })
+      expect((deleted as { queue: { name: string } }).queue.name).to.equal('shop-prod-f-r2-2')
+    })
+
+    it('refuses topic and changes at package time, naming the function, the event and what to use instead', () => {
+      expect(() => prepareFunctions({ alerts: { handler: 'handlers/alerts.default', events: [{ topic: 'alerts' }] } }, cloudflare, { ...NAMES, servicePath: ROOT, providerConfig: {}, custom: {}, resources: {} })).to.throw(
+        ConfigError,
+        /^functions\.alerts\.events\[0\]\.topic: Cloudflare has no pub\/sub topics .*"fromQueue".*"excludeFrom: \[cloudflare\]"/,
+      )
+      expect(() => neutralPlan('changes', 'NotesTable', 'p', 'f', NAMES)).to.throw(ConfigError, /no database change feed.*"fromQueue"/)
+    })
+
+    it('leaves out functions excluded from Cloudflare', () => {
+      const { functions } = context({
+        hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
+        alerts: { handler: 'handlers/alerts.default', excludeFrom: ['cloudflare'], events: [{ topic: 'alerts' }] },
+      })
+      expect(functions.map((fn) => fn.name)).to.deep.equal(['hello'])
+    })
+
+    it('names bindings after the resource', () => {
+      expect(bindingName('QUEUE', 'order-events.v2')).to.equal('QUEUE_ORDER_EVENTS_V2')
+    })
+  })
+
+  describe('the service Worker', () => {
+    const demo = (): ServiceContext<CloudflareTrigger> =>
+      context(
+        {
+          hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }, { route: 'GET /hi' }], environment: { GREETING: 'hi', LOG_LEVEL: 'info' } },
+          report: { handler: 'handlers/report.default', timeout: 60, events: [{ cron: '0 9 * * 1-5' }] },
+          orders: { handler: 'handlers/orders.default', events: [{ fromQueue: 'orders' }] },
+          thumbnails: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-uploads', prefix: 'images/' } }] },
+          idle: { handler: 'handlers/hello.default' },
+        },
+        {},
+        { environment: { LOG_LEVEL: 'info', REGION_NAME: 'eu' }, timeout: 10 },
+      )
+
+    it('generates one entry: every handler, only the formats used, routes, crons (uploaded and as written) and queues', () => {
+      const ctx = demo()
+      const source = serviceEntry(ctx.functions, { workDir: ctx.workDir, servicePath: ROOT, script: 'shop-prod', providerEnvironment: { LOG_LEVEL: 'info', REGION_NAME: 'eu' } })
+      expect(source).to.contain(`import { createServiceWorker } from '@polycloud/cloudflare/service'`)
+      expect(source).to.contain(`import { workersFetch } from '@polycloud/cloudflare/fetch'`)
+      expect(source).to.contain(`import { r2Notification } from '@polycloud/cloudflare/r2-notification'`)
+      // The function's own var only (the provider's are plain-text bindings of the Worker).
+      expect(source).to.contain('const fn0 = { name: "hello", handler: handler0, sources: [workersFetch], timeoutSeconds: 10, vars: {"GREETING":"hi"} }')
+      expect(source).to.contain('const fn1 = { name: "report", handler: handler1, sources: [scheduled], timeoutSeconds: 60 }')
+      expect(source).to.contain('{ method: "GET", path: "/hi", function: fn0 }')
+      expect(source).to.contain('{ cron: "0 9 * * MON-FRI", function: fn1 },\n    { cron: "0 9 * * 1-5", function: fn1 }')
+      expect(source).to.contain('{ queue: "shop-prod-thumbnails-r2", function: fn3 }')
+      // A function without events has nothing that triggers it on Workers.
+      expect(source).to.not.contain('"idle"')
+    })
+
+    it('describes the Worker: metadata with vars, producers and buckets; wrangler.json with the same', () => {
+      const manifest = describeService(demo())
+      expect(manifest).to.deep.include({ script: 'shop-prod', crons: ['0 9 * * MON-FRI'], deadLetterQueues: ['shop-prod-orders-dlq', 'shop-prod-thumbnails-r2-dlq'] })
+      expect(manifest.buckets).to.deep.equal([
+        { name: 'shop-uploads', existing: false, binding: 'BUCKET_SHOP_UPLOADS', notifications: [{ queue: 'shop-prod-thumbnails-r2', actions: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'], prefix: 'images/', function: 'thumbnails' }] },
+      ])
+      expect(uploadMetadata(manifest)).to.deep.equal({
+        main_module: 'worker.mjs',
+        compatibility_date: '2026-04-01',
+        bindings: [
+          { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
+          { type: 'plain_text', name: 'REGION_NAME', text: 'eu' },
+          { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'shop-prod-orders' },
+          { type: 'r2_bucket', name: 'BUCKET_SHOP_UPLOADS', bucket_name: 'shop-uploads' },
+        ],
+      })
+      expect(wranglerConfig(manifest)).to.deep.include({
+        name: 'shop-prod',
+        main: 'worker.mjs',
+        no_bundle: true,
+        triggers: { crons: ['0 9 * * MON-FRI'] },
+        r2_buckets: [{ binding: 'BUCKET_SHOP_UPLOADS', bucket_name: 'shop-uploads' }],
+      })
+      expect((wranglerConfig(manifest).queues as { consumers: unknown[] }).consumers[0]).to.deep.equal({
+        queue: 'shop-prod-orders',
+        max_batch_size: 10,
+        max_batch_timeout: 5,
+        max_retries: 4,
+        dead_letter_queue: 'shop-prod-orders-dlq',
+      })
+    })
+
+    it("checks the plan's Cron Trigger count and CPU limit, and the 15 minutes of crons and consumers", () => {
+      const crons = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`c${i}`, { handler: 'handlers/report.default', events: [{ cron: `${i} 3 * * *` }] }]))
+      expect(() => describeService(context(crons))).to.throw(ConfigError, /the Worker needs 6 Cron Triggers; an account on Workers Free has 5 in all/)
+      expect(describeService(context(crons, { plan: 'paid' })).crons).to.have.length(6)
+      expect(() => describeService(context({}, { cpuMs: 50 }))).to.throw(ConfigError, /CPU limit can be set on Workers Paid only/)
+      expect(uploadMetadata(describeService(context({}, { plan: 'paid', cpuMs: 50_000 }))).limits).to.deep.equal({ cpu_ms: 50_000 })
+      expect(() => describeService(context({ long: { handler: 'handlers/orders.default', timeout: 901, events: [{ fromQueue: 'q' }] } }))).to.throw(ConfigError, /functions\.long\.timeout: 901 s is longer/)
+    })
+
+    it('refuses two consumers of one queue', () => {
+      const functions = { a: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] }, b: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] } }
+      expect(() => describeService(context(functions))).to.throw(ConfigError, /functions\.b\.events\[0\]\.fromQueue: queue shop-prod-q is already consumed by function a/)
+    })
+  })
+})

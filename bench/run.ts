@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild'
 import { summarize, type Summary } from './lib/stats.js'
 import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
+import { authFigures } from './auth.js'
 import { azureFigures } from './azure.js'
 import { serverlessFigures } from './serverless.js'
 import { googleFigures } from './google.js'
@@ -576,6 +577,19 @@ async function main(): Promise<void> {
     { target: 'serverless offline rps at least 0.9 of bare', value: `${fixed(sls.offline.ratio, 2)}x bare`, pass: sls.offline.ratio >= 0.9 },
   )
 
+  // --- Auth: a route's JWT check with a warm key cache, against the same route without auth
+  const auth = await authFigures({ quick: QUICK, log })
+  console.log('\nSecured routes (@polycloud/auth: RS256 token, JWKS cached; GET /me through the test harness)')
+  console.log(
+    renderTable(
+      ['figure', 'jwt', 'no auth', 'ratio', 'samples'],
+      [
+        ['us per request, a token seen before', fixed(auth.jwt.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.ratio, 1)}x`, `${auth.rounds} interleaved rounds`],
+        ['us per request, a new token (RS256 verified)', fixed(auth.fresh.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.freshRatio, 1)}x`, 'each token sent once'],
+      ],
+    ),
+  )
+
   // --- Azure: the adapter against a bare v4 handler on the same @azure/functions objects, and packaging
   const az = await azureFigures({ out: OUT, quick: QUICK, rounds: SETTINGS.rounds, batchMs: SETTINGS.batchMs, coldSamples: SETTINGS.coldSamples, log })
   console.log("\nAzure (hello: Polycloud's registerHttp against a bare v4 handler, both through @azure/functions' invocation model)")
@@ -685,6 +699,7 @@ async function main(): Promise<void> {
     bundles,
     providerSizes: sizes,
     serverless: sls,
+    auth,
     azure: az,
     google: gcp,
     cloudflare: cf,

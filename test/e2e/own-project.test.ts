@@ -65,6 +65,7 @@ describe('e2e: Polycloud in a project of its own (npm pack, polycloud init, npm 
   it('packs every package with what a user installs: dist, types, README, and no test or build leftovers', () => {
     const names = readdirSync(packs).sort()
     expect(names).to.deep.equal([
+      'polycloud-auth-0.1.0.tgz',
       'polycloud-aws-0.1.0.tgz',
       'polycloud-azure-0.1.0.tgz',
       'polycloud-cloudflare-0.1.0.tgz',

@@ -6,8 +6,25 @@
  */
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
+import { startIssuer, type Issuer } from '@polycloud/testing'
 import type { LocalTarget, LogLine, Trigger } from './target.ts'
 import { TARGETS } from './targets/index.ts'
+
+/**
+ * The demo's protected route (`GET /me`) trusts the issuer JWT_ISSUER names when it is packaged: a test issuer on
+ * 127.0.0.1, started before any target packages the demo.
+ */
+let issuer: Issuer
+before(async () => {
+  issuer = await startIssuer({ audience: 'polycloud-demo' })
+  process.env.JWT_ISSUER = issuer.url
+})
+after(async () => {
+  delete process.env.JWT_ISSUER
+  await issuer?.stop()
+})
+
+const WEB_ORIGIN = 'http://localhost:5173'
 
 /** The value `context.provider` has on each target (core names Google Cloud `gcp`). */
 const CONTEXT_PROVIDER: Readonly<Record<string, string>> = { aws: 'aws', azure: 'azure', google: 'gcp', cloudflare: 'cloudflare' }
@@ -149,6 +166,64 @@ for (const [provider, start] of Object.entries(TARGETS)) {
       requireTrigger(this, 'storage')
       const { logs } = await target.fire({ kind: 'storage', function: 'thumbnails', bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048 })
       expect(find(logs, 'thumbnail needed')).to.include({ bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
+    })
+
+    describe('secured routes, declared once in serverless.yml', () => {
+      const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
+      const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
+
+      it('a valid token reaches the handler, which sees the verified caller', async () => {
+        const response = await me(await bearer({ sub: 'ada', scope: 'profile email', name: 'Ada' }))
+        expect(response.status).to.equal(200)
+        expect(await response.json()).to.deep.equal({ subject: 'ada', scopes: ['profile', 'email'], name: 'Ada' })
+      })
+
+      it('no token: 401 with a Bearer challenge, the same body everywhere', async () => {
+        const response = await me()
+        expect(response.status).to.equal(401)
+        expect(response.headers.get('www-authenticate')).to.equal('Bearer scope="profile"')
+        expect(await response.text()).to.equal('{"message":"Unauthorized"}')
+      })
+
+      it('an expired, forged or foreign-keyed token: 401 invalid_token; a token without the scope: 403 insufficient_scope', async () => {
+        const expired = await me(await bearer({ sub: 'ada', scope: 'profile' }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }))
+        const unknown = await me(await bearer({ sub: 'ada', scope: 'profile' }, { unknownKey: true }))
+        const [header, payload] = (await issuer.sign({ sub: 'ada', scope: 'email' })).split('.')
+        const forged = await me({ authorization: `Bearer ${header}.${payload}.${Buffer.alloc(256).toString('base64url')}` })
+        for (const response of [expired, unknown, forged]) {
+          expect(response.status).to.equal(401)
+          expect(response.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="invalid_token" error_description="[^"]+"$/)
+          expect(await response.text()).to.equal('{"message":"Unauthorized"}')
+        }
+        const scopeless = await me(await bearer({ sub: 'ada', scope: 'email' }))
+        expect(scopeless.status).to.equal(403)
+        expect(scopeless.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="insufficient_scope"/)
+        expect(await scopeless.text()).to.equal('{"message":"Forbidden"}')
+      })
+
+      it('a CORS preflight is answered without the handler; a refused origin gets no Allow headers', async () => {
+        const preflight = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: WEB_ORIGIN, 'access-control-request-method': 'GET' } })
+        expect(preflight.status).to.equal(204)
+        expect(preflight.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
+        expect(preflight.headers.get('access-control-allow-methods')).to.equal('GET')
+        expect(preflight.headers.get('access-control-max-age')).to.equal('600')
+        const refused = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
+        expect(refused.status).to.equal(204)
+        expect(refused.headers.get('access-control-allow-origin')).to.equal(null)
+      })
+
+      it('CORS headers on every response of the route, errors included, with Vary: Origin', async () => {
+        for (const [path, status] of [['/greetings/Ada', 200], ['/greetings/x?lang=xx', 400]] as const) {
+          const response = await fetch(target.url(path), { headers: { origin: WEB_ORIGIN } })
+          expect(response.status).to.equal(status)
+          expect(response.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
+          expect(response.headers.get('vary')).to.match(/(^|, *)Origin\b/)
+          await response.body?.cancel()
+        }
+        const stranger = await fetch(target.url('/greetings/Ada'), { headers: { origin: 'https://evil.example' } })
+        expect(stranger.headers.get('access-control-allow-origin')).to.equal(null)
+        await stranger.body?.cancel()
+      })
     })
   })
 }

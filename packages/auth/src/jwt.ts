@@ -87,10 +87,36 @@ function audienceMatches(payload: JWTPayload, audience: readonly string[]): bool
 }
 
 /**
+ * Tokens already verified for an issuer and audience, with their expiry: a client sends the same token many times,
+ * and its signature does not change. Bounded (the oldest entry goes first); an entry past `exp` is dropped.
+ */
+const verified = new Map<string, { readonly caller: JwtCaller; readonly exp: number | undefined }>()
+const VERIFIED_MAX = 1000
+
+function remember(key: string, caller: JwtCaller, exp: number | undefined): void {
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
+  verified.set(key, { caller, exp })
+}
+
+function checkScopes(caller: JwtCaller, policy: ResolvedJwt): JwtCaller {
+  if (policy.scopes.length > 0 && !caller.scopes.some((scope) => policy.scopes.includes(scope))) {
+    throw new TokenError('insufficient_scope', 'the token does not have the required scope')
+  }
+  return caller
+}
+
+/**
  * Verifies a bearer token against the policy; resolves with the caller it identifies, or rejects with a TokenError
- * the client may see. Any other rejection (the JWKS could not be fetched) is the service's own failure.
+ * the client may see. Any other rejection (the JWKS could not be fetched) is the service's own failure. A token
+ * verified before for the same issuer and audience is not verified again until it expires.
  */
 export async function verifyToken(token: string, policy: ResolvedJwt): Promise<JwtCaller> {
+  const key = `${policy.issuer}\n${policy.audience.join(' ')}\n${token}`
+  const known = verified.get(key)
+  if (known !== undefined) {
+    if (known.exp === undefined || known.exp + CLOCK_TOLERANCE > Date.now() / 1000) return checkScopes(known.caller, policy)
+    verified.delete(key)
+  }
   let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(token, await keySet(policy), { issuer: policy.issuer, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE }))
@@ -99,8 +125,6 @@ export async function verifyToken(token: string, policy: ResolvedJwt): Promise<J
   }
   if (!audienceMatches(payload, policy.audience)) throw new TokenError('invalid_token', 'the token does not have a valid audience')
   const caller = jwtCaller(payload)
-  if (policy.scopes.length > 0 && !caller.scopes.some((scope) => policy.scopes.includes(scope))) {
-    throw new TokenError('insufficient_scope', 'the token does not have the required scope')
-  }
-  return caller
+  remember(key, caller, payload.exp)
+  return checkScopes(caller, policy)
 }

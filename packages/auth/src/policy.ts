@@ -107,7 +107,9 @@ function resolveAuth(auth: AuthPolicy | undefined): ResolvedPolicy['auth'] {
   throw new PolicyError(`auth must be none, key, { key: { header } } or { jwt: { issuer, audience, scopes } }, got ${JSON.stringify(auth)}`)
 }
 
-function resolveCors(cors: boolean | CorsPolicy | undefined, method: string): ResolvedCors | undefined {
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']
+
+function resolveCors(cors: boolean | CorsPolicy | undefined, routeMethods: readonly string[]): ResolvedCors | undefined {
   if (cors === undefined || cors === false) return undefined
   const policy: CorsPolicy = cors === true ? {} : cors
   const origins = policy.origins === undefined || policy.origins === '*' ? '*' : list(policy.origins, 'cors.origins').map((origin) => origin.toLowerCase())
@@ -116,7 +118,7 @@ function resolveCors(cors: boolean | CorsPolicy | undefined, method: string): Re
   if (credentials && origins === '*') throw new PolicyError('cors.credentials cannot be combined with origins "*": list the origins')
   const maxAge = policy.maxAge
   if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) throw new PolicyError(`cors.maxAge must be a whole number of seconds, got ${String(maxAge)}`)
-  const methods = policy.methods === undefined ? (method === 'ANY' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] : [method]) : list(policy.methods, 'cors.methods')
+  const methods = policy.methods === undefined ? (routeMethods.includes('ANY') ? ALL_METHODS : routeMethods) : list(policy.methods, 'cors.methods')
   return {
     origins,
     methods: methods.map((item) => item.toUpperCase()),
@@ -127,11 +129,14 @@ function resolveCors(cors: boolean | CorsPolicy | undefined, method: string): Re
   }
 }
 
-/** Checks a route's policy and resolves its defaults; throws a PolicyError naming the field. */
-export function resolvePolicy(policy: RoutePolicy, method = 'ANY'): ResolvedPolicy {
+/**
+ * Checks a route's policy and resolves its defaults (CORS allows the route's own methods unless told otherwise);
+ * throws a PolicyError naming the field.
+ */
+export function resolvePolicy(policy: RoutePolicy, methods: readonly string[] = ['ANY']): ResolvedPolicy {
   const { maxBodySize } = policy
   if (maxBodySize !== undefined && (!Number.isInteger(maxBodySize) || maxBodySize < 0)) {
     throw new PolicyError(`maxBodySize must be a whole number of bytes, got ${String(maxBodySize)}`)
   }
-  return { auth: resolveAuth(policy.auth), cors: resolveCors(policy.cors, method.toUpperCase()), maxBodySize }
+  return { auth: resolveAuth(policy.auth), cors: resolveCors(policy.cors, methods.map((method) => method.toUpperCase())), maxBodySize }
 }

@@ -13,8 +13,8 @@ import { KeyConfigError, verifyKey } from './key.js'
 import { resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
 
 export interface SecureOptions {
-  /** The route's method (for the default CORS methods). */
-  readonly method?: string
+  /** The route's methods (the methods CORS allows unless the policy lists them). */
+  readonly methods?: readonly string[]
   /**
    * What the platform in front of the function already enforces, not done again on the hot path: `jwt` where API
    * Gateway's JWT authorizer verified the token (its claims arrive on `request.auth`), `cors` where it answers
@@ -93,7 +93,7 @@ async function authenticate(policy: ResolvedPolicy['auth'], request: PortableReq
 
 /** The handler behind the route's policy (see the module comment). Throws a PolicyError for a policy that cannot work. */
 export function secure(handler: HttpHandler, policy: RoutePolicy, options: SecureOptions = {}): HttpHandler {
-  const resolved = resolvePolicy(policy, options.method)
+  const resolved = resolvePolicy(policy, options.methods)
   const platform = new Set(options.enforcedByPlatform ?? [])
   const cors = platform.has('cors') ? undefined : resolved.cors
   const platformJwt = platform.has('jwt')

@@ -58,3 +58,22 @@ export function importSources(adapter: string, sources: ReadonlyArray<{ readonly
     names: [...byModule.values()].flat(),
   }
 }
+
+/** The import every entry with a secured route needs. */
+export const SECURE_IMPORT = "import { secure } from '@polycloud/auth'"
+
+/**
+ * A function's handler as its entry serves it: the imported portable handler, behind `secure()` when its routes
+ * declare `auth`, `cors` or `maxBodySize`. `enforcedByPlatform` names what the platform in front already checks
+ * (API Gateway's JWT authorizer and CORS on AWS), which the entry then does not check again.
+ */
+export function securedHandler(
+  fn: { readonly security?: { readonly policy: unknown; readonly methods: readonly string[] } | undefined },
+  imported: string,
+  enforcedByPlatform: readonly string[] = [],
+): string {
+  if (fn.security === undefined) return imported
+  const options: Record<string, unknown> = { methods: fn.security.methods }
+  if (enforcedByPlatform.length > 0) options.enforcedByPlatform = enforcedByPlatform
+  return `secure(${imported}, ${JSON.stringify(fn.security.policy)}, ${JSON.stringify(options)})`
+}

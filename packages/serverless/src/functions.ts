@@ -24,6 +24,7 @@ import type {
 } from './provider.js'
 import { ALL_KINDS, providerName, type ProviderName } from './provider.js'
 import { isNeutralEvent } from './schema.js'
+import { apiKeysVariable, functionSecurity, KEYS_VARIABLE, preflightRoutes, serviceDefaults, type PolicyResolver } from './security.js'
 
 type Json = Record<string, unknown>
 
@@ -46,17 +47,45 @@ export function isExcluded(config: FunctionConfig, provider: ProviderName): bool
   return Array.isArray(config.excludeFrom) && config.excludeFrom.some((name) => providerName(name) === provider)
 }
 
-/** Every Polycloud function of the service (not those with `polycloud: false`, nor excluded from this provider), read and checked. */
+/** How routes are secured: `custom.polycloud.http` and the policy resolver of `@polycloud/auth`. */
+export interface SecurityOptions {
+  readonly http?: Json | undefined
+  readonly resolve?: PolicyResolver | undefined
+}
+
+/**
+ * Every Polycloud function of the service (not those with `polycloud: false`, nor excluded from this provider),
+ * read and checked: first every function's settings and security, then each event planned by the target (which may
+ * look at the whole service through `context.functions`), with an `OPTIONS` route added for each path whose CORS
+ * preflights the generated entry answers.
+ */
 export function prepareFunctions<N>(
   functions: Readonly<Record<string, FunctionConfig>>,
   target: ProviderTarget<N>,
-  context: PlanContext,
+  base: PlanContext,
+  security: SecurityOptions = {},
 ): Array<PreparedFunction<N>> {
-  const prepared: Array<PreparedFunction<N>> = []
+  const defaults = serviceDefaults(security.http)
+  const infos: FunctionInfo[] = []
   for (const [name, config] of Object.entries(functions)) {
     if (config.polycloud === false || isExcluded(config, target.name)) continue
-    const info = functionInfo(name, config, context.providerConfig, target.defaultTimeout)
-    const events = (config.events ?? []).map((event, index) => {
+    const info = functionInfo(name, config, base.providerConfig, target.defaultTimeout)
+    const routeSecurity = functionSecurity(name, config, defaults, security.resolve)
+    if (routeSecurity === undefined) {
+      infos.push(info)
+      continue
+    }
+    const environment = { ...info.environment }
+    if (routeSecurity.resolved.auth.kind === 'key') environment[KEYS_VARIABLE] = apiKeysVariable(name, security.http?.keys as Json | undefined)
+    infos.push({ ...info, environment, security: routeSecurity })
+  }
+  // The context delegates to the caller's (its `resources` is a getter that creates them only when asked).
+  const context: PlanContext = Object.assign(Object.create(base) as PlanContext, { functions: infos })
+  const preflights = target.answersPreflight?.(context) ? new Map<string, string[]>() : preflightRoutes(infos)
+  const prepared: Array<PreparedFunction<N>> = []
+  for (const info of infos) {
+    const { name, config } = info
+    const declared = (config.events ?? []).map((event, index) => {
       const key = Object.keys(event)[0] as string
       const spec: EventSpec = { key, value: event[key], path: `functions.${name}.events[${index}].${key}`, neutral: isNeutralEvent(key) }
       let plan: EventPlan<N> | undefined
@@ -73,7 +102,12 @@ export function prepareFunctions<N>(
       }
       return { spec, plan }
     })
-    events.push(...(target.implicitPlans?.(info) ?? []))
+    const preflight = (preflights.get(name) ?? []).map((path) => {
+      const spec: EventSpec = { key: 'route', value: { method: 'OPTIONS', path }, path: `functions.${name}.events (the CORS preflight of ${path})`, neutral: true }
+      const plan = target.plan(spec, info, context) as EventPlan<N>
+      return { spec, plan }
+    })
+    const events = [...declared, ...preflight, ...(target.implicitPlans?.(info) ?? [])]
     const kinds = commonKinds(name, events)
     const handler = parseHandler(config.handler, context.servicePath, `functions.${name}.handler`)
     prepared.push({ ...info, handler, handlerText: config.handler as string, events, kinds, sources: uniqueSources(events) })

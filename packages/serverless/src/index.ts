@@ -30,6 +30,7 @@ import {
 } from './provider.js'
 import { TARGETS } from './providers/index.js'
 import { runtimeProblems } from './runtime.js'
+import { declaresSecurity, type PolicyResolver } from './security.js'
 import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, isNeutralEvent, neutralEventSchema, type SchemaMessages } from './schema.js'
 
 type Json = Record<string, unknown>
@@ -250,30 +251,33 @@ export default class PolycloudPlugin {
     const workDir = join(servicePath, ENTRY_DIR, target.name)
     const stage = (this.#options.stage as string | undefined) ?? service.provider.stage ?? 'dev'
     const custom = service.custom?.polycloud?.[target.name] ?? {}
+    const command = (serverless.processedInput?.commands ?? []).join(' ')
     const planContext: PlanContext = {
       service: service.service,
       stage,
       servicePath,
       providerConfig: service.provider,
       custom,
+      command,
       get resources(): Json {
         service.resources ??= {}
         return (service.resources.Resources ??= {})
       },
     }
+    const http = service.custom?.polycloud?.http
     // Functions excluded from this provider are not the framework's business either (osls would package them).
     const excluded = Object.keys(service.functions ?? {}).filter((name) => isExcluded(service.functions[name] as FunctionConfig, target.name))
     for (const name of excluded) delete service.functions[name]
-    const command = (serverless.processedInput?.commands ?? []).join(' ')
     const log = this.#log ?? consoleLogger
     this.#checkRuntimes(command, log)
     let functions: PreparedFunction[]
     try {
-      functions = prepareFunctions(service.functions ?? {}, target, planContext)
+      const resolve = declaresSecurity(service.functions ?? {}, http) ? await policyResolver() : undefined
+      functions = prepareFunctions(service.functions ?? {}, target, planContext, { http, resolve })
       if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir, adapter: target.adapter })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
-      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider })) {
+      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider, custom, command })) {
         const file = join(workDir, entry.file)
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
@@ -299,6 +303,12 @@ export default class PolycloudPlugin {
       write: (line) => process.stdout.write(`${line}\n`),
     }
     this.#handedOver = target.handOver?.(this.#context, serverless) ?? undefined
+    for (const fn of functions) {
+      const declared = fn.security?.resolved.maxBodySize
+      if (declared !== undefined && target.httpBodyLimit !== undefined && declared > target.httpBodyLimit) {
+        log.warning(`serverless-polycloud: functions.${fn.name}: maxBodySize ${declared} is more than ${target.title} accepts (${target.httpBodyLimit} bytes): larger bodies are refused by the platform before the function runs`)
+      }
+    }
     if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
   }
@@ -328,6 +338,15 @@ export default class PolycloudPlugin {
         ({ pluginName }) => !AWS_ONLY_PLUGINS.has(pluginName) && !(GENERIC_PACKAGING.has(pluginName) && event.includes('package:')),
       )
     }
+  }
+}
+
+/** `@polycloud/auth`'s policy rules, loaded only for a service whose routes declare security. */
+async function policyResolver(): Promise<PolicyResolver | undefined> {
+  try {
+    return (await import('@polycloud/auth/policy')).resolvePolicy
+  } catch {
+    return undefined // functionSecurity names the function and says to install it.
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import type { HandlerRef } from './entry.js'
 import type { EventExtension, NeutralEventName } from './schema.js'
+import type { RouteSecurity } from './security.js'
 
 /** The providers, spelt as users write them in `serverless.yml` and POLYCLOUD_PROVIDER (`gcp` is read as `google`). */
 export type ProviderName = 'aws' | 'azure' | 'google' | 'cloudflare'
@@ -65,8 +66,10 @@ export interface FunctionInfo {
   readonly timeout: number
   /** MB, when set on the function or the provider. */
   readonly memorySize: number | undefined
-  /** `provider.environment` and the function's `environment`, the function's winning. */
+  /** `provider.environment` and the function's `environment`, the function's winning (and `POLYCLOUD_API_KEYS`). */
   readonly environment: Readonly<Record<string, string>>
+  /** Its routes' `auth`, `cors` and `maxBodySize`, when they declare any (or the service does). */
+  readonly security?: RouteSecurity | undefined
 }
 
 /** A Polycloud function after the shared reading: handler checked, every event planned, the kinds agreed on. */
@@ -142,6 +145,10 @@ export interface PlanContext {
   readonly custom: Readonly<Json>
   /** `resources` of serverless.yml (AWS adds CloudFormation resources here). */
   readonly resources: Json
+  /** The command being run (`package`, `deploy`, `offline`, `invoke local`, ...); none: packaging. */
+  readonly command?: string
+  /** Every function of the service, read (settings and security), before any event is planned. */
+  readonly functions?: readonly FunctionInfo[]
 }
 
 /** A generated entry file: its path relative to `workDir`, its source, and the functions it serves. */
@@ -159,6 +166,10 @@ export interface EntryContext {
   readonly stage: string
   /** `provider.*` as written. */
   readonly providerConfig: Readonly<Json>
+  /** `custom.polycloud.<provider>`. */
+  readonly custom?: Readonly<Json>
+  /** The command being run (entries differ where the platform enforces what the entry would check locally). */
+  readonly command?: string
 }
 
 /** A command a target serves; the plugin calls it with the prepared service. */
@@ -191,6 +202,13 @@ export interface ProviderTarget<N = unknown> {
    * run on this provider; returns undefined for a native event Polycloud does not serve.
    */
   plan(event: EventSpec, fn: FunctionInfo, context: PlanContext): EventPlan<N> | undefined
+  /**
+   * Whether the platform answers CORS preflights for the service itself (AWS HTTP API CORS): the plugin then adds no
+   * `OPTIONS` routes for the generated entries to answer.
+   */
+  answersPreflight?(context: PlanContext): boolean
+  /** The largest HTTP request body the platform accepts, in bytes (a larger `maxBodySize` is reported). */
+  readonly httpBodyLimit?: number
   /** The plans of a function's implicit events (a Function URL on AWS), after its declared ones. */
   implicitPlans?(fn: FunctionInfo): ReadonlyArray<{ readonly spec: EventSpec; readonly plan: EventPlan<N> }>
   /** The generated entries of the service's Polycloud functions (paths relative to `workDir`). */

@@ -24,11 +24,62 @@ interface EventShape {
   readonly required: ReadonlyArray<readonly string[]>
 }
 
+const url = { type: 'string', pattern: '^https?://\\S+$' }
+const names = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] }
+
+/** Who may call a route: `none`, `key` (an API key header), `{ key: { header } }` or `{ jwt: { issuer, audience, scopes } }`. */
+const auth = {
+  anyOf: [
+    { enum: ['none', 'key'] },
+    {
+      type: 'object',
+      properties: { key: { type: 'object', properties: { header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' } }, additionalProperties: false } },
+      required: ['key'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: {
+        jwt: {
+          type: 'object',
+          properties: { issuer: url, audience: names, scopes: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }, jwksUri: url },
+          required: ['issuer', 'audience'],
+          additionalProperties: false,
+        },
+      },
+      required: ['jwt'],
+      additionalProperties: false,
+    },
+  ],
+}
+
+/** Which browser origins may call a route: `true` (any) or `{ origins, methods, headers, exposeHeaders, credentials, maxAge }`. */
+const cors = {
+  anyOf: [
+    { type: 'boolean' },
+    {
+      type: 'object',
+      properties: {
+        origins: { anyOf: [{ const: '*' }, { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+$' }, minItems: 1 }] },
+        methods: { type: 'array', items: { type: 'string' }, minItems: 1 },
+        headers: { type: 'array', items: { type: 'string' } },
+        exposeHeaders: { type: 'array', items: { type: 'string' } },
+        credentials: { type: 'boolean' },
+        maxAge: { type: 'integer', minimum: 0 },
+      },
+      additionalProperties: false,
+    },
+  ],
+}
+
+/** A route's security, on the route or (`custom.polycloud.http`) for every route of the service. */
+export const SECURITY_PROPERTIES = { auth, cors, maxBodySize: { type: 'integer', minimum: 0 } } as const
+
 const SHAPES = {
-  /** `GET /notes/{id}` or `{ method, path }`. */
+  /** `GET /notes/{id}` or `{ method, path, auth, cors, maxBodySize }`. */
   route: {
     short: { type: 'string', pattern: '^\\s*\\S+\\s+/\\S*\\s*$' },
-    properties: { method: { type: 'string' }, path: { type: 'string', pattern: '^/' } },
+    properties: { method: { type: 'string' }, path: { type: 'string', pattern: '^/' }, ...SECURITY_PROPERTIES },
     required: [['method', 'path']],
   },
   /** 5-field cron, @daily and friends, or rate(N unit); `{ schedule, enabled }`. */
@@ -137,11 +188,18 @@ export function neutralEventSchema(event: NeutralEventName, extension: EventExte
 /**
  * `custom.polycloud`: one block per provider (`custom.polycloud.aws`, `custom.polycloud.azure`, ...). The active
  * provider's block is checked against its schema; the others are left for the deploys to their providers, so one
- * serverless.yml serves every cloud.
+ * serverless.yml serves every cloud. `custom.polycloud.http` is every provider's: the security of every route
+ * (`auth`, `cors`, `maxBodySize`) and the API keys by name.
  */
 export function customSchema(provider: string, providers: readonly string[], own: Json | undefined): Json {
   const properties: Json = Object.fromEntries(providers.map((name) => [name, { type: 'object' }]))
   if (own) properties[provider] = own
+  // Every provider's: the security of every route (each route may say otherwise), and the API keys by name.
+  properties.http = {
+    type: 'object',
+    properties: { ...SECURITY_PROPERTIES, keys: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } } },
+    additionalProperties: false,
+  }
   return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
 }
 

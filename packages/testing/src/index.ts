@@ -12,3 +12,5 @@ export {
   cloudEventOf,
 } from './harness.js'
 export type { RequestInit, TestResponse, HarnessOptions, LogRecord } from './harness.js'
+export { startIssuer, signWithKeyFile } from './issuer.js'
+export type { Issuer, IssuerOptions, SignOptions, TokenClaims } from './issuer.js'

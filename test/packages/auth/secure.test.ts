@@ -3,15 +3,14 @@
  * environment; CORS and body limits. Every refusal must keep the handler from running.
  */
 import { expect } from 'chai'
-import { SignJWT, UnsecuredJWT, base64url } from 'jose'
+import { SignJWT, UnsecuredJWT, base64url, type JWK } from 'jose'
 import { http, json } from '@polycloud/core'
 import { KEYS_VARIABLE, keyDigest, secure, type RoutePolicy } from '@polycloud/auth'
-import { request, type RequestInit, type TestResponse } from '@polycloud/testing'
-import { startIssuer, type TestIssuer } from './jwks.ts'
+import { request, startIssuer, type Issuer, type RequestInit, type TestResponse } from '@polycloud/testing'
 
 describe('auth/secure', function () {
   this.timeout(20_000)
-  let issuer: TestIssuer
+  let issuer: Issuer
   let calls = 0
   const echo = http((req) => {
     calls++
@@ -19,7 +18,7 @@ describe('auth/secure', function () {
   })
 
   before(async () => {
-    issuer = await startIssuer()
+    issuer = await startIssuer({ audience: 'polycloud-api' })
   })
   after(async () => {
     await issuer?.stop()
@@ -27,12 +26,12 @@ describe('auth/secure', function () {
 
   async function call(policy: RoutePolicy, init: RequestInit, env: Record<string, string> = {}, method = 'GET'): Promise<TestResponse & { ran: boolean }> {
     const before = calls
-    const response = await request(secure(echo, policy, { method }), { url: '/notes/1', ...init }, { env })
+    const response = await request(secure(echo, policy, { methods: [method] }), { url: '/notes/1', ...init }, { env })
     return Object.assign(response, { ran: calls > before })
   }
 
   describe('jwt', () => {
-    const policy = (): RoutePolicy => ({ auth: { jwt: { issuer: issuer.issuer, audience: 'polycloud-api', scopes: ['notes:read', 'notes:admin'] } } })
+    const policy = (): RoutePolicy => ({ auth: { jwt: { issuer: issuer.url, audience: 'polycloud-api', scopes: ['notes:read', 'notes:admin'] } } })
     const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 
     it('a valid token reaches the handler, which sees the verified claims', async () => {
@@ -40,7 +39,7 @@ describe('auth/secure', function () {
       const response = await call(policy(), bearer(token))
       expect(response.status).to.equal(200)
       const { auth } = response.json<{ auth: Record<string, unknown> }>()
-      expect(auth).to.deep.include({ kind: 'jwt', subject: 'user-1', issuer: issuer.issuer, scopes: ['notes:read', 'profile'] })
+      expect(auth).to.deep.include({ kind: 'jwt', subject: 'user-1', issuer: issuer.url, scopes: ['notes:read', 'profile'] })
       expect(auth.claims).to.deep.include({ sub: 'user-1', tenant: 'a', aud: 'polycloud-api' })
     })
 
@@ -58,18 +57,18 @@ describe('auth/secure', function () {
       { name: 'wrong issuer', token: () => issuer.sign({ scope: 'notes:read', iss: 'https://evil.example.com' }), status: 401, error: 'invalid_token', description: /issuer/ },
       { name: 'wrong audience', token: () => issuer.sign({ scope: 'notes:read', aud: 'someone-else' }), status: 401, error: 'invalid_token', description: /audience/ },
       { name: 'missing scope', token: () => issuer.sign({ scope: 'profile' }), status: 403, error: 'insufficient_scope', description: /scope/ },
-      { name: 'alg none', token: async () => new UnsecuredJWT({ scope: 'notes:read', sub: 'x' }).setIssuer(issuer.issuer).setAudience('polycloud-api').setExpirationTime('5m').encode(), status: 401, error: 'invalid_token', description: /algorithm/ },
+      { name: 'alg none', token: async () => new UnsecuredJWT({ scope: 'notes:read', sub: 'x' }).setIssuer(issuer.url).setAudience('polycloud-api').setExpirationTime('5m').encode(), status: 401, error: 'invalid_token', description: /algorithm/ },
       {
         name: 'HS256 made with the public key',
         token: async () => {
-          const secret = new TextEncoder().encode(JSON.stringify(issuer.publicJwk))
-          return new SignJWT({ scope: 'notes:read' }).setProtectedHeader({ alg: 'HS256', kid: issuer.publicJwk.kid as string }).setIssuer(issuer.issuer).setAudience('polycloud-api').setExpirationTime('5m').sign(secret)
+          const secret = new TextEncoder().encode(JSON.stringify((issuer.jwks().keys[0] as JWK)))
+          return new SignJWT({ scope: 'notes:read' }).setProtectedHeader({ alg: 'HS256', kid: (issuer.jwks().keys[0] as JWK).kid as string }).setIssuer(issuer.url).setAudience('polycloud-api').setExpirationTime('5m').sign(secret)
         },
         status: 401,
         error: 'invalid_token',
         description: /algorithm/,
       },
-      { name: 'unknown key id', token: () => issuer.sign({ scope: 'notes:read' }, { key: 'stranger' }), status: 401, error: 'invalid_token', description: /unknown key/ },
+      { name: 'unknown key id', token: () => issuer.sign({ scope: 'notes:read' }, { unknownKey: true }), status: 401, error: 'invalid_token', description: /unknown key/ },
       { name: 'malformed', token: async () => 'not.a.token', status: 401, error: 'invalid_token', description: /malformed/ },
       {
         name: 'a forged signature',
@@ -107,7 +106,7 @@ describe('auth/secure', function () {
     })
 
     it('keeps the keys across invocations and fetches them again for a key id it does not hold', async () => {
-      const fetches = () => issuer.standIn.requests.filter((r) => r.path === '/jwks.json').length
+      const fetches = () => issuer.fetches
       await call(policy(), bearer(await issuer.sign({ scope: 'notes:read' })))
       const before = fetches()
       for (let i = 0; i < 3; i++) expect((await call(policy(), bearer(await issuer.sign({ scope: 'notes:read' })))).status).to.equal(200)
@@ -119,8 +118,18 @@ describe('auth/secure', function () {
       expect(fetches()).to.equal(before + 1)
     })
 
+    it('a token verified before is checked for each route\'s own scopes', async () => {
+      const token = await issuer.sign({ sub: 'ada', scope: 'notes:read' })
+      expect((await call(policy(), bearer(token))).status).to.equal(200)
+      const admin: RoutePolicy = { auth: { jwt: { issuer: issuer.url, audience: 'polycloud-api', scopes: ['admin'] } } }
+      const refused = await call(admin, bearer(token))
+      expect(refused.status).to.equal(403)
+      expect(refused.ran).to.equal(false)
+      expect((await call(policy(), bearer(token))).status).to.equal(200)
+    })
+
     it('trusts claims a platform authorizer verified, and verifies anyway when told nothing', async () => {
-      const claims = { kind: 'jwt' as const, subject: 'platform-user', issuer: issuer.issuer, scopes: ['notes:read'], claims: {} }
+      const claims = { kind: 'jwt' as const, subject: 'platform-user', issuer: issuer.url, scopes: ['notes:read'], claims: {} }
       const trusted = secure(echo, policy(), { enforcedByPlatform: ['jwt'] })
       const withCaller = async (handler: typeof trusted) => {
         const response = await request(

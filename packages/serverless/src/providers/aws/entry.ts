@@ -1,10 +1,14 @@
 /** The generated Lambda entry of a function: its portable handler wrapped with exactly the formats its events need. */
-import { entryHeader, importHandler, importSources } from '../../entry.js'
+import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
 import type { PreparedFunction } from '../../provider.js'
 
-/** The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports. */
-export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath: string): string {
-  const header = entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws')
+/**
+ * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
+ * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`).
+ */
+export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
+  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), ...(fn.security ? [SECURE_IMPORT] : [])]
+  const handler = securedHandler(fn, 'portable', enforcedByPlatform)
   const label = JSON.stringify(fn.handlerText)
   if (fn.sources.length === 0) {
     // No events (invoked directly): every AWS format.
@@ -14,7 +18,7 @@ export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath:
       `import { createLambdaHandler } from '@polycloud/aws/lambda'`,
       `import { awsSources } from '@polycloud/aws/sources'`,
       '',
-      `export const handler = createLambdaHandler(portable, awsSources, ${label})`,
+      `export const handler = createLambdaHandler(${handler}, awsSources, ${label})`,
       '',
     ].join('\n')
   }
@@ -27,7 +31,7 @@ export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath:
     `import { ${factory} } from '@polycloud/aws/lambda'`,
     ...imports,
     '',
-    `export const handler = ${factory}(portable, [${names.join(', ')}], ${label})`,
+    `export const handler = ${factory}(${handler}, [${names.join(', ')}], ${label})`,
     '',
   ].join('\n')
 }

@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path'
 import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from '../../provider.js'
+import { KEYS_VARIABLE } from '../../security.js'
 import { lambdaEntry } from './entry.js'
 import { manageEsbuild } from './esbuild.js'
 import { truthfulOffline } from './offline.js'
 import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, type AwsSettings } from './mapping.js'
+import { authorizerName, authorizers, enforcedByPlatform, platformCors, platformJwt } from './security.js'
 
 type Json = Record<string, unknown>
 
@@ -18,7 +20,7 @@ const DEFAULT_TIMEOUT = 6
 /** The framework's view of the service that the hand-over rewrites. */
 interface AwsService {
   service: {
-    provider: { apiGateway?: Json; environment?: Json }
+    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json }
     functions: Record<string, { events?: Json[]; handler?: string; environment?: Json }>
     custom?: { esbuild?: Json }
   }
@@ -49,6 +51,31 @@ function enableSourceMaps(service: AwsService['service'], functions: ReadonlyArr
   if (command === 'invoke local') process.setSourceMapsEnabled(true)
 }
 
+/** The API `route` events go to unless they say: `custom.polycloud.aws.routes`, default the HTTP API. */
+function defaultApi(custom: Readonly<Json>): AwsSettings['routes'] {
+  return (custom.routes as AwsSettings['routes'] | undefined) ?? 'http-api'
+}
+
+/**
+ * What API Gateway enforces of the routes' security: JWT authorizers and the API's CORS configuration
+ * (`provider.httpApi`), and the API keys' digests in the environment of the functions that check them.
+ */
+function secureHttpApi(service: AwsService['service'], context: ServiceContext<Json[]>): void {
+  const routes = defaultApi(context.custom)
+  const found = authorizers(context.functions, routes, context.command ?? '')
+  const cors = platformCors(context.functions, routes, context.command ?? '')
+  if (Object.keys(found).length > 0 || cors) {
+    const httpApi = (service.provider.httpApi ??= {})
+    if (Object.keys(found).length > 0) httpApi.authorizers = { ...(httpApi.authorizers as Json | undefined), ...found }
+    if (cors) httpApi.cors = cors
+  }
+  for (const fn of context.functions) {
+    const keys = fn.environment[KEYS_VARIABLE]
+    const config = service.functions[fn.name]
+    if (keys !== undefined && config) config.environment = { ...config.environment, [KEYS_VARIABLE]: keys }
+  }
+}
+
 /** An ARN, or a CloudFormation intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, ...) that resolves to one. */
 const ARN = { anyOf: [{ type: 'string', pattern: '^arn:' }, { type: 'object' }] }
 
@@ -76,28 +103,45 @@ export const aws: ProviderTarget<Json[]> = {
 
   plan(event, fn, context) {
     if (!event.neutral) return nativePlan(event.key, event.value)
+    const routes = defaultApi(context.custom)
+    const auth = fn.security?.resolved.auth
     const settings: AwsSettings = {
       service: context.service,
       stage: context.stage,
-      routes: (context.custom.routes as AwsSettings['routes'] | undefined) ?? 'http-api',
+      routes,
       timeout: fn.timeout,
       resources: context.resources,
+      authorizer: auth?.kind === 'jwt' && platformJwt(fn, routes, context.command ?? '') ? { name: authorizerName(auth), scopes: auth.scopes } : undefined,
     }
     return neutralPlan(event.key, event.value, event.path, settings)
   },
+
+  answersPreflight(context) {
+    return platformCors(context.functions ?? [], defaultApi(context.custom), context.command ?? '') !== undefined
+  },
+
+  /** API Gateway's payload limit for a synchronous Lambda invocation (6 MB), below the HTTP API's own 10 MB. */
+  httpBodyLimit: 6 * 1024 * 1024,
 
   implicitPlans(fn) {
     return fn.config.url ? [{ spec: URL_EVENT, plan: FUNCTION_URL_PLAN }] : []
   },
 
-  entries(functions, { workDir, servicePath }) {
-    return functions.map((fn) => ({ file: `${fn.name}.js`, source: lambdaEntry(fn, workDir, servicePath), functions: [fn.name] }))
+  entries(functions, { workDir, servicePath, custom = {}, command = '' }) {
+    const routes = defaultApi(custom)
+    return functions.map((fn) => ({
+      file: `${fn.name}.js`,
+      source: lambdaEntry(fn, workDir, servicePath, enforcedByPlatform(fn, functions, routes, command)),
+      functions: [fn.name],
+    }))
   },
 
   /** Points each function at its entry and gives osls the native events; serverless-esbuild bundles the entries. */
   handOver(context: ServiceContext<Json[]>, serverless: unknown) {
     const service = (serverless as AwsService).service
     const relativeDir = join('.polycloud', 'aws').replaceAll('\\', '/')
+    // Read from the routes as written: the loop below replaces them with osls's events.
+    secureHttpApi(service, context)
     let rest = false
     for (const fn of context.functions as ReadonlyArray<PreparedFunction<Json[]>>) {
       const config = service.functions[fn.name]

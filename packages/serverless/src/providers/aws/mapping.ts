@@ -22,6 +22,8 @@ export interface AwsSettings {
   readonly timeout: number
   /** `resources.Resources` of the service; new resources are added to it. */
   readonly resources: Json
+  /** The HTTP API JWT authorizer the function's routes use, when API Gateway verifies their tokens. */
+  readonly authorizer?: { readonly name: string; readonly scopes: readonly string[] } | undefined
 }
 
 const src = (name: string, module: string): SourceRef => ({ name, module })
@@ -114,11 +116,12 @@ function route(value: string | { method: string; path: string; api?: 'http-api' 
       kinds: ['http'],
     }
   }
-  return {
-    native: [{ httpApi: { method: parsed.method === 'ANY' ? '*' : parsed.method, path: parsed.path } }],
-    sources: [V2],
-    kinds: ['http'],
+  const httpApi: Json = { method: parsed.method === 'ANY' ? '*' : parsed.method, path: parsed.path }
+  // A CORS preflight carries no token: its OPTIONS route stays open (the entry answers it without the handler).
+  if (settings.authorizer && parsed.method !== 'OPTIONS') {
+    httpApi.authorizer = settings.authorizer.scopes.length > 0 ? { name: settings.authorizer.name, scopes: [...settings.authorizer.scopes] } : { name: settings.authorizer.name }
   }
+  return { native: [{ httpApi }], sources: [V2], kinds: ['http'] }
 }
 
 function cron(value: string | { schedule: string; enabled?: boolean }): EventPlan {

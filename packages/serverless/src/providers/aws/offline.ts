@@ -21,6 +21,12 @@
  *   synchronous"; exact byte counts measured by Zac Charles, "Deep Dive: Lambda's Request Payload Size Limit").
  *   API Gateway answers a larger request with 413 and a larger response as a failed invocation (500 on HTTP APIs,
  *   502 on REST APIs). Offline enforced only hapi's 10 MB on requests.
+ * - CORS. serverless-offline adds `Access-Control-Allow-Origin` (the request's origin) and
+ *   `Access-Control-Allow-Credentials: true` to every response of a request with an `Origin` header, and turns a
+ *   preflight's 204 into a 200 with headers of its own (an `onPreResponse` extension in its `HttpServer.js`), so
+ *   every route looks open to every origin locally. API Gateway adds none without a CORS configuration, and
+ *   Polycloud answers CORS in the generated entries under offline (`cors` on a route): that extension is not
+ *   registered.
  */
 import { isUtf8 } from 'node:buffer'
 import { createRequire } from 'node:module'
@@ -69,7 +75,13 @@ interface RouteConfig {
 
 interface HapiServerPrototype {
   route(routes: RouteConfig | RouteConfig[]): unknown
+  ext(event: unknown, method?: unknown, options?: unknown): unknown
   [WRAPPED]?: boolean
+}
+
+/** serverless-offline's CORS extension (`onPreResponse`, writing Access-Control-Allow-Origin), recognised by its code. */
+function isOfflineCors(event: unknown, method: unknown): boolean {
+  return event === 'onPreResponse' && typeof method === 'function' && method.toString().includes('access-control-allow-origin')
 }
 
 const WRAPPED = Symbol.for('serverless-polycloud.offline')
@@ -167,6 +179,11 @@ export function truthfulOffline(servicePath: string, log: Logger, stage: string,
       return { ...config, handler: wrap(config.handler as Handler, restRoute, log) }
     })
     return route.call(this, wrapped)
+  }
+  const ext = prototype.ext
+  prototype.ext = function (event, method, options) {
+    if (isOfflineCors(event, method)) return undefined
+    return ext.call(this, event, method, options)
   }
   return true
 }

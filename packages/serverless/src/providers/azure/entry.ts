@@ -3,7 +3,7 @@
  * starts, so one bundle holds one copy of @azure/functions and of the handlers' shared code), registering each
  * function through @polycloud/azure's `register*` helpers with exactly the trigger its event maps to.
  */
-import { entryHeader, importHandler } from '../../entry.js'
+import { SECURE_IMPORT, entryHeader, importHandler, securedHandler } from '../../entry.js'
 import { ConfigError } from '../../errors.js'
 import type { PreparedFunction } from '../../provider.js'
 import { azureFunctionName, checkFunctionName, type AzureTrigger } from './mapping.js'
@@ -71,8 +71,16 @@ export function appEntry(functions: ReadonlyArray<PreparedFunction<AzureTrigger>
     ...entryHeader('the functions of the service', 'azure'),
     `import { ${helpers.join(', ')} } from '@polycloud/azure/register'`,
     ...functions.map((fn) => importHandler(fn.handler, entryDir, servicePath, local.get(fn.name))),
+    ...(functions.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
     '',
   ]
+  // A function's handler behind its routes' security, once for all its HTTP triggers.
+  for (const fn of functions) {
+    if (!fn.security) continue
+    const raw = local.get(fn.name) as string
+    lines.push(`const ${raw}Secured = ${securedHandler(fn, raw)}`)
+    local.set(fn.name, `${raw}Secured`)
+  }
   if (registered.some(({ trigger }) => trigger.filter)) lines.push(...FILTER_HELPER, '')
   for (const { name, function: fn, trigger } of registered) {
     let handler = local.get(fn) as string

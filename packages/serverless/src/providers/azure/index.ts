@@ -18,6 +18,8 @@ export const azure: ProviderTarget<AzureTrigger> = {
   title: 'Azure',
   adapter: '@polycloud/azure',
   defaultTimeout: 1800,
+  /** The Functions host's HTTP request limit (100 MB). */
+  httpBodyLimit: 100 * 1024 * 1024,
   customSchema: {
     type: 'object',
     properties: {

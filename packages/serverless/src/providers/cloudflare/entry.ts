@@ -3,7 +3,7 @@
  * @polycloud/cloudflare formats its events need, handed to `createServiceWorker` with the routes, crons and queues
  * that reach it.
  */
-import { entryHeader, importHandler, importSources } from '../../entry.js'
+import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
 import type { PreparedFunction } from '../../provider.js'
 import type { CloudflareTrigger } from './mapping.js'
 
@@ -23,7 +23,12 @@ export function serviceEntry(
 ): string {
   const served = functions.filter((fn) => fn.events.length > 0)
   const { imports } = importSources('@polycloud/cloudflare', served.flatMap((fn) => fn.sources))
-  const lines = [...entryHeader(`the service's Worker ${JSON.stringify(options.script)}`, 'cloudflare'), `import { createServiceWorker } from '@polycloud/cloudflare/service'`, ...imports]
+  const lines = [
+    ...entryHeader(`the service's Worker ${JSON.stringify(options.script)}`, 'cloudflare'),
+    `import { createServiceWorker } from '@polycloud/cloudflare/service'`,
+    ...imports,
+    ...(served.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
+  ]
   const declarations: string[] = []
   const routes: string[] = []
   const crons: string[] = []
@@ -34,7 +39,7 @@ export function serviceEntry(
     const vars = functionVars(fn, options.providerEnvironment)
     const fields = [
       `name: ${JSON.stringify(fn.name)}`,
-      `handler: handler${index}`,
+      `handler: ${securedHandler(fn, `handler${index}`)}`,
       `sources: [${fn.sources.map((source) => source.name).join(', ')}]`,
       `timeoutSeconds: ${fn.timeout}`,
       ...(Object.keys(vars).length > 0 ? [`vars: ${JSON.stringify(vars)}`] : []),

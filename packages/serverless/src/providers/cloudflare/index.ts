@@ -18,6 +18,8 @@ export const cloudflare: ProviderTarget<CloudflareTrigger> = {
   title: 'Cloudflare',
   adapter: '@polycloud/cloudflare',
   defaultTimeout: DEFAULT_TIMEOUT,
+  /** Workers accept request bodies up to 100 MB on the Free and Pro plans. */
+  httpBodyLimit: 100 * 1000 * 1000,
   customSchema: CUSTOM_SCHEMA,
 
   plan(event, fn, context) {

@@ -3,7 +3,7 @@
  * under its name, with exactly the formats its events need) and the routing function's (every route's handler
  * behind core's router), plus the source's `index.js`, which loads the bundle of the function an instance serves.
  */
-import { entryHeader, importHandler, importSources } from '../../entry.js'
+import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
 import type { PreparedFunction } from '../../provider.js'
 import type { GoogleEvent } from './mapping.js'
 import { ROUTER_ENTRY, type CloudFunctionSpec, type ServiceLayout } from './layout.js'
@@ -22,7 +22,7 @@ function bucketRules(fn: PreparedFunction<GoogleEvent>): Array<{ bucket: string;
 
 /** The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one. */
 export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
-  const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath)]
+  const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath), ...(fn.security ? [SECURE_IMPORT] : [])]
   // An HTTP function whose events are all routes needs no push endpoint code.
   const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
   lines.push(`import { ${register} } from '${ADAPTER}/register'`)
@@ -36,7 +36,7 @@ export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: Clou
     lines.push(...sources.imports)
     names = sources.names
   }
-  let handler = 'portable'
+  let handler = securedHandler(fn, 'portable')
   const rules = bucketRules(fn)
   if (rules.length > 0) {
     handler = 'filtered'
@@ -66,14 +66,17 @@ export function routerEntry(
 ): string {
   const lines = [...entryHeader(`the routing function ${JSON.stringify(ROUTER_ENTRY)}`, 'google')]
   const locals = new Map<string, string>()
+  const secured: string[] = []
   for (const route of router.routes) {
     if (locals.has(route.function)) continue
     const fn = functions.find((candidate) => candidate.name === route.function) as PreparedFunction<GoogleEvent>
     const local = `handler${locals.size}`
-    locals.set(route.function, local)
     lines.push(importHandler(fn.handler, entryDir, servicePath, local))
+    if (fn.security) secured.push(`const ${local}Secured = ${securedHandler(fn, local)}`)
+    locals.set(route.function, fn.security ? `${local}Secured` : local)
   }
-  lines.push(`import { registerRoutes } from '${ADAPTER}/register'`, `import { gcpHttp } from '${ADAPTER}/http'`, '', `registerRoutes(${JSON.stringify(ROUTER_ENTRY)}, [`)
+  if (secured.length > 0) lines.push(SECURE_IMPORT)
+  lines.push(`import { registerRoutes } from '${ADAPTER}/register'`, `import { gcpHttp } from '${ADAPTER}/http'`, '', ...secured, `registerRoutes(${JSON.stringify(ROUTER_ENTRY)}, [`)
   for (const route of router.routes) {
     lines.push(`  { method: ${JSON.stringify(route.method)}, path: ${JSON.stringify(route.path)}, name: ${JSON.stringify(route.functionId)}, handler: ${locals.get(route.function)} },`)
   }

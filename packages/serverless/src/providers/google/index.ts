@@ -19,6 +19,8 @@ export const google: ProviderTarget<GoogleEvent> = {
   adapter: '@polycloud/gcp',
   /** Cloud Functions gen 2's default timeout. */
   defaultTimeout: 60,
+  /** Cloud Run functions accept HTTP/1 requests up to 32 MiB. */
+  httpBodyLimit: 32 * 1024 * 1024,
   customSchema: {
     type: 'object',
     properties: {

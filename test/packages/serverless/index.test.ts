@@ -41,7 +41,8 @@ describe('serverless/plugin: serverless package', function () {
 
     it('maps every route to an HTTP API route on a payload 2.0 integration', () => {
       const routes = ofType(template, 'AWS::ApiGatewayV2::Route').map(([, properties]) => properties.RouteKey).sort()
-      expect(routes).to.deep.equal(['GET /fail', 'GET /greetings/{name}', 'GET /hello', 'POST /quotes', 'POST /uploads', 'PUT /preferences'])
+      // The demo's CORS route has an OPTIONS route for its preflights, answered by its entry.
+      expect(routes).to.deep.equal(['GET /fail', 'GET /greetings/{name}', 'GET /hello', 'GET /me', 'OPTIONS /greetings/{name}', 'POST /quotes', 'POST /uploads', 'PUT /preferences'])
       for (const [, integration] of ofType(template, 'AWS::ApiGatewayV2::Integration')) {
         expect(integration).to.include({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' })
       }
@@ -127,7 +128,7 @@ describe('serverless/plugin: serverless package', function () {
     const [[, api]] = ofType(template, 'AWS::ApiGateway::RestApi') as [[string, Record<string, unknown>]]
     expect(api.BinaryMediaTypes).to.deep.equal(['*/*'])
     const methods = ofType(template, 'AWS::ApiGateway::Method').map(([, method]) => method.HttpMethod).sort()
-    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'POST', 'POST', 'PUT'])
+    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'OPTIONS', 'POST', 'POST', 'PUT'])
     expect(ofType(template, 'AWS::ApiGatewayV2::Api')).to.have.length(0)
   })
 

@@ -55,9 +55,12 @@ describe('serverless/security', () => {
 
 describe('serverless/security on AWS: serverless package', function () {
   this.timeout(120_000)
-  // Inside the repository, so the services resolve its node_modules.
-  mkdirSync(join(ROOT, 'test/fixtures/services/.tmp'), { recursive: true })
-  const dir = mkdtempSync(join(ROOT, 'test/fixtures/services/.tmp/secure-'))
+  let dir: string
+  before(() => {
+    // Inside the repository, so the services resolve its node_modules.
+    mkdirSync(join(ROOT, 'test/fixtures/services/.tmp'), { recursive: true })
+    dir = mkdtempSync(join(ROOT, 'test/fixtures/services/.tmp/secure-'))
+  })
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   function service(http: string, functions: string): string {

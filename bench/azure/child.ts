@@ -72,7 +72,10 @@ async function warm(bundle: string, rounds: number, batchMs: number, out: string
   for (const name of names) {
     const started = performance.now()
     let n = 0
-    while (performance.now() - started < 300) (await invoke(name), n++)
+    while (performance.now() - started < 300) {
+      await invoke(name)
+      n++
+    }
     batch[name] = Math.max(1, Math.round((n / (performance.now() - started)) * batchMs))
   }
   const samples: Record<string, number[]> = { polycloud: [], bare: [] }

@@ -56,7 +56,7 @@ function httpRequest(value: unknown): InstanceType<typeof HttpRequest> {
   try {
     return new HttpRequest(init)
   } catch (error) {
-    throw new TypeError(`azure: the HTTP input is not a valid request: ${(error as Error).message}`)
+    throw new TypeError(`azure: the HTTP input is not a valid request: ${(error as Error).message}`, { cause: error })
   }
 }
 

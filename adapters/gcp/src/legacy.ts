@@ -109,7 +109,9 @@ export function legacyToCloudEvent(event: LegacyEvent): GcpCloudEvent {
   if (typeof context.eventId !== 'string' || context.eventId === '') {
     throw new EventError(`gcp: legacy ${eventType} event has no eventId`)
   }
-  let { service, resource, subject } = splitResource(context, eventType)
+  const split = splitResource(context, eventType)
+  const { service } = split
+  let { resource, subject } = split
   let data = event.data
   if (service === PUBSUB) {
     const message = isRecord(data) ? { ...data } : failData(eventType, 'an object (the PubsubMessage)')

@@ -157,7 +157,7 @@ abstract class PayloadMessage implements MessageBody {
     try {
       return JSON.parse(this.body) as T
     } catch (error) {
-      throw new SyntaxError(`message ${this.id}: body is not valid JSON (${(error as Error).message})`)
+      throw new SyntaxError(`message ${this.id}: body is not valid JSON (${(error as Error).message})`, { cause: error })
     }
   }
 

@@ -51,7 +51,7 @@ describe('gcp/firestore-protobuf', () => {
     expect(out.big).to.deep.equal({ integerValue: '9007199254740993' })
     expect(out.negative).to.deep.equal({ integerValue: '-42' })
     expect(out.zero).to.deep.equal({ doubleValue: 0 })
-    expect((out.nan as { doubleValue: number }).doubleValue).to.be.NaN
+    expect(Number.isNaN((out.nan as { doubleValue: number }).doubleValue)).to.equal(true)
     expect(out.no).to.deep.equal({ booleanValue: false })
     expect(out.nothing).to.deep.equal({ nullValue: null })
     expect(out.when).to.deep.equal({ timestampValue: '1969-12-31T23:59:59.000000001Z' })

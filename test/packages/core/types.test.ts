@@ -48,7 +48,7 @@ export const typeChecks: PortableHandler[] = [
     const attempt: number = message.attempt
     const order = message.json<{ id: string }>()
     // @ts-expect-error a queue message is not an HTTP request
-    message.method
+    void message.method
     void attempt
     void order.id
   }),

@@ -75,7 +75,8 @@ describe('e2e: the demo on Azure', function () {
   describe('serverless offline', () => {
     let host: AzureHost
     before(async () => {
-      host = await startAzureHost()
+      // A timer every minute, so that the schedule fires during the tests.
+      host = await startAzureHost({ args: ['--param=reportSchedule=* * * * *'] })
     })
     after(async () => {
       await host?.stop()
@@ -113,6 +114,12 @@ describe('e2e: the demo on Azure', function () {
       await host.waitForLine(new RegExp(`Moving message ${raw} to queue`), 30_000)
       const texts = (await poison.peekMessages({ numberOfMessages: 10 })).peekedMessageItems.map((message) => message.messageText)
       expect(texts).to.include.members([bad, '{not base64}'])
+    })
+
+    it('fires the timer on its schedule (the next minute)', async function () {
+      this.timeout(90_000)
+      await host.waitForLine(/Executed 'Functions\.report' \(Succeeded/, 75_000)
+      expect(host.stdout()).to.match(/"message":"nightly report"/)
     })
 
     it('Ctrl-C stops the host, its worker and azurite', async () => {

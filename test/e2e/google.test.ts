@@ -19,7 +19,8 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
     let urls: string[]
 
     before(async () => {
-      offline = await startServerless(['offline', '--port', '0'], { env: GOOGLE })
+      // A cron every minute, so that the schedule fires during the tests.
+      offline = await startServerless(['offline', '--port', '0', '--param=reportSchedule=* * * * *'], { env: GOOGLE })
       routes = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1] as string
       urls = [...offline.stderr().matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1] as string)
     })
@@ -51,6 +52,12 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
       const charset = await fetch(`${routes}/quotes`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' })
       expect(charset.status).to.equal(415)
       expect(await charset.text()).to.equal('{"error":"Unsupported Media Type"}')
+    })
+
+    it('fires the cron on its schedule (the next minute), as Cloud Scheduler would', async function () {
+      this.timeout(90_000)
+      const line = await offline.waitForLine(/"message":"nightly report"/, 75_000)
+      expect(JSON.parse(line)).to.include({ severity: 'INFO', function: 'polycloud-demo-dev-report' })
     })
 
     it('stops every function process and the events endpoint on Ctrl-C', async () => {

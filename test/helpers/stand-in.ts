@@ -5,6 +5,7 @@
  * the published API does, and refuses what the API would refuse.
  */
 import { execFileSync } from 'node:child_process'
+import { buffer } from 'node:stream/consumers'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -56,15 +57,6 @@ export function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
-function read(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => resolve(Buffer.concat(chunks)))
-    request.on('error', reject)
-  })
-}
-
 function send(response: ServerResponse, reply: Reply): void {
   const isBytes = reply.body instanceof Uint8Array
   const body = reply.body === undefined ? undefined : isBytes ? (reply.body as Uint8Array) : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)
@@ -82,7 +74,7 @@ export async function startStandIn(route: Route, options: { readonly https?: boo
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1')
-      const recorded: RecordedRequest = { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: request.headers, body: await read(request) }
+      const recorded: RecordedRequest = { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: request.headers, body: await buffer(request) }
       requests.push(recorded)
       let reply: Reply
       try {

@@ -7,6 +7,7 @@
  * Subscription from AZURE_SUBSCRIPTION_ID, credentials from DefaultAzureCredential, the stage in every name.
  */
 import { createHash } from 'node:crypto'
+import { buffer } from 'node:stream/consumers'
 import { existsSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
@@ -156,10 +157,7 @@ async function appRequest(env: AzureEnvironment, url: string, options: { method:
   const target = new URL(env.appUrl ? env.appUrl(url) : url)
   return new Promise((resolve, reject) => {
     const request = httpsRequest(target, { method: options.method, headers, ...(env.ca ? { ca: env.ca } : {}), timeout: 120_000 }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }))
-      response.on('error', reject)
+      buffer(response).then((body) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }), reject)
     })
     request.on('timeout', () => request.destroy(new Error(`${options.method} ${url} timed out`)))
     request.on('error', (error) => reject(new ProviderError(`${options.method} ${url} failed: ${error.message}`)))

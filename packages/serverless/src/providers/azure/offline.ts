@@ -6,6 +6,7 @@
  * worker (`worker.ts`) runs each invocation through @azure/functions' own invocation model.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { buffer } from 'node:stream/consumers'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
@@ -171,15 +172,6 @@ export interface StorageAccess {
   readBlob(path: string): Promise<{ data: RpcTypedDataShape; metadata: Record<string, RpcTypedDataShape> }>
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => resolveBody(Buffer.concat(chunks)))
-    request.on('error', reject)
-  })
-}
-
 function reply(response: ServerResponse, status: number, body?: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
   if (text !== undefined && headers['content-type'] === undefined) headers['content-type'] = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'
@@ -217,7 +209,7 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
       return reply(response, 404)
     }
     const route = orderedRoutes[match.index] as HttpRoute
-    const body = await readBody(request)
+    const body = await buffer(request)
     const http = toRpcHttp({ method: request.method ?? 'GET', url: url.href, headers: request.headers, body, params: match.params })
     const { data, metadata } = httpInvocation(http)
     const result = await host.invoke({ functionName: route.fn.name, reason: `This function was programmatically called via the host APIs.`, data, metadata })
@@ -242,7 +234,7 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
     if (triggerOf(fn).type.toLowerCase() === 'httptrigger') return reply(response, 400, { error: `${fn.name} is an HTTP function: call its route` })
     let input: string
     try {
-      const body = JSON.parse((await readBody(request)).toString('utf8') || '{}') as unknown
+      const body = JSON.parse((await buffer(request)).toString('utf8') || '{}') as unknown
       const value = typeof body === 'object' && body !== null ? (body as Json).input : undefined
       input = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)
     } catch (error) {

@@ -16,6 +16,7 @@
  * after the maximum delivery attempts.
  */
 import { createHash } from 'node:crypto'
+import { buffer } from 'node:stream/consumers'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { MESSAGE_PUBLISHED, STORAGE_DELETED, STORAGE_FINALIZED } from './mapping.js'
@@ -81,15 +82,6 @@ function apiError(res: ServerResponse, code: number, status: string, message: st
 function json(res: ServerResponse, body: unknown, code = 200): void {
   res.writeHead(code, { 'content-type': 'application/json; charset=UTF-8' })
   res.end(JSON.stringify(body))
-}
-
-function read(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
@@ -304,7 +296,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = decodeURIComponent(url.pathname)
-    const body = await read(req)
+    const body = await buffer(req)
     let match: RegExpExecArray | null
     if (req.method === 'POST' && (match = /^\/v1\/projects\/([^/]+)\/topics\/([^/:]+):publish$/.exec(path))) {
       const topic = match[2] as string

@@ -1,14 +1,13 @@
 // The Azure figures of `npm run bench`: the hello handler through Polycloud's adapter against a bare v4 handler,
 // both invoked through @azure/functions' own invocation model on the same library objects (warm ns per
-// invocation, in one process; cold start: a fresh process requiring its bundle and serving one request), and the
-// wall time of `serverless package` of the demo for Azure against the same for AWS. See bench/README.md.
+// invocation, in one process; cold start: a fresh process requiring its bundle and serving one request). See
+// bench/README.md.
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as esbuild from 'esbuild'
 import { ROOT } from '../test/helpers/serverless.js'
 import { summarize, type Summary } from './lib/stats.js'
-import { timePackage } from './serverless.js'
 
 const CONTENDERS = ['polycloud', 'bare'] as const
 type Contender = (typeof CONTENDERS)[number]
@@ -19,7 +18,6 @@ export interface AzureFigures {
   cold: Record<Contender, { total: Summary; load: Summary; first: Summary }>
   coldRatio: number
   bundleBytes: Record<Contender, number>
-  package: { azure: Summary; aws: Summary; ratio: number; rounds: number }
 }
 
 function node(args: readonly string[]): Promise<string> {
@@ -81,28 +79,12 @@ export async function azureFigures(options: { out: string; quick: boolean; round
     ]),
   ) as AzureFigures['cold']
 
-  const rounds = options.quick ? 1 : 5
-  log(`serverless package for Azure: ${rounds} interleaved round(s) against the same for AWS...`)
-  const azureEnv = { POLYCLOUD_PROVIDER: 'azure' }
-  await timePackage(ROOT, azureEnv)
-  const azure: number[] = []
-  const aws: number[] = []
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['azure', 'aws'] : ['aws', 'azure']
-    for (const which of order) {
-      if (which === 'azure') azure.push(await timePackage(ROOT, azureEnv))
-      else aws.push(await timePackage(ROOT, { POLYCLOUD_PROVIDER: 'aws' }))
-    }
-  }
   await esbuild.stop()
-  const packageAzure = summarize(azure)
-  const packageAws = summarize(aws)
   return {
     warm,
     warmRatio: warm.polycloud.median / warm.bare.median,
     cold,
     coldRatio: cold.polycloud.total.median / cold.bare.total.median,
     bundleBytes: { polycloud: readFileSync(single.polycloud).length, bare: readFileSync(single.bare).length },
-    package: { azure: packageAzure, aws: packageAws, ratio: packageAzure.median / packageAws.median, rounds },
   }
 }

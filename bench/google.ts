@@ -4,11 +4,10 @@
 // warm (interleaved rounds, keep-alive, concurrency 4) and cold start (a fresh process per sample); and the wall
 // time of `serverless package` for Google Cloud against AWS, on the demo.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import * as esbuild from 'esbuild'
-import { ROOT, serverless } from '../test/helpers/serverless.js'
+import { ROOT } from '../test/helpers/serverless.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { load } from './serverless.js'
 
@@ -19,7 +18,6 @@ const EXPECTED = '{"hello":"polycloud"}'
 export interface GoogleFigures {
   warm: { polycloud: Summary; bare: Summary; ratio: number; rounds: number; seconds: number; concurrency: number }
   cold: { polycloud: Summary; bare: Summary; ratio: number; samples: number }
-  package: { google: Summary; aws: Summary; ratio: number; rounds: number }
   bundleBytes: { polycloud: number; bare: number }
 }
 
@@ -82,19 +80,6 @@ async function serve(script: string, bundle: string): Promise<{ url: string; sto
   return { url: `http://127.0.0.1:${port}/?name=polycloud`, stop: () => proc.kill('SIGKILL') }
 }
 
-async function timePackage(provider: string): Promise<number> {
-  const out = mkdtempSync(join(tmpdir(), 'polycloud-bench-gcp-'))
-  try {
-    const started = performance.now()
-    const run = await serverless(['package', '--package', out], { env: { POLYCLOUD_PROVIDER: provider }, timeoutMs: 180_000 })
-    const ms = performance.now() - started
-    if (run.code !== 0) throw new Error(`serverless package (${provider}) failed:\n${run.stderr}`)
-    return ms
-  } finally {
-    rmSync(out, { recursive: true, force: true })
-  }
-}
-
 export async function googleFigures(options: { quick: boolean; log: (message: string) => void }): Promise<GoogleFigures> {
   const files = await build()
   const samples = options.quick ? 5 : 25
@@ -136,26 +121,14 @@ export async function googleFigures(options: { quick: boolean; log: (message: st
     bare.stop()
   }
 
-  const packageRounds = options.quick ? 1 : 5
-  options.log(`google package: ${packageRounds} interleaved round(s), google and aws...`)
-  await timePackage('google')
-  const google: number[] = []
-  const aws: number[] = []
-  for (let round = 0; round < packageRounds; round++) {
-    google.push(await timePackage('google'))
-    aws.push(await timePackage('aws'))
-  }
   const { statSync } = await import('node:fs')
   const wp = summarize(warmPolycloud)
   const wb = summarize(warmBare)
   const cp = summarize(coldPolycloud)
   const cb = summarize(coldBare)
-  const pg = summarize(google)
-  const pa = summarize(aws)
   return {
     warm: { polycloud: wp, bare: wb, ratio: wp.median / wb.median, rounds, seconds, concurrency },
     cold: { polycloud: cp, bare: cb, ratio: cp.median / cb.median, samples },
-    package: { google: pg, aws: pa, ratio: pg.median / pa.median, rounds: packageRounds },
     bundleBytes: { polycloud: statSync(files.polycloud).size, bare: statSync(files.bare).size },
   }
 }

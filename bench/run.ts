@@ -13,7 +13,7 @@ import { fixed, ratio, renderTable } from './lib/table.js'
 import type { WarmConfig, WarmResult } from './warm.js'
 import { authFigures } from './auth.js'
 import { azureFigures } from './azure.js'
-import { serverlessFigures } from './serverless.js'
+import { providerPackageFigures, serverlessFigures } from './serverless.js'
 import { googleFigures } from './google.js'
 import { cloudflareFigures } from './cloudflare.js'
 
@@ -609,12 +609,6 @@ async function main(): Promise<void> {
       ],
     ),
   )
-  console.log(
-    renderTable(
-      ['figure', 'azure', 'aws', 'ratio', 'samples'],
-      [['`serverless package` of the demo, ms', fixed(az.package.azure.median, 0), fixed(az.package.aws.median, 0), `${fixed(az.package.ratio, 2)}x`, `${az.package.rounds} interleaved rounds`]],
-    ),
-  )
 
   // --- Google Cloud: the generated hello function against a bare Functions Framework handler, and packaging
   const gcp = await googleFigures({ quick: QUICK, log })
@@ -641,10 +635,14 @@ async function main(): Promise<void> {
       ],
     ),
   )
+
+  // --- `serverless package` of the demo for every provider, against AWS
+  const packaging = await providerPackageFigures({ quick: QUICK, log })
+  console.log('\n`serverless package` of the demo per provider (POLYCLOUD_PROVIDER), wall time')
   console.log(
     renderTable(
-      ['figure', 'google', 'aws', 'ratio', 'samples'],
-      [['`serverless package` of the demo, wall time ms', fixed(gcp.package.google.median, 0), fixed(gcp.package.aws.median, 0), `${fixed(gcp.package.ratio, 2)}x`, `${gcp.package.rounds} interleaved rounds`]],
+      ['provider', 'ms', 'x aws', 'samples'],
+      Object.entries(packaging.providers).map(([provider, { ms, ratio }]) => [provider, fixed(ms.median, 0), `${fixed(ratio, 2)}x`, `${packaging.rounds} interleaved rounds`]),
     ),
   )
 
@@ -700,6 +698,7 @@ async function main(): Promise<void> {
     providerSizes: sizes,
     serverless: sls,
     auth,
+    packaging,
     azure: az,
     google: gcp,
     cloudflare: cf,

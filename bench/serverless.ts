@@ -29,6 +29,36 @@ export async function timePackage(cwd: string, env: NodeJS.ProcessEnv = {}): Pro
   }
 }
 
+export interface ProviderPackageFigures {
+  /** `serverless package` of the demo per provider, ms, and each median over AWS's. */
+  readonly providers: Readonly<Record<string, { readonly ms: Summary; readonly ratio: number }>>
+  readonly rounds: number
+}
+
+/**
+ * `serverless package` of the demo for every provider (POLYCLOUD_PROVIDER), in interleaved rounds (the order turns
+ * each round), after one warm-up each: the time a user waits for an artifact, per cloud, against AWS's.
+ */
+export async function providerPackageFigures(options: { quick: boolean; log: (message: string) => void }): Promise<ProviderPackageFigures> {
+  const providers = ['aws', 'azure', 'google', 'cloudflare']
+  const rounds = options.quick ? 1 : 5
+  options.log(`serverless package per provider: ${rounds} interleaved round(s) of ${providers.join(', ')}...`)
+  for (const provider of providers) await timePackage(ROOT, { POLYCLOUD_PROVIDER: provider })
+  const samples: Record<string, number[]> = Object.fromEntries(providers.map((provider) => [provider, []]))
+  for (let round = 0; round < rounds; round++) {
+    const order = [...providers.slice(round % providers.length), ...providers.slice(0, round % providers.length)]
+    for (const provider of order) samples[provider]?.push(await timePackage(ROOT, { POLYCLOUD_PROVIDER: provider }))
+  }
+  const aws = summarize(samples.aws ?? [])
+  return {
+    providers: Object.fromEntries(providers.map((provider) => {
+      const ms = summarize(samples[provider] ?? [])
+      return [provider, { ms, ratio: ms.median / aws.median }]
+    })),
+    rounds,
+  }
+}
+
 /** Sends GET requests over `concurrency` keep-alive connections for `seconds`; returns requests per second. */
 export async function load(url: string, seconds: number, concurrency: number, expected: string): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })

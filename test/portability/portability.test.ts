@@ -174,7 +174,8 @@ for (const [provider, start] of Object.entries(TARGETS)) {
 
       it('a valid token reaches the handler, which sees the verified caller', async () => {
         const response = await me(await bearer({ sub: 'ada', scope: 'profile email', name: 'Ada' }))
-        expect(response.status).to.equal(200)
+        // On a failure, the handler's last log lines say why (the JWKS could not be fetched, say).
+        expect(response.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(200)
         expect(await response.json()).to.deep.equal({ subject: 'ada', scopes: ['profile', 'email'], name: 'Ada' })
       })
 

@@ -11,7 +11,7 @@
  * deploy, remove, info, invoke and invoke local through the target.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { BundleError } from './bundle.js'
 import { ConfigError, ProviderError, frameworkError } from './errors.js'
 import { checkHandlers, isExcluded, prepareFunctions } from './functions.js'
@@ -69,6 +69,13 @@ export interface Serverless {
 }
 
 const ENTRY_DIR = '.polycloud'
+
+/**
+ * The commands that run the service on this machine, with the folder suffix of their generated entries: a
+ * `serverless invoke local` run while `serverless offline` serves (as the README suggests) must not rewrite the files
+ * the running server loads, nor a `package` delete them.
+ */
+const LOCAL_FOLDERS: Readonly<Record<string, string>> = { offline: 'offline', 'offline start': 'offline', 'invoke local': 'invoke-local' }
 
 /** Plugins whose work Polycloud does itself for every provider but AWS (they know only Lambda). */
 const AWS_ONLY_PLUGINS = new Set(['EsbuildServerlessPlugin', 'ServerlessOffline'])
@@ -248,10 +255,11 @@ export default class PolycloudPlugin {
     const target = this.#target
     if (target.name !== 'aws') this.#removeForeignHooks()
     const servicePath = serverless.serviceDir ?? serverless.config.servicePath ?? process.cwd()
-    const workDir = join(servicePath, ENTRY_DIR, target.name)
+    const command = (serverless.processedInput?.commands ?? []).join(' ')
+    const local = LOCAL_FOLDERS[command]
+    const workDir = join(servicePath, ENTRY_DIR, local ? `${target.name}-${local}` : target.name)
     const stage = (this.#options.stage as string | undefined) ?? service.provider.stage ?? 'dev'
     const custom = service.custom?.polycloud?.[target.name] ?? {}
-    const command = (serverless.processedInput?.commands ?? []).join(' ')
     const planContext: PlanContext = {
       service: service.service,
       stage,
@@ -310,7 +318,7 @@ export default class PolycloudPlugin {
       }
     }
     if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
-    log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${ENTRY_DIR}/${target.name}`)
+    log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${relative(servicePath, workDir)}`)
   }
 
   /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */

@@ -3,7 +3,7 @@
  * function's handler becomes its generated entry, and the framework's own AWS machinery (osls, serverless-esbuild,
  * serverless-offline) packages, deploys and emulates the rewritten service.
  */
-import { join } from 'node:path'
+import { basename, relative } from 'node:path'
 import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
 import { lambdaEntry } from './entry.js'
@@ -76,6 +76,16 @@ function secureHttpApi(service: AwsService['service'], context: ServiceContext<J
   }
 }
 
+/**
+ * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
+ * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
+ * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
+ */
+function separateBuilds(service: AwsService['service'], workDir: string): void {
+  const esbuild = ((service.custom ??= {}).esbuild ??= {})
+  esbuild.outputWorkFolder ??= `.esbuild/${basename(workDir)}`
+}
+
 /** An ARN, or a CloudFormation intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, ...) that resolves to one. */
 const ARN = { anyOf: [{ type: 'string', pattern: '^arn:' }, { type: 'object' }] }
 
@@ -139,7 +149,8 @@ export const aws: ProviderTarget<Json[]> = {
   /** Points each function at its entry and gives osls the native events; serverless-esbuild bundles the entries. */
   handOver(context: ServiceContext<Json[]>, serverless: unknown) {
     const service = (serverless as AwsService).service
-    const relativeDir = join('.polycloud', 'aws').replaceAll('\\', '/')
+    const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
+    separateBuilds(service, context.workDir)
     // Read from the routes as written: the loop below replaces them with osls's events.
     secureHttpApi(service, context)
     let rest = false

@@ -102,6 +102,15 @@ describe('e2e: the demo on Azure', function () {
       expect(host.stdout().slice(from)).to.include('"body":"disk full"')
     })
 
+    it("logs a failing handler's stack at the user's TypeScript file, not at the extracted copy", async () => {
+      const from = host.stdout().length
+      expect((await fetch(`${host.url}/api/fail`)).status).to.equal(500)
+      const line = await host.waitForLine(/"message":"handler failed"/, 20_000, from)
+      const stack = (JSON.parse(line.slice(line.indexOf('{'))) as { error: { stack: string } }).error.stack
+      expect(stack).to.include(`at Object.handle (${join(ROOT, 'handlers/fail.ts')}:8:9)`)
+      expect(stack).to.not.include('azure-offline-')
+    })
+
     it('a message that keeps failing goes to <queue>-poison after 5 dequeues; one that is not base64 too', async () => {
       const queue = new QueueClient(host.connectionString as string, 'polycloud-demo-dev-orders')
       const poison = new QueueClient(host.connectionString as string, 'polycloud-demo-dev-orders-poison')

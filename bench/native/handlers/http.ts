@@ -7,6 +7,7 @@ interface Event {
   pathParameters?: Record<string, string>
   body?: string
   isBase64Encoded?: boolean
+  requestContext?: { authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] } } }
 }
 
 const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
@@ -46,6 +47,14 @@ export const uploads = async (event: Event) => {
 }
 
 export const preferences = async () => ({ ...json(200, { ok: true }), cookies: ['theme=dark; Path=/', 'lang=fr; Path=/'] })
+
+// API Gateway verified the token (the authorizer in serverless.yml): the handler reads the claims it passes on.
+export const me = async (event: Event) => {
+  const jwt = event.requestContext?.authorizer?.jwt
+  const claims = jwt?.claims ?? {}
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : []
+  return json(200, { subject: claims.sub ?? null, scopes, name: typeof claims.name === 'string' ? claims.name : null })
+}
 
 export const fail = async () => {
   throw new Error('failure')

@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { buffer } from 'node:stream/consumers'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import { serveUntilInterrupted, startScheduler, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
@@ -16,7 +16,7 @@ import { readZip } from '../../zip.js'
 import { hostLog, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
 import type { AzureTrigger } from './mapping.js'
 import type { LocalStorage } from './storage.js'
-import { appEnvironment, packageApp } from './package.js'
+import { appEnvironment, BUNDLE, packageApp } from './package.js'
 import { bytesOf, fromRpcHttp, httpInvocation, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 import { fromNcrontab } from './schedule.js'
 
@@ -84,6 +84,7 @@ export async function prepareApp(context: Context, command: string): Promise<Pre
     mkdirSync(dirname(path), { recursive: true })
     writeFileSync(path, entry.data, { mode: entry.mode })
   }
+  pointMapAtSources(join(appDir, `${BUNDLE}.map`), context.servicePath)
   return {
     appDir,
     timeoutMs: packaged.settings.timeout * 1000,
@@ -91,6 +92,18 @@ export async function prepareApp(context: Context, command: string): Promise<Pre
     env: { ...appEnvironment(context.functions), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
     dispose: () => rmSync(appDir, { recursive: true, force: true }),
   }
+}
+
+/**
+ * The packaged map names the sources relative to the bundle's place in the zip (`../handlers/fail.ts`), right where
+ * the zip is deployed; in the extracted copy they are made relative to the service folder, so a local stack names
+ * the user's own file (`handlers/fail.ts:8:9`), not a path in the temporary folder.
+ */
+function pointMapAtSources(mapFile: string, servicePath: string): void {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] }
+  const packagedDist = join(servicePath, dirname(BUNDLE))
+  map.sources = map.sources.map((source) => (source.startsWith('webpack:') ? source : relative(dirname(mapFile), resolve(packagedDist, source)).replaceAll('\\', '/')))
+  writeFileSync(mapFile, JSON.stringify(map))
 }
 
 /** The route template of an HTTP binding as a neutral one (`greetings/{name}` -> `/greetings/{name}`). */

@@ -11,10 +11,10 @@ export interface BundleOptions {
   readonly entries: Readonly<Record<string, string>>
   readonly outdir: string
   /** `node` for Azure and Google Cloud, `neutral` for Workers. */
-  readonly platform: 'node' | 'neutral' | 'browser'
+  readonly platform: 'node' | 'neutral'
   readonly format: 'cjs' | 'esm'
-  /** esbuild targets: `node22`, `es2022`. */
-  readonly target: string | readonly string[]
+  /** esbuild target: `node22`, `es2022`. */
+  readonly target: string
   /** `.js`, `.cjs`, `.mjs`. */
   readonly extension: '.js' | '.cjs' | '.mjs'
   /** Modules left for the runtime to provide (`@azure/functions-core`, `node:*` on Workers). */
@@ -25,7 +25,6 @@ export interface BundleOptions {
   readonly minify?: boolean
   /** The folder paths in source maps are relative to (the service folder). */
   readonly sourceRoot: string
-  readonly define?: Readonly<Record<string, string>>
   readonly banner?: string
   /** `external`: leave every package import to the runtime's resolution (default: bundle them). */
   readonly packages?: 'external'
@@ -33,15 +32,7 @@ export interface BundleOptions {
   readonly sourcemap?: 'linked' | 'inline'
 }
 
-/** One written file of a bundle. */
-export interface BundledFile {
-  /** Path relative to `outdir`. */
-  readonly name: string
-  readonly bytes: number
-}
-
 export interface BundleResult {
-  readonly files: readonly BundledFile[]
   /** Input files (relative to the working directory) and their bytes in the output, per output name. */
   readonly metafile: Metafile
 }
@@ -62,12 +53,13 @@ function describe(message: Message, root: string): string {
   return `${where}${message.text}`
 }
 
-function isBuildFailure(error: unknown): error is BuildFailure {
+/** Whether a rejection of esbuild's `build()` is its BuildFailure (the errors, with their locations). */
+export function isBuildFailure(error: unknown): error is BuildFailure {
   return typeof error === 'object' && error !== null && Array.isArray((error as BuildFailure).errors)
 }
 
-/** Bundles the entries; resolves with the files written, or rejects with a BundleError. */
-export async function bundle(options: BundleOptions, what = 'the service'): Promise<BundleResult> {
+/** Bundles the entries; resolves with esbuild's metafile, or rejects with a BundleError. */
+export async function bundle(options: BundleOptions, what: string): Promise<BundleResult> {
   let result
   try {
     result = await build({
@@ -77,7 +69,7 @@ export async function bundle(options: BundleOptions, what = 'the service'): Prom
       bundle: true,
       platform: options.platform,
       format: options.format,
-      target: typeof options.target === 'string' ? options.target : [...options.target],
+      target: options.target,
       external: [...(options.external ?? [])],
       ...(options.conditions ? { conditions: [...options.conditions] } : {}),
       ...(options.mainFields ? { mainFields: [...options.mainFields] } : {}),
@@ -92,19 +84,14 @@ export async function bundle(options: BundleOptions, what = 'the service'): Prom
       write: true,
       logLevel: 'silent',
       absWorkingDir: options.sourceRoot,
-      ...(options.define ? { define: { ...options.define } } : {}),
       ...(options.banner ? { banner: { js: options.banner } } : {}),
     })
   } catch (error) {
     if (isBuildFailure(error)) throw new BundleError(error.errors.map((message) => describe(message, options.sourceRoot)), what)
     throw error
   }
-  if (result.errors.length > 0) throw new BundleError(result.errors.map((message) => describe(message, options.sourceRoot)), what)
-  const files = Object.entries(result.metafile.outputs).map(([path, output]) => ({
-    name: relative(options.outdir, `${options.sourceRoot}/${path}`).replaceAll('\\', '/'),
-    bytes: output.bytes,
-  }))
-  return { files, metafile: result.metafile }
+  // A build with errors rejects (above): what resolves has written every output.
+  return { metafile: result.metafile }
 }
 
 /** The Node major version a runtime string names: `nodejs22.x`, `node22`, `22` -> 22; undefined when it names none. */

@@ -291,8 +291,7 @@ export default class PolycloudPlugin {
         writeFileSync(file, entry.source)
       }
     } catch (error) {
-      if (error instanceof ConfigError) throw this.#error(error.message)
-      throw error
+      throw this.#userError(error)
     }
     this.#context = {
       provider: target.name,

@@ -94,20 +94,21 @@ export function runtimeProblem(provider: ProviderName, runtime: unknown, path: s
   const major = nodeMajor(runtime)
   if (table === undefined || major === undefined || typeof runtime !== 'string') return undefined
   const oldest = table.versions[table.versions.length - 1] as RuntimeDates
-  const dates = table.versions.find((entry) => entry.major === major) ?? (major < oldest.major ? { major, deprecated: oldest.deprecated, blockCreate: oldest.blockCreate, blockUpdate: oldest.blockUpdate } : undefined)
-  if (dates === undefined || now.getTime() < day(dates.deprecated)) return undefined
+  // A major older than the table's oldest has that one's dates at the latest.
+  const dates = table.versions.find((entry) => entry.major === major) ?? (major < oldest.major ? oldest : undefined)
   const time = now.getTime()
-  const blocked = dates.blockUpdate !== undefined && time >= day(dates.blockUpdate) ? 'updating' : dates.blockCreate !== undefined && time >= day(dates.blockCreate) ? 'creating' : undefined
-  const known = table.versions.some((entry) => entry.major === major)
-  const since = known ? `deprecated since ${dates.deprecated}` : `older than ${table.spell(oldest.major)}, deprecated since ${oldest.deprecated} at the latest`
+  if (dates === undefined || time < day(dates.deprecated)) return undefined
+  const createBlocked = dates.blockCreate !== undefined && time >= day(dates.blockCreate)
+  const updateBlocked = dates.blockUpdate !== undefined && time >= day(dates.blockUpdate)
+  const since = dates.major === major ? `deprecated since ${dates.deprecated}` : `older than ${table.spell(oldest.major)}, deprecated since ${oldest.deprecated} at the latest`
   const blocks = [
-    dates.blockCreate && `creating functions on it ${time >= day(dates.blockCreate) ? 'blocked since' : 'blocked from'} ${dates.blockCreate}`,
-    dates.blockUpdate && `updating them ${time >= day(dates.blockUpdate) ? 'blocked since' : 'blocked from'} ${dates.blockUpdate}`,
+    dates.blockCreate && `creating functions on it ${createBlocked ? 'blocked since' : 'blocked from'} ${dates.blockCreate}`,
+    dates.blockUpdate && `updating them ${updateBlocked ? 'blocked since' : 'blocked from'} ${dates.blockUpdate}`,
   ].filter(Boolean)
   const supported = table.versions.filter((entry) => time < day(entry.deprecated))
   const move = supported.length === 0 ? 'no Node.js runtime in the table is still supported: check the source' : `move to ${supported.map((entry) => `${table.spell(entry.major)} (supported until ${entry.deprecated})`).join(' or ')}`
   const message = `${path}: ${runtime} is ${since} on ${TITLES[provider]}${blocks.length > 0 ? ` (${blocks.join(', ')})` : ''}; ${move}. Source: ${table.source}`
-  return { path, runtime, state: blocked === undefined ? 'deprecated' : 'blocked', message }
+  return { path, runtime, state: createBlocked || updateBlocked ? 'blocked' : 'deprecated', message }
 }
 
 const TITLES: Readonly<Record<ProviderName, string>> = { aws: 'AWS Lambda', azure: 'Azure Functions', google: 'Google Cloud Functions', cloudflare: 'Cloudflare Workers' }

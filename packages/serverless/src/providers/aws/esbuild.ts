@@ -13,7 +13,7 @@
  * child and every context with it) in the framework's `error` hook lets the command end as soon as it has failed.
  */
 import { createRequire } from 'node:module'
-import { BundleError } from '../../bundle.js'
+import { BundleError, isBuildFailure } from '../../bundle.js'
 import { frameworkError, type FrameworkErrors } from '../../errors.js'
 import type { Logger } from '../../provider.js'
 
@@ -21,11 +21,6 @@ import type { Logger } from '../../provider.js'
 interface Esbuild {
   stop(): Promise<void> | void
   formatMessages(messages: readonly unknown[], options: { kind: 'error' | 'warning'; color?: boolean }): Promise<string[]>
-}
-
-interface BuildFailure {
-  errors: unknown[]
-  warnings?: unknown[]
 }
 
 /** The parts of serverless-esbuild's plugin instance used here. */
@@ -40,10 +35,6 @@ interface PluginHost {
 }
 
 const PLUGIN_CLASS = 'EsbuildServerlessPlugin'
-
-function isBuildFailure(error: unknown): error is BuildFailure {
-  return typeof error === 'object' && error !== null && Array.isArray((error as BuildFailure).errors)
-}
 
 /** serverless-esbuild's plugin instance, when the service uses it. */
 export function esbuildPlugin(serverless: unknown): EsbuildPlugin | undefined {

@@ -8,7 +8,7 @@ import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from
 import { KEYS_VARIABLE } from '../../security.js'
 import { lambdaEntry } from './entry.js'
 import { manageEsbuild } from './esbuild.js'
-import { truthfulOffline } from './offline.js'
+import { LAMBDA_REQUEST_LIMIT, truthfulOffline } from './offline.js'
 import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, type AwsSettings } from './mapping.js'
 import { authorizerName, authorizers, enforcedByPlatform, platformCors, platformJwt } from './security.js'
 
@@ -131,7 +131,7 @@ export const aws: ProviderTarget<Json[]> = {
   },
 
   /** API Gateway's payload limit for a synchronous Lambda invocation (6 MB), below the HTTP API's own 10 MB. */
-  httpBodyLimit: 6 * 1024 * 1024,
+  httpBodyLimit: LAMBDA_REQUEST_LIMIT,
 
   implicitPlans(fn) {
     return fn.config.url ? [{ spec: URL_EVENT, plan: FUNCTION_URL_PLAN }] : []
@@ -139,9 +139,10 @@ export const aws: ProviderTarget<Json[]> = {
 
   entries(functions, { workDir, servicePath, custom = {}, command = '' }) {
     const routes = defaultApi(custom)
+    const apiCors = platformCors(functions, routes, command) !== undefined
     return functions.map((fn) => ({
       file: `${fn.name}.js`,
-      source: lambdaEntry(fn, workDir, servicePath, enforcedByPlatform(fn, functions, routes, command)),
+      source: lambdaEntry(fn, workDir, servicePath, enforcedByPlatform(fn, apiCors, routes, command)),
       functions: [fn.name],
     }))
   },

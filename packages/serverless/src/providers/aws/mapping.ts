@@ -2,10 +2,10 @@
  * The AWS mapping: neutral events to osls's native events (and the resources they need), and every event of a
  * function to the @polycloud/aws formats its generated entry reads.
  */
-import { ConfigError } from '../../errors.js'
+import { ConfigError, locate } from '../../errors.js'
 import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
-import { parseRoute, RouteError } from '../../route.js'
-import { parseSchedule, ScheduleError, toAwsSchedule } from '../../schedule.js'
+import { parseRoute } from '../../route.js'
+import { parseSchedule, toAwsSchedule } from '../../schedule.js'
 import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
 
 type Json = Record<string, unknown>
@@ -99,9 +99,7 @@ export function neutralPlan(key: string, value: unknown, path: string, settings:
         throw new ConfigError(path, `unknown neutral event ${JSON.stringify(key)}`)
     }
   } catch (error) {
-    if (error instanceof RouteError || error instanceof ScheduleError) throw new ConfigError(path, error.message)
-    if (error instanceof ConfigError && error.path === '') throw new ConfigError(path, error.problem)
-    throw error
+    throw locate(path, error)
   }
 }
 

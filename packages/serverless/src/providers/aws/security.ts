@@ -75,10 +75,13 @@ export function authorizers(functions: readonly FunctionInfo[], defaultApi: stri
   return out
 }
 
-/** What API Gateway enforces for a function, which its entry then does not check again. */
-export function enforcedByPlatform(fn: FunctionInfo, functions: readonly FunctionInfo[], defaultApi: string, command: string): string[] {
+/**
+ * What API Gateway enforces for a function, which its entry then does not check again. `apiCors`: whether the API
+ * carries the service's CORS policy ({@link platformCors}, computed once for the service).
+ */
+export function enforcedByPlatform(fn: FunctionInfo, apiCors: boolean, defaultApi: string, command: string): string[] {
   const enforced: string[] = []
   if (platformJwt(fn, defaultApi, command)) enforced.push('jwt')
-  if (fn.security?.resolved.cors && platformCors(functions, defaultApi, command)) enforced.push('cors')
+  if (fn.security?.resolved.cors && apiCors) enforced.push('cors')
   return enforced
 }

@@ -5,6 +5,7 @@ import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polyclou
 import { serviceEntry } from 'serverless-polycloud/providers/cloudflare/entry'
 import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
 import { bindingName, neutralPlan, toCloudflareCron, type CloudflareTrigger } from 'serverless-polycloud/providers/cloudflare/mapping'
+import { cronTriggers } from 'serverless-polycloud/providers/cloudflare/offline'
 import { describeService, uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT } from '../../../helpers/serverless.ts'
@@ -198,6 +199,18 @@ describe('serverless/providers/cloudflare', () => {
       expect(() => describeService(context({}, { cpuMs: 50 }))).to.throw(ConfigError, /CPU limit can be set on Workers Paid only/)
       expect(uploadMetadata(describeService(context({}, { plan: 'paid', cpuMs: 50_000 }))).limits).to.deep.equal({ cpu_ms: 50_000 })
       expect(() => describeService(context({ long: { handler: 'handlers/orders.default', timeout: 901, events: [{ fromQueue: 'q' }] } }))).to.throw(ConfigError, /functions\.long\.timeout: 901 s is longer/)
+    })
+
+    it('fires a cron that functions share once per tick offline, as Cloudflare does (the Worker runs each of them)', () => {
+      const functions = {
+        a: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * *' }] },
+        b: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * *' }] },
+        c: { handler: 'handlers/report.default', events: [{ cron: '0 9 * * 1-5' }] },
+      }
+      expect(cronTriggers(describeService(context(functions)).functions)).to.deep.equal([
+        { cron: '0 3 * * *', expression: '0 3 * * *', functions: ['a', 'b'] },
+        { cron: '0 9 * * MON-FRI', expression: '0 9 * * 1-5', functions: ['c'] },
+      ])
     })
 
     it('refuses two consumers of one queue', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { serveUntilInterrupted, startScheduler, type LocalJob } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
 import type { CloudflareTrigger } from './mapping.js'
-import { packageService, reportPackage } from './package.js'
+import { packageService, reportPackage, type ServiceManifest } from './package.js'
 import { startRuntime } from './runtime.js'
 
 const DEFAULT_PORT = 8787
@@ -25,6 +25,22 @@ export function printLog(level: string, message: string): void {
   else process.stdout.write(`${message}\n`)
 }
 
+/**
+ * The service's Cron Triggers, each once, with the functions it runs: Cloudflare fires a trigger once per tick and
+ * the Worker's `scheduled` runs every function on that cron, so functions sharing a cron must not fire it twice.
+ */
+export function cronTriggers(functions: ServiceManifest['functions']): Array<{ cron: string; expression: string; functions: string[] }> {
+  const triggers = new Map<string, { cron: string; expression: string; functions: string[] }>()
+  for (const fn of functions) {
+    for (const { cron, expression } of fn.crons) {
+      const trigger = triggers.get(cron) ?? { cron, expression, functions: [] }
+      trigger.functions.push(fn.name)
+      triggers.set(cron, trigger)
+    }
+  }
+  return [...triggers.values()]
+}
+
 export async function offline(context: ServiceContext<CloudflareTrigger>): Promise<void> {
   const artifact = await packageService(context)
   reportPackage(context, artifact)
@@ -34,17 +50,15 @@ export async function offline(context: ServiceContext<CloudflareTrigger>): Promi
     stateDir: join(context.servicePath, '.polycloud', 'state', 'cloudflare'),
     onLog: printLog,
   })
-  const jobs: LocalJob[] = manifest.functions.flatMap((fn) =>
-    fn.crons.map(({ cron, expression }) => ({
-      name: `${fn.name} (${cron})`,
-      expression,
-      async fire(time: Date) {
-        const worker = await runtime.miniflare.getWorker(manifest.script)
-        const result = await worker.scheduled({ cron, scheduledTime: time })
-        if (result.outcome !== 'ok') throw new Error(`outcome ${result.outcome}`)
-      },
-    })),
-  )
+  const jobs: LocalJob[] = cronTriggers(manifest.functions).map(({ cron, expression, functions }) => ({
+    name: `${functions.join(', ')} (${cron})`,
+    expression,
+    async fire(time: Date) {
+      const worker = await runtime.miniflare.getWorker(manifest.script)
+      const result = await worker.scheduled({ cron, scheduledTime: time })
+      if (result.outcome !== 'ok') throw new Error(`outcome ${result.outcome}`)
+    },
+  }))
   const scheduler = startScheduler(jobs, (job, error) => context.log.error(`cron ${job.name} failed: ${error instanceof Error ? error.message : String(error)}`))
   const lines = [`Cloudflare Worker ${manifest.script} on workerd (miniflare), from the packaged artifact:`]
   for (const fn of manifest.functions) {

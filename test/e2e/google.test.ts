@@ -4,9 +4,10 @@
  * every process it started. `serverless invoke local` runs one function with a native payload.
  */
 import { expect } from 'chai'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EVENTS_DIR } from '../helpers/fixtures.ts'
-import { serverless, startServerless, type ServerlessProcess } from '../helpers/serverless.ts'
+import { ROOT, serverless, startServerless, type ServerlessProcess } from '../helpers/serverless.ts'
 
 const GOOGLE = { POLYCLOUD_PROVIDER: 'google' }
 
@@ -88,6 +89,20 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
       expect(run.code, run.stderr).to.equal(0)
       const result = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{\n') + 1)) as { status: number; body: unknown }
       expect(result).to.deep.include({ status: 200, body: { hello: 'Grace', provider: 'gcp' } })
+    })
+
+    it('runs a routed function on its own when functionUrls is false (the router alone is deployed)', async () => {
+      // The demo with custom.polycloud.google.functionUrls: false, as a config file beside it (removed after).
+      const config = `serverless-function-urls-${process.pid}.yml`
+      writeFileSync(join(ROOT, config), readFileSync(join(ROOT, 'serverless.yml'), 'utf8').replace(/^( {6}region: europe-west1\n)/m, '$1      functionUrls: false\n'))
+      try {
+        const run = await serverless(['invoke', 'local', '-f', 'hello', '--config', config, '--data', JSON.stringify({ method: 'GET', path: '/?name=Ada' })], { env: GOOGLE, timeoutMs: 90_000 })
+        expect(run.code, run.stderr).to.equal(0)
+        const result = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{\n') + 1)) as { status: number; body: unknown }
+        expect(result).to.deep.include({ status: 200, body: { hello: 'Ada', provider: 'gcp' } })
+      } finally {
+        rmSync(join(ROOT, config), { force: true })
+      }
     })
 
     it('refuses a payload a CloudEvent function cannot take, naming what it needs', async () => {

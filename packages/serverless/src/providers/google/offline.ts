@@ -17,7 +17,7 @@ import type { CloudFunctionSpec } from './layout.js'
 import { serviceLayout } from './layout.js'
 import type { GoogleEvent } from './mapping.js'
 import { packageSource } from './package.js'
-import type { GoogleSettings } from './settings.js'
+import { googleSettings, type GoogleSettings } from './settings.js'
 
 type Context = ServiceContext<GoogleEvent>
 
@@ -237,9 +237,10 @@ export async function invokeLocalCommand(context: Context): Promise<void> {
     throw new ConfigError('--function', `${JSON.stringify(name)} is not a function of the service (${context.functions.map((fn) => fn.name).join(', ')})`)
   }
   const event = payload(context)
-  const packaged = await packageSource(context)
-  // The function as deployed on its own (a routed function too, whatever functionUrls says).
+  // The function as deployed on its own (a routed function too, whatever functionUrls says): its entry point is
+  // bundled even when the service's layout leaves routed functions to the router.
   const layout = serviceLayout(context.functions, { service: context.service, stage: context.stage, functionUrls: true })
+  const packaged = await packageSource(context, { ...googleSettings(context), layout })
   const spec = layout.functions.find((candidate) => candidate.function === name) as CloudFunctionSpec
   const request = invocation(spec, event)
   const output: string[] = []

@@ -80,5 +80,5 @@ export function createAzureHandler(
     },
     options.label ?? 'handler',
   )
-  return (input, context) => run(input, context)
+  return run
 }

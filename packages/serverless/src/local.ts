@@ -100,6 +100,11 @@ export function startProcess(
   })
 }
 
+/** Stops what a command started, in reverse order of start; one part's failure does not keep the others running. */
+export async function stopAll(parts: readonly Stoppable[]): Promise<void> {
+  for (const part of [...parts].reverse()) await part.stop().catch(() => {})
+}
+
 /**
  * Keeps the command running until SIGINT or SIGTERM (Ctrl-C), then stops everything in reverse order of start and
  * resolves. Used by every provider's `serverless offline`.
@@ -112,10 +117,7 @@ export function serveUntilInterrupted(parts: readonly Stoppable[]): Promise<void
       stopping = true
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
-      void (async () => {
-        for (const part of [...parts].reverse()) await part.stop().catch(() => {})
-        resolve()
-      })()
+      void stopAll(parts).then(resolve)
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)

@@ -14,7 +14,7 @@ import { triggerOf } from './rpc.js'
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url))
 
 export type HostLogLevel = 'debug' | 'info' | 'warn' | 'error'
-const LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error']
+export const LOG_LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error']
 
 /** The worker's RPC log levels as the host's. */
 const RPC_LEVELS: Readonly<Record<string, HostLogLevel>> = { trace: 'debug', debug: 'debug', information: 'info', warning: 'warn', error: 'error', critical: 'error', none: 'debug' }
@@ -25,9 +25,9 @@ export interface HostLog {
 }
 
 export function hostLog(write: (line: string) => void, minimum: HostLogLevel = 'info'): HostLog {
-  const floor = LEVELS.indexOf(minimum)
+  const floor = LOG_LEVELS.indexOf(minimum)
   return (level, line) => {
-    if (LEVELS.indexOf(level) >= floor) write(`[${new Date().toISOString()}] ${line}`)
+    if (LOG_LEVELS.indexOf(level) >= floor) write(`[${new Date().toISOString()}] ${line}`)
   }
 }
 

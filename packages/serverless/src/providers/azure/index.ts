@@ -17,6 +17,7 @@ export const azure: ProviderTarget<AzureTrigger> = {
   name: 'azure',
   title: 'Azure',
   adapter: '@polycloud/azure',
+  /** Flex Consumption: 30 minutes unless host.json says otherwise; no maximum (HTTP responses end after 230 s). */
   defaultTimeout: 1800,
   /** The Functions host's HTTP request limit (100 MB). */
   httpBodyLimit: 100 * 1024 * 1024,

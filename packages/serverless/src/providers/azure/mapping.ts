@@ -6,9 +6,8 @@
 import { ConfigError } from '../../errors.js'
 import type { EventPlan as Plan, EventSpec, SourceRef } from '../../provider.js'
 import { parseRoute } from '../../route.js'
-import { parseSchedule } from '../../schedule.js'
 import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
-import { toNcrontab } from './schedule.js'
+import { ncrontab } from './schedule.js'
 
 type Json = Record<string, unknown>
 
@@ -146,7 +145,7 @@ function route(value: string | RouteConfig, settings: AzureSettings): EventPlan 
 function cron(value: string | { schedule: string; enabled?: boolean }): EventPlan {
   const expression = typeof value === 'string' ? value : value.schedule
   const disabled = typeof value === 'object' && value.enabled === false
-  const native: AzureTrigger = { type: 'timer', options: { schedule: toNcrontab(parseSchedule(expression)), useMonitor: true }, resources: [], ...(disabled ? { disabled } : {}) }
+  const native: AzureTrigger = { type: 'timer', options: { schedule: ncrontab(expression), useMonitor: true }, resources: [], ...(disabled ? { disabled } : {}) }
   return { native, sources: [TIMER], kinds: ['schedule'] }
 }
 

@@ -10,14 +10,14 @@ import { buffer } from 'node:stream/consumers'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
-import { serveUntilInterrupted, startScheduler, type Stoppable } from '../../local.js'
+import { serveUntilInterrupted, startScheduler, stopAll, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
 import { readZip } from '../../zip.js'
-import { hostLog, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
+import { hostLog, LOG_LEVELS, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
 import type { AzureTrigger } from './mapping.js'
 import type { LocalStorage } from './storage.js'
 import { appEnvironment, BUNDLE, packageApp } from './package.js'
-import { bytesOf, fromRpcHttp, httpInvocation, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { bytesOf, fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 import { fromNcrontab } from './schedule.js'
 
 type Context = ServiceContext<AzureTrigger>
@@ -33,7 +33,6 @@ export interface OfflineSettings {
   readonly logLevel: HostLogLevel
 }
 
-const LOG_LEVELS: readonly HostLogLevel[] = ['debug', 'info', 'warn', 'error']
 
 function portSetting(value: unknown, name: string, fallback: number): number {
   if (value === undefined || value === null || value === '') return fallback
@@ -143,9 +142,7 @@ export async function adminInvocation(fn: RegisteredFunction, input: string, sto
     case 'timertrigger':
       return { functionName: fn.name, reason, data: timerInfo(now, undefined), metadata: {} }
     case 'queuetrigger': {
-      const id = crypto.randomUUID()
-      const metadata = typedMetadata({ Id: id, DequeueCount: 1, PopReceipt: '', QueueTrigger: input })
-      for (const key of ['InsertionTime', 'ExpirationTime', 'NextVisibleTime']) metadata[key] = { json: JSON.stringify(now.toISOString()) }
+      const metadata = queueMetadata({ messageId: crypto.randomUUID(), dequeueCount: 1, popReceipt: '', insertedOn: now, expiresOn: now, nextVisibleOn: now, text: input })
       return { functionName: fn.name, reason, data: { string: input }, metadata }
     }
     case 'servicebustrigger':
@@ -297,9 +294,6 @@ export async function serveOffline(context: Context): Promise<void> {
   const log = hostLog(context.write, settings.logLevel)
   const app = await prepareApp(context, 'offline')
   const parts: Stoppable[] = [{ stop: async () => app.dispose() }]
-  const stopAll = async (): Promise<void> => {
-    for (const part of [...parts].reverse()) await part.stop().catch(() => {})
-  }
   try {
     let env: NodeJS.ProcessEnv = { ...process.env, ...app.env }
     let storage: LocalStorage | undefined
@@ -325,7 +319,7 @@ export async function serveOffline(context: Context): Promise<void> {
     context.write(describeFunctions(host.functions, baseUrl, env))
     context.write(`Host started: ${baseUrl} (serverless-polycloud, Azure Functions host emulation)${storage ? `; azurite data in ${settings.storage}` : ''}`)
   } catch (error) {
-    await stopAll()
+    await stopAll(parts)
     throw error
   }
   await serveUntilInterrupted(parts)

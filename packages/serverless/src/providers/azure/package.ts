@@ -3,7 +3,7 @@
  * `host.json`, `package.json` (its `main` names the bundle), `dist/app.cjs` (every function, registered through
  * @azure/functions v4, `@azure/functions-core` left to the worker) and its source map, with unix file modes.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { bundle, nodeMajor } from '../../bundle.js'
 import { ConfigError } from '../../errors.js'
@@ -12,9 +12,6 @@ import { writeZip, type ZipEntry } from '../../zip.js'
 import type { AzureTrigger } from './mapping.js'
 
 type Json = Record<string, unknown>
-
-/** Flex Consumption: 30 minutes unless host.json says otherwise; no maximum (HTTP responses end after 230 s). */
-export const FLEX_DEFAULT_TIMEOUT = 1800
 
 /** Instance memory sizes of Flex Consumption, in MB. */
 export const FLEX_MEMORY = [512, 2048, 4096] as const
@@ -171,7 +168,6 @@ export async function packageApp(context: ServiceContext<AzureTrigger>): Promise
     if (webpack !== -1) return `webpack://${source.slice(webpack + 'webpack:/'.length).replace(/^\/+/, '')}`
     return relative(zipDist, resolve(outdir, source)).replaceAll('\\', '/')
   })
-  writeFileSync(join(outdir, 'app.cjs.map'), JSON.stringify(map))
   const host = hostJson(settings)
   const packageJson = { name: context.service, version: '1.0.0', private: true, description: `${context.service} (${context.stage}), packaged by serverless-polycloud`, main: BUNDLE }
   const entries: ZipEntry[] = [

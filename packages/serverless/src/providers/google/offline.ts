@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { delimiter, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, ProviderError } from '../../errors.js'
-import { serveUntilInterrupted, startProcess, startScheduler, type LocalProcess, type Stoppable } from '../../local.js'
+import { serveUntilInterrupted, startProcess, startScheduler, stopAll, type LocalProcess, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
 import { startEmulator } from './emulator.js'
 import type { CloudFunctionSpec } from './layout.js'
@@ -170,7 +170,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     // The line tools wait for (as serverless-offline prints it).
     process.stderr.write(`Server ready: ${router?.url ?? emulator.url} 🚀\n`)
   } catch (error) {
-    for (const part of parts.reverse()) await part.stop().catch(() => {})
+    await stopAll(parts)
     throw error
   }
   await serveUntilInterrupted(parts)

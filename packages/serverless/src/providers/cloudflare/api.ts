@@ -15,11 +15,6 @@ interface Envelope<T> {
   result_info?: { page?: number; total_pages?: number; count?: number; per_page?: number }
 }
 
-export interface ApiResponse<T> {
-  readonly status: number
-  readonly result: T
-}
-
 export interface CloudflareApi {
   /** The account all `/accounts/:account` paths use. */
   readonly account: string
@@ -32,7 +27,7 @@ export interface CloudflareApi {
 }
 
 /** The credentials deploy, remove and info need, from the environment; a clear error when one is missing. */
-export function credentials(env: NodeJS.ProcessEnv = process.env): { token: string; account: string; baseUrl: string } {
+export function credentials(env: NodeJS.ProcessEnv = process.env): { token: string; account: string; baseUrl: string | undefined } {
   const token = env.CLOUDFLARE_API_TOKEN
   const account = env.CLOUDFLARE_ACCOUNT_ID
   const missing = [token ? undefined : 'CLOUDFLARE_API_TOKEN', account ? undefined : 'CLOUDFLARE_ACCOUNT_ID'].filter(Boolean)
@@ -42,7 +37,7 @@ export function credentials(env: NodeJS.ProcessEnv = process.env): { token: stri
       'create an API token (My Profile > API Tokens) with Workers Scripts, Workers Routes, Queues and Workers R2 Storage edit permissions, and export CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID',
     )
   }
-  return { token: token as string, account: account as string, baseUrl: (env.CLOUDFLARE_API_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, '') }
+  return { token: token as string, account: account as string, baseUrl: env.CLOUDFLARE_API_BASE_URL }
 }
 
 /** What a user can do about a refusal, by status. */
@@ -55,9 +50,9 @@ function hintFor(status: number): string {
   return 'fix what the message names and run the command again; it continues where it stopped'
 }
 
-export function cloudflareApi(options: { readonly token: string; readonly account: string; readonly baseUrl?: string }): CloudflareApi {
+export function cloudflareApi(options: { readonly token: string; readonly account: string; readonly baseUrl?: string | undefined }): CloudflareApi {
   const base = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')
-  const send = async <T>(method: string, path: string, body: unknown, allow404: boolean): Promise<{ status: number; envelope: Envelope<T> } | undefined> => {
+  const send = async <T>(method: string, path: string, body: unknown, allow404: boolean): Promise<Envelope<T> | undefined> => {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}` }
     let payload: BodyInit | undefined
     if (body instanceof FormData) payload = body
@@ -84,24 +79,24 @@ export function cloudflareApi(options: { readonly token: string; readonly accoun
       const messages = (envelope.errors ?? []).map((error) => (error.code !== undefined ? `${error.message ?? 'error'} (code ${error.code})` : (error.message ?? 'error')))
       throw new ProviderError(`Cloudflare API ${method} ${path.replace(/\?.*$/, '')} failed (HTTP ${response.status}): ${messages.join('; ') || response.statusText}`, hintFor(response.status))
     }
-    return { status: response.status, envelope }
+    return envelope
   }
   return {
     account: options.account,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      return (await send<T>(method, path, body, false))?.envelope.result as T
+      return (await send<T>(method, path, body, false))?.result as T
     },
     async find<T>(path: string): Promise<T | undefined> {
-      return (await send<T>('GET', path, undefined, true))?.envelope.result
+      return (await send<T>('GET', path, undefined, true))?.result
     },
     async list<T>(path: string): Promise<T[]> {
       const items: T[] = []
       for (let page = 1; page <= 1000; page++) {
         const separator = path.includes('?') ? '&' : '?'
         const answer = await send<T[]>('GET', `${path}${separator}page=${page}&per_page=100`, undefined, false)
-        const result = answer?.envelope.result ?? []
+        const result = answer?.result ?? []
         items.push(...result)
-        const info = answer?.envelope.result_info
+        const info = answer?.result_info
         if (result.length === 0 || info?.total_pages === undefined || page >= info.total_pages) break
       }
       return items

@@ -215,12 +215,11 @@ export async function remove(context: ServiceContext<CloudflareTrigger>): Promis
     if (queue !== undefined) await deleteConsumer(api, queue, script)
   }
   for (const bucket of manifest.buckets) {
-    for (const rule of bucket.notifications) {
-      const queue = queues.get(rule.queue)
-      if (queue === undefined) continue
-      const exists = await api.find(`/accounts/${api.account}/r2/buckets/${encodeURIComponent(bucket.name)}`)
-      if (exists !== undefined) await api.request('DELETE', `/accounts/${api.account}/event_notifications/r2/${encodeURIComponent(bucket.name)}/configuration/queues/${queue.queue_id}`)
-    }
+    const notified = bucket.notifications.flatMap((rule) => queues.get(rule.queue) ?? [])
+    if (notified.length === 0) continue
+    // A bucket removed by hand has no notifications left to delete.
+    if ((await api.find(`/accounts/${api.account}/r2/buckets/${encodeURIComponent(bucket.name)}`)) === undefined) continue
+    for (const queue of notified) await api.request('DELETE', `/accounts/${api.account}/event_notifications/r2/${encodeURIComponent(bucket.name)}/configuration/queues/${queue.queue_id}`)
   }
   for (const route of manifest.settings.routes) {
     if (route.zone === undefined) continue

@@ -4,8 +4,14 @@
  * that reach it.
  */
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
-import type { PreparedFunction } from '../../provider.js'
+import { functionInfo } from '../../functions.js'
+import type { PreparedFunction, ServiceContext } from '../../provider.js'
 import type { CloudflareTrigger } from './mapping.js'
+
+/** The Worker's plain-text vars: `provider.environment`. */
+export function providerVars(context: Pick<ServiceContext, 'providerConfig'>): Record<string, string> {
+  return functionInfo('', {}, context.providerConfig, 0).environment as Record<string, string>
+}
 
 /** The file name of the entry in `.polycloud/cloudflare/`. */
 export const ENTRY_FILE = 'worker.js'

@@ -5,9 +5,8 @@
  * packaged Worker on workerd through miniflare, and deploys it through Cloudflare's REST API. The commands import
  * what they need (esbuild, miniflare, the API client) when they run.
  */
-import { functionInfo } from '../../functions.js'
 import type { ProviderTarget } from '../../provider.js'
-import { ENTRY_FILE, serviceEntry } from './entry.js'
+import { ENTRY_FILE, providerVars, serviceEntry } from './entry.js'
 import { CUSTOM_SCHEMA, neutralPlan, scriptName, type CloudflareTrigger } from './mapping.js'
 
 /** Seconds: the default CPU limit of a Worker invocation (context.deadline of a function without a timeout). */
@@ -29,9 +28,8 @@ export const cloudflare: ProviderTarget<CloudflareTrigger> = {
   },
 
   entries(functions, context) {
-    const environment = functionInfo('', {}, context.providerConfig, 0).environment
     const script = scriptName({ service: context.service, stage: context.stage })
-    return [{ file: ENTRY_FILE, source: serviceEntry(functions, { ...context, script, providerEnvironment: environment }), functions: functions.map((fn) => fn.name) }]
+    return [{ file: ENTRY_FILE, source: serviceEntry(functions, { ...context, script, providerEnvironment: providerVars(context) }), functions: functions.map((fn) => fn.name) }]
   },
 
   package: async (context) => {

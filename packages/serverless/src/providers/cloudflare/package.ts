@@ -9,9 +9,8 @@ import { join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { bundle } from '../../bundle.js'
 import { ConfigError } from '../../errors.js'
-import { functionInfo } from '../../functions.js'
 import type { PreparedFunction, ServiceContext } from '../../provider.js'
-import { ENTRY_FILE } from './entry.js'
+import { ENTRY_FILE, providerVars } from './entry.js'
 import { cloudflareSettings, scriptName, type CloudflareSettings, type CloudflareTrigger, type QueueSpec, type R2Action } from './mapping.js'
 
 /** The artifact's folder inside the package folder, and its main module. */
@@ -97,11 +96,6 @@ export interface CloudflareArtifact {
   readonly metadata: UploadMetadata
   readonly bytes: number
   readonly gzipBytes: number
-}
-
-/** The Worker's plain-text vars: `provider.environment`. */
-export function providerVars(context: Pick<ServiceContext, 'providerConfig'>): Record<string, string> {
-  return functionInfo('', {}, context.providerConfig, 0).environment as Record<string, string>
 }
 
 /** The manifest of the service, from its prepared functions; Cloudflare's limits that do not need the bundle checked. */

@@ -10,20 +10,6 @@ import { startIssuer, type Issuer } from '@polycloud/testing'
 import type { LocalTarget, LogLine, Trigger } from './target.ts'
 import { TARGETS } from './targets/index.ts'
 
-/**
- * The demo's protected route (`GET /me`) trusts the issuer JWT_ISSUER names when it is packaged: a test issuer on
- * 127.0.0.1, started before any target packages the demo.
- */
-let issuer: Issuer
-before(async () => {
-  issuer = await startIssuer({ audience: 'polycloud-demo' })
-  process.env.JWT_ISSUER = issuer.url
-})
-after(async () => {
-  delete process.env.JWT_ISSUER
-  await issuer?.stop()
-})
-
 const WEB_ORIGIN = 'http://localhost:5173'
 
 /** The value `context.provider` has on each target (core names Google Cloud `gcp`). */
@@ -35,196 +21,213 @@ function find(logs: readonly LogLine[], message: string): LogLine {
   return line
 }
 
-for (const [provider, start] of Object.entries(TARGETS)) {
-  describe(`portability: the demo on ${provider}'s local emulation`, function () {
-    this.timeout(180_000)
-    let target: LocalTarget
-
-    before(async () => {
-      target = await start()
-    })
-
-    after(async () => {
-      await target?.stop()
-    })
-
-    /** Marks the test pending, with the target's reason in its title, when the provider has no such trigger. */
-    function requireTrigger(test: Mocha.Context, kind: Trigger['kind']): void {
-      const reason = target.unsupported?.[kind]
-      if (reason === undefined) return
-      if (test.test) test.test.title += ` (no ${kind} trigger on ${provider}: ${reason})`
-      test.skip()
-    }
-
-    it('JSON in, JSON out', async () => {
-      const response = await fetch(target.url('/quotes'), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ items: [{ sku: 'a', quantity: 2, unitPrice: 1250 }, { sku: 'b', quantity: 1, unitPrice: 500 }], discountCode: 'welcome10' }),
-      })
-      expect(response.status).to.equal(201)
-      expect(response.headers.get('content-type')).to.match(/^application\/json\b/)
-      expect(await response.json()).to.deep.equal({
-        currency: 'EUR',
-        lines: [
-          { sku: 'a', quantity: 2, total: 2500 },
-          { sku: 'b', quantity: 1, total: 500 },
-        ],
-        subtotal: 3000,
-        discount: 300,
-        total: 2700,
-      })
-    })
-
-    it('path parameters, percent-decoded', async () => {
-      const response = await fetch(target.url('/greetings/Z%C3%BCrich?lang=de'))
-      expect(response.status).to.equal(200)
-      expect(await response.json()).to.deep.equal({ greeting: 'Hallo, Zürich!', lang: 'de' })
-    })
-
-    it('repeated query keys, all kept', async () => {
-      const response = await fetch(target.url('/hello?name=Ada&name=Grace'))
-      expect(await response.json()).to.deep.equal({ hello: 'Ada and Grace', provider: CONTEXT_PROVIDER[provider] })
-    })
-
-    it('a random binary upload and download, byte for byte', async () => {
-      const bytes = randomBytes(256 * 1024)
-      const echo = await fetch(target.url('/uploads?echo=true'), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
-      expect(echo.status).to.equal(200)
-      const returned = Buffer.from(await echo.arrayBuffer())
-      expect(returned.length).to.equal(bytes.length)
-      expect(returned.equals(bytes)).to.equal(true)
-      expect(echo.headers.get('x-content-sha256')).to.equal(createHash('sha256').update(bytes).digest('hex'))
-    })
-
-    it('two cookies in, two Set-Cookie headers out', async () => {
-      const response = await fetch(target.url('/preferences'), {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', cookie: 'theme=light; lang=en' },
-        body: JSON.stringify({ theme: 'dark', lang: 'fr' }),
-      })
-      expect(response.status).to.equal(200)
-      const cookies = response.headers.getSetCookie()
-      expect(cookies).to.have.length(2)
-      expect(cookies[0]).to.match(/^theme=dark; /)
-      expect(cookies[1]).to.match(/^lang=fr; /)
-      expect(await response.json()).to.deep.equal({ theme: 'dark', lang: 'fr', previous: { theme: 'light', lang: 'en' } })
-    })
-
-    it('an HttpError keeps its status and message', async () => {
-      const response = await fetch(target.url('/greetings/x?lang=xx'))
-      expect(response.status).to.equal(400)
-      expect(await response.json()).to.deep.equal({ error: 'unknown lang "xx"', details: { supported: ['en', 'fr', 'de', 'es', 'ja'] } })
-    })
-
-    it('a crash is a 500 that shows no stack and no error text', async () => {
-      const response = await fetch(target.url('/fail'))
-      expect(response.status).to.equal(500)
-      const text = await response.text()
-      const body = JSON.parse(text) as { error: string; requestId: string }
-      expect(body.error).to.equal('Internal Server Error')
-      expect(body.requestId).to.be.a('string').and.not.equal('')
-      expect(text).to.not.match(/hunter2|stack|\bat /)
-    })
-
-    it('invalid JSON is a 400 from request.json()', async () => {
-      const response = await fetch(target.url('/quotes'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' })
-      expect(response.status).to.equal(400)
-      expect(((await response.json()) as { error: string }).error).to.match(/^Invalid JSON in request body: /)
-    })
-
-    it('a cron firing', async function () {
-      requireTrigger(this, 'schedule')
-      const { logs } = await target.fire({ kind: 'schedule', function: 'report' })
-      const line = find(logs, 'nightly report')
-      expect(Date.parse(line.to as string) - Date.parse(line.from as string)).to.equal(24 * 60 * 60 * 1000)
-    })
-
-    it('a queue batch where only the failing message is redelivered', async function () {
-      requireTrigger(this, 'queue')
-      const good = JSON.stringify({ id: 'o-1', items: ['book'], total: 12.5 })
-      const bad = JSON.stringify({ id: 'o-2', items: [], total: 3 })
-      const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
-      expect(redelivered).to.deep.equal([1])
-      expect(find(logs, 'order accepted')).to.include({ orderId: 'o-1', items: 1, total: 12.5 })
-      expect(find(logs, 'event failed').level).to.equal('error')
-    })
-
-    it('a topic message, with its attributes', async function () {
-      requireTrigger(this, 'topic')
-      const { logs } = await target.fire({
-        kind: 'topic',
-        function: 'alerts',
-        topic: 'polycloud-demo-dev-alerts',
-        body: 'disk almost full',
-        attributes: { severity: 'warning' },
-      })
-      expect(find(logs, 'alert')).to.include({ level: 'warn', body: 'disk almost full' })
-    })
-
-    it('a storage event', async function () {
-      requireTrigger(this, 'storage')
-      const { logs } = await target.fire({ kind: 'storage', function: 'thumbnails', bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048 })
-      expect(find(logs, 'thumbnail needed')).to.include({ bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
-    })
-
-    describe('secured routes, declared once in serverless.yml', () => {
-      const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
-      const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
-
-      it('a valid token reaches the handler, which sees the verified caller', async () => {
-        const response = await me(await bearer({ sub: 'ada', scope: 'profile email', name: 'Ada' }))
-        // On a failure, the handler's last log lines say why (the JWKS could not be fetched, say).
-        expect(response.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(200)
-        expect(await response.json()).to.deep.equal({ subject: 'ada', scopes: ['profile', 'email'], name: 'Ada' })
-      })
-
-      it('no token: 401 with a Bearer challenge, the same body everywhere', async () => {
-        const response = await me()
-        expect(response.status).to.equal(401)
-        expect(response.headers.get('www-authenticate')).to.equal('Bearer scope="profile"')
-        expect(await response.text()).to.equal('{"message":"Unauthorized"}')
-      })
-
-      it('an expired, forged or foreign-keyed token: 401 invalid_token; a token without the scope: 403 insufficient_scope', async () => {
-        const expired = await me(await bearer({ sub: 'ada', scope: 'profile' }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }))
-        const unknown = await me(await bearer({ sub: 'ada', scope: 'profile' }, { unknownKey: true }))
-        const [header, payload] = (await issuer.sign({ sub: 'ada', scope: 'email' })).split('.')
-        const forged = await me({ authorization: `Bearer ${header}.${payload}.${Buffer.alloc(256).toString('base64url')}` })
-        for (const response of [expired, unknown, forged]) {
-          expect(response.status).to.equal(401)
-          expect(response.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="invalid_token" error_description="[^"]+"$/)
-          expect(await response.text()).to.equal('{"message":"Unauthorized"}')
-        }
-        const scopeless = await me(await bearer({ sub: 'ada', scope: 'email' }))
-        expect(scopeless.status).to.equal(403)
-        expect(scopeless.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="insufficient_scope"/)
-        expect(await scopeless.text()).to.equal('{"message":"Forbidden"}')
-      })
-
-      it('a CORS preflight is answered without the handler; a refused origin gets no Allow headers', async () => {
-        const preflight = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: WEB_ORIGIN, 'access-control-request-method': 'GET' } })
-        expect(preflight.status).to.equal(204)
-        expect(preflight.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
-        expect(preflight.headers.get('access-control-allow-methods')).to.equal('GET')
-        expect(preflight.headers.get('access-control-max-age')).to.equal('600')
-        const refused = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
-        expect(refused.status).to.equal(204)
-        expect(refused.headers.get('access-control-allow-origin')).to.equal(null)
-      })
-
-      it('CORS headers on every response of the route, errors included, with Vary: Origin', async () => {
-        for (const [path, status] of [['/greetings/Ada', 200], ['/greetings/x?lang=xx', 400]] as const) {
-          const response = await fetch(target.url(path), { headers: { origin: WEB_ORIGIN } })
-          expect(response.status).to.equal(status)
-          expect(response.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
-          expect(response.headers.get('vary')).to.match(/(^|, *)Origin\b/)
-          await response.body?.cancel()
-        }
-        const stranger = await fetch(target.url('/greetings/Ada'), { headers: { origin: 'https://evil.example' } })
-        expect(stranger.headers.get('access-control-allow-origin')).to.equal(null)
-        await stranger.body?.cancel()
-      })
-    })
+/**
+ * The demo's protected route (`GET /me`) trusts the issuer JWT_ISSUER names when it is packaged: a test issuer on
+ * 127.0.0.1, started before any target packages the demo (hooks of this file's suite, not root hooks: the other
+ * files run without it).
+ */
+describe('portability', function () {
+  let issuer: Issuer
+  before(async () => {
+    issuer = await startIssuer({ audience: 'polycloud-demo' })
+    process.env.JWT_ISSUER = issuer.url
   })
-}
+  after(async () => {
+    delete process.env.JWT_ISSUER
+    await issuer?.stop()
+  })
+
+  for (const [provider, start] of Object.entries(TARGETS)) {
+    describe(`portability: the demo on ${provider}'s local emulation`, function () {
+      this.timeout(180_000)
+      let target: LocalTarget
+
+      before(async () => {
+        target = await start()
+      })
+
+      after(async () => {
+        await target?.stop()
+      })
+
+      /** Marks the test pending, with the target's reason in its title, when the provider has no such trigger. */
+      function requireTrigger(test: Mocha.Context, kind: Trigger['kind']): void {
+        const reason = target.unsupported?.[kind]
+        if (reason === undefined) return
+        if (test.test) test.test.title += ` (no ${kind} trigger on ${provider}: ${reason})`
+        test.skip()
+      }
+
+      it('JSON in, JSON out', async () => {
+        const response = await fetch(target.url('/quotes'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ items: [{ sku: 'a', quantity: 2, unitPrice: 1250 }, { sku: 'b', quantity: 1, unitPrice: 500 }], discountCode: 'welcome10' }),
+        })
+        expect(response.status).to.equal(201)
+        expect(response.headers.get('content-type')).to.match(/^application\/json\b/)
+        expect(await response.json()).to.deep.equal({
+          currency: 'EUR',
+          lines: [
+            { sku: 'a', quantity: 2, total: 2500 },
+            { sku: 'b', quantity: 1, total: 500 },
+          ],
+          subtotal: 3000,
+          discount: 300,
+          total: 2700,
+        })
+      })
+
+      it('path parameters, percent-decoded', async () => {
+        const response = await fetch(target.url('/greetings/Z%C3%BCrich?lang=de'))
+        expect(response.status).to.equal(200)
+        expect(await response.json()).to.deep.equal({ greeting: 'Hallo, Zürich!', lang: 'de' })
+      })
+
+      it('repeated query keys, all kept', async () => {
+        const response = await fetch(target.url('/hello?name=Ada&name=Grace'))
+        expect(await response.json()).to.deep.equal({ hello: 'Ada and Grace', provider: CONTEXT_PROVIDER[provider] })
+      })
+
+      it('a random binary upload and download, byte for byte', async () => {
+        const bytes = randomBytes(256 * 1024)
+        const echo = await fetch(target.url('/uploads?echo=true'), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
+        expect(echo.status).to.equal(200)
+        const returned = Buffer.from(await echo.arrayBuffer())
+        expect(returned.length).to.equal(bytes.length)
+        expect(returned.equals(bytes)).to.equal(true)
+        expect(echo.headers.get('x-content-sha256')).to.equal(createHash('sha256').update(bytes).digest('hex'))
+      })
+
+      it('two cookies in, two Set-Cookie headers out', async () => {
+        const response = await fetch(target.url('/preferences'), {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', cookie: 'theme=light; lang=en' },
+          body: JSON.stringify({ theme: 'dark', lang: 'fr' }),
+        })
+        expect(response.status).to.equal(200)
+        const cookies = response.headers.getSetCookie()
+        expect(cookies).to.have.length(2)
+        expect(cookies[0]).to.match(/^theme=dark; /)
+        expect(cookies[1]).to.match(/^lang=fr; /)
+        expect(await response.json()).to.deep.equal({ theme: 'dark', lang: 'fr', previous: { theme: 'light', lang: 'en' } })
+      })
+
+      it('an HttpError keeps its status and message', async () => {
+        const response = await fetch(target.url('/greetings/x?lang=xx'))
+        expect(response.status).to.equal(400)
+        expect(await response.json()).to.deep.equal({ error: 'unknown lang "xx"', details: { supported: ['en', 'fr', 'de', 'es', 'ja'] } })
+      })
+
+      it('a crash is a 500 that shows no stack and no error text', async () => {
+        const response = await fetch(target.url('/fail'))
+        expect(response.status).to.equal(500)
+        const text = await response.text()
+        const body = JSON.parse(text) as { error: string; requestId: string }
+        expect(body.error).to.equal('Internal Server Error')
+        expect(body.requestId).to.be.a('string').and.not.equal('')
+        expect(text).to.not.match(/hunter2|stack|\bat /)
+      })
+
+      it('invalid JSON is a 400 from request.json()', async () => {
+        const response = await fetch(target.url('/quotes'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' })
+        expect(response.status).to.equal(400)
+        expect(((await response.json()) as { error: string }).error).to.match(/^Invalid JSON in request body: /)
+      })
+
+      it('a cron firing', async function () {
+        requireTrigger(this, 'schedule')
+        const { logs } = await target.fire({ kind: 'schedule', function: 'report' })
+        const line = find(logs, 'nightly report')
+        expect(Date.parse(line.to as string) - Date.parse(line.from as string)).to.equal(24 * 60 * 60 * 1000)
+      })
+
+      it('a queue batch where only the failing message is redelivered', async function () {
+        requireTrigger(this, 'queue')
+        const good = JSON.stringify({ id: 'o-1', items: ['book'], total: 12.5 })
+        const bad = JSON.stringify({ id: 'o-2', items: [], total: 3 })
+        const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
+        expect(redelivered).to.deep.equal([1])
+        expect(find(logs, 'order accepted')).to.include({ orderId: 'o-1', items: 1, total: 12.5 })
+        expect(find(logs, 'event failed').level).to.equal('error')
+      })
+
+      it('a topic message, with its attributes', async function () {
+        requireTrigger(this, 'topic')
+        const { logs } = await target.fire({
+          kind: 'topic',
+          function: 'alerts',
+          topic: 'polycloud-demo-dev-alerts',
+          body: 'disk almost full',
+          attributes: { severity: 'warning' },
+        })
+        expect(find(logs, 'alert')).to.include({ level: 'warn', body: 'disk almost full' })
+      })
+
+      it('a storage event', async function () {
+        requireTrigger(this, 'storage')
+        const { logs } = await target.fire({ kind: 'storage', function: 'thumbnails', bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048 })
+        expect(find(logs, 'thumbnail needed')).to.include({ bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
+      })
+
+      describe('secured routes, declared once in serverless.yml', () => {
+        const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
+        const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
+
+        it('a valid token reaches the handler, which sees the verified caller', async () => {
+          const response = await me(await bearer({ sub: 'ada', scope: 'profile email', name: 'Ada' }))
+          // On a failure, the handler's last log lines say why (the JWKS could not be fetched, say).
+          expect(response.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(200)
+          expect(await response.json()).to.deep.equal({ subject: 'ada', scopes: ['profile', 'email'], name: 'Ada' })
+        })
+
+        it('no token: 401 with a Bearer challenge, the same body everywhere', async () => {
+          const response = await me()
+          expect(response.status).to.equal(401)
+          expect(response.headers.get('www-authenticate')).to.equal('Bearer scope="profile"')
+          expect(await response.text()).to.equal('{"message":"Unauthorized"}')
+        })
+
+        it('an expired, forged or foreign-keyed token: 401 invalid_token; a token without the scope: 403 insufficient_scope', async () => {
+          const expired = await me(await bearer({ sub: 'ada', scope: 'profile' }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }))
+          const unknown = await me(await bearer({ sub: 'ada', scope: 'profile' }, { unknownKey: true }))
+          const [header, payload] = (await issuer.sign({ sub: 'ada', scope: 'email' })).split('.')
+          const forged = await me({ authorization: `Bearer ${header}.${payload}.${Buffer.alloc(256).toString('base64url')}` })
+          for (const response of [expired, unknown, forged]) {
+            expect(response.status).to.equal(401)
+            expect(response.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="invalid_token" error_description="[^"]+"$/)
+            expect(await response.text()).to.equal('{"message":"Unauthorized"}')
+          }
+          const scopeless = await me(await bearer({ sub: 'ada', scope: 'email' }))
+          expect(scopeless.status).to.equal(403)
+          expect(scopeless.headers.get('www-authenticate')).to.match(/^Bearer scope="profile" error="insufficient_scope"/)
+          expect(await scopeless.text()).to.equal('{"message":"Forbidden"}')
+        })
+
+        it('a CORS preflight is answered without the handler; a refused origin gets no Allow headers', async () => {
+          const preflight = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: WEB_ORIGIN, 'access-control-request-method': 'GET' } })
+          expect(preflight.status).to.equal(204)
+          expect(preflight.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
+          expect(preflight.headers.get('access-control-allow-methods')).to.equal('GET')
+          expect(preflight.headers.get('access-control-max-age')).to.equal('600')
+          const refused = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
+          expect(refused.status).to.equal(204)
+          expect(refused.headers.get('access-control-allow-origin')).to.equal(null)
+        })
+
+        it('CORS headers on every response of the route, errors included, with Vary: Origin', async () => {
+          for (const [path, status] of [['/greetings/Ada', 200], ['/greetings/x?lang=xx', 400]] as const) {
+            const response = await fetch(target.url(path), { headers: { origin: WEB_ORIGIN } })
+            expect(response.status).to.equal(status)
+            expect(response.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
+            expect(response.headers.get('vary')).to.match(/(^|, *)Origin\b/)
+            await response.body?.cancel()
+          }
+          const stranger = await fetch(target.url('/greetings/Ada'), { headers: { origin: 'https://evil.example' } })
+          expect(stranger.headers.get('access-control-allow-origin')).to.equal(null)
+          await stranger.body?.cancel()
+        })
+      })
+    })
+  }
+})

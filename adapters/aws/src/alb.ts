@@ -1,6 +1,7 @@
 import {
   BaseRequest,
   PortableHeaders,
+  lastForwardedFor,
   PortableQuery,
   isRecord,
   queryFromRecord,
@@ -11,7 +12,7 @@ import {
   type HttpSource,
   type OutgoingResponse,
 } from '@polycloud/core/adapter'
-import { checkMethod, encodeBody, lastForwardedFor, origin, type Multi, type Single } from './http.js'
+import { checkMethod, encodeBody, origin, type Multi, type Single } from './http.js'
 import { reasonPhrase } from './status.js'
 
 /** Application Load Balancer target event, single-value or multi-value-headers mode. */

@@ -2,11 +2,9 @@ import {
   EventError,
   checkCloudEvent,
   isRecord,
-  translateRecords,
+  oneEvent,
   type CloudEvent,
   type EventSource,
-  type InvalidRecord,
-  type NeutralEvent,
   type ScheduleEvent,
   throwIfFailed,
 } from '@polycloud/core/adapter'
@@ -43,11 +41,6 @@ export function resourcesOf(event: EventBridgeEvent): string[] {
     throw new EventError('resources is not a list of strings (ARNs)')
   }
   return resources as string[]
-}
-
-/** One EventBridge event as one neutral event, failing alone (with its reasons) when it cannot be translated. */
-export function oneEvent<E extends NeutralEvent>(source: string, event: EventBridgeEvent, translate: (event: EventBridgeEvent) => E): Array<E | InvalidRecord> {
-  return translateRecords<E, EventBridgeEvent>([event], translate, { source, id: (record) => (typeof record.id === 'string' ? record.id : undefined) })
 }
 
 function toSchedule(event: EventBridgeEvent): ScheduleEvent {

@@ -41,16 +41,6 @@ export function origin(proto: string | null, host: string | null | undefined, fa
   return `${proto ?? fallbackProto}://${host || 'localhost'}`
 }
 
-/**
- * The last entry of an X-Forwarded-For header: the address the provider's own front end appended (the entries
- * before it are whatever the client sent). Undefined when there is none.
- */
-export function lastForwardedFor(header: string | null): string | undefined {
-  if (!header) return undefined
-  const last = header.slice(header.lastIndexOf(',') + 1).trim()
-  return last === '' ? undefined : last
-}
-
 /** The last path segment of an ARN-like name (`arn:aws:sqs:eu-west-1:1234:orders` -> `orders`). */
 export function arnName(arn: string): string {
   const slash = arn.lastIndexOf('/')

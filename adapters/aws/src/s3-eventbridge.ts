@@ -1,5 +1,5 @@
-import { EventError, isRecord, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
-import { isEventBridgeEvent, oneEvent, resourcesOf, type EventBridgeEvent } from './eventbridge.js'
+import { EventError, isRecord, oneEvent, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { isEventBridgeEvent, resourcesOf, type EventBridgeEvent } from './eventbridge.js'
 
 const TYPES: Record<string, StorageEvent['type']> = { 'Object Created': 'created', 'Object Deleted': 'deleted' }
 

@@ -2,6 +2,7 @@ import type { Cookie, HttpRequest } from '@azure/functions'
 import {
   BaseRequest,
   PortableHeaders,
+  lastForwardedFor,
   PortableQuery,
   isRecord,
   type BodySource,
@@ -35,9 +36,8 @@ export class AzureHttpRequest extends BaseRequest<HttpRequest> {
    * local Functions host has no front end).
    */
   override get ip(): string | undefined {
-    const forwarded = this.headers.get('x-forwarded-for')
-    if (!forwarded) return undefined
-    return stripPort(forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()) || undefined
+    const last = lastForwardedFor(this.headers.get('x-forwarded-for'))
+    return last === undefined ? undefined : stripPort(last) || undefined
   }
 
   protected readUrl(): string {

@@ -4,11 +4,9 @@ import {
   isBase64,
   isRecord,
   toCloudEvent as validCloudEvent,
-  translateRecords,
+  oneEvent,
   type CloudEvent,
   type EventSource,
-  type InvalidRecord,
-  type NeutralEvent,
   throwIfFailed,
 } from '@polycloud/core/adapter'
 
@@ -125,14 +123,6 @@ export function resourceName(path: string | undefined, collection: string): stri
   const end = path.indexOf('/', start)
   const id = end === -1 ? path.slice(start) : path.slice(start, end)
   return id === '' ? undefined : id
-}
-
-/**
- * The one neutral event of a delivery, or an {@link InvalidRecord} naming what was wrong with it: a malformed event
- * then fails on its own (logged, answered with a 500, redelivered and finally dead-lettered) instead of crashing.
- */
-export function oneEvent<E extends NeutralEvent>(source: string, event: GcpCloudEvent, translate: (event: GcpCloudEvent) => E): Array<E | InvalidRecord> {
-  return translateRecords<E, GcpCloudEvent>([event], translate, { source, id: (record) => (typeof record.id === 'string' ? record.id : undefined) })
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   EventError,
   isRecord,
+  oneEvent,
   quote,
   setOwn,
   type ChangeEvent,
@@ -9,7 +10,7 @@ import {
   type JsonValue,
   throwIfFailed,
 } from '@polycloud/core/adapter'
-import { cloudEventData, isCloudEventOfType, oneEvent, type GcpCloudEvent } from './cloud-event.js'
+import { cloudEventData, isCloudEventOfType, type GcpCloudEvent } from './cloud-event.js'
 import { decodeDocumentEventData } from './firestore-protobuf.js'
 
 export const FIRESTORE_EVENT_PREFIX = 'google.cloud.firestore.document.v1.'

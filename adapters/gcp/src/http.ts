@@ -4,6 +4,7 @@ import {
   BaseRequest,
   HttpError,
   PortableHeaders,
+  lastForwardedFor,
   httpFailure,
   PortableQuery,
   isRecord,
@@ -81,11 +82,8 @@ export class FrameworkHttpRequest extends BaseRequest<FrameworkRequest> {
    */
   override get ip(): string | undefined {
     const request = this.native
-    const forwarded = first(request.headers['x-forwarded-for'])
-    if (typeof forwarded === 'string' && forwarded !== '') {
-      const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim()
-      if (last !== '') return last
-    }
+    const last = lastForwardedFor(first(request.headers['x-forwarded-for']) ?? null)
+    if (last !== undefined) return last
     const peer = request.socket?.remoteAddress
     return typeof peer === 'string' && peer !== '' ? peer : undefined
   }

@@ -1,5 +1,5 @@
-import { EventError, isRecord, type EventSource, type ScheduleEvent, throwIfFailed } from '@polycloud/core/adapter'
-import { cloudEventData, isCloudEventOfType, oneEvent, resourceName, type GcpCloudEvent } from './cloud-event.js'
+import { EventError, isRecord, oneEvent, type EventSource, type ScheduleEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { cloudEventData, isCloudEventOfType, resourceName, type GcpCloudEvent } from './cloud-event.js'
 import { MESSAGE_PUBLISHED, isPushBody, type PubSubInput, type PubSubMessage, type PubSubPushBody } from './pubsub.js'
 
 export const SCHEDULER_EXECUTED = 'google.cloud.scheduler.job.v1.executed'

@@ -1,8 +1,7 @@
-import { EventError, isRecord, quote, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, oneEvent, quote, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import {
   cloudEventData,
   isCloudEventOfType,
-  oneEvent,
   resourceName,
   type GcpCloudEvent,
 } from './cloud-event.js'

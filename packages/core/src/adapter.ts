@@ -2,7 +2,7 @@
 export * from './index.js'
 export { BaseRequest, readAll, isStream, parseCookies, queryFromRecord, queryString, normalizePath } from './request.js'
 export type { BodySource } from './request.js'
-export { PortableHeaders } from './headers.js'
+export { PortableHeaders, lastForwardedFor } from './headers.js'
 export { PortableQuery, decodeFormComponent } from './query.js'
 export type { HeaderRecord } from './headers.js'
 export { toOutgoing, bufferBody, errorResponse, isFetchResponse } from './response.js'
@@ -25,6 +25,7 @@ export {
   BatchFailedError,
   InvalidRecord,
   translateRecords,
+  oneEvent,
   withFailureRef,
   failureRef,
   UNNAMED,

@@ -114,3 +114,13 @@ function add(values: Record<string, string>, lower: string, value: string | read
   const previous = values[lower]
   values[lower] = previous === undefined ? joined : `${previous}, ${joined}`
 }
+
+/**
+ * The last entry of an X-Forwarded-For header: the address the provider's own front end appended (the entries
+ * before it are whatever the client sent). Undefined when there is none.
+ */
+export function lastForwardedFor(header: string | null): string | undefined {
+  if (!header) return undefined
+  const last = header.slice(header.lastIndexOf(',') + 1).trim()
+  return last === '' ? undefined : last
+}

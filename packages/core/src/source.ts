@@ -121,6 +121,20 @@ export function translateRecords<E extends NeutralEvent, R = Readonly<Record<str
   return out
 }
 
+/**
+ * The one neutral event of a delivery that carries a single native event (an EventBridge event, a CloudEvent), or
+ * an {@link InvalidRecord} naming what was wrong with it: a malformed event then fails on its own, known by its
+ * `id`, instead of crashing the invocation.
+ */
+export function oneEvent<E extends NeutralEvent, R>(source: string, event: R, translate: (event: R) => E): Array<E | InvalidRecord> {
+  return translateRecords<E, R>([event], translate, { source, id: (record) => recordIdOf(record) })
+}
+
+function recordIdOf(record: unknown): string | undefined {
+  const id = (record as { readonly id?: unknown }).id
+  return typeof id === 'string' ? id : undefined
+}
+
 function isEventList<E>(value: E | readonly E[]): value is readonly E[] {
   return Array.isArray(value)
 }

@@ -3,7 +3,8 @@
  * `--endpoint-url` and the SDKs' `endpoint` take). Each request goes to the service it is for:
  *
  * - `x-amz-target: AmazonSQS.*` (the AWS JSON protocol): SQS;
- * - a request signed for `sns` (SigV4 credential scope), or a form POST to `/` whose Action is an SNS action: SNS;
+ * - a request signed for `sns` (SigV4 credential scope), an unsigned form POST to `/`, or a GET of `/?Action=...`
+ *   (a notification's UnsubscribeURL): SNS;
  * - an unsigned request under `/polycloud/` (no bucket can be named `polycloud` and be reached unsigned there by
  *   the SDKs, which always sign): the local control API (schedules fired now, deliveries);
  * - anything else: S3 (path-style: `/<bucket>/<key>`).
@@ -24,10 +25,10 @@ export function routeOf(req: IncomingMessage): Route {
   if (service === 'sns') return 'sns'
   if (service === 'sqs') return 'sqs'
   if (service !== undefined) return 's3'
-  const path = (req.url ?? '/').split('?')[0] as string
+  const [path = '/', query = ''] = (req.url ?? '/').split('?')
   if (path === '/polycloud' || path.startsWith('/polycloud/')) return 'control'
   const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
-  if (req.method === 'POST' && path === '/' && form) return 'sns'
+  if (path === '/' && ((req.method === 'POST' && form) || /(^|&)Action=/.test(query))) return 'sns'
   return 's3'
 }
 

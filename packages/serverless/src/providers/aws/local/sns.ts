@@ -161,6 +161,11 @@ export class LocalSns {
     for (const subscription of saved?.subscriptions ?? []) this.subscriptions.set(subscription.arn, subscription)
   }
 
+  /** The ARNs of the topics, sorted. */
+  topicArns(): string[] {
+    return [...this.topics.keys()].sort().map((name) => this.topicArn(name))
+  }
+
   topicArn(name: string): string {
     return `arn:aws:sns:${this.options.region}:${this.options.accountId}:${name}`
   }

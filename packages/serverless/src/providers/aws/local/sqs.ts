@@ -114,6 +114,8 @@ export interface ReceiveInput {
   readonly attributeNames?: readonly string[]
   /** Message attributes to return (`All`, `.*`, `prefix.*` or names). */
   readonly messageAttributeNames?: readonly string[]
+  /** Ends the wait (nothing is received once it is aborted). */
+  readonly signal?: AbortSignal
 }
 
 export interface SqsOptions {
@@ -612,12 +614,13 @@ export class LocalSqs {
     if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) throw invalid(`Value ${wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.`)
     const deadline = Date.now() + wait * this.second
     for (;;) {
+      if (this.stopped || input.signal?.aborted) return []
       const queue = this.queue(name)
       const messages = this.take(queue, max, input)
       const now = Date.now()
-      if (messages.length > 0 || now >= deadline || this.stopped) return messages
+      if (messages.length > 0 || now >= deadline) return messages
       const next = Math.min(deadline, ...queue.messages.map((message) => message.visibleAt).filter((at) => at > now))
-      await this.changeOrTimeout(queue, next - now)
+      await this.changeOrTimeout(queue, next - now, input.signal)
     }
   }
 
@@ -779,19 +782,21 @@ export class LocalSqs {
     this.timers.add(timer)
   }
 
-  /** Resolves when the queue changes, after `ms`, or when the service stops. */
-  private changeOrTimeout(queue: Queue, ms: number): Promise<void> {
+  /** Resolves when the queue changes, after `ms`, when the signal aborts or when the service stops. */
+  private changeOrTimeout(queue: Queue, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer)
         this.timers.delete(timer)
         queue.waiters.delete(done)
+        signal?.removeEventListener('abort', done)
         resolve()
       }
       const timer = setTimeout(done, Math.max(1, ms + 1))
       timer.unref()
       this.timers.add(timer)
       queue.waiters.add(done)
+      signal?.addEventListener('abort', done, { once: true })
     })
   }
 

@@ -1,0 +1,3 @@
+import { http, json } from '@polycloud/core'
+
+export default http(() => json({ ok: true }))

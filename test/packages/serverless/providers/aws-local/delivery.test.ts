@@ -108,7 +108,7 @@ describe('serverless/providers/aws/local: delivery to functions', function () {
     it('fails the whole batch when the function throws, or answers an unknown itemIdentifier', async () => {
       const aws = await start({ queues: [{ name: 'work', visibilityTimeout: 2 }], queueMappings: [{ function: 'worker', queue: 'work' }] })
       let attempts = 0
-      behaviour = (call) => {
+      behaviour = () => {
         attempts += 1
         if (attempts === 1) throw new Error('boom')
         if (attempts === 2) return { batchItemFailures: [{ itemIdentifier: 'not-in-the-batch' }] }

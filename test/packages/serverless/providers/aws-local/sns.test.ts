@@ -176,7 +176,7 @@ describe('serverless/providers/aws/local: SNS', function () {
       expect(event.Records[0]).to.deep.include({ EventSource: 'aws:sns', EventVersion: '1.0', EventSubscriptionArn: one.SubscriptionArn })
       expect(event.Records[0]?.Sns).to.deep.include({ Type: 'Notification', MessageId, TopicArn: arn, Subject: null, Message: 'hello', MessageAttributes: { severity: { Type: 'String', Value: 'critical' } } })
       expect(snsSource.canHandle(event)).to.equal(true)
-      const [message] = snsSource.getEvents(event) as Array<{ attributes: Record<string, string>; id: string }>
+      const [message] = snsSource.getEvents(event as never) as Array<{ attributes: Record<string, string>; id: string }>
       expect(message).to.deep.include({ id: MessageId, attributes: { severity: 'critical' } })
     })
 

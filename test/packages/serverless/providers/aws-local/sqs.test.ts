@@ -324,7 +324,7 @@ describe('serverless/providers/aws/local: SQS', function () {
       const third = await receive(url)
       expect(third.map((m) => m.Body)).to.deep.equal(['a2'])
       expect(third[0]?.Attributes).to.include({ MessageGroupId: 'a', MessageDeduplicationId: 'a2' })
-      expect(BigInt(third[0]?.Attributes?.SequenceNumber ?? '0')).to.be.greaterThan(BigInt(first[0]?.Attributes?.SequenceNumber ?? '0'))
+      expect(BigInt(third[0]?.Attributes?.SequenceNumber ?? '0') > BigInt(first[0]?.Attributes?.SequenceNumber ?? '0')).to.equal(true)
     })
 
     it('deduplicates by MessageDeduplicationId and by content (SHA-256 of the body) for five minutes', async () => {

@@ -53,7 +53,7 @@ export class LocalSchedules {
       try {
         parseSchedule(spec.expression)
       } catch (error) {
-        throw new Error(`schedule ${spec.rule} of ${spec.function}: ${(error as Error).message}`)
+        throw new Error(`schedule ${spec.rule} of ${spec.function}: ${(error as Error).message}`, { cause: error })
       }
     }
   }

@@ -192,6 +192,7 @@ const SYSTEM_ATTRIBUTES = [
 ]
 
 /** The characters SQS accepts in a body or string attribute (SendMessage: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). */
+// eslint-disable-next-line no-control-regex -- the allowed control characters are the point.
 const INVALID_CHARACTER = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/

@@ -193,6 +193,15 @@ describe('serverless/providers/aws/local: SQS', function () {
       expect(Object.keys(message?.Attributes ?? {})).to.deep.equal(['SentTimestamp'])
     })
 
+    it('keeps an attribute named __proto__ as an attribute', async () => {
+      const url = await fresh()
+      const attributes = JSON.parse('{"__proto__":{"DataType":"String","StringValue":"kept"}}') as Record<string, { DataType: string; StringValue: string }>
+      await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'b', MessageAttributes: attributes }))
+      const [message] = await receive(url)
+      expect(Object.keys(message?.MessageAttributes ?? {})).to.deep.equal(['__proto__'])
+      expect(message?.MD5OfMessageAttributes).to.equal(md5OfMessageAttributes(attributes))
+    })
+
     it('changes visibility: 0 makes a message visible now; a message not in flight is MessageNotInflight', async () => {
       const url = await fresh({ VisibilityTimeout: '600' })
       await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'v' }))

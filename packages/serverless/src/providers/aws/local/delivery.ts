@@ -14,6 +14,7 @@
  *
  * Each attempt is kept in a bounded delivery log (`deliveries()`, served at `GET /polycloud/deliveries`).
  */
+import { setOwn } from '@polycloud/core/adapter'
 import type { LocalSqs, ReceivedMessage } from './sqs.js'
 
 /**
@@ -74,13 +75,13 @@ export function sqsRecord(message: ReceivedMessage, queueArn: string, region: st
   }
   const messageAttributes: Record<string, Record<string, unknown>> = {}
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    messageAttributes[name] = {
+    setOwn(messageAttributes, name, {
       ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
       ...(value.BinaryValue === undefined ? {} : { binaryValue: value.BinaryValue }),
       stringListValues: [],
       binaryListValues: [],
       dataType: value.DataType,
-    }
+    })
   }
   return {
     messageId: message.MessageId,

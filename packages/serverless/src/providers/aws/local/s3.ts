@@ -19,6 +19,7 @@
  * lifecycle, website hosting, presigned POST, UploadPartCopy, ListParts/ListMultipartUploads, checksum
  * verification of CRC64NVME (stored as sent), EventBridge notifications, authentication.
  */
+import { setOwn } from '@polycloud/core/adapter'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { copyFile, readFile, rename, rm } from 'node:fs/promises'
@@ -820,7 +821,7 @@ function objectHeaders(req: IncomingMessage): Pick<ObjectMeta, 'contentType' | '
     if (kept !== '') headers[name] = kept
   }
   const metadata: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value
+  for (const [name, value] of Object.entries(req.headers)) if (name.startsWith('x-amz-meta-') && typeof value === 'string') setOwn(metadata, name.slice(11), value)
   return { contentType: typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : 'binary/octet-stream', headers, metadata }
 }
 

@@ -18,11 +18,12 @@
  * `EXAMPLE`, as the sample events do), delivery policies and subscription dead-letter queues, data protection,
  * tags, permissions.
  */
+import { setOwn } from '@polycloud/core/adapter'
 import { createHash, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope, type SnsMessageAttribute } from './filter-policy.js'
 import { AwsError, el, readBody, uuid, xmlEscape } from './http.js'
-import type { LocalSqs, SqsMessageAttributes } from './sqs.js'
+import type { LocalSqs, SqsMessageAttribute, SqsMessageAttributes } from './sqs.js'
 import { readJsonState, Saver } from './state.js'
 
 export type { SnsMessageAttribute } from './filter-policy.js'
@@ -428,7 +429,7 @@ export class LocalSns {
   private notification(subscription: Subscription, message: { messageId: string; message: string; subject: string | undefined; timestamp: string; attributes: Readonly<Record<string, SnsMessageAttribute>> }): SnsNotification {
     const attributes: Record<string, { Type: string; Value: string }> = {}
     for (const [name, attribute] of Object.entries(message.attributes)) {
-      attributes[name] = { Type: attribute.DataType, Value: (attribute.DataType.startsWith('Binary') ? attribute.BinaryValue : attribute.StringValue) as string }
+      setOwn(attributes, name, { Type: attribute.DataType, Value: (attribute.DataType.startsWith('Binary') ? attribute.BinaryValue : attribute.StringValue) as string })
     }
     return {
       Type: 'Notification',
@@ -460,7 +461,7 @@ export class LocalSns {
       attributes = {}
       for (const [name, { Type, Value }] of Object.entries(notification.MessageAttributes)) {
         // SQS takes String.Array as a String with a custom type label.
-        attributes[name] = Type.startsWith('Binary') ? { DataType: Type, BinaryValue: Value } : { DataType: Type, StringValue: Value }
+        setOwn<SqsMessageAttribute>(attributes, name, Type.startsWith('Binary') ? { DataType: Type, BinaryValue: Value } : { DataType: Type, StringValue: Value })
       }
     } else {
       const { SigningCertUrl, UnsubscribeUrl, Subject, MessageAttributes, ...rest } = notification
@@ -615,7 +616,7 @@ export class LocalSns {
 /** A Query API map (`<prefix>.entry.N.key` / `.value`). */
 function entries(params: URLSearchParams, prefix: string): Record<string, string> {
   const out: Record<string, string> = {}
-  for (let n = 1; params.has(`${prefix}.entry.${n}.key`); n++) out[params.get(`${prefix}.entry.${n}.key`) as string] = params.get(`${prefix}.entry.${n}.value`) ?? ''
+  for (let n = 1; params.has(`${prefix}.entry.${n}.key`); n++) setOwn(out, params.get(`${prefix}.entry.${n}.key`) as string, params.get(`${prefix}.entry.${n}.value`) ?? '')
   return out
 }
 
@@ -634,7 +635,7 @@ function publishInput(params: URLSearchParams, prefix: string): PublishInput {
     const binary = params.get(`${at}Value.BinaryValue`)
     if (text !== null) attribute.StringValue = text
     if (binary !== null) attribute.BinaryValue = binary
-    attributes[params.get(`${at}Name`) as string] = attribute
+    setOwn(attributes, params.get(`${at}Name`) as string, attribute)
   }
   const input: { -readonly [K in keyof PublishInput]: PublishInput[K] } = { message: get('Message') as string, attributes }
   const subject = get('Subject')

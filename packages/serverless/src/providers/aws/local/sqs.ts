@@ -17,6 +17,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { setOwn } from '@polycloud/core/adapter'
 import { AwsError, readBody, signedService, uuid } from './http.js'
 import { readJsonState, Saver } from './state.js'
 
@@ -272,7 +273,7 @@ export function checkMessageAttributes(attributes: unknown, system = false): num
 function copyAttributes(attributes: SqsMessageAttributes | undefined): SqsMessageAttributes {
   const out: SqsMessageAttributes = {}
   for (const [name, value] of Object.entries(attributes ?? {})) {
-    out[name] = value.DataType.startsWith('Binary') ? { DataType: value.DataType, BinaryValue: value.BinaryValue as string } : { DataType: value.DataType, StringValue: value.StringValue as string }
+    setOwn<SqsMessageAttribute>(out, name, value.DataType.startsWith('Binary') ? { DataType: value.DataType, BinaryValue: value.BinaryValue as string } : { DataType: value.DataType, StringValue: value.StringValue as string })
   }
   return out
 }
@@ -702,7 +703,7 @@ export class LocalSqs {
       const selected: SqsMessageAttributes = {}
       for (const [name, value] of Object.entries(message.attributes)) {
         const chosen = names.some((pattern) => pattern === 'All' || pattern === '.*' || pattern === name || (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -1))))
-        if (chosen) selected[name] = value
+        if (chosen) setOwn(selected, name, value)
       }
       const md5 = md5OfMessageAttributes(selected)
       if (md5 !== undefined) {

@@ -125,7 +125,8 @@ describe('serverless/providers/aws/local: delivery to functions', function () {
     })
 
     it('keeps batches within batchSize, and gathers a batch over the batching window', async () => {
-      const aws = await start({ queues: [{ name: 'bulk' }, { name: 'slow' }], queueMappings: [{ function: 'bulk', queue: 'bulk', batchSize: 4 }, { function: 'slow', queue: 'slow', batchSize: 100, maximumBatchingWindow: 30 }] })
+      // Visibility timeouts well beyond the window (30 s here), as AWS advises for a mapping with a batching window.
+      const aws = await start({ queues: [{ name: 'bulk', visibilityTimeout: 300 }, { name: 'slow', visibilityTimeout: 300 }], queueMappings: [{ function: 'bulk', queue: 'bulk', batchSize: 4 }, { function: 'slow', queue: 'slow', batchSize: 100, maximumBatchingWindow: 20 }] })
       const client = sqsClient(aws.endpoint)
       for (let i = 0; i < 3; i++) {
         await client.send(new SendMessageBatchCommand({ QueueUrl: aws.queueUrl('bulk'), Entries: Array.from({ length: 5 }, (_, j) => ({ Id: `m${j}`, MessageBody: `${i}-${j}` })) }))
@@ -135,7 +136,7 @@ describe('serverless/providers/aws/local: delivery to functions', function () {
       await waitFor('the bulk messages', () => calls.filter((c) => c.fn === 'bulk').flatMap((c) => c.event.Records ?? []).length === 15)
       const sizes = calls.filter((c) => c.fn === 'bulk').map((c) => c.event.Records?.length ?? 0)
       expect(Math.max(...sizes)).to.be.at.most(4)
-      // Fifteen messages sent within the 3 s window reach the function as one batch.
+      // Fifteen messages sent within the 2 s window reach the function as one batch.
       const slow = await waitFor('the slow batch', () => calls.find((c) => c.fn === 'slow'))
       expect(slow.event.Records).to.have.length(15)
     })

@@ -188,8 +188,14 @@ export class DeliveryEngine {
         const left = windowEnd - Date.now()
         if (left <= 0) break
         const more = await receive(batchSize - batch.length, 0)
-        if (more.length > 0) batch.push(...more)
-        else await new Promise((resolve) => setTimeout(resolve, Math.min(left, sqs.second / 10)).unref())
+        for (const message of more) {
+          // Received again while the batch gathered (its visibility ran out): the latest receipt is the one to keep.
+          const earlier = batch.findIndex((other) => other.MessageId === message.MessageId)
+          if (earlier === -1) batch.push(message)
+          else batch[earlier] = message
+        }
+        if (more.length > 0) continue
+        await new Promise((resolve) => setTimeout(resolve, Math.min(left, sqs.second / 10)).unref())
       }
       await this.deliverBatch(mapping, batch)
     }

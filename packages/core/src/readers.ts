@@ -19,7 +19,7 @@ export function typeOf(value: unknown): string {
     return value === '' ? 'the empty string' : `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`
-  if (value instanceof Date) return 'a Date'
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : 'a Date'
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
@@ -58,8 +58,9 @@ export function readTime(value: unknown, field: string): string {
   return Number.isNaN(ms) ? value : new Date(ms).toISOString()
 }
 
-/** The range of a JavaScript Date, in milliseconds either side of the epoch. */
-const MAX_MS = 8.64e15
+/** The times ISO 8601 writes with four-digit years, 0000-01-01 to 9999-12-31, in milliseconds since the epoch. */
+const MIN_MS = -62167219200000
+const MAX_MS = 253402300799999
 
 /**
  * A time given as a count since the epoch (a number, its decimal string, or a Date), as ISO 8601 UTC.
@@ -68,8 +69,9 @@ const MAX_MS = 8.64e15
 export function readEpochTime(value: unknown, field: string, msPerUnit = 1): string {
   if (absent(value) || value === '') return ''
   const count = value instanceof Date ? value.getTime() / msPerUnit : typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  if (typeof count !== 'number' || !Number.isFinite(count) || Math.abs(count * msPerUnit) > MAX_MS) {
-    return refuse(field, `a time in ${msPerUnit === 1000 ? 'seconds' : 'milliseconds'} since the epoch`, value)
+  if (typeof count !== 'number' || !(count * msPerUnit >= MIN_MS && count * msPerUnit <= MAX_MS)) {
+    const wanted = value instanceof Date ? 'a valid Date' : `a time in ${msPerUnit === 1000 ? 'seconds' : 'milliseconds'} since the epoch`
+    return refuse(field, `${wanted} (from year 0 to 9999)`, value)
   }
   return new Date(count * msPerUnit).toISOString()
 }
@@ -88,8 +90,9 @@ const NO_STRINGS: Readonly<Record<string, string>> = Object.freeze({})
 
 /**
  * A map of names to strings (message attributes, properties): an object whose every entry gives a string, `pick`
- * taking it from an entry that wraps it (`{ stringValue }` on SQS, `{ Value }` on SNS). Every name is an own key
- * (`__proto__` too). An empty, frozen record when absent.
+ * taking it from an entry that wraps it (`{ stringValue }` on SQS, `{ Value }` on SNS), in a new record whose every
+ * name is an own key (`__proto__` too). Without `pick`, the object itself once every value is checked (parsed JSON
+ * keeps every name an own key). An empty, frozen record when absent.
  */
 export function readStrings(
   value: unknown,
@@ -98,8 +101,8 @@ export function readStrings(
 ): Readonly<Record<string, string>> {
   if (absent(value)) return NO_STRINGS
   if (typeof value !== 'object' || Array.isArray(value)) return refuse(field, 'an object', value)
-  const out: Record<string, string> = {}
   const record = value as Readonly<Record<string, unknown>>
+  const out: Record<string, string> | undefined = pick === undefined ? undefined : {}
   for (const name of Object.keys(record)) {
     const entry = record[name]
     const text = pick === undefined ? entry : pick(entry)
@@ -107,7 +110,25 @@ export function readStrings(
       const at = `${field}[${JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}...` : name)}]`
       refuse(at, pick === undefined ? 'a string' : 'an entry with a string value', text)
     }
-    setOwn(out, name, text as string)
+    if (out !== undefined) setOwn(out, name, text as string)
   }
-  return out
+  return out ?? (record as Readonly<Record<string, string>>)
 }
+
+/** A count such as a delivery attempt: an integer, 1 or more (or its decimal string); undefined when absent. */
+export function readCount(value: unknown, field: string): number | undefined {
+  if (absent(value)) return undefined
+  const number = typeof value === 'string' && DIGITS.test(value) ? Number(value) : value
+  if (typeof number === 'number' && Number.isSafeInteger(number) && number >= 1) return number
+  return refuse(field, 'an integer of 1 or more', value)
+}
+
+const NO_MEMBERS: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/** A nested object of the payload (a record's `attributes`, `properties`): an empty, frozen record when absent. */
+export function readObject(value: unknown, field: string): Readonly<Record<string, unknown>> {
+  if (absent(value)) return NO_MEMBERS
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Readonly<Record<string, unknown>>
+  return refuse(field, 'an object', value)
+}
+

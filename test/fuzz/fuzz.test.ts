@@ -14,7 +14,7 @@ describe('fuzz: hostile mutations of every fixture through every adapter module'
     result = await quietly(() => fuzz({ seed: 20240501, events: 3000 }))
   })
 
-  it('finds no defect: nothing escapes unnamed, no HTTP 500, no prototype change, no hang, partial failures only where mutated', () => {
+  it('finds no defect: nothing escapes unnamed, no HTTP 500, no prototype change, no hang, partial failures only where mutated, no field of the wrong type reaching a handler', () => {
     expect(result.defects, JSON.stringify(result.defects.slice(0, 5), null, 2)).to.deep.equal([])
   })
 

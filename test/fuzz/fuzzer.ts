@@ -15,14 +15,17 @@
  * - every record that could not be translated is refused with an error naming the format and the problem (an
  *   EventError raised by the format, not a TypeError it did not expect);
  * - partial failures name only the bad records: the records refused are those refused without the mutation, plus at
- *   most the one record the mutation touched.
+ *   most the one record the mutation touched;
+ * - every event that reaches a handler has each neutral field of its declared type (`NEUTRAL_FIELDS` in core, the
+ *   one table the compiler checks against the event interfaces): a field of the wrong type is `defect:wrong-type`,
+ *   counted per format and field in `wrongFields`.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ServerResponse } from 'node:http'
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { changes, cloudEvent, http, json, queue, schedule, storage, topic, type PortableHandler } from '@polycloud/core'
-import { BatchFailedError, EventError, InvalidRecord, type EventSource, type ProviderAdapter, type Source, type SourceKind } from '@polycloud/core/adapter'
+import { BatchFailedError, EventError, InvalidRecord, fieldProblems, type EventSource, type NeutralEvent, type ProviderAdapter, type Source, type SourceKind } from '@polycloud/core/adapter'
 import { adapter as aws, createLambdaHandler } from '@polycloud/aws'
 import { adapter as azure, createAzureHandler, fromJson as azureFromJson } from '@polycloud/azure'
 import { adapter as gcp, createCloudEventFunction, createHttpFunction, type FrameworkRequest } from '@polycloud/gcp'
@@ -43,6 +46,7 @@ export type Outcome =
   | 'defect:hang'
   | 'defect:unnamed-invalid-record'
   | 'defect:partial-beyond-mutation'
+  | 'defect:wrong-type'
 
 export interface Defect {
   readonly outcome: Outcome
@@ -60,6 +64,8 @@ export interface FuzzResult {
   /** One count per (event, module that recognised it) pair, plus `not-recognised` per (event, provider). */
   readonly counts: Record<Outcome, number>
   readonly defects: Defect[]
+  /** Events that reached a handler with a field of the wrong type, per `<format> <field>`. */
+  readonly wrongFields: Record<string, number>
   readonly ms: number
 }
 
@@ -306,10 +312,22 @@ function touch(value: unknown): void {
   JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Uint8Array ? inner.byteLength : typeof inner === 'bigint' ? String(inner) : inner))
 }
 
+/** The field problems of the events that reached a handler during the current dispatch. */
+let reached: string[] = []
+
+/** The oracle on every event a handler receives: each neutral field has its declared type. */
+function checkFields(event: NeutralEvent): void {
+  for (const problem of fieldProblems(event)) reached.push(problem)
+}
+
 const HANDLERS: Record<SourceKind, PortableHandler> = {
   http: http(async (request) => json(await touchRequest(request))),
-  schedule: schedule((event) => touch(event.name)),
+  schedule: schedule((event) => {
+    checkFields(event)
+    touch(event.name)
+  }),
   queue: queue((message) => {
+    checkFields(message)
     touch([message.body, message.bytes().length, message.attributes, message.attempt, message.groupId])
     try {
       message.json()
@@ -318,11 +336,21 @@ const HANDLERS: Record<SourceKind, PortableHandler> = {
     }
   }),
   topic: topic((message) => {
+    checkFields(message)
     touch([message.body, message.bytes().length, message.attributes, message.subject])
   }),
-  storage: storage((event) => touch([event.bucket, event.key, event.size, event.etag])),
-  changes: changes((event) => touch([event.keys, event.newImage, event.oldImage])),
-  cloudEvent: cloudEvent((event) => touch([event.data, event.extensions, event.time])),
+  storage: storage((event) => {
+    checkFields(event)
+    touch([event.bucket, event.key, event.size, event.etag])
+  }),
+  changes: changes((event) => {
+    checkFields(event)
+    touch([event.keys, event.newImage, event.oldImage])
+  }),
+  cloudEvent: cloudEvent((event) => {
+    checkFields(event)
+    touch([event.data, event.extensions, event.time])
+  }),
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -492,9 +520,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   const random = mulberry32(options.seed)
   const timeoutMs = options.timeoutMs ?? 5000
   const counts = Object.fromEntries(
-    ['not-recognised', 'translated', 'partial', 'refused', 'http-2xx', 'http-4xx', 'defect:uncaught', 'defect:unnamed-rejection', 'defect:http-5xx', 'defect:prototype', 'defect:hang', 'defect:unnamed-invalid-record', 'defect:partial-beyond-mutation'].map((name) => [name, 0]),
+    ['not-recognised', 'translated', 'partial', 'refused', 'http-2xx', 'http-4xx', 'defect:uncaught', 'defect:unnamed-rejection', 'defect:http-5xx', 'defect:prototype', 'defect:hang', 'defect:unnamed-invalid-record', 'defect:partial-beyond-mutation', 'defect:wrong-type'].map((name) => [name, 0]),
   ) as Record<Outcome, number>
   const defects: Defect[] = []
+  const wrongFields: Record<string, number> = {}
   // Every (fixture, provider, carrier) triple, mutated in turn.
   const targets: Array<{ path: string; provider: string; adapter: ProviderAdapter; carried: Carried }> = []
   for (const { path, json } of corpus()) {
@@ -518,6 +547,16 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
       if (carried.harness === true || (error instanceof Error && error.message !== '' && !/Cannot read properties|is not a function|Maximum call stack/.test(error.message))) counts.refused++
       else defect('defect:uncaught', 'fromJson', String(error))
       continue
+    }
+    // What the handlers of one dispatch received with a field of the wrong type: one defect per dispatch.
+    const wrongTypes = (source: string): void => {
+      if (reached.length === 0) return
+      for (const problem of reached) {
+        const key = `${source} ${problem.slice(0, problem.indexOf(':'))}`
+        wrongFields[key] = (wrongFields[key] ?? 0) + 1
+      }
+      defect('defect:wrong-type', source, reached.join('; '))
+      reached = []
     }
     let recognised = false
     for (const source of adapter.sources) {
@@ -570,14 +609,17 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
       }
       // The entry point.
       let run: Run | 'timeout'
+      reached = []
       try {
         run = await withTimeout(runEntry(provider, source, input), timeoutMs)
       } catch (error) {
+        wrongTypes(source.name)
         if (isNamedRefusal(error)) counts.refused++
         else if (error instanceof Error && /^(aws|azure|gcp|cloudflare)[: ]/.test(error.message) && !(error instanceof TypeError || error instanceof RangeError)) counts.refused++
         else defect('defect:unnamed-rejection', source.name, error instanceof Error ? `${error.name}: ${error.message}` : String(error))
         continue
       }
+      wrongTypes(source.name)
       if (run === 'timeout') {
         defect('defect:hang', source.name, `no answer within ${timeoutMs} ms`)
         continue
@@ -595,7 +637,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
     }
     if ((event + 1) % 1000 === 0) options.progress?.(event + 1, counts)
   }
-  return { events: options.events, counts, defects, ms: performance.now() - started }
+  return { events: options.events, counts, defects, wrongFields, ms: performance.now() - started }
 }
 
 /** Runs `body` with stdout log lines and console output swallowed (the adapters log every failure they handle). */

@@ -23,5 +23,8 @@ const result = await quietly(() =>
 )
 process.stdout.write(`fuzz: ${result.events} events, seed ${seed}, ${(result.ms / 1000).toFixed(1)} s\n`)
 for (const [outcome, count] of Object.entries(result.counts)) process.stdout.write(`  ${outcome.padEnd(32)} ${count}\n`)
+const wrong = Object.entries(result.wrongFields).sort(([a], [b]) => a.localeCompare(b))
+if (wrong.length > 0) process.stdout.write(`wrong-typed fields that reached a handler, per format and field:\n`)
+for (const [field, count] of wrong) process.stdout.write(`  ${field.padEnd(48)} ${count}\n`)
 for (const defect of result.defects) process.stdout.write(`DEFECT ${JSON.stringify(defect)}\n`)
 process.exitCode = result.defects.length > 0 ? 1 : 0

@@ -110,8 +110,8 @@ describe('hostile events: one result on every provider', function () {
   })
 
   describe('a malformed batch fails only what is malformed, naming the record and the problem', () => {
-    it('AWS SQS: a null record and a non-string eventSourceARN fail alone; the null one has nothing to redeliver', async () => {
-      const result = await quietly(() => lambda(queue(() => {}))({ Records: [sqsRecord('a'), null, { ...sqsRecord('c'), eventSourceARN: 5 }, sqsRecord('d')] }, lambdaContext))
+    it('AWS SQS: a non-string eventSourceARN fails alone; a null record has no messageId, so it fails the whole batch', async () => {
+      const result = await quietly(() => lambda(queue(() => {}))({ Records: [sqsRecord('a'), { ...sqsRecord('c'), eventSourceARN: 5 }, sqsRecord('d')] }, lambdaContext))
       expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: 'c' }] })
       const items = sqs.getEvents({ Records: [sqsRecord('a'), null, { ...sqsRecord('c'), eventSourceARN: 5 }] } as never)
       expect(items.map((item) => (item instanceof InvalidRecord ? item.error.message : item.id))).to.deep.equal([
@@ -146,10 +146,10 @@ describe('hostile events: one result on every provider', function () {
       expect((item as InvalidRecord).error.message).to.equal('aws:eventbridge-schedule: event "i": resources is not a list of strings (ARNs)')
     })
 
-    it('Workers: a non-message item fails alone; the other messages are acknowledged', async () => {
-      const { batch, settled } = workersBatch([{ id: 'a', timestamp: new Date(), attempts: 1, body: 'x' }, 5, { id: 'c', timestamp: new Date(), attempts: 1, body: 'y' }])
+    it('Workers: a message without a valid attempts count fails alone; the other messages are acknowledged', async () => {
+      const { batch, settled } = workersBatch([{ id: 'a', timestamp: new Date(), attempts: 1, body: 'x' }, { id: 'b', timestamp: new Date(), attempts: 0, body: 'z' }, { id: 'c', timestamp: new Date(), attempts: 1, body: 'y' }])
       await quietly(() => (createWorker(queue(() => {}), cloudflareSources) as QueueWorker).queue(batch as never, {}, executionContext))
-      expect(settled).to.deep.equal({ a: 'ack', c: 'ack' })
+      expect(settled).to.deep.equal({ a: 'ack', b: 'retry', c: 'ack' })
     })
 
     it('Azure: a null Event Grid item and a null Cosmos DB document fail alone, named by position', () => {

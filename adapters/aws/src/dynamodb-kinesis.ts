@@ -4,6 +4,7 @@ import {
   base64ToBytes,
   isBase64,
   isRecord,
+  readString,
   utf8Decode,
   type ChangeEvent,
   type EventSource,
@@ -58,7 +59,7 @@ export const dynamodbKinesis: EventSource<KinesisEvent, ChangeEvent, StreamBatch
       (record) => {
         const change = decode(record)
         if (!change) throw new EventError('kinesis.data is not a DynamoDB change record in base64 JSON')
-        return recordToChange(change, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record)
+        return recordToChange(change, readString(record.eventSourceARN, 'eventSourceARN') ?? '', record)
       },
       { source: 'aws:dynamodb-kinesis', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
     ),

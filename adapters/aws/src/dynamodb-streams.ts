@@ -5,6 +5,9 @@ import {
   failureRef,
   isRecord,
   quote,
+  readEpochTime,
+  readId,
+  readString,
   translateRecords,
   type ChangeEvent,
   type EventSource,
@@ -59,11 +62,6 @@ export function recordToChange(record: DynamoDbStreamRecord, source: string, nat
   if (type === undefined) throw new EventError(`unknown eventName ${quote(record.eventName)}`)
   const data = record.dynamodb
   const created = data.ApproximateCreationDateTime
-  let time = ''
-  if (typeof created === 'number' && Number.isFinite(created)) {
-    const date = new Date(created > 1e11 ? created : created * 1000)
-    if (!Number.isNaN(date.getTime())) time = date.toISOString()
-  }
   const image = (name: 'Keys' | 'NewImage' | 'OldImage'): JsonObject | undefined => {
     const value: unknown = data[name]
     if (value === undefined || value === null) return undefined
@@ -72,12 +70,12 @@ export function recordToChange(record: DynamoDbStreamRecord, source: string, nat
   }
   return {
     kind: 'changes',
-    id: typeof record.eventID === 'string' ? record.eventID : String(data.SequenceNumber ?? ''),
-    time,
+    id: record.eventID === undefined || record.eventID === null ? readId(data.SequenceNumber, 'dynamodb.SequenceNumber') : readId(record.eventID, 'eventID'),
+    time: readEpochTime(created, 'dynamodb.ApproximateCreationDateTime', typeof created === 'number' && created > 1e11 ? 1 : 1000),
     source,
     native,
     type,
-    table: typeof record.tableName === 'string' ? record.tableName : tableFromArn(source),
+    table: readString(record.tableName, 'tableName') ?? tableFromArn(source),
     keys: image('Keys') ?? {},
     newImage: image('NewImage'),
     oldImage: image('OldImage'),
@@ -86,9 +84,8 @@ export function recordToChange(record: DynamoDbStreamRecord, source: string, nat
 
 /**
  * Failures are reported by sequence number; Lambda resumes the shard from the lowest one. A failed record without
- * a sequence number cannot be named: the whole batch fails then (Lambda retries it), so the record is not skipped.
- * An item that is not a record at all (null) holds nothing to resume from: it is logged as failed and left out (the
- * records after it, failed too in an ordered batch, are reported).
+ * a sequence number cannot be named, and neither can an item that is not a record at all (null): the whole batch
+ * fails then, with the reason (Lambda retries it), so the record is not skipped.
  */
 export function streamResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): StreamBatchResponse {
   const batchItemFailures: Array<{ itemIdentifier: string }> = []
@@ -102,9 +99,12 @@ export function streamResult(source: string, failed: ReadonlyArray<NeutralEvent 
   return { batchItemFailures }
 }
 
-/** The failure reference of a stream record: its sequence number read at translation ({@link UNNAMED} without one). */
+/**
+ * The failure reference of a stream record: its sequence number read at translation ({@link UNNAMED} without one,
+ * or for an item that is no record).
+ */
 export function sequenceRef(sequenceOf: (record: unknown) => string | undefined): (record: unknown) => unknown {
-  return (record) => (isRecord(record) ? (sequenceOf(record) ?? UNNAMED) : undefined)
+  return (record) => sequenceOf(record) ?? UNNAMED
 }
 
 function sequenceNumber(record: unknown): string | undefined {
@@ -128,7 +128,7 @@ export const dynamodbStreams: EventSource<DynamoDbStreamEvent, ChangeEvent, Stre
   getEvents: (event) =>
     translateRecords<ChangeEvent, DynamoDbStreamRecord>(
       event.Records,
-      (record) => recordToChange(record, typeof record.eventSourceARN === 'string' ? record.eventSourceARN : '', record),
+      (record) => recordToChange(record, readString(record.eventSourceARN, 'eventSourceARN') ?? '', record),
       { source: 'aws:dynamodb-streams', list: 'Records', id: sequenceNumber, ref: sequenceRef(sequenceNumber) },
     ),
   isOrdered: () => true,

@@ -3,6 +3,8 @@ import {
   checkCloudEvent,
   isRecord,
   oneEvent,
+  readId,
+  readTime,
   type CloudEvent,
   type EventSource,
   type ScheduleEvent,
@@ -47,8 +49,8 @@ function toSchedule(event: EventBridgeEvent): ScheduleEvent {
   const rule = resourcesOf(event)[0]
   return {
     kind: 'schedule',
-    id: event.id,
-    time: event.time,
+    id: readId(event.id, 'id'),
+    time: readTime(event.time, 'time'),
     source: rule ?? event.source,
     native: event,
     schedule: undefined,

@@ -47,11 +47,3 @@ export function arnName(arn: string): string {
   const colon = arn.lastIndexOf(':')
   return arn.slice(Math.max(slash, colon) + 1)
 }
-
-/** Milliseconds since the epoch, as a string or number, to ISO 8601; '' when the payload has no valid time. */
-export function isoFromMillis(value: unknown): string {
-  const ms = typeof value === 'string' && value !== '' ? Number(value) : value
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return ''
-  const date = new Date(ms)
-  return Number.isNaN(date.getTime()) ? '' : date.toISOString()
-}

@@ -1,11 +1,7 @@
-import { EventError, isRecord, oneEvent, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, oneEvent, readId, readSize, readString, readTime, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import { isEventBridgeEvent, resourcesOf, type EventBridgeEvent } from './eventbridge.js'
 
 const TYPES: Record<string, StorageEvent['type']> = { 'Object Created': 'created', 'Object Deleted': 'deleted' }
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
 
 function toStorageEvent(event: EventBridgeEvent): StorageEvent {
   const detail: unknown = event.detail
@@ -16,18 +12,18 @@ function toStorageEvent(event: EventBridgeEvent): StorageEvent {
   }
   return {
     kind: 'storage',
-    id: event.id,
-    time: event.time,
+    id: readId(event.id, 'id'),
+    time: readTime(event.time, 'time'),
     source: resourcesOf(event)[0] ?? `arn:aws:s3:::${bucket}`,
     native: event,
     type: (Object.hasOwn(TYPES, event['detail-type']) ? TYPES[event['detail-type']] : undefined) ?? 'other',
     action: event['detail-type'],
     bucket,
     key: object.key,
-    size: typeof object.size === 'number' ? object.size : undefined,
-    etag: optionalString(object.etag),
+    size: readSize(object.size, 'detail.object.size'),
+    etag: readString(object.etag, 'detail.object.etag'),
     contentType: undefined,
-    versionId: optionalString(object['version-id']),
+    versionId: readString(object['version-id'], 'detail.object.version-id'),
   }
 }
 

@@ -1,6 +1,9 @@
 import {
   EventError,
   isRecord,
+  readSize,
+  readString,
+  readTime,
   translateRecords,
   type EventSource,
   type StorageEvent,
@@ -40,37 +43,37 @@ export function storageType(action: string): StorageEvent['type'] {
   return 'other'
 }
 
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-/** One S3 notification record as a storage event; `native` is the record it came in (S3 or SQS). */
-export function s3RecordToEvent(record: S3Record, native: unknown, where = 'the record'): StorageEvent {
-  if (!isRecord(record)) throw new EventError(`${where} is not an object`)
+/**
+ * One S3 notification record as a storage event; `native` is the record it came in (S3 or SQS), `where` names the
+ * record in it for error messages (an S3 record is named by its place in the batch already).
+ */
+export function s3RecordToEvent(record: S3Record, native: unknown, where?: string): StorageEvent {
+  const at = where === undefined ? '' : `${where}.`
+  if (!isRecord(record)) throw new EventError(`${where ?? 'the record'} is not an object`)
   const s3: unknown = record.s3
   const bucket = isRecord(s3) ? s3.bucket : undefined
   const object = isRecord(s3) ? s3.object : undefined
   if (!isRecord(bucket) || typeof bucket.name !== 'string' || !isRecord(object) || typeof object.key !== 'string') {
-    throw new EventError(`${where} has no s3.bucket.name or s3.object.key string`)
+    throw new EventError(`${where ?? 'the record'} has no s3.bucket.name or s3.object.key string`)
   }
-  if (typeof record.eventName !== 'string') throw new EventError(`${where} has no eventName string`)
+  if (typeof record.eventName !== 'string') throw new EventError(`${where ?? 'the record'} has no eventName string`)
   const action = record.eventName
-  const time = optionalString(record.eventTime) ?? ''
+  const time = readTime(record.eventTime, `${at}eventTime`)
   return {
     kind: 'storage',
-    id: `${bucket.name}/${object.key}@${optionalString(object.sequencer) ?? time}`,
+    id: `${bucket.name}/${object.key}@${readString(object.sequencer, `${at}s3.object.sequencer`) ?? time}`,
     time,
-    source: optionalString(bucket.arn) ?? `arn:aws:s3:::${bucket.name}`,
+    source: readString(bucket.arn, `${at}s3.bucket.arn`) ?? `arn:aws:s3:::${bucket.name}`,
     native,
     type: storageType(action),
     action,
     bucket: bucket.name,
     key: decodeS3Key(object.key),
-    size: typeof object.size === 'number' ? object.size : undefined,
-    etag: optionalString(object.eTag),
+    size: readSize(object.size, `${at}s3.object.size`),
+    etag: readString(object.eTag, `${at}s3.object.eTag`),
     // S3 notifications do not carry the content type.
     contentType: undefined,
-    versionId: optionalString(object.versionId),
+    versionId: readString(object.versionId, `${at}s3.object.versionId`),
   }
 }
 

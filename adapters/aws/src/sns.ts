@@ -2,7 +2,9 @@ import {
   EventError,
   PortableTopicMessage,
   isRecord,
-  setOwn,
+  readString,
+  readStrings,
+  readTime,
   translateRecords,
   type EventSource,
   type TopicMessage,
@@ -33,30 +35,29 @@ export interface SnsEvent {
   Records: SnsRecord[]
 }
 
-/** A notification as a neutral topic message; `native` is the record it came in (SNS or SQS). */
-export function notificationToMessage(notification: SnsNotification, native: unknown): TopicMessage {
+/** An attribute's `Value` (a string; base64 for the Binary type). */
+function attributeValue(attribute: unknown): unknown {
+  return isRecord(attribute) ? attribute.Value : undefined
+}
+
+/**
+ * A notification as a neutral topic message; `native` is the record it came in (SNS or SQS), `at` where the
+ * notification is in it, for error messages (`Sns.`, or `body.` for a notification in an SQS message).
+ */
+export function notificationToMessage(notification: SnsNotification, native: unknown, at = 'Sns.'): TopicMessage {
   if (!isRecord(notification)) throw new EventError('the notification is not an object')
   if (typeof notification.MessageId !== 'string' || notification.MessageId === '') throw new EventError('the notification has no MessageId')
   if (typeof notification.Message !== 'string') throw new EventError(`notification ${notification.MessageId} has no Message string`)
-  const attributes: Record<string, string> = {}
-  const given: unknown = notification.MessageAttributes
-  if (isRecord(given)) {
-    for (const name of Object.keys(given)) {
-      const attribute = given[name]
-      const value = isRecord(attribute) ? attribute.Value : undefined
-      if (typeof value === 'string') setOwn(attributes, name, value)
-    }
-  }
-  const topicArn = typeof notification.TopicArn === 'string' ? notification.TopicArn : ''
+  const topicArn = readString(notification.TopicArn, `${at}TopicArn`) ?? ''
   return new PortableTopicMessage({
     id: notification.MessageId,
-    time: typeof notification.Timestamp === 'string' ? notification.Timestamp : '',
+    time: readTime(notification.Timestamp, `${at}Timestamp`),
     source: topicArn,
     native,
     payload: { text: notification.Message },
-    attributes,
+    attributes: readStrings(notification.MessageAttributes, `${at}MessageAttributes`, attributeValue),
     topic: arnName(topicArn),
-    subject: typeof notification.Subject === 'string' ? notification.Subject : undefined,
+    subject: readString(notification.Subject, `${at}Subject`),
   })
 }
 

@@ -26,7 +26,7 @@ export const sqsSns: EventSource<SqsEvent, TopicMessage, SqsBatchResponse> = {
     eachSqsRecord('aws:sqs-sns', event, (record) => {
       const notification = parseNotification(record.body)
       if (!notification) throw new EventError(`message ${record.messageId} is not an SNS notification`)
-      return notificationToMessage(notification, record)
+      return notificationToMessage(notification, record, 'body.')
     }),
   isOrdered: isFifo,
   getResult: (_event, failed) => sqsResult('aws:sqs-sns', failed),

@@ -5,14 +5,18 @@ import {
   UNNAMED,
   failureRef,
   isRecord,
-  setOwn,
+  readCount,
+  readEpochTime,
+  readObject,
+  readString,
+  readStrings,
   translateRecords,
   type EventSource,
   type InvalidRecord,
   type NeutralEvent,
   type QueueMessage,
 } from '@polycloud/core/adapter'
-import { arnName, isoFromMillis } from './http.js'
+import { arnName } from './http.js'
 
 export interface SqsMessageAttribute {
   stringValue?: string
@@ -47,17 +51,14 @@ export function isSqsEvent(input: unknown): input is SqsEvent {
   return isRecord(first) && first.eventSource === 'aws:sqs'
 }
 
+/** An attribute's value: its `stringValue` (String and Number types), else its `binaryValue` (base64). */
+function attributeValue(attribute: unknown): unknown {
+  return isRecord(attribute) ? (attribute.stringValue ?? attribute.binaryValue) : undefined
+}
+
 /** Message attributes as strings (binary values stay base64); every name an own key. */
-export function sqsAttributes(record: SqsRecord): Record<string, string> {
-  const out: Record<string, string> = {}
-  const attributes: unknown = record.messageAttributes
-  if (!isRecord(attributes)) return out
-  for (const name of Object.keys(attributes)) {
-    const attribute = attributes[name]
-    const value = isRecord(attribute) ? (attribute.stringValue ?? attribute.binaryValue) : undefined
-    if (typeof value === 'string') setOwn(out, name, value)
-  }
-  return out
+export function sqsAttributes(record: SqsRecord): Readonly<Record<string, string>> {
+  return readStrings(record.messageAttributes, 'messageAttributes', attributeValue)
 }
 
 /** A FIFO queue's batch must stop at the first failure, or later messages of a group would overtake it. */
@@ -72,9 +73,9 @@ function messageId(record: Readonly<Record<string, unknown>>): string | undefine
 
 /**
  * Reports failures by SQS message id, whatever neutral event they were translated to (each event's failure
- * reference is its SQS record). A failed message without a message id cannot be named to Lambda: the whole batch
- * fails then, so nothing is deleted and lost. An item that is not a message at all (null) has nothing to
- * redeliver: it is logged as failed and left out.
+ * reference is its SQS record). A failed message without a message id cannot be named to Lambda, and neither can an
+ * item that is not a message at all (null): the whole batch fails then, with the reason, so nothing is deleted and
+ * lost.
  */
 export function sqsResult(source: string, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): SqsBatchResponse {
   const ids = new Set<string>()
@@ -100,25 +101,23 @@ export function eachSqsRecord<E extends NeutralEvent>(
       return translate(record)
     },
     // A failure is reported by the message id read at translation (a handler changing event.native cannot move it).
-    { source, list: 'Records', id: messageId, ref: (record) => (isRecord(record) ? (messageId(record) ?? UNNAMED) : undefined) },
+    { source, list: 'Records', id: messageId, ref: (record) => (isRecord(record) ? messageId(record) : undefined) ?? UNNAMED },
   )
 }
 
 function toMessage(record: SqsRecord): QueueMessage {
   if (typeof record.body !== 'string') throw new EventError(`message ${record.messageId} has no body`)
-  const attributes: Readonly<Record<string, unknown>> = isRecord(record.attributes) ? record.attributes : {}
-  const attempt = Number(attributes.ApproximateReceiveCount)
-  const group = attributes.MessageGroupId
+  const attributes = readObject(record.attributes, 'attributes')
   return new PortableQueueMessage({
     id: record.messageId,
-    time: isoFromMillis(attributes.SentTimestamp),
+    time: readEpochTime(attributes.SentTimestamp, 'attributes.SentTimestamp'),
     source: record.eventSourceARN,
     native: record,
     payload: { text: record.body },
     attributes: sqsAttributes(record),
     queue: arnName(record.eventSourceARN),
-    attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
-    groupId: typeof group === 'string' ? group : undefined,
+    attempt: readCount(attributes.ApproximateReceiveCount, 'attributes.ApproximateReceiveCount') ?? 1,
+    groupId: readString(attributes.MessageGroupId, 'attributes.MessageGroupId'),
   })
 }
 

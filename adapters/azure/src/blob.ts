@@ -1,4 +1,4 @@
-import { EventError, isRecord, quote, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, quote, readObject, readSize, readString, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { anyPayload, isTrigger, isoTime, metadata, type AzureInput } from './input.js'
 
 /**
@@ -19,11 +19,22 @@ export function bareEtag(value: unknown): string | undefined {
   return value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
 }
 
-function size(properties: Record<string, unknown>, content: unknown): number | undefined {
+function size(properties: Readonly<Record<string, unknown>>, content: unknown): number | undefined {
   // Extension 5+ (Azure.Storage.Blobs) says contentLength; older ones said length.
-  const length = properties.contentLength ?? properties.length
-  if (typeof length === 'number' && Number.isFinite(length)) return length
-  return content instanceof Uint8Array ? content.byteLength : undefined
+  const field = either(properties, 'contentLength', 'length')
+  const length = readSize(properties[field], `triggerMetadata.properties.${field}`)
+  return length ?? (content instanceof Uint8Array ? content.byteLength : undefined)
+}
+
+/** The name of the first of two properties that is present (the second when neither is). */
+function either(properties: Readonly<Record<string, unknown>>, first: string, second: string): string {
+  const value = properties[first]
+  return value === undefined || value === null ? second : first
+}
+
+/** A string of the blob's properties, '' counting as none. */
+function property(properties: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  return readString(properties[name], `triggerMetadata.properties.${name}`) || undefined
 }
 
 /** The account's container URL (`https://<account>.blob.core.windows.net/<container>`), else the container name. */
@@ -43,14 +54,14 @@ function toEvent(input: BlobInput): StorageEvent {
   }
   const bucket = path.slice(0, slash)
   const key = path.slice(slash + 1)
-  const properties = isRecord(meta.properties) ? meta.properties : {}
-  const etag = bareEtag(properties.eTag ?? properties.etag)
-  const versionId = properties.versionId
+  const properties = readObject(meta.properties, 'triggerMetadata.properties')
+  const etag = bareEtag(property(properties, either(properties, 'eTag', 'etag')))
+  const time = either(properties, 'lastModified', 'createdOn')
   return {
     kind: 'storage',
     // The blob and its version: the same on every retry of this write, different for the next one.
     id: etag === undefined ? input.context.invocationId : `${path}@${etag}`,
-    time: isoTime(properties.lastModified ?? properties.createdOn),
+    time: isoTime(properties[time], `triggerMetadata.properties.${time}`),
     source: containerSource(meta.uri, bucket),
     native: input,
     type: 'created',
@@ -59,8 +70,8 @@ function toEvent(input: BlobInput): StorageEvent {
     key,
     size: size(properties, input.input),
     etag,
-    contentType: typeof properties.contentType === 'string' ? properties.contentType : undefined,
-    versionId: typeof versionId === 'string' && versionId !== '' ? versionId : undefined,
+    contentType: property(properties, 'contentType'),
+    versionId: property(properties, 'versionId'),
   }
 }
 

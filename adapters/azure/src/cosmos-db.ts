@@ -1,6 +1,10 @@
 import {
   EventError,
   isRecord,
+  readEpochTime,
+  readId,
+  readJson,
+  readString,
   setOwn,
   translateRecords,
   type ChangeEvent,
@@ -85,19 +89,19 @@ export function cosmosDbSource(options: CosmosDbSourceOptions = {}): EventSource
         input.input,
         (item) => {
           if (allVersions) throw new EventError(ALL_VERSIONS)
-          if (typeof item.id !== 'string') throw new EventError('the document has no string id')
-          const document = item as JsonObject
-          const keys: JsonObject = { id: item.id }
+          const id = readId(item.id, 'id')
+          const document = readJson(item, 'the document') as JsonObject
+          const keys: JsonObject = { id }
           for (const [name, segments] of paths) {
             const value = valueAt(document, segments)
             if (value !== undefined) setOwn(keys, name, value)
           }
-          const etag = bareEtag(item._etag)
-          const ts = item._ts
+          const etag = bareEtag(readString(item._etag, '_etag'))
           return {
             kind: 'changes',
-            id: etag === undefined ? item.id : `${item.id}@${etag}`,
-            time: typeof ts === 'number' && Number.isFinite(ts) && Math.abs(ts) < 8.64e12 ? new Date(ts * 1000).toISOString() : '',
+            id: etag === undefined ? id : `${id}@${etag}`,
+            // _ts: seconds since the epoch.
+            time: readEpochTime(item._ts, '_ts', 1000),
             source,
             native: item,
             type: 'upsert',

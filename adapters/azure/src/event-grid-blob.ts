@@ -1,4 +1,4 @@
-import { EventError, isRecord, quote, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, quote, readId, readObject, readSize, readString, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
@@ -20,13 +20,18 @@ interface Fields {
   readonly time: unknown
   readonly source: unknown
   readonly data: unknown
+  /** The names of the time and source members in the event's schema, for error messages. */
+  readonly names: { readonly time: string; readonly source: string }
 }
+
+const CLOUD_EVENT_NAMES = { time: 'time', source: 'source' } as const
+const EVENT_GRID_NAMES = { time: 'eventTime', source: 'topic' } as const
 
 function fields(event: EventGridPayload): Fields {
   if (isCloudEventSchemaEvent(event)) {
-    return { type: event.type, subject: event.subject, time: event.time, source: event.source, data: event.data }
+    return { type: event.type, subject: event.subject, time: event.time, source: event.source, data: event.data, names: CLOUD_EVENT_NAMES }
   }
-  return { type: event.eventType, subject: event.subject, time: event.eventTime, source: event.topic, data: event.data }
+  return { type: event.eventType, subject: event.subject, time: event.eventTime, source: event.topic, data: event.data, names: EVENT_GRID_NAMES }
 }
 
 function isBlobEvent(event: EventGridPayload | undefined): boolean {
@@ -41,7 +46,7 @@ function isBlobEvent(event: EventGridPayload | undefined): boolean {
  * other blob events (tier changes, renames, directory events) are `other`.
  */
 function toStorageEvent(event: EventGridPayload): StorageEvent {
-  const { type, subject, time, source, data } = fields(event)
+  const { type, subject, time, source, data, names } = fields(event)
   if (!type.startsWith(STORAGE_PREFIX)) {
     throw new EventError(`${type} is not a Blob Storage event`)
   }
@@ -49,21 +54,20 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
   if (!match) {
     throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
-  const details = isRecord(data) ? data : {}
-  const length = details.contentLength
+  const details = readObject(data, 'data')
   return {
     kind: 'storage',
-    id: event.id,
-    time: isoTime(time),
-    source: typeof source === 'string' ? source : '',
+    id: readId(event.id, 'id'),
+    time: isoTime(time, names.time),
+    source: readString(source, names.source) ?? '',
     native: event,
     type: type === 'Microsoft.Storage.BlobCreated' ? 'created' : type === 'Microsoft.Storage.BlobDeleted' ? 'deleted' : 'other',
     action: type,
     bucket: match[1] as string,
     key: match[2] as string,
-    size: typeof length === 'number' && Number.isFinite(length) ? length : undefined,
-    etag: bareEtag(details.eTag),
-    contentType: typeof details.contentType === 'string' ? details.contentType : undefined,
+    size: readSize(details.contentLength, 'data.contentLength'),
+    etag: bareEtag(readString(details.eTag, 'data.eTag')),
+    contentType: readString(details.contentType, 'data.contentType'),
     versionId: undefined,
   }
 }

@@ -2,6 +2,7 @@ import {
   EventError,
   checkCloudEvent,
   isRecord,
+  readString,
   toCloudEvent as validCloudEvent,
   translateRecords,
   type CloudEvent,
@@ -96,8 +97,8 @@ export function eachGridEvent<E extends NeutralEvent>(source: string, input: Eve
   )
 }
 
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined
+function nonEmpty(value: unknown, field: string): string | undefined {
+  return readString(value, field) || undefined
 }
 
 /**
@@ -108,18 +109,21 @@ function nonEmpty(value: unknown): string | undefined {
  */
 function fromEventGridEvent(event: EventGridSchemaEvent): CloudEvent {
   const extensions: Record<string, unknown> = {}
-  if (nonEmpty(event.dataVersion) !== undefined) extensions.dataversion = event.dataVersion
-  if (typeof event.metadataVersion === 'string') extensions.metadataversion = event.metadataVersion
+  const dataVersion = nonEmpty(event.dataVersion, 'dataVersion')
+  if (dataVersion !== undefined) extensions.dataversion = dataVersion
+  const metadataVersion = readString(event.metadataVersion, 'metadataVersion')
+  if (metadataVersion !== undefined) extensions.metadataversion = metadataVersion
   const hasData = 'data' in event && event.data !== undefined
   return checkCloudEvent({
     kind: 'cloudEvent',
     id: event.id,
-    time: typeof event.eventTime === 'string' ? event.eventTime : '',
-    source: typeof event.topic === 'string' ? event.topic : '',
+    // As given, then held to the CloudEvents rules (an RFC 3339 time, a non-empty URI-reference source).
+    time: readString(event.eventTime, 'eventTime') ?? '',
+    source: readString(event.topic, 'topic') ?? '',
     native: event,
     specversion: '1.0',
     type: event.eventType,
-    subject: nonEmpty(event.subject),
+    subject: nonEmpty(event.subject, 'subject'),
     datacontenttype: hasData ? 'application/json' : undefined,
     dataschema: undefined,
     data: event.data,

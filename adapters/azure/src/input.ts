@@ -2,6 +2,10 @@ import {
   EventError,
   describeShape,
   isRecord,
+  isRfc3339,
+  readEpochTime,
+  readId,
+  readTime,
   unrecognisedInput,
   type Source,
 } from '@polycloud/core/adapter'
@@ -100,23 +104,26 @@ export function idString(value: unknown): string | undefined {
   return undefined
 }
 
-const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/
-
-/**
- * A time as ISO 8601 UTC. UTC ISO strings are kept as sent (Event Grid's seven fractional digits included); other
- * zones are converted; a time without a zone is UTC (the Service Bus extension drops the `Z` of its UTC times).
- * Returns '' when there is no valid time.
- */
-export function isoTime(value: unknown): string {
-  if (typeof value === 'number') return Number.isFinite(value) ? safeIso(new Date(value)) : ''
-  if (typeof value !== 'string' || value === '') return ''
-  if (ISO_UTC.test(value)) return value
-  return safeIso(new Date(ZONED.test(value) ? value : `${value}Z`))
+/** A metadata id read by the id rule (a non-empty string), a number turned back into its decimal form first. */
+export function metadataId(value: unknown, field: string): string {
+  return readId(idString(value) ?? value, field)
 }
 
-function safeIso(date: Date): string {
-  return Number.isNaN(date.getTime()) ? '' : date.toISOString()
+const ZONED = /(?:Z|[+-]\d{2}:?\d{2})$/i
+const BASIC_OFFSET = /([+-]\d{2})(\d{2})$/
+
+/**
+ * A time as ISO 8601 UTC, read by the time rule (see `readTime`): UTC timestamps are kept as sent (Event Grid's
+ * seven fractional digits included), other offsets converted. Azure writes some offsets without a colon
+ * (`+0000`), the Service Bus extension drops the `Z` of its UTC times (a time without a zone is UTC), and a number
+ * is milliseconds since the epoch. '' when absent; anything else is refused, naming `field`.
+ */
+export function isoTime(value: unknown, field: string): string {
+  if (typeof value === 'number') return readEpochTime(value, field)
+  if (typeof value !== 'string' || value === '') return readTime(value, field)
+  const text = ZONED.test(value) ? value.replace(BASIC_OFFSET, '$1:$2') : `${value}+00:00`
+  // A time that is not one even so is refused as it was sent.
+  return readTime(isRfc3339(text) ? text : value, field)
 }
 
 /**

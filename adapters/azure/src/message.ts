@@ -12,8 +12,3 @@ export function messagePayload(value: unknown): Payload {
   if (value instanceof Uint8Array) return { bytes: value }
   return { value }
 }
-
-/** The delivery attempt from a count the host keeps (1 on the first delivery). */
-export function attemptFrom(count: unknown): number {
-  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1
-}

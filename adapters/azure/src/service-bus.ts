@@ -5,6 +5,8 @@ import {
   PortableTopicMessage,
   isRecord,
   jsonText,
+  readCount,
+  readString,
   setOwn,
   translateRecords,
   type EventSource,
@@ -13,8 +15,8 @@ import {
   type TopicMessage,
   throwIfFailed,
 } from '@polycloud/core/adapter'
-import { anyPayload, idString, isTrigger, isoTime, metadata, triggerOption, type AzureInput } from './input.js'
-import { attemptFrom, messagePayload } from './message.js'
+import { anyPayload, idString, isTrigger, isoTime, metadata, metadataId, triggerOption, type AzureInput } from './input.js'
+import { messagePayload } from './message.js'
 
 /**
  * A Service Bus trigger invocation (queue or topic subscription, cardinality `one`): the message body as the
@@ -64,8 +66,9 @@ function properties(meta: Readonly<Record<string, unknown>>): Record<string, str
   return out
 }
 
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined
+/** An optional string of the metadata, '' counting as none. */
+function nonEmpty(value: unknown, field: string): string | undefined {
+  return readString(value, `triggerMetadata.${field}`) || undefined
 }
 
 interface Common {
@@ -78,11 +81,9 @@ interface Common {
 
 function common(input: ServiceBusInput): Common {
   const meta = metadata(input)
-  const id = idString(meta.messageId)
-  if (id === undefined) throw new EventError('the trigger metadata has no messageId')
   return {
-    id,
-    time: isoTime(meta.enqueuedTimeUtc),
+    id: metadataId(meta.messageId, 'triggerMetadata.messageId'),
+    time: isoTime(meta.enqueuedTimeUtc, 'triggerMetadata.enqueuedTimeUtc'),
     native: input,
     payload: messagePayload(input.input),
     attributes: properties(meta),
@@ -113,8 +114,8 @@ function toQueueMessage(input: ServiceBusInput): QueueMessage {
     ...common(input),
     source: queue,
     queue,
-    attempt: attemptFrom(meta.deliveryCount),
-    groupId: nonEmpty(meta.sessionId),
+    attempt: readCount(meta.deliveryCount, 'triggerMetadata.deliveryCount') ?? 1,
+    groupId: nonEmpty(meta.sessionId, 'sessionId'),
   })
 }
 
@@ -125,7 +126,7 @@ function toTopicMessage(input: ServiceBusInput): TopicMessage {
     ...common(input),
     source: entityPath(input),
     topic,
-    subject: nonEmpty(meta.subject) ?? nonEmpty(meta.label),
+    subject: nonEmpty(meta.subject, 'subject') ?? nonEmpty(meta.label, 'label'),
   })
 }
 

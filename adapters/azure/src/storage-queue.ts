@@ -1,13 +1,13 @@
 import {
-  EventError,
   PortableQueueMessage,
+  readCount,
   translateRecords,
   type EventSource,
   type QueueMessage,
   throwIfFailed,
 } from '@polycloud/core/adapter'
-import { anyPayload, idString, isTrigger, isoTime, metadata, triggerOption, type AzureInput } from './input.js'
-import { attemptFrom, messagePayload } from './message.js'
+import { anyPayload, idString, isTrigger, isoTime, metadata, metadataId, triggerOption, type AzureInput } from './input.js'
+import { messagePayload } from './message.js'
 
 /**
  * A Storage queue trigger invocation: the message as the library hands it over (the host base64-decodes it, then
@@ -23,17 +23,15 @@ function hasQueueMetadata(input: AzureInput): boolean {
 
 function toMessage(input: StorageQueueInput): QueueMessage {
   const meta = metadata(input)
-  const id = idString(meta.id)
-  if (id === undefined) throw new EventError('the trigger metadata has no message id')
   const queue = triggerOption(input, 'queueName') ?? ''
   return new PortableQueueMessage({
-    id,
-    time: isoTime(meta.insertionTime),
+    id: metadataId(meta.id, 'triggerMetadata.id'),
+    time: isoTime(meta.insertionTime, 'triggerMetadata.insertionTime'),
     source: queue,
     native: input,
     payload: messagePayload(input.input),
     queue,
-    attempt: attemptFrom(meta.dequeueCount),
+    attempt: readCount(meta.dequeueCount, 'triggerMetadata.dequeueCount') ?? 1,
   })
 }
 

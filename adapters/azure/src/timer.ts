@@ -23,7 +23,13 @@ function isTimer(value: unknown): value is Timer {
 function occurrence(timer: Timer, now: number): string | undefined {
   const status: unknown = timer.scheduleStatus
   if (!isRecord(status)) return undefined
-  const next = isoTime(status.next)
+  // The host's own bookkeeping, not the tick's: a next time that is no time means the run is for now.
+  let next: string
+  try {
+    next = isoTime(status.next, 'scheduleStatus.next')
+  } catch {
+    return undefined
+  }
   if (next === '' || Date.parse(next) > now + EARLY_MS) return undefined
   return next
 }

@@ -1,8 +1,12 @@
 import {
+  BatchFailedError,
   EventError,
   PortableQueueMessage,
   failureRef,
   isRecord,
+  readCount,
+  readEpochTime,
+  typeOf,
   translateRecords,
   type InvalidRecord,
   type EventSource,
@@ -48,22 +52,13 @@ export function isMessageBatch(input: unknown): input is MessageBatchLike {
 }
 
 /**
- * The ISO time of a message's `timestamp` (a Date at run time; a number is accepted too). Throws an EventError
- * naming the message when there is no valid time.
+ * The ISO time of a message's `timestamp` (a Date at run time; milliseconds since the epoch are accepted too).
+ * Throws an EventError naming the field and what it holds when there is no valid time.
  */
-export function messageTime(source: string, message: QueueMessageLike): string {
-  const timestamp: unknown = message.timestamp
-  const ms = timestamp instanceof Date ? timestamp.getTime() : typeof timestamp === 'number' ? timestamp : NaN
-  if (!Number.isFinite(ms)) {
-    throw new EventError(`${source}: message ${message.id} has no valid timestamp (got ${describe(timestamp)})`)
-  }
-  return new Date(ms).toISOString()
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  if (value instanceof Date) return 'an invalid Date'
-  return typeof value === 'string' ? JSON.stringify(value) : `a ${typeof value}`
+export function messageTime(message: QueueMessageLike): string {
+  const time = readEpochTime(message.timestamp, 'timestamp')
+  if (time === '') throw new EventError(`timestamp must be a Date, got ${typeOf(message.timestamp)}`)
+  return time
 }
 
 /**
@@ -79,30 +74,44 @@ export function eachMessage<E extends NeutralEvent>(
     batch.messages,
     (message) => {
       if (typeof message.id !== 'string' || message.id === '') throw new EventError(`the message of queue ${batch.queue} has no id`)
+      // A number (the runtime's type; no decimal string), 1 or more.
       const attempts: unknown = message.attempts
-      if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
-        throw new EventError(`message ${message.id} has no valid attempts count (got ${describe(attempts)})`)
-      }
+      if (typeof attempts !== 'number') throw new EventError(`attempts must be an integer of 1 or more, got ${typeOf(attempts)}`)
+      readCount(attempts, 'attempts')
       return translate(message, batch)
     },
     { source, list: 'messages', id: (message) => (typeof message.id === 'string' && message.id !== '' ? message.id : undefined) },
   )
 }
 
+function isSettleable(message: unknown): message is QueueMessageLike {
+  return isRecord(message) && typeof message.retry === 'function' && typeof message.ack === 'function'
+}
+
 /**
- * Settles every message of a batch after the run: the ones whose events failed are retried (redelivered after the
- * consumer's retry delay, then dead-lettered after max_retries), every other one is acknowledged, so it is not
- * redelivered even when the invocation fails later (a rejected waitUntil). Where the handler already called
- * `ack()` or `retry()` on a message itself (through `event.native`), its call wins: Queues keep the first one.
+ * Settles every message of a batch after the run (the `getResult` of the source named `source`): the ones whose
+ * events failed are retried (redelivered after the consumer's retry delay, then dead-lettered after max_retries),
+ * every other one is acknowledged, so it is not redelivered even when the invocation fails later (a rejected
+ * waitUntil). Where the handler already called `ack()` or `retry()` on a message itself (through `event.native`),
+ * its call wins: Queues keep the first one. A failed item that is no Message (null) cannot be retried alone: as for
+ * a failed record without an id elsewhere, the whole batch is retried and the invocation fails with the reason.
  */
-export function settleMessages(batch: MessageBatchLike, failed: ReadonlyArray<NeutralEvent | InvalidRecord>): void {
-  const retry = new Set<unknown>()
-  for (const item of failed) retry.add(failureRef(item))
-  for (const message of batch.messages) {
-    // An item that is not a Message (it failed as invalid) has nothing to settle.
-    if (!isRecord(message) || typeof message.retry !== 'function' || typeof message.ack !== 'function') continue
-    if (retry.has(message)) message.retry()
-    else message.ack()
+export function settleMessages(source: string): (batch: MessageBatchLike, failed: ReadonlyArray<NeutralEvent | InvalidRecord>) => void {
+  return (batch, failed) => {
+    const retry = new Set<unknown>()
+    for (const item of failed) {
+      const ref = failureRef(item)
+      if (!isSettleable(ref)) {
+        if (typeof batch.retryAll === 'function') batch.retryAll()
+        throw new BatchFailedError(source, failed, 'a failed item of the batch is no message to retry alone, so the whole batch is retried')
+      }
+      retry.add(ref)
+    }
+    for (const message of batch.messages) {
+      if (!isSettleable(message)) continue
+      if (retry.has(message)) message.retry()
+      else message.ack()
+    }
   }
 }
 
@@ -122,7 +131,7 @@ export function messagePayload(body: unknown): Payload {
 function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): QueueMessage {
   return new PortableQueueMessage({
     id: message.id,
-    time: messageTime('cloudflare:queue', message),
+    time: messageTime(message),
     source: batch.queue,
     native: message,
     payload: messagePayload(message.body),
@@ -140,5 +149,5 @@ export const queueBatch: EventSource<MessageBatchLike, QueueMessage, void> = {
   kind: 'queue',
   canHandle: isMessageBatch,
   getEvents: (batch) => eachMessage('cloudflare:queue', batch, toQueueMessage),
-  getResult: settleMessages,
+  getResult: settleMessages('cloudflare:queue'),
 }

@@ -2,6 +2,9 @@ import {
   EventError,
   describeShape,
   isRecord,
+  readSize,
+  readString,
+  readTime,
   type EventSource,
   type StorageEvent,
 } from '@polycloud/core/adapter'
@@ -67,7 +70,7 @@ function toStorageEvent(message: QueueMessageLike): StorageEvent {
     kind: 'storage',
     // The message id: unique per notification, and kept when the message is redelivered.
     id: message.id,
-    time: typeof body.eventTime === 'string' && body.eventTime !== '' ? body.eventTime : messageTime(NAME, message),
+    time: readTime(body.eventTime, 'body.eventTime') || messageTime(message),
     source: body.bucket,
     native: message,
     type: r2StorageType(body.action),
@@ -75,8 +78,8 @@ function toStorageEvent(message: QueueMessageLike): StorageEvent {
     bucket: body.bucket,
     // As sent: the docs define object.key as the key and document no URL-encoding (S3 notifications encode keys).
     key: object.key,
-    size: typeof object.size === 'number' ? object.size : undefined,
-    etag: typeof object.eTag === 'string' ? object.eTag : undefined,
+    size: readSize(object.size, 'body.object.size'),
+    etag: readString(object.eTag, 'body.object.eTag'),
     // Notifications do not carry the content type or a version.
     contentType: undefined,
     versionId: undefined,
@@ -94,5 +97,5 @@ export const r2Notification: EventSource<MessageBatchLike, StorageEvent, void> =
     return isMessageBatch(input) && input.messages.length > 0 && isR2Notification(input.messages[0]?.body)
   },
   getEvents: (batch) => eachMessage(NAME, batch, toStorageEvent),
-  getResult: settleMessages,
+  getResult: settleMessages(NAME),
 }

@@ -1,6 +1,7 @@
 import {
   EventError,
   isRecord,
+  readEpochTime,
   translateRecords,
   type EventSource,
   type ScheduleEvent,
@@ -20,11 +21,8 @@ export function isScheduledController(input: unknown): input is ScheduledControl
 
 function toEvent(controller: ScheduledControllerLike): ScheduleEvent {
   const { cron, scheduledTime } = controller
-  const date = new Date(scheduledTime)
-  if (!Number.isFinite(date.getTime())) {
-    throw new EventError(`scheduledTime ${String(scheduledTime)} is not a valid time`)
-  }
-  const time = date.toISOString()
+  const time = readEpochTime(scheduledTime, 'scheduledTime')
+  if (time === '') throw new EventError('scheduledTime must be a time in milliseconds since the epoch, got nothing')
   return {
     kind: 'schedule',
     // A cron fires once per scheduled time: the pair names the tick (a retry of it keeps both).

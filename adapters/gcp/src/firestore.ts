@@ -2,6 +2,7 @@ import {
   EventError,
   isRecord,
   oneEvent,
+  readTime,
   quote,
   setOwn,
   type ChangeEvent,
@@ -176,7 +177,7 @@ function toChangeEvent(event: GcpCloudEvent): ChangeEvent {
   return {
     kind: 'changes',
     id: event.id,
-    time: typeof event.time === 'string' ? event.time : '',
+    time: readTime(event.time, 'time'),
     source: event.source,
     native: event,
     type: kind !== 'written' ? kind : value && oldValue ? 'modify' : value ? 'insert' : 'remove',

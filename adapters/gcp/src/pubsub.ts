@@ -6,7 +6,11 @@ import {
   type NeutralEvent,
   PortableTopicMessage,
   isRecord,
-  quote,
+  readCount,
+  readId,
+  readString,
+  readStrings,
+  readTime,
   type EventSource,
   type QueueMessage,
   type TopicMessage,
@@ -63,7 +67,7 @@ function isPubSubInput(input: unknown): input is PubSubInput {
   return isCloudEventOfType(input, MESSAGE_PUBLISHED) || isPushBody(input)
 }
 
-/** What both neutral forms of a Pub/Sub message are built from. */
+/** What both neutral forms of a Pub/Sub message are built from, each field read by its rule. */
 interface Delivery {
   readonly native: PubSubInput
   readonly message: PubSubMessage
@@ -72,22 +76,57 @@ interface Delivery {
   /** The CloudEvent source `//pubsub.googleapis.com/projects/P/topics/T`, or undefined for a push body. */
   readonly topicPath: string | undefined
   readonly subscription: string | undefined
-  readonly deliveryAttempt: unknown
+  readonly attempt: number
+  readonly groupId: string | undefined
+  readonly attributes: Readonly<Record<string, string>>
+}
+
+/** What errors call a delivery's members, by where the message is: a push body's, or an event's `data`. */
+interface FieldNames {
+  readonly [member: string]: string
+}
+
+function fieldNames(message: string, data: string): FieldNames {
+  const names: Record<string, string> = { subscription: `${data}subscription`, deliveryAttempt: `${data}deliveryAttempt` }
+  for (const member of ['messageId', 'message_id', 'publishTime', 'publish_time', 'orderingKey', 'ordering_key', 'attributes']) {
+    names[member] = `${message}.${member}`
+  }
+  return names
+}
+
+// Written once: a delivery that is read builds no strings for the errors it does not have.
+const IN_PUSH = fieldNames('message', '')
+const IN_EVENT = fieldNames('data.message', 'data.')
+
+/** Which spelling of a member a message uses: camelCase, or snake_case (Eventarc sends both) without the first. */
+function spelling(message: PubSubMessage, camel: string, snake: string): string {
+  const value = message[camel]
+  return value === undefined || value === null ? snake : camel
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null
+}
+
+/**
+ * A message's id and publish time, read by their rules (a message id is a non-empty string, a publish time an
+ * RFC 3339 timestamp): what a push body (anyone who finds the URL can send one) or an event carries is checked,
+ * not trusted. In an event (`where` 'event'), a message without them takes the CloudEvent's own id and time.
+ */
+export function messageStamp(message: PubSubMessage, where: 'push' | 'event', event?: { readonly id: string; readonly time?: unknown }): { id: string; time: string } {
+  const names = where === 'push' ? IN_PUSH : IN_EVENT
+  const idName = spelling(message, 'messageId', 'message_id')
+  const timeName = spelling(message, 'publishTime', 'publish_time')
+  const id = message[idName]
+  const time = message[timeName]
+  return {
+    id: event !== undefined && !present(id) ? event.id : readId(id, names[idName] as string),
+    time: event !== undefined && !present(time) ? readTime(event.time, 'time') : readTime(time, names[timeName] as string),
+  }
 }
 
 function readDelivery(input: PubSubInput, source: string): Delivery {
-  if (isPushBody(input)) {
-    const { message } = input
-    return {
-      native: input,
-      message,
-      id: (message.messageId ?? message.message_id) as string,
-      time: message.publishTime ?? message.publish_time ?? '',
-      topicPath: undefined,
-      subscription: input.subscription,
-      deliveryAttempt: input.deliveryAttempt,
-    }
-  }
+  if (isPushBody(input)) return delivery(input, input.message, messageStamp(input.message, 'push'), undefined, input, IN_PUSH)
   const event = input as GcpCloudEvent
   const data = cloudEventData(event)
   if (data instanceof Uint8Array) {
@@ -100,28 +139,30 @@ function readDelivery(input: PubSubInput, source: string): Delivery {
     throw new EventError(`${source}: event ${event.id} has no data.message (MessagePublishedData)`)
   }
   const message = data.message as PubSubMessage
-  const time = message.publishTime ?? message.publish_time ?? event.time
-  return {
-    native: event,
-    message,
-    id: message.messageId ?? message.message_id ?? event.id,
-    time: typeof time === 'string' ? time : '',
-    topicPath: event.source,
-    subscription: typeof data.subscription === 'string' ? data.subscription : undefined,
-    deliveryAttempt: data.deliveryAttempt,
-  }
+  return delivery(event, message, messageStamp(message, 'event', event), event.source, data, IN_EVENT)
 }
 
-function attributesOf(message: PubSubMessage, id: string, source: string): Record<string, string> | undefined {
-  const attributes = message.attributes
-  if (attributes === undefined || attributes === null) return undefined
-  if (!isRecord(attributes)) throw new EventError(`${source}: message ${id}: attributes must be an object`)
-  for (const key in attributes) {
-    if (typeof attributes[key] !== 'string') {
-      throw new EventError(`${source}: message ${id}: attribute ${quote(key)} is not a string`)
-    }
+function delivery(
+  native: PubSubInput,
+  message: PubSubMessage,
+  stamp: { id: string; time: string },
+  topicPath: string | undefined,
+  data: Readonly<Record<string, unknown>>,
+  names: FieldNames,
+): Delivery {
+  const groupName = spelling(message, 'orderingKey', 'ordering_key')
+  const groupId = readString(message[groupName], names[groupName] as string)
+  return {
+    native,
+    message,
+    id: stamp.id,
+    time: stamp.time,
+    topicPath,
+    subscription: readString(data.subscription, names.subscription as string),
+    attempt: readCount(data.deliveryAttempt, names.deliveryAttempt as string) ?? 1,
+    groupId: groupId === '' ? undefined : groupId,
+    attributes: readStrings(message.attributes, names.attributes as string),
   }
-  return attributes
 }
 
 function dataOf(message: PubSubMessage, id: string, source: string): string {
@@ -148,25 +189,23 @@ function toTopicMessage(delivery: Delivery): TopicMessage {
     source: delivery.topicPath ?? delivery.subscription ?? '',
     native: delivery.native,
     payload: { base64: dataOf(message, id, 'gcp:pubsub') },
-    attributes: attributesOf(message, id, 'gcp:pubsub'),
+    attributes: delivery.attributes,
     topic: resourceName(delivery.topicPath, 'topics') ?? '',
   })
 }
 
 function toQueueMessage(delivery: Delivery): QueueMessage {
   const { message, id } = delivery
-  const attempt = delivery.deliveryAttempt
-  const orderingKey = message.orderingKey ?? message.ordering_key
   return new PortableQueueMessage({
     id,
     time: delivery.time,
     source: delivery.subscription ?? delivery.topicPath ?? '',
     native: delivery.native,
     payload: { base64: dataOf(message, id, 'gcp:pubsub-queue') },
-    attributes: attributesOf(message, id, 'gcp:pubsub-queue'),
+    attributes: delivery.attributes,
     queue: resourceName(delivery.subscription, 'subscriptions') ?? resourceName(delivery.topicPath, 'topics') ?? '',
-    attempt: typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
-    groupId: typeof orderingKey === 'string' && orderingKey !== '' ? orderingKey : undefined,
+    attempt: delivery.attempt,
+    groupId: delivery.groupId,
   })
 }
 

@@ -1,6 +1,6 @@
-import { EventError, isRecord, oneEvent, type EventSource, type ScheduleEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, isRecord, oneEvent, readTime, type EventSource, type ScheduleEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { cloudEventData, isCloudEventOfType, resourceName, type GcpCloudEvent } from './cloud-event.js'
-import { MESSAGE_PUBLISHED, isPushBody, type PubSubInput, type PubSubMessage, type PubSubPushBody } from './pubsub.js'
+import { MESSAGE_PUBLISHED, isPushBody, messageStamp, type PubSubInput, type PubSubMessage, type PubSubPushBody } from './pubsub.js'
 
 export const SCHEDULER_EXECUTED = 'google.cloud.scheduler.job.v1.executed'
 
@@ -13,7 +13,7 @@ function toScheduleEvent(event: GcpCloudEvent): ScheduleEvent {
   return {
     kind: 'schedule',
     id: event.id,
-    time: typeof event.time === 'string' ? event.time : '',
+    time: readTime(event.time, 'time'),
     source: event.source,
     native: event,
     schedule: undefined,
@@ -36,11 +36,9 @@ export const gcpScheduler: EventSource<GcpCloudEvent, ScheduleEvent, void> = {
 }
 
 function pushTick(input: PubSubPushBody): ScheduleEvent {
-  const message = input.message
   return {
     kind: 'schedule',
-    id: (message.messageId ?? message.message_id) as string,
-    time: message.publishTime ?? message.publish_time ?? '',
+    ...messageStamp(input.message, 'push'),
     source: input.subscription,
     native: input,
     schedule: undefined,
@@ -52,11 +50,9 @@ function publishedTick(event: GcpCloudEvent): ScheduleEvent {
   const data = cloudEventData(event)
   const message = isRecord(data) && isRecord(data.message) ? (data.message as PubSubMessage) : undefined
   if (message === undefined) throw new EventError(`gcp:scheduler-pubsub: event ${event.id} has no data.message`)
-  const time = message.publishTime ?? message.publish_time ?? event.time
   return {
     kind: 'schedule',
-    id: message.messageId ?? message.message_id ?? event.id,
-    time: typeof time === 'string' ? time : '',
+    ...messageStamp(message, 'event', event),
     source: event.source,
     native: event,
     schedule: undefined,
@@ -74,6 +70,8 @@ export const gcpSchedulerPubSub: EventSource<PubSubInput, ScheduleEvent, void> =
   kind: 'schedule',
   canHandle: (input): input is PubSubInput => isCloudEventOfType(input, MESSAGE_PUBLISHED) || isPushBody(input),
   getEvents: (input) =>
-    isPushBody(input) ? [pushTick(input)] : oneEvent('gcp:scheduler-pubsub', input as GcpCloudEvent, publishedTick),
+    isPushBody(input)
+      ? oneEvent('gcp:scheduler-pubsub', input, pushTick)
+      : oneEvent('gcp:scheduler-pubsub', input as GcpCloudEvent, publishedTick),
   getResult: (_input, failed) => throwIfFailed('gcp:scheduler-pubsub', failed),
 }

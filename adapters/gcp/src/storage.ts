@@ -1,4 +1,4 @@
-import { EventError, isRecord, oneEvent, quote, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, isRecord, oneEvent, readSize, readString, readTime, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import {
   cloudEventData,
   isCloudEventOfType,
@@ -27,25 +27,9 @@ const TYPES: Readonly<Record<string, StorageEvent['type']>> = {
   metadataUpdated: 'other',
 }
 
-const DIGITS = /^\d+$/
-
-/** A non-negative int64 field as a number: the proto3 JSON string form or a plain number. */
-export function int64Field(value: unknown, field: string, id: string): number | undefined {
-  if (value === undefined || value === null) return undefined
-  const number = typeof value === 'string' && DIGITS.test(value) ? Number(value) : value
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-    throw new EventError(`gcp:storage: event ${id}: ${field} ${quote(value)} is not a non-negative integer`)
-  }
-  return number
-}
-
 /** The rest of a subject after its prefix (object names may hold slashes, `objects/` included). */
 function afterPrefix(subject: string | undefined, prefix: string): string | undefined {
   return subject !== undefined && subject.startsWith(prefix) ? subject.slice(prefix.length) : undefined
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
 }
 
 function toStorageEvent(event: GcpCloudEvent): StorageEvent {
@@ -56,8 +40,8 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
     )
   }
   const object = data as StorageObjectData
-  const bucket = optionalString(object.bucket) ?? optionalString(event.bucket) ?? resourceName(event.source, 'buckets')
-  const key = optionalString(object.name) ?? afterPrefix(optionalString(event.subject), 'objects/')
+  const bucket = readString(object.bucket, 'data.bucket') ?? readString(event.bucket, 'bucket') ?? resourceName(event.source, 'buckets')
+  const key = readString(object.name, 'data.name') ?? afterPrefix(readString(event.subject, 'subject'), 'objects/')
   if (!bucket || key === undefined || key === '') {
     throw new EventError(`gcp:storage: event ${event.id} names no object (data.bucket and data.name, or the subject)`)
   }
@@ -66,18 +50,18 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
   return {
     kind: 'storage',
     id: event.id,
-    time: typeof event.time === 'string' ? event.time : '',
+    time: readTime(event.time, 'time'),
     source: event.source,
     native: event,
     type: (Object.hasOwn(TYPES, action) ? TYPES[action] : undefined) ?? 'other',
     action: event.type,
     bucket,
     key,
-    size: int64Field(object.size, 'size', event.id),
-    etag: optionalString(object.etag),
-    contentType: optionalString(object.contentType),
-    versionId:
-      typeof generation === 'string' || typeof generation === 'number' ? String(generation) : undefined,
+    size: readSize(object.size, 'data.size'),
+    etag: readString(object.etag, 'data.etag'),
+    contentType: readString(object.contentType, 'data.contentType'),
+    // int64: a decimal string in real events, a number in some examples.
+    versionId: typeof generation === 'number' ? String(readSize(generation, 'data.generation')) : readString(generation, 'data.generation'),
   }
 }
 

@@ -20,7 +20,10 @@ export { createDispatcher, createHttpDispatcher, createEventDispatcher, dispatch
 export type { DispatchOptions, Dispatcher } from './dispatch.js'
 export { toCloudEvent, checkCloudEvent, isRfc3339, isUriReference, isAbsoluteUri, isMediaType } from './cloud-event.js'
 export { setOwn, ownCopy } from './own.js'
-export { jsonText, nestsDeeperThan } from './json-text.js'
+export { jsonText, nestsDeeperThan, MAX_JSON_DEPTH, tooDeepMessage, readJson } from './json-text.js'
+export { NEUTRAL_FIELDS, fieldProblems, fits } from './fields.js'
+export type { FieldRule, FieldRules, FieldTable, RuleFor } from './fields.js'
+export { typeOf, readId, readString, readTime, readEpochTime, readSize, readCount, readStrings, readObject } from './readers.js'
 export {
   BatchFailedError,
   InvalidRecord,

@@ -1,3 +1,5 @@
+import { EventError } from './errors.js'
+
 /**
  * JSON text for a value, exactly as `JSON.stringify` writes it, for any nesting depth: `JSON.stringify` recurses and
  * throws a RangeError past a few thousand levels, which `JSON.parse` (and so a queue's JSON body) does not have.
@@ -88,11 +90,34 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 0]]
   while (stack.length > 0) {
     const [item, depth] = stack.pop() as [unknown, number]
-    if (typeof item !== 'object' || item === null) continue
+    // Bytes (a binary-mode event's data) are one value, not a list to walk.
+    if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) continue
     if (depth + 1 > limit) return true
     for (const child of Array.isArray(item) ? item : Object.values(item)) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
     }
   }
   return false
+}
+
+/**
+ * How deeply a JSON value handed to a handler may nest: far beyond any real event (Firestore stops at 20 levels,
+ * DynamoDB at 32, Cosmos DB at 128), and well within what `JSON.stringify`, `structuredClone` and a handler's own
+ * recursive code can walk (they throw `RangeError: Maximum call stack size exceeded` some thousands of levels down).
+ */
+export const MAX_JSON_DEPTH = 1000
+
+/** The one error text for JSON nested deeper than {@link MAX_JSON_DEPTH}; `what` names the value. */
+export function tooDeepMessage(what: string): string {
+  return `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no provider's event does`
+}
+
+/**
+ * A parsed JSON value a handler receives as it is (a CloudEvent's `data`, a document), refused with an
+ * {@link EventError} naming `field` when it nests deeper than {@link MAX_JSON_DEPTH}: a handler never meets a value
+ * its own `JSON.stringify` cannot write.
+ */
+export function readJson<T>(value: T, field: string): T {
+  if (typeof value === 'object' && value !== null && nestsDeeperThan(value, MAX_JSON_DEPTH)) throw new EventError(tooDeepMessage(field))
+  return value
 }

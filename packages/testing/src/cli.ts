@@ -169,6 +169,10 @@ async function main(args: string[]): Promise<number> {
   try {
     const result = await inspect(parsed.provider, json, { kind: parsed.kind })
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    const undecodable = result.events.filter((event) => 'bodyUndecodable' in event).length
+    if (undecodable > 0) {
+      process.stderr.write(`polycloud inspect: ${undecodable} body(ies) cannot be decoded (marked "bodyUndecodable"): the handler's read fails\n`)
+    }
     if (result.invalid > 0) {
       process.stderr.write(`polycloud inspect: ${result.invalid} record(s) could not be translated (marked "invalid")\n`)
       return 1

@@ -1,4 +1,4 @@
-import type { NeutralEvent, PortableRequest } from '@polycloud/core'
+import type { MessageBody, NeutralEvent, PortableRequest } from '@polycloud/core'
 import { bytesToBase64, isTextContentType, utf8DecodeStrict, type InvalidRecord } from '@polycloud/core/adapter'
 
 /** Bytes as text when they are UTF-8 without control characters (tab, CR, LF aside), else undefined. */
@@ -14,9 +14,19 @@ export function describeBody(bytes: Uint8Array, textual = true): { body: string 
   return text !== undefined ? { body: text } : { bodyBase64: bytesToBase64(bytes) }
 }
 
+/** What stands for a body whose bytes cannot be read: the error the handler's read would throw. */
+export interface UndecodableBody {
+  readonly bodyUndecodable: string
+}
+
+function undecodable(error: unknown): UndecodableBody {
+  return { bodyUndecodable: error instanceof Error ? error.message : String(error) }
+}
+
 /**
  * A portable request as plain JSON: what a handler would read. Bodies are text when the content type is textual
- * (or absent) and the bytes are printable UTF-8, else base64.
+ * (or absent) and the bytes are printable UTF-8, else base64. A body that cannot be read fails the inspection, with
+ * the error the read answers (a 400 for a body flagged base64 that is not).
  */
 export async function describeRequest(request: PortableRequest): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
@@ -36,7 +46,20 @@ export async function describeRequest(request: PortableRequest): Promise<Record<
   return out
 }
 
-/** A neutral event as plain JSON, without `native`; message bodies as text or base64. */
+/**
+ * A message's body described; one that cannot be decoded (flagged base64 but not base64) is marked `bodyUndecodable`
+ * with the error the handler's read throws: the runtime defers that failure to the read, and the rest of the event
+ * is what the handler receives.
+ */
+function messageBody(event: MessageBody): { body: string } | { bodyBase64: string } | UndecodableBody {
+  try {
+    return describeBody(event.bytes())
+  } catch (error) {
+    return undecodable(error)
+  }
+}
+
+/** A neutral event as plain JSON, without `native`; message bodies as text or base64 (or marked undecodable). */
 export function describeEvent(event: NeutralEvent): Record<string, unknown> {
   const base = { kind: event.kind, id: event.id, time: event.time, source: event.source }
   switch (event.kind) {
@@ -47,7 +70,7 @@ export function describeEvent(event: NeutralEvent): Record<string, unknown> {
         attempt: event.attempt,
         ...(event.groupId === undefined ? {} : { groupId: event.groupId }),
         attributes: { ...event.attributes },
-        ...describeBody(event.bytes()),
+        ...messageBody(event),
       }
     case 'topic':
       return {
@@ -55,7 +78,7 @@ export function describeEvent(event: NeutralEvent): Record<string, unknown> {
         topic: event.topic,
         ...(event.subject === undefined ? {} : { subject: event.subject }),
         attributes: { ...event.attributes },
-        ...describeBody(event.bytes()),
+        ...messageBody(event),
       }
     case 'cloudEvent': {
       const { native: _native, data, ...rest } = event

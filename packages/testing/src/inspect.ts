@@ -5,8 +5,10 @@ import { adapter as gcp } from '@polycloud/gcp'
 import type { Provider } from '@polycloud/core'
 import {
   InvalidRecord,
+  MAX_JSON_DEPTH,
   findSource,
   nestsDeeperThan,
+  tooDeepMessage,
   unrecognisedInput,
   type ProviderAdapter,
   type SourceKind,
@@ -17,8 +19,8 @@ export const adapters: Readonly<Record<Provider, ProviderAdapter>> = { aws, azur
 
 export const providers = Object.keys(adapters) as Provider[]
 
-/** How deeply a payload may nest for `inspect` (far beyond any real event; deeper JSON is refused by name). */
-export const MAX_DEPTH = 1000
+/** How deeply a payload may nest for `inspect`: as deeply as any JSON a handler receives (deeper is refused by name). */
+export const MAX_DEPTH = MAX_JSON_DEPTH
 
 export interface Inspection {
   provider: Provider
@@ -41,7 +43,7 @@ export async function inspect(provider: Provider, json: unknown, options: { kind
   const adapter = adapters[provider]
   if (!adapter) throw new Error(`unknown provider ${JSON.stringify(provider)}; expected one of ${providers.join(', ')}`)
   if (nestsDeeperThan(json, MAX_DEPTH)) {
-    throw new Error(`the payload nests arrays and objects more than ${MAX_DEPTH} levels deep; no provider's event does, and inspect reads at most ${MAX_DEPTH}`)
+    throw new Error(`${tooDeepMessage('the payload')}, and inspect reads at most ${MAX_DEPTH}`)
   }
   const input = adapter.fromJson ? adapter.fromJson(json) : json
   const sources = options.kind ? adapter.sources.filter((source) => source.kind === options.kind) : adapter.sources

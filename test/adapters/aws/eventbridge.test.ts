@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { cloudEvent, schedule, type CloudEvent, type ScheduleEvent } from '@polycloud/core'
+import { InvalidRecord } from '@polycloud/core/adapter'
 import { eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
@@ -35,5 +36,15 @@ describe('aws/eventbridge', () => {
       )(fixture('aws/eventbridge/ptts__base.json'), lambdaContext()).catch((e: unknown) => e),
     )
     expect((result as Error).message).to.equal('aws:eventbridge: 1 event(s) failed: 6a7e8feb-b491-4cf7-a9f1-bf3703467718')
+  })
+
+  it('refuses a tick whose id is empty or whose time is no timestamp, naming the field (a CloudEvent by the CloudEvents rules)', () => {
+    const tick = fixture<Record<string, unknown>>('aws/schedule/sam__ScheduledEvent.json')
+    const [noTime] = eventBridgeSchedule.getEvents({ ...tick, time: 'swapped' } as never)
+    expect((noTime as InvalidRecord).error.message).to.match(/^aws:eventbridge-schedule: event "[^"]+": time must be an RFC 3339 timestamp, got the string "swapped"$/)
+    const [noId] = eventBridgeSchedule.getEvents({ ...tick, id: '' } as never)
+    expect((noId as InvalidRecord).error.message).to.equal('aws:eventbridge-schedule: id must be a non-empty string, got the empty string')
+    const [asCloudEvent] = eventBridge.getEvents({ ...tick, time: 'swapped' } as never)
+    expect((asCloudEvent as InvalidRecord).error.message).to.match(/time "swapped" is not an RFC 3339 timestamp$/)
   })
 })

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { storage, type StorageEvent } from '@polycloud/core'
-import { lambda, s3 } from '@polycloud/aws'
+import { InvalidRecord } from '@polycloud/core/adapter'
+import { lambda, s3, sqsS3 } from '@polycloud/aws'
 import { decodeS3Key, storageType } from '@polycloud/aws/s3'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
@@ -40,5 +41,23 @@ describe('aws/s3', () => {
     const { result, lines } = await captureStdout(() => lambda(storage(() => {}))(event, lambdaContext()).catch((e: unknown) => e))
     expect((result as Error).message).to.match(/^aws:s3: 1 event\(s\) failed/)
     expect(JSON.stringify(lines[0])).to.include('aws:s3: Records[0]: the record has no s3.bucket.name or s3.object.key string')
+  })
+
+  it('refuses a record whose time, size, eTag or version is of the wrong type, naming the field (directly and in an SQS body)', () => {
+    const cases: Array<[(record: { eventTime?: unknown; s3: { object: Record<string, unknown> } }) => void, string]> = [
+      [(record) => void (record.eventTime = 1714557600), 'eventTime must be an RFC 3339 timestamp, got the number 1714557600'],
+      [(record) => void (record.s3.object.size = -1), 's3.object.size must be a non-negative integer, got the number -1'],
+      [(record) => void (record.s3.object.eTag = {}), 's3.object.eTag must be a string, got an object'],
+      [(record) => void (record.s3.object.versionId = 1), 's3.object.versionId must be a string, got the number 1'],
+    ]
+    for (const [change, problem] of cases) {
+      const event = fixture<{ Records: Array<{ s3: { object: Record<string, unknown> } }> }>('aws/s3/lgo__s3-event.json')
+      change(event.Records[0]!)
+      const [item] = s3.getEvents(event as never)
+      expect((item as InvalidRecord).error.message).to.equal(`aws:s3: Records[0]: ${problem}`)
+      const carried = { Records: [{ messageId: 'q', body: JSON.stringify(event), eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:r:1:q' }] }
+      const [viaSqs] = sqsS3.getEvents(carried as never)
+      expect((viaSqs as InvalidRecord).error.message).to.equal(`aws:sqs-s3: Records[0] ("q"): body Records[0].${problem}`)
+    }
   })
 })

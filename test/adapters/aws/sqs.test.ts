@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { queue, type QueueMessage } from '@polycloud/core'
+import { BatchFailedError, InvalidRecord } from '@polycloud/core/adapter'
 import { lambda, sqs, type SqsBatchResponse, type SqsEvent } from '@polycloud/aws'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
@@ -75,5 +76,41 @@ describe('aws/sqs', () => {
     const { result, lines } = await captureStdout(() => lambda(queue(() => {}))(event, lambdaContext()))
     expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: 'm2' }] })
     expect(lines[0]).to.include({ message: 'record could not be translated', recordId: 'm2' })
+  })
+
+  it('refuses a message whose attributes are of the wrong type, naming the field and what it holds; the others run', () => {
+    const event = batch(['a', 'b', 'c', 'd', 'e', 'f'])
+    const records = event.Records as Array<Record<string, unknown> & { attributes: Record<string, unknown> }>
+    records[1]!.attributes.SentTimestamp = 'yesterday'
+    records[2]!.attributes.ApproximateReceiveCount = '0'
+    records[3]!.attributes.MessageGroupId = 7
+    records[4]!.messageAttributes = { k: { dataType: 'String', stringValue: 5 } }
+    ;(records[5] as Record<string, unknown>).attributes = 'x'
+    const items = sqs.getEvents(event)
+    expect(items.map((item) => (item instanceof InvalidRecord ? item.error.message : item.id))).to.deep.equal([
+      'm1',
+      'aws:sqs: Records[1] ("m2"): attributes.SentTimestamp must be a time in milliseconds since the epoch (from year 0 to 9999), got the string "yesterday"',
+      'aws:sqs: Records[2] ("m3"): attributes.ApproximateReceiveCount must be an integer of 1 or more, got the string "0"',
+      'aws:sqs: Records[3] ("m4"): attributes.MessageGroupId must be a string, got the number 7',
+      'aws:sqs: Records[4] ("m5"): messageAttributes["k"] must be an entry with a string value, got the number 5',
+      'aws:sqs: Records[5] ("m6"): attributes must be an object, got the string "x"',
+    ])
+  })
+
+  it('reads a binary attribute as its base64, and the sent time from its milliseconds', () => {
+    const event = batch(['a'])
+    const record = event.Records[0] as Record<string, unknown> & { attributes: Record<string, unknown> }
+    record.attributes.SentTimestamp = '1714557600123'
+    record.messageAttributes = { bin: { dataType: 'Binary', binaryValue: 'AAE=', stringValue: null } }
+    const [message] = sqs.getEvents(event) as QueueMessage[]
+    expect(message).to.deep.include({ time: '2024-05-01T10:00:00.123Z', attributes: { bin: 'AAE=' } })
+  })
+
+  it('fails the whole batch, with the reason, when a failed item has no messageId to name it by (null included)', async () => {
+    const event = batch(['a']) as unknown as { Records: unknown[] }
+    event.Records.push(null, { ...(event.Records[0] as object), messageId: '' })
+    const { result } = await captureStdout(() => lambda(queue(() => {}))(event, lambdaContext()).catch((e: unknown) => e))
+    expect(result).to.be.instanceOf(BatchFailedError)
+    expect((result as Error).message).to.equal('aws:sqs: 2 event(s) failed: Records[1], Records[2]; a failed message has no messageId, so the whole batch is retried')
   })
 })

@@ -93,4 +93,20 @@ describe('azure/blob', () => {
     expect(error).to.be.instanceOf(BatchFailedError)
     expect((error as BatchFailedError).failedIds).to.deep.equal(['uploads/reports/2024/may report.pdf@0x8DC69D6C5B2E5A1'])
   })
+
+  it('refuses blob properties of the wrong type, naming the field and what it holds', () => {
+    const cases: Array<[Record<string, unknown>, Record<string, unknown>, string]> = [
+      [{}, { contentLength: 1.5 }, 'triggerMetadata.properties.contentLength must be a non-negative integer, got the number 1.5'],
+      [{}, { lastModified: 'last week' }, 'triggerMetadata.properties.lastModified must be an RFC 3339 timestamp, got the string "last week"'],
+      [{}, { contentType: 5 }, 'triggerMetadata.properties.contentType must be a string, got the number 5'],
+      [{}, { eTag: ['x'] }, 'triggerMetadata.properties.eTag must be a string, got an array'],
+      [{ properties: 'x' }, {}, 'triggerMetadata.properties must be an object, got the string "x"'],
+    ]
+    for (const [changes, properties, problem] of cases) {
+      const [item] = blob.getEvents(azureInput(Buffer.from('x'), BLOB, { triggerMetadata: meta(changes, properties) }))
+      expect((item as InvalidRecord).error.message).to.equal(`azure:blob: event "uploads/reports/2024/may report.pdf": ${problem}`)
+    }
+    // An absent length falls back to the content's; a null time to the creation time.
+    expect(only(azureInput(Buffer.from('abc'), BLOB, { triggerMetadata: meta({}, { contentLength: undefined, lastModified: null }) }))).to.deep.include({ size: 3, time: '2024-04-30T09:00:00.000Z' })
+  })
 })

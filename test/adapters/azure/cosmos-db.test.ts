@@ -67,7 +67,7 @@ describe('azure/cosmos-db', () => {
     const records = cosmosDb.getEvents(azureInput([{ id: 'ok' }, { name: 'no id' }, 7], COSMOS))
     expect(records.map((record) => (record instanceof InvalidRecord ? `invalid ${record.id}: ${record.error.message}` : record.id))).to.deep.equal([
       'ok',
-      'invalid input[1]: azure:cosmos-db: input[1]: the document has no string id',
+      'invalid input[1]: azure:cosmos-db: input[1]: id must be a non-empty string, got nothing',
       'invalid input[2]: azure:cosmos-db: input[2]: it is a number, not an object',
     ])
     const [item] = cosmosDb.getEvents(azureInput([{ current: { id: 'a' }, metadata: { operationType: 'create' } }], { ...COSMOS, changeFeedMode: 'AllVersionsAndDeletes' }))
@@ -93,5 +93,18 @@ describe('azure/cosmos-db', () => {
       ['warning', 'stopped an ordered batch at the first failure'],
     ])
     expect(await handler([], invocation(COSMOS).context)).to.equal(undefined)
+  })
+
+  it('refuses a document whose id, _ts or _etag is of the wrong type, or that nests deeper than any real document', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ id: '' }, 'input[0]: id must be a non-empty string, got the empty string'],
+      [{ _ts: 'later' }, 'input[0] ("1"): _ts must be a time in seconds since the epoch (from year 0 to 9999), got the string "later"'],
+      [{ _etag: 5 }, 'input[0] ("1"): _etag must be a string, got the number 5'],
+      [{ nested: JSON.parse(`${'['.repeat(1500)}${']'.repeat(1500)}`) }, "input[0] (\"1\"): the document nests arrays and objects more than 1000 levels deep; no provider's event does"],
+    ]
+    for (const [fields, problem] of cases) {
+      const [item] = cosmosDb.getEvents(azureInput([{ ...order, id: '1', ...fields }], COSMOS) as never)
+      expect((item as InvalidRecord).error.message).to.equal(`azure:cosmos-db: ${problem}`)
+    }
   })
 })

@@ -117,4 +117,22 @@ describe('azure/event-grid-blob', () => {
     expect(error).to.be.instanceOf(BatchFailedError)
     expect((error as BatchFailedError).failedIds).to.deep.equal(['Microsoft.Storage.BlobCreated-a.jpg'])
   })
+
+  it('refuses an event whose id, time, size, eTag or content type is of the wrong type, naming the field', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ eventTime: 'now' }, 'eventTime must be an RFC 3339 timestamp, got the string "now"'],
+      [{ data: { contentLength: -1 } }, 'data.contentLength must be a non-negative integer, got the number -1'],
+      [{ data: { eTag: 5 } }, 'data.eTag must be a string, got the number 5'],
+      [{ data: { contentType: {} } }, 'data.contentType must be a string, got an object'],
+      [{ data: 'x' }, 'data must be an object, got the string "x"'],
+    ]
+    const base = gridBlobEvent('Microsoft.Storage.BlobCreated', 'a.jpg')
+    for (const [fields, problem] of cases) {
+      const event = { ...base, ...fields, data: typeof fields.data === 'object' ? { ...(base.data as object), ...fields.data } : (fields.data ?? base.data) }
+      const [item] = eventGridBlob.getEvents(azureInput(event, GRID) as EventGridInput)
+      expect((item as InvalidRecord).error.message).to.equal(`azure:event-grid-blob: event "Microsoft.Storage.BlobCreated-a.jpg": ${problem}`)
+    }
+    const [noId] = eventGridBlob.getEvents(azureInput({ ...base, id: '' }, GRID) as EventGridInput)
+    expect((noId as InvalidRecord).error.message).to.equal('azure:event-grid-blob: id must be a non-empty string, got the empty string')
+  })
 })

@@ -118,4 +118,18 @@ describe('azure/event-grid', () => {
       'azure: no adapter for cloudEvent handlers recognises this input (tried: azure:event-grid); it is an object with keys: hello; trigger type: eventGridTrigger; trigger metadata: none',
     )
   })
+
+  it('refuses an Event Grid-schema event whose time, topic or subject is of the wrong type, and data nested too deep', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ eventTime: 1714557600 }, 'eventTime must be a string, got the number 1714557600'],
+      [{ eventTime: 'soon' }, 'time "soon" is not an RFC 3339 timestamp'],
+      [{ topic: 5 }, 'topic must be a string, got the number 5'],
+      [{ subject: {} }, 'subject must be a string, got an object'],
+      [{ data: JSON.parse(`${'['.repeat(2000)}${']'.repeat(2000)}`) }, "data nests arrays and objects more than 1000 levels deep; no provider's event does"],
+    ]
+    for (const [fields, problem] of cases) {
+      const [item] = eventGrid.getEvents(azureInput({ ...gridEvent, ...fields }, GRID) as EventGridInput)
+      expect((item as InvalidRecord).error.message).to.equal(`azure:event-grid: event "e-1": ${problem}`)
+    }
+  })
 })

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { EventError } from '@polycloud/core/adapter'
 import { azureHttp } from '@polycloud/azure'
 import { idString, isAzureInput, isoTime, resolveSetting, triggerType, unrecognisedAzureInput } from '@polycloud/azure/input'
 import { azureInput } from './support.ts'
@@ -18,14 +19,20 @@ describe('azure/input', () => {
   })
 
   it('writes times as ISO 8601 UTC, keeping precise UTC strings and treating zoneless ones as UTC', () => {
-    expect(isoTime('2017-11-07T20:09:22.5674003Z')).to.equal('2017-11-07T20:09:22.5674003Z')
-    expect(isoTime('2024-05-01T10:00:00+02:00')).to.equal('2024-05-01T08:00:00.000Z')
-    expect(isoTime('2024-05-01T10:00:00+0000')).to.equal('2024-05-01T10:00:00.000Z')
-    expect(isoTime('2024-05-01T10:00:00.5')).to.equal('2024-05-01T10:00:00.500Z')
-    expect(isoTime(1714557600000)).to.equal('2024-05-01T10:00:00.000Z')
-    expect(isoTime('yesterday')).to.equal('')
-    expect(isoTime(undefined)).to.equal('')
-    expect(isoTime(Number.NaN)).to.equal('')
+    expect(isoTime('2017-11-07T20:09:22.5674003Z', 't')).to.equal('2017-11-07T20:09:22.5674003Z')
+    expect(isoTime('2024-05-01T10:00:00+02:00', 't')).to.equal('2024-05-01T08:00:00.000Z')
+    expect(isoTime('2024-05-01T10:00:00+0000', 't')).to.equal('2024-05-01T10:00:00.000Z')
+    expect(isoTime('2024-05-01T10:00:00.5', 't')).to.equal('2024-05-01T10:00:00.500Z')
+    expect(isoTime(1714557600000, 't')).to.equal('2024-05-01T10:00:00.000Z')
+    expect(isoTime(undefined, 't')).to.equal('')
+    expect(isoTime('', 't')).to.equal('')
+  })
+
+  it('refuses a time that is none, naming the field and what it holds', () => {
+    expect(() => isoTime('yesterday', 'triggerMetadata.insertionTime')).to.throw(EventError, 'triggerMetadata.insertionTime must be an RFC 3339 timestamp, got the string "yesterday"')
+    expect(() => isoTime('2024-02-30T10:00:00', 't')).to.throw(EventError, 't must be an RFC 3339 timestamp, got the string "2024-02-30T10:00:00"')
+    expect(() => isoTime(Number.NaN, 't')).to.throw(EventError, 't must be a time in milliseconds since the epoch (from year 0 to 9999), got the number NaN')
+    expect(() => isoTime({}, 't')).to.throw(EventError, 't must be an RFC 3339 timestamp, got an object')
   })
 
   it('resolves %AppSetting% references from the environment and leaves unknown ones', () => {

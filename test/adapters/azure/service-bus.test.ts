@@ -99,7 +99,20 @@ describe('azure/service-bus', () => {
 
   it('reports a message without a messageId as invalid', () => {
     const [record] = serviceBus.getEvents(azureInput('x', SB_QUEUE, { triggerMetadata: meta({ messageId: undefined }) }))
-    expect((record as InvalidRecord).error.message).to.equal('azure:service-bus: the trigger metadata has no messageId')
+    expect((record as InvalidRecord).error.message).to.equal('azure:service-bus: triggerMetadata.messageId must be a non-empty string, got nothing')
+  })
+
+  it('refuses metadata of the wrong type, naming the field and what it holds', () => {
+    const problems = [
+      [{ messageId: '' }, 'triggerMetadata.messageId must be a non-empty string, got the empty string'],
+      [{ deliveryCount: 1.5 }, 'triggerMetadata.deliveryCount must be an integer of 1 or more, got the number 1.5'],
+      [{ enqueuedTimeUtc: 'soon' }, 'triggerMetadata.enqueuedTimeUtc must be an RFC 3339 timestamp, got the string "soon"'],
+      [{ sessionId: 5 }, 'triggerMetadata.sessionId must be a string, got the number 5'],
+    ] as const
+    for (const [fields, problem] of problems) {
+      const [record] = serviceBus.getEvents(azureInput('x', SB_QUEUE, { triggerMetadata: meta(fields) }))
+      expect((record as InvalidRecord).error.message).to.match(new RegExp(`^azure:service-bus: (event "[^"]*": )?${problem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+    }
   })
 
   it('fails the invocation when the handler throws, so Service Bus redelivers then dead-letters the message', async () => {

@@ -91,7 +91,22 @@ describe('azure/storage-queue', () => {
   it('reports a message without an id as invalid', () => {
     const [record] = storageQueue.getEvents(azureInput('x', QUEUE, { triggerMetadata: {} }))
     expect(record).to.be.instanceOf(InvalidRecord)
-    expect((record as InvalidRecord).error.message).to.equal('azure:storage-queue: the trigger metadata has no message id')
+    expect((record as InvalidRecord).error.message).to.equal('azure:storage-queue: triggerMetadata.id must be a non-empty string, got nothing')
+  })
+
+  it('refuses metadata of the wrong type, naming the field and what it holds', () => {
+    const problems = [
+      [{ id: '' }, 'triggerMetadata.id must be a non-empty string, got the empty string'],
+      [{ id: { n: 1 } }, 'triggerMetadata.id must be a non-empty string, got an object'],
+      [{ id: 'm', dequeueCount: 0 }, 'triggerMetadata.dequeueCount must be an integer of 1 or more, got the number 0'],
+      [{ id: 'm', dequeueCount: 2 ** 53 }, 'triggerMetadata.dequeueCount must be an integer of 1 or more, got the number 9007199254740992'],
+      [{ id: 'm', insertionTime: '2024-13-45T99:99:99Z' }, 'triggerMetadata.insertionTime must be an RFC 3339 timestamp, got the string "2024-13-45T99:99:99Z"'],
+      [{ id: 'm', insertionTime: true }, 'triggerMetadata.insertionTime must be an RFC 3339 timestamp, got the boolean true'],
+    ] as const
+    for (const [triggerMetadata, problem] of problems) {
+      const [record] = storageQueue.getEvents(azureInput('x', QUEUE, { triggerMetadata }))
+      expect((record as InvalidRecord).error.message).to.match(new RegExp(`^azure:storage-queue: (event "m": )?${problem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+    }
   })
 
   it('fails the invocation when the handler throws, so the host retries the message then poisons it', async () => {

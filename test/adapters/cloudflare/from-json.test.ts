@@ -102,7 +102,7 @@ describe('cloudflare fromJson / polycloud inspect', () => {
     expect(result.events[0]).to.deep.equal({
       invalid: true,
       id: 'm1',
-      error: 'cloudflare:queue: messages[0]: message m1 has no valid timestamp (got an invalid Date)',
+      error: 'cloudflare:queue: messages[0] ("m1"): timestamp must be a valid Date (from year 0 to 9999), got an invalid Date',
     })
   })
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { InvalidRecord } from '@polycloud/core/adapter'
+import { BatchFailedError, InvalidRecord } from '@polycloud/core/adapter'
 import type { QueueMessage } from '@polycloud/core'
 import { queueBatch } from '@polycloud/cloudflare'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
@@ -135,12 +135,12 @@ describe('cloudflare:queue', () => {
       expect((noId as InvalidRecord).id).to.equal('messages[1]')
       expect((noId as InvalidRecord).error.message).to.equal('cloudflare:queue: messages[1]: the message of queue q has no id')
       expect((zero as InvalidRecord).error.message).to.equal(
-        'cloudflare:queue: messages[2]: message zero has no valid attempts count (got a number)',
+        'cloudflare:queue: messages[2] ("zero"): attempts must be an integer of 1 or more, got the number 0',
       )
       expect((late as InvalidRecord).id).to.equal('late')
       expect((late as InvalidRecord).ref).to.equal(batch.messages[3])
       expect((late as InvalidRecord).error.message).to.equal(
-        'cloudflare:queue: messages[3]: message late has no valid timestamp (got an invalid Date)',
+        'cloudflare:queue: messages[3] ("late"): timestamp must be a valid Date (from year 0 to 9999), got an invalid Date',
       )
     })
   })
@@ -167,6 +167,18 @@ describe('cloudflare:queue', () => {
       ])
       queueBatch.getResult(batch, [])
       expect(settled).to.deep.equal({ acked: ['a', 'b'], retried: [] })
+    })
+  })
+
+  describe('a failed item that is no message (null)', () => {
+    it('retries the whole batch and fails the invocation with the reason: it cannot be retried alone', () => {
+      const calls: string[] = []
+      const message = (id: string): unknown => ({ id, timestamp: new Date(0), attempts: 1, body: id, ack: () => calls.push(`ack ${id}`), retry: () => calls.push(`retry ${id}`) })
+      const batch = { queue: 'q', messages: [message('a'), null, message('c')], ackAll: () => calls.push('ackAll'), retryAll: () => calls.push('retryAll') }
+      const items = queueBatch.getEvents(batch as never)
+      expect((items[1] as InvalidRecord).error.message).to.equal('cloudflare:queue: messages[1]: it is null, not an object')
+      expect(() => queueBatch.getResult(batch as never, [items[1]!])).to.throw(BatchFailedError, 'cloudflare:queue: 1 event(s) failed: messages[1]; a failed item of the batch is no message to retry alone, so the whole batch is retried')
+      expect(calls).to.deep.equal(['retryAll'])
     })
   })
 })

@@ -126,4 +126,21 @@ describe('cloudflare:r2-notification', () => {
       expect(settled.retried).to.deep.equal(['m2', 'm3'])
     })
   })
+
+  describe('fields of the wrong type', () => {
+    it('refuse the message alone, naming the field and what it holds', () => {
+      const body = r2Body('r2-put-object') as Record<string, unknown> & { object: Record<string, unknown> }
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ eventTime: 'lunchtime' }, 'body.eventTime must be an RFC 3339 timestamp, got the string "lunchtime"'],
+        [{ object: { ...body.object, size: -1 } }, 'body.object.size must be a non-negative integer, got the number -1'],
+        [{ object: { ...body.object, eTag: 5 } }, 'body.object.eTag must be a string, got the number 5'],
+      ]
+      for (const [fields, problem] of cases) {
+        const { batch } = fakeBatch('bucket-events', [{ id: 'ok', body }, { id: 'bad', body: { ...body, ...fields } }])
+        const [ok, bad] = r2Notification.getEvents(batch)
+        expect(ok).to.not.be.instanceOf(InvalidRecord)
+        expect((bad as InvalidRecord).error.message).to.equal(`cloudflare:r2-notification: messages[1] ("bad"): ${problem}`)
+      }
+    })
+  })
 })

@@ -61,7 +61,7 @@ describe('cloudflare:scheduled', () => {
         const [record] = scheduled.getEvents(controller('* * * * *', time))
         expect(record).to.be.instanceOf(InvalidRecord)
         expect((record as InvalidRecord).error.message).to.equal(
-          `cloudflare:scheduled: event "* * * * *": scheduledTime ${String(time)} is not a valid time`,
+          `cloudflare:scheduled: event "* * * * *": scheduledTime must be a time in milliseconds since the epoch (from year 0 to 9999), got the number ${String(time)}`,
         )
       }
     })

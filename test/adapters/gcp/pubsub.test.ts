@@ -64,10 +64,40 @@ describe('gcp/pubsub', () => {
     expect(topic.bytes().byteLength).to.equal(0)
   })
 
-  it('ignores a deliveryAttempt that is not a positive integer', () => {
-    for (const deliveryAttempt of [0, -1, 1.5, '3']) {
-      expect(single<QueueMessage>(gcpPubSubQueue.getEvents(publishedEvent({ message, deliveryAttempt }))).attempt).to.equal(1)
+  it('refuses a deliveryAttempt that is not a positive integer, naming it (a push body is anyone\'s to send)', () => {
+    for (const [deliveryAttempt, shown] of [[0, 'the number 0'], [-1, 'the number -1'], [1.5, 'the number 1.5'], ['x', 'the string "x"'], [{}, 'an object']] as const) {
+      expect(invalid(gcpPubSubQueue.getEvents(publishedEvent({ message, deliveryAttempt }))).error.message).to.equal(`gcp:pubsub-queue: event "evt-1": data.deliveryAttempt must be an integer of 1 or more, got ${shown}`)
     }
+    expect(single<QueueMessage>(gcpPubSubQueue.getEvents(publishedEvent({ message, deliveryAttempt: '3' }))).attempt).to.equal(3)
+  })
+
+  it('refuses a message id, publish time, ordering key or subscription of the wrong type on every form, naming the field and what it holds', () => {
+    const push = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ message: { data: '', messageId: 'm-1', ...fields }, subscription: 'projects/p/subscriptions/s', ...extra })
+    const cases: Array<[unknown, string]> = [
+      [push({ messageId: 5, message_id: 'm-1' }), 'message.messageId must be a non-empty string, got the number 5'],
+      [push({ messageId: { n: 1 }, message_id: 'm-1' }), 'message.messageId must be a non-empty string, got an object'],
+      [push({ messageId: ['m'], message_id: 'm-1' }), 'message.messageId must be a non-empty string, got an array'],
+      [push({ publishTime: 1714557600 }), 'message.publishTime must be an RFC 3339 timestamp, got the number 1714557600'],
+      [push({ publishTime: 'yesterday' }), 'message.publishTime must be an RFC 3339 timestamp, got the string "yesterday"'],
+      [push({ publish_time: '2024-13-01T00:00:00Z' }), 'message.publish_time must be an RFC 3339 timestamp, got the string "2024-13-01T00:00:00Z"'],
+      [push({ orderingKey: 7 }), 'message.orderingKey must be a string, got the number 7'],
+      [push({ attributes: ['a'] }), 'message.attributes must be an object, got an array'],
+      [publishedEvent({ message: { ...message, messageId: 101 } }), 'data.message.messageId must be a non-empty string, got the number 101'],
+      [publishedEvent({ message: { ...message, publishTime: {} } }), 'data.message.publishTime must be an RFC 3339 timestamp, got an object'],
+      [publishedEvent({ message, subscription: 5 }), 'data.subscription must be a string, got the number 5'],
+      [publishedEvent({ message: { attributes: {} } }, { time: 17 }), 'time must be an RFC 3339 timestamp, got the number 17'],
+    ]
+    for (const [input, problem] of cases) {
+      for (const source of [gcpPubSub, gcpPubSubQueue]) {
+        expect(invalid(source.getEvents(input as never)).error.message, problem).to.match(new RegExp(`^${source.name}: (event "[^"]+": )?${problem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+      }
+    }
+  })
+
+  it('gives the publish time in UTC, converting another offset, keeping a UTC one as sent', () => {
+    const at = (publishTime: string) => single<TopicMessage>(gcpPubSub.getEvents({ message: { messageId: 'm', publishTime }, subscription: 's' })).time
+    expect(at('2024-05-01T12:00:00.123456789Z')).to.equal('2024-05-01T12:00:00.123456789Z')
+    expect(at('2024-05-01T12:00:00.5+02:00')).to.equal('2024-05-01T10:00:00.500Z')
   })
 
   it('makes malformed events invalid records naming the problem', () => {
@@ -75,7 +105,7 @@ describe('gcp/pubsub', () => {
     expect(invalid(gcpPubSubQueue.getEvents(publishedEvent(Buffer.from([8, 1])))).error.message).to.match(/^gcp:pubsub-queue: event evt-1 has binary data/)
     const badAttribute = invalid(gcpPubSub.getEvents(publishedEvent({ message: { ...message, attributes: { n: 1 } } })))
     expect(badAttribute.id).to.equal('evt-1')
-    expect(badAttribute.error.message).to.equal('gcp:pubsub: event "evt-1": message 101: attribute "n" is not a string')
+    expect(badAttribute.error.message).to.equal('gcp:pubsub: event "evt-1": data.message.attributes["n"] must be a string, got the number 1')
     expect(invalid(gcpPubSub.getEvents(publishedEvent({ message: { ...message, data: 5 } }))).error.message).to.equal('gcp:pubsub: event "evt-1": message 101: data must be a base64 string')
     const malformed = JSON.parse('{"message":{"messageId":"p1","attributes":"x"},"subscription":"s"}') as PubSubPushBody
     expect(invalid(gcpPubSub.getEvents(malformed)).id).to.equal('p1')

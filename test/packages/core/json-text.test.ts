@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { jsonText, nestsDeeperThan } from '@polycloud/core/adapter'
+import { EventError, MAX_JSON_DEPTH, jsonText, nestsDeeperThan, readJson, tooDeepMessage } from '@polycloud/core/adapter'
 
 describe('core/json-text', () => {
   it('writes what JSON.stringify writes, for values JSON.stringify can write', () => {
@@ -32,5 +32,17 @@ describe('core/json-text', () => {
     expect(nestsDeeperThan({ a: [{ b: 1 }] }, 3)).to.equal(false)
     expect(nestsDeeperThan({ a: [{ b: 1 }] }, 2)).to.equal(true)
     expect(nestsDeeperThan('text', 0)).to.equal(false)
+  })
+})
+
+describe('core/json-text: readJson, the depth rule for JSON a handler receives as it is', () => {
+  it('passes values up to MAX_JSON_DEPTH and bytes untouched; refuses deeper ones with the one clear message', () => {
+    const nested = (levels: number): unknown => JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`)
+    const atLimit = nested(MAX_JSON_DEPTH)
+    expect(readJson(atLimit, 'data')).to.equal(atLimit)
+    const bytes = new Uint8Array(100_000)
+    expect(readJson(bytes, 'data')).to.equal(bytes)
+    expect(() => readJson(nested(MAX_JSON_DEPTH + 1), 'data')).to.throw(EventError, `data nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no provider's event does`)
+    expect(tooDeepMessage('the payload')).to.equal("the payload nests arrays and objects more than 1000 levels deep; no provider's event does")
   })
 })

@@ -48,4 +48,14 @@ describe('testing/cli: polycloud inspect', () => {
     expect(usage.code).to.equal(2)
     expect(usage.stderr).to.include('unknown provider azurex')
   })
+
+  it('shows a message whose body is flagged base64 but is not, marking the body undecodable, and exits 0 with a note', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'polycloud-'))
+    const file = join(dir, 'push.json')
+    writeFileSync(file, JSON.stringify({ message: { messageId: 'm-1', data: 'not base64!', publishTime: '2024-05-01T10:00:00Z' }, subscription: 'projects/p/subscriptions/s' }))
+    const result = await run('inspect', '--provider', 'gcp', '--kind', 'queue', file)
+    expect(result.code).to.equal(0)
+    expect(JSON.parse(result.stdout).events[0]).to.deep.include({ id: 'm-1', queue: 's', bodyUndecodable: 'message m-1: data is not valid base64' })
+    expect(result.stderr).to.equal('polycloud inspect: 1 body(ies) cannot be decoded (marked "bodyUndecodable"): the handler\'s read fails\n')
+  })
 })

@@ -20,8 +20,6 @@ export { createDispatcher, createHttpDispatcher, createEventDispatcher, dispatch
 export type { DispatchOptions, Dispatcher } from './dispatch.js'
 export { toCloudEvent, checkCloudEvent, isRfc3339, isUriReference, isAbsoluteUri, isMediaType } from './cloud-event.js'
 export { setOwn, ownCopy } from './own.js'
-export { onlyObjects, takesObject } from './object-filter.js'
-export type { ObjectRule } from './object-filter.js'
 export { jsonText, nestsDeeperThan } from './json-text.js'
 export {
   BatchFailedError,

@@ -1,10 +1,6 @@
 import { setOwn } from './own.js'
 
-/**
- * The runtime a handler runs on, as `context.provider` names it: the adapter's id (`gcp` for Google Cloud, whose
- * Serverless provider is `google`). The one list of them: a new adapter adds its id here.
- */
-export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare'
+export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare' // the adapters' ids, as context.provider names them (Google Cloud's is gcp)
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 

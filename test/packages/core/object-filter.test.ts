@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { storage, type StorageEvent } from '@polycloud/core'
-import { onlyObjects, takesObject } from '@polycloud/core/adapter'
+import { onlyObjects, takesObject } from '@polycloud/core/object-filter'
 import { testContext } from './support.ts'
 
 function event(bucket: string, key: string, type: StorageEvent['type'] = 'created'): StorageEvent {

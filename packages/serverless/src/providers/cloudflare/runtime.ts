@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Miniflare, WorkerOptions } from 'miniflare'
 import { ProviderError } from '../../errors.js'
 import { DEV_WORKER, R2_NOTIFIER } from './local-workers.js'
-import { MAIN_MODULE, type ServiceManifest } from './package.js'
+import { MAIN_MODULE, type ServiceManifest } from './plan.js'
 
 /** The account id R2 notifications carry locally. */
 const LOCAL_ACCOUNT = 'local'

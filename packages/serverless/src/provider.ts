@@ -164,6 +164,35 @@ export interface ProviderCommands<P extends ProviderPlan> {
   invokeLocal?(context: ServiceContext<P>): Promise<void>
 }
 
+/** The file of a provider's folder each command is in, and the function it exports. */
+export const COMMAND_FILES = {
+  package: { file: 'package.js', name: 'packageCommand' },
+  offline: { file: 'offline.js', name: 'offlineCommand' },
+  invokeLocal: { file: 'invoke-local.js', name: 'invokeLocalCommand' },
+  deploy: { file: 'deploy.js', name: 'deployCommand' },
+  remove: { file: 'deploy.js', name: 'removeCommand' },
+  info: { file: 'deploy.js', name: 'infoCommand' },
+  invoke: { file: 'deploy.js', name: 'invokeCommand' },
+} as const satisfies Record<keyof ProviderCommands<ProviderPlan>, { readonly file: string; readonly name: string }>
+
+/**
+ * The commands a provider serves, each from its file in the provider's folder (`folder`: the folder's
+ * `import.meta.url`), imported when the command runs: `commandFiles(import.meta.url, ['package', 'deploy'])`.
+ */
+export function commandFiles<P extends ProviderPlan>(folder: string, served: ReadonlyArray<keyof ProviderCommands<P>>): ProviderCommands<P> {
+  const commands: ProviderCommands<P> = {}
+  for (const command of served) {
+    const { file, name } = COMMAND_FILES[command]
+    commands[command] = async (context: ServiceContext<P>) => {
+      const module = (await import(new URL(file, folder).href)) as Record<string, unknown>
+      const run = module[name]
+      if (typeof run !== 'function') throw new Error(`${new URL(file, folder).pathname} does not export ${name}`)
+      await (run as (context: ServiceContext<P>) => Promise<void>)(context)
+    }
+  }
+  return commands
+}
+
 /** The runtime adapter a provider's entries import, and the id handlers see as `context.provider`. */
 export interface AdapterFacts {
   /** `@polycloud/gcp`. */

@@ -1,10 +1,12 @@
 /** The provider contract's shared parts: provider names, schemas with provider fields, the shared reading of functions. */
 import { expect } from 'chai'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { ConfigError } from 'serverless-polycloud/errors'
 import { readService, type ReaderProvider } from 'serverless-polycloud/model'
 import { commonKinds, planFunctions, type EventPlanner } from 'serverless-polycloud/plan'
-import type { EventPlan, FunctionConfig } from 'serverless-polycloud/provider'
-import { providerName } from 'serverless-polycloud/providers/index'
+import { COMMAND_FILES, type EventPlan, type FunctionConfig } from 'serverless-polycloud/provider'
+import { PROVIDERS, providerName } from 'serverless-polycloud/providers/index'
 import { customSchema, neutralEventSchema } from 'serverless-polycloud/schema'
 import { ROOT } from '../../helpers/serverless.ts'
 
@@ -84,5 +86,19 @@ describe('serverless/contract', () => {
       ConfigError,
       `functions.q.events[0].sqs: native event "sqs" is not served by Polycloud's Test adapter`,
     )
+  })
+
+  it('every provider folder has the same shape: its definition, events, plan and entry, and each command it serves in its file under its name', async () => {
+    for (const provider of PROVIDERS) {
+      const folder = join(ROOT, 'packages/serverless/src/providers', provider.name)
+      for (const file of ['index.ts', 'events.ts', 'plan.ts', 'entry.ts']) expect(existsSync(join(folder, file)), `${provider.name}/${file}`).to.equal(true)
+      for (const [command, { file, name }] of Object.entries(COMMAND_FILES)) {
+        const served = provider.commands[command as keyof typeof COMMAND_FILES] !== undefined
+        expect(existsSync(join(folder, file.replace(/\.js$/, '.ts'))), `${provider.name}/${file}`).to.equal(served || (file === 'deploy.js' && provider.commands.deploy !== undefined))
+        if (!served) continue
+        const module = (await import(`serverless-polycloud/providers/${provider.name}/${file.replace(/\.js$/, '')}`)) as Record<string, unknown>
+        expect(typeof module[name], `${provider.name}/${file} exports ${name}`).to.equal('function')
+      }
+    }
   })
 })

@@ -4,7 +4,7 @@
  * package is a zip of one bundle exporting every function's handler, with a manifest of the routes; it serves no
  * other command.
  */
-import type { ProviderDefinition } from '../../provider.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
 import { toyEntries } from './entry.js'
 import { toyPlan, type ToyPlan } from './plan.js'
 
@@ -20,7 +20,5 @@ export const toy: ProviderDefinition<ToyPlan> = {
   customSchema: { type: 'object', properties: { greeting: { type: 'string' } }, additionalProperties: false },
   plan: toyPlan,
   entries: toyEntries,
-  commands: {
-    package: async (context) => (await import('./package.js')).packageCommand(context),
-  },
+  commands: commandFiles(import.meta.url, ['package']),
 }

@@ -4,7 +4,7 @@
  * host does (`serverless offline`), and deploys it with the Azure SDKs. The commands import what they need when
  * they run: loading this module loads no SDK.
  */
-import type { ProviderDefinition } from '../../provider.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
 import { appEntries } from './entry.js'
 import { EVENT_OPTIONS } from './events.js'
 import { AZURE_RUNTIMES, azurePlan, type AzurePlan } from './plan.js'
@@ -59,13 +59,5 @@ export const azure: ProviderDefinition<AzurePlan> = {
 
   plan: azurePlan,
   entries: appEntries,
-  commands: {
-    package: async (context) => (await import('./package.js')).packageCommand(context),
-    offline: async (context) => (await import('./offline.js')).offlineCommand(context),
-    invokeLocal: async (context) => (await import('./invoke-local.js')).invokeLocalCommand(context),
-    deploy: async (context) => (await import('./deploy.js')).deployCommand(context),
-    remove: async (context) => (await import('./deploy.js')).removeCommand(context),
-    info: async (context) => (await import('./deploy.js')).infoCommand(context),
-    invoke: async (context) => (await import('./deploy.js')).invokeCommand(context),
-  },
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info', 'invoke']),
 }

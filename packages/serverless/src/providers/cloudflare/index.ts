@@ -5,7 +5,7 @@
  * packaged Worker on workerd through miniflare, and deploys it through Cloudflare's REST API. The commands import
  * what they need (esbuild, miniflare, the API client) when they run.
  */
-import type { ProviderDefinition } from '../../provider.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
 import { workerEntries } from './entry.js'
 import { cloudflarePlan, type CloudflarePlan } from './plan.js'
 
@@ -49,12 +49,5 @@ export const cloudflare: ProviderDefinition<CloudflarePlan> = {
   customSchema: CUSTOM_SCHEMA,
   plan: cloudflarePlan,
   entries: workerEntries,
-  commands: {
-    package: async (context) => (await import('./package.js')).packageCommand(context),
-    offline: async (context) => (await import('./offline.js')).offlineCommand(context),
-    invokeLocal: async (context) => (await import('./invoke-local.js')).invokeLocalCommand(context),
-    deploy: async (context) => (await import('./deploy.js')).deployCommand(context),
-    remove: async (context) => (await import('./deploy.js')).removeCommand(context),
-    info: async (context) => (await import('./deploy.js')).infoCommand(context),
-  },
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info']),
 }

@@ -4,7 +4,7 @@
  * The plugin packages the source zip itself, emulates it on the Functions Framework, and deploys it with Google's
  * own clients; what a command needs is imported when it runs.
  */
-import type { ProviderDefinition } from '../../provider.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
 import { googleEntries } from './entry.js'
 import { GOOGLE_RUNTIMES, googlePlan, type GooglePlan } from './plan.js'
 
@@ -55,13 +55,5 @@ export const google: ProviderDefinition<GooglePlan> = {
 
   plan: googlePlan,
   entries: googleEntries,
-  commands: {
-    package: async (context) => (await import('./package.js')).packageCommand(context),
-    offline: async (context) => (await import('./offline.js')).offlineCommand(context),
-    invokeLocal: async (context) => (await import('./invoke-local.js')).invokeLocalCommand(context),
-    deploy: async (context) => (await import('./deploy.js')).deployCommand(context),
-    remove: async (context) => (await import('./deploy.js')).removeCommand(context),
-    info: async (context) => (await import('./deploy.js')).infoCommand(context),
-    invoke: async (context) => (await import('./deploy.js')).invokeCommand(context),
-  },
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info', 'invoke']),
 }

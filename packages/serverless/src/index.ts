@@ -67,10 +67,10 @@ const ENTRY_DIR = '.polycloud'
  */
 const LOCAL_FOLDERS: Readonly<Record<string, string>> = { offline: 'offline', 'offline start': 'offline', 'invoke local': 'invoke-local' }
 
-/** Plugins whose work Polycloud does itself for every provider but AWS (they know only Lambda). */
+/** Plugins that know only Lambda: the plugin does their work itself for a provider the framework does not serve. */
 const AWS_ONLY_PLUGINS = new Set(['EsbuildServerlessPlugin', 'ServerlessOffline'])
 
-/** The framework's generic packaging (a zip of the service folder), replaced by each target's own artifact. */
+/** The framework's generic packaging (a zip of the service folder), replaced by each provider's own artifact. */
 const GENERIC_PACKAGING = new Set(['Package'])
 
 /** The commands a provider serves itself, the lifecycle events they run at, and how messages name them. */

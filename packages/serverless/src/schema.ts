@@ -4,7 +4,7 @@
  * path parameters) follow in the plugin, with the same kind of message.
  *
  * Each event has a short form (a string) and an object form. The fields every provider understands are here; a
- * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its target's `eventOptions`.
+ * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its definition's `eventOptions`.
  */
 import { parseRoute, RouteError } from './route.js'
 import { parseSchedule, ScheduleError } from './schedule.js'

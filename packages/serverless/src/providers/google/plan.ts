@@ -367,7 +367,7 @@ export function checkRegion(region: string, where: string): void {
   }
 }
 
-/** `custom.polycloud.google` as the target reads it. */
+/** `custom.polycloud.google` as the plan reads it. */
 export interface GoogleCustom {
   readonly project?: string
   readonly region?: string

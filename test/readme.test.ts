@@ -6,8 +6,9 @@
 import { expect } from 'chai'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PROVIDERS, providerName, type ProviderTarget } from 'serverless-polycloud/provider'
-import { TARGETS } from 'serverless-polycloud/providers/index'
+import { readService } from 'serverless-polycloud/model'
+import type { ProviderCommands, ProviderPlan } from 'serverless-polycloud/provider'
+import { PROVIDERS, PROVIDER_NAMES, providerName, readerOf } from 'serverless-polycloud/providers/index'
 import { ROOT, serverless, startOffline, type Offline } from './helpers/serverless.ts'
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -63,18 +64,18 @@ describe('README: POLYCLOUD_PROVIDER and the providers table', () => {
     const sentence = /It accepts (.*?); anything else/s.exec(README)?.[1] as string
     const spellings = [...sentence.matchAll(/`([a-z]+)`/g)].map((match) => match[1] as string)
     for (const spelling of spellings) expect(providerName(spelling), spelling).to.not.equal(undefined)
-    for (const provider of PROVIDERS) expect(spellings, provider).to.include(provider)
+    for (const provider of PROVIDER_NAMES) expect(spellings, provider).to.include(provider)
     expect(providerName('oracle')).to.equal(undefined)
   })
 
-  it("says which commands each provider serves, as its target does", () => {
+  it("says which commands each provider serves, as its definition does", () => {
     const rows = section('Providers and commands')
       .split('\n')
       .filter((line) => line.startsWith('| `'))
       .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()))
     const header = section('Providers and commands').split('\n').find((line) => line.startsWith('| command'))!.split('|').slice(2, -1).map((cell) => cell.trim())
-    expect(header).to.deep.equal([...PROVIDERS])
-    const commands: Record<string, keyof ProviderTarget> = {
+    expect(header).to.deep.equal([...PROVIDER_NAMES])
+    const commands: Record<string, keyof ProviderCommands<ProviderPlan>> = {
       '`package`': 'package',
       '`deploy`': 'deploy',
       '`remove`': 'remove',
@@ -86,16 +87,16 @@ describe('README: POLYCLOUD_PROVIDER and the providers table', () => {
     expect(rows.map((row) => row[0])).to.deep.equal(Object.keys(commands))
     for (const row of rows) {
       PROVIDERS.forEach((provider, index) => {
-        const target = TARGETS[provider]
         let pending = false
         try {
-          target.plan({ key: 'route', value: 'GET /x', path: 'x', neutral: true }, { name: 'x', config: {}, timeout: 6, memorySize: undefined, environment: {} }, { service: 's', stage: 'dev', servicePath: ROOT, providerConfig: {}, custom: {}, resources: {} })
+          const model = readService({ service: 's', stage: 'dev', servicePath: ROOT, provider: {}, functions: { x: { handler: 'handlers/hello.default', events: [{ route: 'GET /x' }] } } }, readerOf(provider))
+          provider.plan(model, { command: '' })
         } catch (error) {
           pending = /not supported by this version/.test((error as Error).message)
         }
-        // AWS hands its commands to the framework's own machinery; the others serve them through their target.
-        const serves = provider === 'aws' || (!pending && typeof target[commands[row[0] as string] as keyof ProviderTarget] === 'function')
-        expect(row[index + 1], `${row[0]} on ${provider}`).to.equal(serves ? 'yes' : 'not yet')
+        // AWS hands its commands to the framework's own machinery; the others serve them through their definition.
+        const serves = provider.handOver !== undefined || (!pending && typeof provider.commands[commands[row[0] as string] as keyof ProviderCommands<ProviderPlan>] === 'function')
+        expect(row[index + 1], `${row[0]} on ${provider.name}`).to.equal(serves ? 'yes' : 'not yet')
       })
     }
   })

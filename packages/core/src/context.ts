@@ -1,6 +1,6 @@
 import { setOwn } from './own.js'
 
-export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare'
+export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare' // the adapters' ids, as context.provider names them (Google Cloud's is gcp)
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 

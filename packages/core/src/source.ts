@@ -248,7 +248,7 @@ export function isString(value: unknown): value is string {
 
 /** What a provider adapter offers tools such as `polycloud inspect`: its formats, and how to read one from JSON. */
 export interface ProviderAdapter {
-  readonly provider: 'aws' | 'azure' | 'gcp' | 'cloudflare'
+  readonly provider: import('./context.js').Provider
   /** Every format, in the order the dispatcher tries them. */
   readonly sources: readonly Source[]
   /** Turns a payload read from a JSON file into the input the sources read (default: the JSON itself). */

@@ -93,10 +93,3 @@ export async function bundle(options: BundleOptions, what: string): Promise<Bund
   // A build with errors rejects (above): what resolves has written every output.
   return { metafile: result.metafile }
 }
-
-/** The Node major version a runtime string names: `nodejs22.x`, `node22`, `22` -> 22; undefined when it names none. */
-export function nodeMajor(runtime: unknown): number | undefined {
-  if (typeof runtime !== 'string') return undefined
-  const match = /^(?:nodejs|node)?(\d+)(?:\.x)?$/i.exec(runtime.trim())
-  return match ? Number(match[1]) : undefined
-}

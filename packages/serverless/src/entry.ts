@@ -1,30 +1,6 @@
-/** What every generated entry shares: the handler reference, checked, and the import of the portable handler. */
-import { existsSync } from 'node:fs'
+/** What every generated entry shares: the import of the handler module, of the adapter formats, and `secure()`. */
 import { join, relative } from 'node:path'
-import { ConfigError } from './errors.js'
-
-const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.cjs', '.tsx', '.jsx']
-
-export interface HandlerRef {
-  /** Module path relative to the service, without extension (`handlers/notes`). */
-  readonly module: string
-  /** Export name (`get`, or `default`). */
-  readonly exportName: string
-  /** The module's file relative to the service, as found (`handlers/notes.ts`). */
-  readonly file: string
-}
-
-/** `handlers/notes.get` -> module `handlers/notes`, export `get`; checks the module exists. */
-export function parseHandler(handler: unknown, servicePath: string, path: string): HandlerRef {
-  const match = typeof handler === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handler) : null
-  if (!match) throw new ConfigError(path, `${JSON.stringify(handler)} is not "<module path>.<export>" (e.g. handlers/notes.get)`)
-  const module = (match[1] as string).replace(/^\.\//, '')
-  const extension = EXTENSIONS.find((candidate) => existsSync(join(servicePath, module + candidate)))
-  if (extension === undefined) {
-    throw new ConfigError(path, `module ${module} not found (looked for ${module}{${EXTENSIONS.join(',')}})`)
-  }
-  return { module, exportName: match[2] as string, file: module + extension }
-}
+import type { HandlerRef } from './handlers.js'
 
 /** The module specifier of the handler's module as seen from an entry in `entryDir`. */
 export function handlerSpecifier(handler: HandlerRef, entryDir: string, servicePath: string): string {

@@ -1,37 +1,27 @@
 /**
  * serverless-polycloud: functions declared once with neutral events, deployed with portable handlers to the
- * provider `provider.name` names (aws, azure, google, cloudflare).
+ * provider `provider.name` names (any provider of the registry, `providers/index.ts`).
  *
- * In the constructor it picks the provider's target (`providers/<name>/`), registers the neutral event schemas
- * (the framework validates them before any hook) and refuses another provider's native events. At `initialize`
- * (after validation, before any command) it reads every function once (`functions.ts`) and writes the generated
- * entries to `.polycloud/<provider>/`. On AWS it then hands the rewritten functions to the framework's own AWS
- * machinery (osls, serverless-esbuild, serverless-offline). For the other providers it is the provider: it
- * registers itself with the framework, keeps the AWS-only plugins out of the way, and serves package, offline,
- * deploy, remove, info, invoke and invoke local through the target.
+ * In the constructor it picks the provider's definition (`providers/<name>/index.ts`), registers the neutral event
+ * schemas (the framework validates them before any hook) and refuses another provider's native events. At
+ * `initialize` (after validation, before any command) it reads the service once into the model (`model.ts`), has
+ * the provider plan it once (`providers/<name>/plan.ts`), and writes the generated entries to
+ * `.polycloud/<provider>/`. A provider the framework serves itself (AWS) then gets the plan applied to the
+ * framework's service (osls, serverless-esbuild, serverless-offline do the rest). For the others the plugin is the
+ * provider: it registers itself with the framework, keeps the AWS-only plugins out of the way, and serves package,
+ * offline, deploy, remove, info, invoke and invoke local through the provider's commands, each given the plan.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { BundleError } from './bundle.js'
 import { ConfigError, ProviderError, frameworkError } from './errors.js'
-import { checkHandlers, isExcluded, prepareFunctions } from './functions.js'
-import { NATIVE_EVENTS, nativeOwners } from './native.js'
-import {
-  PROVIDERS,
-  providerName,
-  type Command,
-  type FunctionConfig,
-  type Logger,
-  type PlanContext,
-  type PreparedFunction,
-  type ProviderName,
-  type ProviderTarget,
-  type ServiceContext,
-} from './provider.js'
-import { TARGETS } from './providers/index.js'
+import { checkHandlers } from './handlers.js'
+import { completeService, declaresSecurity, foreignEvents, readFunctions, type ReaderProvider, type ServiceModel } from './model.js'
+import type { FunctionConfig, Logger, ProviderCommands, ProviderDefinition, ProviderPlan, ServiceContext } from './provider.js'
+import { PROVIDER_NAMES, definitionOf, nativeOwners, providerName, providerSpellings, readerOf } from './providers/index.js'
 import { runtimeProblems } from './runtime.js'
-import { declaresSecurity, type PolicyResolver } from './security.js'
-import { FUNCTION_SCHEMA, NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, isNeutralEvent, neutralEventSchema, type SchemaMessages } from './schema.js'
+import type { PolicyResolver } from './security.js'
+import { NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, functionSchema, neutralEventSchema, type SchemaMessages } from './schema.js'
 
 type Json = Record<string, unknown>
 
@@ -77,14 +67,14 @@ const ENTRY_DIR = '.polycloud'
  */
 const LOCAL_FOLDERS: Readonly<Record<string, string>> = { offline: 'offline', 'offline start': 'offline', 'invoke local': 'invoke-local' }
 
-/** Plugins whose work Polycloud does itself for every provider but AWS (they know only Lambda). */
+/** Plugins that know only Lambda: the plugin does their work itself for a provider the framework does not serve. */
 const AWS_ONLY_PLUGINS = new Set(['EsbuildServerlessPlugin', 'ServerlessOffline'])
 
-/** The framework's generic packaging (a zip of the service folder), replaced by each target's own artifact. */
+/** The framework's generic packaging (a zip of the service folder), replaced by each provider's own artifact. */
 const GENERIC_PACKAGING = new Set(['Package'])
 
-/** The commands a non-AWS target serves, the lifecycle events they run at, and their options. */
-const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; describe: string }> = [
+/** The commands a provider serves itself, the lifecycle events they run at, and how messages name them. */
+const COMMANDS: ReadonlyArray<{ command: keyof ProviderCommands<ProviderPlan>; event: string; describe: string }> = [
   { command: 'package', event: 'package:createDeploymentArtifacts', describe: 'package' },
   { command: 'deploy', event: 'deploy:deploy', describe: 'deploy' },
   { command: 'remove', event: 'remove:remove', describe: 'remove' },
@@ -108,9 +98,10 @@ export default class PolycloudPlugin {
   readonly #serverless: Serverless
   readonly #options: Readonly<Record<string, unknown>>
   readonly #log: Logger | undefined
-  readonly #target: ProviderTarget
+  readonly #provider: ProviderDefinition
+  readonly #reader: ReaderProvider
   #context: ServiceContext | undefined
-  /** What the target's hand-over left to release when a command fails. */
+  /** What the provider's hand-over left to release when a command fails. */
   #handedOver: { release(): Promise<void> } | undefined
 
   constructor(serverless: Serverless, options: Record<string, unknown> | undefined, utils?: { log?: Logger }) {
@@ -120,22 +111,30 @@ export default class PolycloudPlugin {
     const written = serverless.service.provider.name
     const name = providerName(written)
     if (name === undefined) {
-      throw this.#error(`provider ${JSON.stringify(written)} is not one Polycloud deploys to: use ${PROVIDERS.join(', ')} (POLYCLOUD_PROVIDER)`)
+      throw this.#error(`provider ${JSON.stringify(written)} is not one Polycloud deploys to: use ${PROVIDER_NAMES.join(', ')} (POLYCLOUD_PROVIDER)`)
     }
     // One spelling from here on (`gcp` is read as `google`), in every message and for every later plugin.
     serverless.service.provider.name = name
-    this.#target = TARGETS[name]
-    if (name !== 'aws') this.#becomeProvider(name)
+    const provider = definitionOf(name)
+    this.#provider = provider
+    this.#reader = readerOf(provider)
+    if (provider.handOver === undefined) this.#becomeProvider(name)
     const schemas = serverless.configSchemaHandler
     for (const event of NEUTRAL_EVENT_NAMES) {
-      schemas.defineFunctionEvent(name, event, neutralEventSchema(event, this.#target.eventOptions?.[event]))
+      schemas.defineFunctionEvent(name, event, neutralEventSchema(event, provider.eventOptions?.[event]))
     }
-    schemas.defineFunctionProperties(name, FUNCTION_SCHEMA)
-    schemas.defineCustomProperties(customSchema(name, PROVIDERS, this.#target.customSchema as Json | undefined))
-    const vocabulary = { title: this.#target.title, natives: NATIVE_EVENTS[name], ...(this.#target.eventOptions ? { extensions: this.#target.eventOptions } : {}) }
+    schemas.defineFunctionProperties(name, functionSchema(providerSpellings()))
+    schemas.defineCustomProperties(customSchema(name, PROVIDER_NAMES, provider.customSchema as Json | undefined))
+    const vocabulary = { title: provider.title, natives: provider.nativeEvents, ...(provider.eventOptions ? { extensions: provider.eventOptions } : {}) }
     explainSchemaErrors(schemas as SchemaMessages, () => serverless.service.functions, vocabulary)
     // Validation runs before any hook: another provider's native event must be refused here, by name.
-    this.#checkForeignEvents(name)
+    const [foreign] = foreignEvents(serverless.service.functions ?? {}, this.#reader, nativeOwners)
+    if (foreign !== undefined) {
+      throw this.#error(
+        `${foreign.at}: ${JSON.stringify(foreign.key)} is a native ${foreign.owners.join('/')} event, which provider ${name} cannot run; ` +
+          `use a neutral event (${NEUTRAL_EVENT_NAMES.join(', ')}) to deploy the function anywhere`,
+      )
+    }
     this.hooks = {
       initialize: () => this.#initialize(),
       // A failed command ends once its error is shown: nothing a tool started may keep the process alive.
@@ -143,7 +142,7 @@ export default class PolycloudPlugin {
         await this.#handedOver?.release()
       },
     }
-    if (name !== 'aws') this.#serveCommands()
+    if (provider.handOver === undefined) this.#serveCommands()
   }
 
   #error(message: string): Error {
@@ -160,7 +159,7 @@ export default class PolycloudPlugin {
   }
 
   /** For a provider the framework does not know, the plugin is the provider: its schema, its commands. */
-  #becomeProvider(name: ProviderName): void {
+  #becomeProvider(name: string): void {
     const serverless = this.#serverless
     serverless.setProvider?.(name, { name, polycloud: true })
     serverless.configSchemaHandler.defineProvider?.(name, {
@@ -172,7 +171,7 @@ export default class PolycloudPlugin {
           timeout: { type: 'number', minimum: 1 },
           memorySize: { type: 'integer', minimum: 128 },
           environment: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
-          ...(this.#target.providerSchema as Json | undefined),
+          ...(this.#provider.providerSchema as Json | undefined),
         },
       },
       function: {
@@ -190,34 +189,34 @@ export default class PolycloudPlugin {
     if (schema?.properties?.provider) schema.properties.provider.additionalProperties = true
   }
 
-  /** Hooks of the target's commands, and the options they take that the framework only declares for AWS. */
+  /** Hooks of the provider's commands, and the options they take that the framework only declares for AWS. */
   #serveCommands(): void {
-    const target = this.#target
+    const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
     this.commands.remove = { options: { region } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {
-      usage: `Serves the packaged service locally on ${target.title}'s own runtime`,
+      usage: `Serves the packaged service locally on ${provider.title}'s own runtime`,
       lifecycleEvents: ['start'],
       commands: { start: { lifecycleEvents: ['init', 'ready', 'end'], usage: 'Serves the packaged service locally' } },
       options: {
         host: string('Host to bind (default 127.0.0.1)'),
         port: string('Port to serve on'),
         httpPort: string('Port to serve on (serverless-offline spelling)'),
-        ...target.offlineOptions,
+        ...provider.offlineOptions,
       },
     }
     for (const { command, event, describe } of COMMANDS) {
       this.hooks[event] = async () => {
-        const run = target[command] as Command<unknown> | undefined
+        const run = provider.commands[command]
         if (run === undefined) {
-          const served = COMMANDS.filter(({ command: other }) => typeof target[other] === 'function').map((entry) => entry.describe)
-          throw this.#error(`${describe} is not available for ${target.title} yet (it serves: ${served.join(', ') || 'none'})`)
+          const served = COMMANDS.filter(({ command: other }) => typeof provider.commands[other] === 'function').map((entry) => entry.describe)
+          throw this.#error(`${describe} is not available for ${provider.title} yet (it serves: ${served.join(', ') || 'none'})`)
         }
         try {
-          await run(this.#prepared())
+          await run.call(provider.commands, this.#prepared())
         } catch (error) {
           throw this.#userError(error)
         }
@@ -225,23 +224,6 @@ export default class PolycloudPlugin {
     }
     // `serverless offline` and `serverless offline start` both start the server.
     this.hooks['offline:start:init'] = this.hooks['offline:start'] as () => Promise<void>
-  }
-
-  #checkForeignEvents(provider: ProviderName): void {
-    for (const [name, fn] of Object.entries(this.#serverless.service.functions ?? {})) {
-      if (isExcluded(fn, provider)) continue
-      ;(fn.events ?? []).forEach((event, index) => {
-        const key = Object.keys(event ?? {})[0] ?? ''
-        const owners = nativeOwners(key)
-        if (isNeutralEvent(key) || owners.length === 0) return
-        if (!owners.includes(provider)) {
-          throw this.#error(
-            `functions.${name}.events[${index}]: ${JSON.stringify(key)} is a native ${owners.join('/')} event, which provider ${provider} cannot run; ` +
-              `use a neutral event (${NEUTRAL_EVENT_NAMES.join(', ')}) to deploy the function anywhere`,
-          )
-        }
-      })
-    }
   }
 
   #prepared(): ServiceContext {
@@ -252,40 +234,40 @@ export default class PolycloudPlugin {
   async #initialize(): Promise<void> {
     const serverless = this.#serverless
     const service = serverless.service
-    const target = this.#target
-    if (target.name !== 'aws') this.#removeForeignHooks()
+    const provider = this.#provider
+    if (provider.handOver === undefined) this.#removeForeignHooks()
     const servicePath = serverless.serviceDir ?? serverless.config.servicePath ?? process.cwd()
     const command = (serverless.processedInput?.commands ?? []).join(' ')
     const local = LOCAL_FOLDERS[command]
-    const workDir = join(servicePath, ENTRY_DIR, local ? `${target.name}-${local}` : target.name)
+    const workDir = join(servicePath, ENTRY_DIR, local ? `${provider.name}-${local}` : provider.name)
     const stage = (this.#options.stage as string | undefined) ?? service.provider.stage ?? 'dev'
-    const custom = service.custom?.polycloud?.[target.name] ?? {}
-    const planContext: PlanContext = {
-      service: service.service,
-      stage,
-      servicePath,
-      providerConfig: service.provider,
-      custom,
-      command,
-      get resources(): Json {
-        service.resources ??= {}
-        return (service.resources.Resources ??= {})
-      },
-    }
-    const http = service.custom?.polycloud?.http
-    // Functions excluded from this provider are not the framework's business either (osls would package them).
-    const excluded = Object.keys(service.functions ?? {}).filter((name) => isExcluded(service.functions[name] as FunctionConfig, target.name))
-    for (const name of excluded) delete service.functions[name]
     const log = this.#log ?? consoleLogger
-    this.#checkRuntimes(command, log)
-    let functions: PreparedFunction[]
+    let model: ServiceModel
+    let plan: ProviderPlan
     try {
-      const resolve = declaresSecurity(service.functions ?? {}, http) ? await policyResolver() : undefined
-      functions = prepareFunctions(service.functions ?? {}, target, planContext, { http, resolve })
-      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir, adapter: target.adapter })
+      const draft = readFunctions(
+        {
+          service: service.service,
+          stage,
+          regionOption: this.#options.region as string | undefined,
+          servicePath,
+          provider: service.provider,
+          functions: service.functions ?? {},
+          polycloud: service.custom?.polycloud,
+          template: service.resources?.Resources,
+        },
+        this.#reader,
+      )
+      // Functions excluded from this provider are not the framework's business either (osls would package them).
+      for (const name of draft.model.excluded) delete service.functions[name]
+      this.#checkRuntimes(command, log, draft.model)
+      const resolve = declaresSecurity(draft) ? await policyResolver() : undefined
+      model = completeService(draft, resolve)
+      plan = provider.plan(model, { command })
+      if (LOADING_COMMANDS.has(command)) await checkHandlers(plan.functions, { servicePath, workDir, ...(provider.adapter ? { adapter: provider.adapter.package } : {}) })
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
-      for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider, custom, command })) {
+      for (const entry of provider.entries(plan, { workDir, servicePath })) {
         const file = join(workDir, entry.file)
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
@@ -294,37 +276,35 @@ export default class PolycloudPlugin {
       throw this.#userError(error)
     }
     this.#context = {
-      provider: target.name,
-      service: service.service,
+      plan,
+      provider: provider.name,
+      service: model.service,
       stage,
-      region: (this.#options.region as string | undefined) ?? service.provider.region,
+      region: model.region,
       servicePath,
       workDir,
       packageDir: (this.#options.package as string | undefined) ?? service.package?.path ?? join(servicePath, '.serverless'),
-      functions,
-      providerConfig: service.provider,
-      custom,
       command,
       options: this.#options,
       log,
       write: (line) => process.stdout.write(`${line}\n`),
     }
-    this.#handedOver = target.handOver?.(this.#context, serverless) ?? undefined
-    for (const fn of functions) {
+    this.#handedOver = provider.handOver?.(this.#context, serverless) ?? undefined
+    for (const fn of plan.functions) {
       const declared = fn.security?.resolved.maxBodySize
-      if (declared !== undefined && target.httpBodyLimit !== undefined && declared > target.httpBodyLimit) {
-        log.warning(`serverless-polycloud: functions.${fn.name}: maxBodySize ${declared} is more than ${target.title} accepts (${target.httpBodyLimit} bytes): larger bodies are refused by the platform before the function runs`)
+      if (declared !== undefined && provider.httpBodyLimit !== undefined && declared > provider.httpBodyLimit) {
+        log.warning(`serverless-polycloud: functions.${fn.name}: maxBodySize ${declared} is more than ${provider.title} accepts (${provider.httpBodyLimit} bytes): larger bodies are refused by the platform before the function runs`)
       }
     }
-    if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
-    log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${relative(servicePath, workDir)}`)
+    if (model.excluded.length > 0) log.notice(`serverless-polycloud: ${model.excluded.join(', ')} not deployed to ${provider.title} (excludeFrom)`)
+    log.info(`serverless-polycloud: wrote ${plan.functions.length} function entries to ${relative(servicePath, workDir)}`)
   }
 
   /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */
-  #checkRuntimes(command: string, log: Logger): void {
+  #checkRuntimes(command: string, log: Logger, model: Pick<ServiceModel, 'runtime' | 'functionRuntimes'>): void {
     if (command !== 'package' && !DEPLOY_COMMANDS.has(command)) return
-    const service = this.#serverless.service
-    const problems = runtimeProblems(this.#target.name, service.provider.runtime, service.functions ?? {})
+    const functions = Object.fromEntries(Object.entries(model.functionRuntimes).map(([name, runtime]) => [name, { runtime }]))
+    const problems = runtimeProblems(this.#provider, model.runtime, functions)
     if (problems.length === 0) return
     if (DEPLOY_COMMANDS.has(command)) {
       throw this.#error(`${problems.map((problem) => problem.message).join('\n')}\nNot deploying: change the runtime in serverless.yml.`)
@@ -334,7 +314,7 @@ export default class PolycloudPlugin {
 
   /**
    * Takes the AWS-only plugins' hooks out (serverless-esbuild would bundle for Lambda and fail, serverless-offline
-   * would serve Lambda semantics) and the framework's generic zip of the service folder (the target writes its own
+   * would serve Lambda semantics) and the framework's generic zip of the service folder (the provider writes its own
    * artifact).
    */
   #removeForeignHooks(): void {

@@ -1,25 +1,9 @@
 /**
- * Which Node.js runtimes each provider still accepts: ONE table, with its sources, read by every provider's
- * `package` (a warning) and `deploy` (a refusal) so a deploy never fails on a runtime the cloud has retired.
- *
- * Sources (checked 2026-11-28):
- * - AWS Lambda: "Lambda runtimes", supported runtimes table (Deprecation date, Block function create, Block function
- *   update), https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html and
- *   https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html (nodejs20.x: Apr 30 2026, Aug 31 2026,
- *   Sep 30 2026; nodejs22.x: Apr 30 2027, Jun 1 2027, Jul 1 2027; nodejs24.x: Apr 30 2028, Jun 1 2028, Jul 1 2028;
- *   nodejs18.x: Sep 1 2025, Oct 1 2025, Nov 1 2025; nodejs16.x: Jun 12 2024, Feb 28 2025, Mar 31 2025).
- * - Azure Functions: "Language runtime support policy", https://learn.microsoft.com/azure/azure-functions/language-support-policy:
- *   support ends on the language's community end-of-life date; retired versions can still be created and deployed.
- *   End-of-life dates from Node.js's schedule, https://github.com/nodejs/Release/blob/main/schedule.json (commit
- *   e4bf922d83b877a116763e2f83d2d9b6701871f9): v18 2025-04-30, v20 2026-04-30, v22 2027-04-30, v24 2028-04-30.
- * - Google Cloud Functions (Cloud Run functions): "Cloud Run functions runtimes", Runtime support schedule,
- *   https://cloud.google.com/run/docs/runtimes/function-runtimes (Deprecation, Decommission: nodejs18 2025-04-30,
- *   2025-10-30; nodejs20 2026-04-30, 2026-10-30; nodejs22 2027-04-30, 2027-10-31; nodejs24 2028-04-30, 2028-10-31).
- *   A decommissioned runtime can be neither created nor redeployed (https://cloud.google.com/functions/docs/runtime-support).
- * - Cloudflare Workers run on workerd, chosen by a compatibility date, not a Node.js version: no entry.
+ * The Node.js runtimes a provider still accepts, as each provider's folder states them (a table with the dates and
+ * the source they come from): a warning at `package` and a refusal at `deploy` for a runtime the provider has
+ * deprecated or blocked, so a deploy never fails on a runtime the cloud has retired; and the Node majors a provider
+ * offers, for the providers that pick a version themselves.
  */
-import { nodeMajor } from './bundle.js'
-import type { ProviderName } from './provider.js'
 
 /** One Node.js major on one provider: when it was deprecated, and when creating and updating functions stop. */
 export interface RuntimeDates {
@@ -35,43 +19,12 @@ export interface RuntimeDates {
 export interface ProviderRuntimes {
   /** How serverless.yml names a runtime of a Node.js major on this provider (`nodejs22.x`: one file for every cloud). */
   spell(major: number): string
+  /** Where the dates come from. */
   readonly source: string
+  /** ISO date the dates were checked on: a version deprecated by then is not offered ({@link offeredMajors}). */
+  readonly checked: string
   /** Newest first. */
   readonly versions: readonly RuntimeDates[]
-}
-
-export const RUNTIMES: Readonly<Partial<Record<ProviderName, ProviderRuntimes>>> = {
-  aws: {
-    spell: (major) => `nodejs${major}.x`,
-    source: 'https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html',
-    versions: [
-      { major: 24, deprecated: '2028-04-30', blockCreate: '2028-06-01', blockUpdate: '2028-07-01' },
-      { major: 22, deprecated: '2027-04-30', blockCreate: '2027-06-01', blockUpdate: '2027-07-01' },
-      { major: 20, deprecated: '2026-04-30', blockCreate: '2026-08-31', blockUpdate: '2026-09-30' },
-      { major: 18, deprecated: '2025-09-01', blockCreate: '2025-10-01', blockUpdate: '2025-11-01' },
-      { major: 16, deprecated: '2024-06-12', blockCreate: '2025-02-28', blockUpdate: '2025-03-31' },
-    ],
-  },
-  azure: {
-    spell: (major) => `nodejs${major}.x`,
-    source: 'https://learn.microsoft.com/azure/azure-functions/language-support-policy (Node.js end-of-life dates: https://github.com/nodejs/Release)',
-    versions: [
-      { major: 24, deprecated: '2028-04-30' },
-      { major: 22, deprecated: '2027-04-30' },
-      { major: 20, deprecated: '2026-04-30' },
-      { major: 18, deprecated: '2025-04-30' },
-    ],
-  },
-  google: {
-    spell: (major) => `nodejs${major}.x`,
-    source: 'https://cloud.google.com/run/docs/runtimes/function-runtimes',
-    versions: [
-      { major: 24, deprecated: '2028-04-30', blockCreate: '2028-10-31', blockUpdate: '2028-10-31' },
-      { major: 22, deprecated: '2027-04-30', blockCreate: '2027-10-31', blockUpdate: '2027-10-31' },
-      { major: 20, deprecated: '2026-04-30', blockCreate: '2026-10-30', blockUpdate: '2026-10-30' },
-      { major: 18, deprecated: '2025-04-30', blockCreate: '2025-10-30', blockUpdate: '2025-10-30' },
-    ],
-  },
 }
 
 /** A runtime of the service the provider has deprecated or blocked, located and explained. */
@@ -85,12 +38,18 @@ export interface RuntimeProblem {
 
 const day = (iso: string): number => Date.parse(`${iso}T00:00:00Z`)
 
+/** A provider's runtime facts: its table, and how messages name its functions platform (`AWS Lambda`). */
+export interface RuntimeFacts {
+  readonly platform: string
+  readonly runtimes?: ProviderRuntimes | undefined
+}
+
 /**
  * What the provider says of a runtime today: undefined while it is supported (or when it is not a Node.js runtime
  * the table knows: the provider's own checks answer for those).
  */
-export function runtimeProblem(provider: ProviderName, runtime: unknown, path: string, now: Date = new Date()): RuntimeProblem | undefined {
-  const table = RUNTIMES[provider]
+export function runtimeProblem(provider: RuntimeFacts, runtime: unknown, path: string, now: Date = new Date()): RuntimeProblem | undefined {
+  const table = provider.runtimes
   const major = nodeMajor(runtime)
   if (table === undefined || major === undefined || typeof runtime !== 'string') return undefined
   const oldest = table.versions[table.versions.length - 1] as RuntimeDates
@@ -107,15 +66,13 @@ export function runtimeProblem(provider: ProviderName, runtime: unknown, path: s
   ].filter(Boolean)
   const supported = table.versions.filter((entry) => time < day(entry.deprecated))
   const move = supported.length === 0 ? 'no Node.js runtime in the table is still supported: check the source' : `move to ${supported.map((entry) => `${table.spell(entry.major)} (supported until ${entry.deprecated})`).join(' or ')}`
-  const message = `${path}: ${runtime} is ${since} on ${TITLES[provider]}${blocks.length > 0 ? ` (${blocks.join(', ')})` : ''}; ${move}. Source: ${table.source}`
+  const message = `${path}: ${runtime} is ${since} on ${provider.platform}${blocks.length > 0 ? ` (${blocks.join(', ')})` : ''}; ${move}. Source: ${table.source}`
   return { path, runtime, state: createBlocked || updateBlocked ? 'blocked' : 'deprecated', message }
 }
 
-const TITLES: Readonly<Record<ProviderName, string>> = { aws: 'AWS Lambda', azure: 'Azure Functions', google: 'Google Cloud Functions', cloudflare: 'Cloudflare Workers' }
-
 /** The deprecated or blocked runtimes of a service: the provider's, and each function's own. */
 export function runtimeProblems(
-  provider: ProviderName,
+  provider: RuntimeFacts,
   providerRuntime: unknown,
   functions: Readonly<Record<string, { readonly runtime?: unknown; readonly polycloud?: unknown }>>,
   now: Date = new Date(),
@@ -129,4 +86,21 @@ export function runtimeProblems(
     if (problem) problems.push(problem)
   }
   return problems
+}
+
+/** The Node majors a provider offers: those not deprecated when its table was checked, oldest first. */
+export function offeredMajors(table: ProviderRuntimes): number[] {
+  return table.versions.filter((entry) => day(entry.deprecated) > day(table.checked)).map((entry) => entry.major).reverse()
+}
+
+/** The newest Node major a provider retired by the time its table was checked (Node.js 20 in 2026). */
+export function lastRetired(table: ProviderRuntimes): RuntimeDates | undefined {
+  return table.versions.find((entry) => day(entry.deprecated) <= day(table.checked))
+}
+
+/** The Node major version a runtime string names: `nodejs22.x`, `node22`, `22` -> 22; undefined when it names none. */
+export function nodeMajor(runtime: unknown): number | undefined {
+  if (typeof runtime !== 'string') return undefined
+  const match = /^(?:nodejs|node)?(\d+)(?:\.x)?$/i.exec(runtime.trim())
+  return match ? Number(match[1]) : undefined
 }

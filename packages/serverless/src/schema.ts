@@ -4,7 +4,7 @@
  * path parameters) follow in the plugin, with the same kind of message.
  *
  * Each event has a short form (a string) and an object form. The fields every provider understands are here; a
- * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its target's `eventOptions`.
+ * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its definition's `eventOptions`.
  */
 import { parseRoute, RouteError } from './route.js'
 import { parseSchedule, ScheduleError } from './schedule.js'
@@ -163,6 +163,11 @@ export function isNeutralEvent(key: string): key is NeutralEventName {
   return (NEUTRAL_EVENT_NAMES as string[]).includes(key)
 }
 
+/** The fields of a neutral event's object form that every provider reads (the others are a provider's own). */
+export function sharedFields(event: NeutralEventName): readonly string[] {
+  return Object.keys(SHAPES[event].properties)
+}
+
 /** A provider's additions to one neutral event's object form. */
 export interface EventExtension {
   /** Extra properties. */
@@ -206,14 +211,17 @@ export function customSchema(provider: string, providers: readonly string[], own
 /**
  * `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched);
  * `functions.<name>.excludeFrom: [cloudflare]` leaves it out of the deploys to those providers (for a trigger a
- * provider cannot honour, such as a topic on Cloudflare).
+ * provider cannot honour, such as a topic on Cloudflare), each provider named as `provider.name` or as its handlers'
+ * `context.provider` names it (`google` or `gcp`).
  */
-export const FUNCTION_SCHEMA = {
-  properties: {
-    polycloud: { type: 'boolean' },
-    excludeFrom: { type: 'array', items: { enum: ['aws', 'azure', 'google', 'gcp', 'cloudflare'] }, uniqueItems: true, minItems: 1 },
-  },
-} as const
+export function functionSchema(providers: readonly string[]): Json {
+  return {
+    properties: {
+      polycloud: { type: 'boolean' },
+      excludeFrom: { type: 'array', items: { enum: [...providers] }, uniqueItems: true, minItems: 1 },
+    },
+  }
+}
 
 /** The schema error messages of the framework the plugin explains (osls's ConfigSchemaHandler). */
 export interface SchemaMessages {

@@ -7,8 +7,6 @@
 import { createHash } from 'node:crypto'
 import type { ResolvedPolicy, RoutePolicy } from '@polycloud/auth/policy'
 import { ConfigError } from './errors.js'
-import type { FunctionConfig } from './provider.js'
-import { parseRoute } from './route.js'
 
 type Json = Record<string, unknown>
 
@@ -38,61 +36,50 @@ export function serviceDefaults(http: Json | undefined): RoutePolicy {
   return defaults as RoutePolicy
 }
 
-/** Whether anything in the service declares security (so the resolver needs loading). */
-export function declaresSecurity(functions: Readonly<Record<string, FunctionConfig>>, http: Json | undefined): boolean {
-  if (FIELDS.some((field) => http?.[field] !== undefined)) return true
-  return Object.values(functions).some((fn) =>
-    (fn.events ?? []).some((event) => {
-      const route = (event as Json).route
-      return typeof route === 'object' && route !== null && FIELDS.some((field) => (route as Json)[field] !== undefined)
-    }),
-  )
-}
-
 function isEmpty(policy: RoutePolicy): boolean {
   return (policy.auth === undefined || policy.auth === 'none') && (policy.cors === undefined || policy.cors === false) && policy.maxBodySize === undefined
 }
 
+/** A route as the model reads it: where it is, its method and path, its own policy fields. */
+export interface PolicyRoute {
+  readonly index: number
+  readonly at: string
+  readonly method: string
+  readonly path: string
+  readonly policy: RoutePolicy
+}
+
 /**
- * The security of a function's `route` events, or undefined when they declare none (and the service sets no
- * defaults). Every route of one function must share one policy: the function is one handler behind one `secure()`.
+ * The security of a function's routes, or undefined when they declare none (and the service sets no defaults).
+ * Every route of one function must share one policy: the function is one handler behind one `secure()`.
  */
-export function functionSecurity(name: string, config: FunctionConfig, defaults: RoutePolicy, resolve: PolicyResolver | undefined): RouteSecurity | undefined {
-  const routes: Array<{ index: number; method: string; path: string; policy: RoutePolicy }> = []
-  ;(config.events ?? []).forEach((event, index) => {
-    const value = (event as Json).route
-    if (value === undefined) return
-    let parsed
-    try {
-      parsed = parseRoute(value as string | { method: string; path: string })
-    } catch {
-      return // The route's own check reports it, with its path.
-    }
-    const own = typeof value === 'object' && value !== null ? (value as Json) : {}
-    const policy: Record<string, unknown> = { ...defaults }
-    for (const field of FIELDS) if (own[field] !== undefined) policy[field] = own[field]
-    routes.push({ index, method: parsed.method, path: parsed.path, policy: policy as RoutePolicy })
-  })
+export function functionSecurity(name: string, routes: readonly PolicyRoute[], defaults: RoutePolicy, resolve: PolicyResolver | undefined): RouteSecurity | undefined {
   if (routes.length === 0) return undefined
+  const policies = routes.map((route) => {
+    const policy: Record<string, unknown> = { ...defaults }
+    for (const field of FIELDS) if (route.policy[field] !== undefined) policy[field] = route.policy[field]
+    return policy as RoutePolicy
+  })
   const first = routes[0]!
-  for (const route of routes.slice(1)) {
-    if (JSON.stringify(route.policy) !== JSON.stringify(first.policy)) {
+  const policy = policies[0]!
+  routes.forEach((route, index) => {
+    if (JSON.stringify(policies[index]) !== JSON.stringify(policy)) {
       throw new ConfigError(
-        `functions.${name}.events[${route.index}].route`,
+        route.at,
         `its auth, cors and maxBodySize differ from events[${first.index}]'s, and one function is one handler behind one policy: give them the same, or split the function`,
       )
     }
-  }
-  if (isEmpty(first.policy)) return undefined
+  })
+  if (isEmpty(policy)) return undefined
   if (resolve === undefined) throw new ConfigError(`functions.${name}`, 'its routes declare auth, cors or maxBodySize: install @polycloud/auth')
   const methods = [...new Set(routes.map((route) => route.method))]
   let resolved: ResolvedPolicy
   try {
-    resolved = resolve(first.policy, methods)
+    resolved = resolve(policy, methods)
   } catch (error) {
-    throw new ConfigError(`functions.${name}.events[${first.index}].route`, (error as Error).message)
+    throw new ConfigError(first.at, (error as Error).message)
   }
-  return { policy: first.policy, methods, paths: [...new Set(routes.map((route) => route.path))], resolved }
+  return { policy, methods, paths: [...new Set(routes.map((route) => route.path))], resolved }
 }
 
 /**
@@ -110,21 +97,17 @@ export function apiKeysVariable(functionName: string, keys: Json | undefined): s
 }
 
 /**
- * The `OPTIONS` routes that answer CORS preflights where the generated entry answers them: one per path (the
- * first function with CORS on a path takes it), skipped where a route of the path already takes any method.
+ * The paths of the `OPTIONS` routes that answer CORS preflights where the generated entry answers them, by
+ * function: one per path (the first function with CORS on a path takes it), none where a route of the path already
+ * takes any method.
  */
-export function preflightRoutes(functions: ReadonlyArray<{ readonly name: string; readonly security?: RouteSecurity | undefined; readonly config: FunctionConfig }>): Map<string, string[]> {
+export function preflightPaths(
+  functions: ReadonlyArray<{ readonly name: string; readonly security?: RouteSecurity | undefined; readonly events: ReadonlyArray<{ readonly kind: string; readonly method?: string; readonly path?: string }> }>,
+): Map<string, string[]> {
   const anyMethod = new Set<string>()
   for (const fn of functions) {
-    for (const event of fn.config.events ?? []) {
-      const value = (event as Json).route
-      if (value === undefined) continue
-      try {
-        const route = parseRoute(value as string | { method: string; path: string })
-        if (route.method === 'ANY' || route.method === 'OPTIONS') anyMethod.add(route.path)
-      } catch {
-        // Reported by the route's own check.
-      }
+    for (const event of fn.events) {
+      if (event.kind === 'route' && (event.method === 'ANY' || event.method === 'OPTIONS')) anyMethod.add(event.path as string)
     }
   }
   const taken = new Set<string>()

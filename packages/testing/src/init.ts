@@ -10,6 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join, relative, resolve } from 'node:path'
+import { providers } from './inspect.js'
 
 /** The Polycloud packages a starter uses, and the versions of everything else, as the repository pins them. */
 export const STARTER_VERSIONS = {
@@ -22,8 +23,14 @@ export const STARTER_VERSIONS = {
   '@types/node': '20.19.43',
 } as const
 
+/** The adapter packages, one per runtime `polycloud inspect` knows (`@polycloud/<context.provider>`). */
+const ADAPTERS = providers.map((provider) => `@polycloud/${provider}`)
+
+/** The adapter of the starter's default provider (POLYCLOUD_PROVIDER unset: AWS), a dependency of its handlers. */
+const DEFAULT_ADAPTER = '@polycloud/aws'
+
 /** Polycloud's own packages, all released together at one version. */
-const POLYCLOUD = ['@polycloud/core', '@polycloud/aws', '@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare', '@polycloud/testing', 'serverless-polycloud'] as const
+const POLYCLOUD = ['@polycloud/core', ...ADAPTERS, '@polycloud/testing', 'serverless-polycloud']
 
 export class InitError extends Error {}
 
@@ -76,10 +83,10 @@ export function starterFiles(dir: string, options: { readonly packages?: string 
       test: 'tsc --noEmit && node --import tsx --test test/handlers.test.ts',
     },
     engines: { node: '>=20.19' },
-    dependencies: pick('@polycloud/core', '@polycloud/aws'),
+    dependencies: pick('@polycloud/core', DEFAULT_ADAPTER),
     devDependencies: pick(
       '@polycloud/testing',
-      ...(options.packages === undefined ? [] : ['@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare']),
+      ...(options.packages === undefined ? [] : ADAPTERS.filter((name) => name !== DEFAULT_ADAPTER)),
       '@types/node',
       'esbuild',
       'serverless',

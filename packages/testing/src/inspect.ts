@@ -15,6 +15,7 @@ import {
 } from '@polycloud/core/adapter'
 import { describeEvent, describeInvalid, describeRequest } from './describe.js'
 
+/** Every adapter, by the id its handlers see as `context.provider`: the one list of them here (`polycloud init` reads it too). */
 export const adapters: Readonly<Record<Provider, ProviderAdapter>> = { aws, azure, gcp, cloudflare }
 
 export const providers = Object.keys(adapters) as Provider[]

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { RUNTIMES, runtimeProblem, runtimeProblems } from 'serverless-polycloud/runtime'
+import { RUNTIMES, runtimeProblem, runtimeProblems } from 'serverless-polycloud/providers/index'
 
 const at = (iso: string): Date => new Date(`${iso}T12:00:00Z`)
 

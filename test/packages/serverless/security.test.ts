@@ -10,34 +10,39 @@ import { readFileSync, mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { resolvePolicy } from '@polycloud/auth/policy'
 import { ConfigError } from 'serverless-polycloud/errors'
-import { apiKeysVariable, functionSecurity, preflightRoutes, serviceDefaults } from 'serverless-polycloud/security'
+import { readEvents, type RouteEvent } from 'serverless-polycloud/model'
+import type { FunctionConfig } from 'serverless-polycloud/provider'
+import { apiKeysVariable, functionSecurity, preflightPaths, serviceDefaults } from 'serverless-polycloud/security'
 import { ROOT, serverless } from '../../helpers/serverless.ts'
+
+/** A function's routes as the model reads them. */
+const routes = (name: string, config: FunctionConfig): RouteEvent[] => readEvents(name, config).filter((event): event is RouteEvent => event.kind === 'route')
 
 const jwt = { jwt: { issuer: 'https://login.example.com', audience: 'api', scopes: ['read'] } }
 
 describe('serverless/security', () => {
   it("reads a function's policy from its routes over the service defaults, resolved by @polycloud/auth", () => {
-    const security = functionSecurity('notes', { events: [{ route: { method: 'GET', path: '/notes/{id}', auth: jwt } }, { route: { method: 'PUT', path: '/notes/{id}', auth: jwt } }] }, serviceDefaults({ cors: true, keys: { a: 'b' } }), resolvePolicy)
+    const security = functionSecurity('notes', routes('notes', { events: [{ route: { method: 'GET', path: '/notes/{id}', auth: jwt } }, { route: { method: 'PUT', path: '/notes/{id}', auth: jwt } }] }), serviceDefaults({ cors: true, keys: { a: 'b' } }), resolvePolicy)
     expect(security?.policy).to.deep.equal({ cors: true, auth: jwt })
     expect(security?.methods).to.deep.equal(['GET', 'PUT'])
     expect(security?.paths).to.deep.equal(['/notes/{id}'])
     expect(security?.resolved.cors?.methods).to.deep.equal(['GET', 'PUT'])
     expect(security?.resolved.auth).to.deep.include({ kind: 'jwt', audience: ['api'], scopes: ['read'] })
     // A route may opt out of the service's auth.
-    expect(functionSecurity('open', { events: [{ route: { method: 'GET', path: '/open', auth: 'none' } }] }, serviceDefaults({ auth: 'key' }), resolvePolicy)).to.equal(undefined)
-    expect(functionSecurity('plain', { events: [{ route: 'GET /x' }] }, {}, resolvePolicy)).to.equal(undefined)
+    expect(functionSecurity('open', routes('open', { events: [{ route: { method: 'GET', path: '/open', auth: 'none' } }] }), serviceDefaults({ auth: 'key' }), resolvePolicy)).to.equal(undefined)
+    expect(functionSecurity('plain', routes('plain', { events: [{ route: 'GET /x' }] }), {}, resolvePolicy)).to.equal(undefined)
   })
 
   it('refuses routes of one function with different policies, and a policy the runtime would refuse, naming the field', () => {
-    expect(() => functionSecurity('f', { events: [{ route: 'GET /a' }, { route: { method: 'GET', path: '/b', auth: 'key' } }] }, {}, resolvePolicy)).to.throw(
+    expect(() => functionSecurity('f', routes('f', { events: [{ route: 'GET /a' }, { route: { method: 'GET', path: '/b', auth: 'key' } }] }), {}, resolvePolicy)).to.throw(
       ConfigError,
       "functions.f.events[1].route: its auth, cors and maxBodySize differ from events[0]'s",
     )
-    expect(() => functionSecurity('f', { events: [{ route: { method: 'GET', path: '/a', cors: { credentials: true } } }] }, {}, resolvePolicy)).to.throw(
+    expect(() => functionSecurity('f', routes('f', { events: [{ route: { method: 'GET', path: '/a', cors: { credentials: true } } }] }), {}, resolvePolicy)).to.throw(
       ConfigError,
       'functions.f.events[0].route: cors.credentials cannot be combined with origins "*": list the origins',
     )
-    expect(() => functionSecurity('f', { events: [{ route: { method: 'GET', path: '/a', auth: 'key' } }] }, {}, undefined)).to.throw(ConfigError, 'install @polycloud/auth')
+    expect(() => functionSecurity('f', routes('f', { events: [{ route: { method: 'GET', path: '/a', auth: 'key' } }] }), {}, undefined)).to.throw(ConfigError, 'install @polycloud/auth')
   })
 
   it('puts the digests of the API keys in the environment, never the keys', () => {
@@ -47,8 +52,8 @@ describe('serverless/security', () => {
   })
 
   it('one OPTIONS route per CORS path, none where a route already takes any method', () => {
-    const cors = (name: string, route: string) => ({ name, config: { events: [{ route }] }, security: functionSecurity(name, { events: [{ route: { method: route.split(' ')[0] as string, path: route.split(' ')[1] as string, cors: true } }] }, {}, resolvePolicy) })
-    const preflights = preflightRoutes([cors('a', 'GET /x'), cors('b', 'POST /x'), cors('c', 'GET /y'), cors('d', 'ANY /z'), { name: 'e', config: { events: [{ route: 'GET /w' }] } }])
+    const cors = (name: string, route: string) => ({ name, events: routes(name, { events: [{ route }] }), security: functionSecurity(name, routes(name, { events: [{ route: { method: route.split(' ')[0] as string, path: route.split(' ')[1] as string, cors: true } }] }), {}, resolvePolicy) })
+    const preflights = preflightPaths([cors('a', 'GET /x'), cors('b', 'POST /x'), cors('c', 'GET /y'), cors('d', 'ANY /z'), { name: 'e', events: routes('e', { events: [{ route: 'GET /w' }] }) }])
     expect([...preflights]).to.deep.equal([['a', ['/x']], ['c', ['/y']]])
   })
 })

@@ -1,35 +1,46 @@
 import { expect } from 'chai'
-import { ConfigError } from 'serverless-polycloud/errors'
-import { logicalName, nativePlan, neutralPlan, type AwsSettings } from 'serverless-polycloud/providers/aws/mapping'
+import { ConfigError, locate } from 'serverless-polycloud/errors'
+import { readEvents, type NeutralEvent } from 'serverless-polycloud/model'
+import { logicalName, nativePlan, neutralPlan, type AwsSettings, type EventPlan } from 'serverless-polycloud/providers/aws/events'
 
 function settings(resources: Record<string, unknown> = {}): AwsSettings {
   return { service: 'shop', stage: 'prod', routes: 'http-api', timeout: 20, resources }
 }
 
+/** What event `index` of function `fn`, as serverless.yml writes it, is on AWS; a mistake names the function and the event. */
+function plan(key: string, value: unknown, settings: AwsSettings, fn = 'f', index = 0): EventPlan {
+  const events = [...Array.from({ length: index }, () => ({ route: 'GET /other' })), { [key]: value }]
+  try {
+    return neutralPlan(readEvents(fn, { events })[index] as NeutralEvent, settings)
+  } catch (error) {
+    throw locate(`functions.${fn}.events[${index}].${key}`, error)
+  }
+}
+
 describe('serverless/providers/aws', () => {
   it('maps routes to HTTP API by default and to REST on request', () => {
-    expect(neutralPlan('route', 'GET /notes/{id}', 'p', settings())).to.deep.equal({
+    expect(plan('route', 'GET /notes/{id}', settings())).to.deep.equal({
       native: [{ httpApi: { method: 'GET', path: '/notes/{id}' } }],
       sources: [{ name: 'apiGatewayV2', module: 'api-gateway-v2' }],
       kinds: ['http'],
     })
-    expect(neutralPlan('route', { method: 'ANY', path: '/x', api: 'rest-api' }, 'p', settings()).native).to.deep.equal([
+    expect(plan('route', { method: 'ANY', path: '/x', api: 'rest-api' }, settings()).native).to.deep.equal([
       { http: { method: 'any', path: '/x' } },
     ])
-    expect(neutralPlan('route', 'ANY /x', 'p', settings()).native).to.deep.equal([{ httpApi: { method: '*', path: '/x' } }])
+    expect(plan('route', 'ANY /x', settings()).native).to.deep.equal([{ httpApi: { method: '*', path: '/x' } }])
   })
 
   it('maps cron to an EventBridge schedule, disabled on request', () => {
-    expect(neutralPlan('cron', '0 3 * * *', 'p', settings()).native).to.deep.equal([{ schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true } }])
-    expect(neutralPlan('cron', { schedule: 'rate(1 hour)', enabled: false }, 'p', settings()).native).to.deep.equal([
+    expect(plan('cron', '0 3 * * *', settings()).native).to.deep.equal([{ schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true } }])
+    expect(plan('cron', { schedule: 'rate(1 hour)', enabled: false }, settings()).native).to.deep.equal([
       { schedule: { rate: ['rate(1 hour)'], enabled: false } },
     ])
   })
 
   it('creates a queue with a dead-letter queue and partial batch failures on', () => {
     const resources: Record<string, unknown> = {}
-    const plan = neutralPlan('fromQueue', { name: 'orders', batchSize: 5, maxReceiveCount: 3 }, 'p', settings(resources))
-    expect(plan.native).to.deep.equal([
+    const planned = plan('fromQueue', { name: 'orders', batchSize: 5, maxReceiveCount: 3 }, settings(resources))
+    expect(planned.native).to.deep.equal([
       { sqs: { arn: { 'Fn::GetAtt': ['PolycloudQueueOrders', 'Arn'] }, batchSize: 5, functionResponseType: 'ReportBatchItemFailures' } },
     ])
     expect(resources.PolycloudQueueOrders).to.deep.equal({
@@ -48,11 +59,11 @@ describe('serverless/providers/aws', () => {
 
   it('creates FIFO queues, shares one queue between consumers, and refuses conflicting settings', () => {
     const resources: Record<string, unknown> = {}
-    neutralPlan('fromQueue', { name: 'jobs.fifo' }, 'p', settings(resources))
+    plan('fromQueue', { name: 'jobs.fifo' }, settings(resources))
     expect(resources.PolycloudQueueJobs).to.deep.include({ Type: 'AWS::SQS::Queue' })
     expect((resources.PolycloudQueueJobs as { Properties: Record<string, unknown> }).Properties).to.include({ QueueName: 'shop-prod-jobs.fifo', FifoQueue: true })
-    neutralPlan('fromQueue', 'jobs.fifo', 'p', settings(resources))
-    expect(() => neutralPlan('fromQueue', { name: 'jobs.fifo', maxReceiveCount: 9 }, 'functions.b.events[0].fromQueue', settings(resources))).to.throw(
+    plan('fromQueue', 'jobs.fifo', settings(resources))
+    expect(() => plan('fromQueue', { name: 'jobs.fifo', maxReceiveCount: 9 }, settings(resources), 'b')).to.throw(
       ConfigError,
       /^functions\.b\.events\[0\]\.fromQueue: resource PolycloudQueueJobs is already defined differently/,
     )
@@ -60,29 +71,29 @@ describe('serverless/providers/aws', () => {
 
   it('uses a queue or topic ARN as given, without creating anything', () => {
     const resources: Record<string, unknown> = {}
-    expect(neutralPlan('fromQueue', { arn: 'arn:aws:sqs:eu-west-1:1:q' }, 'p', settings(resources)).native).to.deep.equal([
+    expect(plan('fromQueue', { arn: 'arn:aws:sqs:eu-west-1:1:q' }, settings(resources)).native).to.deep.equal([
       { sqs: { arn: 'arn:aws:sqs:eu-west-1:1:q', batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } },
     ])
     expect(resources).to.deep.equal({})
-    expect(neutralPlan('topic', { arn: 'arn:aws:sns:eu-west-1:1:t', filterPolicy: { a: ['b'] } }, 'p', settings()).native).to.deep.equal([
+    expect(plan('topic', { arn: 'arn:aws:sns:eu-west-1:1:t', filterPolicy: { a: ['b'] } }, settings()).native).to.deep.equal([
       { sns: { arn: 'arn:aws:sns:eu-west-1:1:t', filterPolicy: { a: ['b'] } } },
     ])
-    expect(neutralPlan('topic', 'alerts', 'p', settings()).native).to.deep.equal([{ sns: { topicName: 'alerts' } }])
+    expect(plan('topic', 'alerts', settings()).native).to.deep.equal([{ sns: { topicName: 'alerts' } }])
   })
 
   it('maps buckets to S3 notifications with prefix/suffix rules', () => {
-    expect(neutralPlan('bucket', { name: 'up-loads', on: 'all', prefix: 'images/', suffix: '.png' }, 'p', settings()).native).to.deep.equal([
+    expect(plan('bucket', { name: 'up-loads', on: 'all', prefix: 'images/', suffix: '.png' }, settings()).native).to.deep.equal([
       { s3: { bucket: 'up-loads', event: 's3:ObjectCreated:*', rules: [{ prefix: 'images/' }, { suffix: '.png' }] } },
       { s3: { bucket: 'up-loads', event: 's3:ObjectRemoved:*', rules: [{ prefix: 'images/' }, { suffix: '.png' }] } },
     ])
-    expect(neutralPlan('bucket', { name: 'up-loads', on: 'deleted', existing: true }, 'p', settings()).native).to.deep.equal([
+    expect(plan('bucket', { name: 'up-loads', on: 'deleted', existing: true }, settings()).native).to.deep.equal([
       { s3: { bucket: 'up-loads', event: 's3:ObjectRemoved:*', existing: true } },
     ])
   })
 
   it('maps changes to the stream of a table of the stack, turning the stream on', () => {
     const resources: Record<string, unknown> = { Notes: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: 'notes' } } }
-    expect(neutralPlan('changes', 'Notes', 'p', settings(resources)).native).to.deep.equal([
+    expect(plan('changes', 'Notes', settings(resources)).native).to.deep.equal([
       {
         stream: {
           type: 'dynamodb',
@@ -94,18 +105,18 @@ describe('serverless/providers/aws', () => {
       },
     ])
     expect((resources.Notes as { Properties: Record<string, unknown> }).Properties.StreamSpecification).to.deep.equal({ StreamViewType: 'NEW_AND_OLD_IMAGES' })
-    expect(() => neutralPlan('changes', 'Missing', 'functions.c.events[0].changes', settings(resources))).to.throw(
+    expect(() => plan('changes', 'Missing', settings(resources), 'c')).to.throw(
       ConfigError,
       'functions.c.events[0].changes: table "Missing" is not an AWS::DynamoDB::Table in resources.Resources; name its logical id, or give a stream arn',
     )
   })
 
   it('names the function and field of a bad schedule or route', () => {
-    expect(() => neutralPlan('cron', '0 3 * * 9', 'functions.nightly.events[0].cron', settings())).to.throw(
+    expect(() => plan('cron', '0 3 * * 9', settings(), 'nightly')).to.throw(
       ConfigError,
       'functions.nightly.events[0].cron: day-of-week: 9 is out of range (0-7)',
     )
-    expect(() => neutralPlan('route', 'GRAB /x', 'functions.api.events[1].route', settings())).to.throw(
+    expect(() => plan('route', 'GRAB /x', settings(), 'api', 1)).to.throw(
       ConfigError,
       /^functions\.api\.events\[1\]\.route: method "GRAB"/,
     )

@@ -10,13 +10,13 @@ import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ProviderError } from 'serverless-polycloud/errors'
-import { prepareFunctions } from 'serverless-polycloud/functions'
 import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
 import { appInfo, deployApp, invokeApp, removeApp, type AzureEnvironment } from 'serverless-polycloud/providers/azure/deploy'
 import { azure } from 'serverless-polycloud/providers/azure/index'
-import type { AzureTrigger } from 'serverless-polycloud/providers/azure/mapping'
+import type { AzurePlan } from 'serverless-polycloud/providers/azure/plan'
 import { startArmStandIn, type ArmStandIn } from '../../../helpers/arm-stand-in.ts'
 import { ROOT } from '../../../helpers/serverless.ts'
+import { contextFor, planFor } from '../support.ts'
 
 const SUBSCRIPTION = '00000000-1111-2222-3333-444444444444'
 
@@ -31,38 +31,23 @@ const FUNCTIONS: Record<string, FunctionConfig> = {
 }
 
 interface Captured {
-  context: ServiceContext<AzureTrigger>
+  context: ServiceContext<AzurePlan>
   lines: string[]
   notices: string[]
 }
 
 function serviceContext(workDir: string, packageDir: string, options: Record<string, unknown> = {}, region = 'westeurope'): Captured {
   const providerConfig = { name: 'azure', runtime: 'nodejs22.x', environment: { LOG_LEVEL: 'info' } }
-  const planContext = { service: 'shop', stage: 'test', servicePath: ROOT, providerConfig, custom: {}, resources: {} }
-  const functions = prepareFunctions(FUNCTIONS, azure, planContext)
+  const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'test', provider: providerConfig })
   mkdirSync(workDir, { recursive: true })
-  for (const entry of azure.entries(functions, { workDir, servicePath: ROOT, service: 'shop', stage: 'test', providerConfig })) writeFileSync(join(workDir, entry.file), entry.source)
+  for (const entry of azure.entries(plan, { workDir, servicePath: ROOT })) writeFileSync(join(workDir, entry.file), entry.source)
   const lines: string[] = []
   const notices: string[] = []
   const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: (line) => notices.push(line), error: (line) => notices.push(line) }
   return {
     lines,
     notices,
-    context: {
-      provider: 'azure',
-      service: 'shop',
-      stage: 'test',
-      region,
-      servicePath: ROOT,
-      workDir,
-      packageDir,
-      functions: functions as ServiceContext<AzureTrigger>['functions'],
-      providerConfig,
-      custom: {},
-      options,
-      log,
-      write: (line) => lines.push(line),
-    },
+    context: contextFor(plan, { region, workDir, packageDir, options, log, write: (line) => lines.push(line) }),
   }
 }
 

@@ -1,19 +1,21 @@
 import { expect } from 'chai'
 import { ConfigError } from 'serverless-polycloud/errors'
-import { prepareFunctions } from 'serverless-polycloud/functions'
-import type { EventSpec, FunctionConfig } from 'serverless-polycloud/provider'
-import { appEntry, azureFunctions } from 'serverless-polycloud/providers/azure/entry'
+import { readEvents, type NeutralEvent } from 'serverless-polycloud/model'
+import type { FunctionConfig } from 'serverless-polycloud/provider'
+import { appEntry } from 'serverless-polycloud/providers/azure/entry'
+import { neutralPlan, routeTemplate, storageQueueName } from 'serverless-polycloud/providers/azure/events'
 import { azure } from 'serverless-polycloud/providers/azure/index'
-import { neutralPlan, routeTemplate, storageQueueName } from 'serverless-polycloud/providers/azure/mapping'
-import { appEnvironment, appSettings, hostJson, nodeVersion, timeSpan } from 'serverless-polycloud/providers/azure/package'
+import { hostJson, timeSpan } from 'serverless-polycloud/providers/azure/package'
+import { appEnvironment, appSettings, azureFunctions, nodeVersion } from 'serverless-polycloud/providers/azure/plan'
 import { fromRpcHttp, setCookieHeader, toRpcHttp } from 'serverless-polycloud/providers/azure/rpc'
 import { fromNcrontab, ncrontab } from 'serverless-polycloud/providers/azure/schedule'
 import { azureNames } from 'serverless-polycloud/providers/azure/deploy'
 import { ROOT } from '../../../helpers/serverless.ts'
+import { planFor } from '../support.ts'
 
 const settings = { service: 'shop', stage: 'prod' }
-const spec = (key: string, value: unknown): EventSpec => ({ key, value, path: `functions.f.events[0].${key}`, neutral: true })
-const plan = (key: string, value: unknown, timeout?: number) => neutralPlan(spec(key, value), 'f', { ...settings, timeout })
+const event = (key: string, value: unknown) => readEvents('f', { events: [{ [key]: value }] })[0] as NeutralEvent
+const plan = (key: string, value: unknown, timeout?: number) => neutralPlan(event(key, value), 'f', { ...settings, timeout })
 
 describe('serverless/providers/azure', () => {
   describe('cron to NCRONTAB', () => {
@@ -136,16 +138,16 @@ describe('serverless/providers/azure', () => {
   })
 
   describe('the app', () => {
-    const context = { service: 'shop', stage: 'prod', servicePath: ROOT, providerConfig: { environment: { A: '1' } }, custom: {}, resources: {} }
-    const prepare = (functions: Record<string, FunctionConfig>) => prepareFunctions(functions, azure, context)
+    const app = (functions: Record<string, FunctionConfig>) => planFor(azure, functions, { provider: { environment: { A: '1' } } })
+    const prepare = (functions: Record<string, FunctionConfig>) => app(functions).functions
 
     it('registers every function through the helpers in one entry, one Azure function per event', () => {
-      const functions = prepare({
+      const planned = app({
         api: { handler: 'handlers/hello.default', events: [{ route: 'GET /a' }, { route: 'GET /b' }] },
         files: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'uploads', on: 'deleted', prefix: 'x/' } }] },
       })
-      expect(azureFunctions(functions).map((fn) => fn.name)).to.deep.equal(['api', 'api-1', 'files'])
-      const source = appEntry(functions, `${ROOT}/.polycloud/azure`, ROOT)
+      expect(azureFunctions(planned.functions).map((fn) => fn.name)).to.deep.equal(['api', 'api-1', 'files'])
+      const source = appEntry(planned, `${ROOT}/.polycloud/azure`, ROOT)
       expect(source).to.include("import { registerEventGrid, registerHttp } from '@polycloud/azure/register'")
       expect(source).to.include('import handler0 from "../../handlers/hello"')
       expect(source).to.include('registerHttp("api", handler0, {"route":"a","methods":["GET"],"authLevel":"anonymous"})')

@@ -1,35 +1,27 @@
 import { expect } from 'chai'
 import { ConfigError } from 'serverless-polycloud/errors'
-import { prepareFunctions } from 'serverless-polycloud/functions'
-import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
+import { readEvents, type NeutralEvent } from 'serverless-polycloud/model'
+import type { FunctionConfig, ServiceContext } from 'serverless-polycloud/provider'
 import { serviceEntry } from 'serverless-polycloud/providers/cloudflare/entry'
+import { bindingName, neutralPlan, toCloudflareCron } from 'serverless-polycloud/providers/cloudflare/events'
 import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
-import { bindingName, neutralPlan, toCloudflareCron, type CloudflareTrigger } from 'serverless-polycloud/providers/cloudflare/mapping'
 import { cronTriggers } from 'serverless-polycloud/providers/cloudflare/offline'
-import { describeService, uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
+import { uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
+import { describeService, type CloudflarePlan } from 'serverless-polycloud/providers/cloudflare/plan'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT } from '../../../helpers/serverless.ts'
+import { contextFor, planFor } from '../support.ts'
 
 const NAMES = { service: 'shop', stage: 'prod' }
-const silent: Logger = { notice() {}, info() {}, warning() {}, error() {}, verbose() {} }
 
-function context(functions: Record<string, FunctionConfig>, custom: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}): ServiceContext<CloudflareTrigger> {
-  const prepared = prepareFunctions(functions, cloudflare, { ...NAMES, servicePath: ROOT, providerConfig, custom, resources: {} })
-  return {
-    provider: 'cloudflare',
-    ...NAMES,
-    region: undefined,
-    servicePath: ROOT,
-    workDir: `${ROOT}.polycloud/cloudflare`,
-    packageDir: `${ROOT}.serverless`,
-    functions: prepared,
-    providerConfig,
-    custom,
-    options: {},
-    log: silent,
-    write() {},
-  }
+function context(functions: Record<string, FunctionConfig>, custom: Record<string, unknown> = {}, providerConfig: Record<string, unknown> = {}): ServiceContext<CloudflarePlan> {
+  const plan = planFor(cloudflare, functions, { ...NAMES, provider: providerConfig, custom })
+  return contextFor(plan, { region: undefined, workDir: `${ROOT}.polycloud/cloudflare`, packageDir: `${ROOT}.serverless` })
 }
+
+/** What event `index` of function `fn`, as serverless.yml writes it, is on Cloudflare. */
+const plan = (key: string, value: unknown, fn = 'f', index = 0) =>
+  neutralPlan(readEvents(fn, { events: [...Array.from({ length: index }, () => ({ route: 'GET /other' })), { [key]: value }] })[index] as NeutralEvent, fn, NAMES)
 
 const cron = (expression: string): string => toCloudflareCron(parseSchedule(expression))
 
@@ -65,36 +57,36 @@ describe('serverless/providers/cloudflare', () => {
 
   describe('events', () => {
     it('maps a route to the Worker fetch, a cron to a Cron Trigger (as written and as uploaded)', () => {
-      expect(neutralPlan('route', 'GET /notes/{id}', 'p', 'f', NAMES)).to.deep.equal({
+      expect(plan('route', 'GET /notes/{id}')).to.deep.equal({
         sources: [{ name: 'workersFetch', module: 'fetch' }],
         kinds: ['http'],
         native: { type: 'route', method: 'GET', path: '/notes/{id}' },
       })
-      expect(neutralPlan('cron', { schedule: '0 9 * * 1-5' }, 'p', 'f', NAMES).native).to.deep.equal({ type: 'cron', cron: '0 9 * * MON-FRI', expression: '0 9 * * 1-5' })
-      expect(() => neutralPlan('cron', { schedule: '@daily', enabled: false }, 'p', 'f', NAMES)).to.throw(ConfigError, /disabled cron/)
+      expect(plan('cron', { schedule: '0 9 * * 1-5' }).native).to.deep.equal({ type: 'cron', cron: '0 9 * * MON-FRI', expression: '0 9 * * 1-5' })
+      expect(() => plan('cron', { schedule: '@daily', enabled: false })).to.throw(ConfigError, /disabled cron/)
     })
 
     it('maps a queue to a consumer with neutral defaults, a dead-letter queue and the stage in the name', () => {
-      expect(neutralPlan('fromQueue', 'orders', 'p', 'f', NAMES).native).to.deep.equal({
+      expect(plan('fromQueue', 'orders').native).to.deep.equal({
         type: 'queue',
         queue: { name: 'shop-prod-orders', batchSize: 10, maxRetries: 4, maxWaitMs: 5000, deadLetterQueue: 'shop-prod-orders-dlq' },
         binding: 'QUEUE_ORDERS',
         alias: 'orders',
       })
-      const custom = neutralPlan('fromQueue', { name: 'jobs', batchSize: 100, maxReceiveCount: 1, maximumBatchingWindow: 0 }, 'p', 'f', NAMES).native
+      const custom = plan('fromQueue', { name: 'jobs', batchSize: 100, maxReceiveCount: 1, maximumBatchingWindow: 0 }).native
       expect(custom).to.deep.include({ queue: { name: 'shop-prod-jobs', batchSize: 100, maxRetries: 0, maxWaitMs: 0, deadLetterQueue: 'shop-prod-jobs-dlq' } })
     })
 
     it("checks Cloudflare's queue limits and names", () => {
-      expect(() => neutralPlan('fromQueue', { name: 'a', batchSize: 101 }, 'p', 'f', NAMES)).to.throw(ConfigError, /batchSize 101 is more than a Cloudflare Queues consumer takes \(100\)/)
-      expect(() => neutralPlan('fromQueue', { name: 'a', maxReceiveCount: 102 }, 'p', 'f', NAMES)).to.throw(ConfigError, /100 retries/)
-      expect(() => neutralPlan('fromQueue', { name: 'a', maximumBatchingWindow: 61 }, 'p', 'f', NAMES)).to.throw(ConfigError, /60 s/)
-      expect(() => neutralPlan('fromQueue', { name: 'jobs', fifo: true }, 'p', 'f', NAMES)).to.throw(ConfigError, /no FIFO queues/)
-      expect(() => neutralPlan('fromQueue', 'Orders_Big', 'p', 'f', NAMES)).to.throw(ConfigError, /"shop-prod-Orders_Big"; Cloudflare queue names are 1-63 lower-case/)
+      expect(() => plan('fromQueue', { name: 'a', batchSize: 101 })).to.throw(ConfigError, /batchSize 101 is more than a Cloudflare Queues consumer takes \(100\)/)
+      expect(() => plan('fromQueue', { name: 'a', maxReceiveCount: 102 })).to.throw(ConfigError, /100 retries/)
+      expect(() => plan('fromQueue', { name: 'a', maximumBatchingWindow: 61 })).to.throw(ConfigError, /60 s/)
+      expect(() => plan('fromQueue', { name: 'jobs', fifo: true })).to.throw(ConfigError, /no FIFO queues/)
+      expect(() => plan('fromQueue', 'Orders_Big')).to.throw(ConfigError, /"shop-prod-Orders_Big"; Cloudflare queue names are 1-63 lower-case/)
     })
 
     it('maps a bucket to R2 notifications delivered through a queue of the function', () => {
-      expect(neutralPlan('bucket', { name: 'shop-uploads', on: 'created', prefix: 'images/' }, 'functions.makeThumbs.events[0].bucket', 'makeThumbs', NAMES).native).to.deep.equal({
+      expect(plan('bucket', { name: 'shop-uploads', on: 'created', prefix: 'images/' }, 'makeThumbs').native).to.deep.equal({
         type: 'bucket',
         bucket: 'shop-uploads',
         existing: false,
@@ -104,24 +96,24 @@ describe('serverless/providers/cloudflare', () => {
         prefix: 'images/',
         suffix: undefined,
       })
-      const deleted = neutralPlan('bucket', { name: 'b-1', on: 'deleted', existing: true }, 'functions.f.events[2].bucket', 'f', NAMES).native
+      const deleted = plan('bucket', { name: 'b-1', on: 'deleted', existing: true }, 'f', 2).native
       expect(deleted).to.deep.include({ existing: true, actions: ['DeleteObject', 'LifecycleDeletion'] })
       expect((deleted as { queue: { name: string } }).queue.name).to.equal('shop-prod-f-r2-2')
     })
 
     it('refuses topic and changes at package time, naming the function, the event and what to use instead', () => {
-      expect(() => prepareFunctions({ alerts: { handler: 'handlers/alerts.default', events: [{ topic: 'alerts' }] } }, cloudflare, { ...NAMES, servicePath: ROOT, providerConfig: {}, custom: {}, resources: {} })).to.throw(
+      expect(() => planFor(cloudflare, { alerts: { handler: 'handlers/alerts.default', events: [{ topic: 'alerts' }] } }, NAMES)).to.throw(
         ConfigError,
         /^functions\.alerts\.events\[0\]\.topic: Cloudflare has no pub\/sub topics .*"fromQueue".*"excludeFrom: \[cloudflare\]"/,
       )
-      expect(() => neutralPlan('changes', 'NotesTable', 'p', 'f', NAMES)).to.throw(ConfigError, /no database change feed.*"fromQueue"/)
+      expect(() => plan('changes', 'NotesTable')).to.throw(ConfigError, /no database change feed.*"fromQueue"/)
     })
 
     it('leaves out functions excluded from Cloudflare', () => {
       const { functions } = context({
         hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
         alerts: { handler: 'handlers/alerts.default', excludeFrom: ['cloudflare'], events: [{ topic: 'alerts' }] },
-      })
+      }).plan
       expect(functions.map((fn) => fn.name)).to.deep.equal(['hello'])
     })
 
@@ -131,7 +123,7 @@ describe('serverless/providers/cloudflare', () => {
   })
 
   describe('the service Worker', () => {
-    const demo = (): ServiceContext<CloudflareTrigger> =>
+    const demo = (): ServiceContext<CloudflarePlan> =>
       context(
         {
           hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }, { route: 'GET /hi' }], environment: { GREETING: 'hi', LOG_LEVEL: 'info' } },
@@ -146,7 +138,7 @@ describe('serverless/providers/cloudflare', () => {
 
     it('generates one entry: every handler, only the formats used, routes, crons (uploaded and as written) and queues', () => {
       const ctx = demo()
-      const source = serviceEntry(ctx.functions, { workDir: ctx.workDir, servicePath: ROOT, script: 'shop-prod', providerEnvironment: { LOG_LEVEL: 'info', REGION_NAME: 'eu' } })
+      const source = serviceEntry(ctx.plan.functions, { workDir: ctx.workDir, servicePath: ROOT, script: 'shop-prod', providerEnvironment: { LOG_LEVEL: 'info', REGION_NAME: 'eu' } })
       expect(source).to.contain(`import { createServiceWorker } from '@polycloud/cloudflare/service'`)
       expect(source).to.contain(`import { workersFetch } from '@polycloud/cloudflare/fetch'`)
       expect(source).to.contain(`import { r2Notification } from '@polycloud/cloudflare/r2-notification'`)
@@ -161,7 +153,7 @@ describe('serverless/providers/cloudflare', () => {
     })
 
     it('describes the Worker: metadata with vars, producers and buckets; wrangler.json with the same', () => {
-      const manifest = describeService(demo())
+      const manifest = describeService(demo().plan)
       expect(manifest).to.deep.include({ script: 'shop-prod', crons: ['0 9 * * MON-FRI'], deadLetterQueues: ['shop-prod-orders-dlq', 'shop-prod-thumbnails-r2-dlq'] })
       expect(manifest.buckets).to.deep.equal([
         { name: 'shop-uploads', existing: false, binding: 'BUCKET_SHOP_UPLOADS', notifications: [{ queue: 'shop-prod-thumbnails-r2', actions: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'], prefix: 'images/', function: 'thumbnails' }] },
@@ -194,11 +186,11 @@ describe('serverless/providers/cloudflare', () => {
 
     it("checks the plan's Cron Trigger count and CPU limit, and the 15 minutes of crons and consumers", () => {
       const crons = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`c${i}`, { handler: 'handlers/report.default', events: [{ cron: `${i} 3 * * *` }] }]))
-      expect(() => describeService(context(crons))).to.throw(ConfigError, /the Worker needs 6 Cron Triggers; an account on Workers Free has 5 in all/)
-      expect(describeService(context(crons, { plan: 'paid' })).crons).to.have.length(6)
-      expect(() => describeService(context({}, { cpuMs: 50 }))).to.throw(ConfigError, /CPU limit can be set on Workers Paid only/)
-      expect(uploadMetadata(describeService(context({}, { plan: 'paid', cpuMs: 50_000 }))).limits).to.deep.equal({ cpu_ms: 50_000 })
-      expect(() => describeService(context({ long: { handler: 'handlers/orders.default', timeout: 901, events: [{ fromQueue: 'q' }] } }))).to.throw(ConfigError, /functions\.long\.timeout: 901 s is longer/)
+      expect(() => describeService(context(crons).plan)).to.throw(ConfigError, /the Worker needs 6 Cron Triggers; an account on Workers Free has 5 in all/)
+      expect(describeService(context(crons, { plan: 'paid' }).plan).crons).to.have.length(6)
+      expect(() => describeService(context({}, { cpuMs: 50 }).plan)).to.throw(ConfigError, /CPU limit can be set on Workers Paid only/)
+      expect(uploadMetadata(describeService(context({}, { plan: 'paid', cpuMs: 50_000 }).plan)).limits).to.deep.equal({ cpu_ms: 50_000 })
+      expect(() => describeService(context({ long: { handler: 'handlers/orders.default', timeout: 901, events: [{ fromQueue: 'q' }] } }).plan)).to.throw(ConfigError, /functions\.long\.timeout: 901 s is longer/)
     })
 
     it('fires a cron that functions share once per tick offline, as Cloudflare does (the Worker runs each of them)', () => {
@@ -207,7 +199,7 @@ describe('serverless/providers/cloudflare', () => {
         b: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * *' }] },
         c: { handler: 'handlers/report.default', events: [{ cron: '0 9 * * 1-5' }] },
       }
-      expect(cronTriggers(describeService(context(functions)).functions)).to.deep.equal([
+      expect(cronTriggers(describeService(context(functions).plan).functions)).to.deep.equal([
         { cron: '0 3 * * *', expression: '0 3 * * *', functions: ['a', 'b'] },
         { cron: '0 9 * * MON-FRI', expression: '0 9 * * 1-5', functions: ['c'] },
       ])
@@ -215,7 +207,7 @@ describe('serverless/providers/cloudflare', () => {
 
     it('refuses two consumers of one queue', () => {
       const functions = { a: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] }, b: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] } }
-      expect(() => describeService(context(functions))).to.throw(ConfigError, /functions\.b\.events\[0\]\.fromQueue: queue shop-prod-q is already consumed by function a/)
+      expect(() => describeService(context(functions).plan)).to.throw(ConfigError, /functions\.b\.events\[0\]\.fromQueue: queue shop-prod-q is already consumed by function a/)
     })
   })
 })

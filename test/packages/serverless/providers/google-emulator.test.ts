@@ -6,7 +6,7 @@
 import { expect } from 'chai'
 import { rmSync } from 'node:fs'
 import { startEmulator, type Emulator } from 'serverless-polycloud/providers/google/emulator'
-import { googleSettings } from 'serverless-polycloud/providers/google/settings'
+import { googleSettings } from 'serverless-polycloud/providers/google/plan'
 import { startStandIn, type RecordedRequest, type StandIn } from '../../../helpers/stand-in.ts'
 import { googleContext } from './google-support.ts'
 

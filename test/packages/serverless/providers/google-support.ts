@@ -1,11 +1,11 @@
 /** A Google Cloud service context built the way the plugin builds it at `initialize`, for tests that call the target's commands in-process. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { prepareFunctions } from 'serverless-polycloud/functions'
 import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polycloud/provider'
 import { google } from 'serverless-polycloud/providers/google/index'
-import type { GoogleEvent } from 'serverless-polycloud/providers/google/mapping'
+import type { GooglePlan } from 'serverless-polycloud/providers/google/plan'
 import { ROOT } from '../../../helpers/serverless.ts'
+import { contextFor, planFor } from '../support.ts'
 
 /** The demo's functions, as serverless.yml declares them (variables resolved for stage dev). */
 export const DEMO_FUNCTIONS: Record<string, FunctionConfig> = {
@@ -18,12 +18,12 @@ export const DEMO_FUNCTIONS: Record<string, FunctionConfig> = {
   thumbnails: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'polycloud-demo-dev-uploads', on: 'created', prefix: 'images/' } }] },
 }
 
-export interface TestContext extends ServiceContext<GoogleEvent> {
+export interface TestContext extends ServiceContext<GooglePlan> {
   readonly notices: string[]
   readonly written: string[]
 }
 
-/** Prepares the functions, writes their entries to a fresh work folder, and returns the context the commands get. */
+/** Plans the functions, writes their entries to a fresh work folder, and returns the context the commands get. */
 export function googleContext(
   functions: Record<string, FunctionConfig> = DEMO_FUNCTIONS,
   overrides: { providerConfig?: Record<string, unknown>; custom?: Record<string, unknown>; options?: Record<string, unknown>; stage?: string } = {},
@@ -35,10 +35,11 @@ export function googleContext(
   const providerConfig = { name: 'google', runtime: 'nodejs22.x', region: 'europe-west1', project: 'demo-project', timeout: 10, memorySize: 256, environment: { LOG_LEVEL: 'info' }, ...overrides.providerConfig }
   const custom = overrides.custom ?? {}
   const stage = overrides.stage ?? 'dev'
-  let prepared
+  const options = overrides.options ?? {}
+  let plan
   try {
-    prepared = prepareFunctions(functions, google, { service: 'polycloud-demo', stage, servicePath: ROOT, providerConfig, custom, resources: {} })
-    for (const entry of google.entries(prepared, { workDir, servicePath: ROOT, service: 'polycloud-demo', stage, providerConfig })) {
+    plan = planFor(google, functions, { service: 'polycloud-demo', stage, provider: providerConfig, custom, region: options.region as string | undefined })
+    for (const entry of google.entries(plan, { workDir, servicePath: ROOT })) {
       mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
       writeFileSync(join(workDir, entry.file), entry.source)
     }
@@ -57,19 +58,7 @@ export function googleContext(
     error: (message) => notices.push(`error: ${message}`),
   }
   return {
-    provider: 'google',
-    service: 'polycloud-demo',
-    stage,
-    region: undefined,
-    servicePath: ROOT,
-    workDir,
-    packageDir: join(base, '.serverless'),
-    functions: prepared,
-    providerConfig,
-    custom,
-    options: overrides.options ?? {},
-    log,
-    write: (line) => written.push(line),
+    ...contextFor(plan, { region: undefined, workDir, packageDir: join(base, '.serverless'), options, log, write: (line) => written.push(line) }),
     notices,
     written,
   }

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from 'serverless-polycloud/errors'
 import { functionEntry, mainModule } from 'serverless-polycloud/providers/google/entry'
-import { toGoogleSchedule } from 'serverless-polycloud/providers/google/mapping'
-import { invocation } from 'serverless-polycloud/providers/google/offline'
-import { googleSettings } from 'serverless-polycloud/providers/google/settings'
+import { toGoogleSchedule } from 'serverless-polycloud/providers/google/events'
+import { invocation } from 'serverless-polycloud/providers/google/invoke-local'
+import { googleSettings } from 'serverless-polycloud/providers/google/plan'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT, serverless } from '../../../helpers/serverless.ts'
 import { DEMO_FUNCTIONS, googleContext } from './google-support.ts'
@@ -152,13 +152,13 @@ describe('serverless/providers/google', () => {
   describe('entries', () => {
     it("registers each function with only its events' formats; bucket key filters run in the entry", () => {
       const ctx = context()
-      const thumbnails = ctx.functions.find((fn) => fn.name === 'thumbnails')!
+      const thumbnails = ctx.plan.functions.find((fn) => fn.name === 'thumbnails')!
       const source = functionEntry(thumbnails, 'cloudevent', `${ctx.workDir}/entries`, ROOT)
       expect(source).to.include("import { registerCloudEvent } from '@polycloud/gcp/register'")
       expect(source).to.include("import { gcpStorage } from '@polycloud/gcp/storage'")
       expect(source).to.include('const RULES = [{"bucket":"polycloud-demo-dev-uploads","prefix":"images/","suffix":""}]')
       expect(source).to.include('registerCloudEvent("thumbnails", filtered, [gcpStorage])')
-      const orders = ctx.functions.find((fn) => fn.name === 'orders')!
+      const orders = ctx.plan.functions.find((fn) => fn.name === 'orders')!
       expect(functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT)).to.include('registerHttp("orders", portable, [gcpPubSubQueue])')
     })
 

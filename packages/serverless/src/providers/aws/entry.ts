@@ -1,12 +1,13 @@
 /** The generated Lambda entry of a function: its portable handler wrapped with exactly the formats its events need. */
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
-import type { PreparedFunction } from '../../provider.js'
+import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import type { AwsPlan } from './plan.js'
 
 /**
  * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
  * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`).
  */
-export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
+export function lambdaEntry(fn: PlannedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
   const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), ...(fn.security ? [SECURE_IMPORT] : [])]
   const handler = securedHandler(fn, 'portable', enforcedByPlatform)
   const label = JSON.stringify(fn.handlerText)
@@ -34,4 +35,9 @@ export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath:
     `export const handler = ${factory}(${handler}, [${names.join(', ')}], ${label})`,
     '',
   ].join('\n')
+}
+
+/** One entry per function, `<function>.js`, handed to serverless-esbuild. */
+export function lambdaEntries(plan: AwsPlan, { workDir, servicePath }: EntryContext): EntryFile[] {
+  return plan.functions.map((fn) => ({ file: `${fn.name}.js`, source: lambdaEntry(fn, workDir, servicePath, plan.enforced.get(fn.name)), functions: [fn.name] }))
 }

@@ -13,13 +13,12 @@ import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import type { TokenCredential } from '@azure/identity'
 import { ProviderError } from '../../errors.js'
-import type { ServiceContext } from '../../provider.js'
-import { azureFunctions, type AzureFunction } from './entry.js'
-import type { AzureResource, AzureTrigger } from './mapping.js'
-import { appEnvironment, appSettings, packageApp } from './package.js'
+import type { Json, ServiceContext } from '../../provider.js'
+import type { AzureResource, AzureTrigger } from './events.js'
+import { packageApp } from './package.js'
+import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
 
-type Context = ServiceContext<AzureTrigger>
-type Json = Record<string, unknown>
+type Context = ServiceContext<AzurePlan>
 
 const ARM_SCOPE = 'https://management.azure.com/.default'
 const EVENT_GRID_API = '2022-06-15'
@@ -68,7 +67,16 @@ export interface AzureNames {
   readonly tags: Readonly<Record<string, string>>
 }
 
-export function azureNames(context: Pick<Context, 'service' | 'stage' | 'custom'>, subscriptionId: string): AzureNames {
+/** What the names are made of: the service, the stage, `custom.polycloud.azure`. */
+export interface NameParts {
+  readonly service: string
+  readonly stage: string
+  readonly custom: AzureCustom
+}
+
+const nameParts = (context: Context): NameParts => ({ service: context.service, stage: context.stage, custom: context.plan.custom })
+
+export function azureNames(context: NameParts, subscriptionId: string): AzureNames {
   const { service, stage } = context
   const hash = createHash('sha256').update(`${subscriptionId}/${service}/${stage}`).digest('hex').slice(0, 6)
   const alnum = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '')
@@ -76,10 +84,10 @@ export function azureNames(context: Pick<Context, 'service' | 'stage' | 'custom'
   const base = dashed(`${service}-${stage}`, 40)
   const storageAccount = `${alnum(service).slice(0, Math.max(3, 18 - alnum(stage).length))}${alnum(stage)}`.slice(0, 18) + hash
   return {
-    resourceGroup: (context.custom.resourceGroup as string | undefined) ?? `${service}-${stage}-rg`,
+    resourceGroup: context.custom.resourceGroup ?? `${service}-${stage}-rg`,
     storageAccount: storageAccount.length >= 3 ? storageAccount : `fn${storageAccount}`,
     plan: `${base}-plan`,
-    app: (context.custom.appName as string | undefined) ?? `${base}-${hash}`,
+    app: context.custom.appName ?? `${base}-${hash}`,
     serviceBus: /^[a-z]/.test(base) ? `${base}-${hash}` : `sb-${base}-${hash}`,
     systemTopic: `${base}-storage-events`,
     deploymentContainer: 'app-package',
@@ -178,9 +186,9 @@ export interface DeployResult {
 /** Creates or updates everything the service needs, publishes the zip and syncs the triggers. */
 export async function deployApp(context: Context, env: AzureEnvironment): Promise<DeployResult> {
   const region = location(context)
-  const names = azureNames(context, env.subscriptionId)
-  const settings = appSettings(context.functions, context.providerConfig)
-  const functions = azureFunctions(context.functions)
+  const names = azureNames(nameParts(context), env.subscriptionId)
+  const { settings } = context.plan.settings()
+  const functions = context.plan.app
   const resources = functions.flatMap((fn) => fn.trigger.resources.map((resource) => ({ fn, resource })))
   const zipPath = join(context.packageDir, `${context.service}.zip`)
   if (!existsSync(zipPath)) await packageApp(context)
@@ -214,7 +222,7 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
       await api.storage.queue.create(names.resourceGroup, names.storageAccount, queue, {})
     }
     const appSettingsValues: Record<string, string> = {
-      ...appEnvironment(context.functions),
+      ...context.plan.environment(),
       AzureWebJobsStorage: storageConnection,
       DEPLOYMENT_STORAGE_CONNECTION_STRING: storageConnection,
       NODE_OPTIONS: '--enable-source-maps',
@@ -251,7 +259,7 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
               },
             },
             runtime: { name: 'node', version: String(settings.node) },
-            scaleAndConcurrency: { instanceMemoryMB: settings.memoryMB, maximumInstanceCount: (context.custom.maximumInstanceCount as number | undefined) ?? 100 },
+            scaleAndConcurrency: { instanceMemoryMB: settings.memoryMB, maximumInstanceCount: context.plan.custom.maximumInstanceCount ?? 100 },
           },
       },
       poll(env),
@@ -412,7 +420,7 @@ const TRIGGER_NAMES: Readonly<Record<AzureTrigger['type'], string>> = {
 
 /** Deletes what the deploy created (the resources with this service's and stage's tags), then the group if it is ours and empty. */
 export async function removeApp(context: Context, env: AzureEnvironment): Promise<string[]> {
-  const names = azureNames(context, env.subscriptionId)
+  const names = azureNames(nameParts(context), env.subscriptionId)
   const api = await clients(env)
   const deleted: string[] = []
   try {
@@ -476,7 +484,7 @@ function rank(order: readonly string[], type: string): number {
 
 /** The deployed app's functions with their triggers and URLs. */
 export async function appInfo(context: Context, env: AzureEnvironment): Promise<Array<{ name: string; trigger: string; url?: string }>> {
-  const names = azureNames(context, env.subscriptionId)
+  const names = azureNames(nameParts(context), env.subscriptionId)
   const api = await clients(env)
   try {
     const site = await api.web.webApps.get(names.resourceGroup, names.app)
@@ -504,9 +512,9 @@ export async function appInfo(context: Context, env: AzureEnvironment): Promise<
 export async function invokeApp(context: Context, env: AzureEnvironment): Promise<{ status: number; body: string }> {
   const name = context.options.function
   if (typeof name !== 'string') throw new ProviderError('invoke needs --function (-f) <name>')
-  const fn = azureFunctions(context.functions).find((candidate) => candidate.name === name)
+  const fn = context.plan.app.find((candidate) => candidate.name === name)
   if (fn === undefined) throw new ProviderError(`function ${name} is not in the service`)
-  const names = azureNames(context, env.subscriptionId)
+  const names = azureNames(nameParts(context), env.subscriptionId)
   const api = await clients(env)
   let data = context.options.data as string | undefined
   if (data === undefined && typeof context.options.path === 'string') data = readFileSync(context.options.path, 'utf8')
@@ -569,18 +577,18 @@ function httpRequestOf(data: string | undefined): { method?: string; path?: stri
   }
 }
 
-export async function deploy(context: Context): Promise<void> {
+export async function deployCommand(context: Context): Promise<void> {
   await deployApp(context, await defaultEnvironment())
 }
 
-export async function remove(context: Context): Promise<void> {
+export async function removeCommand(context: Context): Promise<void> {
   await removeApp(context, await defaultEnvironment())
 }
 
-export async function info(context: Context): Promise<void> {
+export async function infoCommand(context: Context): Promise<void> {
   await appInfo(context, await defaultEnvironment())
 }
 
-export async function invoke(context: Context): Promise<void> {
+export async function invokeCommand(context: Context): Promise<void> {
   await invokeApp(context, await defaultEnvironment())
 }

@@ -4,9 +4,12 @@
  * function through @polycloud/azure's `register*` helpers with exactly the trigger its event maps to.
  */
 import { SECURE_IMPORT, entryHeader, importHandler, securedHandler } from '../../entry.js'
-import { ConfigError } from '../../errors.js'
-import type { PreparedFunction } from '../../provider.js'
-import { azureFunctionName, checkFunctionName, type AzureTrigger } from './mapping.js'
+import type { EntryContext, EntryFile } from '../../provider.js'
+import type { AzureTrigger } from './events.js'
+import type { AzurePlan } from './plan.js'
+
+/** The file name of the entry in `.polycloud/azure/`. */
+export const ENTRY_FILE = 'app.js'
 
 /** The helper that registers each trigger type. */
 const REGISTER: Readonly<Record<AzureTrigger['type'], string>> = {
@@ -20,56 +23,20 @@ const REGISTER: Readonly<Record<AzureTrigger['type'], string>> = {
   cosmosDB: 'registerCosmosDB',
 }
 
-/** One Azure function of the app: its name, the Polycloud function it serves, its trigger. */
-export interface AzureFunction {
-  readonly name: string
-  readonly function: string
-  readonly trigger: AzureTrigger
-}
-
-/** Every Azure function of the service, in order: one per event (`<name>`, then `<name>-1`, ...). */
-export function azureFunctions(functions: ReadonlyArray<PreparedFunction<AzureTrigger>>): AzureFunction[] {
-  const out: AzureFunction[] = []
-  const names = new Set<string>()
-  for (const fn of functions) {
-    checkFunctionName(fn.name)
-    if (fn.events.length === 0) {
-      throw new ConfigError(`functions.${fn.name}.events`, 'an Azure function runs only from a trigger: give it an event (route, cron, fromQueue, topic, bucket, changes)')
-    }
-    fn.events.forEach(({ plan }, index) => {
-      const name = azureFunctionName(fn.name, index)
-      if (names.has(name.toLowerCase())) throw new ConfigError(`functions.${fn.name}`, `Azure function name ${JSON.stringify(name)} is used twice (names are case-insensitive)`)
-      names.add(name.toLowerCase())
-      out.push({ name, function: fn.name, trigger: plan.native })
-    })
-  }
-  return out
-}
-
-/** Keeps a storage handler to the blob events its trigger's filter asks for (Event Grid can deliver more). */
-const FILTER_HELPER = [
-  'const onlyBlobs = (portable, filter) => ({',
-  '  ...portable,',
-  '  handle: (event, context) => {',
-  '    const key = event.key ?? ""',
-  '    if (event.bucket === filter.container && filter.types.includes(event.type) && key.startsWith(filter.prefix) && key.endsWith(filter.suffix)) {',
-  '      return portable.handle(event, context)',
-  '    }',
-  '    context.log.debug("blob event outside the function\'s filter, skipped", { bucket: event.bucket, key, type: event.type })',
-  '  },',
-  '})',
-]
-
 const EVENT_TYPES: Readonly<Record<string, string>> = { 'Microsoft.Storage.BlobCreated': 'created', 'Microsoft.Storage.BlobDeleted': 'deleted' }
 
-/** The entry's source: an ES module bundled by the plugin (esbuild) into the app's one CommonJS bundle. */
-export function appEntry(functions: ReadonlyArray<PreparedFunction<AzureTrigger>>, entryDir: string, servicePath: string): string {
-  const registered = azureFunctions(functions)
+/**
+ * The entry's source: an ES module bundled by the plugin (esbuild) into the app's one CommonJS bundle. Blob events
+ * an Event Grid trigger delivers beyond the function's filter are skipped by @polycloud/azure's `onlyBlobs`.
+ */
+export function appEntry(plan: AzurePlan, entryDir: string, servicePath: string): string {
+  const { functions, app: registered } = plan
   const helpers = [...new Set(registered.map(({ trigger }) => REGISTER[trigger.type]))].sort()
   const local = new Map(functions.map((fn, index) => [fn.name, `handler${index}`]))
   const lines = [
     ...entryHeader('the functions of the service', 'azure'),
     `import { ${helpers.join(', ')} } from '@polycloud/azure/register'`,
+    ...(registered.some(({ trigger }) => trigger.filter) ? ["import { onlyBlobs } from '@polycloud/azure/blob-filter'"] : []),
     ...functions.map((fn) => importHandler(fn.handler, entryDir, servicePath, local.get(fn.name))),
     ...(functions.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
     '',
@@ -81,7 +48,6 @@ export function appEntry(functions: ReadonlyArray<PreparedFunction<AzureTrigger>
     lines.push(`const ${raw}Secured = ${securedHandler(fn, raw)}`)
     local.set(fn.name, `${raw}Secured`)
   }
-  if (registered.some(({ trigger }) => trigger.filter)) lines.push(...FILTER_HELPER, '')
   for (const { name, function: fn, trigger } of registered) {
     let handler = local.get(fn) as string
     if (trigger.filter) {
@@ -92,4 +58,10 @@ export function appEntry(functions: ReadonlyArray<PreparedFunction<AzureTrigger>
   }
   lines.push('')
   return lines.join('\n')
+}
+
+/** The app's one entry, `app.js` (none for a service without functions). */
+export function appEntries(plan: AzurePlan, { workDir, servicePath }: EntryContext): EntryFile[] {
+  if (plan.functions.length === 0) return []
+  return [{ file: ENTRY_FILE, source: appEntry(plan, workDir, servicePath), functions: plan.functions.map((fn) => fn.name) }]
 }

@@ -4,19 +4,22 @@
  * host does (`serverless offline`), and deploys it with the Azure SDKs. The commands import what they need when
  * they run: loading this module loads no SDK.
  */
-import { ConfigError } from '../../errors.js'
-import type { ProviderTarget, ServiceContext } from '../../provider.js'
-import { appEntry } from './entry.js'
-import { EVENT_OPTIONS, neutralPlan, type AzureTrigger } from './mapping.js'
-
-type Context = ServiceContext<AzureTrigger>
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
+import { appEntries } from './entry.js'
+import { EVENT_OPTIONS } from './events.js'
+import { AZURE_RUNTIMES, azurePlan, type AzurePlan } from './plan.js'
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 }
 
-export const azure: ProviderTarget<AzureTrigger> = {
+export const azure: ProviderDefinition<AzurePlan> = {
   name: 'azure',
+  aliases: [],
   title: 'Azure',
-  adapter: '@polycloud/azure',
+  platform: 'Azure Functions',
+  adapter: { package: '@polycloud/azure', provider: 'azure' },
+  runtimes: AZURE_RUNTIMES,
+  // serverless-azure-functions (bindings with x-azure-settings).
+  nativeEvents: ['http', 'timer', 'queue', 'serviceBus', 'blob', 'eventHub', 'cosmosDB', 'eventGrid'],
   /** Flex Consumption: 30 minutes unless host.json says otherwise; no maximum (HTTP responses end after 230 s). */
   defaultTimeout: 1800,
   /** The Functions host's HTTP request limit (100 MB). */
@@ -54,53 +57,7 @@ export const azure: ProviderTarget<AzureTrigger> = {
     logLevel: { usage: 'debug, info (default), warn or error', type: 'string' },
   },
 
-  plan(event, fn, context) {
-    if (!event.neutral) {
-      throw new ConfigError('', `native event ${JSON.stringify(event.key)} is not served by Polycloud on Azure: use a neutral event (route, cron, fromQueue, topic, bucket, changes)`)
-    }
-    const timeout = fn.config.timeout ?? (context.providerConfig.timeout as number | undefined)
-    return neutralPlan(event, fn.name, { service: context.service, stage: context.stage, timeout })
-  },
-
-  entries(functions, { workDir, servicePath }) {
-    if (functions.length === 0) return []
-    return [{ file: 'app.js', source: appEntry(functions, workDir, servicePath), functions: functions.map((fn) => fn.name) }]
-  },
-
-  async package(context: Context) {
-    const { packageApp } = await import('./package.js')
-    const started = Date.now()
-    const app = await packageApp(context)
-    context.log.notice(`Packaged ${context.functions.length} functions for Azure: ${app.zip} (${Math.round(app.bytes / 1024)} KB, ${Date.now() - started} ms)`)
-  },
-
-  async offline(context: Context) {
-    const { serveOffline } = await import('./offline.js')
-    await serveOffline(context)
-  },
-
-  async invokeLocal(context: Context) {
-    const { invokeLocal } = await import('./offline.js')
-    await invokeLocal(context)
-  },
-
-  async deploy(context: Context) {
-    const { deploy } = await import('./deploy.js')
-    await deploy(context)
-  },
-
-  async remove(context: Context) {
-    const { remove } = await import('./deploy.js')
-    await remove(context)
-  },
-
-  async info(context: Context) {
-    const { info } = await import('./deploy.js')
-    await info(context)
-  },
-
-  async invoke(context: Context) {
-    const { invoke } = await import('./deploy.js')
-    await invoke(context)
-  },
+  plan: azurePlan,
+  entries: appEntries,
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info', 'invoke']),
 }

@@ -1,6 +1,6 @@
 /**
- * `serverless offline` and `serverless invoke local` for Azure: the packaged app (the zip's content, not the
- * sources) run the way `func start` runs it. A local host serves HTTP functions under `/api` on 127.0.0.1:7071,
+ * `serverless offline` for Azure (and what `serverless invoke local` shares with it): the packaged app (the zip's
+ * content, not the sources) run the way `func start` runs it. A local host serves HTTP functions under `/api` on 127.0.0.1:7071,
  * fires timers on their NCRONTAB schedule, feeds Storage queue and blob triggers from azurite (started and stopped
  * with the command), and answers the admin API (`POST /admin/functions/<name>` with `{"input": ...}`); the Node
  * worker (`worker.ts`) runs each invocation through @azure/functions' own invocation model.
@@ -11,17 +11,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import { serveUntilInterrupted, startScheduler, stopAll, type Stoppable } from '../../local.js'
-import type { ServiceContext } from '../../provider.js'
+import type { Json, ServiceContext } from '../../provider.js'
 import { readZip } from '../../zip.js'
 import { hostLog, LOG_LEVELS, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
-import type { AzureTrigger } from './mapping.js'
-import type { LocalStorage } from './storage.js'
-import { appEnvironment, BUNDLE, packageApp } from './package.js'
-import { bytesOf, fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { BUNDLE, packageApp } from './package.js'
+import type { AzurePlan } from './plan.js'
+import { fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 import { fromNcrontab } from './schedule.js'
+import type { LocalStorage } from './storage.js'
 
-type Context = ServiceContext<AzureTrigger>
-type Json = Record<string, unknown>
+type Context = ServiceContext<AzurePlan>
 
 export interface OfflineSettings {
   readonly host: string
@@ -42,9 +41,9 @@ function portSetting(value: unknown, name: string, fallback: number): number {
 }
 
 /** The command line options, else `custom.polycloud.azure.offline`, else the defaults `func start` has. */
-export function offlineSettings(context: Pick<Context, 'options' | 'custom' | 'servicePath'>): OfflineSettings {
+export function offlineSettings(context: Pick<Context, 'options' | 'servicePath' | 'plan'>): OfflineSettings {
   const options = context.options
-  const custom = (context.custom.offline ?? {}) as Json
+  const custom = (context.plan.custom.offline ?? {}) as Json
   const logLevel = (options.logLevel ?? custom.logLevel ?? 'info') as HostLogLevel
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--logLevel', `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`)
   const storage = String(options.storage ?? custom.storage ?? '.azurite')
@@ -88,7 +87,7 @@ export async function prepareApp(context: Context, command: string): Promise<Pre
     appDir,
     timeoutMs: packaged.settings.timeout * 1000,
     hostJson: packaged.host,
-    env: { ...appEnvironment(context.functions), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
+    env: { ...context.plan.environment(), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
     dispose: () => rmSync(appDir, { recursive: true, force: true }),
   }
 }
@@ -127,7 +126,7 @@ export function httpRoutes(functions: readonly RegisteredFunction[]): HttpRoute[
     })
 }
 
-function isDisabled(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+export function isDisabled(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
   const value = env[`AzureWebJobs.${name}.Disabled`] ?? env[`AzureWebJobs_${name}_Disabled`]
   return value === 'true' || value === '1'
 }
@@ -289,7 +288,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 }
 
 /** `serverless offline`: packages, extracts, and serves the app until Ctrl-C. */
-export async function serveOffline(context: Context): Promise<void> {
+export async function offlineCommand(context: Context): Promise<void> {
   const settings = offlineSettings(context)
   const log = hostLog(context.write, settings.logLevel)
   const app = await prepareApp(context, 'offline')
@@ -298,7 +297,7 @@ export async function serveOffline(context: Context): Promise<void> {
     let env: NodeJS.ProcessEnv = { ...process.env, ...app.env }
     let storage: LocalStorage | undefined
     // azurite runs when a trigger reads Storage queues or blobs.
-    if (context.functions.some((fn) => fn.events.some(({ plan }) => plan.native.type === 'storageQueue' || plan.native.type === 'storageBlob'))) {
+    if (context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
       const { startStorage } = await import('./storage.js')
       storage = await startStorage(settings, log)
       parts.push(storage)
@@ -355,113 +354,4 @@ function describeFunctions(functions: readonly RegisteredFunction[], baseUrl: st
   }
   lines.push('')
   return lines.join('\n')
-}
-
-/**
- * The invocation a native payload file describes: `{ "input": ..., "triggerMetadata": {...} }` (what the host
- * sends the worker; metadata as the host names it, `DequeueCount`, `ApplicationProperties`, ...) or the bare
- * trigger input. An HTTP function's input is `{ method, url | path, headers, body }` (body: a string, `{ "bytes":
- * "<base64>" }`, or JSON); a timer's may be omitted.
- */
-export function nativeInvocation(fn: RegisteredFunction, payload: unknown): Invocation {
-  const envelope = typeof payload === 'object' && payload !== null && !Array.isArray(payload) && 'input' in payload ? (payload as Json) : undefined
-  const input = envelope ? envelope.input : payload
-  const metadataValue = envelope?.triggerMetadata
-  if (metadataValue !== undefined && (typeof metadataValue !== 'object' || metadataValue === null || Array.isArray(metadataValue))) {
-    throw new ProviderError('triggerMetadata must be an object (metadata name -> value)')
-  }
-  const metadata = typedMetadata((metadataValue ?? {}) as Json)
-  const type = triggerOf(fn).type.toLowerCase()
-  const reason = 'This function was called by serverless invoke local.'
-  if (type === 'httptrigger') return { functionName: fn.name, reason, ...httpPayload(fn, input) }
-  if (type === 'timertrigger' && (input === undefined || input === null || (typeof input === 'object' && Object.keys(input).length === 0))) {
-    return { functionName: fn.name, reason, data: timerInfo(new Date(), undefined), metadata }
-  }
-  const data: RpcTypedDataShape = typeof input === 'string' ? (type === 'blobtrigger' ? { bytes: Buffer.from(input) } : { string: input }) : typed(input)
-  return { functionName: fn.name, reason, data, metadata }
-}
-
-function httpPayload(fn: RegisteredFunction, input: unknown): Pick<Invocation, 'data' | 'metadata'> {
-  if (typeof input !== 'object' || input === null) throw new ProviderError(`the payload of HTTP function ${fn.name} must be an object { method, url or path, headers, body }`)
-  const request = input as Json
-  const route = httpRoutes([fn])[0] as HttpRoute
-  const target = typeof request.url === 'string' ? request.url : `http://127.0.0.1:7071/api${typeof request.path === 'string' ? request.path : route.path}`
-  let url: URL
-  try {
-    url = new URL(target)
-  } catch {
-    throw new ProviderError(`${JSON.stringify(target)} is not a URL`)
-  }
-  const path = url.pathname.replace(/^\/api/, '') || '/'
-  const params = matchParams(route.path, path)
-  if (params === undefined) throw new ProviderError(`${url.pathname} is not a path of function ${fn.name} (its route is /api${route.path})`)
-  const headers = (typeof request.headers === 'object' && request.headers !== null ? request.headers : {}) as Record<string, string>
-  const raw = request.body
-  let body: Buffer
-  if (raw === undefined || raw === null) body = Buffer.alloc(0)
-  else if (typeof raw === 'string') body = Buffer.from(raw)
-  else if (typeof raw === 'object' && typeof (raw as Json).bytes === 'string') body = Buffer.from((raw as Json).bytes as string, 'base64')
-  else body = Buffer.from(JSON.stringify(raw))
-  const method = typeof request.method === 'string' ? request.method.toUpperCase() : (route.methods[0] === 'ANY' ? 'GET' : (route.methods[0] as string))
-  return httpInvocation(toRpcHttp({ method, url: url.href, headers, body, params }))
-}
-
-/** The parameters of a neutral route template a path matches, or undefined. */
-function matchParams(template: string, path: string): Record<string, string> | undefined {
-  const names: string[] = []
-  const pattern = template
-    .split('/')
-    .map((segment) => {
-      const param = /^\{([^{}+]+)(\+)?\}$/.exec(segment)
-      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-      names.push(param[1] as string)
-      return param[2] ? '(.+)' : '([^/]+)'
-    })
-    .join('/')
-  const match = new RegExp(`^${pattern}$`).exec(path)
-  if (!match) return undefined
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]))
-}
-
-/** `serverless invoke local -f <fn> --path <event.json>`: runs one function of the packaged app with a native payload. */
-export async function invokeLocal(context: Context): Promise<void> {
-  const name = context.options.function
-  if (typeof name !== 'string' || name === '') throw new ProviderError('invoke local needs --function (-f) <name>')
-  let payload: unknown
-  const path = context.options.path
-  const data = context.options.data
-  try {
-    if (typeof path === 'string') payload = JSON.parse(readFileSync(isAbsolute(path) ? path : resolve(context.servicePath, path), 'utf8'))
-    else if (typeof data === 'string') payload = JSON.parse(data)
-  } catch (error) {
-    throw new ProviderError(`could not read the payload: ${(error as Error).message}`, 'give --path <file.json> (or --data <json>) with a native Azure payload: { "input": ..., "triggerMetadata": {...} }')
-  }
-  const settings = offlineSettings(context)
-  const log = hostLog(context.write, settings.logLevel)
-  const app = await prepareApp(context, 'invoke')
-  let host: LocalHost
-  try {
-    host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env }, timeoutMs: app.timeoutMs, log })
-  } catch (error) {
-    app.dispose()
-    throw error
-  }
-  try {
-    const fn = host.functions.find((candidate) => candidate.name === name)
-    if (fn === undefined) throw new ProviderError(`function ${name} is not in the app (it has ${host.functions.map((candidate) => candidate.name).join(', ')})`)
-    const result = await host.invoke(nativeInvocation(fn, payload))
-    if (!result.succeeded) throw new ProviderError(`function ${name} failed: ${(result.error ?? '').split('\n')[0]}`)
-    const value = result.response?.returnValue
-    if (value && 'http' in value) {
-      const out = fromRpcHttp(value.http)
-      const text = out.body.toString('utf8')
-      const printable = Buffer.from(text, 'utf8').equals(out.body)
-      context.write(JSON.stringify({ status: out.status, headers: out.headers, body: printable ? text : { bytes: out.body.toString('base64') } }, null, 2))
-    } else if (value) {
-      context.write(bytesOf(value).toString('utf8'))
-    }
-  } finally {
-    await host.stop()
-    app.dispose()
-  }
 }

@@ -5,27 +5,17 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { bundle, nodeMajor } from '../../bundle.js'
-import { ConfigError } from '../../errors.js'
-import type { Logger, PreparedFunction, ServiceContext } from '../../provider.js'
+import { bundle } from '../../bundle.js'
+import type { Json, ServiceContext } from '../../provider.js'
 import { writeZip, type ZipEntry } from '../../zip.js'
-import type { AzureTrigger } from './mapping.js'
-
-type Json = Record<string, unknown>
-
-/** Instance memory sizes of Flex Consumption, in MB. */
-export const FLEX_MEMORY = [512, 2048, 4096] as const
-
-/** Node versions Flex Consumption runs; 20 reached end of life on 2026-04-30. */
-export const NODE_VERSIONS = [22, 24] as const
+import { ENTRY_FILE } from './entry.js'
+import type { AppSettings, AzurePlan } from './plan.js'
 
 /** The queue settings of host.json (`extensions.queues`) the Storage queue trigger uses unless told otherwise. */
 export const QUEUE_DEFAULTS = { batchSize: 16, maxDequeueCount: 5, visibilityTimeout: '00:00:00', messageEncoding: 'base64' } as const
 
 /** The app's one bundle and the file name `main` points at. */
 export const BUNDLE = 'dist/app.cjs'
-
-export const ENTRY_FILE = 'app.js'
 
 /** `hh:mm:ss` (and `d.hh:mm:ss` past a day), as host.json writes durations. */
 export function timeSpan(seconds: number): string {
@@ -34,80 +24,6 @@ export function timeSpan(seconds: number): string {
   const pad = (value: number) => String(value).padStart(2, '0')
   const time = `${pad(Math.floor((whole % 86400) / 3600))}:${pad(Math.floor((whole % 3600) / 60))}:${pad(whole % 60)}`
   return days > 0 ? `${days}.${time}` : time
-}
-
-/** What the app's settings resolve to: one timeout, one instance size, one Node version for every function. */
-export interface AppSettings {
-  readonly timeout: number
-  readonly memoryMB: (typeof FLEX_MEMORY)[number]
-  readonly node: (typeof NODE_VERSIONS)[number]
-  /** host.json settings the triggers asked for (`queues.batchSize`, ...). */
-  readonly host: Readonly<Record<string, number>>
-}
-
-/**
- * The app-wide settings of the functions. Azure has one timeout and one instance size per app: the largest any
- * function asks for (a warning names the functions that get more than they asked). App-wide trigger settings
- * (`queues.batchSize`, `queues.maxDequeueCount`) must agree between the functions that set them.
- */
-export function appSettings(functions: ReadonlyArray<PreparedFunction<AzureTrigger>>, providerConfig: Readonly<Json>, log?: Logger): AppSettings {
-  const timeout = Math.max(...functions.map((fn) => fn.timeout), 1)
-  const longer = functions.filter((fn) => fn.timeout < timeout).map((fn) => fn.name)
-  if (longer.length > 0) log?.warning(`Azure has one function timeout per app (host.json functionTimeout): ${timeout} s, also for ${longer.join(', ')}`)
-  // Flex Consumption's default instance is 2048 MB; a size asked for is rounded up to the next one Flex has.
-  const memory = Math.max(...functions.map((fn) => fn.memorySize ?? 0), 0)
-  const memoryMB = memory === 0 ? 2048 : FLEX_MEMORY.find((size) => size >= memory)
-  if (memoryMB === undefined) {
-    const fn = functions.find((candidate) => (candidate.memorySize ?? 0) === memory)
-    throw new ConfigError(`functions.${fn?.name ?? '?'}.memorySize`, `${memory} MB cannot be honoured on Flex Consumption (instance sizes: ${FLEX_MEMORY.join(', ')} MB)`)
-  }
-  const host: Record<string, number> = {}
-  const setBy: Record<string, string> = {}
-  for (const fn of functions) {
-    fn.events.forEach(({ spec, plan }) => {
-      for (const [key, value] of Object.entries(plan.native.host ?? {})) {
-        if (host[key] !== undefined && host[key] !== value) {
-          throw new ConfigError(spec.path, `${key} ${value} differs from ${host[key]} set by ${setBy[key]}: it is one setting for the whole Azure app (host.json)`)
-        }
-        host[key] = value
-        setBy[key] = spec.path
-      }
-    })
-  }
-  return { timeout, memoryMB, node: nodeVersion(providerConfig.runtime, log), host }
-}
-
-/** The Node version to run: the runtime's major, 20 moved to 22 (end of life), unknown ones refused. */
-export function nodeVersion(runtime: unknown, log?: Logger): AppSettings['node'] {
-  if (runtime === undefined) return 22
-  const major = nodeMajor(runtime)
-  if (major === 20) {
-    log?.warning('Node.js 20 reached end of life on 2026-04-30 and Azure Functions no longer runs it: the app is built and deployed for Node.js 22')
-    return 22
-  }
-  if (major === undefined || !(NODE_VERSIONS as readonly number[]).includes(major)) {
-    throw new ConfigError('provider.runtime', `${JSON.stringify(runtime)} is not a Node.js version Azure Functions (Flex Consumption) runs: use nodejs22.x or nodejs24.x`)
-  }
-  return major as AppSettings['node']
-}
-
-/**
- * The app settings of the functions' `environment` (provider's and functions'): one set for the whole app on
- * Azure, so two functions giving one variable different values is refused.
- */
-export function appEnvironment(functions: ReadonlyArray<PreparedFunction<AzureTrigger>>): Record<string, string> {
-  const environment: Record<string, string> = {}
-  const setBy: Record<string, string> = {}
-  for (const fn of functions) {
-    for (const [key, value] of Object.entries(fn.environment)) {
-      if (environment[key] !== undefined && environment[key] !== value) {
-        throw new ConfigError(`functions.${fn.name}.environment.${key}`, `differs from the value functions.${setBy[key]} gives it: app settings are shared by every function of an Azure app`)
-      }
-      environment[key] = value
-      setBy[key] = fn.name
-    }
-  }
-  return environment
 }
 
 /** host.json of the app: Functions 4 extension bundle, the `api` route prefix, the timeout, the triggers' settings. */
@@ -142,8 +58,9 @@ export interface PackagedApp {
  * Bundles the entry and writes the zip. Source map paths are rewritten to be relative to the bundle's place in the
  * zip, so a stack trace on Azure (`NODE_OPTIONS=--enable-source-maps`) names `handlers/hello.ts` and its line.
  */
-export async function packageApp(context: ServiceContext<AzureTrigger>): Promise<PackagedApp> {
-  const settings = appSettings(context.functions, context.providerConfig, context.log)
+export async function packageApp(context: ServiceContext<AzurePlan>): Promise<PackagedApp> {
+  const { settings, notes } = context.plan.settings()
+  for (const note of notes) context.log.warning(note)
   const outdir = join(context.workDir, 'dist')
   await bundle(
     {
@@ -179,4 +96,11 @@ export async function packageApp(context: ServiceContext<AzureTrigger>): Promise
   const zip = join(context.packageDir, `${context.service}.zip`)
   const bytes = await writeZip(zip, entries)
   return { zip, bytes, settings, host }
+}
+
+/** `serverless package`. */
+export async function packageCommand(context: ServiceContext<AzurePlan>): Promise<void> {
+  const started = Date.now()
+  const app = await packageApp(context)
+  context.log.notice(`Packaged ${context.plan.functions.length} functions for Azure: ${app.zip} (${Math.round(app.bytes / 1024)} KB, ${Date.now() - started} ms)`)
 }

@@ -16,8 +16,8 @@ import { join } from 'node:path'
 import { ProviderError } from '../../errors.js'
 import type { ServiceContext } from '../../provider.js'
 import { cloudflareApi, credentials, type CloudflareApi } from './api.js'
-import type { CloudflareTrigger } from './mapping.js'
-import { describeService, readArtifact, type Binding, type ServiceManifest, type UploadMetadata } from './package.js'
+import { readArtifact, type Binding, type UploadMetadata } from './package.js'
+import type { CloudflarePlan, ServiceManifest } from './plan.js'
 
 /** The binding in which deploy records what it created. */
 export const RECORD_BINDING = 'POLYCLOUD_DEPLOYMENT'
@@ -88,7 +88,7 @@ interface ZoneRoute {
   script?: string
 }
 
-export async function deploy(context: ServiceContext<CloudflareTrigger>): Promise<void> {
+export async function deployCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const api = connect()
   const { dir, manifest, metadata } = readArtifact(context)
   const { script } = manifest
@@ -200,9 +200,9 @@ function describe(manifest: ServiceManifest, urls: readonly string[], crons: rea
   return lines.join('\n')
 }
 
-export async function remove(context: ServiceContext<CloudflareTrigger>): Promise<void> {
+export async function removeCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const api = connect()
-  const manifest = describeService(context)
+  const manifest = context.plan.manifest()
   const { script } = manifest
   const record = await deployedRecord(api, script)
   if (record === undefined) {
@@ -249,9 +249,9 @@ export async function remove(context: ServiceContext<CloudflareTrigger>): Promis
   context.write(`removed: ${removed.join(', ')}`)
 }
 
-export async function info(context: ServiceContext<CloudflareTrigger>): Promise<void> {
+export async function infoCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const api = connect()
-  const manifest = describeService(context)
+  const manifest = context.plan.manifest()
   const { script } = manifest
   if ((await deployedRecord(api, script)) === undefined) {
     context.write(`service: ${manifest.service}\nstage: ${manifest.stage}\nworker: ${script} (not deployed)`)

@@ -4,27 +4,22 @@
  * that reach it.
  */
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
-import { functionInfo } from '../../functions.js'
-import type { PreparedFunction, ServiceContext } from '../../provider.js'
-import type { CloudflareTrigger } from './mapping.js'
-
-/** The Worker's plain-text vars: `provider.environment`. */
-export function providerVars(context: Pick<ServiceContext, 'providerConfig'>): Record<string, string> {
-  return functionInfo('', {}, context.providerConfig, 0).environment as Record<string, string>
-}
+import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import type { CloudflareTrigger } from './events.js'
+import type { CloudflarePlan } from './plan.js'
 
 /** The file name of the entry in `.polycloud/cloudflare/`. */
 export const ENTRY_FILE = 'worker.js'
 
 /** A function's own vars: its `environment` values that the provider's do not already set to the same. */
-export function functionVars(fn: PreparedFunction, providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
+export function functionVars(fn: PlannedFunction, providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
   const own: Record<string, string> = {}
   for (const [name, value] of Object.entries(fn.environment)) if (providerEnvironment[name] !== value) own[name] = value
   return own
 }
 
 export function serviceEntry(
-  functions: ReadonlyArray<PreparedFunction<CloudflareTrigger>>,
+  functions: ReadonlyArray<PlannedFunction<CloudflareTrigger>>,
   options: { readonly workDir: string; readonly servicePath: string; readonly script: string; readonly providerEnvironment: Readonly<Record<string, string>> },
 ): string {
   const served = functions.filter((fn) => fn.events.length > 0)
@@ -51,8 +46,7 @@ export function serviceEntry(
       ...(Object.keys(vars).length > 0 ? [`vars: ${JSON.stringify(vars)}`] : []),
     ]
     declarations.push(`const ${local} = { ${fields.join(', ')} }`)
-    for (const { plan } of fn.events) {
-      const trigger = plan.native
+    for (const { native: trigger } of fn.events) {
       if (trigger.type === 'route') routes.push(`{ method: ${JSON.stringify(trigger.method)}, path: ${JSON.stringify(trigger.path)}, function: ${local} }`)
       else if (trigger.type === 'cron') {
         crons.push(`{ cron: ${JSON.stringify(trigger.cron)}, function: ${local} }`)
@@ -75,4 +69,10 @@ export function serviceEntry(
     '',
   )
   return lines.join('\n')
+}
+
+/** The Worker's one entry, `worker.js`. */
+export function workerEntries(plan: CloudflarePlan, { workDir, servicePath }: EntryContext): EntryFile[] {
+  const source = serviceEntry(plan.functions, { workDir, servicePath, script: plan.script, providerEnvironment: plan.vars })
+  return [{ file: ENTRY_FILE, source, functions: plan.functions.map((fn) => fn.name) }]
 }

@@ -5,40 +5,49 @@
  * packaged Worker on workerd through miniflare, and deploys it through Cloudflare's REST API. The commands import
  * what they need (esbuild, miniflare, the API client) when they run.
  */
-import type { ProviderTarget } from '../../provider.js'
-import { ENTRY_FILE, providerVars, serviceEntry } from './entry.js'
-import { CUSTOM_SCHEMA, neutralPlan, scriptName, type CloudflareTrigger } from './mapping.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
+import { workerEntries } from './entry.js'
+import { cloudflarePlan, type CloudflarePlan } from './plan.js'
 
 /** Seconds: the default CPU limit of a Worker invocation (context.deadline of a function without a timeout). */
 const DEFAULT_TIMEOUT = 30
 
-export const cloudflare: ProviderTarget<CloudflareTrigger> = {
+/** The JSON schema of `custom.polycloud.cloudflare`. */
+const CUSTOM_SCHEMA = {
+  type: 'object',
+  properties: {
+    plan: { enum: ['free', 'paid'] },
+    compatibilityDate: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+    compatibilityFlags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_]+$' }, uniqueItems: true },
+    cpuMs: { type: 'integer', minimum: 10, maximum: 300000 },
+    workersDev: { type: 'boolean' },
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { pattern: { type: 'string', minLength: 1 }, zone: { type: 'string', minLength: 1 }, customDomain: { type: 'boolean' } },
+        required: ['pattern'],
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+}
+
+export const cloudflare: ProviderDefinition<CloudflarePlan> = {
   name: 'cloudflare',
+  aliases: ['workers'],
   title: 'Cloudflare',
-  adapter: '@polycloud/cloudflare',
+  platform: 'Cloudflare Workers',
+  adapter: { package: '@polycloud/cloudflare', provider: 'cloudflare' },
+  // Workers run on workerd, chosen by a compatibility date (custom.polycloud.cloudflare), not a Node.js version: no runtime table.
+  // serverless-cloudflare-workers.
+  nativeEvents: ['http'],
   defaultTimeout: DEFAULT_TIMEOUT,
   /** Workers accept request bodies up to 100 MB on the Free and Pro plans. */
   httpBodyLimit: 100 * 1000 * 1000,
   customSchema: CUSTOM_SCHEMA,
-
-  plan(event, fn, context) {
-    // Native events (serverless-cloudflare-workers' `http`) are not served: the plugin answers with its message.
-    if (!event.neutral) return undefined
-    return neutralPlan(event.key, event.value, event.path, fn.name, { service: context.service, stage: context.stage })
-  },
-
-  entries(functions, context) {
-    const script = scriptName({ service: context.service, stage: context.stage })
-    return [{ file: ENTRY_FILE, source: serviceEntry(functions, { ...context, script, providerEnvironment: providerVars(context) }), functions: functions.map((fn) => fn.name) }]
-  },
-
-  package: async (context) => {
-    const { packageService, reportPackage } = await import('./package.js')
-    reportPackage(context, await packageService(context))
-  },
-  offline: async (context) => (await import('./offline.js')).offline(context),
-  invokeLocal: async (context) => (await import('./invoke.js')).invokeLocal(context),
-  deploy: async (context) => (await import('./deploy.js')).deploy(context),
-  remove: async (context) => (await import('./deploy.js')).remove(context),
-  info: async (context) => (await import('./deploy.js')).info(context),
+  plan: cloudflarePlan,
+  entries: workerEntries,
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info']),
 }

@@ -6,8 +6,8 @@
 import { join } from 'node:path'
 import { serveUntilInterrupted, startScheduler, type LocalJob } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
-import type { CloudflareTrigger } from './mapping.js'
-import { packageService, reportPackage, type ServiceManifest } from './package.js'
+import { packageService, reportPackage } from './package.js'
+import type { CloudflarePlan, ServiceManifest } from './plan.js'
 import { startRuntime } from './runtime.js'
 
 const DEFAULT_PORT = 8787
@@ -41,7 +41,7 @@ export function cronTriggers(functions: ServiceManifest['functions']): Array<{ c
   return [...triggers.values()]
 }
 
-export async function offline(context: ServiceContext<CloudflareTrigger>): Promise<void> {
+export async function offlineCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const artifact = await packageService(context)
   reportPackage(context, artifact)
   const { manifest } = artifact

@@ -9,69 +9,13 @@ import { join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { bundle } from '../../bundle.js'
 import { ConfigError } from '../../errors.js'
-import type { PreparedFunction, ServiceContext } from '../../provider.js'
-import { ENTRY_FILE, providerVars } from './entry.js'
-import { cloudflareSettings, scriptName, type CloudflareSettings, type CloudflareTrigger, type QueueSpec, type R2Action } from './mapping.js'
+import type { ServiceContext } from '../../provider.js'
+import { ENTRY_FILE } from './entry.js'
+import { MAIN_MODULE, MEMORY_MB, PLAN_LIMITS, UNCOMPRESSED_LIMIT, type CloudflarePlan, type ServiceManifest } from './plan.js'
 
-/** The artifact's folder inside the package folder, and its main module. */
+/** The artifact's folder inside the package folder, and the manifest beside the Worker. */
 export const ARTIFACT_DIR = 'cloudflare'
-export const MAIN_MODULE = 'worker.mjs'
 export const MANIFEST = 'polycloud.json'
-
-/**
- * Workers limits by plan (https://developers.cloudflare.com/workers/platform/limits/): the gzip-compressed size of
- * the upload, the uncompressed size, Cron Triggers per account, the CPU limit that can be configured.
- */
-export const PLAN_LIMITS = {
-  free: { compressedBytes: 3 * 1024 * 1024, crons: 5, cpuMs: undefined },
-  paid: { compressedBytes: 10 * 1024 * 1024, crons: 250, cpuMs: 300_000 },
-} as const
-export const UNCOMPRESSED_LIMIT = 64 * 1024 * 1024
-/** Cron Triggers and queue consumers run at most 15 minutes (wall time). */
-export const BACKGROUND_WALL_SECONDS = 900
-/** Workers isolates have 128 MB of memory, whatever memorySize says. */
-const MEMORY_MB = 128
-
-type Kind = PreparedFunction['kinds'][number]
-
-/** A queue the Worker consumes, and the function it feeds. */
-export interface ConsumedQueue extends QueueSpec {
-  readonly function: string
-  /** The producer binding (a `fromQueue` queue); notification queues have none. */
-  readonly binding: string | undefined
-  /** The name as written in serverless.yml (`orders`), for a queue of `fromQueue`. */
-  readonly alias: string | undefined
-}
-
-export interface BucketManifest {
-  readonly name: string
-  readonly existing: boolean
-  readonly binding: string
-  readonly notifications: ReadonlyArray<{ readonly queue: string; readonly actions: readonly R2Action[]; readonly prefix?: string; readonly suffix?: string; readonly function: string }>
-}
-
-/** Everything about the service's Worker that deploy, offline and invoke local act on (`polycloud.json`). */
-export interface ServiceManifest {
-  readonly script: string
-  readonly service: string
-  readonly stage: string
-  readonly main: string
-  readonly settings: CloudflareSettings
-  readonly vars: Readonly<Record<string, string>>
-  readonly functions: ReadonlyArray<{
-    readonly name: string
-    readonly kind: Kind
-    readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>
-    /** Cron Triggers as uploaded, and the expressions as written. */
-    readonly crons: ReadonlyArray<{ readonly cron: string; readonly expression: string }>
-    readonly queues: readonly string[]
-  }>
-  /** The Worker's Cron Triggers, each once. */
-  readonly crons: readonly string[]
-  readonly queues: readonly ConsumedQueue[]
-  readonly deadLetterQueues: readonly string[]
-  readonly buckets: readonly BucketManifest[]
-}
 
 /** A binding of the upload metadata. */
 export type Binding =
@@ -96,79 +40,6 @@ export interface CloudflareArtifact {
   readonly metadata: UploadMetadata
   readonly bytes: number
   readonly gzipBytes: number
-}
-
-/** The manifest of the service, from its prepared functions; Cloudflare's limits that do not need the bundle checked. */
-export function describeService(context: ServiceContext<CloudflareTrigger>): ServiceManifest {
-  const settings = cloudflareSettings(context.custom)
-  const script = scriptName(context)
-  const queues: ConsumedQueue[] = []
-  const buckets = new Map<string, { name: string; existing: boolean; binding: string; notifications: BucketManifest['notifications'][number][] }>()
-  const crons: string[] = []
-  const functions = context.functions.map((fn) => {
-    const routes: Array<{ method: string; path: string }> = []
-    const fnCrons: Array<{ cron: string; expression: string }> = []
-    const fnQueues: string[] = []
-    for (const { spec, plan } of fn.events) {
-      const trigger = plan.native
-      if (trigger.type === 'route') routes.push({ method: trigger.method, path: trigger.path })
-      else if (trigger.type === 'cron') {
-        fnCrons.push({ cron: trigger.cron, expression: trigger.expression.trim() })
-        if (!crons.includes(trigger.cron)) crons.push(trigger.cron)
-      } else {
-        const consumer = queues.find((queue) => queue.name === trigger.queue.name)
-        if (consumer !== undefined) {
-          throw new ConfigError(spec.path, `queue ${trigger.queue.name} is already consumed by function ${consumer.function}; a Cloudflare queue has one consumer`)
-        }
-        const binding = trigger.type === 'queue' ? trigger.binding : undefined
-        const alias = trigger.type === 'queue' ? trigger.alias : undefined
-        queues.push({ ...trigger.queue, function: fn.name, binding, alias })
-        fnQueues.push(trigger.queue.name)
-        if (trigger.type === 'bucket') {
-          const bucket = buckets.get(trigger.bucket) ?? { name: trigger.bucket, existing: trigger.existing, binding: trigger.binding, notifications: [] }
-          // A bucket any event does not mark `existing` is the service's own: deploy creates it.
-          bucket.existing &&= trigger.existing
-          bucket.notifications.push({
-            queue: trigger.queue.name,
-            actions: trigger.actions,
-            ...(trigger.prefix !== undefined ? { prefix: trigger.prefix } : {}),
-            ...(trigger.suffix !== undefined ? { suffix: trigger.suffix } : {}),
-            function: fn.name,
-          })
-          buckets.set(trigger.bucket, bucket)
-        }
-      }
-    }
-    if (fn.kinds.every((kind) => kind !== 'http') && fn.timeout > BACKGROUND_WALL_SECONDS) {
-      throw new ConfigError(`functions.${fn.name}.timeout`, `${fn.timeout} s is longer than Cron Triggers and Queues consumers run on Cloudflare (${BACKGROUND_WALL_SECONDS} s)`)
-    }
-    return { name: fn.name, kind: fn.kinds[0] as Kind, routes, crons: fnCrons, queues: fnQueues }
-  })
-  const limits = PLAN_LIMITS[settings.plan]
-  if (crons.length > limits.crons) {
-    throw new ConfigError('functions', `the Worker needs ${crons.length} Cron Triggers; an account on Workers ${settings.plan === 'free' ? 'Free' : 'Paid'} has ${limits.crons} in all (custom.polycloud.cloudflare.plan)`)
-  }
-  if (settings.cpuMs !== undefined && limits.cpuMs === undefined) {
-    throw new ConfigError('custom.polycloud.cloudflare.cpuMs', 'a CPU limit can be set on Workers Paid only (Workers Free: 10 ms per invocation); set plan: paid if the account is on it')
-  }
-  const deadLetterQueues = [...new Set(queues.map((queue) => queue.deadLetterQueue))]
-  for (const dlq of deadLetterQueues) {
-    const consumed = queues.find((queue) => queue.name === dlq)
-    if (consumed !== undefined && consumed.deadLetterQueue === dlq) throw new ConfigError(`functions.${consumed.function}`, `queue ${dlq} cannot be its own dead-letter queue`)
-  }
-  return {
-    script,
-    service: context.service,
-    stage: context.stage,
-    main: MAIN_MODULE,
-    settings,
-    vars: providerVars(context),
-    functions,
-    crons,
-    queues,
-    deadLetterQueues,
-    buckets: [...buckets.values()],
-  }
 }
 
 /** The upload metadata of the Worker (bindings: plain-text vars, queue producers, R2 buckets). */
@@ -231,8 +102,8 @@ const RUNTIME_MODULES = ['cloudflare:*', 'node:*']
 const NODE_FLAGS = ['nodejs_compat', 'nodejs_compat_v2', 'nodejs_als']
 
 /** Bundles the entry into `<packageDir>/cloudflare`, checks the limits, and writes the metadata, wrangler.json and manifest. */
-export async function packageService(context: ServiceContext<CloudflareTrigger>): Promise<CloudflareArtifact> {
-  const manifest = describeService(context)
+export async function packageService(context: ServiceContext<CloudflarePlan>): Promise<CloudflareArtifact> {
+  const manifest = context.plan.manifest()
   const dir = join(context.packageDir, ARTIFACT_DIR)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
@@ -295,7 +166,7 @@ export function kib(bytes: number): string {
 }
 
 /** The package summary: the artifact, its size against the plan's limit, what the Worker serves. */
-export function reportPackage(context: ServiceContext, artifact: CloudflareArtifact): void {
+export function reportPackage(context: ServiceContext<CloudflarePlan>, artifact: CloudflareArtifact): void {
   const { manifest } = artifact
   const where = relative(context.servicePath, artifact.dir) || '.'
   const limit = PLAN_LIMITS[manifest.settings.plan].compressedBytes
@@ -304,6 +175,11 @@ export function reportPackage(context: ServiceContext, artifact: CloudflareArtif
   )
   const routes = manifest.functions.reduce((count, fn) => count + fn.routes.length, 0)
   context.log.notice(`  ${routes} route(s), ${manifest.crons.length} Cron Trigger(s), ${manifest.queues.length} queue consumer(s), ${manifest.buckets.length} R2 bucket(s)`)
-  const memory = context.functions.find((fn) => fn.memorySize !== undefined && fn.memorySize > MEMORY_MB)
+  const memory = context.plan.functions.find((fn) => fn.memorySize !== undefined && fn.memorySize > MEMORY_MB)
   if (memory !== undefined) context.log.info(`serverless-polycloud: memorySize ${memory.memorySize} has no effect on Cloudflare (every Worker isolate has ${MEMORY_MB} MB)`)
+}
+
+/** `serverless package`. */
+export async function packageCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
+  reportPackage(context, await packageService(context))
 }

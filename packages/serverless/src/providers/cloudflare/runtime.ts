@@ -6,14 +6,18 @@
  */
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Miniflare, WorkerOptions } from 'miniflare'
 import { ProviderError } from '../../errors.js'
-import { DEV_WORKER, R2_NOTIFIER } from './local-workers.js'
-import { MAIN_MODULE, type ServiceManifest } from './package.js'
+import { MAIN_MODULE, type ServiceManifest } from './plan.js'
 
 /** The account id R2 notifications carry locally. */
 const LOCAL_ACCOUNT = 'local'
 const DEV_WORKER_NAME = 'polycloud-dev'
+
+/** The local Workers beside the service's (`workers/`), as compiled: plain ES modules without imports. */
+const DEV_WORKER = fileURLToPath(new URL('./workers/dev.js', import.meta.url))
+const R2_NOTIFIER = fileURLToPath(new URL('./workers/r2-notifier.js', import.meta.url))
 
 export interface LocalRuntime {
   readonly miniflare: Miniflare
@@ -69,7 +73,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
   const dev: WorkerOptions = {
     name: DEV_WORKER_NAME,
     modules: true,
-    script: DEV_WORKER,
+    scriptPath: DEV_WORKER,
     routes: ['*/cdn-cgi/polycloud/*', '*/__scheduled*'],
     serviceBindings: { SERVICE: manifest.script },
     compatibilityDate: settings.compatibilityDate,
@@ -89,7 +93,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
     return {
       name: notifierName(index),
       modules: true,
-      script: R2_NOTIFIER,
+      scriptPath: R2_NOTIFIER,
       r2Buckets: { BUCKET: bucket.name },
       queueProducers: producers,
       bindings: { RULES: { rules }, BUCKET_NAME: bucket.name, ACCOUNT: LOCAL_ACCOUNT },

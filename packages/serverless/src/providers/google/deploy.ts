@@ -13,16 +13,13 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
-import type { ServiceContext } from '../../provider.js'
+import type { Json, ServiceContext } from '../../provider.js'
 import { call, createClients, defaultConnection, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
-import type { CloudFunctionSpec, SubscriptionSpec } from './layout.js'
-import type { GoogleEvent } from './mapping.js'
-import { invocation } from './offline.js'
+import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
-import { googleSettings, type GoogleSettings } from './settings.js'
+import type { CloudFunctionSpec, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
 
-type Context = ServiceContext<GoogleEvent>
-type Json = Record<string, unknown>
+type Context = ServiceContext<GooglePlan>
 
 /** How many functions are created or updated at once (each is a Cloud Build on Google's side). */
 const PARALLEL = 4
@@ -57,7 +54,7 @@ function isOurs(labels: unknown, target: Pick<Target, 'labels'>): boolean {
 }
 
 async function open(context: Context, connection: GoogleConnection | undefined): Promise<Target> {
-  const settings = googleSettings(context)
+  const settings = context.plan.settings()
   for (const note of settings.notes) context.log.warning(note)
   const project = settings.project
   if (project === undefined) {

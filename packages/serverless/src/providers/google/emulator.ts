@@ -19,8 +19,8 @@ import { createHash } from 'node:crypto'
 import { buffer } from 'node:stream/consumers'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { MESSAGE_PUBLISHED, STORAGE_DELETED, STORAGE_FINALIZED } from './mapping.js'
-import type { CloudFunctionSpec, ServiceLayout, SubscriptionSpec } from './layout.js'
+import { MESSAGE_PUBLISHED, STORAGE_DELETED, STORAGE_FINALIZED } from './events.js'
+import type { CloudFunctionSpec, ServiceLayout, SubscriptionSpec } from './plan.js'
 
 /** How many delivery records `GET /polycloud/deliveries` keeps. */
 const MAX_RECORDS = 10_000

@@ -4,9 +4,9 @@
  * behind core's router), plus the source's `index.js`, which loads the bundle of the function an instance serves.
  */
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
-import type { PreparedFunction } from '../../provider.js'
-import type { GoogleEvent } from './mapping.js'
-import { ROUTER_ENTRY, type CloudFunctionSpec, type ServiceLayout } from './layout.js'
+import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import type { GoogleEvent } from './events.js'
+import { ROUTER_ENTRY, type CloudFunctionSpec, type GooglePlan } from './plan.js'
 
 const ADAPTER = '@polycloud/gcp'
 
@@ -14,14 +14,14 @@ const ADAPTER = '@polycloud/gcp'
 export const ENTRY_DIR = 'entries'
 
 /** The key filters of a function's bucket events, checked in the entry (Eventarc filters on the bucket only). */
-function bucketRules(fn: PreparedFunction<GoogleEvent>): Array<{ bucket: string; prefix: string; suffix: string }> {
-  const rules = fn.events.flatMap(({ plan }) => (plan.native.type === 'bucket' ? [plan.native] : []))
+function bucketRules(fn: PlannedFunction<GoogleEvent>): Array<{ bucket: string; prefix: string; suffix: string }> {
+  const rules = fn.events.flatMap(({ native }) => (native.type === 'bucket' ? [native] : []))
   if (!rules.some((rule) => rule.prefix !== '' || rule.suffix !== '')) return []
   return rules.map(({ bucket, prefix, suffix }) => ({ bucket, prefix, suffix }))
 }
 
 /** The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one. */
-export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
+export function functionEntry(fn: PlannedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
   const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath), ...(fn.security ? [SECURE_IMPORT] : [])]
   // An HTTP function whose events are all routes needs no push endpoint code.
   const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
@@ -41,16 +41,11 @@ export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: Clou
   if (rules.length > 0) {
     handler = 'filtered'
     lines.push(
+      "import { onlyObjects } from '@polycloud/core/object-filter'",
       '',
       '// Eventarc filters storage events by bucket only: the prefix and suffix of each bucket event are checked here.',
       `const RULES = ${JSON.stringify(rules)}`,
-      'const filtered = {',
-      '  ...portable,',
-      '  handle: (event, context) =>',
-      '    RULES.some((rule) => event.bucket === rule.bucket && event.key.startsWith(rule.prefix) && event.key.endsWith(rule.suffix))',
-      '      ? portable.handle(event, context)',
-      "      : context.log.debug('object outside the prefix/suffix filters: skipped', { bucket: event.bucket, key: event.key }),",
-      '}',
+      'const filtered = onlyObjects(portable, RULES)',
     )
   }
   lines.push('', `${register}(${JSON.stringify(fn.name)}, ${handler}, [${names.join(', ')}])`, '')
@@ -60,7 +55,7 @@ export function functionEntry(fn: PreparedFunction<GoogleEvent>, signature: Clou
 /** The routing function's entry: every route's handler, each route named after its function's deployed id. */
 export function routerEntry(
   router: CloudFunctionSpec,
-  functions: ReadonlyArray<PreparedFunction<GoogleEvent>>,
+  functions: ReadonlyArray<PlannedFunction<GoogleEvent>>,
   entryDir: string,
   servicePath: string,
 ): string {
@@ -69,7 +64,7 @@ export function routerEntry(
   const secured: string[] = []
   for (const route of router.routes) {
     if (locals.has(route.function)) continue
-    const fn = functions.find((candidate) => candidate.name === route.function) as PreparedFunction<GoogleEvent>
+    const fn = functions.find((candidate) => candidate.name === route.function) as PlannedFunction<GoogleEvent>
     const local = `handler${locals.size}`
     lines.push(importHandler(fn.handler, entryDir, servicePath, local))
     if (fn.security) secured.push(`const ${local}Secured = ${securedHandler(fn, local)}`)
@@ -84,23 +79,18 @@ export function routerEntry(
   return lines.join('\n')
 }
 
-/** The entries of the service: one per deployed entry point, in `entries/<entry point>.ts`. */
-export function serviceEntries(
-  layout: ServiceLayout,
-  functions: ReadonlyArray<PreparedFunction<GoogleEvent>>,
-  workDir: string,
-  servicePath: string,
-): Array<{ file: string; source: string; functions: string[] }> {
+/** The entries of the service: one per entry point (every function on its own too), in `entries/<entry point>.ts`. */
+export function googleEntries(plan: GooglePlan, { workDir, servicePath }: EntryContext): EntryFile[] {
   const entryDir = `${workDir}/${ENTRY_DIR}`
-  const entries: Array<{ file: string; source: string; functions: string[] }> = []
+  const entries: EntryFile[] = []
   const seen = new Set<string>()
-  for (const spec of layout.functions) {
+  for (const spec of plan.entryLayout.functions) {
     if (seen.has(spec.entryPoint)) continue
     seen.add(spec.entryPoint)
     if (spec.function === undefined) {
-      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: routerEntry(spec, functions, entryDir, servicePath), functions: spec.routes.map((route) => route.function) })
+      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: routerEntry(spec, plan.functions, entryDir, servicePath), functions: spec.routes.map((route) => route.function) })
     } else {
-      const fn = functions.find((candidate) => candidate.name === spec.function) as PreparedFunction<GoogleEvent>
+      const fn = plan.functions.find((candidate) => candidate.name === spec.function) as PlannedFunction<GoogleEvent>
       entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath), functions: [fn.name] })
     }
   }

@@ -4,19 +4,25 @@
  * The plugin packages the source zip itself, emulates it on the Functions Framework, and deploys it with Google's
  * own clients; what a command needs is imported when it runs.
  */
-import type { ProviderTarget, ServiceContext } from '../../provider.js'
-import { serviceEntries } from './entry.js'
-import { serviceLayout } from './layout.js'
-import { googleCustom, neutralPlan, type GoogleEvent } from './mapping.js'
+import { commandFiles, type ProviderDefinition } from '../../provider.js'
+import { googleEntries } from './entry.js'
+import { GOOGLE_RUNTIMES, googlePlan, type GooglePlan } from './plan.js'
 
 const TIME_ZONE = { type: 'string', pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$' }
 
-type Context = ServiceContext<GoogleEvent>
-
-export const google: ProviderTarget<GoogleEvent> = {
+/**
+ * Named `google`, as serverless-google-cloudfunctions names the provider (and `gcp` or `gcf` accepted); its adapter
+ * is `@polycloud/gcp`, and handlers see `context.provider` as `gcp`, the adapter's id.
+ */
+export const google: ProviderDefinition<GooglePlan> = {
   name: 'google',
+  aliases: ['gcp', 'gcf'],
   title: 'Google Cloud',
-  adapter: '@polycloud/gcp',
+  platform: 'Google Cloud Functions',
+  adapter: { package: '@polycloud/gcp', provider: 'gcp' },
+  runtimes: GOOGLE_RUNTIMES,
+  // serverless-google-cloudfunctions.
+  nativeEvents: ['http', 'event'],
   /** Cloud Functions gen 2's default timeout. */
   defaultTimeout: 60,
   /** Cloud Run functions accept HTTP/1 requests up to 32 MiB. */
@@ -47,21 +53,7 @@ export const google: ProviderTarget<GoogleEvent> = {
     changes: { properties: { database: { type: 'string', minLength: 1 }, location: { type: 'string', minLength: 1 } } },
   },
 
-  plan(event, _fn, context) {
-    if (!event.neutral) return undefined
-    return neutralPlan(event.key, event.value, { service: context.service, stage: context.stage, timeZone: googleCustom(context.custom).timeZone })
-  },
-
-  entries(functions, { workDir, servicePath, service, stage }) {
-    const layout = serviceLayout(functions, { service, stage, functionUrls: true })
-    return serviceEntries(layout, functions, workDir, servicePath)
-  },
-
-  package: async (context: Context) => (await import('./package.js')).packageCommand(context),
-  offline: async (context: Context) => (await import('./offline.js')).offlineCommand(context),
-  invokeLocal: async (context: Context) => (await import('./offline.js')).invokeLocalCommand(context),
-  deploy: async (context: Context) => (await import('./deploy.js')).deployCommand(context),
-  remove: async (context: Context) => (await import('./deploy.js')).removeCommand(context),
-  info: async (context: Context) => (await import('./deploy.js')).infoCommand(context),
-  invoke: async (context: Context) => (await import('./deploy.js')).invokeCommand(context),
+  plan: googlePlan,
+  entries: googleEntries,
+  commands: commandFiles(import.meta.url, ['package', 'offline', 'invokeLocal', 'deploy', 'remove', 'info', 'invoke']),
 }

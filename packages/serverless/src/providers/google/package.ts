@@ -11,8 +11,7 @@ import { bundle } from '../../bundle.js'
 import type { ServiceContext } from '../../provider.js'
 import { writeZip, type ZipEntry } from '../../zip.js'
 import { ENTRY_DIR, mainModule } from './entry.js'
-import type { GoogleEvent } from './mapping.js'
-import { FUNCTIONS_FRAMEWORK_VERSION, googleSettings, type GoogleSettings } from './settings.js'
+import { FUNCTIONS_FRAMEWORK_VERSION, type GooglePlan, type GoogleSettings } from './plan.js'
 
 /** The folder of the packaged source in the work folder (what the zip holds, and what `offline` serves). */
 export const SOURCE_DIR = 'source'
@@ -33,12 +32,12 @@ function files(dir: string): string[] {
 }
 
 /** The zip's path for the service. */
-export function zipPath(context: ServiceContext<GoogleEvent>): string {
+export function zipPath(context: ServiceContext<GooglePlan>): string {
   return join(context.packageDir, `${context.service}.zip`)
 }
 
 /** Bundles the entries and writes the source folder and its zip. */
-export async function packageSource(context: ServiceContext<GoogleEvent>, settings = googleSettings(context)): Promise<PackagedService> {
+export async function packageSource(context: ServiceContext<GooglePlan>, settings = context.plan.settings()): Promise<PackagedService> {
   const sourceDir = join(context.workDir, SOURCE_DIR)
   rmSync(sourceDir, { recursive: true, force: true })
   mkdirSync(join(sourceDir, 'functions'), { recursive: true })
@@ -74,7 +73,7 @@ export async function packageSource(context: ServiceContext<GoogleEvent>, settin
 }
 
 /** `serverless package`. */
-export async function packageCommand(context: ServiceContext<GoogleEvent>): Promise<void> {
+export async function packageCommand(context: ServiceContext<GooglePlan>): Promise<void> {
   const packaged = await packageSource(context)
   for (const note of packaged.settings.notes) context.log.warning(note)
   const functions = packaged.settings.layout.functions

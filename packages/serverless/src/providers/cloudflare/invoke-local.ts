@@ -14,13 +14,11 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { createRouter } from '@polycloud/core/adapter'
 import { ConfigError } from '../../errors.js'
-import type { ServiceContext } from '../../provider.js'
-import type { CloudflareTrigger } from './mapping.js'
-import { packageService, type ServiceManifest } from './package.js'
-import { startRuntime } from './runtime.js'
+import type { Json, ServiceContext } from '../../provider.js'
 import { printLog } from './offline.js'
-
-type Json = Record<string, unknown>
+import { packageService } from './package.js'
+import type { CloudflarePlan, ServiceManifest } from './plan.js'
+import { startRuntime } from './runtime.js'
 
 function readPayload(context: ServiceContext): unknown {
   const { path, data } = context.options
@@ -49,7 +47,7 @@ function millis(value: unknown, fallback: number): number {
   return time
 }
 
-export async function invokeLocal(context: ServiceContext<CloudflareTrigger>): Promise<void> {
+export async function invokeLocalCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const name = context.options.function ?? context.options.f
   if (typeof name !== 'string') throw new ConfigError('--function', 'name the function to run: serverless invoke local -f <function> --path <event.json>')
   const payload = readPayload(context)

@@ -1,7 +1,7 @@
 /**
- * What a service becomes on Google Cloud, computed once from the prepared functions and shared by the entries,
- * the package, the local emulation, deploy, info and remove: the Cloud Functions (their ids, entry points,
- * signatures, triggers, settings), and the topics, subscriptions and Scheduler jobs the events need.
+ * The Google Cloud plan: what a service becomes on Google Cloud, computed once from the model and the single input
+ * of the entries, the package, the local emulation, deploy, info and remove: the Cloud Functions (their ids, entry
+ * points, signatures, triggers, settings), and the topics, subscriptions and Scheduler jobs the events need.
  *
  * - The service's routes are served by one routing function, `<service>-<stage>`, at their declared paths under its
  *   URL; each HTTP function is also deployed on its own (its own URL serves it at any path) unless
@@ -9,10 +9,33 @@
  * - A gen 2 function has at most one event trigger: a function with more (two topics, a bucket's created and deleted
  *   events) is deployed once per trigger, `<id>`, `<id>-2`, ..., from the same source and entry point.
  * - Every schedule of a function publishes to its topic `<id>-schedule`, which is one trigger.
+ * - The region, runtime and project are read on first use (the commands that deploy or run need them).
  */
 import { ConfigError } from '../../errors.js'
-import type { PreparedFunction } from '../../provider.js'
-import { checkLimits, FIRESTORE_WRITTEN, LIMITS, MESSAGE_PUBLISHED, type GoogleEvent } from './mapping.js'
+import type { ServiceModel } from '../../model.js'
+import { once, planFunctions } from '../../plan.js'
+import type { Kind, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
+import { nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
+import { FIRESTORE_WRITTEN, MESSAGE_PUBLISHED, neutralPlan, type GoogleEvent } from './events.js'
+
+/**
+ * Google Cloud Functions (Cloud Run functions) runtimes: "Cloud Run functions runtimes", Runtime support schedule,
+ * https://cloud.google.com/run/docs/runtimes/function-runtimes (Deprecation, Decommission: nodejs18 2025-04-30,
+ * 2025-10-30; nodejs20 2026-04-30, 2026-10-30; nodejs22 2027-04-30, 2027-10-31; nodejs24 2028-04-30, 2028-10-31).
+ * A decommissioned runtime can be neither created nor redeployed (https://cloud.google.com/functions/docs/runtime-support).
+ * The plan deploys on the versions not deprecated when the table was checked (the oldest by default).
+ */
+export const GOOGLE_RUNTIMES: ProviderRuntimes = {
+  spell: (major) => `nodejs${major}.x`,
+  source: 'https://cloud.google.com/run/docs/runtimes/function-runtimes',
+  checked: '2026-11-28',
+  versions: [
+    { major: 24, deprecated: '2028-04-30', blockCreate: '2028-10-31', blockUpdate: '2028-10-31' },
+    { major: 22, deprecated: '2027-04-30', blockCreate: '2027-10-31', blockUpdate: '2027-10-31' },
+    { major: 20, deprecated: '2026-04-30', blockCreate: '2026-10-30', blockUpdate: '2026-10-30' },
+    { major: 18, deprecated: '2025-04-30', blockCreate: '2025-10-30', blockUpdate: '2025-10-30' },
+  ],
+}
 
 /** The entry point (registered name) of the routing function. */
 export const ROUTER_ENTRY = 'polycloudRoutes'
@@ -139,7 +162,7 @@ export function platformEnvironment(timeout: number): Record<string, string> {
   return { NODE_ENV: 'production', NODE_OPTIONS: '--enable-source-maps', POLYCLOUD_TIMEOUT_SECONDS: String(timeout) }
 }
 
-function environmentOf(fn: PreparedFunction<GoogleEvent>): Record<string, string> {
+function environmentOf(fn: PlannedFunction<GoogleEvent>): Record<string, string> {
   for (const name of Object.keys(fn.environment)) {
     if (RESERVED_ENV.has(name) || name.startsWith('X_GOOGLE_') || name.startsWith('CLOUD_RUN_')) {
       throw new ConfigError(`functions.${fn.name}.environment.${name}`, 'is set by Cloud Functions itself and cannot be set')
@@ -152,11 +175,10 @@ function memoryOf(memorySize: number | undefined): string | undefined {
   return memorySize === undefined ? undefined : LIMITS.memory[memorySize]
 }
 
-function triggersOf(fn: PreparedFunction<GoogleEvent>, id: string, topics: Map<string, TopicSpec>): TriggerSpec[] {
+function triggersOf(fn: PlannedFunction<GoogleEvent>, id: string, topics: Map<string, TopicSpec>): TriggerSpec[] {
   const triggers: TriggerSpec[] = []
   let scheduled = false
-  for (const { plan } of fn.events) {
-    const event = plan.native
+  for (const { native: event } of fn.events) {
     switch (event.type) {
       case 'cron':
         if (!scheduled) {
@@ -193,7 +215,7 @@ function triggersOf(fn: PreparedFunction<GoogleEvent>, id: string, topics: Map<s
 }
 
 /** The Google Cloud layout of a service's functions (see the module's comment). */
-export function serviceLayout(functions: ReadonlyArray<PreparedFunction<GoogleEvent>>, settings: LayoutSettings): ServiceLayout {
+export function serviceLayout(functions: ReadonlyArray<PlannedFunction<GoogleEvent>>, settings: LayoutSettings): ServiceLayout {
   const prefix = `${settings.service}-${settings.stage}`
   const out: CloudFunctionSpec[] = []
   const topics = new Map<string, TopicSpec>()
@@ -201,7 +223,7 @@ export function serviceLayout(functions: ReadonlyArray<PreparedFunction<GoogleEv
   const deadLetters: DeadLetterSpec[] = []
   const jobs: JobSpec[] = []
   const routes: RouteSpec[] = []
-  const routed: Array<PreparedFunction<GoogleEvent>> = []
+  const routed: Array<PlannedFunction<GoogleEvent>> = []
   const ids = new Map<string, string>()
   const claim = (id: string, owner: string): void => {
     const other = ids.get(id)
@@ -218,12 +240,11 @@ export function serviceLayout(functions: ReadonlyArray<PreparedFunction<GoogleEv
     const id = functionId(`${prefix}-${fn.name}`, `functions.${fn.name}`)
     const environment = environmentOf(fn)
     const common = { entryPoint: fn.name, function: fn.name, timeout: fn.timeout, memory: memoryOf(fn.memorySize), environment, routes: [] }
-    const fnRoutes = fn.events.flatMap(({ plan }) => (plan.native.type === 'route' ? [plan.native] : []))
+    const fnRoutes = fn.events.flatMap(({ native }) => (native.type === 'route' ? [native] : []))
     for (const route of fnRoutes) routes.push({ method: route.method, path: route.path, function: fn.name, functionId: id })
     if (fnRoutes.length > 0) routed.push(fn)
     let ordinal = 0
-    for (const { plan } of fn.events) {
-      const event = plan.native
+    for (const { native: event } of fn.events) {
       if (event.type === 'queue') {
         ordinal++
         topics.set(event.topic, { name: event.topic, role: 'queue' })
@@ -243,7 +264,7 @@ export function serviceLayout(functions: ReadonlyArray<PreparedFunction<GoogleEv
         })
       }
     }
-    const crons = fn.events.flatMap(({ plan }) => (plan.native.type === 'cron' ? [plan.native] : []))
+    const crons = fn.events.flatMap(({ native }) => (native.type === 'cron' ? [native] : []))
     crons.forEach((cron, index) => {
       jobs.push({ name: `${id}-cron${index === 0 ? '' : `-${index + 1}`}`, function: fn.name, schedule: cron.schedule, timeZone: cron.timeZone, topic: `${id}-schedule`, enabled: cron.enabled })
     })
@@ -283,7 +304,7 @@ export function serviceLayout(functions: ReadonlyArray<PreparedFunction<GoogleEv
  * The routing function runs every route's handler in one process, so it has one environment: the route functions'
  * own, which must agree where they overlap. POLYCLOUD_TIMEOUT_SECONDS is the longest timeout.
  */
-function routerEnvironment(functions: ReadonlyArray<PreparedFunction<GoogleEvent>>): Record<string, string> {
+function routerEnvironment(functions: ReadonlyArray<PlannedFunction<GoogleEvent>>): Record<string, string> {
   const environment: Record<string, string> = {}
   const owners: Record<string, string> = {}
   for (const fn of functions) {
@@ -299,4 +320,145 @@ function routerEnvironment(functions: ReadonlyArray<PreparedFunction<GoogleEvent
     }
   }
   return { ...environment, ...platformEnvironment(Math.max(...functions.map((fn) => fn.timeout))) }
+}
+
+/** Cloud Functions gen 2 limits checked at package time. */
+export const LIMITS = {
+  /** Seconds: HTTP functions up to 60 minutes, event-driven ones up to 9. */
+  httpTimeout: 3600,
+  eventTimeout: 540,
+  /** MB values of `memorySize` and the gen 2 memory each becomes. */
+  memory: { 128: '128Mi', 256: '256Mi', 512: '512Mi', 1024: '1Gi', 2048: '2Gi', 4096: '4Gi', 8192: '8Gi', 16384: '16Gi', 32768: '32Gi' } as Record<number, string>,
+}
+
+/** The regions Cloud Run functions (gen 2) deploy to. */
+export const REGIONS: readonly string[] = [
+  'africa-south1', 'asia-east1', 'asia-east2', 'asia-northeast1', 'asia-northeast2', 'asia-northeast3', 'asia-south1', 'asia-south2',
+  'asia-southeast1', 'asia-southeast2', 'australia-southeast1', 'australia-southeast2', 'europe-central2', 'europe-north1',
+  'europe-north2', 'europe-southwest1', 'europe-west1', 'europe-west2', 'europe-west3', 'europe-west4', 'europe-west6', 'europe-west8',
+  'europe-west9', 'europe-west10', 'europe-west12', 'me-central1', 'me-central2', 'me-west1', 'northamerica-northeast1',
+  'northamerica-northeast2', 'northamerica-south1', 'southamerica-east1', 'southamerica-west1', 'us-central1', 'us-east1', 'us-east4',
+  'us-east5', 'us-south1', 'us-west1', 'us-west2', 'us-west3', 'us-west4',
+]
+
+/** Checks a function's timeout and memory against gen 2's limits; the error names the function and the field. */
+export function checkLimits(fn: PlannedFunction<GoogleEvent>, kinds: readonly Kind[]): void {
+  const http = kinds.includes('http')
+  const max = http ? LIMITS.httpTimeout : LIMITS.eventTimeout
+  const field = fn.model.timeoutFrom === 'function' ? `functions.${fn.name}.timeout` : 'provider.timeout'
+  if (!Number.isFinite(fn.timeout) || fn.timeout < 1 || fn.timeout > max) {
+    throw new ConfigError(
+      field,
+      `${fn.timeout} s is beyond Cloud Functions gen 2's limit for ${http ? 'HTTP' : 'event-driven'} functions (1-${max} s)${http ? '' : '; an HTTP function may run up to 3600 s'}`,
+    )
+  }
+  if (fn.memorySize !== undefined && LIMITS.memory[fn.memorySize] === undefined) {
+    throw new ConfigError(
+      fn.model.memorySizeFrom === 'function' ? `functions.${fn.name}.memorySize` : 'provider.memorySize',
+      `${fn.memorySize} MB is not a Cloud Functions gen 2 memory size (${Object.keys(LIMITS.memory).join(', ')})`,
+    )
+  }
+}
+
+/** Checks the region, naming where it was set. */
+export function checkRegion(region: string, where: string): void {
+  if (!REGIONS.includes(region)) {
+    throw new ConfigError(where, `${JSON.stringify(region)} is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations)`)
+  }
+}
+
+/** `custom.polycloud.google` as the plan reads it. */
+export interface GoogleCustom {
+  readonly project?: string
+  readonly region?: string
+  readonly runtime?: string
+  readonly functionUrls?: boolean
+  readonly public?: boolean
+  readonly serviceAccount?: string
+  readonly timeZone?: string
+  readonly labels?: Readonly<Record<string, string>>
+}
+
+
+/** The Functions Framework version the generated source depends on (the one Polycloud is tested with). */
+export const FUNCTIONS_FRAMEWORK_VERSION = '5.0.5'
+
+export const DEFAULT_REGION = 'us-central1'
+
+export interface GoogleSettings {
+  readonly region: string
+  /** `nodejs22`. */
+  readonly runtime: string
+  readonly nodeMajor: number
+  /** provider.project, custom.polycloud.google.project or GOOGLE_CLOUD_PROJECT; undefined when none is set. */
+  readonly project: string | undefined
+  readonly custom: GoogleCustom
+  readonly layout: ServiceLayout
+  /** Said once to the user when a setting was adjusted (a runtime past end of life). */
+  readonly notes: readonly string[]
+}
+
+/** The service's Google settings; a region or runtime Google does not offer is a ConfigError naming where it was set. */
+function readSettings(model: ServiceModel, custom: GoogleCustom, layout: ServiceLayout, env: NodeJS.ProcessEnv): GoogleSettings {
+  const notes: string[] = []
+  const provider = model.settings
+  const RUNTIMES = offeredMajors(GOOGLE_RUNTIMES)
+  let region: string
+  let where: string
+  if (model.regionFrom === '--region') [region, where] = [model.region as string, '--region']
+  else if (custom.region !== undefined) [region, where] = [custom.region, 'custom.polycloud.google.region']
+  else if (typeof provider.region === 'string') [region, where] = [provider.region, 'provider.region']
+  else [region, where] = [DEFAULT_REGION, 'the default region']
+  checkRegion(region, where)
+
+  let major: number
+  if (custom.runtime !== undefined) {
+    const wanted = nodeMajor(custom.runtime)
+    if (wanted === undefined || !RUNTIMES.includes(wanted)) {
+      throw new ConfigError('custom.polycloud.google.runtime', `${JSON.stringify(custom.runtime)} is not a Node runtime Cloud Functions offers before its end of life (${RUNTIMES.map((n) => `nodejs${n}`).join(', ')})`)
+    }
+    major = wanted
+  } else {
+    const written = nodeMajor(provider.runtime)
+    if (written !== undefined && RUNTIMES.includes(written)) major = written
+    else {
+      major = RUNTIMES[0] as number
+      if (provider.runtime !== undefined) {
+        notes.push(
+          `provider.runtime ${String(provider.runtime)} is not a Node runtime Cloud Functions offers before its end of life: deploying on nodejs${major} (set custom.polycloud.google.runtime to choose)`,
+        )
+      }
+    }
+  }
+  const project = (typeof provider.project === 'string' ? provider.project : undefined) ?? custom.project ?? env.GOOGLE_CLOUD_PROJECT ?? undefined
+  return { region, runtime: `nodejs${major}`, nodeMajor: major, project: project === '' ? undefined : project, custom, layout, notes }
+}
+
+export interface GooglePlan extends ProviderPlan<GoogleEvent> {
+  readonly custom: GoogleCustom
+  /** What is deployed (`functionUrls` as the service says). */
+  readonly layout: ServiceLayout
+  /** Every function on its own too: the entries are written for it, and `invoke local` runs a function so. */
+  readonly entryLayout: ServiceLayout
+  /** The region, runtime and project (and the layout deployed); computed on first use. */
+  settings(): GoogleSettings
+}
+
+/** The service as Google Cloud deploys it. */
+export function googlePlan(model: ServiceModel, _input: PlanInput): GooglePlan {
+  const custom = model.custom as GoogleCustom
+  const functions = planFunctions<GoogleEvent>(model, {
+    title: 'Google Cloud',
+    preflights: true,
+    // Native events (serverless-google-cloudfunctions' `http`, `event`) are not served: the plugin answers with its message.
+    event: (event) => (event.kind === 'native' ? undefined : neutralPlan(event, { service: model.service, stage: model.stage, timeZone: custom.timeZone })),
+  })
+  const entryLayout = serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: true })
+  const layout = custom.functionUrls === false ? serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: false }) : entryLayout
+  return { model, functions, custom, layout, entryLayout, settings: once(() => readSettings(model, custom, layout, process.env)) }
+}
+
+/** The settings every Google Cloud command reads (the plan's, computed once). */
+export function googleSettings(context: { readonly plan: GooglePlan }): GoogleSettings {
+  return context.plan.settings()
 }

@@ -1,14 +1,11 @@
 /**
- * The AWS mapping: neutral events to osls's native events (and the resources they need), and every event of a
- * function to the @polycloud/aws formats its generated entry reads.
+ * What each event is on AWS: a neutral event of the model as osls's native AWS events (and the CloudFormation
+ * resources they need), a native event as it is, and each with the @polycloud/aws formats its payloads come in.
  */
-import { ConfigError, locate } from '../../errors.js'
-import type { EventPlan as Plan, Kind, SourceRef } from '../../provider.js'
-import { parseRoute } from '../../route.js'
-import { parseSchedule, toAwsSchedule } from '../../schedule.js'
-import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
-
-type Json = Record<string, unknown>
+import { ConfigError } from '../../errors.js'
+import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent, RouteEvent, TopicEvent } from '../../model.js'
+import type { EventPlan as Plan, Json, Kind, SourceRef } from '../../provider.js'
+import { toAwsSchedule } from '../../schedule.js'
 
 /** What an event is on AWS: the osls events it becomes, the @polycloud/aws formats, the handler kinds. */
 export type EventPlan = Plan<Json[]>
@@ -20,7 +17,7 @@ export interface AwsSettings {
   readonly routes: 'http-api' | 'rest-api'
   /** The function's timeout in seconds (osls default 6). */
   readonly timeout: number
-  /** `resources.Resources` of the service; new resources are added to it. */
+  /** `resources.Resources` of the service as planned so far; new resources are added to it, a table's stream turned on. */
   readonly resources: Json
   /** The HTTP API JWT authorizer the function's routes use, when API Gateway verifies their tokens. */
   readonly authorizer?: { readonly name: string; readonly scopes: readonly string[] } | undefined
@@ -79,57 +76,50 @@ export function logicalName(name: string): string {
     .join('')
 }
 
-/** Translates one neutral event; `path` locates it for error messages. */
-export function neutralPlan(key: string, value: unknown, path: string, settings: AwsSettings): EventPlan {
-  try {
-    switch (key) {
-      case 'route':
-        return route(value as string | { method: string; path: string; api?: 'http-api' | 'rest-api' }, settings)
-      case 'cron':
-        return cron(value as string | { schedule: string; enabled?: boolean })
-      case 'fromQueue':
-        return fromQueue(value as string | QueueConfig, settings)
-      case 'topic':
-        return topic(value as string | { name?: string; arn?: unknown; filterPolicy?: Json })
-      case 'bucket':
-        return bucket(value as string | BucketConfig)
-      case 'changes':
-        return changes(value as string | ChangesConfig, settings)
-      default:
-        throw new ConfigError(path, `unknown neutral event ${JSON.stringify(key)}`)
-    }
-  } catch (error) {
-    throw locate(path, error)
+/** What a neutral event is on AWS; errors have an empty path (the caller locates them). */
+export function neutralPlan(event: NeutralEvent, settings: AwsSettings): EventPlan {
+  switch (event.kind) {
+    case 'route':
+      return route(event, settings)
+    case 'cron':
+      return cron(event)
+    case 'queue':
+      return fromQueue(event, settings)
+    case 'topic':
+      return topic(event)
+    case 'bucket':
+      return bucket(event)
+    case 'changes':
+      return changes(event, settings)
   }
 }
 
-function route(value: string | { method: string; path: string; api?: 'http-api' | 'rest-api' }, settings: AwsSettings): EventPlan {
-  const parsed = parseRoute(value)
-  const api = (typeof value === 'object' ? value.api : undefined) ?? settings.routes
+/** Which API Gateway serves a route: its own `api`, else the service's default. */
+export function routeApi(event: RouteEvent, fallback: AwsSettings['routes']): AwsSettings['routes'] {
+  return (event.options.api as AwsSettings['routes'] | undefined) ?? fallback
+}
+
+function route(event: RouteEvent, settings: AwsSettings): EventPlan {
+  const api = routeApi(event, settings.routes)
   if (api === 'rest-api') {
     // osls writes REST paths without the leading slash; `ANY` is `any`.
     return {
-      native: [{ http: { method: parsed.method === 'ANY' ? 'any' : parsed.method.toLowerCase(), path: parsed.path } }],
+      native: [{ http: { method: event.method === 'ANY' ? 'any' : event.method.toLowerCase(), path: event.path } }],
       sources: [V1],
       kinds: ['http'],
     }
   }
-  const httpApi: Json = { method: parsed.method === 'ANY' ? '*' : parsed.method, path: parsed.path }
+  const httpApi: Json = { method: event.method === 'ANY' ? '*' : event.method, path: event.path }
   // A CORS preflight carries no token: its OPTIONS route stays open (the entry answers it without the handler).
-  if (settings.authorizer && parsed.method !== 'OPTIONS') {
+  if (settings.authorizer && event.method !== 'OPTIONS') {
     httpApi.authorizer = settings.authorizer.scopes.length > 0 ? { name: settings.authorizer.name, scopes: [...settings.authorizer.scopes] } : { name: settings.authorizer.name }
   }
   return { native: [{ httpApi }], sources: [V2], kinds: ['http'] }
 }
 
-function cron(value: string | { schedule: string; enabled?: boolean }): EventPlan {
-  const expression = typeof value === 'string' ? value : value.schedule
-  const schedule = { rate: [toAwsSchedule(parseSchedule(expression))], enabled: typeof value === 'string' ? true : value.enabled !== false }
+function cron(event: CronEvent): EventPlan {
+  const schedule = { rate: [toAwsSchedule(event.schedule)], enabled: event.enabled }
   return { native: [{ schedule }], sources: [SCHEDULE], kinds: ['schedule'] }
-}
-
-interface QueueConfig extends QueueEventConfig {
-  arn?: unknown
 }
 
 /**
@@ -137,12 +127,11 @@ interface QueueConfig extends QueueEventConfig {
  * `maxReceiveCount` receives, default 5) and a visibility timeout of six times the function's timeout, as AWS
  * advises for Lambda consumers. Partial batch failures are always on.
  */
-function fromQueue(value: string | QueueConfig, settings: AwsSettings): EventPlan {
-  const config: QueueConfig = typeof value === 'string' ? { name: value } : value
-  let arn = config.arn
+function fromQueue(event: QueueEvent, settings: AwsSettings): EventPlan {
+  let arn = event.options.arn
   if (arn === undefined) {
-    const name = config.name as string
-    const fifo = config.fifo === true || name.endsWith('.fifo')
+    const name = event.name as string
+    const fifo = event.fifo
     const base = name.replace(/\.fifo$/, '')
     const id = `PolycloudQueue${logicalName(base)}`
     const queueName = `${settings.service}-${settings.stage}-${base}`
@@ -153,7 +142,7 @@ function fromQueue(value: string | QueueConfig, settings: AwsSettings): EventPla
       Properties: {
         QueueName: `${queueName}${suffix}`,
         VisibilityTimeout: Math.min(43200, Math.max(30, settings.timeout * 6)),
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`${id}Dlq`, 'Arn'] }, maxReceiveCount: config.maxReceiveCount ?? 5 },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`${id}Dlq`, 'Arn'] }, maxReceiveCount: event.maxReceiveCount ?? 5 },
         ...(fifo ? { FifoQueue: true } : {}),
       },
     }
@@ -161,8 +150,8 @@ function fromQueue(value: string | QueueConfig, settings: AwsSettings): EventPla
     addResource(settings, `${id}Dlq`, dlq)
     arn = { 'Fn::GetAtt': [id, 'Arn'] }
   }
-  const sqs: Json = { arn, batchSize: config.batchSize ?? 10, functionResponseType: 'ReportBatchItemFailures' }
-  if (config.maximumBatchingWindow !== undefined) sqs.maximumBatchingWindow = config.maximumBatchingWindow
+  const sqs: Json = { arn, batchSize: event.batchSize ?? 10, functionResponseType: 'ReportBatchItemFailures' }
+  if (event.maximumBatchingWindow !== undefined) sqs.maximumBatchingWindow = event.maximumBatchingWindow
   return { native: [{ sqs }], sources: [SQS], kinds: ['queue'] }
 }
 
@@ -175,44 +164,35 @@ function addResource(settings: AwsSettings, id: string, resource: Json): void {
   settings.resources[id] = resource
 }
 
-function topic(value: string | { name?: string; arn?: unknown; filterPolicy?: Json }): EventPlan {
-  const config = typeof value === 'string' ? { name: value } : value
-  const sns: Json = config.arn !== undefined ? { arn: config.arn } : { topicName: config.name }
-  if (config.filterPolicy) sns.filterPolicy = config.filterPolicy
+function topic(event: TopicEvent): EventPlan {
+  const sns: Json = event.options.arn !== undefined ? { arn: event.options.arn } : { topicName: event.name }
+  if (event.options.filterPolicy) sns.filterPolicy = event.options.filterPolicy
   return { native: [{ sns }], sources: [SNS], kinds: ['topic'] }
 }
 
-type BucketConfig = BucketEventConfig
-
 const S3_EVENTS = { created: ['s3:ObjectCreated:*'], deleted: ['s3:ObjectRemoved:*'], all: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }
 
-function bucket(value: string | BucketConfig): EventPlan {
-  const config: BucketConfig = typeof value === 'string' ? { name: value } : value
+function bucket(event: BucketEvent): EventPlan {
   const rules: Json[] = []
-  if (config.prefix) rules.push({ prefix: config.prefix })
-  if (config.suffix) rules.push({ suffix: config.suffix })
-  const native = S3_EVENTS[config.on ?? 'created'].map((event) => {
-    const s3: Json = { bucket: config.name, event }
+  if (event.prefix) rules.push({ prefix: event.prefix })
+  if (event.suffix) rules.push({ suffix: event.suffix })
+  const native = S3_EVENTS[event.on].map((type) => {
+    const s3: Json = { bucket: event.name, event: type }
     if (rules.length > 0) s3.rules = rules
-    if (config.existing) s3.existing = true
+    if (event.existing) s3.existing = true
     return { s3 }
   })
   return { native, sources: [S3], kinds: ['storage'] }
-}
-
-interface ChangesConfig extends ChangesEventConfig {
-  arn?: unknown
 }
 
 /**
  * A DynamoDB stream: `table` names an AWS::DynamoDB::Table of the stack (its stream is turned on, with new and old
  * images, if it is off), or `arn` gives a stream ARN. Changes run in order; failures are reported per record.
  */
-function changes(value: string | ChangesConfig, settings: AwsSettings): EventPlan {
-  const config: ChangesConfig = typeof value === 'string' ? { table: value } : value
-  let arn = config.arn
+function changes(event: ChangesEvent, settings: AwsSettings): EventPlan {
+  let arn = event.options.arn
   if (arn === undefined) {
-    const id = config.table as string
+    const id = event.table as string
     const table = settings.resources[id] as { Type?: string; Properties?: Json } | undefined
     if (table?.Type !== 'AWS::DynamoDB::Table') {
       throw new ConfigError('', `table ${JSON.stringify(id)} is not an AWS::DynamoDB::Table in resources.Resources; name its logical id, or give a stream arn`)
@@ -224,8 +204,8 @@ function changes(value: string | ChangesConfig, settings: AwsSettings): EventPla
   const stream: Json = {
     type: 'dynamodb',
     arn,
-    startingPosition: config.startingPosition ?? 'LATEST',
-    batchSize: config.batchSize ?? 100,
+    startingPosition: event.startingPosition ?? 'LATEST',
+    batchSize: event.batchSize ?? 100,
     functionResponseType: 'ReportBatchItemFailures',
   }
   return { native: [{ stream }], sources: [DYNAMODB], kinds: ['changes'] }

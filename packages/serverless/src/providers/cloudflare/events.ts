@@ -1,15 +1,12 @@
 /**
- * The Cloudflare mapping: what each neutral event becomes on Workers (a route of the service's one Worker, a Cron
- * Trigger, a Queues consumer, R2 event notifications delivered through a queue), the @polycloud/cloudflare formats
- * its payloads come in, and the names of everything deploy creates (the stage in each).
+ * What each event is on Cloudflare: a neutral event of the model as what Workers make of it (a route of the
+ * service's one Worker, a Cron Trigger, a Queues consumer, R2 event notifications delivered through a queue), the
+ * @polycloud/cloudflare formats its payloads come in, and the names of everything deploy creates (the stage in each).
  */
 import { ConfigError } from '../../errors.js'
+import type { NeutralEvent, QueueEvent } from '../../model.js'
 import type { EventPlan as Plan, SourceRef } from '../../provider.js'
-import { parseRoute } from '../../route.js'
-import { DAYS, parseSchedule, ScheduleError, type Schedule } from '../../schedule.js'
-import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
-
-type Json = Record<string, unknown>
+import { DAYS, ScheduleError, type Schedule } from '../../schedule.js'
 
 /** A queue of the service and how its consumer reads it (Cloudflare's consumer settings). */
 export interface QueueSpec {
@@ -88,10 +85,8 @@ export function bindingName(prefix: 'QUEUE' | 'BUCKET', name: string): string {
   return `${prefix}_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`
 }
 
-type QueueConfig = QueueEventConfig
-
 /** The consumer settings of a queue: neutral defaults (10 messages, 5 receives), Cloudflare's limits checked. */
-function queueSpec(name: string, config: QueueConfig): QueueSpec {
+function queueSpec(name: string, config: Partial<Pick<QueueEvent, 'batchSize' | 'maxReceiveCount' | 'maximumBatchingWindow'>>): QueueSpec {
   const batchSize = config.batchSize ?? 10
   if (batchSize > QUEUE_LIMITS.batchSize) {
     throw new ConfigError('', `batchSize ${batchSize} is more than a Cloudflare Queues consumer takes (${QUEUE_LIMITS.batchSize})`)
@@ -153,62 +148,49 @@ const R2_ACTIONS: Readonly<Record<'created' | 'deleted' | 'all', readonly R2Acti
   all: ['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject', 'LifecycleDeletion'],
 }
 
-type BucketConfig = BucketEventConfig
-
 const EXCLUDE = 'or keep this function off Cloudflare with "excludeFrom: [cloudflare]"'
-
-/** The position of an event in its function (`functions.f.events[2].bucket` -> 2). */
-function eventIndex(path: string): number {
-  return Number(/\.events\[(\d+)\]/.exec(path)?.[1] ?? 0)
-}
 
 /** A function name as part of a queue name: `getNote` -> `get-note`. */
 function slug(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
 }
 
-/** Translates one neutral event of function `fn`; `path` locates it for error messages. */
-export function neutralPlan(key: string, value: unknown, path: string, fn: string, names: CloudflareNames): EventPlan {
+/** What a neutral event of function `fn` is on Cloudflare; errors have an empty path (the caller locates them). */
+export function neutralPlan(event: NeutralEvent, fn: string, names: CloudflareNames): EventPlan {
   const prefix = `${names.service}-${names.stage}`
-  switch (key) {
-    case 'route': {
-      const route = parseRoute(value as string | { method: string; path: string })
-      return { sources: [FETCH], kinds: ['http'], native: { type: 'route', method: route.method, path: route.path } }
-    }
+  switch (event.kind) {
+    case 'route':
+      return { sources: [FETCH], kinds: ['http'], native: { type: 'route', method: event.method, path: event.path } }
     case 'cron': {
-      const expression = typeof value === 'string' ? value : (value as { schedule: string }).schedule
-      const enabled = typeof value === 'string' || (value as { enabled?: boolean }).enabled !== false
-      if (!enabled) throw new ConfigError('', 'a disabled cron (enabled: false) has no Cron Trigger equivalent on Cloudflare: remove the event instead')
-      return { sources: [SCHEDULED], kinds: ['schedule'], native: { type: 'cron', cron: toCloudflareCron(parseSchedule(expression)), expression } }
+      if (!event.enabled) throw new ConfigError('', 'a disabled cron (enabled: false) has no Cron Trigger equivalent on Cloudflare: remove the event instead')
+      return { sources: [SCHEDULED], kinds: ['schedule'], native: { type: 'cron', cron: toCloudflareCron(event.schedule), expression: event.expression } }
     }
-    case 'fromQueue': {
-      const config: QueueConfig = typeof value === 'string' ? { name: value } : (value as QueueConfig)
-      const name = config.name as string
-      if (config.fifo === true || name.endsWith('.fifo')) {
+    case 'queue': {
+      const name = event.name as string
+      if (event.fifo) {
         throw new ConfigError('', `Cloudflare Queues have no FIFO queues (delivery order is not guaranteed): drop "fifo", ${EXCLUDE}`)
       }
       return {
         sources: [QUEUE],
         kinds: ['queue'],
-        native: { type: 'queue', queue: queueSpec(`${prefix}-${name}`, config), binding: bindingName('QUEUE', name), alias: name },
+        native: { type: 'queue', queue: queueSpec(`${prefix}-${name}`, event), binding: bindingName('QUEUE', name), alias: name },
       }
     }
     case 'bucket': {
-      const config: BucketConfig = typeof value === 'string' ? { name: value } : (value as BucketConfig)
-      const index = eventIndex(path)
+      const index = event.index
       const queue = queueSpec(`${prefix}-${slug(fn)}-r2${index === 0 ? '' : `-${index}`}`, {})
       return {
         sources: [R2],
         kinds: ['storage'],
         native: {
           type: 'bucket',
-          bucket: config.name,
-          existing: config.existing === true,
-          binding: bindingName('BUCKET', config.name),
+          bucket: event.name,
+          existing: event.existing,
+          binding: bindingName('BUCKET', event.name),
           queue,
-          actions: R2_ACTIONS[config.on ?? 'created'],
-          prefix: config.prefix || undefined,
-          suffix: config.suffix || undefined,
+          actions: R2_ACTIONS[event.on],
+          prefix: event.prefix || undefined,
+          suffix: event.suffix || undefined,
         },
       }
     }
@@ -222,61 +204,5 @@ export function neutralPlan(key: string, value: unknown, path: string, fn: strin
         '',
         `Cloudflare has no database change feed (D1 and KV publish no changes): have the writer send each change to a Cloudflare Queue and consume it with "fromQueue", ${EXCLUDE}`,
       )
-    default:
-      throw new ConfigError('', `unknown neutral event ${JSON.stringify(key)}`)
   }
-}
-
-/** The `custom.polycloud.cloudflare` settings, with their defaults. */
-export interface CloudflareSettings {
-  /** The Workers plan the account is on: it decides the size, CPU and cron limits checked at package time. */
-  readonly plan: 'free' | 'paid'
-  readonly compatibilityDate: string
-  readonly compatibilityFlags: readonly string[]
-  /** `limits.cpu_ms` (Workers Paid only). */
-  readonly cpuMs: number | undefined
-  /** Serve the Worker on `<name>.<account subdomain>.workers.dev`. */
-  readonly workersDev: boolean
-  /** Custom routes: `{ pattern, zone }` (a zone name) or `{ pattern, customDomain: true }`. */
-  readonly routes: ReadonlyArray<{ readonly pattern: string; readonly zone?: string; readonly customDomain?: boolean }>
-}
-
-/**
- * The compatibility date every packaged Worker pins unless `custom.polycloud.cloudflare.compatibilityDate` says
- * otherwise: the runtime's behaviour does not change under a deployed Worker. The local workerd (miniflare
- * 4.20260426.0) supports it.
- */
-export const COMPATIBILITY_DATE = '2026-04-01'
-
-export function cloudflareSettings(custom: Readonly<Json>): CloudflareSettings {
-  return {
-    plan: (custom.plan as CloudflareSettings['plan'] | undefined) ?? 'free',
-    compatibilityDate: (custom.compatibilityDate as string | undefined) ?? COMPATIBILITY_DATE,
-    compatibilityFlags: (custom.compatibilityFlags as string[] | undefined) ?? [],
-    cpuMs: custom.cpuMs as number | undefined,
-    workersDev: (custom.workersDev as boolean | undefined) ?? true,
-    routes: (custom.routes as CloudflareSettings['routes'] | undefined) ?? [],
-  }
-}
-
-/** The JSON schema of `custom.polycloud.cloudflare`. */
-export const CUSTOM_SCHEMA: Json = {
-  type: 'object',
-  properties: {
-    plan: { enum: ['free', 'paid'] },
-    compatibilityDate: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-    compatibilityFlags: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_]+$' }, uniqueItems: true },
-    cpuMs: { type: 'integer', minimum: 10, maximum: 300000 },
-    workersDev: { type: 'boolean' },
-    routes: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { pattern: { type: 'string', minLength: 1 }, zone: { type: 'string', minLength: 1 }, customDomain: { type: 'boolean' } },
-        required: ['pattern'],
-        additionalProperties: false,
-      },
-    },
-  },
-  additionalProperties: false,
 }

@@ -1,144 +1,47 @@
 /**
- * The shared reading of a service's functions, the same for every provider: each event planned by the target,
- * the handler module resolved and checked, the handler kinds the events agree on.
+ * The handler of each function: its reference (`handlers/notes.get`) resolved to a module of the service, and,
+ * before any bundling, the check that the module loads and exports a portable handler of a kind its events feed.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { BundleError, bundle } from './bundle.js'
-import { parseHandler } from './entry.js'
-import { ConfigError, locate } from './errors.js'
+import { ConfigError } from './errors.js'
 import type { CheckProblem, CheckRequest } from './handler-check.js'
-import type {
-  EventPlan,
-  EventSpec,
-  FunctionConfig,
-  FunctionInfo,
-  Kind,
-  PlanContext,
-  PreparedFunction,
-  ProviderTarget,
-  SourceRef,
-} from './provider.js'
-import { ALL_KINDS, providerName, type ProviderName } from './provider.js'
-import { isNeutralEvent } from './schema.js'
-import { apiKeysVariable, functionSecurity, KEYS_VARIABLE, preflightRoutes, serviceDefaults, type PolicyResolver } from './security.js'
+import type { Kind } from './provider.js'
 
-type Json = Record<string, unknown>
+const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.cjs', '.tsx', '.jsx']
 
-/** The settings of one function: timeout, memory and environment resolved against the provider block. */
-export function functionInfo(name: string, config: FunctionConfig, providerConfig: Readonly<Json>, defaultTimeout: number): FunctionInfo {
-  const timeout = config.timeout ?? (providerConfig.timeout as number | undefined) ?? defaultTimeout
-  const memorySize = config.memorySize ?? (providerConfig.memorySize as number | undefined)
-  const environment: Record<string, string> = {}
-  for (const source of [providerConfig.environment, config.environment]) {
-    if (typeof source !== 'object' || source === null) continue
-    for (const [key, value] of Object.entries(source as Json)) {
-      if (value !== undefined && value !== null) environment[key] = typeof value === 'string' ? value : JSON.stringify(value)
-    }
-  }
-  return { name, config, timeout, memorySize, environment }
+export interface HandlerRef {
+  /** Module path relative to the service, without extension (`handlers/notes`). */
+  readonly module: string
+  /** Export name (`get`, or `default`). */
+  readonly exportName: string
+  /** The module's file relative to the service, as found (`handlers/notes.ts`). */
+  readonly file: string
 }
 
-/** Whether a function's `excludeFrom` names the provider (in any of its spellings). */
-export function isExcluded(config: FunctionConfig, provider: ProviderName): boolean {
-  return Array.isArray(config.excludeFrom) && config.excludeFrom.some((name) => providerName(name) === provider)
+/** `handlers/notes.get` -> module `handlers/notes`, export `get`; checks the module exists. */
+export function parseHandler(handler: unknown, servicePath: string, path: string): HandlerRef {
+  const match = typeof handler === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handler) : null
+  if (!match) throw new ConfigError(path, `${JSON.stringify(handler)} is not "<module path>.<export>" (e.g. handlers/notes.get)`)
+  const module = (match[1] as string).replace(/^\.\//, '')
+  const extension = EXTENSIONS.find((candidate) => existsSync(join(servicePath, module + candidate)))
+  if (extension === undefined) {
+    throw new ConfigError(path, `module ${module} not found (looked for ${module}{${EXTENSIONS.join(',')}})`)
+  }
+  return { module, exportName: match[2] as string, file: module + extension }
 }
 
-/** How routes are secured: `custom.polycloud.http` and the policy resolver of `@polycloud/auth`. */
-export interface SecurityOptions {
-  readonly http?: Json | undefined
-  readonly resolve?: PolicyResolver | undefined
-}
-
-/**
- * Every Polycloud function of the service (not those with `polycloud: false`, nor excluded from this provider),
- * read and checked: first every function's settings and security, then each event planned by the target (which may
- * look at the whole service through `context.functions`), with an `OPTIONS` route added for each path whose CORS
- * preflights the generated entry answers.
- */
-export function prepareFunctions<N>(
-  functions: Readonly<Record<string, FunctionConfig>>,
-  target: ProviderTarget<N>,
-  base: PlanContext,
-  security: SecurityOptions = {},
-): Array<PreparedFunction<N>> {
-  const defaults = serviceDefaults(security.http)
-  const infos: FunctionInfo[] = []
-  for (const [name, config] of Object.entries(functions)) {
-    if (config.polycloud === false || isExcluded(config, target.name)) continue
-    const info = functionInfo(name, config, base.providerConfig, target.defaultTimeout)
-    const routeSecurity = functionSecurity(name, config, defaults, security.resolve)
-    if (routeSecurity === undefined) {
-      infos.push(info)
-      continue
-    }
-    const environment = { ...info.environment }
-    if (routeSecurity.resolved.auth.kind === 'key') environment[KEYS_VARIABLE] = apiKeysVariable(name, security.http?.keys as Json | undefined)
-    infos.push({ ...info, environment, security: routeSecurity })
-  }
-  // The context delegates to the caller's (its `resources` is a getter that creates them only when asked).
-  const context: PlanContext = Object.assign(Object.create(base) as PlanContext, { functions: infos })
-  const preflights = target.answersPreflight?.(context) ? new Map<string, string[]>() : preflightRoutes(infos)
-  const prepared: Array<PreparedFunction<N>> = []
-  for (const info of infos) {
-    const { name, config } = info
-    const declared = (config.events ?? []).map((event, index) => {
-      const key = Object.keys(event)[0] as string
-      const spec: EventSpec = { key, value: event[key], path: `functions.${name}.events[${index}].${key}`, neutral: isNeutralEvent(key) }
-      let plan: EventPlan<N> | undefined
-      try {
-        plan = target.plan(spec, info, context)
-      } catch (error) {
-        throw locate(spec.path, error)
-      }
-      if (plan === undefined) {
-        throw new ConfigError(
-          spec.path,
-          `native event ${JSON.stringify(key)} is not served by Polycloud's ${target.title} adapter; set "polycloud: false" on the function to deploy a native handler`,
-        )
-      }
-      return { spec, plan }
-    })
-    const preflight = (preflights.get(name) ?? []).map((path) => {
-      const spec: EventSpec = { key: 'route', value: { method: 'OPTIONS', path }, path: `functions.${name}.events (the CORS preflight of ${path})`, neutral: true }
-      const plan = target.plan(spec, info, context) as EventPlan<N>
-      return { spec, plan }
-    })
-    const events = [...declared, ...preflight, ...(target.implicitPlans?.(info) ?? [])]
-    const kinds = commonKinds(name, events)
-    const handler = parseHandler(config.handler, context.servicePath, `functions.${name}.handler`)
-    prepared.push({ ...info, handler, handlerText: config.handler as string, events, kinds, sources: uniqueSources(events) })
-  }
-  return prepared
-}
-
-/** The handler kinds every event of a function can feed; none means the events cannot share one handler. */
-export function commonKinds(functionName: string, events: ReadonlyArray<{ readonly spec: EventSpec; readonly plan: EventPlan<unknown> }>): Kind[] {
-  if (events.length === 0) return [...ALL_KINDS]
-  let kinds = [...events[0]!.plan.kinds]
-  for (const { plan } of events.slice(1)) kinds = kinds.filter((kind) => plan.kinds.includes(kind))
-  if (kinds.length === 0) {
-    const described = events.map(({ spec, plan }) => `${spec.key} (${plan.kinds.join('/')})`).join(', ')
-    throw new ConfigError(`functions.${functionName}.events`, `these events cannot share one portable handler: ${described}`)
-  }
-  return kinds
-}
-
-function uniqueSources(events: ReadonlyArray<{ readonly plan: EventPlan<unknown> }>): SourceRef[] {
-  const seen = new Set<string>()
-  const out: SourceRef[] = []
-  for (const { plan } of events) {
-    for (const source of plan.sources) {
-      const key = `${source.module}#${source.name}`
-      if (seen.has(key)) continue
-      seen.add(key)
-      out.push(source)
-    }
-  }
-  return out
+/** What the check reads of a function. */
+export interface CheckedFunction {
+  readonly name: string
+  readonly handler: HandlerRef
+  /** The kinds its events feed. */
+  readonly kinds: readonly Kind[]
+  readonly environment: Readonly<Record<string, string>>
 }
 
 /** How long loading the handler modules may take before the check gives up on them. */
@@ -165,7 +68,7 @@ const ESM_SHIMS = [
  * with the options the service gives it (loaders, defines).
  */
 export async function checkHandlers(
-  functions: ReadonlyArray<PreparedFunction<unknown>>,
+  functions: ReadonlyArray<CheckedFunction>,
   options: { readonly servicePath: string; readonly workDir: string; readonly adapter?: string; readonly timeoutMs?: number },
 ): Promise<void> {
   if (functions.length === 0) return
@@ -220,7 +123,7 @@ export async function checkHandlers(
   const reported = new Set<string>()
   const lines: string[] = []
   for (const problem of problems) {
-    const fn = byName.get(problem.id) as PreparedFunction<unknown>
+    const fn = byName.get(problem.id) as CheckedFunction
     if (problem.kind === 'load') {
       // One module, one report, however many functions it serves.
       if (reported.has(fn.handler.file)) continue

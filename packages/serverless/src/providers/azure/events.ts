@@ -1,15 +1,13 @@
 /**
- * The Azure mapping: each neutral event becomes one Azure Functions trigger (v4 programming model), registered in
- * the generated entry through @polycloud/azure's `register*` helpers, with the resources the deploy creates for it.
- * A field Azure cannot honour is refused here, at package time, with the function and the field named.
+ * What each event is on Azure: a neutral event of the model becomes one Azure Functions trigger (v4 programming
+ * model), registered in the generated entry through @polycloud/azure's `register*` helpers, with the resources the
+ * deploy creates for it. A field Azure cannot honour is refused here, at package time, with the function and the
+ * field named.
  */
 import { ConfigError } from '../../errors.js'
-import type { EventPlan as Plan, EventSpec, SourceRef } from '../../provider.js'
-import { parseRoute } from '../../route.js'
-import type { BucketEventConfig, QueueEventConfig } from '../../schema.js'
-import { ncrontab } from './schedule.js'
-
-type Json = Record<string, unknown>
+import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent, RouteEvent, TopicEvent } from '../../model.js'
+import type { EventPlan as Plan, Json, SourceRef } from '../../provider.js'
+import { toNcrontab } from './schedule.js'
 
 /** The app setting (or identity-based prefix) each kind of connection is read from unless the event names one. */
 export const CONNECTIONS = {
@@ -98,30 +96,22 @@ function checkField(value: unknown, field: string, why: string): void {
   if (value !== undefined) throw new ConfigError('', `${field} cannot be honoured on Azure: ${why}`)
 }
 
-/** Translates one event of function `fn`; errors have an empty path, which the caller fills in. */
-export function neutralPlan(spec: EventSpec, fn: string, settings: AzureSettings): EventPlan {
-  switch (spec.key) {
+/** What a neutral event of function `fn` is on Azure; errors have an empty path, which the caller fills in. */
+export function neutralPlan(event: NeutralEvent, fn: string, settings: AzureSettings): EventPlan {
+  switch (event.kind) {
     case 'route':
-      return route(spec.value as string | RouteConfig, settings)
+      return route(event, settings)
     case 'cron':
-      return cron(spec.value as string | { schedule: string; enabled?: boolean })
-    case 'fromQueue':
-      return fromQueue(spec.value as string | QueueConfig, settings)
+      return cron(event)
+    case 'queue':
+      return fromQueue(event, settings)
     case 'topic':
-      return topic(spec.value as string | TopicConfig, fn)
+      return topic(event, fn)
     case 'bucket':
-      return bucket(spec.value as string | BucketConfig)
+      return bucket(event)
     case 'changes':
-      return changes(spec.value as string | ChangesConfig)
-    default:
-      throw new ConfigError('', `unknown neutral event ${JSON.stringify(spec.key)}`)
+      return changes(event)
   }
-}
-
-interface RouteConfig {
-  method: string
-  path: string
-  authLevel?: 'anonymous' | 'function' | 'admin'
 }
 
 /** The Functions route template of a neutral path: no leading slash, a greedy `{path+}` as the catch-all `{*path}`. */
@@ -132,27 +122,19 @@ export function routeTemplate(path: string): string {
 /** HTTP responses end after 230 s on every Azure plan (the front end's idle timeout), whatever functionTimeout says. */
 export const HTTP_TIMEOUT_LIMIT = 230
 
-function route(value: string | RouteConfig, settings: AzureSettings): EventPlan {
-  const parsed = parseRoute(value)
+function route(event: RouteEvent, settings: AzureSettings): EventPlan {
   if (settings.timeout !== undefined && settings.timeout > HTTP_TIMEOUT_LIMIT) {
     throw new ConfigError('', `timeout ${settings.timeout} s cannot be honoured for an HTTP function on Azure: responses end after ${HTTP_TIMEOUT_LIMIT} s`)
   }
-  const authLevel = (typeof value === 'object' ? value.authLevel : undefined) ?? 'anonymous'
-  const methods = parsed.method === 'ANY' ? ALL_METHODS : [parsed.method]
-  return { native: { type: 'http', options: { route: routeTemplate(parsed.path), methods, authLevel }, resources: [] }, sources: [HTTP], kinds: ['http'] }
+  const authLevel = (event.options.authLevel as string | undefined) ?? 'anonymous'
+  const methods = event.method === 'ANY' ? ALL_METHODS : [event.method]
+  return { native: { type: 'http', options: { route: routeTemplate(event.path), methods, authLevel }, resources: [] }, sources: [HTTP], kinds: ['http'] }
 }
 
-function cron(value: string | { schedule: string; enabled?: boolean }): EventPlan {
-  const expression = typeof value === 'string' ? value : value.schedule
-  const disabled = typeof value === 'object' && value.enabled === false
-  const native: AzureTrigger = { type: 'timer', options: { schedule: ncrontab(expression), useMonitor: true }, resources: [], ...(disabled ? { disabled } : {}) }
+function cron(event: CronEvent): EventPlan {
+  const disabled = !event.enabled
+  const native: AzureTrigger = { type: 'timer', options: { schedule: toNcrontab(event.schedule), useMonitor: true }, resources: [], ...(disabled ? { disabled } : {}) }
   return { native, sources: [TIMER], kinds: ['schedule'] }
-}
-
-interface QueueConfig extends QueueEventConfig {
-  name: string
-  serviceBus?: boolean
-  connection?: string
 }
 
 /** Storage queues: at most 32 messages fetched per poll (host.json `queues.batchSize`). */
@@ -164,38 +146,39 @@ const STORAGE_BATCH_LIMIT = 32
  * true`, a Service Bus queue (`maxReceiveCount` -> its MaxDeliveryCount, then its dead-letter queue; `fifo` ->
  * sessions, ordered per session id).
  */
-function fromQueue(value: string | QueueConfig, settings: AzureSettings): EventPlan {
-  const config: QueueConfig = typeof value === 'string' ? { name: value } : value
-  checkField(config.maximumBatchingWindow, 'maximumBatchingWindow', 'queue triggers run each message as it arrives and have no batching window')
-  if (config.serviceBus) {
-    const name = storageQueueName(config.name, settings)
-    const sessions = config.fifo === true || config.name.endsWith('.fifo')
-    const options: Json = { queueName: name.replace(/-fifo$/, ''), connection: config.connection ?? CONNECTIONS.serviceBus, ...(sessions ? { isSessionsEnabled: true } : {}) }
+function fromQueue(event: QueueEvent, settings: AzureSettings): EventPlan {
+  const own = event.options as { serviceBus?: boolean; connection?: string }
+  const written = event.name as string
+  checkField(event.maximumBatchingWindow, 'maximumBatchingWindow', 'queue triggers run each message as it arrives and have no batching window')
+  if (own.serviceBus) {
+    const name = storageQueueName(written, settings)
+    const sessions = event.fifo
+    const options: Json = { queueName: name.replace(/-fifo$/, ''), connection: own.connection ?? CONNECTIONS.serviceBus, ...(sessions ? { isSessionsEnabled: true } : {}) }
     return {
       native: {
         type: 'serviceBusQueue',
         options,
-        resources: [{ kind: 'serviceBusQueue', name: options.queueName as string, maxDeliveryCount: config.maxReceiveCount ?? 10, sessions }],
-        ...(config.batchSize === undefined ? {} : { host: { 'serviceBus.maxConcurrentCalls': config.batchSize } }),
+        resources: [{ kind: 'serviceBusQueue', name: options.queueName as string, maxDeliveryCount: event.maxReceiveCount ?? 10, sessions }],
+        ...(event.batchSize === undefined ? {} : { host: { 'serviceBus.maxConcurrentCalls': event.batchSize } }),
       },
       sources: [SERVICE_BUS],
       kinds: ['queue'],
     }
   }
-  if (config.fifo === true || config.name.endsWith('.fifo')) {
+  if (event.fifo) {
     throw new ConfigError('', 'fifo cannot be honoured by a Storage queue (no ordering): set serviceBus: true to use a Service Bus queue with sessions')
   }
-  if (config.batchSize !== undefined && config.batchSize > STORAGE_BATCH_LIMIT) {
-    throw new ConfigError('', `batchSize ${config.batchSize} cannot be honoured by a Storage queue trigger (at most ${STORAGE_BATCH_LIMIT} messages at once)`)
+  if (event.batchSize !== undefined && event.batchSize > STORAGE_BATCH_LIMIT) {
+    throw new ConfigError('', `batchSize ${event.batchSize} cannot be honoured by a Storage queue trigger (at most ${STORAGE_BATCH_LIMIT} messages at once)`)
   }
-  const queueName = storageQueueName(config.name, settings)
+  const queueName = storageQueueName(written, settings)
   const host: Record<string, number> = {}
-  if (config.batchSize !== undefined) host['queues.batchSize'] = config.batchSize
-  if (config.maxReceiveCount !== undefined) host['queues.maxDequeueCount'] = config.maxReceiveCount
+  if (event.batchSize !== undefined) host['queues.batchSize'] = event.batchSize
+  if (event.maxReceiveCount !== undefined) host['queues.maxDequeueCount'] = event.maxReceiveCount
   return {
     native: {
       type: 'storageQueue',
-      options: { queueName, connection: config.connection ?? CONNECTIONS.storage },
+      options: { queueName, connection: own.connection ?? CONNECTIONS.storage },
       resources: [{ kind: 'storageQueue', name: queueName }],
       ...(Object.keys(host).length > 0 ? { host } : {}),
     },
@@ -204,16 +187,9 @@ function fromQueue(value: string | QueueConfig, settings: AzureSettings): EventP
   }
 }
 
-interface TopicConfig {
-  name: string
-  connection?: string
-  subscription?: string
-  maxReceiveCount?: number
-}
-
 /** A Service Bus topic, with a subscription of its own for the function (named after it unless given). */
-function topic(value: string | TopicConfig, fn: string): EventPlan {
-  const config: TopicConfig = typeof value === 'string' ? { name: value } : value
+function topic(event: TopicEvent, fn: string): EventPlan {
+  const config = { name: event.name as string, ...(event.options as { connection?: string; subscription?: string; maxReceiveCount?: number }) }
   if (!SERVICE_BUS_NAME.test(config.name)) throw new ConfigError('', `topic name ${JSON.stringify(config.name)} is not a valid Service Bus topic name`)
   const subscription = config.subscription ?? fn
   if (!/^[A-Za-z0-9]([A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$/.test(subscription)) {
@@ -230,10 +206,6 @@ function topic(value: string | TopicConfig, fn: string): EventPlan {
   }
 }
 
-interface BucketConfig extends BucketEventConfig {
-  connection?: string
-}
-
 const BLOB_EVENTS = { created: ['Microsoft.Storage.BlobCreated'], deleted: ['Microsoft.Storage.BlobDeleted'], all: ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted'] }
 
 /**
@@ -242,15 +214,13 @@ const BLOB_EVENTS = { created: ['Microsoft.Storage.BlobCreated'], deleted: ['Mic
  * subscription filters on the prefix and suffix, and the entry filters again (a manual or local delivery can carry
  * any blob).
  */
-function bucket(value: string | BucketConfig): EventPlan {
-  const config: BucketConfig = typeof value === 'string' ? { name: value } : value
+function bucket(event: BucketEvent): EventPlan {
+  const config = { name: event.name, existing: event.existing, connection: event.options.connection as string | undefined }
   if (!STORAGE_NAME.test(config.name)) {
     throw new ConfigError('', `bucket name ${JSON.stringify(config.name)} is not a valid Azure container name (3-63 lower-case letters, digits and single hyphens; no dots)`)
   }
-  const prefix = config.prefix ?? ''
-  const suffix = config.suffix ?? ''
+  const { prefix, suffix, on } = event
   if (/[{}]/.test(prefix + suffix)) throw new ConfigError('', 'prefix and suffix cannot contain "{" or "}" on Azure (blob path patterns)')
-  const on = config.on ?? 'created'
   const events = BLOB_EVENTS[on]
   const container = config.existing ? [] : [{ kind: 'container' as const, name: config.name }]
   if (on === 'created') {
@@ -279,23 +249,14 @@ function bucket(value: string | BucketConfig): EventPlan {
   }
 }
 
-interface ChangesConfig {
-  table: string
-  database?: string
-  batchSize?: number
-  startingPosition?: 'LATEST' | 'TRIM_HORIZON'
-  connection?: string
-  leases?: string
-  partitionKey?: string
-}
-
 /**
  * A Cosmos DB change feed: `table` is `<database>/<container>` (or `database` is given), with a lease container
  * (`leases`, created if missing). Failed batches are retried (exponential backoff, 5 times) before the lease moves
  * on: the host does not retry change feed batches by itself.
  */
-function changes(value: string | ChangesConfig): EventPlan {
-  const config: ChangesConfig = typeof value === 'string' ? { table: value } : value
+function changes(event: ChangesEvent): EventPlan {
+  const own = event.options as { database?: string; connection?: string; leases?: string; partitionKey?: string }
+  const config = { ...own, table: event.table as string, batchSize: event.batchSize, startingPosition: event.startingPosition }
   const parts = config.table.split('/')
   const [databaseName, containerName] = parts.length === 2 ? parts : [config.database, config.table]
   if (databaseName === undefined || databaseName === '' || containerName === undefined || containerName === '' || parts.length > 2) {

@@ -1,15 +1,12 @@
 /**
- * The Google Cloud mapping: each neutral event to what Cloud Functions (gen 2) and the services around it make of
- * it, and to the @polycloud/gcp formats its payloads come in. Checked here, at package time: a setting Google
- * cannot honour fails with the function and the field named.
+ * What each event is on Google Cloud: a neutral event of the model as what Cloud Functions (gen 2) and the services
+ * around it make of it, with the @polycloud/gcp formats its payloads come in. Checked here, at package time: a
+ * setting Google cannot honour fails with the function and the field named.
  */
 import { ConfigError } from '../../errors.js'
-import type { EventPlan, FunctionInfo, Kind, SourceRef } from '../../provider.js'
-import { parseRoute } from '../../route.js'
-import { parseSchedule, type Schedule } from '../../schedule.js'
-import type { BucketEventConfig, ChangesEventConfig, QueueEventConfig } from '../../schema.js'
-
-type Json = Record<string, unknown>
+import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent } from '../../model.js'
+import type { EventPlan, SourceRef } from '../../provider.js'
+import type { Schedule } from '../../schedule.js'
 
 /** What one event is on Google Cloud. */
 export type GoogleEvent =
@@ -81,28 +78,24 @@ export interface MappingSettings {
   readonly timeZone: string | undefined
 }
 
-/** Translates one neutral event (errors have an empty path: the caller fills in the event's). */
-export function neutralPlan(key: string, value: unknown, settings: MappingSettings): GooglePlan {
-  switch (key) {
-    case 'route': {
-      const route = parseRoute(value as string | { method: string; path: string })
-      return { native: { type: 'route', method: route.method, path: route.path }, sources: [HTTP], kinds: ['http'] }
-    }
+/** What a neutral event is on Google Cloud (errors have an empty path: the caller fills in the event's). */
+export function neutralPlan(event: NeutralEvent, settings: MappingSettings): GooglePlan {
+  switch (event.kind) {
+    case 'route':
+      return { native: { type: 'route', method: event.method, path: event.path }, sources: [HTTP], kinds: ['http'] }
     case 'cron':
-      return cron(value as string | { schedule: string; enabled?: boolean; timeZone?: string }, settings)
-    case 'fromQueue':
-      return queue(value as string | QueueEventConfig, settings)
+      return cron(event, settings)
+    case 'queue':
+      return queue(event, settings)
     case 'topic': {
-      const topic = typeof value === 'string' ? value : (value as { name: string }).name
+      const topic = event.name as string
       checkTopic(topic)
       return { native: { type: 'topic', topic }, sources: [TOPIC], kinds: ['topic'] }
     }
     case 'bucket':
-      return bucket(value as string | BucketEventConfig)
+      return bucket(event)
     case 'changes':
-      return changes(value as string | ChangesConfig)
-    default:
-      throw new ConfigError('', `unknown neutral event ${JSON.stringify(key)}`)
+      return changes(event)
   }
 }
 
@@ -128,12 +121,11 @@ export function toGoogleSchedule(schedule: Schedule): string {
   )
 }
 
-function cron(value: string | { schedule: string; enabled?: boolean; timeZone?: string }, settings: MappingSettings): GooglePlan {
-  const config = typeof value === 'string' ? { schedule: value } : value
-  const schedule = toGoogleSchedule(parseSchedule(config.schedule))
-  const timeZone = ('timeZone' in config ? config.timeZone : undefined) ?? settings.timeZone ?? 'UTC'
+function cron(event: CronEvent, settings: MappingSettings): GooglePlan {
+  const schedule = toGoogleSchedule(event.schedule)
+  const timeZone = (event.options.timeZone as string | undefined) ?? settings.timeZone ?? 'UTC'
   return {
-    native: { type: 'cron', schedule, timeZone, enabled: config.enabled !== false },
+    native: { type: 'cron', schedule, timeZone, enabled: event.enabled },
     sources: [SCHEDULER_PUBSUB],
     kinds: ['schedule'],
   }
@@ -145,17 +137,16 @@ function cron(value: string | { schedule: string; enabled?: boolean; timeZone?: 
  * to the dead-letter topic `<topic>-dlq`. Push subscriptions deliver one message per request: `batchSize` and
  * `maximumBatchingWindow` have no effect.
  */
-function queue(value: string | QueueEventConfig, settings: MappingSettings): GooglePlan {
-  const config = typeof value === 'string' ? { name: value } : value
-  const name = config.name as string
-  const attempts = config.maxReceiveCount ?? DELIVERY_ATTEMPTS.min
+function queue(event: QueueEvent, settings: MappingSettings): GooglePlan {
+  const name = event.name as string
+  const attempts = event.maxReceiveCount ?? DELIVERY_ATTEMPTS.min
   if (attempts < DELIVERY_ATTEMPTS.min || attempts > DELIVERY_ATTEMPTS.max) {
     throw new ConfigError(
       '',
       `maxReceiveCount ${attempts} is outside what Pub/Sub allows for a dead-letter policy (${DELIVERY_ATTEMPTS.min}-${DELIVERY_ATTEMPTS.max} delivery attempts)`,
     )
   }
-  const fifo = config.fifo === true || name.endsWith('.fifo')
+  const fifo = event.fifo
   const base = name.replace(/\.fifo$/, '')
   const topic = `${settings.service}-${settings.stage}-${base}`
   checkTopic(`${topic}-dlq`)
@@ -168,27 +159,21 @@ function queue(value: string | QueueEventConfig, settings: MappingSettings): Goo
 
 const STORAGE_TYPES = { created: [STORAGE_FINALIZED], deleted: [STORAGE_DELETED], all: [STORAGE_FINALIZED, STORAGE_DELETED] }
 
-function bucket(value: string | BucketEventConfig): GooglePlan {
-  const config: BucketEventConfig = typeof value === 'string' ? { name: value } : value
+function bucket(event: BucketEvent): GooglePlan {
   return {
-    native: { type: 'bucket', bucket: config.name, eventTypes: STORAGE_TYPES[config.on ?? 'created'], prefix: config.prefix ?? '', suffix: config.suffix ?? '' },
+    native: { type: 'bucket', bucket: event.name, eventTypes: STORAGE_TYPES[event.on], prefix: event.prefix, suffix: event.suffix },
     sources: [STORAGE],
     kinds: ['storage'],
   }
-}
-
-interface ChangesConfig extends ChangesEventConfig {
-  database?: string
-  location?: string
 }
 
 /**
  * A Firestore collection's changes: `table` is the collection path (`users`, or `users/{user}/orders` for a
  * subcollection), every document in it is watched (`document.v1.written`).
  */
-function changes(value: string | ChangesConfig): GooglePlan {
-  const config: ChangesConfig = typeof value === 'string' ? { table: value } : value
-  const table = config.table as string
+function changes(event: ChangesEvent): GooglePlan {
+  const config = event.options as { database?: string; location?: string }
+  const table = event.table as string
   const segments = table.split('/')
   if (segments.some((segment) => segment === '') || segments.length % 2 === 0) {
     throw new ConfigError('', `table ${JSON.stringify(table)} is not a Firestore collection path (collection, or collection/{doc}/subcollection)`)
@@ -200,65 +185,4 @@ function changes(value: string | ChangesConfig): GooglePlan {
     sources: [FIRESTORE],
     kinds: ['changes'],
   }
-}
-
-/** Cloud Functions gen 2 limits checked at package time. */
-export const LIMITS = {
-  /** Seconds: HTTP functions up to 60 minutes, event-driven ones up to 9. */
-  httpTimeout: 3600,
-  eventTimeout: 540,
-  /** MB values of `memorySize` and the gen 2 memory each becomes. */
-  memory: { 128: '128Mi', 256: '256Mi', 512: '512Mi', 1024: '1Gi', 2048: '2Gi', 4096: '4Gi', 8192: '8Gi', 16384: '16Gi', 32768: '32Gi' } as Record<number, string>,
-}
-
-/** The regions Cloud Run functions (gen 2) deploy to. */
-export const REGIONS: readonly string[] = [
-  'africa-south1', 'asia-east1', 'asia-east2', 'asia-northeast1', 'asia-northeast2', 'asia-northeast3', 'asia-south1', 'asia-south2',
-  'asia-southeast1', 'asia-southeast2', 'australia-southeast1', 'australia-southeast2', 'europe-central2', 'europe-north1',
-  'europe-north2', 'europe-southwest1', 'europe-west1', 'europe-west2', 'europe-west3', 'europe-west4', 'europe-west6', 'europe-west8',
-  'europe-west9', 'europe-west10', 'europe-west12', 'me-central1', 'me-central2', 'me-west1', 'northamerica-northeast1',
-  'northamerica-northeast2', 'northamerica-south1', 'southamerica-east1', 'southamerica-west1', 'us-central1', 'us-east1', 'us-east4',
-  'us-east5', 'us-south1', 'us-west1', 'us-west2', 'us-west3', 'us-west4',
-]
-
-/** Checks a function's timeout and memory against gen 2's limits; the error names the function and the field. */
-export function checkLimits(fn: FunctionInfo, kinds: readonly Kind[]): void {
-  const http = kinds.includes('http')
-  const max = http ? LIMITS.httpTimeout : LIMITS.eventTimeout
-  const field = fn.config.timeout !== undefined ? `functions.${fn.name}.timeout` : 'provider.timeout'
-  if (!Number.isFinite(fn.timeout) || fn.timeout < 1 || fn.timeout > max) {
-    throw new ConfigError(
-      field,
-      `${fn.timeout} s is beyond Cloud Functions gen 2's limit for ${http ? 'HTTP' : 'event-driven'} functions (1-${max} s)${http ? '' : '; an HTTP function may run up to 3600 s'}`,
-    )
-  }
-  if (fn.memorySize !== undefined && LIMITS.memory[fn.memorySize] === undefined) {
-    throw new ConfigError(
-      fn.config.memorySize !== undefined ? `functions.${fn.name}.memorySize` : 'provider.memorySize',
-      `${fn.memorySize} MB is not a Cloud Functions gen 2 memory size (${Object.keys(LIMITS.memory).join(', ')})`,
-    )
-  }
-}
-
-/** Checks the region, naming where it was set. */
-export function checkRegion(region: string, where: string): void {
-  if (!REGIONS.includes(region)) {
-    throw new ConfigError(where, `${JSON.stringify(region)} is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations)`)
-  }
-}
-
-/** `custom.polycloud.google` as the target reads it. */
-export interface GoogleCustom {
-  readonly project?: string
-  readonly region?: string
-  readonly runtime?: string
-  readonly functionUrls?: boolean
-  readonly public?: boolean
-  readonly serviceAccount?: string
-  readonly timeZone?: string
-  readonly labels?: Readonly<Record<string, string>>
-}
-
-export function googleCustom(custom: Readonly<Json>): GoogleCustom {
-  return custom as GoogleCustom
 }

@@ -1,0 +1,113 @@
+/**
+ * AWS is served by the framework's own machinery (osls packages and deploys, serverless-esbuild bundles,
+ * serverless-offline emulates): at `initialize` the plan is applied to the framework's service. Each function points
+ * at its generated entry with its osls events, the resources the events need join `resources.Resources`, and what
+ * API Gateway enforces goes into `provider.httpApi`.
+ */
+import { basename, relative } from 'node:path'
+import type { Json, PlannedFunction, ServiceContext } from '../../provider.js'
+import { KEYS_VARIABLE } from '../../security.js'
+import { manageEsbuild } from './esbuild.js'
+import type { AwsEvents, AwsPlan } from './plan.js'
+import { truthfulOffline } from './serverless-offline.js'
+
+/** The framework's view of the service that the hand-over rewrites. */
+interface AwsService {
+  service: {
+    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json }
+    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json }>
+    custom?: { esbuild?: Json }
+    resources?: { Resources?: Json }
+  }
+}
+
+/**
+ * Source maps for the bundles (`custom.esbuild.sourcemap`, unless the service says otherwise) and Node told to use
+ * them (`NODE_OPTIONS=--enable-source-maps` in each Polycloud function's environment, deployed and under
+ * serverless offline, whose worker threads read it), so stack traces in logs point at the TypeScript handlers.
+ * The maps hold no sources (`sourcesContent: false`): only names and positions, a few KB per function.
+ */
+function enableSourceMaps(service: AwsService['service'], functions: ReadonlyArray<PlannedFunction<AwsEvents>>, command: string | undefined): void {
+  const esbuild = (service.custom ??= {}).esbuild ??= {}
+  esbuild.sourcemap ??= 'linked'
+  if (esbuild.sourcemap === false || esbuild.sourcemap === 'external') return
+  esbuild.sourcesContent ??= false
+  const global = service.provider.environment?.NODE_OPTIONS
+  for (const fn of functions) {
+    const config = service.functions[fn.name]
+    if (!config) continue
+    const own = config.environment?.NODE_OPTIONS
+    const current = own ?? global
+    if (current !== undefined && typeof current !== 'string') continue
+    if (current?.includes('--enable-source-maps')) continue
+    config.environment = { ...config.environment, NODE_OPTIONS: current ? `${current} --enable-source-maps` : '--enable-source-maps' }
+  }
+  // `invoke local` runs the bundle in this process.
+  if (command === 'invoke local') process.setSourceMapsEnabled(true)
+}
+
+/**
+ * What the events need of the stack: the queues they create, the streams they turn on (`resources.Resources`, there
+ * as soon as a neutral event is, as the framework's state records it).
+ */
+function addResources(service: AwsService['service'], plan: AwsPlan): void {
+  const planned = Object.entries(plan.resources)
+  const neutral = plan.functions.some((fn) => fn.events.some(({ event }) => event.kind !== 'native'))
+  if (planned.length === 0 && !neutral) return
+  const resources = ((service.resources ??= {}).Resources ??= {})
+  // Copies: the framework may change what it is given; the plan stays as it was decided.
+  for (const [id, resource] of planned) resources[id] = structuredClone(resource)
+}
+
+/**
+ * What API Gateway enforces of the routes' security: JWT authorizers and the API's CORS configuration
+ * (`provider.httpApi`), and the API keys' digests in the environment of the functions that check them.
+ */
+function secureHttpApi(service: AwsService['service'], plan: AwsPlan): void {
+  if (Object.keys(plan.authorizers).length > 0 || plan.cors) {
+    const httpApi = (service.provider.httpApi ??= {})
+    if (Object.keys(plan.authorizers).length > 0) httpApi.authorizers = { ...(httpApi.authorizers as Json | undefined), ...structuredClone(plan.authorizers) }
+    if (plan.cors) httpApi.cors = structuredClone(plan.cors)
+  }
+  for (const fn of plan.functions) {
+    const keys = fn.environment[KEYS_VARIABLE]
+    const config = service.functions[fn.name]
+    if (keys !== undefined && config) config.environment = { ...config.environment, [KEYS_VARIABLE]: keys }
+  }
+}
+
+/**
+ * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
+ * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
+ * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
+ */
+function separateBuilds(service: AwsService['service'], workDir: string): void {
+  const esbuild = ((service.custom ??= {}).esbuild ??= {})
+  esbuild.outputWorkFolder ??= `.esbuild/${basename(workDir)}`
+}
+
+/** Points each function at its entry and gives osls its events; serverless-esbuild bundles the entries. */
+export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown): { release(): Promise<void> } | undefined {
+  const { plan } = context
+  const service = (serverless as AwsService).service
+  const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
+  separateBuilds(service, context.workDir)
+  addResources(service, plan)
+  secureHttpApi(service, plan)
+  for (const fn of plan.functions) {
+    const config = service.functions[fn.name]
+    if (!config) continue
+    config.events = structuredClone(fn.events.flatMap((event) => event.native))
+    config.handler = `${relativeDir}/${fn.name}.handler`
+  }
+  // REST APIs deliver binary bodies only for the media types listed here; all bodies are handled as bytes.
+  if (plan.rest) {
+    const apiGateway = (service.provider.apiGateway ??= {})
+    apiGateway.binaryMediaTypes ??= ['*/*']
+  }
+  enableSourceMaps(service, plan.functions, context.command)
+  if (context.command === 'offline' || context.command === 'offline start') {
+    truthfulOffline(context.servicePath, context.log, context.stage, plan.rest)
+  }
+  return manageEsbuild(serverless, context.servicePath, context.log)
+}

@@ -1,0 +1,203 @@
+/**
+ * The Cloudflare plan: a service is ONE module Worker (`<service>-<stage>`); the plan is its name, its vars, the
+ * account's settings (`custom.polycloud.cloudflare`), and, computed once by the commands that need it, the manifest
+ * of everything deploy, offline and invoke local act on (routes, Cron Triggers, queues and their consumers, R2
+ * buckets and their notifications), Cloudflare's limits that do not need the bundle checked.
+ */
+import { ConfigError } from '../../errors.js'
+import type { ServiceModel } from '../../model.js'
+import { once, planFunctions } from '../../plan.js'
+import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
+import { neutralPlan, scriptName, type CloudflareTrigger, type QueueSpec, type R2Action } from './events.js'
+
+/** The file name of the Worker's main module. */
+export const MAIN_MODULE = 'worker.mjs'
+
+/** The `custom.polycloud.cloudflare` settings, with their defaults. */
+export interface CloudflareSettings {
+  /** The Workers plan the account is on: it decides the size, CPU and cron limits checked at package time. */
+  readonly plan: 'free' | 'paid'
+  readonly compatibilityDate: string
+  readonly compatibilityFlags: readonly string[]
+  /** `limits.cpu_ms` (Workers Paid only). */
+  readonly cpuMs: number | undefined
+  /** Serve the Worker on `<name>.<account subdomain>.workers.dev`. */
+  readonly workersDev: boolean
+  /** Custom routes: `{ pattern, zone }` (a zone name) or `{ pattern, customDomain: true }`. */
+  readonly routes: ReadonlyArray<{ readonly pattern: string; readonly zone?: string; readonly customDomain?: boolean }>
+}
+
+/**
+ * The compatibility date every packaged Worker pins unless `custom.polycloud.cloudflare.compatibilityDate` says
+ * otherwise: the runtime's behaviour does not change under a deployed Worker. The local workerd (miniflare
+ * 4.20260426.0) supports it.
+ */
+export const COMPATIBILITY_DATE = '2026-04-01'
+
+export function cloudflareSettings(custom: Readonly<Json>): CloudflareSettings {
+  return {
+    plan: (custom.plan as CloudflareSettings['plan'] | undefined) ?? 'free',
+    compatibilityDate: (custom.compatibilityDate as string | undefined) ?? COMPATIBILITY_DATE,
+    compatibilityFlags: (custom.compatibilityFlags as string[] | undefined) ?? [],
+    cpuMs: custom.cpuMs as number | undefined,
+    workersDev: (custom.workersDev as boolean | undefined) ?? true,
+    routes: (custom.routes as CloudflareSettings['routes'] | undefined) ?? [],
+  }
+}
+
+/**
+ * Workers limits by plan (https://developers.cloudflare.com/workers/platform/limits/): the gzip-compressed size of
+ * the upload, the uncompressed size, Cron Triggers per account, the CPU limit that can be configured.
+ */
+export const PLAN_LIMITS = {
+  free: { compressedBytes: 3 * 1024 * 1024, crons: 5, cpuMs: undefined },
+  paid: { compressedBytes: 10 * 1024 * 1024, crons: 250, cpuMs: 300_000 },
+} as const
+export const UNCOMPRESSED_LIMIT = 64 * 1024 * 1024
+/** Cron Triggers and queue consumers run at most 15 minutes (wall time). */
+export const BACKGROUND_WALL_SECONDS = 900
+/** Workers isolates have 128 MB of memory, whatever memorySize says. */
+export const MEMORY_MB = 128
+
+type Kind = PlannedFunction['kinds'][number]
+
+/** A queue the Worker consumes, and the function it feeds. */
+export interface ConsumedQueue extends QueueSpec {
+  readonly function: string
+  /** The producer binding (a `fromQueue` queue); notification queues have none. */
+  readonly binding: string | undefined
+  /** The name as written in serverless.yml (`orders`), for a queue of `fromQueue`. */
+  readonly alias: string | undefined
+}
+
+export interface BucketManifest {
+  readonly name: string
+  readonly existing: boolean
+  readonly binding: string
+  readonly notifications: ReadonlyArray<{ readonly queue: string; readonly actions: readonly R2Action[]; readonly prefix?: string; readonly suffix?: string; readonly function: string }>
+}
+
+/** Everything about the service's Worker that deploy, offline and invoke local act on (`polycloud.json`). */
+export interface ServiceManifest {
+  readonly script: string
+  readonly service: string
+  readonly stage: string
+  readonly main: string
+  readonly settings: CloudflareSettings
+  readonly vars: Readonly<Record<string, string>>
+  readonly functions: ReadonlyArray<{
+    readonly name: string
+    readonly kind: Kind
+    readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>
+    /** Cron Triggers as uploaded, and the expressions as written. */
+    readonly crons: ReadonlyArray<{ readonly cron: string; readonly expression: string }>
+    readonly queues: readonly string[]
+  }>
+  /** The Worker's Cron Triggers, each once. */
+  readonly crons: readonly string[]
+  readonly queues: readonly ConsumedQueue[]
+  readonly deadLetterQueues: readonly string[]
+  readonly buckets: readonly BucketManifest[]
+}
+
+export interface CloudflarePlan extends ProviderPlan<CloudflareTrigger> {
+  /** The Worker's name: `<service>-<stage>`. */
+  readonly script: string
+  /** Its plain-text vars: `provider.environment` (a function's own variables are in its entry). */
+  readonly vars: Readonly<Record<string, string>>
+  readonly settings: CloudflareSettings
+  /** What the Worker is made of, checked against the plan's limits; computed on first use. */
+  manifest(): ServiceManifest
+}
+
+/** The service as Cloudflare runs it. */
+export function cloudflarePlan(model: ServiceModel, _input: PlanInput): CloudflarePlan {
+  const names = { service: model.service, stage: model.stage }
+  const functions = planFunctions<CloudflareTrigger>(model, {
+    title: 'Cloudflare',
+    preflights: true,
+    // Native events (serverless-cloudflare-workers' `http`) are not served: the plugin answers with its message.
+    event: (event, fn) => (event.kind === 'native' ? undefined : neutralPlan(event, fn.name, names)),
+  })
+  const plan: CloudflarePlan = {
+    model,
+    functions,
+    script: scriptName(names),
+    vars: model.environment,
+    settings: cloudflareSettings(model.custom),
+    manifest: once(() => describeService(plan)),
+  }
+  return plan
+}
+
+/** The manifest of the service, from its prepared functions; Cloudflare's limits that do not need the bundle checked. */
+export function describeService(plan: CloudflarePlan): ServiceManifest {
+  const { settings, script, model } = plan
+  const queues: ConsumedQueue[] = []
+  const buckets = new Map<string, { name: string; existing: boolean; binding: string; notifications: BucketManifest['notifications'][number][] }>()
+  const crons: string[] = []
+  const functions = plan.functions.map((fn) => {
+    const routes: Array<{ method: string; path: string }> = []
+    const fnCrons: Array<{ cron: string; expression: string }> = []
+    const fnQueues: string[] = []
+    for (const { event, native: trigger } of fn.events) {
+      if (trigger.type === 'route') routes.push({ method: trigger.method, path: trigger.path })
+      else if (trigger.type === 'cron') {
+        fnCrons.push({ cron: trigger.cron, expression: trigger.expression.trim() })
+        if (!crons.includes(trigger.cron)) crons.push(trigger.cron)
+      } else {
+        const consumer = queues.find((queue) => queue.name === trigger.queue.name)
+        if (consumer !== undefined) {
+          throw new ConfigError(event.at, `queue ${trigger.queue.name} is already consumed by function ${consumer.function}; a Cloudflare queue has one consumer`)
+        }
+        const binding = trigger.type === 'queue' ? trigger.binding : undefined
+        const alias = trigger.type === 'queue' ? trigger.alias : undefined
+        queues.push({ ...trigger.queue, function: fn.name, binding, alias })
+        fnQueues.push(trigger.queue.name)
+        if (trigger.type === 'bucket') {
+          const bucket = buckets.get(trigger.bucket) ?? { name: trigger.bucket, existing: trigger.existing, binding: trigger.binding, notifications: [] }
+          // A bucket any event does not mark `existing` is the service's own: deploy creates it.
+          bucket.existing &&= trigger.existing
+          bucket.notifications.push({
+            queue: trigger.queue.name,
+            actions: trigger.actions,
+            ...(trigger.prefix !== undefined ? { prefix: trigger.prefix } : {}),
+            ...(trigger.suffix !== undefined ? { suffix: trigger.suffix } : {}),
+            function: fn.name,
+          })
+          buckets.set(trigger.bucket, bucket)
+        }
+      }
+    }
+    if (fn.kinds.every((kind) => kind !== 'http') && fn.timeout > BACKGROUND_WALL_SECONDS) {
+      throw new ConfigError(`functions.${fn.name}.timeout`, `${fn.timeout} s is longer than Cron Triggers and Queues consumers run on Cloudflare (${BACKGROUND_WALL_SECONDS} s)`)
+    }
+    return { name: fn.name, kind: fn.kinds[0] as Kind, routes, crons: fnCrons, queues: fnQueues }
+  })
+  const limits = PLAN_LIMITS[settings.plan]
+  if (crons.length > limits.crons) {
+    throw new ConfigError('functions', `the Worker needs ${crons.length} Cron Triggers; an account on Workers ${settings.plan === 'free' ? 'Free' : 'Paid'} has ${limits.crons} in all (custom.polycloud.cloudflare.plan)`)
+  }
+  if (settings.cpuMs !== undefined && limits.cpuMs === undefined) {
+    throw new ConfigError('custom.polycloud.cloudflare.cpuMs', 'a CPU limit can be set on Workers Paid only (Workers Free: 10 ms per invocation); set plan: paid if the account is on it')
+  }
+  const deadLetterQueues = [...new Set(queues.map((queue) => queue.deadLetterQueue))]
+  for (const dlq of deadLetterQueues) {
+    const consumed = queues.find((queue) => queue.name === dlq)
+    if (consumed !== undefined && consumed.deadLetterQueue === dlq) throw new ConfigError(`functions.${consumed.function}`, `queue ${dlq} cannot be its own dead-letter queue`)
+  }
+  return {
+    script,
+    service: model.service,
+    stage: model.stage,
+    main: MAIN_MODULE,
+    settings,
+    vars: plan.vars,
+    functions,
+    crons,
+    queues,
+    deadLetterQueues,
+    buckets: [...buckets.values()],
+  }
+}
+

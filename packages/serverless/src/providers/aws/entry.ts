@@ -3,11 +3,17 @@ import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandle
 import type { PreparedFunction } from '../../provider.js'
 
 /**
+ * Stack traces through the bundle's source map, read when a stack is formatted rather than at every cold start as
+ * `--enable-source-maps` does; first, so that an error thrown while the handler's module loads is mapped too.
+ */
+export const MAP_STACK_TRACES = "import '@polycloud/core/map-stack-traces'"
+
+/**
  * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
  * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`).
  */
 export function lambdaEntry(fn: PreparedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
-  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), ...(fn.security ? [SECURE_IMPORT] : [])]
+  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), MAP_STACK_TRACES, ...(fn.security ? [SECURE_IMPORT] : [])]
   const handler = securedHandler(fn, 'portable', enforcedByPlatform)
   const label = JSON.stringify(fn.handlerText)
   if (fn.sources.length === 0) {

@@ -97,6 +97,17 @@ const COMMANDS: ReadonlyArray<{ command: keyof ProviderTarget; event: string; de
 /** The commands that load the handlers (they bundle or run them): their modules and exports are checked first. */
 const LOADING_COMMANDS = new Set(['package', 'deploy', 'deploy function', 'offline', 'offline start', 'invoke local'])
 
+/**
+ * Where the handler check of a command is awaited when it is not awaited at `initialize`: the framework goes on
+ * with the package lifecycle (the template, the provider's configuration) while the check's Node process loads the
+ * handlers, and the check is awaited first at `before:package:createDeploymentArtifacts`, before serverless-esbuild
+ * bundles anything there.
+ */
+const CHECK_AWAITED_AT: Readonly<Record<string, string>> = {
+  package: 'before:package:createDeploymentArtifacts',
+  deploy: 'before:package:createDeploymentArtifacts',
+}
+
 /** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
 const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
@@ -282,7 +293,9 @@ export default class PolycloudPlugin {
     try {
       const resolve = declaresSecurity(service.functions ?? {}, http) ? await policyResolver() : undefined
       functions = prepareFunctions(service.functions ?? {}, target, planContext, { http, resolve })
-      if (LOADING_COMMANDS.has(command)) await checkHandlers(functions, { servicePath, workDir, adapter: target.adapter })
+      const later = target.name === 'aws' ? CHECK_AWAITED_AT[command] : undefined
+      const checked = LOADING_COMMANDS.has(command) && later === undefined ? checkHandlers(functions, { servicePath, workDir, adapter: target.adapter }) : undefined
+      await checked
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
       for (const entry of target.entries(functions, { workDir, servicePath, service: service.service, stage, providerConfig: service.provider, custom, command })) {
@@ -290,6 +303,7 @@ export default class PolycloudPlugin {
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
       }
+      if (later !== undefined) await this.#checkLater(later, checkHandlers(functions, { servicePath, workDir, adapter: target.adapter }))
     } catch (error) {
       throw this.#userError(error)
     }
@@ -318,6 +332,26 @@ export default class PolycloudPlugin {
     }
     if (excluded.length > 0) log.notice(`serverless-polycloud: ${excluded.join(', ')} not deployed to ${target.title} (excludeFrom)`)
     log.info(`serverless-polycloud: wrote ${functions.length} function entries to ${relative(servicePath, workDir)}`)
+  }
+
+  /**
+   * Awaits a running handler check in the framework's `event` hook, first of that event's hooks; without the
+   * framework's hooks (a test's stand-in), returns the check to await now.
+   */
+  #checkLater(event: string, check: Promise<void>): Promise<void> {
+    // Its failure is the command's, reported at `event`; meanwhile it must not count as an unhandled rejection.
+    check.catch(() => {})
+    const hook = async (): Promise<void> => {
+      try {
+        await check
+      } catch (error) {
+        throw this.#userError(error)
+      }
+    }
+    const hooks = this.#serverless.pluginManager?.hooks
+    if (hooks === undefined) return check
+    ;(hooks[event] ??= []).unshift({ pluginName: 'PolycloudPlugin', hook })
+    return Promise.resolve()
   }
 
   /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */

@@ -34,11 +34,13 @@ interface AwsService {
  * enabled later is not applied to modules already loaded. The maps hold no sources (`sourcesContent: false`): only
  * names and positions, a few KB per function.
  */
-function enableSourceMaps(service: AwsService['service']): void {
+function enableSourceMaps(service: AwsService['service'], command: string | undefined): void {
   const esbuild = (service.custom ??= {}).esbuild ??= {}
   esbuild.sourcemap ??= 'linked'
   if (esbuild.sourcemap === false || esbuild.sourcemap === 'external') return
   esbuild.sourcesContent ??= false
+  // `invoke local` runs the bundle in this process, functions with `polycloud: false` too (they have no mapper).
+  if (command === 'invoke local') process.setSourceMapsEnabled(true)
 }
 
 /** The API `route` events go to unless they say: `custom.polycloud.aws.routes`, default the HTTP API. */
@@ -157,7 +159,7 @@ export const aws: ProviderTarget<Json[]> = {
       const apiGateway = (service.provider.apiGateway ??= {})
       apiGateway.binaryMediaTypes ??= ['*/*']
     }
-    enableSourceMaps(service)
+    enableSourceMaps(service, context.command)
     if (context.command === 'offline' || context.command === 'offline start') {
       truthfulOffline(context.servicePath, context.log, context.stage, rest)
     }

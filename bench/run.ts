@@ -16,6 +16,7 @@ import { azureFigures } from './azure.js'
 import { providerPackageFigures, serverlessFigures } from './serverless.js'
 import { googleFigures } from './google.js'
 import { cloudflareFigures } from './cloudflare.js'
+import { instructionFigures } from './instructions.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -198,7 +199,7 @@ async function bundle(entry: string, outfile: string): Promise<BundleInfo> {
 }
 
 /** The scripts run in child processes: bundled too, so children run on plain `node` without loader hooks. */
-async function buildChildren(): Promise<{ warm: string; cold: string }> {
+async function buildChildren(): Promise<{ warm: string; cold: string; count: string }> {
   const common: esbuild.BuildOptions = {
     bundle: true,
     platform: 'node',
@@ -210,8 +211,10 @@ async function buildChildren(): Promise<{ warm: string; cold: string }> {
   const warm = join(OUT, 'warm.cjs')
   const cold = join(OUT, 'cold.cjs')
   await esbuild.build({ ...common, entryPoints: [join(BENCH, 'warm.ts')], outfile: warm })
+  const count = join(OUT, 'count.cjs')
   await esbuild.build({ ...common, entryPoints: [join(BENCH, 'cold.ts')], outfile: cold })
-  return { warm, cold }
+  await esbuild.build({ ...common, entryPoints: [join(BENCH, 'count.ts')], outfile: count })
+  return { warm, cold, count }
 }
 
 interface ProviderSize {
@@ -548,6 +551,52 @@ async function main(): Promise<void> {
       pass: clean,
     },
   ]
+  // --- Instruction counts (callgrind): the figures of issue 19, each beside the bare handler
+  const counted = await instructionFigures({
+    out: OUT,
+    countScript: children.count,
+    bundles: {
+      event: v2?.path ?? '',
+      bare: join(ROOT, bundles.bare.file),
+      entry: join(ROOT, sizes[0]?.bundle?.file ?? ''),
+      lambdaForm: join(ROOT, lambdaFormFile ?? ''),
+    },
+    quick: QUICK,
+    log,
+  })
+  const helloBytes = bundles.polycloud.bytes
+  if (typeof counted === 'string') {
+    console.log(`\n${counted}`)
+  } else {
+    const c = counted.coldM
+    const mapCost = c.deployed - c.deployedBase
+    const flagCost = c.deployedFlag - c.deployedBase
+    console.log(`\nCPU instructions (${relative(ROOT, counted.tool)}: callgrind, the same count run to run), one API Gateway v2 event`)
+    console.log(
+      renderTable(
+        ['figure', 'polycloud', 'bare', 'x bare', 'what'],
+        [
+          ['warm, instructions per invocation', String(counted.warm.entry), String(counted.warm.bare), ratio(counted.warm.entry, counted.warm.bare), `invocations ${QUICK ? '101-1,100' : '1,001-11,000'} (V8 still optimising)`],
+          ...(counted.steady
+            ? [['steady, instructions per invocation', String(counted.steady.entry), String(counted.steady.bare), ratio(counted.steady.entry, counted.steady.bare), 'invocations 21,001-41,000 (optimised code)']]
+            : []),
+          ['cold, M instructions above an empty handler', fixed(c.entry, 2), fixed(c.bare, 2), ratio(c.entry, c.bare), 'generated entry: load the bundle, answer one event'],
+          ['cold of the lambda(hello) form, M', fixed(c.lambdaForm, 2), fixed(c.bare, 2), `${fixed(c.lambdaForm / c.entry, 2)}x the entry`, 'every AWS format in the bundle'],
+          ['cold as deployed (linked map, the mapper), M', fixed(c.deployed, 2), fixed(c.bare, 2), ratio(c.deployed, c.bare), `${fixed(counted.bytes.deployed / 1024, 1)} KB bundle, ${fixed(counted.bytes.deployedMap / 1024, 1)} KB map`],
+          ['  source maps at cold start: the mapper, M', `+${fixed(mapCost, 2)}`, '', '', "its code in the bundle; the map is read when a stack is formatted"],
+          ['  source maps at cold start: --enable-source-maps, M', `+${fixed(flagCost, 2)}`, '', '', 'what the plugin set before: the map read and indexed at load'],
+        ],
+      ),
+    )
+    checks.push(
+      { target: 'warm <= 15,000 instructions per invocation and <= 2x bare', value: `${counted.warm.entry} (${ratio(counted.warm.entry, counted.warm.bare)} bare)`, pass: counted.warm.entry <= 15000 && counted.warm.entry <= 2 * counted.warm.bare },
+      { target: 'cold <= 3.0 M instructions above an empty handler', value: `${fixed(c.entry, 2)} M`, pass: c.entry <= 3.0 },
+      { target: 'lambda(hello) form cold within 1.1x of the entry (instructions)', value: `${fixed(c.lambdaForm / c.entry, 2)}x`, pass: c.lambdaForm <= 1.1 * c.entry },
+      { target: 'source maps cost 0 at cold start until a stack is formatted', value: `+${fixed(mapCost, 2)} M (was +${fixed(flagCost, 2)} M with --enable-source-maps)`, pass: mapCost <= 0 },
+    )
+  }
+  checks.push({ target: 'hello bundle (core + AWS adapter + handler) minified <= 12 KB', value: `${fixed(helloBytes / 1024, 1)} KB (${helloBytes} B)`, pass: helloBytes <= 12 * 1024 })
+
   // --- Serverless: package wall time and requests per second through serverless offline
   const sls = await serverlessFigures({ quick: QUICK, log })
   console.log('\nServerless (the demo with serverless-polycloud, against the same functions written natively in bench/native)')
@@ -704,6 +753,7 @@ async function main(): Promise<void> {
     cloudflare: cf,
     deployedHelloColdMs: deployedColdMs,
     lambdaFormColdMs,
+    instructions: counted,
     reference: REFERENCE,
     targets: { ...TARGETS, checks },
   }

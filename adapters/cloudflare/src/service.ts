@@ -1,5 +1,5 @@
 import type { HttpHandler, PortableHandler } from '@polycloud/core'
-import { createRouter, type HttpSource, type RouteTemplate, type Source } from '@polycloud/core/adapter'
+import { createRouter, hasNoParams, type HttpSource, type RouteTemplate, type Source } from '@polycloud/core/adapter'
 import type { MessageBatchLike } from './queue.js'
 import type { ScheduledControllerLike } from './scheduled.js'
 import {
@@ -7,6 +7,7 @@ import {
   createWorker,
   failureResponse,
   fetchContext,
+  fetchServer,
   serveFetch,
   type ContextMaker,
   type ExecutionContextLike,
@@ -81,11 +82,13 @@ function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable
   for (const route of routes) checkFunction(route.function, 'http', `route ${route.method} ${route.path}`)
   const router = createRouter(routes)
   // Per route: the function's HTTP formats and context options, resolved once.
-  const served = routes.map(({ function: fn }) => ({
-    handler: fn.handler as HttpHandler,
-    sources: fn.sources.filter((source): source is HttpSource<Request, Response> => source.kind === 'http'),
-    maker: contextMaker(fn),
-  }))
+  const served = routes.map(({ function: fn }) => {
+    const handler = fn.handler as HttpHandler
+    const sources = fn.sources.filter((source): source is HttpSource<Request, Response> => source.kind === 'http')
+    const maker = contextMaker(fn)
+    // A match without path parameters is served with dispatch options made once for the route.
+    return { handler, sources, maker, serve: fetchServer(handler, sources, maker) }
+  })
   const service: ContextMaker = contextMaker({ name })
   return async (request, env, ctx) => {
     let match
@@ -96,6 +99,7 @@ function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable
       return failureResponse(error, fetchContext(service, request, env, ctx))
     }
     const target = served[match.index] as (typeof served)[number]
+    if (hasNoParams(match.params)) return target.serve(request, env, ctx)
     return serveFetch(target.handler, target.sources, target.maker, request, env, ctx, match.params)
   }
 }

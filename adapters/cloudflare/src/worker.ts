@@ -188,6 +188,16 @@ export function serveFetch(
   return dispatch(handler, sources, fetchOptions(maker, params), request, env, ctx) as Promise<Response>
 }
 
+/** {@link serveFetch} without path parameters, its dispatch options made once for every request it serves. */
+export function fetchServer(
+  handler: HttpHandler,
+  sources: readonly HttpSource<Request, Response>[],
+  maker: ContextMaker,
+): (request: Request, env: unknown, ctx: ExecutionContextLike) => Promise<Response> {
+  const options = fetchOptions(maker)
+  return (request, env, ctx) => dispatch(handler, sources, options, request, env, ctx) as Promise<Response>
+}
+
 export type EventHandlerOf = Exclude<PortableHandler, HttpHandler>
 
 /**

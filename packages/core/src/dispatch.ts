@@ -114,37 +114,64 @@ export function dispatch<Args extends readonly unknown[]>(
     : dispatchEvents(handler as EventHandler<NeutralEvent>, sources as readonly EventSource[], options, args)
 }
 
-async function dispatchHttp<Args extends readonly unknown[]>(
+/**
+ * One HTTP invocation. Synchronous up to the handler's own promise, if any: a handler that answers at once costs no
+ * `await`, only the promise the platform expects back.
+ */
+function dispatchHttp<Args extends readonly unknown[]>(
   handler: HttpHandler,
   sources: readonly HttpSource[],
   options: DispatchOptions<Args>,
   args: Args,
 ): Promise<unknown> {
-  const input = options.input === undefined ? args[0] : options.input(...args)
-  const source = findSource(sources, input)
-  const respond = options.respond
-  if (source === undefined) {
-    const error = unrecognised(handler.kind, sources, input, options, args)
-    if (respond === undefined) throw error
-    const context = options.context(...args)
-    return respond(httpFailure(error, context), context, ...args)
-  }
-  const context = options.context(...args)
-  let response: OutgoingResponse
   try {
-    const request = source.getRequest(input)
-    const stream = options.stream
-    response = await runHttp(
-      options.route?.(request) ?? handler,
-      request,
-      context,
-      typeof stream === 'function' ? stream() : stream === true,
-      options.keepFetchResponse === true,
+    const input = options.input === undefined ? args[0] : options.input(...args)
+    const source = findSource(sources, input)
+    if (source === undefined) {
+      const error = unrecognised(handler.kind, sources, input, options, args)
+      if (options.respond === undefined) return Promise.reject(error)
+      const context = options.context(...args)
+      return Promise.resolve(options.respond(httpFailure(error, context), context, ...args))
+    }
+    const context = options.context(...args)
+    let response: OutgoingResponse | Promise<OutgoingResponse>
+    try {
+      const request = source.getRequest(input)
+      const stream = options.stream
+      response = runHttp(
+        options.route?.(request) ?? handler,
+        request,
+        context,
+        typeof stream === 'function' ? stream() : stream === true,
+        options.keepFetchResponse === true,
+      )
+    } catch (error) {
+      response = httpFailure(error, context)
+    }
+    if (!isPromise(response)) return Promise.resolve(nativeResult(response, source, input, context, options, args))
+    return response.then(
+      (value) => nativeResult(value, source, input, context, options, args),
+      (error: unknown) => nativeResult(httpFailure(error, context), source, input, context, options, args),
     )
   } catch (error) {
-    response = httpFailure(error, context)
+    return Promise.reject(error)
   }
-  if (respond !== undefined) return respond(response, context, ...args)
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function'
+}
+
+/** What the platform gets for a response: the source's native result, or what `options.respond` sends. */
+function nativeResult<Args extends readonly unknown[]>(
+  response: OutgoingResponse,
+  source: HttpSource,
+  input: unknown,
+  context: PortableContext,
+  options: DispatchOptions<Args>,
+  args: Args,
+): unknown {
+  if (options.respond !== undefined) return options.respond(response, context, ...args)
   try {
     return source.getResponse(response, input)
   } catch (error) {

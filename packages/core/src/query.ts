@@ -27,6 +27,8 @@ export class PortableQuery implements Iterable<[string, string]> {
   }
 
   get(name: string): string | null {
+    // A plain query not parsed yet (the common case: a handler reading one or two parameters) is read in place.
+    if (this.#pairs === undefined && isPlain(this.#raw as string)) return firstValue(this.#raw as string, name)
     for (const [key, value] of this.#list()) if (key === name) return value
     return null
   }
@@ -79,7 +81,7 @@ export class PortableQuery implements Iterable<[string, string]> {
     if (this.#pairs === undefined) {
       const raw = this.#raw as string
       // A query with escapes is decoded by URLSearchParams itself; a plain one (the common case) is split here.
-      this.#pairs = raw.includes('%') || raw.includes('+')
+      this.#pairs = !isPlain(raw)
         ? [...new URLSearchParams(raw)]
         : raw
             .split('&')
@@ -91,6 +93,24 @@ export class PortableQuery implements Iterable<[string, string]> {
     }
     return this.#pairs
   }
+}
+
+/** Whether a raw query has no escapes (`%`, or `+` for a space): its names and values are as written. */
+function isPlain(raw: string): boolean {
+  return !raw.includes('%') && !raw.includes('+')
+}
+
+/** The value of the first `name` in a plain raw query, as splitting it on `&` and the first `=` gives it. */
+function firstValue(raw: string, name: string): string | null {
+  for (let start = 0; start < raw.length; ) {
+    let end = raw.indexOf('&', start)
+    if (end === -1) end = raw.length
+    const eq = raw.indexOf('=', start)
+    const keyEnd = eq === -1 || eq > end ? end : eq
+    if (keyEnd - start === name.length && raw.startsWith(name, start) && end > start) return keyEnd === end ? '' : raw.slice(keyEnd + 1, end)
+    start = end + 1
+  }
+  return null
 }
 
 /** Decodes one form-encoded component as `URLSearchParams` does: `+` is a space, invalid escapes stay as written. */

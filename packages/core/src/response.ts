@@ -100,31 +100,50 @@ function headerPairs(headers: ResponseHeaders): Array<readonly [string, string]>
  * (it is a single-valued field: a helper's default gives way to the handler's own), other repeats are joined.
  */
 function addHeader(out: OutgoingResponse, name: string, value: string): void {
-  checkHeader(name, value)
-  const lower = name.toLowerCase()
+  const lower = checkHeader(name, value)
   if (lower === 'set-cookie') out.cookies.push(value)
   else if (lower !== 'content-type' && Object.hasOwn(out.headers, lower)) out.headers[lower] = `${out.headers[lower]}, ${value}`
   else setOwn(out.headers, lower, value)
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// RFC 9110 field-value: HTAB, SP, visible ASCII and obs-text. Node refuses the rest; Fetch refuses CR, LF and NUL.
+// RFC 9110 field-value: HTAB, SP, visible ASCII and obs-text. Node refuses the rest; Fetch refuses CR, LF, NUL.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/** A header name already checked: its lower case, and the last value checked under it. */
+interface CheckedName {
+  readonly lower: string
+  value: string | undefined
+}
+
+/** Names already checked: a handler writes the same few, most often with the same values, on every response. */
+const CHECKED = new Map<string, CheckedName>()
+// Bounded: names a handler builds from input must not grow it without end.
+const MAX_CHECKED = 256
 
 /**
  * Refuses a response header that HTTP cannot carry: a name that is not a token, a value with CR, LF, NUL or another
  * control character (a header injection, or a value no provider sends alike). The same TypeError on every provider,
- * which the runner turns into the logged 500.
+ * which the runner turns into the logged 500. Returns the name in lower case.
  */
-function checkHeader(name: string, value: string): void {
-  if (!TOKEN.test(name)) {
-    throw new TypeError(`handler returned an invalid response header name ${JSON.stringify(name.slice(0, 100))}: header names are HTTP tokens`)
+function checkHeader(name: string, value: string): string {
+  let checked = CHECKED.get(name)
+  if (checked === undefined) {
+    if (!TOKEN.test(name)) {
+      throw new TypeError(`handler returned an invalid response header name ${JSON.stringify(name.slice(0, 100))}: header names are HTTP tokens`)
+    }
+    checked = { lower: name.toLowerCase(), value: undefined }
+    if (CHECKED.size < MAX_CHECKED) CHECKED.set(name, checked)
   }
-  if (!FIELD_VALUE.test(value)) {
-    throw new TypeError(
-      `handler returned response header ${JSON.stringify(name)} with a value HTTP cannot carry (CR, LF, NUL or another control character)`,
-    )
+  if (value !== checked.value) {
+    if (!FIELD_VALUE.test(value)) {
+      throw new TypeError(
+        `handler returned response header ${JSON.stringify(name)} with a value HTTP cannot carry (CR, LF, NUL or another control character)`,
+      )
+    }
+    checked.value = value
   }
+  return checked.lower
 }
 
 /** Statuses whose responses carry no body (RFC 9110 15.3.5, 15.3.6, 15.4.5; Fetch's null body statuses). */
@@ -150,7 +169,8 @@ function frame(out: OutgoingResponse): OutgoingResponse {
 
 /** Whether a value is a Fetch `Response` (checked by tag: reading the global `Response` would load undici). */
 export function isFetchResponse(value: unknown): value is Response {
-  return Object.prototype.toString.call(value) === '[object Response]'
+  // Only an object that reads like one (the response helpers' plain objects do not) has its tag read.
+  return typeof (value as Response | null)?.arrayBuffer === 'function' && Object.prototype.toString.call(value) === '[object Response]'
 }
 
 /**
@@ -244,8 +264,7 @@ export function errorResponse(error: unknown, requestId: string): OutgoingRespon
     if (error.headers) {
       for (const name in error.headers) {
         const value = error.headers[name] as string
-        checkHeader(name, value)
-        setOwn(out.headers, name.toLowerCase(), value)
+        setOwn(out.headers, checkHeader(name, value), value)
       }
     }
     return out

@@ -51,8 +51,11 @@ function decode(text: string): string {
   }
 }
 
-function matchPath(route: Compiled, parts: readonly string[]): Record<string, string> | undefined {
-  const params: Record<string, string> = Object.create(null) as Record<string, string>
+/** The parameters of a route without any: one object, shared. */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+
+function matchPath(route: Compiled, parts: readonly string[]): Readonly<Record<string, string>> | undefined {
+  let params: Record<string, string> | undefined
   const { segments } = route
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as Compiled['segments'][number]
@@ -60,31 +63,38 @@ function matchPath(route: Compiled, parts: readonly string[]): Record<string, st
       if (parts[i] !== segment) return undefined
     } else if (segment.greedy) {
       if (i >= parts.length || parts.slice(i).join('/') === '') return undefined
+      params ??= Object.create(null) as Record<string, string>
       params[segment.name] = decode(parts.slice(i).join('/'))
       return params
     } else {
       const part = parts[i]
       if (part === undefined || part === '') return undefined
+      params ??= Object.create(null) as Record<string, string>
       params[segment.name] = decode(part)
     }
   }
-  return parts.length === segments.length ? params : undefined
+  return parts.length === segments.length ? (params ?? NO_PARAMS) : undefined
+}
+
+/** Whether a match has no path parameters (a route without any). */
+export function hasNoParams(params: Readonly<Record<string, string>>): boolean {
+  return params === NO_PARAMS
 }
 
 /** A router over the routes, most specific first. */
 export function createRouter(routes: readonly RouteTemplate[]): Router {
   const compiled = routes.map(compile).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.index - b.index))
   return (method, path) => {
-    const parts = path === '/' || path === '' ? [] : path.replace(/^\//, '').split('/')
+    const parts = path === '/' || path === '' ? [] : (path.startsWith('/') ? path.slice(1) : path).split('/')
     const upper = method.toUpperCase()
-    const allowed = new Set<string>()
+    let allowed: Set<string> | undefined
     for (const route of compiled) {
       const params = matchPath(route, parts)
       if (params === undefined) continue
       if (route.method === upper || route.method === 'ANY') return { index: route.index, params }
-      allowed.add(route.method)
+      ;(allowed ??= new Set<string>()).add(route.method)
     }
-    if (allowed.size === 0) throw new HttpError(404, `No route for ${upper} ${path}`)
+    if (allowed === undefined) throw new HttpError(404, `No route for ${upper} ${path}`)
     const allow = [...allowed].sort().join(', ')
     throw new HttpError(405, `Method ${upper} is not allowed on ${path}`, { headers: { allow } })
   }

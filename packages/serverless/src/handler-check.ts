@@ -6,7 +6,11 @@
  * left running (a module's timers or sockets must not keep a command alive).
  */
 import { assertHandler, type HandlerKind } from '@polycloud/core'
+import { mapStackTraces } from '@polycloud/core/source-maps'
 import { readFileSync, writeFileSync } from 'node:fs'
+
+// A module that fails to load is reported with its stack through the bundle's inline map, read only then.
+mapStackTraces()
 
 export interface CheckRequest {
   /** The function's name. */

@@ -142,7 +142,7 @@ export async function checkHandlers(
 function runCheck(input: string, output: string, cwd: string, environment: Readonly<Record<string, string>>, timeoutMs: number, files: readonly string[]): Promise<void> {
   const worker = fileURLToPath(new URL('./handler-check.js', import.meta.url))
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', worker, input, output], {
+    const child = spawn(process.execPath, [worker, input, output], {
       cwd,
       env: { ...process.env, ...environment },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -87,6 +87,17 @@ const COMMANDS: ReadonlyArray<{ command: keyof ProviderCommands<ProviderPlan>; e
 /** The commands that load the handlers (they bundle or run them): their modules and exports are checked first. */
 const LOADING_COMMANDS = new Set(['package', 'deploy', 'deploy function', 'offline', 'offline start', 'invoke local'])
 
+/**
+ * Where the handler check of a command is awaited when it is not awaited at `initialize`: the framework goes on
+ * with the package lifecycle (the template, the provider's configuration) while the check's Node process loads the
+ * handlers, and the check is awaited first at `before:package:createDeploymentArtifacts`, before serverless-esbuild
+ * bundles anything there.
+ */
+const CHECK_AWAITED_AT: Readonly<Record<string, string>> = {
+  package: 'before:package:createDeploymentArtifacts',
+  deploy: 'before:package:createDeploymentArtifacts',
+}
+
 /** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
 const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
@@ -264,7 +275,11 @@ export default class PolycloudPlugin {
       const resolve = declaresSecurity(draft) ? await policyResolver() : undefined
       model = completeService(draft, resolve)
       plan = provider.plan(model, { command })
-      if (LOADING_COMMANDS.has(command)) await checkHandlers(plan.functions, { servicePath, workDir, ...(provider.adapter ? { adapter: provider.adapter.package } : {}) })
+      const checkOptions = { servicePath, workDir, ...(provider.adapter ? { adapter: provider.adapter.package } : {}) }
+      // Where the framework packages (a provider that hands over), the check runs while it prepares and is awaited
+      // before anything is bundled; elsewhere it is awaited here.
+      const later = provider.handOver !== undefined ? CHECK_AWAITED_AT[command] : undefined
+      if (LOADING_COMMANDS.has(command) && later === undefined) await checkHandlers(plan.functions, checkOptions)
       rmSync(workDir, { recursive: true, force: true })
       mkdirSync(workDir, { recursive: true })
       for (const entry of provider.entries(plan, { workDir, servicePath })) {
@@ -272,6 +287,7 @@ export default class PolycloudPlugin {
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, entry.source)
       }
+      if (later !== undefined) await this.#checkLater(later, checkHandlers(plan.functions, checkOptions))
     } catch (error) {
       throw this.#userError(error)
     }
@@ -298,6 +314,26 @@ export default class PolycloudPlugin {
     }
     if (model.excluded.length > 0) log.notice(`serverless-polycloud: ${model.excluded.join(', ')} not deployed to ${provider.title} (excludeFrom)`)
     log.info(`serverless-polycloud: wrote ${plan.functions.length} function entries to ${relative(servicePath, workDir)}`)
+  }
+
+  /**
+   * Awaits a running handler check in the framework's `event` hook, first of that event's hooks; without the
+   * framework's hooks (a test's stand-in), returns the check to await now.
+   */
+  #checkLater(event: string, check: Promise<void>): Promise<void> {
+    // Its failure is the command's, reported at `event`; meanwhile it must not count as an unhandled rejection.
+    check.catch(() => {})
+    const hook = async (): Promise<void> => {
+      try {
+        await check
+      } catch (error) {
+        throw this.#userError(error)
+      }
+    }
+    const hooks = this.#serverless.pluginManager?.hooks
+    if (hooks === undefined) return check
+    ;(hooks[event] ??= []).unshift({ pluginName: 'PolycloudPlugin', hook })
+    return Promise.resolve()
   }
 
   /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */

@@ -57,4 +57,14 @@ describe('core/query', () => {
     expect(decodeFormComponent('100%')).to.equal('100%')
     expect(decodeFormComponent('plain')).to.equal('plain')
   })
+
+  it('reads a parameter before the query is parsed exactly as URLSearchParams does', () => {
+    const queries = ['', 'a', 'a=', '=', '=x', 'a=1&a=2', '&&a=1&&', 'ab=1&a=2', 'a=b=c', 'a&a=1', 'x=1&y', 'é=ü&k=v;w', 'a=1&', '&']
+    const names = ['', 'a', 'ab', 'b', 'x', 'y', 'é', 'k', 'z']
+    for (const raw of queries) {
+      for (const name of names) {
+        expect(PortableQuery.parse(raw).get(name), `${JSON.stringify(raw)} get ${JSON.stringify(name)}`).to.equal(new URLSearchParams(raw).get(name))
+      }
+    }
+  })
 })

@@ -101,11 +101,15 @@ describe('serverless/plugin: serverless package', function () {
       expect(orders).to.include('createLambdaEventHandler(portable, [sqs], "handlers/orders.default")')
     })
 
-    it('runs on nodejs22.x with source maps: a .map beside each bundle, NODE_OPTIONS=--enable-source-maps on each function', () => {
+    it('runs on nodejs22.x with source maps: a .map beside each bundle, read when a stack is formatted, not by --enable-source-maps', () => {
       for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) {
         expect(fn.Runtime, id).to.equal('nodejs22.x')
-        expect((fn.Environment as { Variables: Record<string, string> }).Variables, id).to.include({ NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'info' })
+        const variables = (fn.Environment as { Variables: Record<string, string> }).Variables
+        expect(variables, id).to.include({ LOG_LEVEL: 'info' })
+        expect(variables, id).to.not.have.property('NODE_OPTIONS')
       }
+      const entry = readFileSync(join(ROOT, '.polycloud/aws/hello.js'), 'utf8')
+      expect(entry.split('\n').find((line) => line.startsWith('import')), 'the first import').to.equal("import '@polycloud/core/map-stack-traces'")
       const files = execFileSync('unzip', ['-Z1', join(dir, 'hello.zip')]).toString().trim().split('\n').sort()
       expect(files).to.deep.equal(['.polycloud/aws/hello.cjs', '.polycloud/aws/hello.cjs.map'])
       const map = JSON.parse(execFileSync('unzip', ['-p', join(dir, 'hello.zip'), '.polycloud/aws/hello.cjs.map']).toString()) as { sources: string[]; sourcesContent?: unknown }

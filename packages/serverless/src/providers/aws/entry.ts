@@ -4,11 +4,17 @@ import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js
 import type { AwsPlan } from './plan.js'
 
 /**
+ * Stack traces through the bundle's source map, read when a stack is formatted rather than at every cold start as
+ * `--enable-source-maps` does; first, so that an error thrown while the handler's module loads is mapped too.
+ */
+export const MAP_STACK_TRACES = "import '@polycloud/core/map-stack-traces'"
+
+/**
  * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
  * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`).
  */
 export function lambdaEntry(fn: PlannedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
-  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), ...(fn.security ? [SECURE_IMPORT] : [])]
+  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), MAP_STACK_TRACES, ...(fn.security ? [SECURE_IMPORT] : [])]
   const handler = securedHandler(fn, 'portable', enforcedByPlatform)
   const label = JSON.stringify(fn.handlerText)
   if (fn.sources.length === 0) {

@@ -1,0 +1,130 @@
+/**
+ * @polycloud/core/map-stack-traces: stacks through a bundle's source map, read only when a stack is formatted, written
+ * exactly as Node writes them with --enable-source-maps (the configuration it replaces in the AWS entries).
+ */
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import * as esbuild from 'esbuild'
+import { ROOT } from '../../helpers/serverless.ts'
+
+const run = promisify(execFile)
+
+// Errors thrown every way a frame can be written: a named function, an anonymous arrow inside Array#map, a
+// constructor, a method, a portable handler's arrow (named by its caller), async frames, and a frame in Node itself.
+const SOURCE = `import '@polycloud/core/map-stack-traces'
+import { http } from '@polycloud/core'
+
+class Thing {
+  constructor(fail: boolean) {
+    if (fail) throw new Error('in constructor')
+  }
+  method(): never {
+    throw new TypeError('in method')
+  }
+}
+function explode(): never {
+  throw new Error('boom')
+}
+export const handler = http(() => {
+  throw new Error('arrow')
+})
+async function inner(): Promise<never> {
+  await Promise.resolve()
+  throw new RangeError('deep async')
+}
+export async function run(kind: string): Promise<unknown> {
+  await Promise.resolve()
+  if (kind === 'constructor') return new Thing(true)
+  if (kind === 'method') return new Thing(false).method()
+  if (kind === 'handler') return handler.handle({} as never, {} as never)
+  if (kind === 'async') return await inner()
+  if (kind === 'node') return JSON.parse('{')
+  return [1].map(() => explode())
+}
+`
+
+// Loads the bundle, then (when asked) moves the map in place, then prints every stack.
+const DRIVER = `const { renameSync } = require('node:fs')
+const bundle = require(process.argv[2])
+if (process.argv[3]) renameSync(process.argv[3], process.argv[2] + '.map')
+;(async () => {
+  for (const kind of ['function', 'constructor', 'method', 'handler', 'async', 'node']) {
+    try { await bundle.run(kind) } catch (error) { console.log(error.stack) }
+  }
+})()
+`
+
+describe('map-stack-traces: source-mapped stacks at no cost until a stack is formatted', function () {
+  this.timeout(30_000)
+  let dir: string
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'polycloud-maps-'))
+    writeFileSync(join(dir, 'handler.ts'), SOURCE)
+    writeFileSync(join(dir, 'driver.cjs'), DRIVER)
+    const common: esbuild.BuildOptions = {
+      entryPoints: [join(dir, 'handler.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      minify: true,
+      sourcesContent: false,
+      absWorkingDir: ROOT,
+      nodePaths: [join(ROOT, 'node_modules')],
+      logLevel: 'silent',
+    }
+    await esbuild.build({ ...common, sourcemap: 'linked', outfile: join(dir, 'linked.cjs') })
+    await esbuild.build({ ...common, sourcemap: 'inline', outfile: join(dir, 'inline.cjs') })
+  })
+
+  after(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const stacks = async (bundle: string, options: { flag?: boolean; mapAfterLoad?: string } = {}): Promise<string> => {
+    const args = [...(options.flag ? ['--enable-source-maps'] : []), join(dir, 'driver.cjs'), join(dir, bundle), ...(options.mapAfterLoad ? [options.mapAfterLoad] : [])]
+    const env = { ...process.env }
+    delete env.NODE_OPTIONS
+    return (await run(process.execPath, args, { env })).stdout
+  }
+
+  for (const bundle of ['linked.cjs', 'inline.cjs']) {
+    it(`writes every frame as --enable-source-maps does (${bundle.replace('.cjs', '')} map)`, async () => {
+      const [mapped, native] = await Promise.all([stacks(bundle), stacks(bundle, { flag: true })])
+      expect(mapped).to.equal(native)
+      expect(mapped).to.include(`at explode (${join(dir, 'handler.ts')}:13:9)`)
+      expect(mapped).to.include(`(${join(dir, 'handler.ts')}:16:9)`)
+      expect(mapped).to.match(/at new \w+ \(.*handler\.ts:6:21\)/)
+      expect(mapped).to.match(/at async .*handler\.ts:/)
+      expect(mapped).to.include('SyntaxError')
+      expect(mapped, 'no frame left in the bundle').to.not.include(`${bundle}:`)
+    })
+  }
+
+  it('reads the map when a stack is formatted, not when the bundle loads', async () => {
+    // The map is moved beside the bundle only after the bundle has loaded: still used. Node's own option reads it
+    // at load, so it maps nothing then.
+    renameSync(join(dir, 'linked.cjs.map'), join(dir, 'later.map'))
+    try {
+      const mapped = await stacks('linked.cjs', { mapAfterLoad: join(dir, 'later.map') })
+      expect(mapped).to.include(`at explode (${join(dir, 'handler.ts')}:13:9)`)
+      renameSync(join(dir, 'linked.cjs.map'), join(dir, 'later.map'))
+      const native = await stacks('linked.cjs', { flag: true, mapAfterLoad: join(dir, 'later.map') })
+      expect(native).to.match(/linked\.cjs:\d+:\d+\)/)
+      expect(native).to.not.include('handler.ts')
+    } finally {
+      if (existsSync(join(dir, 'later.map'))) renameSync(join(dir, 'later.map'), join(dir, 'linked.cjs.map'))
+    }
+  })
+
+  it('leaves stacks as they are without a map', async () => {
+    await esbuild.build({ entryPoints: [join(dir, 'handler.ts')], bundle: true, platform: 'node', format: 'cjs', absWorkingDir: ROOT, nodePaths: [join(ROOT, 'node_modules')], outfile: join(dir, 'plain.cjs'), logLevel: 'silent' })
+    const [mapped, native] = await Promise.all([stacks('plain.cjs'), stacks('plain.cjs', { flag: true })])
+    expect(mapped).to.equal(native)
+    expect(mapped).to.include('plain.cjs:')
+  })
+})

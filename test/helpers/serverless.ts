@@ -45,16 +45,28 @@ export function runProcess(command: string, args: readonly string[], options: { 
 }
 
 /** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
+export async function freePort(): Promise<number> {
+  return ((await freePorts(1)) as [number])[0]
+}
+
+/** `count` distinct ports free on 127.0.0.1 right now (each held until all are picked, so none is picked twice). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        const server = createServer()
+        server.unref()
+        server.on('error', reject)
+        server.listen(0, '127.0.0.1', () => resolve(server))
+      }),
+    ),
+  )
+  const ports = servers.map((server) => {
+    const address = server.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
   })
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return ports
 }
 
 export interface Offline {
@@ -78,9 +90,10 @@ export interface Offline {
  * for it to exit and removes that folder.
  */
 export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT, cli = CLI, env: NodeJS.ProcessEnv = {}): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()]
+  // Picked together: a port the system hands out for 0 could be one just picked for another server.
+  const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
   const state = mkdtempSync(join(tmpdir(), 'polycloud-offline-state-'))
-  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', '0', '--state', state]
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--state', state]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
   let offline: ServerlessProcess
   try {

@@ -93,7 +93,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   // Picked together: a port the system hands out for 0 could be one just picked for another server.
   const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
   const state = mkdtempSync(join(tmpdir(), 'polycloud-offline-state-'))
-  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--state', state]
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
   let offline: ServerlessProcess
   try {

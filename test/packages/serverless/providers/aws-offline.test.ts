@@ -158,9 +158,9 @@ describe('serverless/providers/aws: the local services under serverless offline'
 
     it('the port and state folder: command line, then custom.polycloud.aws.offline, then 4566 and .polycloud/state/aws', () => {
       expect(servicesSettings(contextFor(plan, { servicePath: '/srv/shop' }))).to.deep.include({ port: 4566, state: '/srv/shop/.polycloud/state/aws' })
-      const custom = planFor(aws, { hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] } }, { command: 'offline', custom: { offline: { servicesPort: 4600, state: '/tmp/aws-state' } } })
+      const custom = planFor(aws, { hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] } }, { command: 'offline', custom: { offline: { servicesPort: 4600, stateDir: '/tmp/aws-state' } } })
       expect(servicesSettings(contextFor(custom))).to.deep.include({ port: 4600, state: '/tmp/aws-state' })
-      expect(servicesSettings(contextFor(custom, { options: { servicesPort: '0', state: 'local' }, servicePath: '/srv/shop' }))).to.deep.include({ port: 0, state: '/srv/shop/local' })
+      expect(servicesSettings(contextFor(custom, { options: { servicesPort: '0', stateDir: 'local' }, servicePath: '/srv/shop' }))).to.deep.include({ port: 0, state: '/srv/shop/local' })
       expect(() => servicesSettings(contextFor(plan, { options: { servicesPort: '70000' } }))).to.throw(ConfigError, '--servicesPort: "70000" is not a port (0-65535)')
     })
 

@@ -58,7 +58,7 @@ export const aws: ProviderDefinition<AwsPlan> = {
         type: 'object',
         properties: {
           servicesPort: { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', pattern: '^[0-9]+$' }] },
-          state: { type: 'string' },
+          stateDir: { type: 'string' },
         },
         additionalProperties: false,
       },

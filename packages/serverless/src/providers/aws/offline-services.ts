@@ -7,8 +7,8 @@
  *
  * - The endpoint is `http://127.0.0.1:4566` (`--servicesPort`, `custom.polycloud.aws.offline.servicesPort`; 0
  *   picks a free port), printed at start with every queue, topic, bucket and schedule. State (queues and their
- *   messages, topics and subscriptions, buckets and objects) persists in `.polycloud/state/aws` (`--state`,
- *   `custom.polycloud.aws.offline.state`).
+ *   messages, topics and subscriptions, buckets and objects) persists in `.polycloud/state/aws` (`--stateDir`,
+ *   `custom.polycloud.aws.offline.stateDir`).
  * - Each function's environment gets `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS` and `AWS_ENDPOINT_URL_SNS` (the
  *   SDK v3 sends each service's requests there), and static local credentials when the environment has none (the
  *   default chain would otherwise probe the instance metadata address); `AWS_REGION` is serverless-offline's.
@@ -33,7 +33,7 @@ export const DEFAULT_STATE = '.polycloud/state/aws'
 /** `serverless offline`'s options for the local services (the same under `custom.polycloud.aws.offline`). */
 export const OFFLINE_OPTIONS = {
   servicesPort: { usage: `Port of the local S3, SQS and SNS endpoint (default ${DEFAULT_SERVICES_PORT}; 0: any free port)`, type: 'string' },
-  state: { usage: `Folder the local AWS services keep their state in (default ${DEFAULT_STATE})`, type: 'string' },
+  stateDir: { usage: `Folder the local AWS services keep their state in (default ${DEFAULT_STATE})`, type: 'string' },
 } as const
 
 export interface ServicesSettings {
@@ -49,7 +49,7 @@ export function servicesSettings(context: Pick<ServiceContext<AwsPlan>, 'options
   const rawPort = context.options.servicesPort ?? custom.servicesPort
   const port = rawPort === undefined || rawPort === '' ? DEFAULT_SERVICES_PORT : Number(rawPort)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--servicesPort', `${JSON.stringify(rawPort)} is not a port (0-65535)`)
-  const state = String(context.options.state ?? custom.state ?? DEFAULT_STATE)
+  const state = String(context.options.stateDir ?? custom.stateDir ?? DEFAULT_STATE)
   return { port, state: isAbsolute(state) ? state : resolve(context.servicePath, state), retrySeconds: localRetrySeconds() }
 }
 

@@ -42,7 +42,7 @@ interface Started {
 async function start(state: string): Promise<Started> {
   const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
   const offline = await startServerless(
-    ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--state', state],
+    ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state],
     { cwd: SERVICE, timeoutMs: 120_000, env: ENV },
   )
   const endpoint = /local AWS on (http:\/\/127\.0\.0\.1:(\d+))/.exec(offline.stderr())
@@ -178,7 +178,7 @@ describe('serverless/providers/aws/local: the services serverless offline starts
     await new Promise<void>((resolve) => busy.listen(busyPort, '127.0.0.1', () => resolve()))
     const other = mkdtempSync(join(tmpdir(), 'polycloud-aws-offline-failed-'))
     try {
-      const failed = await serverless(['offline', '--httpPort', String(busyPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--state', other], { cwd: SERVICE, timeoutMs: 90_000, env: ENV })
+      const failed = await serverless(['offline', '--httpPort', String(busyPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', other], { cwd: SERVICE, timeoutMs: 90_000, env: ENV })
       expect(failed.code, failed.stderr).to.equal(1)
       expect(failed.stderr).to.include(`local AWS on http://127.0.0.1:${servicesPort}`)
       expect(await accepts('127.0.0.1', servicesPort)).to.equal(false)

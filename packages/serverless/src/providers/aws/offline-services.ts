@@ -173,8 +173,12 @@ async function startServices(context: ServiceContext<AwsPlan>, framework: Framew
     })
   } catch (error) {
     const message = (error as Error).message
-    const busy = /port is in use/.test(message)
-    throw new ConfigError(busy ? '--servicesPort' : 'offline', busy ? `${settings.port}: the port is in use; stop what listens there, or pass --servicesPort <another> (0: any free port)` : `the local AWS services could not start: ${message}`)
+    if (/port is in use/.test(message)) {
+      throw new ConfigError('--servicesPort', `${settings.port}: the port is in use; stop what listens there, or pass --servicesPort <another> (0: any free port)`)
+    }
+    // A service's own refusal names what it refused in `extra` (the bucket name S3 finds invalid, say).
+    const extra = (error as { extra?: unknown }).extra
+    throw new ConfigError('offline', `the local AWS services could not start: ${message}${extra === undefined ? '' : ` ${JSON.stringify(extra)}`}`)
   }
   started(aws)
   service.provider.environment = { ...service.provider.environment, ...localEnvironment(aws.endpoint) }

@@ -169,6 +169,15 @@ describe('e2e: the demo on Azure', function () {
       expect(JSON.parse(printed.body)).to.deep.equal({ greeting: 'Bonjour, Ada!', lang: 'fr' })
     })
 
+    it("runs a Service Bus topic function with the message's application properties", async () => {
+      const path = join(dir, 'alerts.json')
+      writeFileSync(path, JSON.stringify({ input: 'disk almost full', triggerMetadata: { MessageId: 'm-1', DeliveryCount: 1, ApplicationProperties: { severity: 'warning' } } }))
+      const run = await serverless(['invoke', 'local', '-f', 'alerts', '--path', path], { env: azure })
+      expect(run.code, run.stderr).to.equal(0)
+      const line = run.stdout.split('\n').find((text) => text.includes('"message":"alert"')) as string
+      expect(JSON.parse(line.slice(line.indexOf('{')))).to.deep.include({ level: 'warn', body: 'disk almost full', attributes: { severity: 'warning' } })
+    })
+
     it('a failing invocation fails the command with the error, without a stack', async () => {
       const path = join(dir, 'orders.json')
       writeFileSync(path, JSON.stringify({ input: JSON.stringify({ id: 'o-1', items: [] }), triggerMetadata: { Id: 'm-1', DequeueCount: 1 } }))

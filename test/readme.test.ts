@@ -102,13 +102,19 @@ describe('README: POLYCLOUD_PROVIDER and the providers table', () => {
   })
 })
 
-/** A `curl` command line of the README as a fetch: -X, -H, -d, --data-binary @file. */
-function curlToFetch(line: string, base: string): { url: string; init: RequestInit } {
-  const words = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]) as string[]
+/**
+ * A `curl` command line of the README as a fetch: -X, -H, -d, --data-urlencode (several joined with `&`, as curl
+ * does), --data-binary @file; a trailing `# comment` ignored. `from` (the README's address) is read as `base`.
+ */
+function curlToFetch(line: string, base: string, from = 'http://127.0.0.1:3000'): { url: string; init: RequestInit } {
+  const tokens = [...line.replaceAll(from, base).matchAll(/'([^']*)'|(\S+)/g)]
+  const comment = tokens.findIndex((match) => match[2]?.startsWith('#'))
+  const words = (comment === -1 ? tokens : tokens.slice(0, comment)).map((match) => match[1] ?? match[2]) as string[]
   expect(words[0]).to.equal('curl')
   const headers: Record<string, string> = {}
   let method = 'GET'
   let body: string | Uint8Array<ArrayBuffer> | undefined
+  const form: string[] = []
   let url = ''
   for (let i = 1; i < words.length; i++) {
     const word = words[i] as string
@@ -117,12 +123,34 @@ function curlToFetch(line: string, base: string): { url: string; init: RequestIn
       const [name, ...value] = (words[++i] as string).split(':')
       headers[(name as string).trim()] = value.join(':').trim()
     } else if (word === '-d') body = words[++i]
-    else if (word === '--data-binary') body = new Uint8Array(readFileSync(join(ROOT, (words[++i] as string).replace(/^@/, ''))))
+    else if (word === '--data-urlencode') {
+      const [name, ...value] = (words[++i] as string).split('=')
+      form.push(`${name}=${encodeURIComponent(value.join('='))}`)
+    } else if (word === '--data-binary') body = new Uint8Array(readFileSync(join(ROOT, (words[++i] as string).replace(/^@/, ''))))
     else if (word === '-i') continue
     else url = word
   }
+  if (form.length > 0) {
+    body = form.join('&')
+    headers['content-type'] ??= 'application/x-www-form-urlencoded'
+  }
   if (body !== undefined && method === 'GET') method = 'POST'
-  return { url: url.replace('http://127.0.0.1:3000', base), init: { method, headers, ...(body !== undefined ? { body } : {}) } }
+  return { url, init: { method, headers, ...(body !== undefined ? { body } : {}) } }
+}
+
+/** A block's commands, continuation lines (`\` at the end) joined. */
+function commands(lines: readonly string[]): string[] {
+  const out: string[] = []
+  let current = ''
+  for (const line of lines) {
+    current += line.trimStart().replace(/\\$/, '')
+    if (line.endsWith('\\')) current += ' '
+    else {
+      out.push(current)
+      current = ''
+    }
+  }
+  return out
 }
 
 describe('README: the commands answer what it shows', function () {
@@ -156,6 +184,24 @@ describe('README: the commands answer what it shows', function () {
       checked++
     }
     expect(checked).to.equal(6)
+  })
+
+  it('Quick start: the local AWS services answer every curl, and each event reaches its function', async () => {
+    const block = blocks(section('Quick start')).find(({ lines }) => lines.some((line) => line.startsWith('curl') && line.includes('127.0.0.1:4566')))!
+    const curls = commands(block.lines).filter((command) => command.startsWith('curl '))
+    expect(curls).to.have.length(5)
+    for (const command of curls) {
+      const { url, init } = curlToFetch(command, offline.services, 'http://127.0.0.1:4566')
+      const response = await fetch(url, init)
+      expect(response.status, `${command}: ${await response.clone().text()}`).to.be.within(200, 299)
+      await response.body?.cancel()
+    }
+    // Each function ran, as the comments say.
+    const report = JSON.parse(await offline.waitForLine(/"message":"nightly report"/, 60_000)) as Record<string, unknown>
+    expect(report.function).to.equal('polycloud-demo-dev-report')
+    expect(JSON.parse(await offline.waitForLine(/"message":"order accepted"/, 60_000))).to.include({ orderId: 'o-1', items: 1, total: 12.5, attempt: 1 })
+    expect(JSON.parse(await offline.waitForLine(/"message":"alert"/, 60_000))).to.include({ level: 'warn', body: 'disk almost full' })
+    expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail needed"/, 60_000))).to.include({ key: 'images/cat.png', size: 70, target: 'thumbnails/cat.png' })
   })
 
   it('Local emulation: invoke local of events/orders.json fails only the order without items', async () => {

@@ -102,6 +102,17 @@ describe('e2e: the demo on Azure', function () {
       expect(host.stdout().slice(from)).to.include('"body":"disk full"')
     })
 
+    it("the admin API carries a Service Bus message's application properties (triggerMetadata, a local extension)", async () => {
+      const from = host.stdout().length
+      const body = { input: 'disk almost full', triggerMetadata: { ApplicationProperties: { severity: 'critical' } } }
+      expect((await fetch(`${host.url}/admin/functions/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status).to.equal(202)
+      const line = await host.waitForLine(/"message":"alert"/, 20_000, from)
+      expect(JSON.parse(line.slice(line.indexOf('{')))).to.deep.include({ level: 'error', body: 'disk almost full', topic: 'polycloud-demo-dev-alerts' })
+      const refused = await fetch(`${host.url}/admin/functions/alerts`, { method: 'POST', body: JSON.stringify({ input: 'x', triggerMetadata: { ApplicationProperties: 'severity=critical' } }) })
+      expect(refused.status).to.equal(400)
+      expect(await refused.json()).to.deep.equal({ error: 'triggerMetadata.ApplicationProperties must be an object (property name -> value)' })
+    })
+
     it("logs a failing handler's stack at the user's TypeScript file, not at the extracted copy", async () => {
       const from = host.stdout().length
       expect((await fetch(`${host.url}/api/fail`)).status).to.equal(500)
@@ -156,6 +167,15 @@ describe('e2e: the demo on Azure', function () {
       const printed = JSON.parse(run.stdout.slice(run.stdout.indexOf('{\n'))) as { status: number; body: string }
       expect(printed.status).to.equal(200)
       expect(JSON.parse(printed.body)).to.deep.equal({ greeting: 'Bonjour, Ada!', lang: 'fr' })
+    })
+
+    it("runs a Service Bus topic function with the message's application properties", async () => {
+      const path = join(dir, 'alerts.json')
+      writeFileSync(path, JSON.stringify({ input: 'disk almost full', triggerMetadata: { MessageId: 'm-1', DeliveryCount: 1, ApplicationProperties: { severity: 'warning' } } }))
+      const run = await serverless(['invoke', 'local', '-f', 'alerts', '--path', path], { env: azure })
+      expect(run.code, run.stderr).to.equal(0)
+      const line = run.stdout.split('\n').find((text) => text.includes('"message":"alert"')) as string
+      expect(JSON.parse(line.slice(line.indexOf('{')))).to.deep.include({ level: 'warn', body: 'disk almost full', attributes: { severity: 'warning' } })
     })
 
     it('a failing invocation fails the command with the error, without a stack', async () => {

@@ -2,7 +2,8 @@
  * End to end on Cloudflare's runtime: `serverless package` of the demo (the Worker loads in workerd WITHOUT
  * nodejs_compat), and `serverless offline` serving the packaged Worker through miniflare: routes, a cron fired by
  * hand and on schedule, a queue whose failing message is retried then dead-lettered, an R2 write whose notification
- * reaches the bucket's function, Ctrl-C. Every process started is stopped in `after`.
+ * reaches the bucket's function, Ctrl-C; and `serverless invoke local` of a cron, a queue batch and an R2
+ * notification. Every process started is stopped in `after`.
  */
 import { expect } from 'chai'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -206,6 +207,44 @@ describe('e2e: Cloudflare', function () {
         socket.once('error', () => resolve(true))
       })
       expect(refused).to.equal(true)
+    })
+  })
+
+  describe('serverless invoke local (the packaged Worker on workerd, one native payload)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'polycloud-cloudflare-invoke-'))
+    after(() => rmSync(dir, { recursive: true, force: true }))
+
+    /** Runs `invoke local` with a payload; its printed result and the handler's log lines. */
+    const invoke = async (fn: string, payload: unknown): Promise<{ result: { outcome?: string; retried?: string[]; acked?: string[] }; output: string }> => {
+      const path = join(dir, `${fn}.json`)
+      writeFileSync(path, JSON.stringify(payload))
+      const run = await serverless(['invoke', 'local', '-f', fn, '--path', path], { env: ENV, timeoutMs: 120_000 })
+      expect(run.code, run.stdout + run.stderr).to.equal(0)
+      return { result: JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{\n') + 1)) as { outcome?: string; retried?: string[] }, output: run.stdout + run.stderr }
+    }
+
+    it('a cron: the function runs for its Cron Trigger', async () => {
+      const { result, output } = await invoke('report', { scheduledTime: Date.UTC(2026, 0, 2, 3, 0) })
+      expect(result.outcome).to.equal('ok')
+      expect(logLine(output, (line) => line.message === 'nightly report')).to.include({ to: '2026-01-02T03:00:00.000Z' })
+    })
+
+    it('a queue batch: the failing message alone is retried', async () => {
+      const now = Date.now()
+      const messages = [
+        { id: 'm-0', timestamp: now, attempts: 1, body: JSON.stringify({ id: 'o-1', items: ['book'], total: 12.5 }) },
+        { id: 'm-1', timestamp: now, attempts: 1, body: JSON.stringify({ id: 'o-2', items: [], total: 3 }) },
+      ]
+      const { result, output } = await invoke('orders', { queue: 'orders', messages })
+      expect(result).to.deep.include({ outcome: 'ok', retried: ['m-1'] })
+      expect(logLine(output, (line) => line.message === 'order accepted')).to.include({ orderId: 'o-1', attempt: 1 })
+    })
+
+    it('an R2 event notification message: a storage event for the bucket function', async () => {
+      const body = { account: 'local', action: 'PutObject', bucket: 'polycloud-demo-dev-uploads', object: { key: 'images/cat 1.png', size: 2048, eTag: 'c846ff7a18f28c2e262116d6e8719ef0' }, eventTime: new Date().toISOString() }
+      const { result, output } = await invoke('thumbnails', { messages: [{ id: 'm-0', timestamp: Date.now(), attempts: 1, body }] })
+      expect(result.outcome).to.equal('ok')
+      expect(logLine(output, (line) => line.message === 'thumbnail needed')).to.include({ key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
     })
   })
 })

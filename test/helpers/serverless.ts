@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root: where the demo's serverless.yml is. */
@@ -42,21 +45,35 @@ export function runProcess(command: string, args: readonly string[], options: { 
 }
 
 /** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
+export async function freePort(): Promise<number> {
+  return ((await freePorts(1)) as [number])[0]
+}
+
+/** `count` distinct ports free on 127.0.0.1 right now (each held until all are picked, so none is picked twice). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        const server = createServer()
+        server.unref()
+        server.on('error', reject)
+        server.listen(0, '127.0.0.1', () => resolve(server))
+      }),
+    ),
+  )
+  const ports = servers.map((server) => {
+    const address = server.address()
+    return typeof address === 'object' && address !== null ? address.port : 0
   })
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return ports
 }
 
 export interface Offline {
   /** `http://127.0.0.1:<port>` */
   url: string
+  /** The local S3, SQS and SNS endpoint serverless offline started on AWS (`http://127.0.0.1:<port>`). */
+  services: string
   /** Everything the process wrote to stdout so far (handlers' log lines). */
   stdout(): string
   /** Everything the process wrote to stderr so far (the framework's and plugins' errors). */
@@ -68,18 +85,37 @@ export interface Offline {
 
 /**
  * Starts `serverless offline` for a service (default: the demo) on free ports of 127.0.0.1 and resolves once it
- * serves. The caller must call stop() (in an after hook), which interrupts it and waits for it to exit.
+ * serves: its routes, its Lambda endpoint and its local AWS services (state in a temporary folder of its own, so
+ * runs do not see each other's messages). The caller must call stop() (in an after hook), which interrupts it, waits
+ * for it to exit and removes that folder.
  */
-export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT, cli = CLI): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()]
-  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)]
+export async function startOffline(params: Record<string, string> = {}, timeoutMs = 90_000, cwd = ROOT, cli = CLI, env: NodeJS.ProcessEnv = {}): Promise<Offline> {
+  // Picked together: a port the system hands out for 0 could be one just picked for another server.
+  const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
+  const state = mkdtempSync(join(tmpdir(), 'polycloud-offline-state-'))
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
-  const offline = await startServerless(args, { cwd, timeoutMs, cli })
-  return { ...offline, url: `http://127.0.0.1:${httpPort}` }
+  let offline: ServerlessProcess
+  try {
+    offline = await startServerless(args, { cwd, timeoutMs, cli, env })
+  } catch (error) {
+    rmSync(state, { recursive: true, force: true })
+    throw error
+  }
+  const services = /local AWS on (http:\/\/127\.0\.0\.1:\d+)/.exec(offline.stderr())?.[1] ?? ''
+  return {
+    ...offline,
+    url: `http://127.0.0.1:${httpPort}`,
+    services,
+    async stop() {
+      await offline.stop()
+      rmSync(state, { recursive: true, force: true })
+    },
+  }
 }
 
 /** A long-running Serverless command (`offline`), with what it wrote so far. */
-export type ServerlessProcess = Omit<Offline, 'url'>
+export type ServerlessProcess = Omit<Offline, 'url' | 'services'>
 
 /**
  * Starts a long-running Serverless CLI command and resolves once it printed `Server ready:` on stderr. The caller

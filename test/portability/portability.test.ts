@@ -7,13 +7,28 @@
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
 import { startIssuer, type Issuer } from '@polycloud/testing'
-import type { LocalTarget, LogLine, Trigger } from './target.ts'
+import { waitFor, type LocalTarget, type LogLine, type Trigger } from './target.ts'
 import { TARGETS } from './targets/index.ts'
 
 const WEB_ORIGIN = 'http://localhost:5173'
 
 /** The value `context.provider` has on each target (core names Google Cloud `gcp`). */
 const CONTEXT_PROVIDER: Readonly<Record<string, string>> = { aws: 'aws', azure: 'azure', google: 'gcp', cloudflare: 'cloudflare' }
+
+/**
+ * What each provider's handlers saw of the neutral events, by case: the fields that must be the same everywhere
+ * (ids, times and the providers' own names for things differ; these may not). Compared across providers at the end.
+ */
+const SEEN: Record<string, Record<string, unknown>> = {}
+
+function see(kase: string, provider: string, fields: unknown): void {
+  ;(SEEN[kase] ??= {})[provider] = fields
+}
+
+/** A line's fields, the run's random part written as `<run>` (each provider's run has its own). */
+function neutral(line: LogLine, fields: readonly string[], run: string): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(Object.fromEntries(fields.map((field) => [field, line[field]]))).replaceAll(run, '<run>')) as Record<string, unknown>
+}
 
 function find(logs: readonly LogLine[], message: string): LogLine {
   const line = logs.find((candidate) => candidate.message === message)
@@ -170,6 +185,62 @@ describe('portability', function () {
         expect(find(logs, 'thumbnail needed')).to.include({ bucket: 'polycloud-demo-dev-uploads', key: 'images/cat 1.png', size: 2048, target: 'thumbnails/cat 1.png' })
       })
 
+      describe('events through the local ingress, as the cloud delivers them', () => {
+        const run = randomBytes(4).toString('hex')
+
+        it('a cron fired on demand runs now, for the day before', async function () {
+          requireTrigger(this, 'schedule')
+          const fired = Date.now()
+          const { logs } = await target.fire({ kind: 'schedule', function: 'report' })
+          const line = find(logs, 'nightly report')
+          // The tick's time is when it was fired (the minute or second it ran), not the cron's 03:00.
+          expect(Math.abs(Date.parse(line.to as string) - fired)).to.be.below(2 * 60_000)
+          see('a cron', provider, { hours: (Date.parse(line.to as string) - Date.parse(line.from as string)) / 3_600_000 })
+        })
+
+        it('a valid order is accepted once; an invalid one is retried, then dead-lettered', async function () {
+          requireTrigger(this, 'queue')
+          this.timeout(240_000)
+          const good = JSON.stringify({ id: `good-${run}`, items: ['book', 'pen'], total: 20.5 })
+          const bad = JSON.stringify({ id: `bad-${run}`, items: [], total: 5 })
+          const from = target.logs().length
+          const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
+          expect(redelivered).to.deep.equal([1])
+          see('a valid order', provider, neutral(find(logs, 'order accepted'), ['level', 'orderId', 'items', 'total', 'attempt'], run))
+          // Each provider's dead-letter store: SQS's dead-letter queue, the -poison queue, the dead-letter topic's pull
+          // subscription, the -dlq queue.
+          const dead: string[] = []
+          await waitFor('the invalid order in the dead-letter queue', async () => (dead.push(...(await target.deadLetters('orders'))), dead.includes(bad)), 180_000, 500)
+          expect(dead).to.not.include(good)
+          const lines = target.logs().slice(from)
+          expect(lines.filter((line) => line.message === 'order accepted' && line.orderId === `good-${run}`)).to.have.length(1)
+          // Delivered as often as the queue allows before the dead-letter queue (maxReceiveCount: 5), on every provider.
+          const failures = lines.filter((line) => line.message === 'event failed' && JSON.stringify(line.error).includes(`order bad-${run}: no items`))
+          expect(failures).to.have.length(5)
+          see('an invalid order', provider, { deliveries: failures.length, level: failures[0]?.level, deadLettered: dead.filter((body) => body === bad).length })
+        })
+
+        it('an alert with its attributes, logged at the level it asks for', async function () {
+          requireTrigger(this, 'topic')
+          const { logs } = await target.fire({ kind: 'topic', function: 'alerts', topic: 'polycloud-demo-dev-alerts', body: `disk ${run} full`, attributes: { severity: 'critical', team: 'storage' } })
+          const line = find(logs, 'alert')
+          expect(line).to.include({ level: 'error', topic: 'polycloud-demo-dev-alerts', subject: null, body: `disk ${run} full` })
+          expect(line.attributes).to.deep.equal({ severity: 'critical', team: 'storage' })
+          see('an alert', provider, neutral(line, ['level', 'topic', 'subject', 'body', 'attributes'], run))
+        })
+
+        it('an image under the prefix is noticed; an object outside it is not', async function () {
+          requireTrigger(this, 'storage')
+          const bucket = 'polycloud-demo-dev-uploads'
+          const outside = `docs/${run}.png`
+          const { logs } = await target.fire({ kind: 'storage', function: 'thumbnails', bucket, key: `images/${run}.png`, size: 4096, ignored: [outside] })
+          const line = find(logs, 'thumbnail needed')
+          expect(line).to.include({ bucket, key: `images/${run}.png`, size: 4096, target: `thumbnails/${run}.png` })
+          expect(target.logs().filter((candidate) => candidate.key === outside)).to.deep.equal([])
+          see('an image', provider, neutral(line, ['level', 'bucket', 'key', 'size', 'target'], run))
+        })
+      })
+
       describe('secured routes, declared once in serverless.yml', () => {
         const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
         const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
@@ -230,4 +301,17 @@ describe('portability', function () {
       })
     })
   }
+
+  describe('portability: the neutral fields the handlers see, the same on every provider', () => {
+    for (const kase of ['a cron', 'a valid order', 'an invalid order', 'an alert', 'an image']) {
+      it(kase, function () {
+        const seen = SEEN[kase] ?? {}
+        // Every provider that has the trigger (Cloudflare has no topics) must have run its case.
+        const expected = Object.keys(TARGETS).filter((provider) => !(kase === 'an alert' && provider === 'cloudflare'))
+        expect(Object.keys(seen).sort(), `the providers whose ${kase} case ran`).to.deep.equal(expected.sort())
+        const [first, ...others] = Object.entries(seen)
+        for (const [provider, fields] of others) expect(fields, `${provider} against ${first?.[0]}`).to.deep.equal(first?.[1])
+      })
+    }
+  })
 })

@@ -7,7 +7,11 @@
 /** A structured log line a portable handler wrote (`context.log`). */
 export type LogLine = Record<string, unknown> & { level: string; message: string }
 
-/** A non-HTTP delivery, described neutrally; each target turns it into its cloud's native payload. */
+/**
+ * A non-HTTP delivery, described neutrally; each target sends it through its cloud's real local ingress (a message
+ * sent to the local queue, a publish to the local topic, an object written to the local bucket, the schedule run on
+ * demand), which delivers it as the cloud does.
+ */
 export type Trigger =
   | { readonly kind: 'schedule'; readonly function: string }
   | { readonly kind: 'queue'; readonly function: string; readonly queue: string; readonly messages: readonly string[] }
@@ -24,6 +28,8 @@ export type Trigger =
       readonly bucket: string
       readonly key: string
       readonly size: number
+      /** Objects written first, outside what the function listens to (its prefix): the function must never see them. */
+      readonly ignored?: readonly string[]
     }
 
 /** What came of a delivery. */
@@ -47,6 +53,13 @@ export interface LocalTarget {
   fire(trigger: Trigger): Promise<Outcome>
   /** Handler log lines written while serving HTTP since the target started. */
   httpLogs(): readonly LogLine[]
+  /** Every handler log line since the target started (HTTP and events). */
+  logs(): readonly LogLine[]
+  /**
+   * Takes the messages that are in a queue's dead-letter queue now (the queue as serverless.yml names it), from the
+   * cloud's own dead-letter store: their bodies.
+   */
+  deadLetters(queue: string): Promise<readonly string[]>
   stop(): Promise<void>
 }
 
@@ -66,4 +79,29 @@ export function logLines(output: string): LogLine[] {
     }
   }
   return lines
+}
+
+/**
+ * Resolves once `output()` has stopped growing for a moment (a handler's log lines reach the terminal through the
+ * runtime's own pipes, a little after the invocation it belongs to has answered); at most `maxMs`.
+ */
+export async function quiet(output: () => string, maxMs = 3_000): Promise<void> {
+  const deadline = Date.now() + maxMs
+  let length = output().length
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    if (output().length === length) return
+    length = output().length
+  }
+}
+
+/** Resolves with `check()`'s first truthy value, polling; rejects naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value as NonNullable<T>
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
 }

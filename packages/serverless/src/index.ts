@@ -154,6 +154,10 @@ export default class PolycloudPlugin {
       },
     }
     if (provider.handOver === undefined) this.#serveCommands()
+    else if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) {
+      // The framework's own offline command (serverless-offline's) takes the provider's options too.
+      this.commands.offline = { options: { ...provider.offlineOptions } }
+    }
   }
 
   #error(message: string): Error {
@@ -362,6 +366,13 @@ export default class PolycloudPlugin {
       )
     }
   }
+}
+
+/** Whether the service lists a plugin (`plugins: [...]`, or `plugins: { modules: [...] }`). */
+function usesPlugin(serverless: Serverless, name: string): boolean {
+  const plugins = (serverless.service as { plugins?: unknown }).plugins
+  const modules = Array.isArray(plugins) ? plugins : ((plugins as { modules?: unknown } | undefined)?.modules ?? [])
+  return Array.isArray(modules) && modules.includes(name)
 }
 
 /** `@polycloud/auth`'s policy rules, loaded only for a service whose routes declare security. */

@@ -3,6 +3,7 @@
  * started on 127.0.0.1 and stopped with the command, and serving until Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { ConfigError } from './errors.js'
 import { nextRun, parseSchedule, type Schedule } from './schedule.js'
 
 /** A schedule to fire locally: its name (for the log), its neutral expression, and what firing it does. */
@@ -122,4 +123,20 @@ export function serveUntilInterrupted(parts: readonly Stoppable[]): Promise<void
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
+}
+
+/**
+ * `POLYCLOUD_OFFLINE_RETRY_SECONDS`: how long a local emulation waits before it delivers a failed message or event
+ * again, instead of the deployed delay (an SQS visibility timeout, Pub/Sub's 10-600 s backoff, Lambda's one and two
+ * minutes for asynchronous events). Only the wait changes: the number of attempts before a message is dead-lettered
+ * or dropped stays as deployed. Undefined when the variable is not set.
+ */
+export const RETRY_VARIABLE = 'POLYCLOUD_OFFLINE_RETRY_SECONDS'
+
+export function localRetrySeconds(env: Readonly<Record<string, string | undefined>> = process.env): number | undefined {
+  const text = env[RETRY_VARIABLE]
+  if (text === undefined || text.trim() === '') return undefined
+  const seconds = Number(text)
+  if (!/^\s*\d+\s*$/.test(text) || seconds > 43_200) throw new ConfigError(RETRY_VARIABLE, `${JSON.stringify(text)} is not a whole number of seconds from 0 to 43200`)
+  return seconds
 }

@@ -2,22 +2,18 @@
  * Azure: the demo packaged for Azure and served by Polycloud's local Functions host (`serverless offline`), HTTP
  * under the `/api` route prefix (the platform's convention). Events arrive as the platform delivers them: the cron
  * through the host's admin API (`POST /admin/functions/report`), queue messages through azurite (base64, one
- * invocation each: a redelivered message is one whose invocation failed), a blob through azurite, and the Service
- * Bus topic message, which azurite cannot carry, through `serverless invoke local` with the payload the host sends.
+ * invocation each: a redelivered message is one whose invocation failed; `<queue>-poison` after 5 dequeues), blobs
+ * through azurite, and the Service Bus topic message, which has no local emulator, through the admin API with its
+ * application properties (`triggerMetadata`, the local host's extension).
  */
 import { QueueClient } from '@azure/storage-queue'
 import { BlobServiceClient } from '@azure/storage-blob'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { outcomes, startAzureHost } from '../../helpers/azure.ts'
-import { serverless } from '../../helpers/serverless.ts'
-import { logLines, type LocalTarget, type Outcome, type Trigger } from '../target.ts'
+import { logLines, quiet, type LocalTarget, type Outcome, type Trigger } from '../target.ts'
 
 const WAIT_MS = 30_000
 
 export async function startAzure(): Promise<LocalTarget> {
-  const scratch = mkdtempSync(join(tmpdir(), 'polycloud-portability-azure-'))
   const host = await startAzureHost()
   const connection = host.connectionString as string
 
@@ -38,10 +34,17 @@ export async function startAzure(): Promise<LocalTarget> {
     return /Id=([0-9a-f-]+)\)/.exec(line)?.[1] as string
   }
 
+  /** The queue's name on Azure is the deployed one: read from the consuming function's binding, as the host has it. */
+  const queueNameOf = async (functionName: string): Promise<string> => {
+    const metadata = (await (await fetch(`${host.url}/admin/functions/${functionName}`)).json()) as { config: { bindings: Array<{ queueName?: string }> } }
+    return metadata.config.bindings.find((binding) => binding.queueName)?.queueName as string
+  }
+
   return {
     provider: 'azure',
     url: (path) => `${host.url}/api${path}`,
     httpLogs: () => logLines(host.stdout()),
+    logs: () => logLines(host.stdout()),
     async fire(trigger: Trigger): Promise<Outcome> {
       const from = host.stdout().length
       switch (trigger.kind) {
@@ -53,10 +56,7 @@ export async function startAzure(): Promise<LocalTarget> {
           return { redelivered: [], logs: logLines(host.stdout().slice(from)) }
         }
         case 'queue': {
-          // The queue's name on Azure is the deployed one: read it from the function's binding, as the host has it.
-          const metadata = (await (await fetch(`${host.url}/admin/functions/${trigger.function}`)).json()) as { config: { bindings: Array<{ queueName?: string }> } }
-          const queueName = metadata.config.bindings.find((binding) => binding.queueName)?.queueName as string
-          const client = new QueueClient(connection, queueName)
+          const client = new QueueClient(connection, await queueNameOf(trigger.function))
           const sent = []
           for (const body of trigger.messages) sent.push((await client.sendMessage(Buffer.from(body).toString('base64'))).messageId)
           // The first delivery of each message: its invocation id, found by the trigger details the host logs.
@@ -75,36 +75,30 @@ export async function startAzure(): Promise<LocalTarget> {
         case 'storage': {
           const container = BlobServiceClient.fromConnectionString(connection).getContainerClient(trigger.bucket)
           await container.createIfNotExists()
-          await container.getBlockBlobClient(trigger.key).uploadData(Buffer.alloc(trigger.size, 7))
+          for (const key of [...(trigger.ignored ?? []), trigger.key]) await container.getBlockBlobClient(key).uploadData(Buffer.alloc(trigger.size, 7))
           const escaped = `${trigger.bucket}/${trigger.key}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
           const id = await invocationOf(trigger.function, from, new RegExp(`New blob detected\\(LogsAndContainerScan\\): ${escaped}`))
           await settled(trigger.function, [id])
+          await quiet(host.stdout)
           return { redelivered: [], logs: logLines(host.stdout().slice(from)) }
         }
         case 'topic': {
-          const path = join(scratch, `${trigger.function}.json`)
-          const payload = {
-            input: trigger.body,
-            triggerMetadata: {
-              MessageId: crypto.randomUUID().replaceAll('-', ''),
-              DeliveryCount: 1,
-              EnqueuedTimeUtc: new Date().toISOString(),
-              ContentType: 'text/plain',
-              ApplicationProperties: trigger.attributes,
-              UserProperties: trigger.attributes,
-              LockToken: crypto.randomUUID(),
-            },
-          }
-          writeFileSync(path, JSON.stringify(payload))
-          const run = await serverless(['invoke', 'local', '-f', trigger.function, '--path', path], { env: { POLYCLOUD_PROVIDER: 'azure' }, timeoutMs: 90_000 })
-          if (run.code !== 0) throw new Error(`invoke local -f ${trigger.function} exited with ${run.code}:\n${run.stdout}\n${run.stderr}`)
-          return { redelivered: [], logs: logLines(run.stdout) }
+          const body = { input: trigger.body, triggerMetadata: { ApplicationProperties: trigger.attributes } }
+          const response = await fetch(`${host.url}/admin/functions/${trigger.function}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+          if (response.status !== 202) throw new Error(`admin API answered ${response.status}: ${await response.text()}`)
+          const id = await invocationOf(trigger.function, from, /This function was programmatically called/)
+          await settled(trigger.function, [id])
+          return { redelivered: [], logs: logLines(host.stdout().slice(from)) }
         }
       }
     },
-    async stop() {
-      await host.stop()
-      rmSync(scratch, { recursive: true, force: true })
+    async deadLetters(queue) {
+      const poison = new QueueClient(connection, `polycloud-demo-dev-${queue}-poison`)
+      if (!(await poison.exists())) return []
+      const { receivedMessageItems } = await poison.receiveMessages({ numberOfMessages: 32 })
+      for (const message of receivedMessageItems) await poison.deleteMessage(message.messageId, message.popReceipt)
+      return receivedMessageItems.map((message) => Buffer.from(message.messageText, 'base64').toString('utf8'))
     },
+    stop: () => host.stop(),
   }
 }

@@ -3,10 +3,13 @@
  * HTTP goes to the routing function's URL at the declared paths; every other kind goes through the local events
  * endpoint in Google's own API shapes (a Scheduler job run, a Pub/Sub publish, a Cloud Storage upload), which
  * delivers it as Google does (a Pub/Sub push envelope, an Eventarc CloudEvent). A message is redelivered when its
- * first push was not acknowledged: Pub/Sub pushes one message per request.
+ * first push was not acknowledged: Pub/Sub pushes one message per request. A failed push is retried after 1 s
+ * (`POLYCLOUD_OFFLINE_RETRY_SECONDS`) instead of Pub/Sub's 10-600 s backoff, 5 attempts as deployed; dead letters
+ * are pulled from the dead-letter topic's pull subscription (`<topic>-dlq`). Eventarc filters storage events by
+ * bucket only: an object outside the prefix reaches the function, whose entry drops it before the handler.
  */
 import { startServerless } from '../../helpers/serverless.ts'
-import type { LocalTarget, LogLine, Outcome, Trigger } from '../target.ts'
+import { quiet, type LocalTarget, type LogLine, type Outcome, type Trigger } from '../target.ts'
 
 interface Delivery {
   id: string
@@ -32,7 +35,7 @@ function gcpLogLines(output: string): LogLine[] {
 }
 
 export async function startGoogle(): Promise<LocalTarget> {
-  const offline = await startServerless(['offline', '--port', '0'], { env: { POLYCLOUD_PROVIDER: 'google' } })
+  const offline = await startServerless(['offline', '--port', '0'], { env: { POLYCLOUD_PROVIDER: 'google', POLYCLOUD_OFFLINE_RETRY_SECONDS: '1' } })
   try {
     const routes = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1]
     const events = /events \(Pub\/Sub, Cloud Storage, Cloud Scheduler\): (http:\/\/\S+)/.exec(offline.stderr())?.[1]
@@ -49,7 +52,7 @@ export async function startGoogle(): Promise<LocalTarget> {
         const first = (await deliveries()).filter((delivery) => delivery.function === fn && delivery.attempt === 1).slice(skip)
         if (first.length >= count && first.every((delivery) => delivery.outcome !== 'pending')) {
           // The handler's log lines were written before it answered; let them arrive.
-          await new Promise((resolve) => setTimeout(resolve, 150))
+          await quiet(offline.stdout)
           return first
         }
         if (Date.now() > deadline) throw new Error(`deliveries to ${fn} did not finish: ${JSON.stringify(first)}`)
@@ -70,6 +73,7 @@ export async function startGoogle(): Promise<LocalTarget> {
       provider: 'google',
       url: (path) => `${routes}${path}`,
       httpLogs: () => gcpLogLines(offline.stdout()),
+      logs: () => gcpLogLines(offline.stdout()),
       async fire(trigger: Trigger): Promise<Outcome> {
         const fn = `${SERVICE}-${trigger.function}`
         const skip = (await deliveries()).filter((delivery) => delivery.function === fn && delivery.attempt === 1).length
@@ -87,15 +91,24 @@ export async function startGoogle(): Promise<LocalTarget> {
             await publish(trigger.topic, [{ data: Buffer.from(trigger.body).toString('base64'), attributes: { ...trigger.attributes } }])
             break
           case 'storage':
-            await post(`${events}/upload/storage/v1/b/${trigger.bucket}/o?uploadType=media&name=${encodeURIComponent(trigger.key)}`, {
-              headers: { 'content-type': 'image/png' },
-              body: new Uint8Array(trigger.size),
-            })
+            count = (trigger.ignored ?? []).length + 1
+            for (const key of [...(trigger.ignored ?? []), trigger.key]) {
+              await post(`${events}/upload/storage/v1/b/${trigger.bucket}/o?uploadType=media&name=${encodeURIComponent(key)}`, {
+                headers: { 'content-type': 'image/png' },
+                body: new Uint8Array(trigger.size),
+              })
+            }
             break
         }
         const first = await settled(fn, skip, count)
         const redelivered = first.flatMap((delivery, index) => (delivery.outcome === 'acked' ? [] : [index]))
         return { redelivered, logs: gcpLogLines(offline.stdout().slice(from)) }
+      },
+      async deadLetters(queue) {
+        const subscription = `${events}/v1/projects/${project}/subscriptions/${SERVICE}-${queue}-dlq`
+        const { receivedMessages = [] } = (await post(`${subscription}:pull`, { body: JSON.stringify({ maxMessages: 100 }) })) as { receivedMessages?: Array<{ ackId: string; message: { data: string } }> }
+        if (receivedMessages.length > 0) await post(`${subscription}:acknowledge`, { body: JSON.stringify({ ackIds: receivedMessages.map(({ ackId }) => ackId) }) })
+        return receivedMessages.map(({ message }) => Buffer.from(message.data, 'base64').toString('utf8'))
       },
       stop: () => offline.stop(),
     }

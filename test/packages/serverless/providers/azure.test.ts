@@ -7,7 +7,8 @@ import { neutralPlan, routeTemplate, storageQueueName } from 'serverless-polyclo
 import { azure } from 'serverless-polycloud/providers/azure/index'
 import { hostJson, timeSpan } from 'serverless-polycloud/providers/azure/package'
 import { appEnvironment, appSettings, azureFunctions, nodeVersion } from 'serverless-polycloud/providers/azure/plan'
-import { fromRpcHttp, setCookieHeader, toRpcHttp } from 'serverless-polycloud/providers/azure/rpc'
+import { adminBody, adminInvocation } from 'serverless-polycloud/providers/azure/offline'
+import { fromRpcHttp, setCookieHeader, toRpcHttp, type RegisteredFunction } from 'serverless-polycloud/providers/azure/rpc'
 import { fromNcrontab, ncrontab } from 'serverless-polycloud/providers/azure/schedule'
 import { azureNames } from 'serverless-polycloud/providers/azure/deploy'
 import { ROOT } from '../../../helpers/serverless.ts'
@@ -238,6 +239,29 @@ describe('serverless/providers/azure', () => {
       )
       const reply = fromRpcHttp({ statusCode: '201', headers: { 'Content-Type': 'image/png', 'content-length': '999' }, cookies: [{ name: 'a', value: '1' }, { name: 'b', value: '2' }], body: { bytes: new Uint8Array([0, 255, 1]) } })
       expect(reply).to.deep.equal({ status: 201, headers: { 'content-type': 'image/png', 'set-cookie': ['a=1; path=/', 'b=2; path=/'] }, body: Buffer.from([0, 255, 1]) })
+    })
+
+    it("the admin API's body: input as the host takes it, and triggerMetadata (a local extension) as an object", () => {
+      expect(adminBody('{"input":"disk full","triggerMetadata":{"ApplicationProperties":{"severity":"warning"}}}')).to.deep.equal({ input: 'disk full', triggerMetadata: { ApplicationProperties: { severity: 'warning' } } })
+      expect(adminBody('{"input":{"id":"o-1"}}')).to.deep.equal({ input: '{"id":"o-1"}', triggerMetadata: {} })
+      expect(adminBody('')).to.deep.equal({ input: '', triggerMetadata: {} })
+      expect(adminBody('[1]')).to.deep.equal({ input: '', triggerMetadata: {} })
+      expect(adminBody('not json')).to.have.property('error').that.matches(/^the body must be JSON \{"input": \.\.\., "triggerMetadata": \{\.\.\.\}\}: /)
+      expect(adminBody('{"triggerMetadata":[]}')).to.deep.equal({ error: 'triggerMetadata must be an object (metadata name -> value, e.g. {"ApplicationProperties": {"severity": "warning"}})' })
+      expect(adminBody('{"triggerMetadata":{"ApplicationProperties":"severity=warning"}}')).to.deep.equal({ error: 'triggerMetadata.ApplicationProperties must be an object (property name -> value)' })
+    })
+
+    it('gives an admin-API Service Bus message its application properties (UserProperties too) and a Storage queue message its metadata', async () => {
+      const topic: RegisteredFunction = { name: 'alerts', bindings: { message: { type: 'serviceBusTrigger', direction: 'in', topicName: 'alerts', subscriptionName: 'alerts' } } }
+      const invocation = await adminInvocation(topic, 'disk full', undefined, { ApplicationProperties: { severity: 'warning', count: 3 }, Label: 'disk' })
+      expect(invocation.data).to.deep.equal({ string: 'disk full' })
+      expect(invocation.metadata.ApplicationProperties).to.deep.equal({ json: '{"severity":"warning","count":3}' })
+      expect(invocation.metadata.UserProperties).to.deep.equal({ json: '{"severity":"warning","count":3}' })
+      expect(invocation.metadata).to.deep.include({ Label: { string: 'disk' }, DeliveryCount: { int: 1 } })
+      expect((await adminInvocation(topic, 'x', undefined)).metadata.ApplicationProperties).to.deep.equal({ json: '{}' })
+      const queue: RegisteredFunction = { name: 'orders', bindings: { message: { type: 'queueTrigger', direction: 'in', queueName: 'orders' } } }
+      const queued = await adminInvocation(queue, '{"id":"o-1"}', undefined, { DequeueCount: 3 })
+      expect(queued.metadata).to.deep.include({ DequeueCount: { int: 3 }, QueueTrigger: { string: '{"id":"o-1"}' } })
     })
   })
 })

@@ -8,6 +8,7 @@ import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
 import { cronTriggers } from 'serverless-polycloud/providers/cloudflare/offline'
 import { uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
 import { describeService, type CloudflarePlan } from 'serverless-polycloud/providers/cloudflare/plan'
+import { runtimeWorkers } from 'serverless-polycloud/providers/cloudflare/runtime'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT } from '../../../helpers/serverless.ts'
 import { contextFor, planFor } from '../support.ts'
@@ -208,6 +209,20 @@ describe('serverless/providers/cloudflare', () => {
     it('refuses two consumers of one queue', () => {
       const functions = { a: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] }, b: { handler: 'handlers/orders.default', events: [{ fromQueue: 'q' }] } }
       expect(() => describeService(context(functions).plan)).to.throw(ConfigError, /functions\.b\.events\[0\]\.fromQueue: queue shop-prod-q is already consumed by function a/)
+    })
+  })
+
+  describe('the local runtime', () => {
+    it("POLYCLOUD_OFFLINE_RETRY_SECONDS sets the consumers' retry delay locally; without it none, as deployed; the retries stay", () => {
+      const manifest = describeService(context({ orders: { handler: 'handlers/orders.default', events: [{ fromQueue: 'orders' }] } }).plan)
+      const consumer = (): Record<string, unknown> => ((runtimeWorkers(manifest, '/tmp/worker')[0]?.queueConsumers ?? {}) as Record<string, Record<string, unknown>>)['shop-prod-orders'] ?? {}
+      expect(consumer()).to.not.have.property('retryDelay')
+      process.env.POLYCLOUD_OFFLINE_RETRY_SECONDS = '2'
+      try {
+        expect(consumer()).to.include({ retryDelay: 2, maxRetries: 4, deadLetterQueue: 'shop-prod-orders-dlq' })
+      } finally {
+        delete process.env.POLYCLOUD_OFFLINE_RETRY_SECONDS
+      }
     })
   })
 })

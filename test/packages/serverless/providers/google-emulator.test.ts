@@ -89,6 +89,25 @@ describe('serverless/providers/google: local events', function () {
     expect(received().filter((request) => request.body.includes(Buffer.from('good order').toString('base64')))).to.have.length(1)
   })
 
+  it("keeps dead letters in the dead-letter topic's pull subscription: pulled with Google's source attributes, hidden for the ack deadline, then acknowledged", async () => {
+    failing.add('doomed order')
+    const response = await publish('polycloud-demo-dev-orders', { messages: [{ data: Buffer.from('doomed order').toString('base64'), attributes: { tenant: 'acme' } }] })
+    const [doomed] = ((await response.json()) as { messageIds: string[] }).messageIds
+    await until(() => emulator.deliveries.some((delivery) => delivery.id === doomed && delivery.outcome === 'dead-lettered'))
+    const subscription = `${emulator.url}/v1/projects/p/subscriptions/polycloud-demo-dev-orders-dlq`
+    const pull = async () => (await (await fetch(`${subscription}:pull`, { method: 'POST', body: JSON.stringify({ maxMessages: 10 }) })).json()) as { receivedMessages?: Array<{ ackId: string; message: { data: string; attributes: Record<string, string> } }> }
+    const pulled = (await pull()).receivedMessages ?? []
+    const ours = pulled.filter(({ message }) => Buffer.from(message.data, 'base64').toString() === 'doomed order')
+    expect(ours).to.have.length(1)
+    expect(ours[0]?.message.attributes).to.deep.include({ tenant: 'acme', CloudPubSubDeadLetterSourceDeliveryCount: '5', CloudPubSubDeadLetterSourceSubscription: 'polycloud-demo-dev-orders-push' })
+    // Pulled: not answered again within the ack deadline.
+    expect((await pull()).receivedMessages ?? []).to.deep.equal([])
+    const ack = await fetch(`${subscription}:acknowledge`, { method: 'POST', body: JSON.stringify({ ackIds: pulled.map(({ ackId }) => ackId) }) })
+    expect(ack.status).to.equal(200)
+    expect((await fetch(`${emulator.url}/v1/projects/p/subscriptions/nope:pull`, { method: 'POST', body: '{"maxMessages":1}' })).status).to.equal(404)
+    expect((await fetch(`${subscription}:pull`, { method: 'POST', body: '{}' })).status).to.equal(400)
+  })
+
   it('delivers a topic message through Eventarc: a binary-mode CloudEvent with the MessagePublishedData body', async () => {
     await publish('polycloud-demo-dev-alerts', { messages: [{ data: Buffer.from('disk full').toString('base64'), attributes: { severity: 'warning' } }] })
     await until(() => received().length === 1)

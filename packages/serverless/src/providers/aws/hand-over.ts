@@ -8,7 +8,9 @@ import { basename, relative } from 'node:path'
 import type { Json, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
 import { manageEsbuild } from './esbuild.js'
-import type { AwsPlan } from './plan.js'
+import { runsLocally } from './local-model.js'
+import { servicesBesideOffline } from './offline-services.js'
+import { isOfflineCommand, type AwsPlan } from './plan.js'
 import { truthfulOffline } from './serverless-offline.js'
 
 /** The framework's view of the service that the hand-over rewrites. */
@@ -86,10 +88,13 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
   separateBuilds(service, context.workDir)
   addResources(service, plan)
   secureHttpApi(service, plan)
+  const offline = isOfflineCommand(context.command ?? '')
   for (const fn of plan.functions) {
     const config = service.functions[fn.name]
     if (!config) continue
-    config.events = structuredClone(fn.events.flatMap((event) => event.native))
+    const events = structuredClone(fn.events.flatMap((event) => event.native))
+    // Under offline the local services' scheduler fires the schedules it can run; serverless-offline's must not too.
+    config.events = offline ? events.filter((event) => !('schedule' in event && runsLocally(event.schedule))) : events
     config.handler = `${relativeDir}/${fn.name}.handler`
   }
   // REST APIs deliver binary bodies only for the media types listed here; all bodies are handled as bytes.
@@ -98,8 +103,13 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
     apiGateway.binaryMediaTypes ??= ['*/*']
   }
   enableSourceMaps(service, context.command)
-  if (context.command === 'offline' || context.command === 'offline start') {
-    truthfulOffline(context.servicePath, context.log, context.stage, plan.rest)
+  const esbuild = manageEsbuild(serverless, context.servicePath, context.log)
+  if (!offline) return esbuild
+  truthfulOffline(context.servicePath, context.log, context.stage, plan.rest)
+  const services = servicesBesideOffline(context, serverless)
+  return {
+    async release() {
+      await Promise.all([services?.release(), esbuild?.release()])
+    },
   }
-  return manageEsbuild(serverless, context.servicePath, context.log)
 }

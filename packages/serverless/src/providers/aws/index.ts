@@ -7,6 +7,7 @@ import type { ProviderDefinition } from '../../provider.js'
 import { lambdaEntries } from './entry.js'
 import { handOver } from './hand-over.js'
 import { awsPlan, type AwsPlan } from './plan.js'
+import { OFFLINE_OPTIONS } from './offline-services.js'
 import { LAMBDA_REQUEST_LIMIT } from './serverless-offline.js'
 
 /** An ARN, or a CloudFormation intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, ...) that resolves to one. */
@@ -52,9 +53,20 @@ export const aws: ProviderDefinition<AwsPlan> = {
     properties: {
       /** Which API Gateway serves `route` events: HTTP API (payload 2.0, default) or REST API (1.0). */
       routes: { enum: ['http-api', 'rest-api'] },
+      /** The local S3, SQS and SNS under `serverless offline` (`offline-services.ts`). */
+      offline: {
+        type: 'object',
+        properties: {
+          servicesPort: { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', pattern: '^[0-9]+$' }] },
+          stateDir: { type: 'string' },
+        },
+        additionalProperties: false,
+      },
     },
     additionalProperties: false,
   },
+  /** Beside serverless-offline's own options (`--httpPort`, `--lambdaPort`, ...). */
+  offlineOptions: OFFLINE_OPTIONS,
   eventOptions: {
     route: { properties: { api: { enum: ['http-api', 'rest-api'] } } },
     fromQueue: { properties: { arn: ARN }, required: [['arn']] },

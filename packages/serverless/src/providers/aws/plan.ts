@@ -30,9 +30,14 @@ export interface AwsPlan extends ProviderPlan<AwsEvents> {
   readonly rest: boolean
 }
 
+/** `serverless offline` and `serverless offline start`. */
+export function isOfflineCommand(command: string): boolean {
+  return command === 'offline' || command.startsWith('offline ')
+}
+
 /** Commands that run the functions on this machine: nothing of API Gateway's is in front of them. */
 export function isLocalCommand(command: string): boolean {
-  return command === 'offline' || command.startsWith('offline ') || command === 'invoke local'
+  return isOfflineCommand(command) || command === 'invoke local'
 }
 
 /** The API each of a function's routes is on. */

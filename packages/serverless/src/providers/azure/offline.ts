@@ -2,8 +2,9 @@
  * `serverless offline` for Azure (and what `serverless invoke local` shares with it): the packaged app (the zip's
  * content, not the sources) run the way `func start` runs it. A local host serves HTTP functions under `/api` on 127.0.0.1:7071,
  * fires timers on their NCRONTAB schedule, feeds Storage queue and blob triggers from azurite (started and stopped
- * with the command), and answers the admin API (`POST /admin/functions/<name>` with `{"input": ...}`); the Node
- * worker (`worker.ts`) runs each invocation through @azure/functions' own invocation model.
+ * with the command), and answers the admin API (`POST /admin/functions/<name>` with `{"input": ...}`, and locally
+ * `{"triggerMetadata": {...}}` too: a message's application properties, say); the Node worker (`worker.ts`) runs
+ * each invocation through @azure/functions' own invocation model.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { buffer } from 'node:stream/consumers'
@@ -131,37 +132,66 @@ export function isDisabled(env: Readonly<Record<string, string | undefined>>, na
   return value === 'true' || value === '1'
 }
 
-/** How the admin API's `input` reaches a function of each trigger type (the host's conversions). */
-export async function adminInvocation(fn: RegisteredFunction, input: string, storage: StorageAccess | undefined): Promise<Invocation> {
+/**
+ * How the admin API's `input` reaches a function of each trigger type (the host's conversions), with the metadata
+ * the host would give a message of that trigger. `triggerMetadata` (a local extension: the real host's admin API
+ * takes `input` only) sets or overrides it, named as the host names it: `ApplicationProperties` of a Service Bus
+ * message (its `UserProperties` too, unless given), `DeliveryCount`, `MessageId`, `ContentType`, `Label`, ...;
+ * `DequeueCount`, `Id`, ... of a Storage queue message.
+ */
+export async function adminInvocation(fn: RegisteredFunction, input: string, storage: StorageAccess | undefined, triggerMetadata: Readonly<Json> = {}): Promise<Invocation> {
   const trigger = triggerOf(fn)
   const type = trigger.type.toLowerCase()
   const reason = 'This function was programmatically called via the host APIs.'
   const now = new Date()
+  const given = typedMetadata(triggerMetadata)
   switch (type) {
     case 'timertrigger':
-      return { functionName: fn.name, reason, data: timerInfo(now, undefined), metadata: {} }
+      return { functionName: fn.name, reason, data: timerInfo(now, undefined), metadata: given }
     case 'queuetrigger': {
       const metadata = queueMetadata({ messageId: crypto.randomUUID(), dequeueCount: 1, popReceipt: '', insertedOn: now, expiresOn: now, nextVisibleOn: now, text: input })
-      return { functionName: fn.name, reason, data: { string: input }, metadata }
+      return { functionName: fn.name, reason, data: { string: input }, metadata: { ...metadata, ...given } }
     }
-    case 'servicebustrigger':
-      return {
-        functionName: fn.name,
-        reason,
-        data: { string: input },
-        metadata: typedMetadata({ MessageId: crypto.randomUUID(), DeliveryCount: 1, EnqueuedTimeUtc: now.toISOString(), ApplicationProperties: {}, UserProperties: {} }),
-      }
+    case 'servicebustrigger': {
+      const properties = triggerMetadata.ApplicationProperties ?? {}
+      const metadata = { MessageId: crypto.randomUUID().replaceAll('-', ''), DeliveryCount: 1, EnqueuedTimeUtc: now.toISOString(), ApplicationProperties: properties, UserProperties: properties, ...triggerMetadata }
+      return { functionName: fn.name, reason, data: { string: input }, metadata: typedMetadata(metadata) }
+    }
     case 'blobtrigger': {
       if (storage === undefined) throw new ProviderError(`function ${fn.name} reads blobs: the local host has no storage (azurite) running`)
       const blob = await storage.readBlob(input)
-      return { functionName: fn.name, reason, ...blob }
+      return { functionName: fn.name, reason, ...blob, metadata: { ...blob.metadata, ...given } }
     }
     case 'eventgridtrigger':
     case 'cosmosdbtrigger':
-      return { functionName: fn.name, reason, data: { json: jsonText(input) }, metadata: {} }
+      return { functionName: fn.name, reason, data: { json: jsonText(input) }, metadata: given }
     default:
-      return { functionName: fn.name, reason, data: { string: input }, metadata: {} }
+      return { functionName: fn.name, reason, data: { string: input }, metadata: given }
   }
+}
+
+/**
+ * The admin API's body, `{"input": ..., "triggerMetadata": {...}}`: the input as the host takes it (a string; other
+ * JSON as its text) and the metadata an object; or the problem, for a 400.
+ */
+export function adminBody(text: string): { input: string; triggerMetadata: Json } | { error: string } {
+  let body: unknown
+  try {
+    body = JSON.parse(text || '{}')
+  } catch (error) {
+    return { error: `the body must be JSON {"input": ..., "triggerMetadata": {...}}: ${(error as Error).message}` }
+  }
+  // Anything but an object carries no input, as before.
+  const { input: value, triggerMetadata = {} } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Json
+  if (typeof triggerMetadata !== 'object' || triggerMetadata === null || Array.isArray(triggerMetadata)) {
+    return { error: 'triggerMetadata must be an object (metadata name -> value, e.g. {"ApplicationProperties": {"severity": "warning"}})' }
+  }
+  const properties = (triggerMetadata as Json).ApplicationProperties
+  if (properties !== undefined && (typeof properties !== 'object' || properties === null || Array.isArray(properties))) {
+    return { error: 'triggerMetadata.ApplicationProperties must be an object (property name -> value)' }
+  }
+  const input = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)
+  return { input, triggerMetadata: triggerMetadata as Json }
 }
 
 /** JSON text of an admin input: the string when it is JSON, else the string as a JSON string. */
@@ -241,17 +271,11 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
     if (request.method === 'GET') return reply(response, 200, functionMetadata(fn, options.baseUrl(), routes.find((route) => route.fn === fn)))
     if (request.method !== 'POST') return reply(response, 405, undefined, { allow: 'GET, POST' })
     if (triggerOf(fn).type.toLowerCase() === 'httptrigger') return reply(response, 400, { error: `${fn.name} is an HTTP function: call its route` })
-    let input: string
-    try {
-      const body = JSON.parse((await buffer(request)).toString('utf8') || '{}') as unknown
-      const value = typeof body === 'object' && body !== null ? (body as Json).input : undefined
-      input = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)
-    } catch (error) {
-      return reply(response, 400, { error: `the body must be JSON {"input": ...}: ${(error as Error).message}` })
-    }
+    const body = adminBody((await buffer(request)).toString('utf8'))
+    if ('error' in body) return reply(response, 400, { error: body.error })
     let invocation: Invocation
     try {
-      invocation = await adminInvocation(fn, input, options.storage())
+      invocation = await adminInvocation(fn, body.input, options.storage(), body.triggerMetadata)
     } catch (error) {
       return reply(response, 400, { error: (error as Error).message })
     }

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { ProviderError } from '../../errors.js'
-import { startProcess, type Stoppable } from '../../local.js'
+import { localRetrySeconds, startProcess, type Stoppable } from '../../local.js'
 import type { HostLog, LocalHost } from './host.js'
 import type { OfflineSettings, StorageAccess } from './offline.js'
 import { QUEUE_DEFAULTS } from './package.js'
@@ -157,7 +157,8 @@ export async function startListeners(host: LocalHost, storage: LocalStorage, env
   const settings = { ...QUEUE_DEFAULTS, ...(((hostJson.extensions as Json | undefined)?.queues ?? {}) as Json) }
   const batchSize = Number(settings.batchSize)
   const maxDequeueCount = Number(settings.maxDequeueCount)
-  const retryAfter = seconds(settings.visibilityTimeout, 0)
+  // POLYCLOUD_OFFLINE_RETRY_SECONDS, else host.json's: the wait before a failed message is visible again.
+  const retryAfter = localRetrySeconds() ?? seconds(settings.visibilityTimeout, 0)
   const base64 = String(settings.messageEncoding).toLowerCase() !== 'none'
   const lease = Math.min(7 * 86400, seconds(hostJson.functionTimeout, 1800) + 60)
   let stopped = false

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Miniflare, WorkerOptions } from 'miniflare'
 import { ProviderError } from '../../errors.js'
+import { localRetrySeconds } from '../../local.js'
 import { MAIN_MODULE, type ServiceManifest } from './plan.js'
 
 /** The account id R2 notifications carry locally. */
@@ -42,10 +43,12 @@ const notifierName = (index: number): string => `polycloud-r2-${index}`
 export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOptions[] {
   const { settings } = manifest
   const queueProducers: Record<string, { queueName: string }> = {}
-  const queueConsumers: Record<string, { maxBatchSize: number; maxBatchTimeout: number; maxRetries: number; deadLetterQueue: string }> = {}
+  const queueConsumers: Record<string, { maxBatchSize: number; maxBatchTimeout: number; maxRetries: number; deadLetterQueue: string; retryDelay?: number }> = {}
+  // POLYCLOUD_OFFLINE_RETRY_SECONDS: the wait before a retried message is delivered again (Cloudflare's default: none).
+  const retryDelay = localRetrySeconds()
   for (const queue of manifest.queues) {
     if (queue.binding !== undefined) queueProducers[queue.binding] = { queueName: queue.name }
-    queueConsumers[queue.name] = { maxBatchSize: queue.batchSize, maxBatchTimeout: queue.maxWaitMs / 1000, maxRetries: queue.maxRetries, deadLetterQueue: queue.deadLetterQueue }
+    queueConsumers[queue.name] = { maxBatchSize: queue.batchSize, maxBatchTimeout: queue.maxWaitMs / 1000, maxRetries: queue.maxRetries, deadLetterQueue: queue.deadLetterQueue, ...(retryDelay === undefined ? {} : { retryDelay }) }
   }
   const wrappedBindings = Object.fromEntries(manifest.buckets.map((bucket, index) => [bucket.binding, { scriptName: notifierName(index) }]))
   const service: WorkerOptions = {

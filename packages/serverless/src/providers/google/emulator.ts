@@ -7,13 +7,16 @@
  *   POST   /upload/storage/v1/b/<bucket>/o?uploadType=media&name=<key>   (the object's bytes: a "finalized" event)
  *   DELETE /storage/v1/b/<bucket>/o/<key>                           (a "deleted" event)
  *   POST   /v1/projects/<project>/locations/<region>/jobs/<job>:run  (runs a Scheduler job now)
+ *   POST   /v1/projects/<project>/subscriptions/<sub>:pull           {"maxMessages": 10}: a dead-letter topic's messages
+ *   POST   /v1/projects/<project>/subscriptions/<sub>:acknowledge    {"ackIds": [...]}
  *   GET    /polycloud/deliveries                                    (what was delivered, with each attempt's outcome)
  *
  * and delivers to the functions' local hosts exactly as Google does: a push subscription POSTs the push envelope
  * (`{message, subscription, deliveryAttempt}`), Eventarc POSTs a binary-mode CloudEvent (`ce-*` headers, the data
  * as the JSON body). A delivery answered with anything but 102, 200, 201, 202 or 204 is redelivered with
  * exponential backoff (10 s to 600 s, as deployed); a push subscription's message goes to its dead-letter topic
- * after the maximum delivery attempts.
+ * after the maximum delivery attempts, where the pull subscription that keeps it (as deployed) holds it: a pull
+ * answers the messages not pulled in the last 10 s (the default ack deadline), an acknowledgement removes them.
  */
 import { createHash } from 'node:crypto'
 import { buffer } from 'node:stream/consumers'
@@ -102,6 +105,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const objects = new Map<string, Record<string, unknown>>()
   let stopped = false
   const topics = new Set(layout.topics.map((topic) => topic.name))
+  /** The pull subscriptions keeping dead letters, with their messages (ack id -> message, and when it shows again). */
+  const pulls = new Map(layout.deadLetters.map((spec) => [spec.name, { topic: spec.topic, messages: new Map<string, { message: PubSubMessage; visibleAt: number }>() }]))
+  let ackIds = 0
 
   const later = (ms: number, run: () => void): void => {
     if (stopped) return
@@ -225,6 +231,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     return messages.map((input) => {
       const message: PubSubMessage = { data: input.data ?? '', attributes: input.attributes ?? {}, messageId: nextId(), publishTime, ...(input.orderingKey ? { orderingKey: input.orderingKey } : {}) }
       deliverMessage(topic, message)
+      for (const pull of pulls.values()) if (pull.topic === topic) pull.messages.set(`ack-${++ackIds}`, { message, visibleAt: 0 })
       return message.messageId
     })
   }
@@ -343,6 +350,27 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       runJob(job.name)
       return json(res, { name: `projects/${project}/locations/${region}/jobs/${job.name}`, schedule: job.schedule, timeZone: job.timeZone, state: job.enabled ? 'ENABLED' : 'PAUSED', pubsubTarget: { topicName: `projects/${project}/topics/${job.topic}` } })
     }
+    if (req.method === 'POST' && (match = /^\/v1\/projects\/([^/]+)\/subscriptions\/([^/:]+):(pull|acknowledge)$/.exec(path))) {
+      const pull = pulls.get(match[2] as string)
+      if (pull === undefined) return apiError(res, 404, 'NOT_FOUND', `Resource not found (resource=${match[2]}); the pull subscriptions here keep the dead-letter topics: ${[...pulls.keys()].join(', ') || 'none'}`)
+      let request: { maxMessages?: unknown; ackIds?: unknown }
+      try {
+        request = JSON.parse(body.toString('utf8') || '{}') as typeof request
+      } catch {
+        return apiError(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.')
+      }
+      if (match[3] === 'acknowledge') {
+        if (!Array.isArray(request.ackIds)) return apiError(res, 400, 'INVALID_ARGUMENT', 'ackIds must be a list of ack ids.')
+        for (const id of request.ackIds) pull.messages.delete(String(id))
+        return json(res, {})
+      }
+      const max = Number(request.maxMessages)
+      if (!Number.isInteger(max) || max < 1) return apiError(res, 400, 'INVALID_ARGUMENT', 'maxMessages must be a positive integer.')
+      const now = Date.now()
+      const received = [...pull.messages.entries()].filter(([, entry]) => entry.visibleAt <= now).slice(0, max)
+      for (const [, entry] of received) entry.visibleAt = now + 10_000
+      return json(res, { receivedMessages: received.map(([ackId, entry]) => ({ ackId, message: wire(entry.message) })) })
+    }
     if (req.method === 'GET' && path === '/polycloud/deliveries') return json(res, deliveries)
     if (req.method === 'GET' && path === '/') {
       return json(res, {
@@ -353,6 +381,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         upload: 'POST /upload/storage/v1/b/<bucket>/o?uploadType=media&name=<key>',
         delete: 'DELETE /storage/v1/b/<bucket>/o/<key>',
         runJob: `POST /v1/projects/${project}/locations/${region}/jobs/<job>:run`,
+        pull: `POST /v1/projects/${project}/subscriptions/<dead-letter subscription>:pull`,
         deliveries: 'GET /polycloud/deliveries',
       })
     }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { delimiter, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, ProviderError } from '../../errors.js'
-import { serveUntilInterrupted, startProcess, startScheduler, stopAll, type LocalProcess, type Stoppable } from '../../local.js'
+import { localRetrySeconds, serveUntilInterrupted, startProcess, startScheduler, stopAll, type LocalProcess, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
 import { startEmulator } from './emulator.js'
 import { packageSource } from './package.js'
@@ -129,6 +129,8 @@ export async function offlineCommand(context: Context): Promise<void> {
   const parts: Stoppable[] = [...hosted]
   try {
     const eventsPort = port === 0 ? 0 : port + 1
+    // POLYCLOUD_OFFLINE_RETRY_SECONDS: a fixed wait instead of Pub/Sub's backoff; the attempts stay as deployed.
+    const retry = localRetrySeconds()
     const emulator = await startEmulator({
       project,
       region: settings.region,
@@ -137,6 +139,7 @@ export async function offlineCommand(context: Context): Promise<void> {
       layout: settings.layout,
       urls,
       log: (line) => context.log.notice(line),
+      ...(retry === undefined ? {} : { backoff: { minMs: retry * 1000, maxMs: retry * 1000 } }),
     }).catch((error: unknown) => {
       throw new ProviderError(`the local events endpoint cannot listen on ${host}:${eventsPort}: ${(error as Error).message}`, 'stop what listens there, or serve on another port (--port; events use the next one)')
     })

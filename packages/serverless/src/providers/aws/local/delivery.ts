@@ -60,6 +60,11 @@ export interface DeliveryOptions {
   readonly asyncRetryDelaysMs?: readonly number[]
   /** How long a poll waits for messages, in SQS seconds (Lambda long-polls for 20). */
   readonly pollWaitSeconds?: number
+  /**
+   * When set, a message a function failed is visible again after this many seconds instead of the queue's
+   * visibility timeout (a local setting: the receives before the dead-letter queue stay the redrive policy's).
+   */
+  readonly retryDelaySeconds?: number
 }
 
 const MAX_RECORDS = 10_000
@@ -155,8 +160,8 @@ export class DeliveryEngine {
 
   /* ---------- SQS event source mappings ---------- */
 
-  /** Starts polling a queue for a function. */
-  startQueueMapping(mapping: QueueMapping): void {
+  /** A mapping's batch size and window, checked: throws naming the function and queue when one is out of range. */
+  checkQueueMapping(mapping: QueueMapping): { batchSize: number; window: number } {
     const { sqs } = this.options
     if (!sqs.has(mapping.queue)) throw new Error(`the event source mapping of ${mapping.function} names the queue ${mapping.queue}, which does not exist`)
     const fifo = mapping.queue.endsWith('.fifo')
@@ -166,9 +171,15 @@ export class DeliveryEngine {
     }
     const window = mapping.maximumBatchingWindow ?? 0
     if (!(window >= 0 && window <= 300)) throw new Error(`the batching window of ${mapping.function}'s queue ${mapping.queue} must be from 0 to 300 seconds, not ${window}`)
+    return { batchSize, window: fifo ? 0 : window }
+  }
+
+  /** Starts polling a queue for a function. */
+  startQueueMapping(mapping: QueueMapping): void {
+    const { batchSize, window } = this.checkQueueMapping(mapping)
     for (let i = 0; i < Math.max(1, mapping.concurrency ?? 1); i++) {
       this.loops.push(
-        this.poll(mapping, batchSize, fifo ? 0 : window).catch((error: unknown) => {
+        this.poll(mapping, batchSize, window).catch((error: unknown) => {
           if (!this.stopped) this.options.log(`local AWS: polling ${mapping.queue} for ${mapping.function} stopped: ${describe(error)}`)
         }),
       )
@@ -240,7 +251,8 @@ export class DeliveryEngine {
       }
       entry.outcome = 'failed'
       entry.error = describe(error)
-      log(`local AWS: ${mapping.function} failed a batch of ${records.length} from ${mapping.queue} (${entry.error}); the messages return after the visibility timeout`)
+      log(`local AWS: ${mapping.function} failed a batch of ${records.length} from ${mapping.queue} (${entry.error}); the messages return ${this.returnAfter()}`)
+      this.retryLater(mapping.queue, records)
       return
     }
     const failed = mapping.reportBatchItemFailures === false ? [] : failedItems(result, ids)
@@ -248,6 +260,7 @@ export class DeliveryEngine {
       entry.outcome = 'failed'
       entry.error = 'the partial batch response names a message that is not in the batch, or is malformed: the whole batch is retried'
       log(`local AWS: ${mapping.function}: ${entry.error}`)
+      this.retryLater(mapping.queue, records)
       return
     }
     for (const record of records) {
@@ -261,7 +274,26 @@ export class DeliveryEngine {
     entry.outcome = failed.length === 0 ? 'succeeded' : 'partial'
     if (failed.length > 0) {
       entry.failed = failed
-      log(`local AWS: ${mapping.function} reported ${failed.length} of ${records.length} messages from ${mapping.queue} failed; they return after the visibility timeout`)
+      log(`local AWS: ${mapping.function} reported ${failed.length} of ${records.length} messages from ${mapping.queue} failed; they return ${this.returnAfter()}`)
+      this.retryLater(mapping.queue, records.filter((record) => failed.includes(record.messageId as string)))
+    }
+  }
+
+  private returnAfter(): string {
+    const delay = this.options.retryDelaySeconds
+    return delay === undefined ? 'after the visibility timeout' : `in ${delay} s (the local retry delay)`
+  }
+
+  /** With a local retry delay, failed messages are made visible again after it rather than the visibility timeout. */
+  private retryLater(queue: string, records: ReadonlyArray<Record<string, unknown>>): void {
+    const delay = this.options.retryDelaySeconds
+    if (delay === undefined) return
+    for (const record of records) {
+      try {
+        this.options.sqs.changeVisibility(queue, record.receiptHandle, delay)
+      } catch {
+        // Deleted or received again meanwhile.
+      }
     }
   }
 

@@ -61,8 +61,19 @@ export interface LocalAwsOptions {
   /** Invokes a function (e.g. `lambdaInvoker('http://127.0.0.1:3002')`, serverless-offline's Lambda endpoint). */
   readonly invoke: Invoker
   readonly log?: (line: string) => void
-  /** Tests shorten time: milliseconds per SQS second, the asynchronous retries' delays, the pollers' wait. */
-  readonly timing?: { readonly second?: number; readonly asyncRetryDelaysMs?: readonly number[]; readonly pollWaitSeconds?: number }
+  /**
+   * Tests shorten time: milliseconds per SQS second, the asynchronous retries' delays, the pollers' wait.
+   * `retryDelaySeconds` is the local retry delay (`POLYCLOUD_OFFLINE_RETRY_SECONDS`): a failed queue message is
+   * visible again after it instead of the visibility timeout, and an asynchronous invocation is retried after it
+   * instead of one and two minutes; the number of attempts stays as deployed.
+   */
+  readonly timing?: { readonly second?: number; readonly asyncRetryDelaysMs?: readonly number[]; readonly pollWaitSeconds?: number; readonly retryDelaySeconds?: number }
+  /**
+   * Serve at once but deliver nothing (no queue polling, no schedules) until `startDelivery()`: for a caller whose
+   * functions are not reachable yet (serverless-offline starts its Lambda endpoint after the services' endpoint
+   * has to be known).
+   */
+  readonly deferDelivery?: boolean
 }
 
 export interface LocalAws {
@@ -83,6 +94,8 @@ export interface LocalAws {
   deliveries(): readonly DeliveryRecord[]
   /** Lines describing what runs, for the terminal. */
   summary(): string[]
+  /** Starts polling the queues and firing the schedules (at once unless `deferDelivery`); once. */
+  startDelivery(): void
   stop(): Promise<void>
 }
 
@@ -107,13 +120,16 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   const baseUrl = (): string => endpoint
 
   const sqs = new LocalSqs({ region, accountId, baseUrl, log, ...(state ? { stateFile: join(state, 'sqs.json') } : {}), ...(options.timing?.second ? { second: options.timing.second } : {}) })
+  const retryDelay = options.timing?.retryDelaySeconds
+  const asyncRetryDelaysMs = options.timing?.asyncRetryDelaysMs ?? (retryDelay === undefined ? undefined : [retryDelay * 1000, retryDelay * 1000])
   const engine = new DeliveryEngine({
     sqs,
     region,
     invoke: options.invoke,
     log,
-    ...(options.timing?.asyncRetryDelaysMs ? { asyncRetryDelaysMs: options.timing.asyncRetryDelaysMs } : {}),
+    ...(asyncRetryDelaysMs ? { asyncRetryDelaysMs } : {}),
     ...(options.timing?.pollWaitSeconds !== undefined ? { pollWaitSeconds: options.timing.pollWaitSeconds } : {}),
+    ...(retryDelay !== undefined ? { retryDelaySeconds: retryDelay } : {}),
   })
   const sns = new LocalSns({
     region,
@@ -198,17 +214,33 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     control,
   }, log)
   endpoint = server.url
+  // Checked now, whether delivery starts now or later: a mapping out of range fails the start, naming it.
   try {
-    for (const mapping of options.queueMappings ?? []) engine.startQueueMapping(mapping)
-    schedules.start()
+    for (const mapping of options.queueMappings ?? []) engine.checkQueueMapping(mapping)
   } catch (error) {
-    await engine.stop()
     await server.close()
     await Promise.all([sqs.stop(), sns.stop(), s3.stop()])
     throw error
   }
-
+  let delivering = false
   let stopping: Promise<void> | undefined
+  const startDelivery = (): void => {
+    if (delivering || stopping) return
+    delivering = true
+    for (const mapping of options.queueMappings ?? []) engine.startQueueMapping(mapping)
+    schedules.start()
+  }
+  if (!options.deferDelivery) {
+    try {
+      startDelivery()
+    } catch (error) {
+      await engine.stop()
+      await server.close()
+      await Promise.all([sqs.stop(), sns.stop(), s3.stop()])
+      throw error
+    }
+  }
+
   return {
     endpoint,
     port: server.port,
@@ -230,6 +262,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
       ...s3.bucketNames().map((name) => `  bucket ${endpoint}/${name}`),
       ...schedules.list().map((s) => `  schedule ${s.rule} (${s.expression}) -> ${s.function}: POST ${endpoint}/polycloud/schedules/${encodeURIComponent(s.rule)} fires it now`),
     ],
+    startDelivery,
     stop() {
       stopping ??= (async () => {
         await schedules.stop()

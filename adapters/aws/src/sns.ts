@@ -4,6 +4,7 @@ import {
   isRecord,
   setOwn,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type TopicMessage,
   throwIfFailed,
@@ -48,13 +49,15 @@ export function notificationToMessage(notification: SnsNotification, native: unk
     }
   }
   const topicArn = typeof notification.TopicArn === 'string' ? notification.TopicArn : ''
+  // A body Polycloud sent base64 (bytes SNS cannot carry) is marked by an attribute: see core's envelope.ts.
+  const received = unwrapMessage({ text: notification.Message }, attributes)
   return new PortableTopicMessage({
     id: notification.MessageId,
     time: typeof notification.Timestamp === 'string' ? notification.Timestamp : '',
     source: topicArn,
     native,
-    payload: { text: notification.Message },
-    attributes,
+    payload: received.payload,
+    attributes: received.attributes,
     topic: arnName(topicArn),
     subject: typeof notification.Subject === 'string' ? notification.Subject : undefined,
   })

@@ -7,6 +7,7 @@ import {
   isRecord,
   setOwn,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type InvalidRecord,
   type NeutralEvent,
@@ -109,13 +110,15 @@ function toMessage(record: SqsRecord): QueueMessage {
   const attributes: Readonly<Record<string, unknown>> = isRecord(record.attributes) ? record.attributes : {}
   const attempt = Number(attributes.ApproximateReceiveCount)
   const group = attributes.MessageGroupId
+  // A body Polycloud sent base64 (bytes SQS cannot carry) is marked by an attribute: see core's envelope.ts.
+  const received = unwrapMessage({ text: record.body }, sqsAttributes(record))
   return new PortableQueueMessage({
     id: record.messageId,
     time: isoFromMillis(attributes.SentTimestamp),
     source: record.eventSourceARN,
     native: record,
-    payload: { text: record.body },
-    attributes: sqsAttributes(record),
+    payload: received.payload,
+    attributes: received.attributes,
     queue: arnName(record.eventSourceARN),
     attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
     groupId: typeof group === 'string' ? group : undefined,

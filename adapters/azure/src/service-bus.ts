@@ -7,6 +7,7 @@ import {
   jsonText,
   setOwn,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type NeutralEvent,
   type QueueMessage,
@@ -80,12 +81,14 @@ function common(input: ServiceBusInput): Common {
   const meta = metadata(input)
   const id = idString(meta.messageId)
   if (id === undefined) throw new EventError('the trigger metadata has no messageId')
+  // A body the Functions library would not hand over unchanged comes in Polycloud's envelope (core's envelope.ts).
+  const received = unwrapMessage(messagePayload(input.input), properties(meta))
   return {
     id,
     time: isoTime(meta.enqueuedTimeUtc),
     native: input,
-    payload: messagePayload(input.input),
-    attributes: properties(meta),
+    payload: received.payload,
+    attributes: received.attributes,
   }
 }
 

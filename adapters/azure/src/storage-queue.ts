@@ -2,6 +2,7 @@ import {
   EventError,
   PortableQueueMessage,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type QueueMessage,
   throwIfFailed,
@@ -26,12 +27,15 @@ function toMessage(input: StorageQueueInput): QueueMessage {
   const id = idString(meta.id)
   if (id === undefined) throw new EventError('the trigger metadata has no message id')
   const queue = triggerOption(input, 'queueName') ?? ''
+  // Storage queues have no attributes: Polycloud's envelope carries them (see core's envelope.ts).
+  const received = unwrapMessage(messagePayload(input.input), undefined)
   return new PortableQueueMessage({
     id,
     time: isoTime(meta.insertionTime),
     source: queue,
     native: input,
-    payload: messagePayload(input.input),
+    payload: received.payload,
+    attributes: received.attributes,
     queue,
     attempt: attemptFrom(meta.dequeueCount),
   })

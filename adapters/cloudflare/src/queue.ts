@@ -4,6 +4,7 @@ import {
   failureRef,
   isRecord,
   translateRecords,
+  unwrapMessage,
   type InvalidRecord,
   type EventSource,
   type NeutralEvent,
@@ -120,12 +121,15 @@ export function messagePayload(body: unknown): Payload {
 }
 
 function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): QueueMessage {
+  // Queues have no attributes: Polycloud's envelope carries them (core's envelope.ts).
+  const received = unwrapMessage(messagePayload(message.body), undefined)
   return new PortableQueueMessage({
     id: message.id,
     time: messageTime('cloudflare:queue', message),
     source: batch.queue,
     native: message,
-    payload: messagePayload(message.body),
+    payload: received.payload,
+    attributes: received.attributes,
     queue: batch.queue,
     attempt: message.attempts,
   })

@@ -20,6 +20,8 @@ export { createDispatcher, createHttpDispatcher, createEventDispatcher, dispatch
 export type { DispatchOptions, Dispatcher } from './dispatch.js'
 export { toCloudEvent, checkCloudEvent, isRfc3339, isUriReference, isAbsoluteUri, isMediaType } from './cloud-event.js'
 export { setOwn, ownCopy } from './own.js'
+export { unwrapMessage, messageEnvelope, ENCODING_ATTRIBUTE, SUBJECT_ATTRIBUTE, ENVELOPE_MARKER } from './envelope.js'
+export type { ReceivedMessage, MessageEnvelope } from './envelope.js'
 export { jsonText, nestsDeeperThan } from './json-text.js'
 export {
   BatchFailedError,

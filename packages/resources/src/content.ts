@@ -148,7 +148,7 @@ export function outgoingMessage(
 ): OutgoingMessage {
   let bytes: Uint8Array
   let text: string | undefined
-  let isJson = false
+  let source: OutgoingMessage['source'] = 'text'
   let value: unknown
   if (typeof content === 'string') {
     if (!wellFormed(content)) throw new DriverError('Invalid', 'the message has a lone surrogate (not UTF-8): pass bytes')
@@ -157,6 +157,7 @@ export function outgoingMessage(
   } else if (content instanceof Uint8Array || content instanceof ArrayBuffer || ArrayBuffer.isView(content)) {
     bytes = content instanceof Uint8Array ? content : content instanceof ArrayBuffer ? new Uint8Array(content) : new Uint8Array(content.buffer, content.byteOffset, content.byteLength)
     text = utf8DecodeStrict(bytes)
+    source = 'bytes'
   } else {
     if (typeof content === 'number' && !Number.isFinite(content)) throw new DriverError('Invalid', `the message ${String(content)} is not a JSON value`)
     let json: string | undefined
@@ -168,14 +169,14 @@ export function outgoingMessage(
     if (json === undefined) throw new DriverError('Invalid', `a message is a string, bytes or a JSON value, not ${typeof content}`)
     text = json
     bytes = utf8Encode(json)
-    isJson = true
+    source = 'json'
     value = content
   }
   if (bytes.length === 0) throw new DriverError('Invalid', 'the message is empty (SQS and SNS refuse empty messages)')
   return {
     bytes,
     text,
-    isJson,
+    source,
     value,
     attributes: checkAttributes(attributes),
     delaySeconds: checkDelay(delaySeconds, maxDelaySeconds, service),

@@ -54,9 +54,9 @@ export interface OutgoingMessage {
   readonly bytes: Uint8Array
   /** The body as text when the bytes are valid UTF-8 (always for a string or a JSON value). */
   readonly text: string | undefined
-  /** Whether the content was a JSON value (neither a string nor bytes): `text` is then its JSON. */
-  readonly isJson: boolean
-  /** The JSON value itself when `isJson`. */
+  /** What the content was: a string, bytes, or another JSON value (`text` is then its JSON). */
+  readonly source: 'text' | 'bytes' | 'json'
+  /** The JSON value itself when `source` is `json`. */
   readonly value: unknown
   readonly attributes: Readonly<Record<string, string>>
   readonly delaySeconds: number

@@ -76,7 +76,12 @@ class Response implements HttpResponse {
   }
 
   bytes(): Promise<Uint8Array> {
-    const res = this.#take()
+    let res: IncomingMessage
+    try {
+      res = this.#take()
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))

@@ -16,6 +16,19 @@ export type ResourceKind = 'bucket' | 'queue' | 'topic'
  */
 export type ResourceErrorCode = 'NotFound' | 'TooLarge' | 'Throttled' | 'Denied' | 'Invalid' | 'Unavailable' | 'Timeout' | 'NotDeclared'
 
+const DRIVER_ERROR = Symbol.for('polycloud.resources.DriverError')
+const RESOURCE_ERROR = Symbol.for('polycloud.resources.ResourceError')
+
+/** Whether a value is a DriverError (of any copy of this package). */
+export function isDriverError(value: unknown): value is DriverError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DRIVER_ERROR] === true
+}
+
+/** Whether a value is a ResourceError (of any copy of this package). */
+export function isResourceError(value: unknown): value is ResourceError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RESOURCE_ERROR] === true
+}
+
 /** The codes worth trying again later. */
 const RETRYABLE: ReadonlySet<ResourceErrorCode> = new Set(['Throttled', 'Unavailable', 'Timeout'])
 
@@ -41,6 +54,7 @@ export interface ResourceErrorInit {
  */
 export class ResourceError extends Error {
   override readonly name = 'ResourceError'
+  readonly [RESOURCE_ERROR] = true
   readonly code: ResourceErrorCode
   readonly kind: ResourceKind
   readonly resource: string
@@ -61,6 +75,10 @@ export class ResourceError extends Error {
     this.failed = init.failed
   }
 
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isResourceError(value)
+  }
+
   /** Whether trying again later may succeed (`Throttled`, `Unavailable`, `Timeout`). */
   get retryable(): boolean {
     return RETRYABLE.has(this.code)
@@ -73,9 +91,15 @@ export class ResourceError extends Error {
  */
 export class DriverError extends Error {
   override readonly name = 'DriverError'
+  /** Recognised by brand, not `instanceof`: a driver may load another copy of this module (a dynamic import). */
+  readonly [DRIVER_ERROR] = true
   readonly code: ResourceErrorCode
   readonly status: number | undefined
   readonly failed: readonly number[] | undefined
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isDriverError(value)
+  }
 
   constructor(code: ResourceErrorCode, detail: string, options: { readonly status?: number | undefined; readonly cause?: unknown; readonly failed?: readonly number[] } = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause })

@@ -149,7 +149,9 @@ function r2Backend(name: string, binding: Binding): BucketBackend {
   return {
     limits: CLOUDFLARE_LIMITS.r2,
     async put(key: string, body: Uint8Array, contentType: string, metadata: Readonly<Record<string, string>>, call: Call): Promise<PutResult> {
-      const object = await bounded(call, bucket(call).put(key, body, { httpMetadata: { contentType }, customMetadata: { ...metadata } }))
+      // A plain Uint8Array: a Buffer (nodejs_compat, or miniflare's bindings used from Node) is copied into one.
+      const bytes = Object.getPrototypeOf(body) === Uint8Array.prototype ? body : new Uint8Array(body)
+      const object = await bounded(call, bucket(call).put(key, bytes, { httpMetadata: { contentType }, customMetadata: { ...metadata } }))
       if (object === null) throw new DriverError('Unavailable', 'R2 did not store the object (a condition failed)')
       return { key, size: object.size, etag: object.etag }
     },

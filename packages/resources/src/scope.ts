@@ -39,8 +39,7 @@ function load(): void {
       // Not there: try the import below.
     }
   }
-  const specifier = 'node:async_hooks'
-  loading = (import(specifier) as Promise<{ AsyncLocalStorage: new () => Storage }>).then(
+  loading = (import('node:async_hooks') as Promise<{ AsyncLocalStorage: new () => Storage }>).then(
     (module) => {
       storage = new module.AsyncLocalStorage()
     },

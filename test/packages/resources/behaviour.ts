@@ -217,7 +217,8 @@ export function behaviour(name: string, setup: () => Promise<Target>): void {
       it('fails with NotFound for a bucket that does not exist', () =>
         run(async () => {
           const error = await failure(bucket('missing-bucket').put('a', 'x'))
-          expect(error.code, error.message).to.equal('NotFound')
+          // A bucket that does not exist cannot be bound to a Worker: there, its binding is missing.
+          expect(error.code, error.message).to.equal(target.provider === 'cloudflare' ? 'NotDeclared' : 'NotFound')
           expect(error.provider).to.equal(target.driver.provider)
           expect(error.cause).to.be.an('error')
         }))
@@ -335,17 +336,17 @@ export function behaviour(name: string, setup: () => Promise<Target>): void {
       it('fails with NotFound for a queue that does not exist', () =>
         run(async () => {
           const error = await failure(queue('missing-queue').send('x'))
-          expect(error.code, error.message).to.equal('NotFound')
+          expect(error.code, error.message).to.equal(target.provider === 'cloudflare' ? 'NotDeclared' : 'NotFound')
         }))
     })
 
     describe('topics', () => {
-      it('publishes with attributes and a subject, received with the same bytes, attributes and subject', async function () {
+      it('publishes with attributes and a subject, received with the same bytes, attributes and subject', async () => {
         if (target.receivedFromTopic === undefined) {
           const error = await failure(run(() => alerts.publish('x')))
           expect(error.code).to.equal('Invalid')
           expect(error.message).to.include('has no topics')
-          return this.skip()
+          return
         }
         await run(async () => {
           await alerts.publish({ level: 'high' }, { subject: 'Disk full', attributes: { severity: 'critical' } })

@@ -75,7 +75,8 @@ export function openServiceBus(config: ServiceBusConfig): MessageBackend<Service
       const body = plain ? (message.text as string) : envelopeText(message, enveloped)
       const broker: Record<string, string> = {}
       if (message.subject !== undefined) broker.Label = message.subject
-      if (message.delaySeconds > 0) broker.ScheduledEnqueueTimeUtc = new Date(Date.now() + message.delaySeconds * 1000).toUTCString()
+      // An HTTP date has whole seconds: rounded up, so the message never becomes visible before the delay.
+      if (message.delaySeconds > 0) broker.ScheduledEnqueueTimeUtc = new Date(Math.ceil((Date.now() + message.delaySeconds * 1000) / 1000) * 1000).toUTCString()
       let size = utf8Length(body) + utf8Length(JSON.stringify(broker))
       for (const name of Object.keys(native)) size += utf8Length(name) + utf8Length(native[name] as string) + 2
       return { size, body, contentType: plain ? contentTypeOf(message) : 'application/json', broker, properties: native }

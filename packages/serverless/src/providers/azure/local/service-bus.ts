@@ -8,7 +8,8 @@
  *   POST /<queue or topic>/messages   one message: the body as sent, `Content-Type` its content type, the
  *                                     `BrokerProperties` header (JSON: Label, MessageId, CorrelationId, SessionId,
  *                                     TimeToLive, ScheduledEnqueueTimeUtc, ...), every other header an application
- *                                     property (a JSON string, number or boolean, else the text as a string);
+ *                                     property (a JSON string, number or boolean, else the text as a string) but
+ *                                     HTTP's own (Accept-*, Sec-*, Cache-Control, User-Agent, X-Forwarded-*, ...);
  *                                     or a batch: `Content-Type: application/vnd.microsoft.servicebus.json`, a JSON
  *                                     array of `{ Body, BrokerProperties, UserProperties }`. 201 when taken.
  *   GET  /polycloud/service-bus       the entities and what each holds (messages with no callback, dead letters)
@@ -91,7 +92,8 @@ export interface LocalServiceBus {
 /** Headers that are not application properties. */
 const NOT_PROPERTIES = new Set([
   'authorization', 'brokerproperties', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding', 'expect',
-  'date', 'keep-alive', 'te', 'trailer', 'upgrade', 'accept', 'accept-encoding', 'user-agent',
+  'date', 'keep-alive', 'te', 'trailer', 'upgrade', 'accept', 'user-agent', 'cache-control', 'pragma', 'origin', 'referer',
+  'cookie', 'via', 'forwarded',
 ])
 const BROKER_PROPERTIES = new Set(['CorrelationId', 'ForcePersistence', 'Label', 'MessageId', 'PartitionKey', 'ReplyTo', 'ReplyToSessionId', 'ScheduledEnqueueTimeUtc', 'SessionId', 'TimeToLive', 'To', 'ViaPartitionKey', 'ContentType'])
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
@@ -285,7 +287,7 @@ export async function startLocalServiceBus(options: LocalServiceBusOptions = {})
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         const name = req.rawHeaders[i] as string
         const lower = name.toLowerCase()
-        if (NOT_PROPERTIES.has(lower) || lower.startsWith('x-ms-')) continue
+        if (NOT_PROPERTIES.has(lower) || /^(?:x-ms-|accept-|sec-|x-forwarded-)/.test(lower)) continue
         properties[name] = propertyValue(req.rawHeaders[i + 1] as string)
       }
       messages.push(makeMessage(body, type, brokerOf(broker === undefined ? undefined : parseJson(String(broker), 'BrokerProperties')), properties))

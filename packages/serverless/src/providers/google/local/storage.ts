@@ -276,18 +276,24 @@ export async function startLocalStorage(options: LocalStorageOptions): Promise<L
     throw new ApiError(400, 'invalid', `Invalid upload type: ${type}`)
   }
 
-  /** A chunk of a resumable session: `Content-Range: bytes a-b/total` (`*` while unknown); the last one stores it. */
+  /**
+   * A request of a resumable session. `Content-Range: bytes a-b/total` is a chunk (`total` `*` while unknown); `bytes
+   * a-*\/total` the rest of the data in this request (`*\/*`: its end is the object's end); `bytes *\/*` (or
+   * `*\/total` without a body) asks how much was received. The request that completes the data stores the object.
+   */
   const resume = async (req: IncomingMessage, res: ServerResponse, id: string): Promise<void> => {
     const session = sessions.get(id)
     if (session === undefined) throw new ApiError(404, 'notFound', 'No such upload session')
     const body = await buffer(req)
     const range = String(req.headers['content-range'] ?? `bytes 0-${body.length - 1}/${body.length}`)
-    const match = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(range)
+    const match = /^bytes (?:(\d+)-(\d+|\*)|\*)\/(\d+|\*)$/.exec(range)
     if (!match) throw new ApiError(400, 'invalid', `Invalid Content-Range: ${range}`)
     if (match[1] !== undefined && Number(match[1]) !== session.received) throw new ApiError(400, 'invalid', `The chunk starts at ${match[1]}, expected ${session.received}`)
-    session.chunks.push(body)
-    session.received += body.length
-    const total = match[3] === '*' ? undefined : Number(match[3])
+    if (match[1] !== undefined) {
+      session.chunks.push(body)
+      session.received += body.length
+    }
+    const total = match[3] === '*' ? (match[2] === '*' ? session.received : undefined) : Number(match[3])
     if (total === undefined || session.received < total) {
       res.writeHead(308, session.received > 0 ? { range: `bytes=0-${session.received - 1}`, 'content-length': '0' } : { 'content-length': '0' })
       res.end()

@@ -7,6 +7,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { queue as queueHandler, topic as topicHandler, type QueueMessage, type TopicMessage } from '@polycloud/core'
+import type { EventHandler } from '@polycloud/core/adapter'
 import { createLambdaEventHandler, sns, sqs, sqsSns } from '@polycloud/aws'
 import { AWS_LIMITS, awsResources } from '@polycloud/aws/resources'
 import { bucket, queue, topic } from '@polycloud/resources'
@@ -20,11 +21,11 @@ const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIDPOLYCLOUDTEST', AWS_SECRET_ACCESS_
 /** SHA-256 for the SDK's signer, on node:crypto (what @aws-crypto/sha256-js gives it in the SDK). */
 class Sha256 {
   readonly #hash: Hash | Hmac
-  constructor(secret?: Uint8Array | string) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret)
+  constructor(secret?: Uint8Array | string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret instanceof ArrayBuffer ? new Uint8Array(secret) : ArrayBuffer.isView(secret) ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength) : secret)
   }
-  update(data: Uint8Array | string): void {
-    this.#hash.update(data)
+  update(data: Uint8Array | string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data)
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#hash.digest())
@@ -44,9 +45,9 @@ async function startLocal(): Promise<Local> {
   const consumed = new Inbox<QueueMessage>()
   const published = new Inbox<TopicMessage>()
   const copied = new Inbox<TopicMessage>()
-  const consumer = createLambdaEventHandler(queueHandler(async (message) => consumed.push(message)), [sqs])
-  const subscriber = createLambdaEventHandler(topicHandler(async (message) => published.push(message)), [sns])
-  const copier = createLambdaEventHandler(topicHandler(async (message) => copied.push(message)), [sqsSns])
+  const consumer = createLambdaEventHandler(queueHandler(async (message) => consumed.push(message)) as EventHandler, [sqs])
+  const subscriber = createLambdaEventHandler(topicHandler(async (message) => published.push(message)) as EventHandler, [sns])
+  const copier = createLambdaEventHandler(topicHandler(async (message) => copied.push(message)) as EventHandler, [sqsSns])
   const functions: Record<string, (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>> = { consumer, subscriber, copier }
   const aws = await startLocalAws({
     port: 0,

@@ -20,7 +20,7 @@ import type { OfflineSettings } from '../../../packages/serverless/src/providers
 import { startLocalServiceBus, type LocalServiceBus, type ServiceBusDelivery } from '../../../packages/serverless/src/providers/azure/local/service-bus.ts'
 import { azureInput } from '../../adapters/azure/support.ts'
 import { behaviour, failure, invoke, type Target } from './behaviour.ts'
-import { Inbox, tryJsonParse } from './support.ts'
+import { Inbox, translated, tryJsonParse } from './support.ts'
 
 /** The library lower-cases the first letter of every metadata key, nested ones too (adapters/azure/src/input.ts). */
 function lowerFirst(value: unknown): unknown {
@@ -66,7 +66,7 @@ function startLocal(): Promise<Local> {
           const input = azureInput(tryJsonParse(text), { type: 'queueTrigger', queueName: 'orders' }, {
             triggerMetadata: { id: item.messageId, dequeueCount: item.dequeueCount, popReceipt: item.popReceipt, insertionTime: item.insertedOn.toISOString(), queueTrigger: text },
           })
-          for (const event of storageQueue.getEvents(input)) if (event.kind === 'queue') storageQueueInbox.push(event)
+          storageQueueInbox.push(...translated(storageQueue.getEvents(input)))
           await orders.deleteMessage(item.messageId, item.popReceipt)
         }
         if (receivedMessageItems.length === 0) await new Promise((resolve) => setTimeout(resolve, 100))
@@ -87,8 +87,8 @@ function startLocal(): Promise<Local> {
       }) as Record<string, unknown>
       const input = azureInput(tryJsonParse(message.body.toString('utf8')), trigger, { triggerMetadata: metadata })
       if (delivery.topic === undefined) {
-        for (const event of serviceBus.getEvents(input)) if (event.kind === 'queue') busQueueInbox.push(event)
-      } else for (const event of serviceBusTopic.getEvents(input)) if (event.kind === 'topic') topicInbox.push(event)
+        busQueueInbox.push(...translated(serviceBus.getEvents(input)))
+      } else topicInbox.push(...translated(serviceBusTopic.getEvents(input)))
     }
     const bus = await startLocalServiceBus({ queues: ['orders'], topics: [{ name: 'alerts', subscriptions: ['subscriber'] }], deliver })
     return {

@@ -15,7 +15,7 @@ import type { ServiceLayout } from '../../../packages/serverless/src/providers/g
 import { MESSAGE_PUBLISHED } from '../../../packages/serverless/src/providers/google/mapping.ts'
 import { startLocalStorage, type LocalStorage, type StorageNotification } from '../../../packages/serverless/src/providers/google/local/storage.ts'
 import { behaviour, failure, invoke, type Target } from './behaviour.ts'
-import { Inbox } from './support.ts'
+import { Inbox, translated } from './support.ts'
 
 const PROJECT = 'polycloud-test'
 
@@ -69,10 +69,10 @@ async function startLocal(): Promise<Local> {
   const functions = createServer(async (req, res) => {
     const body = JSON.parse((await buffer(req)).toString('utf8')) as Record<string, unknown>
     if (req.url === '/consumer') {
-      for (const event of gcpPubSubQueue.getEvents(body as never)) if (event.kind === 'queue') consumed.push(event)
+      consumed.push(...translated(gcpPubSubQueue.getEvents(body as never)))
     } else {
       const event = { specversion: '1.0', id: req.headers['ce-id'], source: req.headers['ce-source'], type: req.headers['ce-type'], time: req.headers['ce-time'], datacontenttype: 'application/json', data: body }
-      for (const item of gcpPubSub.getEvents(event as never)) if (item.kind === 'topic') published.push(item)
+      published.push(...translated(gcpPubSub.getEvents(event as never)))
     }
     res.writeHead(204).end()
   })

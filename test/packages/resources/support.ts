@@ -1,4 +1,5 @@
 /** What the resource driver tests share: an inbox of delivered events, waited on without timing assumptions. */
+import { InvalidRecord } from '@polycloud/core/adapter'
 
 /** Events pushed by a subscriber, taken in order by the test. */
 export class Inbox<T> {
@@ -41,4 +42,12 @@ export function tryJsonParse(text: string): unknown {
   } catch {
     return text
   }
+}
+
+/** A source's events, failing loudly on a record it could not translate (the test's delivery is wrong then). */
+export function translated<E>(items: ReadonlyArray<E | InvalidRecord>): E[] {
+  return items.map((item) => {
+    if (item instanceof InvalidRecord) throw new Error(`the source refused the delivery: ${item.error.message}`, { cause: item.error })
+    return item
+  })
 }

@@ -73,9 +73,10 @@ describe('local Cloud Storage with @google-cloud/storage', function () {
   it('lists with a prefix a page at a time, and with a delimiter', async () => {
     for (const n of [0, 1, 2, 3, 4]) await storage.bucket('uploads').file(`list/p${n}`).save(String(n), { resumable: false })
     const pages: string[][] = []
-    let query: { prefix: string; maxResults: number; autoPaginate: false; pageToken?: string } | null = { prefix: 'list/', maxResults: 2, autoPaginate: false }
+    type Query = { prefix: string; maxResults: number; autoPaginate: false; pageToken?: string }
+    let query: Query | null = { prefix: 'list/', maxResults: 2, autoPaginate: false }
     while (query !== null) {
-      const [files, next] = (await storage.bucket('uploads').getFiles(query)) as unknown as [Array<{ name: string }>, typeof query]
+      const [files, next]: [Array<{ name: string }>, Query | null] = (await storage.bucket('uploads').getFiles(query)) as unknown as [Array<{ name: string }>, Query | null]
       pages.push(files.map((file) => file.name))
       query = next ?? null
     }

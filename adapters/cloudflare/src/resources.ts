@@ -189,26 +189,26 @@ function queueBackend(name: string, binding: Binding): MessageBackend<QueueMessa
   return {
     limits: CLOUDFLARE_LIMITS.queues,
     encode(message: OutgoingMessage): QueueMessage {
-      const options = { delaySeconds: message.delaySeconds }
-      if (Object.keys(message.attributes).length > 0) {
+      const delaySeconds = message.delaySeconds
+      for (const _name in message.attributes) {
         const body = message.text !== undefined ? { text: message.text } : { base64: bytesToBase64(message.bytes) }
         const envelope = messageEnvelope(body, message.attributes)
-        return { ...options, body: envelope, contentType: 'json', size: utf8Encode(JSON.stringify(envelope)).length + QUEUE_METADATA_BYTES }
+        return { body: envelope, contentType: 'json', delaySeconds, size: utf8Encode(JSON.stringify(envelope)).length + QUEUE_METADATA_BYTES }
       }
       const size = message.bytes.length + QUEUE_METADATA_BYTES
-      if (message.source === 'json') return { ...options, body: message.value, contentType: 'json', size }
-      if (message.source === 'text') return { ...options, body: message.text, contentType: 'text', size }
-      return { ...options, body: message.bytes, contentType: 'bytes', size }
+      if (message.source === 'json') return { body: message.value, contentType: 'json', delaySeconds, size }
+      if (message.source === 'text') return { body: message.text, contentType: 'text', delaySeconds, size }
+      return { body: message.bytes, contentType: 'bytes', delaySeconds, size }
     },
     async send(messages: readonly QueueMessage[], batch: boolean, call: Call): Promise<void> {
       const queue = producer(call)
-      const one = (message: QueueMessage) => ({ body: message.body, contentType: message.contentType, ...(message.delaySeconds > 0 ? { delaySeconds: message.delaySeconds } : {}) })
       if (!batch) {
-        const { body, ...rest } = one(messages[0] as QueueMessage)
-        await bounded(call, queue.send(body, rest))
+        const message = messages[0] as QueueMessage
+        const options = message.delaySeconds > 0 ? { contentType: message.contentType, delaySeconds: message.delaySeconds } : { contentType: message.contentType }
+        await bounded(call, queue.send(message.body, options))
         return
       }
-      await bounded(call, queue.sendBatch(messages.map(one)))
+      await bounded(call, queue.sendBatch(messages.map((message) => (message.delaySeconds > 0 ? { body: message.body, contentType: message.contentType, delaySeconds: message.delaySeconds } : { body: message.body, contentType: message.contentType }))))
     },
   }
 }

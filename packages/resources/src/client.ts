@@ -41,6 +41,8 @@ type Backend = BucketBackend | MessageBackend
 interface Opened {
   readonly text: string | undefined
   readonly backend: Promise<Backend>
+  /** The backend once opened: later calls take it without waiting. */
+  value?: Backend
 }
 
 const opened = new WeakMap<ResourceDriver, Map<string, Opened>>()
@@ -68,8 +70,11 @@ class Target {
     return new ResourceError(code, detail, { kind: this.kind, resource: this.name, operation, provider: this.provider, ...extra })
   }
 
-  /** The driver, the opened resource and the call's context, or the NotDeclared error naming the fix. */
-  async open<B extends Backend>(operation: string): Promise<{ backend: B; scope: InvocationScope | undefined }> {
+  /**
+   * The driver, the opened resource and the call's scope, or the NotDeclared error naming the fix. Synchronous once
+   * the resource is open (the common case: nothing to wait for).
+   */
+  open<B extends Backend>(operation: string): { backend: B; scope: InvocationScope | undefined } | Promise<{ backend: B; scope: InvocationScope | undefined }> {
     const scope = currentScope()
     const driver = scope?.driver ?? defaultDriver()
     if (driver === undefined) {
@@ -90,20 +95,27 @@ class Target {
     const key = `${this.kind}\u0000${this.name}`
     const text = env[RESOURCES_VARIABLE]
     let entry = byName.get(key)
+    if (entry !== undefined && entry.text === text && entry.value !== undefined) return { backend: entry.value as B, scope }
     if (entry === undefined || entry.text !== text) {
-      entry = { text, backend: this.#openBackend(driver, text, { env }, operation) }
-      byName.set(key, entry)
-      // A failed open (a malformed entry) is not kept: the next call reports it again.
-      const current = entry
-      current.backend.catch(() => {
-        if (byName.get(key) === current) byName.delete(key)
-      })
+      const current: Opened = { text, backend: this.#openBackend(driver, text, { env }, operation) }
+      byName.set(key, (entry = current))
+      const map = byName
+      current.backend.then(
+        (backend) => {
+          current.value = backend
+        },
+        () => {
+          // A failed open (a malformed entry) is not kept: the next call reports it again.
+          if (map.get(key) === current) map.delete(key)
+        },
+      )
     }
-    try {
-      return { backend: (await entry.backend) as B, scope }
-    } catch (error) {
-      throw this.wrap(error, operation, undefined)
-    }
+    return entry.backend.then(
+      (backend) => ({ backend: backend as B, scope }),
+      (error: unknown) => {
+        throw this.wrap(error, operation, undefined)
+      },
+    )
   }
 
   async #openBackend(driver: ResourceDriver, text: string | undefined, context: OpenContext, operation: string): Promise<Backend> {
@@ -146,11 +158,14 @@ class Target {
     prepare: (backend: B, signal: AbortSignal | undefined) => P | Promise<P>,
     attempt: (backend: B, prepared: P, call: Call) => Promise<R>,
   ): Promise<R> {
-    const { backend, scope } = await this.open<B>(operation)
-    const bound = boundSignal(options?.signal, scope?.context.deadline)
-    const call: Call = { signal: bound.signal, bindings: bindingsOf(scope) }
+    const target = this.open<B>(operation)
+    const { backend, scope } = target instanceof Promise ? await target : target
+    const user = options?.signal
+    const signal = callSignal(user, scope)
+    const call: Call = { signal, bindings: bindingsOf(scope) }
     try {
-      const prepared = await prepare(backend, bound.signal)
+      const preparing = prepare(backend, signal)
+      const prepared = preparing instanceof Promise ? await preparing : preparing
       for (let number = 1; ; number++) {
         try {
           return await attempt(backend, prepared, call)
@@ -158,14 +173,12 @@ class Target {
           const code = error instanceof DriverError ? error.code : 'Unavailable'
           const retry = (code === 'Throttled' || code === 'Unavailable') && !(error instanceof DriverError && error.failed !== undefined) && !isAbort(error)
           const wait = BACKOFF_MS * 2 ** (number - 1) * (0.5 + Math.random())
-          if (!retry || number >= MAX_ATTEMPTS || bound.signal?.aborted || !bound.allows(wait)) throw error
-          await sleep(wait, bound.signal)
+          if (!retry || number >= MAX_ATTEMPTS || signal?.aborted || !leaves(scope, wait)) throw error
+          await sleep(wait, signal)
         }
       }
     } catch (error) {
-      throw this.wrap(error, operation, bound.reason())
-    } finally {
-      bound.dispose()
+      throw this.wrap(error, operation, abortReason(user, scope))
     }
   }
 }
@@ -175,56 +188,38 @@ interface AbortReason {
   readonly cause: unknown
 }
 
-interface Bound {
-  readonly signal: AbortSignal | undefined
-  /** Why the call was aborted, once it was. */
-  reason(): AbortReason | undefined
-  /** Whether waiting `ms` more leaves time before the deadline. */
-  allows(ms: number): boolean
-  dispose(): void
+/**
+ * The invocation's deadline (less the margin) as one signal, made on its first call and shared by every call of the
+ * invocation: a call costs no timer of its own.
+ */
+function deadlineSignal(scope: InvocationScope | undefined): AbortSignal | undefined {
+  if (scope === undefined) return undefined
+  if (scope.deadline !== undefined) return scope.deadline
+  const deadline = scope.context.deadline
+  if (!Number.isFinite(deadline)) return undefined
+  const left = deadline - DEADLINE_MARGIN_MS - Date.now()
+  return (scope.deadline = left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DOMException('the deadline has passed', 'TimeoutError')))
 }
 
-const UNBOUND: Bound = { signal: undefined, reason: () => undefined, allows: () => true, dispose: () => {} }
+/** A call's signal: the caller's, the invocation's deadline, or both. */
+function callSignal(user: AbortSignal | undefined, scope: InvocationScope | undefined): AbortSignal | undefined {
+  const deadline = deadlineSignal(scope)
+  if (deadline === undefined) return user
+  return user === undefined ? deadline : AbortSignal.any([user, deadline])
+}
 
-/** The caller's signal and the deadline (less the margin) as one signal, with why it fired. */
-function boundSignal(user: AbortSignal | undefined, deadline: number | undefined): Bound {
-  if (deadline === undefined || !Number.isFinite(deadline)) {
-    if (user === undefined) return UNBOUND
-    return {
-      signal: user,
-      reason: () => (user.aborted ? { detail: "aborted by the caller's signal", cause: user.reason } : undefined),
-      allows: () => true,
-      dispose: () => {},
-    }
-  }
-  const end = deadline - DEADLINE_MARGIN_MS
-  const controller = new AbortController()
-  let why: AbortReason | undefined
-  const expire = (): void => {
-    why ??= { detail: `the invocation's deadline (${new Date(deadline).toISOString()}) came`, cause: new DriverError('Timeout', 'deadline') }
-    controller.abort(why.cause)
-  }
-  const onAbort = (): void => {
-    why ??= { detail: "aborted by the caller's signal", cause: user?.reason }
-    controller.abort(user?.reason)
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const left = end - Date.now()
-  if (left <= 0) expire()
-  else timer = setTimeout(expire, left)
-  if (user !== undefined) {
-    if (user.aborted) onAbort()
-    else user.addEventListener('abort', onAbort, { once: true })
-  }
-  return {
-    signal: controller.signal,
-    reason: () => why,
-    allows: (ms) => Date.now() + ms < end,
-    dispose: () => {
-      if (timer !== undefined) clearTimeout(timer)
-      user?.removeEventListener('abort', onAbort)
-    },
-  }
+/** Why a call was aborted: the caller's signal, or the deadline (undefined when it was not aborted). */
+function abortReason(user: AbortSignal | undefined, scope: InvocationScope | undefined): AbortReason | undefined {
+  if (user?.aborted) return { detail: "aborted by the caller's signal", cause: user.reason }
+  const deadline = scope?.deadline
+  if (deadline?.aborted) return { detail: `the invocation's deadline (${new Date(scope?.context.deadline ?? 0).toISOString()}) came`, cause: deadline.reason }
+  return undefined
+}
+
+/** Whether waiting `ms` more still ends before the deadline's margin. */
+function leaves(scope: InvocationScope | undefined, ms: number): boolean {
+  const deadline = scope?.context.deadline
+  return deadline === undefined || !Number.isFinite(deadline) || Date.now() + ms < deadline - DEADLINE_MARGIN_MS
 }
 
 function bindingsOf(scope: InvocationScope | undefined): Readonly<Record<string, unknown>> | undefined {

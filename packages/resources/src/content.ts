@@ -10,6 +10,7 @@ import { isXmlText } from './xml.js'
 import type { MessageContent, ObjectBody } from './types.js'
 
 const MAX_KEY_BYTES = 1024
+// eslint-disable-next-line no-control-regex -- control characters are what it finds.
 const CONTROL = /[\u0000-\u001f\u007f]/
 const METADATA_NAME = /^[a-z][a-z0-9_]*$/
 const METADATA_VALUE = /^(?:[\u0021-\u007e](?:[\u0020-\u007e]*[\u0021-\u007e])?)?$/

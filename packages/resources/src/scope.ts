@@ -14,6 +14,8 @@ export interface InvocationScope {
   /** The logical names the function declares. */
   readonly uses: ReadonlySet<string>
   readonly context: Context
+  /** The invocation's deadline signal, made by its first call and shared by the others (see client.ts). */
+  deadline?: AbortSignal
 }
 
 interface Storage {

@@ -38,6 +38,7 @@ export function xmlValue(xml: string, tag: string): string | undefined {
 }
 
 /** Characters outside XML 1.0's Char production. */
+// eslint-disable-next-line no-control-regex -- the control characters XML allows are the point.
 const NOT_XML = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u
 
 /** Whether text is XML 1.0 characters only (what SQS and SNS accept as a body or an attribute value). */

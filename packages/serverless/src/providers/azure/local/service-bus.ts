@@ -141,7 +141,6 @@ export async function startLocalServiceBus(options: LocalServiceBusOptions = {})
   const timers = new Set<NodeJS.Timeout>()
   let sequence = 0
   let stopped = false
-  let endpoint = ''
 
   const later = (ms: number, run: () => void): void => {
     if (stopped) return
@@ -328,7 +327,7 @@ export async function startLocalServiceBus(options: LocalServiceBusOptions = {})
     server.listen(options.port ?? 0, host, () => resolve())
   })
   const { port } = server.address() as AddressInfo
-  endpoint = `http://${host}:${port}`
+  const endpoint = `http://${host}:${port}`
   return {
     endpoint,
     port,

@@ -61,6 +61,8 @@ export function awsResources(options: AwsResourcesOptions = {}): ResourceDriver 
   const regionOf = (env: OpenContext['env']): string => options.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1')
   return {
     provider: 'aws',
+    // A Lambda execution environment runs one invocation at a time.
+    serial: true,
     async bucket(name: string, address: ResourceAddress, { env }: OpenContext): Promise<BucketBackend> {
       const bucket = field(address, 'name', name, 'the bucket name')
       const [{ openS3 }, { credentialsFrom }] = await Promise.all([import('./resources/s3.js'), import('./resources/sigv4.js')])

@@ -54,6 +54,11 @@ export async function runInScope<R>(scope: InvocationScope, callback: () => R | 
   load()
   if (loading !== undefined) await loading
   if (storage !== undefined) return storage.run(scope, callback)
+  return runTracked(scope, callback)
+}
+
+/** Runs `callback` as the invocation in flight, without AsyncLocalStorage (exact while it is the only one). */
+async function runTracked<R>(scope: InvocationScope, callback: () => R | Promise<R>): Promise<R> {
   active.add(scope)
   try {
     return await callback()
@@ -64,7 +69,8 @@ export async function runInScope<R>(scope: InvocationScope, callback: () => R | 
 
 /** The invocation the current code runs in, if any. */
 export function currentScope(): InvocationScope | undefined {
-  if (storage !== undefined) return storage.getStore()
+  const stored = storage?.getStore()
+  if (stored !== undefined) return stored
   if (active.size <= 1) return active.values().next().value
   return unionScope()
 }
@@ -107,9 +113,12 @@ export function useResources(driver: ResourceDriver | undefined): ResourceDriver
  */
 export function withResources<H extends PortableHandler>(handler: H, driver: ResourceDriver, uses: readonly string[]): H {
   fallbackDriver ??= driver
-  load()
   const names: ReadonlySet<string> = new Set(uses)
   const inner = handler.handle as (input: never, context: Context) => unknown
-  const handle = (input: never, context: Context): Promise<unknown> => runInScope({ driver, uses: names, context }, () => inner(input, context))
+  // A platform that runs one invocation at a time per process (Lambda) needs no AsyncLocalStorage: the invocation in
+  // flight is the one. Elsewhere (Azure, Cloud Run, Workers run several at once) each invocation gets its own scope.
+  const run = driver.serial === true ? runTracked : runInScope
+  if (driver.serial !== true) load()
+  const handle = (input: never, context: Context): Promise<unknown> => run({ driver, uses: names, context }, () => inner(input, context))
   return { ...handler, handle } as H
 }

@@ -198,8 +198,21 @@ function deadlineSignal(scope: InvocationScope | undefined): AbortSignal | undef
   const deadline = scope.context.deadline
   if (!Number.isFinite(deadline)) return undefined
   const left = deadline - DEADLINE_MARGIN_MS - Date.now()
-  return (scope.deadline = left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DOMException('the deadline has passed', 'TimeoutError')))
+  const signal = left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DOMException('the deadline has passed', 'TimeoutError'))
+  // Every concurrent call of the invocation listens to it: Node would warn of a leak past 10 listeners.
+  nodeEvents?.setMaxListeners(0, signal)
+  return (scope.deadline = signal)
 }
+
+/** node:events where there is one (Node, workerd with nodejs_compat), for setMaxListeners. */
+const nodeEvents = (() => {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule
+  try {
+    return typeof getBuiltin === 'function' ? (getBuiltin('node:events') as { setMaxListeners(n: number, ...targets: EventTarget[]): void }) : undefined
+  } catch {
+    return undefined
+  }
+})()
 
 /** A call's signal: the caller's, the invocation's deadline, or both. */
 function callSignal(user: AbortSignal | undefined, scope: InvocationScope | undefined): AbortSignal | undefined {

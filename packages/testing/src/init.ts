@@ -23,7 +23,7 @@ export const STARTER_VERSIONS = {
 } as const
 
 /** Polycloud's own packages, all released together at one version. */
-const POLYCLOUD = ['@polycloud/core', '@polycloud/aws', '@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare', '@polycloud/testing', 'serverless-polycloud'] as const
+const POLYCLOUD = ['@polycloud/core', '@polycloud/resources', '@polycloud/aws', '@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare', '@polycloud/testing', 'serverless-polycloud'] as const
 
 export class InitError extends Error {}
 
@@ -79,7 +79,7 @@ export function starterFiles(dir: string, options: { readonly packages?: string 
     dependencies: pick('@polycloud/core', '@polycloud/aws'),
     devDependencies: pick(
       '@polycloud/testing',
-      ...(options.packages === undefined ? [] : ['@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare']),
+      ...(options.packages === undefined ? [] : ['@polycloud/resources', '@polycloud/azure', '@polycloud/gcp', '@polycloud/cloudflare']),
       '@types/node',
       'esbuild',
       'serverless',

@@ -17,6 +17,7 @@ import { providerPackageFigures, serverlessFigures } from './serverless.js'
 import { googleFigures } from './google.js'
 import { cloudflareFigures } from './cloudflare.js'
 import { instructionFigures } from './instructions.js'
+import { resourceFigures } from './resources.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -728,6 +729,40 @@ async function main(): Promise<void> {
   )
   checks.push({ target: 'Cloudflare hello rps at least 0.9 of a bare Worker', value: `${fixed(cf.rpsRatio, 2)}x bare`, pass: cf.rpsRatio >= 0.9 })
 
+  // --- Resources: @polycloud/resources against each cloud's official client on the same local emulator
+  const res = await resourceFigures({ quick: QUICK, log })
+  console.log(
+    `\nResources (@polycloud/resources against the official client, same process, same local emulator; us per operation, medians of ${res.rounds} interleaved rounds of ${res.opsPerRound} (Cloudflare: ${res.opsPerRound * 5}, timed inside workerd) operations)`,
+  )
+  console.log(
+    renderTable(
+      ['provider', 'operation', 'polycloud us', 'official us', 'ratio', 'official client'],
+      res.warm.map((row) => [row.provider, row.operation, fixed(row.polycloud.median, 0), fixed(row.sdk.median, 0), `${fixed(row.ratio, 2)}x`, row.official]),
+    ),
+  )
+  console.log('\nFirst call (a fresh process: require the function bundle, then its first put+get on the local S3; esbuild cjs, minified)')
+  console.log(
+    renderTable(
+      ['contender', 'bundle KB', 'require ms', 'first put+get ms', 'instructions (whole process)', 'over empty node'],
+      res.cold.map((row) => [
+        row.contender,
+        fixed(row.bundleBytes / 1024, 1),
+        fixed(row.loadMs, 2),
+        fixed(row.firstMs, 2),
+        row.instructions === undefined ? 'n/a' : `${fixed(row.instructions / 1e6, 1)} M`,
+        row.instructions === undefined || res.emptyInstructions === undefined ? 'n/a' : `${fixed((row.instructions - res.emptyInstructions) / 1e6, 1)} M`,
+      ]),
+    ),
+  )
+  for (const row of res.warm) {
+    checks.push({ target: `resources: ${row.provider} ${row.operation} within 1.1x of the official client (warm)`, value: `${fixed(row.ratio, 2)}x`, pass: row.ratio <= 1.1 })
+  }
+  checks.push({
+    target: 'a function without resources: its hello bundle holds none of the resources code',
+    value: res.hello.holdsResources ? 'FOUND resources code' : `none (${res.hello.bytes} B)`,
+    pass: !res.hello.holdsResources,
+  })
+
   console.log('\nPolycloud targets (from the issues)')
   console.log(renderTable(['target', 'measured', 'verdict'], checks.map((c) => [c.target, c.value, c.pass ? 'PASS' : 'FAIL'])))
 
@@ -751,6 +786,7 @@ async function main(): Promise<void> {
     azure: az,
     google: gcp,
     cloudflare: cf,
+    resources: res,
     deployedHelloColdMs: deployedColdMs,
     lambdaFormColdMs,
     instructions: counted,

@@ -6,6 +6,7 @@ import {
   readStrings,
   readTime,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type TopicMessage,
   throwIfFailed,
@@ -49,13 +50,15 @@ export function notificationToMessage(notification: SnsNotification, native: unk
   if (typeof notification.MessageId !== 'string' || notification.MessageId === '') throw new EventError('the notification has no MessageId')
   if (typeof notification.Message !== 'string') throw new EventError(`notification ${notification.MessageId} has no Message string`)
   const topicArn = readString(notification.TopicArn, `${at}TopicArn`) ?? ''
+  // A body Polycloud sent base64 (bytes SNS cannot carry) is marked by an attribute: see core's envelope.ts.
+  const received = unwrapMessage({ text: notification.Message }, readStrings(notification.MessageAttributes, `${at}MessageAttributes`, attributeValue))
   return new PortableTopicMessage({
     id: notification.MessageId,
     time: readTime(notification.Timestamp, `${at}Timestamp`),
     source: topicArn,
     native,
-    payload: { text: notification.Message },
-    attributes: readStrings(notification.MessageAttributes, `${at}MessageAttributes`, attributeValue),
+    payload: received.payload,
+    attributes: received.attributes,
     topic: arnName(topicArn),
     subject: readString(notification.Subject, `${at}Subject`),
   })

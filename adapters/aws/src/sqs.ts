@@ -11,6 +11,7 @@ import {
   readString,
   readStrings,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type InvalidRecord,
   type NeutralEvent,
@@ -108,13 +109,15 @@ export function eachSqsRecord<E extends NeutralEvent>(
 function toMessage(record: SqsRecord): QueueMessage {
   if (typeof record.body !== 'string') throw new EventError(`message ${record.messageId} has no body`)
   const attributes = readObject(record.attributes, 'attributes')
+  // A body Polycloud sent base64 (bytes SQS cannot carry) is marked by an attribute: see core's envelope.ts.
+  const received = unwrapMessage({ text: record.body }, sqsAttributes(record))
   return new PortableQueueMessage({
     id: record.messageId,
     time: readEpochTime(attributes.SentTimestamp, 'attributes.SentTimestamp'),
     source: record.eventSourceARN,
     native: record,
-    payload: { text: record.body },
-    attributes: sqsAttributes(record),
+    payload: received.payload,
+    attributes: received.attributes,
     queue: arnName(record.eventSourceARN),
     attempt: readCount(attributes.ApproximateReceiveCount, 'attributes.ApproximateReceiveCount') ?? 1,
     groupId: readString(attributes.MessageGroupId, 'attributes.MessageGroupId'),

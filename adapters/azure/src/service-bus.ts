@@ -9,6 +9,7 @@ import {
   readString,
   setOwn,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type NeutralEvent,
   type QueueMessage,
@@ -81,12 +82,14 @@ interface Common {
 
 function common(input: ServiceBusInput): Common {
   const meta = metadata(input)
+  // A body the Functions library would not hand over unchanged comes in Polycloud's envelope (core's envelope.ts).
+  const received = unwrapMessage(messagePayload(input.input), properties(meta))
   return {
     id: metadataId(meta.messageId, 'triggerMetadata.messageId'),
     time: isoTime(meta.enqueuedTimeUtc, 'triggerMetadata.enqueuedTimeUtc'),
     native: input,
-    payload: messagePayload(input.input),
-    attributes: properties(meta),
+    payload: received.payload,
+    attributes: received.attributes,
   }
 }
 

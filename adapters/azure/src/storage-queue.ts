@@ -2,6 +2,7 @@ import {
   PortableQueueMessage,
   readCount,
   translateRecords,
+  unwrapMessage,
   type EventSource,
   type QueueMessage,
   throwIfFailed,
@@ -24,12 +25,15 @@ function hasQueueMetadata(input: AzureInput): boolean {
 function toMessage(input: StorageQueueInput): QueueMessage {
   const meta = metadata(input)
   const queue = triggerOption(input, 'queueName') ?? ''
+  // Storage queues have no attributes: Polycloud's envelope carries them (see core's envelope.ts).
+  const received = unwrapMessage(messagePayload(input.input), undefined)
   return new PortableQueueMessage({
     id: metadataId(meta.id, 'triggerMetadata.id'),
     time: isoTime(meta.insertionTime, 'triggerMetadata.insertionTime'),
     source: queue,
     native: input,
-    payload: messagePayload(input.input),
+    payload: received.payload,
+    attributes: received.attributes,
     queue,
     attempt: readCount(meta.dequeueCount, 'triggerMetadata.dequeueCount') ?? 1,
   })

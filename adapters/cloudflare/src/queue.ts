@@ -8,6 +8,7 @@ import {
   readEpochTime,
   typeOf,
   translateRecords,
+  unwrapMessage,
   type InvalidRecord,
   type EventSource,
   type NeutralEvent,
@@ -129,12 +130,15 @@ export function messagePayload(body: unknown): Payload {
 }
 
 function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): QueueMessage {
+  // Queues have no attributes: Polycloud's envelope carries them (core's envelope.ts).
+  const received = unwrapMessage(messagePayload(message.body), undefined)
   return new PortableQueueMessage({
     id: message.id,
     time: messageTime(message),
     source: batch.queue,
     native: message,
-    payload: messagePayload(message.body),
+    payload: received.payload,
+    attributes: received.attributes,
     queue: batch.queue,
     attempt: message.attempts,
   })

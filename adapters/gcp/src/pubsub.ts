@@ -15,6 +15,7 @@ import {
   type QueueMessage,
   type TopicMessage,
   throwIfFailed,
+  unwrapMessage,
 } from '@polycloud/core/adapter'
 import { cloudEventData, isCloudEventOfType, resourceName, type GcpCloudEvent } from './cloud-event.js'
 
@@ -183,14 +184,17 @@ function translate<E extends NeutralEvent>(input: PubSubInput, source: string, b
 
 function toTopicMessage(delivery: Delivery): TopicMessage {
   const { message, id } = delivery
+  // Pub/Sub has no subject: Polycloud's publisher sends it as an attribute (core's envelope.ts).
+  const received = unwrapMessage({ base64: dataOf(message, id, 'gcp:pubsub') }, delivery.attributes)
   return new PortableTopicMessage({
     id,
     time: delivery.time,
     source: delivery.topicPath ?? delivery.subscription ?? '',
     native: delivery.native,
-    payload: { base64: dataOf(message, id, 'gcp:pubsub') },
-    attributes: delivery.attributes,
+    payload: received.payload,
+    attributes: received.attributes,
     topic: resourceName(delivery.topicPath, 'topics') ?? '',
+    ...(received.subject === undefined ? {} : { subject: received.subject }),
   })
 }
 

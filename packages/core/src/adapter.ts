@@ -24,6 +24,8 @@ export { jsonText, nestsDeeperThan, MAX_JSON_DEPTH, tooDeepMessage, readJson } f
 export { NEUTRAL_FIELDS, fieldProblems, fits } from './fields.js'
 export type { FieldRule, FieldRules, FieldTable, RuleFor } from './fields.js'
 export { typeOf, readId, readString, readTime, readEpochTime, readSize, readCount, readStrings, readObject } from './readers.js'
+export { unwrapMessage, messageEnvelope, ENCODING_ATTRIBUTE, SUBJECT_ATTRIBUTE, ENVELOPE_MARKER } from './envelope.js'
+export type { ReceivedMessage, MessageEnvelope } from './envelope.js'
 export {
   BatchFailedError,
   InvalidRecord,

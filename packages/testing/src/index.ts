@@ -14,3 +14,5 @@ export {
 export type { RequestInit, TestResponse, HarnessOptions, LogRecord } from './harness.js'
 export { startIssuer, signWithKeyFile } from './issuer.js'
 export type { Issuer, IssuerOptions, SignOptions, TokenClaims } from './issuer.js'
+export { memoryResources } from './resources.js'
+export type { MemoryResources, MemoryResourcesOptions, MemoryObject, MemoryProvider, SentMessage } from './resources.js'

@@ -30,7 +30,7 @@ const ADAPTERS = providers.map((provider) => `@polycloud/${provider}`)
 const DEFAULT_ADAPTER = '@polycloud/aws'
 
 /** Polycloud's own packages, all released together at one version. */
-const POLYCLOUD = ['@polycloud/core', ...ADAPTERS, '@polycloud/testing', 'serverless-polycloud']
+const POLYCLOUD = ['@polycloud/core', '@polycloud/resources', ...ADAPTERS, '@polycloud/testing', 'serverless-polycloud']
 
 export class InitError extends Error {}
 
@@ -86,7 +86,7 @@ export function starterFiles(dir: string, options: { readonly packages?: string 
     dependencies: pick('@polycloud/core', DEFAULT_ADAPTER),
     devDependencies: pick(
       '@polycloud/testing',
-      ...(options.packages === undefined ? [] : ADAPTERS.filter((name) => name !== DEFAULT_ADAPTER)),
+      ...(options.packages === undefined ? [] : ['@polycloud/resources', ...ADAPTERS.filter((name) => name !== DEFAULT_ADAPTER)]),
       '@types/node',
       'esbuild',
       'serverless',

@@ -41,7 +41,7 @@ describe('testing/init: polycloud init', () => {
     const base = mkdtempSync(join(tmpdir(), 'polycloud-init-'))
     const packs = join(base, 'packs')
     mkdirSync(packs)
-    for (const name of ['polycloud-core', 'polycloud-aws', 'polycloud-azure', 'polycloud-gcp', 'polycloud-cloudflare', 'polycloud-testing', 'serverless-polycloud']) {
+    for (const name of ['polycloud-core', 'polycloud-resources', 'polycloud-aws', 'polycloud-azure', 'polycloud-gcp', 'polycloud-cloudflare', 'polycloud-testing', 'serverless-polycloud']) {
       writeFileSync(join(packs, `${name}-0.1.0.tgz`), '')
     }
     const files = starterFiles(join(base, 'svc'), { packages: packs })

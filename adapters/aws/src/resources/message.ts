@@ -1,0 +1,26 @@
+/** What SQS and SNS messages share: text bodies in XML's character set, at most ten String attributes. */
+import { ENCODING_ATTRIBUTE, bytesToBase64 } from '@polycloud/core/adapter'
+import { DriverError, utf8Length, type OutgoingMessage } from '@polycloud/resources/driver'
+import { isXmlText } from '@polycloud/resources/driver'
+
+/**
+ * The body as SQS/SNS text: the text itself when it is XML-safe UTF-8, else base64 with Polycloud's encoding
+ * attribute (which the receiving sources take off). Refuses more attributes than the service carries.
+ */
+export function textBody(message: OutgoingMessage, service: string, maxAttributes: number): { body: string; attributes: Readonly<Record<string, string>> } {
+  const plain = message.text !== undefined && isXmlText(message.text)
+  const attributes = plain ? message.attributes : { ...message.attributes, [ENCODING_ATTRIBUTE]: 'base64' }
+  const count = Object.keys(attributes).length
+  if (count > maxAttributes) {
+    const marker = plain ? '' : ` (one is Polycloud's ${ENCODING_ATTRIBUTE}, as the body is not text ${service} carries)`
+    throw new DriverError('Invalid', `${count} attributes, more than the ${maxAttributes} ${service} carries${marker}`)
+  }
+  return { body: plain ? (message.text as string) : bytesToBase64(message.bytes), attributes }
+}
+
+/** Size as SQS and SNS count it: the body and each attribute's name, type (`String`) and value, in UTF-8 bytes. */
+export function messageSize(body: string, attributes: Readonly<Record<string, string>>): number {
+  let size = utf8Length(body)
+  for (const name of Object.keys(attributes)) size += utf8Length(name) + 6 + utf8Length(attributes[name] as string)
+  return size
+}

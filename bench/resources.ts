@@ -1,0 +1,467 @@
+// The resources figures of `npm run bench`: per provider, a warm put+get (1 KiB) and send through @polycloud/resources
+// against the official client called directly, in the same process and on the same local emulator (interleaved
+// rounds, medians per operation); the first call's cost in a fresh process (the function's bundle loaded and its
+// first put+get, Polycloud against the SDK); and the hello bundle, which declares no resource, checked to hold none of
+// this code. Emulators: the local AWS (packages/serverless/.../aws/local), azurite, the local Cloud Storage and the
+// Google emulator's Pub/Sub, miniflare (the Cloudflare rows time a loop inside workerd: the driver against the raw
+// bindings).
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as esbuild from 'esbuild'
+import { Miniflare } from 'miniflare'
+import { http } from '@polycloud/core'
+import { PortableContext } from '@polycloud/core/adapter'
+import { bucket, queue, withResources, type ResourceDriver } from '@polycloud/resources'
+import { awsResources } from '@polycloud/aws/resources'
+import { azureResources } from '@polycloud/azure/resources'
+import { gcpResources } from '@polycloud/gcp/resources'
+import { summarize, type Summary } from './lib/stats.js'
+
+const BENCH = dirname(fileURLToPath(import.meta.url))
+const ROOT = dirname(BENCH)
+const OUT = join(BENCH, 'out', 'resources')
+const INSTRUCTIONS = process.env.POLYCLOUD_INSTRUCTIONS ?? '/work/shared/tools/instructions'
+
+const BODY = new Uint8Array(1024).fill(97)
+const CREDENTIALS = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' }
+
+export interface WarmRow {
+  readonly provider: string
+  readonly operation: string
+  readonly official: string
+  /** Microseconds per operation. */
+  readonly polycloud: Summary
+  readonly sdk: Summary
+  readonly ratio: number
+}
+
+export interface ColdRow {
+  readonly provider: string
+  readonly contender: string
+  readonly bundleBytes: number
+  /** require of the bundle, ms (median of fresh processes). */
+  readonly loadMs: number
+  /** the first put+get (client made, modules loaded lazily, connection opened), ms. */
+  readonly firstMs: number
+  /** Instructions of the whole process (node's own start included), when the counter is available. */
+  readonly instructions: number | undefined
+}
+
+export interface ResourceFigures {
+  readonly warm: WarmRow[]
+  readonly cold: ColdRow[]
+  readonly emptyInstructions: number | undefined
+  readonly hello: { readonly bytes: number; readonly holdsResources: boolean }
+  readonly rounds: number
+  readonly opsPerRound: number
+}
+
+type Op = () => Promise<unknown>
+
+/** Interleaved rounds of `ops` calls of each side, order alternating; microseconds per call. */
+async function compare(polycloud: Op, sdk: Op, rounds: number, ops: number): Promise<{ polycloud: Summary; sdk: Summary; ratio: number }> {
+  for (let i = 0; i < Math.max(20, ops); i++) {
+    await polycloud()
+    await sdk()
+  }
+  const a: number[] = []
+  const b: number[] = []
+  const time = async (op: Op): Promise<number> => {
+    const start = performance.now()
+    for (let i = 0; i < ops; i++) await op()
+    return ((performance.now() - start) * 1000) / ops
+  }
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      a.push(await time(polycloud))
+      b.push(await time(sdk))
+    } else {
+      b.push(await time(sdk))
+      a.push(await time(polycloud))
+    }
+  }
+  const p = summarize(a)
+  const s = summarize(b)
+  return { polycloud: p, sdk: s, ratio: p.median / s.median }
+}
+
+/** Runs `body` inside one invocation of a function declaring every resource (deadline far away: its timer per call). */
+async function inInvocation<T>(driver: ResourceDriver, env: Record<string, string>, body: () => Promise<T>, provider: 'aws' | 'azure' | 'gcp' | 'cloudflare'): Promise<T> {
+  let out: T | undefined
+  const handler = withResources(
+    http(async () => {
+      out = await body()
+      return { status: 204 }
+    }),
+    driver,
+    ['uploads', 'orders', 'alerts'],
+  )
+  const context = new PortableContext({ provider, requestId: 'bench', functionName: 'bench', deadline: Date.now() + 3_600_000, env, native: { provider, event: null, context: null } })
+  await handler.handle(null as never, context)
+  return out as T
+}
+
+async function awsRows(rounds: number, ops: number): Promise<WarmRow[]> {
+  const { startLocalAws } = await import('../packages/serverless/src/providers/aws/local/index.js')
+  const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3')
+  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs')
+  const aws = await startLocalAws({ port: 0, region: 'eu-west-1', buckets: [{ name: 'bench-bucket' }], queues: [{ name: 'orders' }], invoke: async () => ({}), log: () => {} })
+  try {
+    const env = {
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL: aws.endpoint,
+      POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', name: 'bench-bucket' }, orders: { kind: 'queue', url: aws.queueUrl('orders') } }),
+    }
+    const s3 = new S3Client({ region: 'eu-west-1', endpoint: aws.endpoint, forcePathStyle: true, credentials: CREDENTIALS })
+    const sqs = new SQSClient({ region: 'eu-west-1', endpoint: aws.endpoint, credentials: CREDENTIALS })
+    const driver = awsResources()
+    return await inInvocation(driver, env, async () => {
+      const uploads = bucket('uploads')
+      const orders = queue('orders')
+      const putGet = await compare(
+        async () => {
+          await uploads.put('bench.bin', BODY, { contentType: 'application/octet-stream' })
+          await (await uploads.get('bench.bin'))?.bytes()
+        },
+        async () => {
+          await s3.send(new PutObjectCommand({ Bucket: 'bench-bucket', Key: 'bench.bin', Body: BODY, ContentType: 'application/octet-stream' }))
+          await (await s3.send(new GetObjectCommand({ Bucket: 'bench-bucket', Key: 'bench.bin' }))).Body?.transformToByteArray()
+        },
+        rounds,
+        ops,
+      )
+      const send = await compare(
+        () => orders.send('bench message', { attributes: { a: 'b' } }),
+        () => sqs.send(new SendMessageCommand({ QueueUrl: aws.queueUrl('orders'), MessageBody: 'bench message', MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } } })),
+        rounds,
+        ops,
+      )
+      return [
+        { provider: 'aws', operation: 'S3 put+get 1 KiB', official: '@aws-sdk/client-s3 3.1178.0', ...putGet },
+        { provider: 'aws', operation: 'SQS send', official: '@aws-sdk/client-sqs 3.1178.0', ...send },
+      ]
+    }, 'aws')
+  } finally {
+    await aws.stop()
+  }
+}
+
+async function azureRows(rounds: number, ops: number): Promise<WarmRow[]> {
+  const { startStorage } = await import('../packages/serverless/src/providers/azure/storage.js')
+  const { BlobServiceClient } = await import('@azure/storage-blob')
+  const { QueueServiceClient } = await import('@azure/storage-queue')
+  const folder = mkdtempSync(join(tmpdir(), 'polycloud-bench-azurite-'))
+  const storage = await startStorage({ host: '127.0.0.1', port: 0, storage: folder, blobPort: 0, queuePort: 0, logLevel: 'error' } as never, () => {})
+  try {
+    const blobs = BlobServiceClient.fromConnectionString(storage.connectionString)
+    const container = blobs.getContainerClient('uploads')
+    await container.createIfNotExists()
+    const queueClient = QueueServiceClient.fromConnectionString(storage.connectionString).getQueueClient('orders')
+    await queueClient.createIfNotExists()
+    const env = {
+      AzureWebJobsStorage: storage.connectionString,
+      POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', name: 'uploads', connection: 'AzureWebJobsStorage' }, orders: { kind: 'queue', service: 'storage', name: 'orders', connection: 'AzureWebJobsStorage' } }),
+    }
+    const blob = container.getBlockBlobClient('bench.bin')
+    const text = Buffer.from('bench message').toString('base64')
+    return await inInvocation(azureResources(), env, async () => {
+      const putGet = await compare(
+        async () => {
+          await bucket('uploads').put('bench.bin', BODY, { contentType: 'application/octet-stream' })
+          await (await bucket('uploads').get('bench.bin'))?.bytes()
+        },
+        async () => {
+          await blob.upload(BODY, BODY.length, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } })
+          const response = await blob.download()
+          const chunks: Buffer[] = []
+          for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk)
+        },
+        rounds,
+        ops,
+      )
+      const send = await compare(() => queue('orders').send('bench message'), () => queueClient.sendMessage(text), rounds, ops)
+      await queueClient.clearMessages()
+      return [
+        { provider: 'azure', operation: 'Blob put+get 1 KiB', official: '@azure/storage-blob 12.32.0', ...putGet },
+        { provider: 'azure', operation: 'Storage queue send', official: '@azure/storage-queue 12.30.0', ...send },
+      ]
+    }, 'azure')
+  } finally {
+    await storage.stop()
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+async function googleRows(rounds: number, ops: number): Promise<WarmRow[]> {
+  const { startLocalStorage } = await import('../packages/serverless/src/providers/google/local/storage.js')
+  const { startEmulator } = await import('../packages/serverless/src/providers/google/emulator.js')
+  const { Storage } = await import('@google-cloud/storage')
+  const local = await startLocalStorage({ buckets: ['uploads'] })
+  const layout = { functions: [], router: undefined, topics: [{ name: 'orders', role: 'queue' as const }], subscriptions: [], deadLetters: [], jobs: [] }
+  const emulator = await startEmulator({ project: 'bench', region: 'europe-west1', host: '127.0.0.1', port: 0, layout, urls: new Map(), log: () => {} })
+  try {
+    const env = {
+      GOOGLE_CLOUD_PROJECT: 'bench',
+      STORAGE_EMULATOR_HOST: local.url,
+      PUBSUB_EMULATOR_HOST: emulator.url.replace('http://', ''),
+      POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', name: 'uploads' }, orders: { kind: 'queue', topic: 'orders' } }),
+    }
+    const file = new Storage({ apiEndpoint: local.url, projectId: 'bench' }).bucket('uploads').file('bench.bin')
+    const pubsub = await officialPubSub(emulator.url)
+    return await inInvocation(gcpResources(), env, async () => {
+      const putGet = await compare(
+        async () => {
+          await bucket('uploads').put('bench.bin', BODY, { contentType: 'application/octet-stream' })
+          await (await bucket('uploads').get('bench.bin'))?.bytes()
+        },
+        async () => {
+          await file.save(Buffer.from(BODY), { resumable: false, contentType: 'application/octet-stream' })
+          await file.getMetadata()
+          await file.download()
+        },
+        rounds,
+        ops,
+      )
+      const rows: WarmRow[] = [{ provider: 'gcp', operation: 'Cloud Storage put+get 1 KiB', official: '@google-cloud/storage 7.22.0 (save, getMetadata + download)', ...putGet }]
+      if (pubsub !== undefined) {
+        const send = await compare(() => queue('orders').send('bench message', { attributes: { a: 'b' } }), () => pubsub.publish('bench message'), rounds, ops)
+        rows.push({ provider: 'gcp', operation: 'Pub/Sub publish', official: "@google-cloud/pubsub 5.3.1 (fallback 'rest', batching 1 message)", ...send })
+      }
+      return rows
+    }, 'gcp')
+  } finally {
+    await local.stop()
+    await emulator.stop()
+  }
+}
+
+/** The official Pub/Sub client over REST against the emulator, publishing one message per request (no batching wait). */
+async function officialPubSub(url: string): Promise<{ publish(text: string): Promise<unknown> } | undefined> {
+  try {
+    const { PubSub } = await import('@google-cloud/pubsub')
+    const { OAuth2Client } = await import('google-auth-library')
+    const auth = new OAuth2Client()
+    auth.setCredentials({ access_token: 'bench', expiry_date: Date.now() + 3_600_000 })
+    const client = new PubSub({ projectId: 'bench', apiEndpoint: url.replace('http://', ''), protocol: 'http', fallback: 'rest', authClient: auth as never } as never)
+    const publisher = client.topic('orders', { batching: { maxMessages: 1, maxMilliseconds: 0 } })
+    await publisher.publishMessage({ data: Buffer.from('probe'), attributes: { a: 'b' } })
+    return { publish: (text) => publisher.publishMessage({ data: Buffer.from(text), attributes: { a: 'b' } }) }
+  } catch (error) {
+    process.stderr.write(`resources bench: the official Pub/Sub client could not publish to the emulator over REST (${(error as Error).message}); that row is left out\n`)
+    return undefined
+  }
+}
+
+/** Cloudflare: a Worker loops put+get and send through the driver and through the raw bindings; us per operation. */
+async function cloudflareRows(rounds: number, ops: number): Promise<WarmRow[]> {
+  mkdirSync(OUT, { recursive: true })
+  const entry = join(OUT, 'cloudflare-bench.mjs')
+  writeFileSync(
+    entry,
+    [
+      "import { http } from '@polycloud/core'",
+      "import { createWorker, workersFetch } from '@polycloud/cloudflare'",
+      "import { cloudflareResources } from '@polycloud/cloudflare/resources'",
+      "import { bucket, queue, withResources } from '@polycloud/resources'",
+      'const BODY = new Uint8Array(1024).fill(97)',
+      'const uploads = bucket("uploads"), orders = queue("orders")',
+      'async function loop(n, op) { const start = Date.now(); for (let i = 0; i < n; i++) await op(); return ((Date.now() - start) * 1000) / n }',
+      'const driver = createWorker(withResources(http(async (req) => {',
+      '  const n = Number(req.query.get("n")), what = req.query.get("op")',
+      '  const us = await loop(n, what === "send" ? () => orders.send("bench message") : async () => { await uploads.put("bench.bin", BODY); await (await uploads.get("bench.bin")).bytes() })',
+      '  return { status: 200, body: String(us) }',
+      '}), cloudflareResources(), ["uploads", "orders"]), [workersFetch])',
+      'export default {',
+      '  async fetch(request, env, ctx) {',
+      '    const url = new URL(request.url)',
+      '    if (url.pathname !== "/raw") return driver.fetch(request, env, ctx)',
+      '    const n = Number(url.searchParams.get("n"))',
+      '    const us = await loop(n, url.searchParams.get("op") === "send" ? () => env.ORDERS.send("bench message", { contentType: "text" }) : async () => { await env.UPLOADS.put("bench.bin", BODY, { httpMetadata: { contentType: "application/octet-stream" } }); await (await env.UPLOADS.get("bench.bin")).arrayBuffer() })',
+      '    return new Response(String(us))',
+      '  },',
+      '  async queue(batch) { for (const message of batch.messages) message.ack() },',
+      '}',
+    ].join('\n'),
+  )
+  const built = await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker'], external: ['node:*'], minify: true, write: false, logLevel: 'silent' })
+  const mf = new Miniflare({
+    modules: [{ type: 'ESModule', path: 'worker.mjs', contents: built.outputFiles[0]?.text ?? '' }],
+    compatibilityDate: '2026-04-01',
+    compatibilityFlags: ['nodejs_als'],
+    host: '127.0.0.1',
+    port: 0,
+    cf: false,
+    bindings: { POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', binding: 'UPLOADS' }, orders: { kind: 'queue', binding: 'ORDERS' } }) },
+    r2Buckets: ['UPLOADS'],
+    queueProducers: { ORDERS: 'orders' },
+    queueConsumers: { orders: { maxBatchSize: 100, maxBatchTimeout: 1 } },
+  })
+  try {
+    await mf.ready
+    const sample = async (path: string, op: string): Promise<number> => Number(await (await mf.dispatchFetch(`http://localhost${path}?n=${ops}&op=${op}`)).text())
+    const rows: WarmRow[] = []
+    for (const [op, operation] of [['putget', 'R2 put+get 1 KiB'], ['send', 'Queue send']] as const) {
+      await sample('/driver', op)
+      await sample('/raw', op)
+      const a: number[] = []
+      const b: number[] = []
+      for (let round = 0; round < rounds; round++) {
+        if (round % 2 === 0) {
+          a.push(await sample('/driver', op))
+          b.push(await sample('/raw', op))
+        } else {
+          b.push(await sample('/raw', op))
+          a.push(await sample('/driver', op))
+        }
+      }
+      const polycloud = summarize(a)
+      const sdk = summarize(b)
+      rows.push({ provider: 'cloudflare', operation, official: 'the raw binding, in the same Worker', polycloud, sdk, ratio: polycloud.median / sdk.median })
+    }
+    return rows
+  } finally {
+    await mf.dispose()
+  }
+}
+
+function run(file: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [file, ...args], { timeout: 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)))
+  })
+}
+
+function instructions(file: string, args: readonly string[]): Promise<number | undefined> {
+  if (!existsSync(INSTRUCTIONS)) return Promise.resolve(undefined)
+  return new Promise((resolve) => {
+    execFile(INSTRUCTIONS, [file, ...args], { timeout: 600_000 }, (error, stdout) => resolve(error ? undefined : Number(stdout.trim()) || undefined))
+  })
+}
+
+/**
+ * The first call's cost: a fresh process requires the function's bundle (esbuild, platform node, cjs, minified, as
+ * the plugin bundles for Lambda) and runs one put+get against the local S3. Polycloud: a generated entry's shape
+ * (`withResources(handler, awsResources(), ['uploads'])`); the SDK: @aws-sdk/client-s3 bundled the same way.
+ */
+async function coldRows(samples: number, counted: boolean): Promise<{ rows: ColdRow[]; empty: number | undefined }> {
+  const { startLocalAws } = await import('../packages/serverless/src/providers/aws/local/index.js')
+  const aws = await startLocalAws({ port: 0, region: 'eu-west-1', buckets: [{ name: 'bench-bucket' }], invoke: async () => ({}), log: () => {} })
+  mkdirSync(OUT, { recursive: true })
+  const entries = {
+    polycloud: [
+      "import { http } from '@polycloud/core'",
+      "import { bucket, withResources } from '@polycloud/resources'",
+      "import { awsResources } from '@polycloud/aws/resources'",
+      "import { PortableContext } from '@polycloud/core/adapter'",
+      'const uploads = bucket("uploads")',
+      'export const handler = withResources(http(async () => { await uploads.put("cold.txt", "cold"); return { status: 200, body: await (await uploads.get("cold.txt")).text() } }), awsResources(), ["uploads"])',
+      'export const context = (env) => new PortableContext({ provider: "aws", requestId: "cold", functionName: "cold", deadline: Date.now() + 60000, env, native: { provider: "aws", event: null, context: null } })',
+    ].join('\n'),
+    sdk: [
+      "import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'",
+      'let client',
+      'export const handler = { handle: async (_request, context) => { client ??= new S3Client({ region: "eu-west-1", endpoint: context.env.AWS_ENDPOINT_URL, forcePathStyle: true });',
+      '  await client.send(new PutObjectCommand({ Bucket: "bench-bucket", Key: "cold.txt", Body: "cold" }))',
+      '  return { status: 200, body: await (await client.send(new GetObjectCommand({ Bucket: "bench-bucket", Key: "cold.txt" }))).Body.transformToString() } } }',
+      'export const context = (env) => ({ env })',
+    ].join('\n'),
+  }
+  const runner = join(OUT, 'cold-runner.cjs')
+  writeFileSync(
+    runner,
+    [
+      "'use strict'",
+      'const [bundle, endpoint] = process.argv.slice(2)',
+      'const env = { AWS_ACCESS_KEY_ID: "AKIDBENCH", AWS_SECRET_ACCESS_KEY: "bench-secret", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: endpoint, POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: "bucket", name: "bench-bucket" } }) }',
+      'Object.assign(process.env, env)',
+      'const t0 = performance.now()',
+      'const mod = require(bundle)',
+      'const t1 = performance.now()',
+      'Promise.resolve(mod.handler.handle(null, mod.context(process.env))).then((result) => {',
+      '  const t2 = performance.now()',
+      '  if (result.body !== "cold") throw new Error("wrong answer " + JSON.stringify(result))',
+      '  console.log(JSON.stringify({ loadMs: t1 - t0, firstMs: t2 - t1 }))',
+      '  process.exit(0)',
+      '})',
+    ].join('\n'),
+  )
+  const empty = join(OUT, 'empty.cjs')
+  writeFileSync(empty, '')
+  try {
+    const rows: ColdRow[] = []
+    const files: Record<string, { file: string; bytes: number }> = {}
+    for (const [name, source] of Object.entries(entries)) {
+      const file = join(OUT, `cold-${name}.cjs`)
+      await esbuild.build({ stdin: { contents: source, resolveDir: ROOT, loader: 'ts' }, outfile: file, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'silent' })
+      files[name] = { file, bytes: readFileSync(file).length }
+    }
+    const loads: Record<string, number[]> = { polycloud: [], sdk: [] }
+    const firsts: Record<string, number[]> = { polycloud: [], sdk: [] }
+    for (let k = 0; k < samples; k++) {
+      for (const name of k % 2 === 0 ? ['polycloud', 'sdk'] : ['sdk', 'polycloud']) {
+        const line = (await run(runner, [files[name]?.file as string, aws.endpoint])).trim().split('\n').pop() ?? '{}'
+        const figures = JSON.parse(line) as { loadMs: number; firstMs: number }
+        loads[name]?.push(figures.loadMs)
+        firsts[name]?.push(figures.firstMs)
+      }
+    }
+    for (const name of ['polycloud', 'sdk']) {
+      rows.push({
+        provider: 'aws',
+        contender: name === 'polycloud' ? '@polycloud/resources + awsResources()' : '@aws-sdk/client-s3 3.1178.0 (bundled)',
+        bundleBytes: files[name]?.bytes ?? 0,
+        loadMs: summarize(loads[name] ?? []).median,
+        firstMs: summarize(firsts[name] ?? []).median,
+        instructions: counted ? await instructions(runner, [files[name]?.file as string, aws.endpoint]) : undefined,
+      })
+    }
+    return { rows, empty: counted ? await instructions(empty, []) : undefined }
+  } finally {
+    await aws.stop()
+  }
+}
+
+/** The hello bundle (a function declaring no resource, as the plugin generates it): none of the resources code in it. */
+async function helloCheck(): Promise<{ bytes: number; holdsResources: boolean }> {
+  const file = join(OUT, 'hello.cjs')
+  await esbuild.build({
+    stdin: {
+      contents: ["import hello from './contenders/polycloud-hello.ts'", "import { createLambdaHttpHandler } from '@polycloud/aws/lambda'", "import { apiGatewayV2 } from '@polycloud/aws/api-gateway-v2'", 'export const handler = createLambdaHttpHandler(hello, [apiGatewayV2])'].join('\n'),
+      resolveDir: BENCH,
+      loader: 'ts',
+    },
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify: true,
+    logLevel: 'silent',
+  })
+  const text = readFileSync(file, 'utf8')
+  return { bytes: Buffer.byteLength(text), holdsResources: /POLYCLOUD_RESOURCES|polycloud\.encoding|ResourceError|async_hooks/.test(text) }
+}
+
+export async function resourceFigures(options: { quick: boolean; log: (line: string) => void }): Promise<ResourceFigures> {
+  const rounds = options.quick ? 4 : 30
+  const ops = options.quick ? 10 : 40
+  const warm: WarmRow[] = []
+  for (const [name, rows] of [
+    ['aws', awsRows],
+    ['azure', azureRows],
+    ['gcp', googleRows],
+    ['cloudflare', cloudflareRows],
+  ] as const) {
+    // Inside workerd, Date.now() moves only at I/O (in whole milliseconds): longer loops for the Cloudflare rows.
+    const n = name === 'cloudflare' ? ops * 5 : ops
+    options.log(`resources: ${name}, ${rounds} interleaved rounds of ${n} operations per side...`)
+    warm.push(...(await rows(rounds, n)))
+  }
+  options.log('resources: first call in fresh processes...')
+  const cold = await coldRows(options.quick ? 3 : 15, !options.quick)
+  return { warm, cold: cold.rows, emptyInstructions: cold.empty, hello: await helloCheck(), rounds, opsPerRound: ops }
+}

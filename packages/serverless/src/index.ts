@@ -135,7 +135,7 @@ export default class PolycloudPlugin {
       schemas.defineFunctionEvent(name, event, neutralEventSchema(event, provider.eventOptions?.[event]))
     }
     schemas.defineFunctionProperties(name, functionSchema(providerSpellings()))
-    schemas.defineCustomProperties(customSchema(name, PROVIDER_NAMES, provider.customSchema as Json | undefined))
+    schemas.defineCustomProperties(customSchema(name, PROVIDER_NAMES, provider.customSchema as Json | undefined, { own: provider.resourceOptions as Json | undefined, spellings: providerSpellings() }))
     const vocabulary = { title: provider.title, natives: provider.nativeEvents, ...(provider.eventOptions ? { extensions: provider.eventOptions } : {}) }
     explainSchemaErrors(schemas as SchemaMessages, () => serverless.service.functions, vocabulary)
     // Validation runs before any hook: another provider's native event must be refused here, by name.

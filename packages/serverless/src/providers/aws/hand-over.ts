@@ -10,14 +10,15 @@ import { KEYS_VARIABLE } from '../../security.js'
 import { manageEsbuild } from './esbuild.js'
 import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
-import { isOfflineCommand, type AwsPlan } from './plan.js'
+import { isLocalCommand, isOfflineCommand, type AwsPlan } from './plan.js'
+import { addressResources, defaultLocalAddresses, narrowSharedRole } from './resources.js'
 import { truthfulOffline } from './serverless-offline.js'
 
 /** The framework's view of the service that the hand-over rewrites. */
 interface AwsService {
   service: {
-    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json }
-    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json }>
+    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json; region?: string; compiledCloudFormationTemplate?: { Resources?: Json } }
+    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json; role?: unknown }>
     custom?: { esbuild?: Json }
     resources?: { Resources?: Json }
   }
@@ -71,6 +72,24 @@ function secureHttpApi(service: AwsService['service'], plan: AwsPlan): void {
 }
 
 /**
+ * Each function that uses resources runs with its own role (planned with the resources); once osls has compiled the
+ * events, what it granted its shared role for those functions' queues and streams is taken out of it.
+ */
+function grantResources(serverless: unknown, plan: AwsPlan, log: ServiceContext['log']): void {
+  const { service, pluginManager } = serverless as AwsService & { pluginManager?: { hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> } }
+  for (const [name, role] of plan.roles) {
+    const config = service.functions[name]
+    if (config) config.role = role.id
+  }
+  for (const note of plan.notes) log.warning(`serverless-polycloud: ${note}`)
+  if (plan.roles.size === 0 || pluginManager === undefined) return
+  ;(pluginManager.hooks['package:compileEvents'] ??= []).push({
+    pluginName: 'PolycloudPlugin',
+    hook: () => narrowSharedRole(service.provider.compiledCloudFormationTemplate ?? {}, plan.roles.values(), plan.sharedConsumes),
+  })
+}
+
+/**
  * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
  * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
  * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
@@ -87,7 +106,9 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
   const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
   separateBuilds(service, context.workDir)
   addResources(service, plan)
+  grantResources(serverless, plan, context.log)
   secureHttpApi(service, plan)
+  addressResources(service, plan, isLocalCommand(context.command ?? '') ? defaultLocalAddresses(service.provider.region ?? plan.model.region ?? 'us-east-1') : undefined)
   const offline = isOfflineCommand(context.command ?? '')
   for (const fn of plan.functions) {
     const config = service.functions[fn.name]

@@ -388,9 +388,20 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
       expect(error.message).to.include('az login')
     })
 
-    it('an AWS region', async () => {
+    it('an AWS region given with --region', async () => {
       const error = await attempt(() => {}, {}, 'eu-west-1')
       expect(error.message).to.match(/^"eu-west-1" is not an Azure region\n {2}pass --region/)
+    })
+
+    it("provider.region of another provider: Azure's region of the same area, said once", async () => {
+      const providerConfig = { name: 'azure', runtime: 'nodejs22.x', region: 'eu-west-1', environment: { LOG_LEVEL: 'info' } }
+      const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'test', provider: providerConfig })
+      const notices: string[] = []
+      const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: () => {}, error: () => {} }
+      const from = standIn.calls.length
+      await deployApp(contextFor(plan, { region: plan.model.region, workDir, packageDir, log, write: () => {} }), env)
+      expect(notices[0]).to.equal('provider.region eu-west-1 is an AWS region: Azure uses westeurope, its region of the same area (Western Europe) (--region to choose)')
+      expect(standIn.calls.slice(from).some((call) => call.operation === 'ListGeoRegions')).to.equal(true)
     })
   })
 })

@@ -15,6 +15,7 @@ import type { TokenCredential } from '@azure/identity'
 import { ProviderError } from '../../errors.js'
 import type { Json, Logger, ServiceContext } from '../../provider.js'
 import type { AzureResource, AzureTrigger } from './events.js'
+import { mappedRegionNote, regionFor } from '../../regions.js'
 import { packageApp } from './package.js'
 import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
 
@@ -95,11 +96,23 @@ export function azureNames(context: NameParts, subscriptionId: string): AzureNam
   }
 }
 
-/** `eu-west-1` is an AWS region: Azure's are `westeurope`, `eastus2`, ... */
+/**
+ * The Azure region: `--region` as given; `provider.region` as given when it is an Azure name, else (another
+ * provider's region, `eu-west-1`) Azure's region of the same area (`regions.ts`; said once).
+ */
 function location(context: Context): string {
   const region = context.region
   if (region === undefined) throw new ProviderError('no region: Azure needs one', 'pass --region <region> (westeurope, eastus, ...) or set provider.region')
-  if (!/^[a-z]+[a-z0-9]*$/.test(region)) {
+  const isAzure = (name: string) => /^[a-z]+[a-z0-9]*$/.test(name)
+  if (context.plan.model.regionFrom === 'provider.region') {
+    const mapped = regionFor('azure', region, isAzure)
+    if (mapped !== undefined) {
+      const note = mappedRegionNote('azure', region, mapped)
+      if (note !== undefined) context.log.notice(`${note} (--region to choose)`)
+      return mapped.region
+    }
+  }
+  if (!isAzure(region)) {
     throw new ProviderError(`${JSON.stringify(region)} is not an Azure region`, 'pass --region with an Azure region name (westeurope, northeurope, eastus2, ...; az account list-locations -o table)')
   }
   return region

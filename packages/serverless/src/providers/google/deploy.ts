@@ -61,6 +61,7 @@ function isOurs(labels: unknown, target: Pick<Target, 'labels'>): boolean {
 async function open(context: Context, connection: GoogleConnection | undefined): Promise<Target> {
   const settings = context.plan.settings()
   for (const note of settings.notes) context.log.warning(note)
+  if (settings.regionNote !== undefined) context.log.notice(`${settings.regionNote} (custom.polycloud.google.region or --region to choose)`)
   const project = settings.project
   if (project === undefined) {
     throw new ConfigError('provider.project', 'no Google Cloud project: set provider.project (or custom.polycloud.google.project), or GOOGLE_CLOUD_PROJECT')

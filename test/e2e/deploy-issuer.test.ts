@@ -5,12 +5,19 @@
  * refusal comes at the framework's `initialize`, before any credential is looked for.
  */
 import { expect } from 'chai'
-import { serverless } from '../helpers/serverless.ts'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT, serverless } from '../helpers/serverless.ts'
+
+/** Where the package runs below write (not the demo's .serverless, which other tests read). */
+const PACKAGE_DIR = '.serverless-issuer-test'
 
 const PLATFORMS: Record<string, string> = { aws: 'AWS Lambda', azure: 'Azure Functions', google: 'Google Cloud Functions', cloudflare: 'Cloudflare Workers' }
 
 describe('e2e: deploy refuses an issuer the cloud cannot reach (every provider)', function () {
   this.timeout(240_000)
+
+  after(() => rmSync(join(ROOT, PACKAGE_DIR), { recursive: true, force: true }))
 
   for (const [provider, platform] of Object.entries(PLATFORMS)) {
     it(`${provider}: names the function, the issuer and JWT_ISSUER, and deploys nothing`, async () => {
@@ -41,11 +48,11 @@ describe('e2e: deploy refuses an issuer the cloud cannot reach (every provider)'
   }
 
   it('an https issuer passes the check; serverless package warns about a local one', async () => {
-    const packaged = await serverless(['package', '--package', '.serverless-issuer-test'], { env: { POLYCLOUD_PROVIDER: 'cloudflare', JWT_ISSUER: undefined }, timeoutMs: 120_000 })
+    const packaged = await serverless(['package', '--package', PACKAGE_DIR], { env: { POLYCLOUD_PROVIDER: 'cloudflare', JWT_ISSUER: undefined }, timeoutMs: 120_000 })
     expect(packaged.code, packaged.stdout + packaged.stderr).to.equal(0)
     expect(packaged.stdout + packaged.stderr).to.contain('functions.me: auth.jwt.issuer http://127.0.0.1:4000 is a loopback address')
     expect(packaged.stdout + packaged.stderr).to.contain('`serverless deploy` refuses it.')
-    const https = await serverless(['package', '--package', '.serverless-issuer-test'], { env: { POLYCLOUD_PROVIDER: 'cloudflare', JWT_ISSUER: 'https://login.example.com' }, timeoutMs: 120_000 })
+    const https = await serverless(['package', '--package', PACKAGE_DIR], { env: { POLYCLOUD_PROVIDER: 'cloudflare', JWT_ISSUER: 'https://login.example.com' }, timeoutMs: 120_000 })
     expect(https.code).to.equal(0)
     expect(https.stdout + https.stderr).to.not.contain('auth.jwt.issuer')
   })

@@ -3,7 +3,7 @@
  * function's handler becomes its generated entry, and the framework's own AWS machinery (osls, serverless-esbuild,
  * serverless-offline) packages, deploys and emulates the rewritten service.
  */
-import { basename, relative } from 'node:path'
+import { basename, dirname, relative } from 'node:path'
 import type { EventSpec, PreparedFunction, ProviderTarget, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
 import { lambdaEntry } from './entry.js'
@@ -76,14 +76,27 @@ function secureHttpApi(service: AwsService['service'], context: ServiceContext<J
   }
 }
 
+/** serverless-esbuild's own watch ignores (its `DEFAULT_BUILD_OPTIONS`), which a `watch.ignore` of the service replaces. */
+const WATCH_IGNORED = ['.esbuild', 'dist', 'node_modules', '.build']
+
 /**
  * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
  * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
  * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
+ *
+ * And the generated entries are not sources for `serverless offline`'s file watcher: it watches every `.js`/`.ts`
+ * file of the service, so each `invoke local` beside it (which writes its own entries under `.polycloud/`) made it
+ * rebuild, and serverless-offline then ended every function's worker thread, one still starting included; the
+ * invocation that worker was to run never settled and answered the Lambda timeout (a 500 from the HTTP API). The
+ * entries are written once per command, from the handlers, which stay watched.
  */
-function separateBuilds(service: AwsService['service'], workDir: string): void {
+function separateBuilds(service: AwsService['service'], workDir: string, servicePath: string): void {
   const esbuild = ((service.custom ??= {}).esbuild ??= {})
   esbuild.outputWorkFolder ??= `.esbuild/${basename(workDir)}`
+  const watch = ((esbuild.watch as Json | undefined) ??= {})
+  const ignored = watch.ignore === undefined ? WATCH_IGNORED : ([] as unknown[]).concat(watch.ignore)
+  const entries = relative(servicePath, dirname(workDir)).replaceAll('\\', '/')
+  if (!ignored.includes(entries)) watch.ignore = [...ignored, entries]
 }
 
 /** An ARN, or a CloudFormation intrinsic (`Fn::GetAtt`, `Fn::ImportValue`, ...) that resolves to one. */
@@ -151,7 +164,7 @@ export const aws: ProviderTarget<Json[]> = {
   handOver(context: ServiceContext<Json[]>, serverless: unknown) {
     const service = (serverless as AwsService).service
     const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
-    separateBuilds(service, context.workDir)
+    separateBuilds(service, context.workDir, context.servicePath)
     // Read from the routes as written: the loop below replaces them with osls's events.
     secureHttpApi(service, context)
     let rest = false

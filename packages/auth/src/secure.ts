@@ -4,13 +4,16 @@
  * everywhere: 401 `{"message":"Unauthorized"}` or 403 `{"message":"Forbidden"}` with a `WWW-Authenticate`
  * challenge (the bodies API Gateway's JWT authorizer sends, so a route reads the same where AWS enforces it), 413
  * for a body over the limit; `Access-Control-*` headers go on every response of the route, errors included.
+ *
+ * No JWT code here: a route with `auth: jwt` is given its verifier (`options.jwt`, `@polycloud/auth/jwt`).
  */
 import { HttpError, http, type Context, type HttpHandler, type HttpResult, type PortableRequest } from '@polycloud/core'
 import { httpFailure, toOutgoing, type Caller, type PortableContext } from '@polycloud/core/adapter'
 import { isPreflight, preflightHeaders, responseHeaders } from './cors.js'
-import { TokenError, verifyToken } from './jwt.js'
 import { KeyConfigError, verifyKey } from './key.js'
-import { resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
+import { PolicyError, resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
+import { MALFORMED, isCompact } from './token.js'
+import { TokenError, type JwtOption, type VerifyToken } from './verifier.js'
 
 export interface SecureOptions {
   /** The route's methods (the methods CORS allows unless the policy lists them). */
@@ -21,6 +24,23 @@ export interface SecureOptions {
    * preflights and adds the headers.
    */
   readonly enforcedByPlatform?: ReadonlyArray<'jwt' | 'cors'>
+  /**
+   * How a route with `auth: jwt` verifies tokens: `@polycloud/auth/jwt` (`import * as jwt from '@polycloud/auth/jwt'`),
+   * or a function that imports it when a token first gets past the cheap checks (`() => import('@polycloud/auth/jwt')`,
+   * what the generated entries pass). Required for `auth: jwt` unless the platform verifies every request
+   * (`enforcedByPlatform: ['jwt']`); a request the platform did not verify is then refused.
+   */
+  readonly jwt?: JwtOption
+}
+
+/** The verifier behind a {@link JwtOption}, loaded once, when first needed. */
+function verifierOf(option: JwtOption): VerifyToken {
+  if (typeof option !== 'function') return option.verifyToken.bind(option)
+  let loaded: Promise<VerifyToken> | undefined
+  return async (token, policy, log) => {
+    loaded ??= option().then((module) => module.verifyToken.bind(module))
+    return (await loaded)(token, policy, log)
+  }
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -68,7 +88,14 @@ async function checkSize(request: PortableRequest, limit: number): Promise<void>
  * Verifies the caller; resolves with a refusal to send, or undefined when the request may go on (the caller is then
  * on `request.auth`).
  */
-async function authenticate(policy: ResolvedPolicy['auth'], request: PortableRequest, context: Context, platformJwt: boolean, cors: Record<string, string>): Promise<HttpResult | undefined> {
+async function authenticate(
+  policy: ResolvedPolicy['auth'],
+  request: PortableRequest,
+  context: Context,
+  platformJwt: boolean,
+  verify: VerifyToken | undefined,
+  cors: Record<string, string>,
+): Promise<HttpResult | undefined> {
   if (policy.kind === 'none') return undefined
   if (policy.kind === 'key') {
     const presented = request.headers.get(policy.header)
@@ -80,9 +107,12 @@ async function authenticate(policy: ResolvedPolicy['auth'], request: PortableReq
   if (platformJwt && request.auth?.kind === 'jwt') return undefined
   const scope = `scope=${quote(policy.scopes.join(' '))}`
   const match = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(request.headers.get('authorization') ?? '')
-  if (!match) return challenge(401, `Bearer ${scope}`, cors)
+  if (!match || verify === undefined) return challenge(401, `Bearer ${scope}`, cors)
+  const token = match[1] as string
   try {
-    setCaller(request, await verifyToken(match[1] as string, policy))
+    // A string that is not even a compact JWS does not load the verifier.
+    if (!isCompact(token)) throw MALFORMED
+    setCaller(request, await verify(token, policy, context.log))
     return undefined
   } catch (error) {
     if (!(error instanceof TokenError)) throw error
@@ -97,6 +127,10 @@ export function secure(handler: HttpHandler, policy: RoutePolicy, options: Secur
   const platform = new Set(options.enforcedByPlatform ?? [])
   const cors = platform.has('cors') ? undefined : resolved.cors
   const platformJwt = platform.has('jwt')
+  if (resolved.auth.kind === 'jwt' && options.jwt === undefined && !platformJwt) {
+    throw new PolicyError("auth.jwt needs the verifier: secure(handler, policy, { jwt }) with import * as jwt from '@polycloud/auth/jwt'")
+  }
+  const verify = options.jwt === undefined ? undefined : verifierOf(options.jwt)
   return http(async (request, context) => {
     const origin = request.headers.get('origin') ?? undefined
     if (cors !== undefined) {
@@ -107,7 +141,7 @@ export function secure(handler: HttpHandler, policy: RoutePolicy, options: Secur
     }
     const corsHeaders = cors === undefined ? {} : responseHeaders(cors, origin)
     try {
-      const refusal = await authenticate(resolved.auth, request, context, platformJwt, corsHeaders)
+      const refusal = await authenticate(resolved.auth, request, context, platformJwt, verify, corsHeaders)
       if (refusal !== undefined) return refusal
       if (resolved.maxBodySize !== undefined) await checkSize(request, resolved.maxBodySize)
       const result = await handler.handle(request, context)

@@ -18,8 +18,8 @@ import { jwtCaller } from '@polycloud/core/adapter'
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { ResolvedJwt } from './policy.js'
 import { Remote, Unreachable } from './remote.js'
-import { ALGORITHMS, CLOCK_TOLERANCE, EXPIRED, MALFORMED, NOT_ALLOWED, NOT_YET_VALID, WRONG_ISSUER, inspect, isCompact } from './token.js'
-import { TokenError } from './verifier.js'
+import { ALGORITHMS, CLOCK_TOLERANCE, EXPIRED, NOT_ALLOWED, NOT_YET_VALID, WRONG_ISSUER, inspect } from './token.js'
+import { MALFORMED, TokenError, isCompact } from './verifier.js'
 
 export { TokenError } from './verifier.js'
 

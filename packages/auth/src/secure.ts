@@ -12,8 +12,7 @@ import { httpFailure, toOutgoing, type Caller, type PortableContext } from '@pol
 import { isPreflight, preflightHeaders, responseHeaders } from './cors.js'
 import { KeyConfigError, verifyKey } from './key.js'
 import { PolicyError, resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
-import { MALFORMED, isCompact } from './token.js'
-import { TokenError, type JwtOption, type VerifyToken } from './verifier.js'
+import { MALFORMED, TokenError, isCompact, type JwtOption, type VerifyToken } from './verifier.js'
 
 export interface SecureOptions {
   /** The route's methods (the methods CORS allows unless the policy lists them). */

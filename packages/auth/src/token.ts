@@ -4,17 +4,14 @@
  * the route's audience. No network, no cryptography: a token that fails here is refused as API Gateway's JWT
  * authorizer refuses it, with the same description.
  */
-import { TokenError } from './verifier.js'
 import type { ResolvedJwt } from './policy.js'
+import { MALFORMED, TokenError, isCompact } from './verifier.js'
 
 /** Asymmetric JWS algorithms: what an issuer signs access tokens with (`none` and HMAC are refused). */
 export const ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
 
 /** Seconds of clock difference tolerated for `exp` and `nbf`. */
 export const CLOCK_TOLERANCE = 5
-
-/** A compact JWS: header, payload and signature in base64url (the signature is empty for `alg: none`). */
-const COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
 
 /**
  * The refusals of the cheap checks, made once: thrown for every such token without capturing a stack each time
@@ -23,7 +20,6 @@ const COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
 function refusal(description: string): TokenError {
   return new TokenError('invalid_token', description)
 }
-export const MALFORMED = refusal('the token is malformed')
 export const NOT_ALLOWED = refusal('the token is not signed with an allowed algorithm')
 const NO_KID = refusal('the token has no key id (kid)')
 export const WRONG_ISSUER = refusal('the token does not have a valid issuer')
@@ -34,11 +30,6 @@ const WRONG_AUDIENCE = refusal('the token does not have a valid audience')
 export interface Inspected {
   readonly kid: string
   readonly payload: Readonly<Record<string, unknown>>
-}
-
-/** Whether a string has the form of a compact JWS (checked before anything else, even the verified-token cache). */
-export function isCompact(token: string): boolean {
-  return COMPACT.test(token)
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })

@@ -16,6 +16,17 @@ export class TokenError extends Error {
   }
 }
 
+/** A compact JWS: header, payload and signature in base64url (the signature is empty for `alg: none`). */
+const COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
+
+/** Whether a string has the form of a compact JWS: checked first, before a verifier is even loaded. */
+export function isCompact(token: string): boolean {
+  return COMPACT.test(token)
+}
+
+/** The refusal of a token that is not a JWT at all (made once: thrown without capturing a stack each time). */
+export const MALFORMED = new TokenError('invalid_token', 'the token is malformed')
+
 /**
  * Verifies a bearer token against a route's policy: resolves with the caller it identifies, or rejects with a
  * {@link TokenError} the client may see (an identity provider that cannot be reached included: the route fails

@@ -2,8 +2,9 @@
  * `@polycloud/auth/jwt`: bearer tokens verified with `jose`, for routes with `auth: jwt` (the only routes whose
  * entries load it). In order, each step only for a token that passed the ones before:
  *
- * 1. the cheap checks of `token.ts` (form, algorithm, key id, issuer, expiry, audience): no network, no jose;
- * 2. the verified-token cache: a token verified before for the same issuer and audience, until it expires;
+ * 1. the verified-token cache: a token verified before for the same issuer and audience passes until it expires
+ *    (it passed the next steps then; `secure()` checked the form of the token before);
+ * 2. the cheap checks of `token.ts` (form, algorithm, key id, issuer, expiry, audience): no network, no jose;
  * 3. the issuer's keys: its JWKS, found through OpenID discovery unless `jwksUri` is given, kept for the life of the
  *    instance (fetched again after 10 minutes, or for a key id it does not hold, at most every 5 s), failures
  *    remembered with a backoff (`remote.ts`): while the identity provider cannot be reached every token is refused
@@ -19,7 +20,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerif
 import type { ResolvedJwt } from './policy.js'
 import { Remote, Unreachable } from './remote.js'
 import { ALGORITHMS, CLOCK_TOLERANCE, EXPIRED, NOT_ALLOWED, NOT_YET_VALID, WRONG_ISSUER, inspect } from './token.js'
-import { MALFORMED, TokenError, isCompact } from './verifier.js'
+import { MALFORMED, TokenError } from './verifier.js'
 
 export { TokenError } from './verifier.js'
 
@@ -120,8 +121,6 @@ function checkScopes(caller: JwtCaller, policy: ResolvedJwt): JwtCaller {
  * rejects with a TokenError the client may see. Any other rejection is the service's own failure.
  */
 export async function verifyToken(token: string, policy: ResolvedJwt, log?: Logger): Promise<JwtCaller> {
-  // Not even the cache is asked about a string that is no JWS.
-  if (!isCompact(token)) throw MALFORMED
   const key = `${policy.issuer}\n${policy.audience.join(' ')}\n${token}`
   const now = Date.now() / 1000
   const known = verified.get(key)

@@ -5,7 +5,10 @@
  * authorizer refuses it, with the same description.
  */
 import type { ResolvedJwt } from './policy.js'
-import { MALFORMED, TokenError, isCompact } from './verifier.js'
+import { MALFORMED, TokenError } from './verifier.js'
+
+/** A compact JWS: header, payload and signature in base64url (the signature is empty for `alg: none`). */
+const COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
 
 /** Asymmetric JWS algorithms: what an issuer signs access tokens with (`none` and HMAC are refused). */
 export const ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
@@ -34,34 +37,22 @@ export interface Inspected {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-/** The value of each base64url character (255: not one). */
-const SEXTETS = new Uint8Array(128).fill(255)
-for (const [index, char] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) SEXTETS[char.charCodeAt(0)] = index
+/** A byte above ASCII in `atob`'s result (without one, the result is the text itself: no UTF-8 decoder needed). */
+const BEYOND_ASCII = /[\u0080-\u00ff]/
 
-/** The bytes of a base64url string without padding (`atob` checks each character against its alphabet: 10x slower). */
-function base64url(part: string): Uint8Array {
-  if (part.length % 4 === 1) throw MALFORMED
-  const bytes = new Uint8Array((part.length * 3) >> 2)
-  let bits = 0
-  let value = 0
-  let at = 0
-  for (let i = 0; i < part.length; i++) {
-    const sextet = SEXTETS[part.charCodeAt(i)] ?? 255
-    if (sextet === 255) throw MALFORMED
-    value = ((value << 6) | sextet) & 0xffffff
-    bits += 6
-    if (bits >= 8) {
-      bits -= 8
-      bytes[at++] = value >> bits
-    }
-  }
-  return bytes
+/** The text of a base64url part, read as UTF-8 (`atob` throws on a character or length base64 does not allow). */
+function text(part: string): string {
+  const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'))
+  if (!BEYOND_ASCII.test(binary)) return binary
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return UTF8.decode(bytes)
 }
 
 function decode(part: string): Record<string, unknown> {
   let value: unknown
   try {
-    value = JSON.parse(UTF8.decode(base64url(part)))
+    value = JSON.parse(text(part))
   } catch {
     throw MALFORMED
   }
@@ -82,7 +73,7 @@ export function audienceMatches(payload: Readonly<Record<string, unknown>>, audi
  * in the jwks_uri that signed the token").
  */
 export function inspect(token: string, policy: ResolvedJwt, now: number): Inspected {
-  if (!isCompact(token)) throw MALFORMED
+  if (!COMPACT.test(token)) throw MALFORMED
   const dot = token.indexOf('.')
   const header = decode(token.slice(0, dot))
   if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg)) throw NOT_ALLOWED

@@ -16,12 +16,14 @@ export class TokenError extends Error {
   }
 }
 
-/** A compact JWS: header, payload and signature in base64url (the signature is empty for `alg: none`). */
-const COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
-
-/** Whether a string has the form of a compact JWS: checked first, before a verifier is even loaded. */
+/**
+ * Whether a string can be a compact JWS at all: three parts separated by dots, the first two not empty. Checked
+ * first, before a verifier is even loaded; the characters of each part are checked when the token is read.
+ */
 export function isCompact(token: string): boolean {
-  return COMPACT.test(token)
+  const first = token.indexOf('.')
+  const second = token.indexOf('.', first + 1)
+  return first > 0 && second > first + 1 && token.indexOf('.', second + 1) === -1
 }
 
 /** The refusal of a token that is not a JWT at all (made once: thrown without capturing a stack each time). */

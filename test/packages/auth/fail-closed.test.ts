@@ -87,6 +87,9 @@ describe('auth/jwt: fail closed, bogus tokens cost nothing', function () {
       const cases: Array<[string, string, RegExp]> = [
         ['not three parts', 'not-a-token', /malformed/],
         ['two parts', 'a.b', /malformed/],
+        ['four parts', 'a.b.c.d', /malformed/],
+        ['an empty payload', `${base64url.encode('{"alg":"RS256","kid":"k"}')}..c2ln`, /malformed/],
+        ['characters outside base64url', `${base64url.encode('{"alg":"RS256","kid":"k"}')}.e30+.c2ln`, /malformed/],
         ['a header that is not JSON', `${base64url.encode('nope')}.${base64url.encode('{}')}.c2ln`, /malformed/],
         ['a header that is a JSON array', `${base64url.encode('[]')}.${base64url.encode('{}')}.c2ln`, /malformed/],
         ['alg none', await new UnsecuredJWT({ scope: 'profile' }).setIssuer(iss).setAudience('api').setExpirationTime('5m').encode(), /allowed algorithm/],
@@ -193,6 +196,21 @@ describe('auth/jwt: fail closed, bogus tokens cost nothing', function () {
       expect(loads).to.equal(0)
       for (const sub of ['ada', 'grace']) expect((await call(route, await keys.sign({ iss: provider.url, sub, scope: 'profile' }))).status).to.equal(200)
       expect(loads).to.equal(1)
+    } finally {
+      await provider.stop()
+    }
+  })
+
+  it('reads claims beyond ASCII as UTF-8, in the cheap checks as in the verified token', async () => {
+    const provider = await startProvider(keys)
+    provider.mode = 'up'
+    try {
+      const route = secure(me, { auth: { jwt: { issuer: provider.url, audience: 'api-é', scopes: ['profile'] } } }, { jwt })
+      const response = await call(route, await keys.sign({ iss: provider.url, aud: 'api-é', sub: 'zoë-日本', scope: 'profile' }))
+      expect(response.status).to.equal(200)
+      expect(response.json()).to.deep.equal({ subject: 'zoë-日本' })
+      const other = await call(route, await keys.sign({ iss: provider.url, aud: 'api-è', sub: 'zoë', scope: 'profile' }))
+      expect(other.headers['www-authenticate']).to.match(/valid audience/)
     } finally {
       await provider.stop()
     }

@@ -193,6 +193,8 @@ describe('serverless/security on AWS: serverless package', function () {
     expect(routes.sort()).to.deep.equal(['GET /plain', 'GET /web', 'OPTIONS /web'])
     expect(Object.values(resources).some((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')).to.equal(false)
     expect(entry('web')).to.include('{"methods":["GET"]}')
-    expect(entry('legacy')).to.include('secure(portable, {"maxBodySize":100000000,"auth":{"jwt":{"issuer":"https://login.example.com","audience":"api"}}}, {"methods":["GET"]})')
+    expect(entry('legacy')).to.include('secure(portable, {"maxBodySize":100000000,"auth":{"jwt":{"issuer":"https://login.example.com","audience":"api"}}}, {"methods":["GET"],"jwt":() => import(\'@polycloud/auth/jwt\')})')
+    // JWT code only where a route verifies tokens.
+    expect(entry('web')).to.not.include('@polycloud/auth/jwt')
   })
 })

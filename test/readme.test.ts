@@ -223,3 +223,14 @@ describe('README: the commands answer what it shows', function () {
     expect(shown[1]).to.match(/^\{"level":"error","message":"event failed",\.\.\.,"eventId":"order-bad-2","error":\{"name":"Error","message":"order o-2: no items",\.\.\.\}\}$/)
   })
 })
+
+describe('README: One region for every provider', () => {
+  it('shows the table the plugin reads regions with', async () => {
+    const { REGION_AREAS } = await import('serverless-polycloud/regions')
+    const rows = section('One region for every provider')
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| area'))
+      .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()))
+    expect(rows).to.deep.equal(REGION_AREAS.map((area) => [area.area, area.aws, area.azure, area.google]))
+  })
+})

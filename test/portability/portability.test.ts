@@ -245,6 +245,42 @@ describe('portability', function () {
         const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
         const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
 
+        /** Resolves with the first handler log line with this message, waiting for it up to `ms` (output may lag). */
+        async function logged(message: string, ms = 30_000): Promise<LogLine> {
+          for (const until = Date.now() + ms; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+            const line = target.httpLogs().find((candidate) => candidate.message === message)
+            if (line !== undefined || Date.now() > until) return find(target.httpLogs(), message)
+          }
+        }
+
+        // First in this block: no instance of the route has fetched the issuer's keys yet.
+        it('with the identity provider unreachable: the same 401 everywhere, never a 500, and the log says why', async () => {
+          const headers = await bearer({ sub: 'ada', scope: 'profile' })
+          issuer.setReachable(false)
+          let response: Response
+          try {
+            response = await me(headers)
+          } finally {
+            issuer.setReachable(true)
+          }
+          expect(response.status).to.equal(401)
+          expect(response.headers.get('www-authenticate')).to.equal('Bearer scope="profile" error="invalid_token" error_description="the signing keys could not be fetched"')
+          expect(await response.text()).to.equal('{"message":"Unauthorized"}')
+          const line = await logged('the identity provider could not be reached: its tokens are refused until it answers')
+          expect(line).to.include({ level: 'error', url: `${issuer.url}/.well-known/openid-configuration` })
+          // The route fetches again once the backoff of its one failed fetch (1 s) is over.
+          await new Promise((resolve) => setTimeout(resolve, 1_100))
+        })
+
+        it('a malformed token: 401 invalid_token, the same body and challenge everywhere', async () => {
+          for (const token of ['not-a-token', 'a.b.c']) {
+            const response = await me({ authorization: `Bearer ${token}` })
+            expect(response.status, token).to.equal(401)
+            expect(response.headers.get('www-authenticate'), token).to.equal('Bearer scope="profile" error="invalid_token" error_description="the token is malformed"')
+            expect(await response.text(), token).to.equal('{"message":"Unauthorized"}')
+          }
+        })
+
         it('a valid token reaches the handler, which sees the verified caller', async () => {
           const response = await me(await bearer({ sub: 'ada', scope: 'profile email', name: 'Ada' }))
           // On a failure, the handler's last log lines say why (the JWKS could not be fetched, say).

@@ -39,17 +39,30 @@ export function importSources(adapter: string, sources: ReadonlyArray<{ readonly
 export const SECURE_IMPORT = "import { secure } from '@polycloud/auth'"
 
 /**
+ * The JWT verifier of a route with `auth: jwt`, imported when a token first gets past `secure()`'s form check: only
+ * those routes' bundles carry JWT code (jose), and even they load it only then.
+ */
+const JWT_VERIFIER = "() => import('@polycloud/auth/jwt')"
+
+/**
  * A function's handler as its entry serves it: the imported portable handler, behind `secure()` when its routes
- * declare `auth`, `cors` or `maxBodySize`. `enforcedByPlatform` names what the platform in front already checks
- * (API Gateway's JWT authorizer and CORS on AWS), which the entry then does not check again.
+ * declare `auth`, `cors` or `maxBodySize` (with the JWT verifier for `auth: jwt`). `enforcedByPlatform` names what
+ * the platform in front already checks (API Gateway's JWT authorizer and CORS on AWS), which the entry then does
+ * not check again.
  */
 export function securedHandler(
-  fn: { readonly security?: { readonly policy: unknown; readonly methods: readonly string[] } | undefined },
+  fn: {
+    readonly security?:
+      | { readonly policy: unknown; readonly methods: readonly string[]; readonly resolved: { readonly auth: { readonly kind: string } } }
+      | undefined
+  },
   imported: string,
   enforcedByPlatform: readonly string[] = [],
 ): string {
   if (fn.security === undefined) return imported
   const options: Record<string, unknown> = { methods: fn.security.methods }
   if (enforcedByPlatform.length > 0) options.enforcedByPlatform = enforcedByPlatform
-  return `secure(${imported}, ${JSON.stringify(fn.security.policy)}, ${JSON.stringify(options)})`
+  let text = JSON.stringify(options)
+  if (fn.security.resolved.auth.kind === 'jwt') text = `${text.slice(0, -1)},"jwt":${JWT_VERIFIER}}`
+  return `secure(${imported}, ${JSON.stringify(fn.security.policy)}, ${text})`
 }

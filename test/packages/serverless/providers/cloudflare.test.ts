@@ -153,6 +153,21 @@ describe('serverless/providers/cloudflare', () => {
       expect(source).to.not.contain('"idle"')
     })
 
+    it('refuses two bucket events whose R2 rules overlap (R2 would refuse the second rule at deploy)', () => {
+      const rules = (a: Record<string, unknown>, b: Record<string, unknown>) => () =>
+        describeService(
+          context({
+            thumbs: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-uploads', ...a } }] },
+            audit: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-uploads', ...b } }] },
+          }).plan,
+        )
+      expect(rules({ prefix: 'images/' }, {})).to.throw(ConfigError, 'functions.audit: its bucket event on shop-uploads overlaps function thumbs\'s (both on PutObject, CopyObject, CompleteMultipartUpload, prefixes "images/" and ""): R2 sends one notification per event')
+      expect(rules({ prefix: 'images/', suffix: '.png' }, { prefix: 'images/raw/' })).to.throw(ConfigError, /overlaps function thumbs's/)
+      expect(rules({ prefix: 'images/' }, { prefix: 'videos/' })).to.not.throw()
+      expect(rules({ suffix: '.png' }, { suffix: '.jpg' })).to.not.throw()
+      expect(rules({ on: 'created' }, { on: 'deleted' })).to.not.throw()
+    })
+
     it('describes the Worker: metadata with vars, producers and buckets; wrangler.json with the same', () => {
       const manifest = describeService(demo().plan)
       expect(manifest).to.deep.include({ script: 'shop-prod', crons: ['0 9 * * MON-FRI'], deadLetterQueues: ['shop-prod-orders-dlq', 'shop-prod-thumbnails-r2-dlq'] })

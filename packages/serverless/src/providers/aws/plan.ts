@@ -58,9 +58,15 @@ function routeApis(fn: FunctionModel, fallback: AwsSettings['routes']): string[]
   return fn.events.filter((event): event is RouteEvent => event.kind === 'route').map((event) => routeApi(event, fallback))
 }
 
-/** Whether API Gateway verifies the function's tokens: JWT auth, every route on the HTTP API, deployed. */
+/**
+ * Whether API Gateway verifies the function's tokens: JWT auth, every route on the HTTP API, deployed, and no
+ * `jwksUri`. An HTTP API JWT authorizer takes an issuer and audiences only (`JWTConfiguration`: `Issuer`,
+ * `Audience`) and finds the keys through the issuer's OpenID discovery; a JWKS given elsewhere cannot reach it, so
+ * the function's entry verifies its tokens with that JWKS instead.
+ */
 export function platformJwt(fn: FunctionModel, fallback: AwsSettings['routes'], command: string): boolean {
-  if (isLocalCommand(command) || fn.security?.resolved.auth.kind !== 'jwt') return false
+  const auth = fn.security?.resolved.auth
+  if (isLocalCommand(command) || auth?.kind !== 'jwt' || auth.jwksUri !== undefined) return false
   const apis = routeApis(fn, fallback)
   return apis.length > 0 && apis.every((api) => api === 'http-api')
 }

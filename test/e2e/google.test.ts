@@ -42,7 +42,7 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
       expect(await missing.json()).to.deep.equal({ error: 'No route for GET /nothing' })
       const wrong = await fetch(`${routes}/hello`, { method: 'DELETE' })
       expect(wrong.status).to.equal(405)
-      expect(wrong.headers.get('allow')).to.equal('GET')
+      expect(wrong.headers.get('allow')).to.equal('GET, HEAD')
     })
 
     it('JSON scalars parse, and what the Functions Framework refuses itself is JSON without a stack', async () => {

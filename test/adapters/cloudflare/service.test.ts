@@ -56,7 +56,7 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
     expect(missing.body).to.deep.equal({ error: 'No route for GET /nothing' })
     const wrong = await call('PUT', '/notes/1')
     expect(wrong.status).to.equal(405)
-    expect(wrong.headers.get('allow')).to.equal('GET, POST')
+    expect(wrong.headers.get('allow')).to.equal('GET, HEAD, POST')
   })
 
   it('answers a crashing handler with a 500 that names only the request id', async () => {

@@ -218,6 +218,8 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
       return reply(response, 404)
     }
     const route = orderedRoutes[match.index] as HttpRoute
+    // Core's router takes HEAD on a GET route; the host routes HEAD only to a trigger whose methods list it.
+    if (request.method === 'HEAD' && !route.methods.includes('HEAD') && !route.methods.includes('ANY')) return reply(response, 404)
     const body = await buffer(request)
     const http = toRpcHttp({ method: request.method ?? 'GET', url: url.href, headers: request.headers, body, params: match.params })
     const { data, metadata } = httpInvocation(http)
@@ -225,7 +227,8 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
     if (!result.succeeded) return reply(response, 500)
     const value = result.response?.returnValue
     const out = fromRpcHttp(value && 'http' in value ? value.http : undefined)
-    response.writeHead(out.status, { ...out.headers, 'content-length': String(request.method === 'HEAD' ? 0 : out.body.length) })
+    // A HEAD response: the status and headers of the function's answer, its length, no body (RFC 9110, 9.3.2).
+    response.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) })
     response.end(request.method === 'HEAD' ? undefined : out.body)
   }
 

@@ -18,7 +18,7 @@ export const CONNECTIONS = {
 } as const
 
 /** Every method a route `ANY` stands for (`app.http` registers GET and POST when given none). */
-const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
+export const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 
 /** What the deploy creates for a trigger (nothing for HTTP and timers). */
 export type AzureResource =

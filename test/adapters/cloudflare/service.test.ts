@@ -89,6 +89,28 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
     expect(String(error)).to.contain('no function is scheduled on cron "* * * * *"').and.contain('"0 3 * * *", "0 9 * * MON-FRI", "0 9 * * 1-5"')
   })
 
+  it('reports the schedule as declared and the function\'s name, however the cron was fired; the controller stays native', async () => {
+    const seen: Array<[string | undefined, string | undefined, string]> = []
+    const nightly = fn('nightly', schedule((event) => void seen.push([event.schedule, event.name, (event.native as { cron: string }).cron])))
+    const worker = createServiceWorker({
+      crons: [
+        // As the generated entry lists a cron event: the Cron Trigger, and the expression as written for firing by hand.
+        { cron: '0 9 * * MON-FRI', function: nightly, schedule: '0 9 * * 1-5' },
+        { cron: '0 9 * * 1-5', function: nightly, schedule: '0 9 * * 1-5' },
+        { cron: '@daily', function: fn('plain', schedule((event) => void seen.push([event.schedule, event.name, 'plain']))) },
+      ],
+    })
+    await worker.scheduled!({ cron: '0 9 * * MON-FRI', scheduledTime: Date.UTC(2024, 4, 24, 9) }, ENV, fakeExecutionContext())
+    await worker.scheduled!({ cron: '0 9 * * 1-5', scheduledTime: Date.UTC(2024, 4, 24, 9) }, ENV, fakeExecutionContext())
+    await worker.scheduled!({ cron: '@daily', scheduledTime: 0 }, ENV, fakeExecutionContext())
+    expect(seen).to.deep.equal([
+      ['0 9 * * 1-5', 'nightly', '0 9 * * MON-FRI'],
+      ['0 9 * * 1-5', 'nightly', '0 9 * * 1-5'],
+      // Without a declaration (a Worker written by hand): the cron the platform reports, and no name.
+      ['@daily', undefined, 'plain'],
+    ])
+  })
+
   it('fails a cron run when one of its functions fails, after all of them ran', async () => {
     const ran: string[] = []
     const worker = createServiceWorker({

@@ -73,10 +73,14 @@ describe('serverless/plugin: serverless package', function () {
       expect((routes.get('HEAD /me') as Record<string, unknown>).AuthorizationType).to.equal('JWT')
     })
 
-    it('maps cron to an EventBridge rule in AWS cron syntax', () => {
+    it('maps cron to an EventBridge rule in AWS cron syntax, named for the function; the entry declares the schedule', () => {
       const rules = ofType(template, 'AWS::Events::Rule')
       expect(rules.map(([, rule]) => rule.ScheduleExpression)).to.deep.equal(['cron(0 3 * * ? *)'])
       expect(rules[0]?.[1].State).to.equal('ENABLED')
+      expect(rules[0]?.[1].Name).to.equal('polycloud-demo-dev-report')
+      const entry = readFileSync(join(ROOT, '.polycloud/aws/report.js'), 'utf8')
+      expect(entry).to.include("import { declareSchedules } from '@polycloud/core/schedule'")
+      expect(entry).to.include('[declareSchedules(eventBridgeSchedule, [{"name":"report","schedule":"0 3 * * *","trigger":"polycloud-demo-dev-report"}])]')
     })
 
     it('creates the queue with a dead-letter queue and maps it with partial batch failures on', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { ConfigError, locate } from 'serverless-polycloud/errors'
 import { readEvents, type NeutralEvent } from 'serverless-polycloud/model'
 import { declaredHeads } from 'serverless-polycloud/route'
-import { logicalName, nativePlan, neutralPlan, type AwsSettings, type EventPlan } from 'serverless-polycloud/providers/aws/events'
+import { logicalName, nativePlan, neutralPlan, scheduleRule, type AwsSettings, type EventPlan } from 'serverless-polycloud/providers/aws/events'
 
 function settings(resources: Record<string, unknown> = {}): AwsSettings {
   return { service: 'shop', stage: 'prod', routes: 'http-api', timeout: 20, resources }
@@ -51,6 +51,18 @@ describe('serverless/providers/aws', () => {
     expect(plan('cron', { schedule: 'rate(1 hour)', enabled: false }, settings()).native).to.deep.equal([
       { schedule: { rate: ['rate(1 hour)'], enabled: false } },
     ])
+  })
+
+  it('names each cron\'s EventBridge rule for its function (its ARN tells a function\'s schedules apart), at most 64 characters', () => {
+    expect(plan('cron', '0 3 * * *', { ...settings(), rule: 'shop-prod-report' }).native).to.deep.equal([
+      { schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true, name: 'shop-prod-report' } },
+    ])
+    expect(scheduleRule('shop', 'prod', 'report', 0)).to.equal('shop-prod-report')
+    expect(scheduleRule('shop', 'prod', 'report', 1)).to.equal('shop-prod-report-2')
+    const long = scheduleRule('a-rather-long-service-name', 'production', 'a-function-with-a-long-name', 2)
+    expect(long).to.match(/^a-rather-long-service-name-production-a-function-with-a-[0-9a-f]{8}$/)
+    expect(long).to.have.length(64)
+    expect(scheduleRule('a-rather-long-service-name', 'production', 'a-function-with-a-long-name', 3)).to.not.equal(long)
   })
 
   it('creates a queue with a dead-letter queue and partial batch failures on', () => {

@@ -168,6 +168,13 @@ describe('serverless/providers/azure', () => {
       expect(source).to.include('registerEventGrid("files", onlyBlobs(handler1, {"container":"uploads","prefix":"x/","suffix":"","types":["deleted"]}), {})')
     })
 
+    it('registers each timer with the schedule its cron event declares and the function\'s name', () => {
+      const planned = app({ nightly: { handler: 'handlers/report.default', events: [{ cron: '0 9 * * 1-5' }, { cron: 'rate(6 hours)' }] } })
+      const source = appEntry(planned, `${ROOT}/.polycloud/azure`, ROOT)
+      expect(source).to.include('registerTimer("nightly", handler0, {"schedule":"0 0 9 * * 1,2,3,4,5","useMonitor":true}, {"name":"nightly","schedule":"0 9 * * 1-5"})')
+      expect(source).to.include('registerTimer("nightly-1", handler0, {"schedule":"0 0 */6 * * *","useMonitor":true}, {"name":"nightly","schedule":"rate(6 hours)"})')
+    })
+
     it('refuses a function without events, native events, and bad names', () => {
       expect(() => azureFunctions(prepare({ lonely: { handler: 'handlers/hello.default' } }))).to.throw(ConfigError, /functions\.lonely\.events: an Azure function runs only from a trigger/)
       expect(() => prepare({ t: { handler: 'handlers/report.default', events: [{ timer: { schedule: '0 0 3 * * *' } }] } })).to.throw(ConfigError, /functions\.t\.events\[0\]\.timer: native event "timer" is not served by Polycloud on Azure/)

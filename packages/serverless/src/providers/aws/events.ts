@@ -2,6 +2,7 @@
  * What each event is on AWS: a neutral event of the model as osls's native AWS events (and the CloudFormation
  * resources they need), a native event as it is, and each with the @polycloud/aws formats its payloads come in.
  */
+import { createHash } from 'node:crypto'
 import { ConfigError } from '../../errors.js'
 import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent, RouteEvent, TopicEvent } from '../../model.js'
 import type { EventPlan as Plan, Json, Kind, SourceRef } from '../../provider.js'
@@ -24,6 +25,8 @@ export interface AwsSettings {
   readonly authorizer?: { readonly name: string; readonly scopes: readonly string[] } | undefined
   /** The path shapes the service routes `HEAD` on itself (`declaredHeads`): other GET routes take HEAD too. */
   readonly heads?: ReadonlySet<string>
+  /** The EventBridge rule a `cron` event becomes (`scheduleRule`): its ARN names it in every event it sends. */
+  readonly rule?: string
 }
 
 const src = (name: string, module: string): SourceRef => ({ name, module })
@@ -85,7 +88,7 @@ export function neutralPlan(event: NeutralEvent, settings: AwsSettings): EventPl
     case 'route':
       return route(event, settings)
     case 'cron':
-      return cron(event)
+      return cron(event, settings.rule)
     case 'queue':
       return fromQueue(event, settings)
     case 'topic':
@@ -131,9 +134,23 @@ function route(event: RouteEvent, settings: AwsSettings): EventPlan {
 
 const NO_HEADS: ReadonlySet<string> = new Set()
 
-function cron(event: CronEvent): EventPlan {
-  const schedule = { rate: [toAwsSchedule(event.schedule)], enabled: event.enabled }
+function cron(event: CronEvent, rule: string | undefined): EventPlan {
+  const schedule = { rate: [toAwsSchedule(event.schedule)], enabled: event.enabled, ...(rule === undefined ? {} : { name: rule }) }
   return { native: [{ schedule }], sources: [SCHEDULE], kinds: ['schedule'] }
+}
+
+/** EventBridge rule names: at most 64 of these characters. */
+const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/
+
+/**
+ * The EventBridge rule of a function's `cron` event (`ordinal`: its place among the function's crons):
+ * `<service>-<stage>-<function>`, then `-2`, `-3`, ... for further crons, as Google's jobs are named. A name over 64
+ * characters keeps its first 55 and a hash of the whole. The rule's ARN in each event names it: the entry tells a
+ * function's schedules apart by it.
+ */
+export function scheduleRule(service: string, stage: string, fn: string, ordinal: number): string {
+  const name = `${service}-${stage}-${fn}${ordinal === 0 ? '' : `-${ordinal + 1}`}`.replace(/[^.\-_A-Za-z0-9]/g, '-')
+  return RULE_NAME.test(name) ? name : `${name.slice(0, 55)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`
 }
 
 /**

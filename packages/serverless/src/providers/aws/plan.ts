@@ -11,7 +11,7 @@ import type { FunctionModel, NativeEvent, RouteEvent, ServiceModel } from '../..
 import { planFunctions } from '../../plan.js'
 import { declaredHeads } from '../../route.js'
 import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
-import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, routeApi, type AwsSettings } from './events.js'
+import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, routeApi, scheduleRule, type AwsSettings } from './events.js'
 
 /** What an event becomes on AWS: the osls events of the function. */
 export type AwsEvents = Json[]
@@ -99,7 +99,8 @@ export function awsPlan(model: ServiceModel, { command }: PlanInput): AwsPlan {
       if (event.kind === 'native') return nativePlan(event.key, event.value)
       const auth = fn.security?.resolved.auth
       const authorizer = auth?.kind === 'jwt' && jwt.has(fn.name) ? { name: authorizerName(auth), scopes: auth.scopes } : undefined
-      return neutralPlan(event, { service: model.service, stage: model.stage, routes, timeout: fn.timeout, resources, authorizer, heads })
+      const rule = event.kind === 'cron' ? scheduleRule(model.service, model.stage, fn.name, fn.events.filter((other) => other.kind === 'cron').indexOf(event)) : undefined
+      return neutralPlan(event, { service: model.service, stage: model.stage, routes, timeout: fn.timeout, resources, authorizer, heads, rule })
     },
     implicit: (fn) => (fn.settings.url ? [{ event: URL_EVENT, ...FUNCTION_URL_PLAN }] : []),
   })

@@ -129,6 +129,7 @@ describe('e2e: the demo on Azure', function () {
       this.timeout(90_000)
       await host.waitForLine(/Executed 'Functions\.report' \(Succeeded/, 75_000)
       expect(host.stdout()).to.match(/"message":"nightly report"/)
+      expect(host.stdout()).to.match(/"message":"nightly report".*"schedule":"\* \* \* \* \*","name":"report"/)
     })
 
     it('Ctrl-C stops the host, its worker and azurite', async () => {

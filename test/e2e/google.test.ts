@@ -58,7 +58,7 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
     it('fires the cron on its schedule (the next minute), as Cloud Scheduler would', async function () {
       this.timeout(90_000)
       const line = await offline.waitForLine(/"message":"nightly report"/, 75_000)
-      expect(JSON.parse(line)).to.include({ severity: 'INFO', function: 'polycloud-demo-dev-report' })
+      expect(JSON.parse(line)).to.include({ severity: 'INFO', function: 'polycloud-demo-dev-report', schedule: '* * * * *', name: 'report' })
     })
 
     it('stops every function process and the events endpoint on Ctrl-C', async () => {

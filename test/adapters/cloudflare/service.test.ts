@@ -59,6 +59,22 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
     expect(wrong.headers.get('allow')).to.equal('GET, HEAD, POST')
   })
 
+  it('routes HEAD to the GET route of the path (the handler sees HEAD), else to its ANY route', async () => {
+    const seen: string[] = []
+    const worker = createServiceWorker({
+      routes: [
+        { method: 'GET', path: '/notes/{id}', function: fn('get', http((request) => (seen.push(`get ${request.method} ${request.params.id}`), json({ id: request.params.id }, { headers: { etag: '"v1"' } })))) },
+        { method: 'ANY', path: '/notes/{id}', function: fn('any', http((request) => (seen.push(`any ${request.method}`), json({})))) },
+        { method: 'POST', path: '/notes', function: fn('post', http(() => json({}))) },
+      ],
+    })
+    const head = await worker.fetch!(new Request('https://x.dev/notes/7', { method: 'HEAD' }), ENV, fakeExecutionContext())
+    expect([head.status, head.headers.get('etag'), head.headers.get('content-type')]).to.deep.equal([200, '"v1"', 'application/json'])
+    expect(seen).to.deep.equal(['get HEAD 7'])
+    const refused = await worker.fetch!(new Request('https://x.dev/notes', { method: 'HEAD' }), ENV, fakeExecutionContext())
+    expect([refused.status, refused.headers.get('allow')]).to.deep.equal([405, 'POST'])
+  })
+
   it('answers a crashing handler with a 500 that names only the request id', async () => {
     const worker = createServiceWorker({ routes: [{ method: 'GET', path: '/boom', function: fn('boom', http(() => { throw new Error('secret') })) }] })
     const { result } = await captureConsole(() => worker.fetch!(new Request('https://x.dev/boom', { headers: { 'cf-ray': 'r-1' } }), {}, fakeExecutionContext()))

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { cloudEvent, schedule, type CloudEvent, type ScheduleEvent } from '@polycloud/core'
 import { InvalidRecord } from '@polycloud/core/adapter'
 import { declareSchedules } from '@polycloud/core/schedule'
-import { createLambdaEventHandler, eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
+import { createLambdaHandler, eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
 
@@ -31,7 +31,7 @@ describe('aws/eventbridge', () => {
       { name: 'report', schedule: '0 3 * * *', trigger: 'shop-prod-report' },
       { name: 'report', schedule: 'rate(6 hours)', trigger: 'shop-prod-report-2' },
     ])
-    const handler = createLambdaEventHandler(schedule((tick) => void ticks.push(tick)), [source])
+    const handler = createLambdaHandler(schedule((tick) => void ticks.push(tick)), [source])
     const tick = fixture<Record<string, unknown>>('aws/schedule/sam__ScheduledEvent.json')
     for (const rule of ['shop-prod-report', 'shop-prod-report-2']) await handler({ ...tick, resources: [`arn:aws:events:eu-west-1:1:rule/${rule}`] }, lambdaContext())
     // serverless-offline's schedule events name no rule.

@@ -84,7 +84,7 @@ describe('azure key-value store: Table Storage details', function () {
     const kv = store('kv')
     const first = await inStore(at, () => kv.put('shared', { by: 'polycloud' }))
     const entity = await local.table.getEntity('kv', 'shared')
-    await local.table.updateEntity({ ...entity, value: '{"by":"sdk"}' }, 'Replace', { etag: entity.etag })
+    await local.table.updateEntity({ partitionKey: 'kv', rowKey: 'shared', value: '{"by":"sdk"}' }, 'Merge', { etag: entity.etag })
     const error = await inStore(at, () => failure(kv.put('shared', { by: 'polycloud again' }, { ifVersion: first.version })))
     expect(error.code).to.equal('Conflict')
     expect(error.status).to.equal(412)

@@ -184,7 +184,8 @@ export function storeBehaviour(name: string, setup: () => Promise<StoreTarget>):
 
     it('counts every one of 20 concurrent updates of one key (each a conditional write, retried on conflict)', () =>
       within(async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => kv.update<{ count: number }>(`${p}counter`, (current) => ({ count: (current?.count ?? 0) + 1 }))))
+        const counter = store<{ count: number }>('kv')
+        const results = await Promise.all(Array.from({ length: 20 }, () => counter.update(`${p}counter`, (current) => ({ count: (current?.count ?? 0) + 1 }))))
         expect(await kv.get(`${p}counter`)).to.deep.equal({ count: 20 })
         expect(results.map((value) => value.count).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1))
       }))

@@ -4,7 +4,8 @@
  * declare resources: `withResources(handler, cloudflareResources(), ['uploads'])`; the bindings come from the
  * invocation's `env`.
  *
- * Addressing (`POLYCLOUD_RESOURCES`, a Worker var): `{ kind: 'bucket' | 'queue', binding: '<BINDING>' }`.
+ * Addressing (`POLYCLOUD_RESOURCES`, a Worker var): `{ kind: 'bucket' | 'queue', binding: '<BINDING>' }`,
+ * `{ kind: 'store', binding: '<D1 BINDING>', table? }` (a table of a D1 database).
  * A queue message with attributes goes in Polycloud's envelope (Queues have no attributes); the Queues source of
  * this package opens it. Bodies otherwise go as Queues carry them: text as `text`, bytes as `bytes`, other JSON
  * values as `json`.
@@ -25,7 +26,9 @@ import {
   type OutgoingMessage,
   type ResourceAddress,
   type ResourceDriver,
+  type StoreBackend,
 } from '@polycloud/resources/driver'
+import { DEFAULT_TABLE, checkTable, d1Store, type D1DatabaseLike } from './store.js'
 import type { ObjectInfo, ObjectList, PutResult, StoredObject } from '@polycloud/resources'
 
 /** The members of an R2 bucket binding used here (workers-types' `R2Bucket`). */
@@ -98,6 +101,12 @@ export function cloudflareResources(options: CloudflareResourcesOptions = {}): R
     },
     topic(name: string, _address: ResourceAddress, _context: OpenContext): MessageBackend {
       throw new DriverError('Invalid', `Cloudflare has no topics: ${JSON.stringify(name)} cannot be published to on Workers (use a queue)`)
+    },
+    store(name: string, address: ResourceAddress): StoreBackend {
+      const d1 = field(address, 'binding', name, 'the D1 database binding')
+      const given = (address as { table?: unknown }).table
+      const table = checkTable(typeof given === 'string' && given !== '' ? given : DEFAULT_TABLE, name)
+      return d1Store(table, (call) => binding<D1DatabaseLike>(call, d1, 'D1 database'), bounded)
     },
   }
 }

@@ -206,7 +206,7 @@ describe('portability', function () {
           const from = target.logs().length
           const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
           expect(redelivered).to.deep.equal([1])
-          see('a valid order', provider, neutral(find(logs, 'order accepted'), ['level', 'orderId', 'items', 'total', 'attempt'], run))
+          see('a valid order', provider, neutral(find(logs, 'order accepted'), ['level', 'orderId', 'items', 'total', 'attempt', 'queue'], run))
           // Each provider's dead-letter store: SQS's dead-letter queue, the -poison queue, the dead-letter topic's pull
           // subscription, the -dlq queue.
           const dead: string[] = []

@@ -103,6 +103,9 @@ const CHECK_AWAITED_AT: Readonly<Record<string, string>> = {
 /** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
 const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
+/** `serverless remove --deleteData`: stores deploy created are deleted with their entries (kept while they hold any, otherwise). */
+const DELETE_DATA = { usage: 'Also delete the stores deploy created that still hold entries, with their entries', type: 'boolean' }
+
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 export default class PolycloudPlugin {
@@ -156,9 +159,11 @@ export default class PolycloudPlugin {
       },
     }
     if (provider.handOver === undefined) this.#serveCommands()
-    else if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) {
+    else {
+      // The framework's own commands take Polycloud's options too.
+      this.commands.remove = { options: { deleteData: DELETE_DATA } }
       // The framework's own offline command (serverless-offline's) takes the provider's options too.
-      this.commands.offline = { options: { ...provider.offlineOptions } }
+      if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
     }
   }
 
@@ -211,7 +216,7 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    this.commands.remove = { options: { region } }
+    this.commands.remove = { options: { region, deleteData: DELETE_DATA } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

@@ -142,3 +142,41 @@ export async function removeStores(tables: readonly string[], dynamo: TableRemov
   }
   return removed
 }
+
+/** The framework's parts `remove` reaches DynamoDB with: its AWS provider's SDK v3 configuration, and where osls is. */
+interface AwsFramework {
+  config?: { serverlessPath?: string }
+  getProvider?(name: string): { getAwsSdkV3Config(): Promise<object> }
+  pluginManager?: { hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> }
+}
+
+/** `serverless remove --deleteData` (also `--delete-data`): stores that still hold entries are deleted with them. */
+export function deleteDataOption(options: Readonly<Record<string, unknown>>): boolean {
+  const given = options.deleteData ?? options['delete-data']
+  return given === true || given === 'true'
+}
+
+/**
+ * After `serverless remove`, the stores' tables the stack kept are deleted when they hold no entry, with their
+ * entries under `--deleteData`, and kept with a warning otherwise ({@link removeStores}): through osls's own AWS SDK
+ * client and credentials.
+ */
+export function removeKeptStores(serverless: unknown, stores: readonly ResourceDeclaration[], context: { readonly options: Readonly<Record<string, unknown>>; readonly log: { notice(line: string): void; warning(line: string): void } }): void {
+  const framework = serverless as AwsFramework
+  const tables = stores.filter((resource) => resource.kind === 'store' && !resource.existing).map((resource) => resource.deployedName)
+  if (tables.length === 0 || framework.pluginManager === undefined) return
+  ;(framework.pluginManager.hooks['after:remove:remove'] ??= []).push({
+    pluginName: 'PolycloudPlugin',
+    hook: async () => {
+      const [{ createRequire }, { join }] = await Promise.all([import('node:module'), import('node:path')])
+      const sdk = createRequire(join(framework.config?.serverlessPath ?? process.cwd(), 'index.js'))('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb')
+      const client = new sdk.DynamoDBClient((await framework.getProvider?.('aws').getAwsSdkV3Config()) ?? {})
+      try {
+        const removed = await removeStores(tables, dynamoRemover(sdk, client), deleteDataOption(context.options), (line) => context.log.warning(`serverless-polycloud: ${line}`))
+        if (removed.length > 0) context.log.notice(`serverless-polycloud: removed ${removed.join(', ')}`)
+      } finally {
+        client.destroy()
+      }
+    },
+  })
+}

@@ -244,6 +244,12 @@ export function addressing<A>(functions: ReadonlyArray<{ readonly resources: rea
   return Object.fromEntries([...used.values()].map((resource) => [resource.name, address(resource)]))
 }
 
+/** `serverless remove --deleteData` (also `--delete-data`): stores that still hold entries are deleted with them. */
+export function deleteDataOption(options: Readonly<Record<string, unknown>>): boolean {
+  const given = options.deleteData ?? options['delete-data']
+  return given === true || given === 'true'
+}
+
 /** The environment variable (a Worker var on Cloudflare) holding a function's addressing. */
 export const RESOURCES_VARIABLE = 'POLYCLOUD_RESOURCES'
 

@@ -9,7 +9,8 @@ import { ConfigError } from 'serverless-polycloud/errors'
 import type { FunctionConfig } from 'serverless-polycloud/provider'
 import { aws } from 'serverless-polycloud/providers/aws/index'
 import { startLocalDynamoDb, type LocalDynamoDb } from 'serverless-polycloud/providers/aws/local/dynamodb'
-import { deleteDataOption, dynamoRemover, removeStores } from 'serverless-polycloud/providers/aws/stores'
+import { deleteDataOption } from 'serverless-polycloud/resources'
+import { dynamoRemover, removeStores } from 'serverless-polycloud/providers/aws/stores'
 import * as sdk from '@aws-sdk/client-dynamodb'
 import { planFor } from '../support.ts'
 
@@ -102,7 +103,7 @@ describe('serverless/stores: AWS', () => {
     it('deletes an empty table, passes over a gone one, keeps one with entries and says how to delete it', async () => {
       const removed = await removeStores(['shop-dev-empty', 'shop-dev-gone', 'shop-dev-full'], dynamoRemover(sdk, client), false, (line) => warnings.push(line))
       expect(removed).to.deep.equal(['DynamoDB table shop-dev-empty'])
-      expect(warnings).to.deep.equal(['DynamoDB table shop-dev-full was kept: it still holds 25 or more entries; serverless remove --deleteData deletes them with the table'])
+      expect(warnings).to.deep.equal(['DynamoDB table shop-dev-full was kept: it still holds 25 or more entries; serverless remove --deleteData deletes them with the table (once the stack is gone: aws dynamodb delete-table --table-name shop-dev-full)'])
       expect(await tables()).to.deep.equal(['shop-dev-full'])
     })
 

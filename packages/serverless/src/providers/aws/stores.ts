@@ -13,6 +13,7 @@
  */
 import type { ResourceDeclaration } from '../../model.js'
 import type { Json } from '../../provider.js'
+import { deleteDataOption } from '../../resources.js'
 import { logicalName } from './events.js'
 
 /** What the store driver calls (`adapters/aws/src/resources/dynamodb.ts`), and so what its functions are granted. */
@@ -127,7 +128,7 @@ export async function removeStores(tables: readonly string[], dynamo: TableRemov
     const first = await dynamo.scan(table, undefined)
     if (first === undefined) continue
     if (first.keys.length > 0 && !deleteData) {
-      warn(`DynamoDB table ${table} was kept: it still holds ${first.next === undefined ? first.keys.length : `${first.keys.length} or more`} entr${first.keys.length === 1 && first.next === undefined ? 'y' : 'ies'}; serverless remove --deleteData deletes them with the table`)
+      warn(`DynamoDB table ${table} was kept: it still holds ${first.next === undefined ? first.keys.length : `${first.keys.length} or more`} entr${first.keys.length === 1 && first.next === undefined ? 'y' : 'ies'}; serverless remove --deleteData deletes them with the table (once the stack is gone: aws dynamodb delete-table --table-name ${table})`)
       continue
     }
     let page: { keys: Json[]; next: Json | undefined } | undefined = first
@@ -148,12 +149,6 @@ interface AwsFramework {
   config?: { serverlessPath?: string }
   getProvider?(name: string): { getAwsSdkV3Config(): Promise<object> }
   pluginManager?: { hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> }
-}
-
-/** `serverless remove --deleteData` (also `--delete-data`): stores that still hold entries are deleted with them. */
-export function deleteDataOption(options: Readonly<Record<string, unknown>>): boolean {
-  const given = options.deleteData ?? options['delete-data']
-  return given === true || given === 'true'
 }
 
 /**

@@ -44,12 +44,20 @@ export interface LocalServer {
 /** Hosts the servers may listen on: the loopback interface only. */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
+/** A service this server was started without (DynamoDB, for a service without stores). */
+const notServed: Handler = async (req, res) => {
+  req.resume()
+  res.writeHead(400, { 'content-type': 'text/plain' })
+  res.end(`${routeOf(req)} is not served here`)
+}
+
 /** Starts the server on `host:port` (0 picks a free port); every request goes through `handlers[routeOf(req)]`. */
-export function listen(host: string, port: number, handlers: Readonly<Record<Route, Handler>>, log: (line: string) => void): Promise<LocalServer> {
+export function listen(host: string, port: number, handlers: Readonly<Record<Exclude<Route, 'dynamodb'>, Handler> & { dynamodb?: Handler }>, log: (line: string) => void): Promise<LocalServer> {
   if (!LOOPBACK.has(host)) return Promise.reject(new Error(`local AWS listens on the loopback interface only (127.0.0.1), not ${JSON.stringify(host)}`))
   const server: Server = createServer((req, res) => {
     const route = routeOf(req)
-    handlers[route](req, res).catch((error: unknown) => {
+    const handler = handlers[route] ?? notServed
+    handler(req, res).catch((error: unknown) => {
       log(`local AWS: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`)
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
       res.end()

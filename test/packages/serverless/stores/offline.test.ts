@@ -37,7 +37,7 @@ describe('serverless/stores: a declared store under serverless offline', functio
     const state = mkdtempSync(join(tmpdir(), 'polycloud-stores-aws-'))
     let offline: ServerlessProcess | undefined
     let url = ''
-    before(async () => {
+    const start = async (): Promise<void> => {
       const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
       offline = await startServerless(['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state], {
         cwd: SERVICE,
@@ -45,7 +45,8 @@ describe('serverless/stores: a declared store under serverless offline', functio
         env: { POLYCLOUD_PROVIDER: 'aws' },
       })
       url = `http://127.0.0.1:${httpPort}`
-    })
+    }
+    before(start)
     after(async () => {
       await offline?.stop()
       rmSync(state, { recursive: true, force: true })
@@ -56,5 +57,34 @@ describe('serverless/stores: a declared store under serverless offline', functio
       expect(offline?.stderr()).to.include('  store  DynamoDB table polycloud-stores-dev-notes')
     })
     putsAndGets(() => url)
+
+    it('keeps the tables under <stateDir>/dynamodb: a restart reads the entries back', async () => {
+      await offline?.stop()
+      await start()
+      expect(await (await fetch(`${url}/notes/first`)).json()).to.deep.equal({ text: 'hello', tags: ['a'] })
+    })
+  })
+
+  describe('Cloudflare (D1 in miniflare)', () => {
+    let offline: ServerlessProcess | undefined
+    let url = ''
+    before(async () => {
+      rmSync(join(SERVICE, '.polycloud', 'state', 'cloudflare'), { recursive: true, force: true })
+      const [port] = (await freePorts(1)) as [number]
+      offline = await startServerless(['offline', '--port', String(port)], { cwd: SERVICE, timeoutMs: 150_000, env: { POLYCLOUD_PROVIDER: 'cloudflare' } })
+      url = `http://127.0.0.1:${port}`
+    })
+    after(async () => {
+      await offline?.stop()
+    })
+    putsAndGets(() => url)
+
+    it('keeps the entries in the state folder: a restart reads them back', async () => {
+      await offline?.stop()
+      const [port] = (await freePorts(1)) as [number]
+      offline = await startServerless(['offline', '--port', String(port)], { cwd: SERVICE, timeoutMs: 150_000, env: { POLYCLOUD_PROVIDER: 'cloudflare' } })
+      url = `http://127.0.0.1:${port}`
+      expect(await (await fetch(`${url}/notes/first`)).json()).to.deep.equal({ text: 'hello', tags: ['a'] })
+    })
   })
 })

@@ -87,4 +87,31 @@ describe('serverless/stores: a declared store under serverless offline', functio
       expect(await (await fetch(`${url}/notes/first`)).json()).to.deep.equal({ text: 'hello', tags: ['a'] })
     })
   })
+
+  describe('Google Cloud (the local Firestore)', () => {
+    let offline: ServerlessProcess | undefined
+    let url = ''
+    const start = async (): Promise<void> => {
+      offline = await startServerless(['offline', '--port', '0'], { cwd: SERVICE, timeoutMs: 150_000, env: { POLYCLOUD_PROVIDER: 'google' } })
+      url = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1] ?? ''
+    }
+    before(async () => {
+      rmSync(join(SERVICE, '.polycloud', 'state', 'google'), { recursive: true, force: true })
+      await start()
+    })
+    after(async () => {
+      await offline?.stop()
+    })
+
+    it('prints where the stores are served', () => {
+      expect(offline?.stderr()).to.match(/stores \(local Firestore, REST; FIRESTORE_EMULATOR_HOST=127\.0\.0\.1:\d+\): http:\/\/127\.0\.0\.1:\d+\/v1\/projects\/[^/]+\/databases\/\(default\)\/documents\/polycloud-stores-dev-notes/)
+    })
+    putsAndGets(() => url)
+
+    it('keeps the documents under .polycloud/state/google: a restart reads the entries back', async () => {
+      await offline?.stop()
+      await start()
+      expect(await (await fetch(`${url}/notes/first`)).json()).to.deep.equal({ text: 'hello', tags: ['a'] })
+    })
+  })
 })

@@ -14,6 +14,7 @@ import { localRetrySeconds, serveUntilInterrupted, startProcess, startScheduler,
 import type { ServiceContext } from '../../provider.js'
 import { hotReload } from '../../reload.js'
 import { startEmulator } from './emulator.js'
+import { startLocalStores } from './stores.js'
 import type { ReloadReply, ReloadRequest } from './host.js'
 import { SOURCE_DIR, packageSource, writeSource } from './package.js'
 import type { CloudFunctionSpec, GooglePlan, GoogleSettings } from './plan.js'
@@ -150,14 +151,17 @@ export async function offlineCommand(context: Context): Promise<void> {
   const port = optionPort(context)
   const project = settings.project ?? LOCAL_PROJECT
   const write = (chunk: string): void => void process.stdout.write(chunk)
-  const specs = hostedSpecs(settings)
+  // The stores live in the local Firestore, which the functions reach as Google's clients reach an emulator.
+  const stores = await startLocalStores(context.plan.model.resources, { host, servicePath: context.servicePath, project })
+  const specs = hostedSpecs(settings).map((spec) => (stores === undefined ? spec : { ...spec, environment: { ...spec.environment, ...stores.environment } }))
   const started = await Promise.allSettled(
-    specs.map((spec) => hostFunction(spec, { sourceDir, host, port: spec === settings.layout.router ? port : 0, project, write })),
+    specs.map((spec) => hostFunction(spec, { sourceDir, host, port: spec.id === settings.layout.router?.id ? port : 0, project, write })),
   )
   const hosted = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
   const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected')
   if (failed) {
     await Promise.all(hosted.map((fn) => fn.stop()))
+    await stores?.stop()
     throw failed.reason
   }
   const urls = new Map<string, string>()
@@ -165,7 +169,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     const instance = hosted.find((fn) => fn.spec.entryPoint === spec.entryPoint)
     if (instance) urls.set(spec.id, instance.url)
   }
-  const parts: Stoppable[] = [...hosted]
+  const parts: Stoppable[] = [...hosted, ...(stores === undefined ? [] : [stores])]
   try {
     const eventsPort = port === 0 ? 0 : port + 1
     // POLYCLOUD_OFFLINE_RETRY_SECONDS: a fixed wait instead of Pub/Sub's backoff; the attempts stay as deployed.
@@ -211,7 +215,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     })
     // Stopped last: the build it discards then is the one the function processes served.
     parts.unshift(reloader)
-    const router = hosted.find((fn) => fn.spec === settings.layout.router)
+    const router = hosted.find((fn) => fn.spec.id === settings.layout.router?.id)
     const lines = [`Serving ${context.service} (${context.stage}) on the Functions Framework, packaged source ${sourceDir}`]
     if (router) {
       lines.push(`  routes at ${router.url}:`)
@@ -219,6 +223,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     }
     for (const fn of hosted) if (fn !== router) lines.push(`  ${fn.spec.function} (${fn.spec.trigger?.describe ?? (fn.spec.signature === 'http' ? 'HTTP' : 'events')}): ${fn.url}`)
     lines.push(`  events (Pub/Sub, Cloud Storage, Cloud Scheduler): ${emulator.url}`)
+    if (stores !== undefined) lines.push(...stores.lines)
     for (const topic of settings.layout.topics) lines.push(`    POST ${emulator.url}/v1/projects/${project}/topics/${topic.name}:publish`)
     for (const job of jobs) {
       const zone = job.timeZone === 'UTC' ? '' : ` (fired locally in UTC, not ${job.timeZone})`

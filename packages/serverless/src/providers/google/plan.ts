@@ -19,6 +19,7 @@ import type { Kind, PlanInput, PlannedFunction, ProviderPlan } from '../../provi
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
 import { FIRESTORE_WRITTEN, MESSAGE_PUBLISHED, neutralPlan, type GoogleEvent } from './events.js'
+import { storeAddress } from './stores.js'
 
 /**
  * Google Cloud Functions (Cloud Run functions) runtimes: "Cloud Run functions runtimes", Runtime support schedule,
@@ -170,6 +171,7 @@ export function platformEnvironment(timeout: number): Record<string, string> {
  */
 export function googleAddress(resource: ResourceDeclaration): { readonly kind: string; readonly [field: string]: string } {
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName }
+  if (resource.kind === 'store') return storeAddress(resource)
   return { kind: resource.kind, topic: resource.deployedName }
 }
 

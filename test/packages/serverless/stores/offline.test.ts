@@ -7,6 +7,7 @@ import { expect } from 'chai'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startAzureHost, type AzureHost } from '../../../helpers/azure.ts'
 import { freePorts, startServerless, type ServerlessProcess } from '../../../helpers/serverless.ts'
 
 const SERVICE = join(import.meta.dirname, 'service')
@@ -113,5 +114,16 @@ describe('serverless/stores: a declared store under serverless offline', functio
       await start()
       expect(await (await fetch(`${url}/notes/first`)).json()).to.deep.equal({ text: 'hello', tags: ['a'] })
     })
+  })
+
+  describe("Azure (azurite's Table service)", () => {
+    let host: AzureHost | undefined
+    before(async () => {
+      host = await startAzureHost({ cwd: SERVICE, timeoutMs: 150_000 })
+    })
+    after(async () => {
+      await host?.stop()
+    })
+    putsAndGets(() => `${host?.url}/api`)
   })
 })

@@ -21,6 +21,7 @@ import type { AzurePlan } from './plan.js'
 import { fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 import { fromNcrontab } from './schedule.js'
 import type { LocalStorage } from './storage.js'
+import { createTables, storeTable } from './stores.js'
 
 type Context = ServiceContext<AzurePlan>
 
@@ -327,12 +328,14 @@ export async function offlineCommand(context: Context): Promise<void> {
   try {
     let env: NodeJS.ProcessEnv = { ...process.env, ...app.env }
     let storage: LocalStorage | undefined
-    // azurite runs when a trigger reads Storage queues or blobs.
-    if (context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
+    // azurite runs when a trigger reads Storage queues or blobs, or the code uses a store (its Table service).
+    const tables = context.plan.model.resources.filter((resource) => resource.kind === 'store').map(storeTable)
+    if (tables.length > 0 || context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
       const { startStorage } = await import('./storage.js')
       storage = await startStorage(settings, log)
       parts.push(storage)
       env = { ...env, AzureWebJobsStorage: storage.connectionString }
+      await createTables(storage.connectionString, tables)
     }
     const host = await startHost({ appDir: app.appDir, env, timeoutMs: app.timeoutMs, log })
     parts.push(host)

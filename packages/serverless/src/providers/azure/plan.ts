@@ -11,6 +11,7 @@ import { declaredHeads } from '../../route.js'
 import type { Json, Logger, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { lastRetired, nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
+import { checkStores, storeAddress } from './stores.js'
 import { azureFunctionName, checkFunctionName, neutralPlan, type AzureTrigger } from './events.js'
 
 /**
@@ -72,6 +73,7 @@ export interface AzurePlan extends ProviderPlan<AzureTrigger> {
  * a Service Bus topic, through the connections the triggers read (the app settings the deploy writes).
  */
 export function azureAddress(resource: ResourceDeclaration): Json {
+  if (resource.kind === 'store') return storeAddress(resource, 'AzureWebJobsStorage')
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName, connection: 'AzureWebJobsStorage' }
   // Storage queue names are lower case (as `fromQueue` names them: storageQueueName).
   if (resource.kind === 'queue') return { kind: 'queue', service: 'storage', name: resource.deployedName.toLowerCase().replace(/[._]/g, '-'), connection: 'AzureWebJobsStorage' }
@@ -99,6 +101,7 @@ export function azureFunctions(functions: ReadonlyArray<PlannedFunction<AzureTri
 
 /** The service as Azure deploys it. */
 export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
+  checkStores(model.resources)
   const heads = declaredHeads(model.functions.flatMap((fn) => fn.events))
   const functions = planFunctions<AzureTrigger>(model, {
     title: 'Azure',

@@ -22,6 +22,8 @@ import type { Json, ServiceContext } from '../../provider.js'
 import { apiFailure, call, createClients, defaultConnection, disabledService, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
+import { deployStores, removeStores } from './stores.js'
+import { deleteDataOption } from '../../resources.js'
 import type { CloudFunctionSpec, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
@@ -30,6 +32,11 @@ type Context = ServiceContext<GooglePlan>
 const PARALLEL = 4
 
 const INVOKER = 'roles/run.invoker'
+
+/** The functions' runtime service account: the service's own, else the project's default compute account. */
+function runtimeAccountOf(target: Target, number: string): string {
+  return target.settings.custom.serviceAccount ?? `${number}-compute@developer.gserviceaccount.com`
+}
 
 /** Everything a command needs about where it deploys. */
 interface Target {
@@ -642,6 +649,7 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const byName = <T extends { name?: unknown }>(items: readonly T[]) => new Map(items.map((item) => [String(item.name), item]))
     const functions = byName(current.functions)
     await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
+    await deployStores(target, context.plan.model.resources, runtimeAccountOf(target, number), (line) => context.log.notice(line))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
       const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
       return [spec, deployed.fn, deployed.changed] as const
@@ -680,6 +688,10 @@ export async function removeCommand(context: Context, connection?: GoogleConnect
   try {
     const none = new Set<string>()
     const deleted = await deleteResources(target, { functions: none, subscriptions: none, topics: none, jobs: none })
+    if (context.plan.model.resources.some((resource) => resource.kind === 'store')) {
+      const account = runtimeAccountOf(target, await readProjectNumber(target))
+      deleted.push(...(await removeStores(target, context.plan.model.resources, account, deleteDataOption(context.options), (line) => context.log.warning(line))))
+    }
     context.write(deleted.length === 0 ? `Nothing of ${context.service} (${context.stage}) was deployed in ${target.project}, ${target.region}.` : `Removed ${context.service} (${context.stage}): ${deleted.join(', ')}`)
   } finally {
     await target.clients.close()

@@ -285,7 +285,7 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
     const params = (pattern.exec(request.path) as RegExpExecArray).slice(1).map(decodeURIComponent)
     const rgId = `/subscriptions/${subscriptionId}/resourceGroups/${params[1] ?? ''}`
     const id = request.path
-      .replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings\/list|config\/appsettings|functions|resources|host\/default\/listkeys|blobServices\/default\/containers|queueServices\/default\/queues)$/i, '')
+      .replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings\/list|config\/appsettings|functions|resources|host\/default\/listkeys|blobServices\/default\/containers|queueServices\/default\/queues|tableServices\/default\/tables)$/i, '')
       .replace(/\/functions\/[^/]+$/i, '')
     const existing = resources.get(id.toLowerCase())
     const children = (type: string) => [...resources.values()].filter((resource) => resource.type === type && String(resource.id).toLowerCase().startsWith(`${id.toLowerCase()}/`))
@@ -311,6 +311,8 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         return existing ? { status: 200, body: existing } : armError(404, 'ResourceNotFound', `The Resource '${request.path}' was not found.`)
       case 'BlobContainers_List':
         return existing ? { status: 200, body: { value: children('BlobContainers') } } : armError(404, 'ResourceNotFound', 'storage account not found')
+      case 'Table_List':
+        return existing ? { status: 200, body: { value: children('Table') } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'Queue_List':
         return existing ? { status: 200, body: { value: children('Queue') } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'WebApps_ListApplicationSettings': {
@@ -350,6 +352,7 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         return existing ? { status: 200, body: { keys: [{ keyName: 'key1', value: 'c3RhbmQtaW4ta2V5', permissions: 'FULL' }, { keyName: 'key2', value: 'c2Vjb25kLWtleQ==', permissions: 'FULL' }] } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'BlobContainers_Create':
       case 'Queue_Create':
+      case 'Table_Create':
       case 'Queues_CreateOrUpdate':
       case 'Topics_CreateOrUpdate':
       case 'Subscriptions_CreateOrUpdate': {

@@ -18,6 +18,8 @@ import { ALL_METHODS, type AzureResource, type AzureTrigger } from './events.js'
 import { mappedRegionNote, regionFor } from '../../regions.js'
 import { packageApp } from './package.js'
 import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
+import { deployTables, storesHoldingData } from './stores.js'
+import { deleteDataOption } from '../../resources.js'
 
 type Context = ServiceContext<AzurePlan>
 
@@ -322,6 +324,8 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     for (const queue of unique(resources.flatMap(({ resource }) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
       if (!queues.has(queue)) await api.storage.queue.create(rg, names.storageAccount, queue, {})
     }
+    // The stores' tables (stores.ts).
+    for (const table of await deployTables(api.storage, rg, names.storageAccount, context.plan.model.resources)) log(`Created table ${table} (a store)`)
     const appSettingsValues: Record<string, string> = {
       ...context.plan.environment(),
       AzureWebJobsStorage: storageConnection,
@@ -578,9 +582,16 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
         case 'microsoft.servicebus/namespaces':
           await (await api.serviceBus()).namespaces.beginDeleteAndWait(names.resourceGroup, resource.name, poll(env))
           break
-        case 'microsoft.storage/storageaccounts':
+        case 'microsoft.storage/storageaccounts': {
+          // Its stores' tables go with it: kept while one holds entries, unless --deleteData.
+          const held = deleteDataOption(context.options) ? [] : await storesHoldingData(api.storage, names.resourceGroup, resource.name, context.plan.model.resources)
+          if (held.length > 0) {
+            context.log.warning(`Storage account ${resource.name} kept: the store table${held.length === 1 ? '' : 's'} ${held.join(', ')} still hold${held.length === 1 ? 's' : ''} entries (serverless remove --deleteData deletes ${held.length === 1 ? 'it' : 'them'} with the account)`)
+            continue
+          }
           await api.storage.storageAccounts.delete(names.resourceGroup, resource.name)
           break
+        }
         default:
           context.log.warning(`${resource.id} has the service's tags but is of a type Polycloud does not create: left in place`)
           continue

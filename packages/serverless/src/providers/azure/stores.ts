@@ -61,3 +61,69 @@ export async function createTables(connectionString: string, tables: readonly st
     if (!response.ok) throw new Error(`table ${table} could not be created (${response.status}): ${text.slice(0, 200)}`)
   }
 }
+
+/** The parts of `@azure/arm-storage`'s client the stores' deploy and remove call. */
+export interface StorageClient {
+  readonly table: {
+    list(resourceGroupName: string, accountName: string): AsyncIterable<{ readonly name?: string }>
+    create(resourceGroupName: string, accountName: string, tableName: string): Promise<unknown>
+  }
+  readonly storageAccounts: {
+    listKeys(resourceGroupName: string, accountName: string): Promise<{ readonly keys?: ReadonlyArray<{ readonly value?: string }> }>
+    getProperties(resourceGroupName: string, accountName: string): Promise<{ readonly primaryEndpoints?: { readonly table?: string } }>
+  }
+}
+
+/** The stores' tables the service creates (those declared `existing` are the user's). */
+export function ownTables(resources: readonly ResourceDeclaration[]): string[] {
+  return [...new Set(resources.filter((resource) => resource.kind === 'store' && !resource.existing).map(storeTable))]
+}
+
+/** Deploy: each store's table in the app's storage account (Table_Create through ARM), those there kept; answers those created. */
+export async function deployTables(storage: StorageClient, resourceGroup: string, account: string, resources: readonly ResourceDeclaration[]): Promise<string[]> {
+  const wanted = ownTables(resources)
+  if (wanted.length === 0) return []
+  const existing = new Set<string>()
+  for await (const table of storage.table.list(resourceGroup, account)) if (table.name) existing.add(table.name.toLowerCase())
+  const created: string[] = []
+  for (const table of wanted) {
+    // Table names are case-insensitive (and kept as created).
+    if (existing.has(table.toLowerCase())) continue
+    await storage.table.create(resourceGroup, account, table)
+    created.push(table)
+  }
+  return created
+}
+
+/**
+ * The tables among `tables` that hold an entity, read with Query Entities (`$top=1`, Shared Key) at the account's
+ * table endpoint; a table that does not exist holds none.
+ */
+export async function tablesHoldingEntries(endpoint: string, account: string, key: string, tables: readonly string[]): Promise<string[]> {
+  const { tableSharedKey, TABLE_VERSION } = await import('@polycloud/azure/resources/table')
+  const held: string[] = []
+  for (const table of tables) {
+    const url = new URL(`${endpoint.replace(/\/+$/, '')}/${table}()?$top=1&$select=RowKey`)
+    const headers: Record<string, string> = { accept: 'application/json;odata=nometadata', 'x-ms-date': new Date().toUTCString(), 'x-ms-version': TABLE_VERSION }
+    headers.authorization = tableSharedKey('GET', url, headers, account, Buffer.from(key, 'base64'))
+    const response = await fetch(url, { headers })
+    const text = await response.text()
+    if (response.status === 404) continue
+    if (!response.ok) throw new Error(`table ${table} of ${account} could not be read (${response.status}): ${text.slice(0, 200)}`)
+    if (((JSON.parse(text) as { value?: unknown[] }).value ?? []).length > 0) held.push(table)
+  }
+  return held
+}
+
+/**
+ * Remove: whether the app's storage account must be kept because a store's table still holds entries (the account
+ * goes with its tables): the tables that do, empty when it may go. `--deleteData` deletes it anyway.
+ */
+export async function storesHoldingData(storage: StorageClient, resourceGroup: string, account: string, resources: readonly ResourceDeclaration[]): Promise<string[]> {
+  const tables = ownTables(resources)
+  if (tables.length === 0) return []
+  const key = (await storage.storageAccounts.listKeys(resourceGroup, account)).keys?.[0]?.value
+  const endpoint = (await storage.storageAccounts.getProperties(resourceGroup, account)).primaryEndpoints?.table ?? `https://${account}.table.core.windows.net/`
+  if (!key) throw new Error(`storage account ${account} gave no key: its stores' tables cannot be read (pass --deleteData to delete it with them)`)
+  return tablesHoldingEntries(endpoint, account, key, tables)
+}

@@ -136,7 +136,7 @@ export function readResources(raw: unknown, reading: ResourceReading): DeclaredR
     const config: Json = typeof value === 'string' ? { kind: value } : isObject(value) ? value : {}
     const kind = config.kind
     if (!(RESOURCE_KINDS as readonly unknown[]).includes(kind)) {
-      throw new ConfigError(at, `is a ${RESOURCE_KINDS.join(', a ')} (written "${name}: bucket", or { kind: bucket, ... }), not ${JSON.stringify(kind ?? value)}`)
+      throw new ConfigError(at, `is a ${RESOURCE_KINDS.slice(0, -1).join(', a ')} or a ${RESOURCE_KINDS.at(-1)} (written "${name}: bucket", or { kind: bucket, ... }), not ${JSON.stringify(kind ?? value)}`)
     }
     const typed = kind as ResourceKind
     for (const field of ['name', 'existing', 'fifo', 'maxReceiveCount']) {

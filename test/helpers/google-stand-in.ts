@@ -23,7 +23,8 @@
  *   what the caller may do on a service account (`state.actAsDenied`), read with IAM's
  *   `serviceAccounts.testIamPermissions` (both google.iam.v1 messages, checked against the functions client's protos).
  * - Firestore (the stores): the admin API's databases (`FirestoreAdmin` of @google-cloud/firestore@8's
- *   `build/protos/admin_v1.json`: GetDatabase, CreateDatabase whose operation is done at once) and the documents API's
+ *   `build/protos/admin_v1.json`: GetDatabase, CreateDatabase whose operation is done at once, GetField, UpdateField of
+ *   a field's TTL policy) and the documents API's
  *   ListDocuments (its `/v1/{parent=projects/*\/databases/*\/documents}/{collection_id}` binding) and Commit of
  *   deletes (`v1.json`), over `state.firestore` (databases by name, document names by collection). The project's IAM
  *   policy is written with Resource Manager v3 `projects.setIamPolicy` (etag checked, conditions kept: version 3).
@@ -204,7 +205,7 @@ export interface GoogleStandInState {
   /** The project's IAM policy bindings. */
   readonly projectPolicy: Array<{ role: string; members: string[]; condition?: { title?: string; description?: string; expression?: string } }>
   /** Firestore: databases by name (`projects/<p>/databases/(default)`), document names by collection id. */
-  readonly firestore: { readonly databases: Map<string, Json>; readonly documents: Map<string, string[]> }
+  readonly firestore: { readonly databases: Map<string, Json>; readonly documents: Map<string, string[]>; readonly fields: Map<string, Json> }
   /** Service accounts the caller may not act as (`iam.serviceAccounts.actAs`). */
   readonly actAsDenied: Set<string>
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
@@ -313,7 +314,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     ],
     actAsDenied: new Set(),
     createRaces: new Map(),
-    firestore: { databases: new Map(), documents: new Map() },
+    firestore: { databases: new Map(), documents: new Map(), fields: new Map() },
   }
   let projectEtag = 'BwYAAAAAAAA='
   const refusals: GoogleStandIn['refusals'] = []
@@ -538,6 +539,20 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const database = { ...body, name, uid: randomBytes(8).toString('hex'), createTime: new Date().toISOString(), concurrencyMode: 'PESSIMISTIC' }
         state.firestore.databases.set(name, database)
         return { status: 200, body: { name: `${name}/operations/create-${++operationCount}`, done: true, response: { '@type': 'type.googleapis.com/google.firestore.admin.v1.Database', ...database } } }
+      }
+      case 'FirestoreAdmin.GetField': {
+        const database = (params.name as string).split('/collectionGroups/')[0] as string
+        if (!state.firestore.databases.has(database)) return notFound(database)
+        return { status: 200, body: state.firestore.fields.get(params.name as string) ?? { name: params.name, indexConfig: { usesAncestorConfig: true, ancestorField: `${database}/collectionGroups/__default__/fields/*` } } }
+      }
+      case 'FirestoreAdmin.UpdateField': {
+        const fieldName = String(params['field.name'] ?? body.name)
+        const database = fieldName.split('/collectionGroups/')[0] as string
+        if (!state.firestore.databases.has(database)) return notFound(database)
+        if (query.get('updateMask') !== 'ttlConfig' || body.ttlConfig === undefined) return error(501, 'UNIMPLEMENTED', 'The stand-in updates ttlConfig only')
+        const field = { name: fieldName, ttlConfig: { state: 'CREATING' } }
+        state.firestore.fields.set(fieldName, field)
+        return { status: 200, body: { name: `${database}/operations/ttl-${++operationCount}`, done: false, metadata: { '@type': 'type.googleapis.com/google.firestore.admin.v1.FieldOperationMetadata', field: fieldName } } }
       }
       case 'FirestoreOperations.GetOperation':
         return { status: 200, body: { name: params.name, done: true } }

@@ -54,10 +54,11 @@ describe('serverless/stores: Google Cloud', function () {
       await deployCommand(context(), api.connection())
       expect(api.state.firestore.databases.get(DATABASE)).to.deep.include({ name: DATABASE, type: 'FIRESTORE_NATIVE', locationId: 'europe-west1' })
       expect(api.state.projectPolicy).to.deep.include(ROLE)
+      expect(api.state.firestore.fields.get(`${DATABASE}/collectionGroups/polycloud-demo-dev-sessions/fields/expires`)).to.deep.include({ ttlConfig: { state: 'CREATING' } })
       const before = api.standIn.requests.length
       await deployCommand(context(), api.connection())
       const again = api.standIn.requests.slice(before).map((request) => `${request.method} ${request.path}`)
-      expect(again.some((line) => /databases\?|setIamPolicy/.test(line))).to.equal(false)
+      expect(again.some((line) => /databases\?|setIamPolicy|PATCH/.test(line))).to.equal(false)
       expect(api.state.projectPolicy.filter((binding) => binding.role === 'roles/datastore.user')).to.have.length(1)
     })
 

@@ -80,7 +80,8 @@ async function find<T>(target: StoreTarget, url: string): Promise<T | undefined>
 
 /**
  * Deploy: the project's `(default)` Firestore database in Native mode, created in the functions' region when
- * missing (a database in Datastore mode is refused: it has no Firestore documents); then the functions' runtime
+ * missing (a database in Datastore mode is refused: it has no Firestore documents); a TTL policy on each store's
+ * `expires` field; then the functions' runtime
  * service account gets `roles/datastore.user` on that database only (a conditional project binding, policy version
  * 3, read-modify-write with the etag).
  */
@@ -100,6 +101,16 @@ export async function deployStores(target: StoreTarget, stores: readonly Resourc
     log(`created the Firestore database ${DATABASE} in ${target.region} (Native mode) for the stores`)
   } else if (database.type !== undefined && database.type !== 'FIRESTORE_NATIVE') {
     throw new ProviderError(`the Firestore database ${DATABASE} of project ${target.project} is in Datastore mode, which has no Firestore documents: the stores need Native mode`, 'use a project whose (default) database is in Native mode (a database\'s mode cannot change once it holds data)')
+  }
+  // Firestore's TTL deletes expired entries (within a day or so; readers filter them before): a TTL policy on each
+  // store's `expires` (a timestamp), set once; Firestore builds it in the background.
+  for (const store of stores) {
+    if (store.kind !== 'store') continue
+    const field = `${name}/collectionGroups/${store.deployedName}/fields/expires`
+    const current = await find<{ ttlConfig?: unknown }>(target, `${base}/v1/${field}`)
+    if (current?.ttlConfig !== undefined) continue
+    await send(target, { url: `${base}/v1/${field}?updateMask=ttlConfig`, method: 'PATCH', data: { name: field, ttlConfig: {} } })
+    log(`set a TTL policy on ${store.deployedName}.expires (Firestore deletes expired entries)`)
   }
   await updatePolicy(target, (bindings) => {
     const condition = storeCondition(target.project)

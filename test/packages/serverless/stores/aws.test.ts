@@ -10,7 +10,9 @@ import type { FunctionConfig } from 'serverless-polycloud/provider'
 import { aws } from 'serverless-polycloud/providers/aws/index'
 import { startLocalDynamoDb, type LocalDynamoDb } from 'serverless-polycloud/providers/aws/local/dynamodb'
 import { deleteDataOption } from 'serverless-polycloud/resources'
-import { dynamoRemover, removeStores } from 'serverless-polycloud/providers/aws/stores'
+import { dynamoRemover, removeKeptStores, removeStores } from 'serverless-polycloud/providers/aws/stores'
+import { join } from 'node:path'
+import { ROOT } from '../../../helpers/serverless.ts'
 import * as sdk from '@aws-sdk/client-dynamodb'
 import { planFor } from '../support.ts'
 
@@ -114,6 +116,23 @@ describe('serverless/stores: AWS', () => {
       const removed = await removeStores(['shop-dev-full'], dynamoRemover(sdk, client), true, (line) => warnings.push(line))
       expect(removed).to.deep.equal(['DynamoDB table shop-dev-full and its 30 entries'])
       expect(await tables()).to.deep.equal([])
+    })
+
+    it("runs after osls's remove, with osls's own DynamoDB client and configuration; an existing store is never touched", async () => {
+      await dynamo.createTable('shop-dev-sessions')
+      await dynamo.createTable('iot-devices')
+      const hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> = {}
+      const framework = {
+        config: { serverlessPath: join(ROOT, 'node_modules', 'serverless', 'lib') },
+        getProvider: () => ({ getAwsSdkV3Config: async () => ({ endpoint: dynamo.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }) }),
+        pluginManager: { hooks },
+      }
+      const notices: string[] = []
+      removeKeptStores(framework, planFor(aws, FUNCTIONS, options).model.resources, { options: {}, log: { notice: (line) => notices.push(line), warning: (line) => notices.push(line) } })
+      expect(hooks['after:remove:remove']?.map((entry) => entry.pluginName)).to.deep.equal(['PolycloudPlugin'])
+      await hooks['after:remove:remove']?.[0]?.hook()
+      expect(notices).to.deep.equal(['serverless-polycloud: removed DynamoDB table shop-dev-sessions'])
+      expect(await tables()).to.deep.equal(['iot-devices'])
     })
   })
 })

@@ -55,8 +55,9 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(script?.metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
     expect(script?.metadata.bindings).to.deep.equal([
       { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
+      { type: 'plain_text', name: 'POLYCLOUD_RESOURCES', text: '{"uploads":{"kind":"bucket","binding":"BUCKET_UPLOADS"}}' },
       { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'polycloud-demo-dev-orders' },
-      { type: 'r2_bucket', name: 'BUCKET_POLYCLOUD_DEMO_DEV_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
+      { type: 'r2_bucket', name: 'BUCKET_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
       {
         type: 'json',
         name: 'POLYCLOUD_DEPLOYMENT',

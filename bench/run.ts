@@ -636,9 +636,12 @@ async function main(): Promise<void> {
       [
         ['us per request, a token seen before', fixed(auth.jwt.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.ratio, 1)}x`, `${auth.rounds} interleaved rounds`],
         ['us per request, a new token (RS256 verified)', fixed(auth.fresh.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.freshRatio, 1)}x`, 'each token sent once'],
+        ['us per request, a malformed token (401)', fixed(auth.malformed.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.malformed.median / auth.plain.median, 1)}x`, `${fixed(auth.malformedRatio, 2)}x the token seen before`],
+        ['us per request, an expired token (401)', fixed(auth.expired.median, 1), fixed(auth.plain.median, 1), `${fixed(auth.expired.median / auth.plain.median, 1)}x`, `${fixed(auth.expiredRatio, 2)}x the token seen before`],
       ],
     ),
   )
+  checks.push({ target: 'a refused malformed token costs no more than a verified cached one', value: `${fixed(auth.malformedRatio, 2)}x the cached token`, pass: auth.malformedRatio <= 1 })
 
   // --- Azure: the adapter against a bare v4 handler on the same @azure/functions objects, and packaging
   const az = await azureFigures({ out: OUT, quick: QUICK, rounds: SETTINGS.rounds, batchMs: SETTINGS.batchMs, coldSamples: SETTINGS.coldSamples, log })

@@ -1,5 +1,5 @@
 import { HttpError, http, stream } from '@polycloud/core'
-import { objectKey, thumbnailKey, uploads } from './lib/uploads.ts'
+import { objectKey, thumbnailKey, uploads } from './lib/uploads.js'
 
 /**
  * GET /uploads/{key}: the upload, streamed with its content type, byte for byte; GET /thumbnails/{key}: its

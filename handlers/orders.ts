@@ -1,5 +1,6 @@
 import { queue } from '@polycloud/core'
 import { topic } from '@polycloud/resources'
+import { asObject, shown } from './json-shape.js'
 
 interface Order {
   id?: unknown
@@ -17,7 +18,9 @@ const alerts = topic('alerts')
  * the order is logged as a large order instead.
  */
 export default queue(async (message, context) => {
-  const order = message.json<Order>()
+  const value = message.json<unknown>()
+  const order = asObject(value) as Order | undefined
+  if (order === undefined) throw new Error(`message ${message.id}: an order must be a JSON object, got ${shown(value)}`)
   if (typeof order.id !== 'string' || order.id === '') throw new Error(`message ${message.id}: order has no id`)
   if (!Array.isArray(order.items) || order.items.length === 0) throw new Error(`order ${order.id}: no items`)
   if (typeof order.total !== 'number' || order.total <= 0) throw new Error(`order ${order.id}: total must be positive`)
@@ -31,5 +34,5 @@ export default queue(async (message, context) => {
       context.log.warn('large order', { ...fields, alert: 'not published: no alerts topic on this provider' })
     }
   }
-  context.log.info('order accepted', { orderId: order.id, items: order.items.length, total: order.total, attempt: message.attempt })
+  context.log.info('order accepted', { orderId: order.id, items: order.items.length, total: order.total, attempt: message.attempt, queue: message.queue })
 })

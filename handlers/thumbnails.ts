@@ -1,6 +1,6 @@
 import { storage } from '@polycloud/core'
-import { ImageError, thumbnail } from './lib/png.ts'
-import { thumbnailKey, uploads } from './lib/uploads.ts'
+import { ImageError, thumbnail } from './lib/png.js'
+import { thumbnailKey, uploads } from './lib/uploads.js'
 
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i
 /** Images beyond this many pixels are not decoded (a 16 MP PNG needs 64 MB of RGBA). */

@@ -1,5 +1,5 @@
 import { HttpError, binary, http, json } from '@polycloud/core'
-import { detectType, objectKey, sha256, uploadKey, uploads } from './lib/uploads.ts'
+import { detectType, objectKey, sha256, uploadKey, uploads } from './lib/uploads.js'
 
 const MAX_BYTES = 5 * 1024 * 1024
 

@@ -4,14 +4,21 @@
  * request leaves the machine: CLOUDFLARE_API_BASE_URL points the plugin at the stand-in.
  */
 import { expect } from 'chai'
-import { cronProblem, startCloudflareStandIn, type CloudflareStandIn } from '../helpers/cloudflare-api.ts'
-import { serverless } from '../helpers/serverless.ts'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ServiceContext } from 'serverless-polycloud/provider'
+import { deployCommand } from 'serverless-polycloud/providers/cloudflare/deploy'
+import type { CloudflarePlan, ServiceManifest } from 'serverless-polycloud/providers/cloudflare/plan'
+import { ALL_SCOPES, cronProblem, overlaps, startCloudflareStandIn, type CloudflareStandIn } from '../helpers/cloudflare-api.ts'
+import { ROOT, serverless } from '../helpers/serverless.ts'
 
 const TOKEN = 'test-token-0123456789'
 const ACCOUNT = '0123456789abcdef0123456789abcdef'
 const SCRIPT = 'polycloud-demo-dev'
 // A weekday cron: Cloudflare numbers weekdays from 1 (Sunday), so the standard `0-4` must arrive as names.
 const PARAMS = ['--param=reportSchedule=0 9 * * 0-4']
+// Deployed, the demo's /me trusts this issuer (a local one is refused at deploy).
+const JWT_ISSUER = 'https://login.example.com'
 
 describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', function () {
   this.timeout(180_000)
@@ -19,7 +26,7 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
 
   const run = (command: string[], env: Record<string, string> = {}) =>
     serverless([...command, ...PARAMS], {
-      env: { POLYCLOUD_PROVIDER: 'cloudflare', CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl, ...env },
+      env: { POLYCLOUD_PROVIDER: 'cloudflare', CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl, JWT_ISSUER, ...env },
       timeoutMs: 120_000,
     })
 
@@ -31,6 +38,14 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
 
   after(async () => {
     await api?.stop()
+  })
+
+  it('reads R2 notification rules as overlapping as Cloudflare does', () => {
+    expect(overlaps({ actions: ['PutObject'] }, { actions: ['PutObject'], prefix: 'images/' })).to.equal(true)
+    expect(overlaps({ actions: ['PutObject'], prefix: 'a/' }, { actions: ['CopyObject'], prefix: 'a/' })).to.equal(false)
+    expect(overlaps({ actions: ['PutObject'], prefix: 'a/' }, { actions: ['PutObject'], prefix: 'b/' })).to.equal(false)
+    expect(overlaps({ actions: ['PutObject'], suffix: '.png' }, { actions: ['PutObject'], suffix: '.jpg' })).to.equal(false)
+    expect(overlaps({ actions: ['PutObject'], prefix: 'a/', suffix: '.png' }, { actions: ['PutObject'], prefix: 'a/b/' })).to.equal(true)
   })
 
   it('checks cron syntax as Cloudflare reads it', () => {
@@ -84,21 +99,34 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     })
     const notifications = api.state.notifications.get('polycloud-demo-dev-uploads')
     const thumbnails = queues.find((queue) => queue.queue_name === 'polycloud-demo-dev-thumbnails-r2')
-    expect(notifications?.get(thumbnails?.queue_id as string)).to.deep.equal([
+    expect(notifications?.get(thumbnails?.queue_id as string)?.map(({ ruleId: _id, createdAt: _at, ...rule }) => rule)).to.deep.equal([
       { actions: ['PutObject', 'CopyObject', 'CompleteMultipartUpload'], prefix: 'images/', description: `${SCRIPT}: thumbnails` },
     ])
   })
 
-  it('deploys again in place: nothing created twice, consumers updated', async () => {
+  it('deploys again: reads, the Worker upload, and nothing else written', async () => {
     const before = api.operations().length
     const result = await run(['deploy'])
     expect(result.code, result.stdout + result.stderr).to.equal(0)
-    const operations = api.operations().slice(before)
-    expect(operations).to.not.include('queue-v2-create-queue')
-    expect(operations).to.not.include('r2-create-bucket')
-    expect(operations).to.not.include('queue-v2-create-queue-consumer')
-    expect(operations.filter((operation) => operation === 'queue-v2-update-queue-consumer')).to.have.length(2)
+    // Without a comparison the rule was sent again, and the API (which adds rules) refused it as overlapping itself.
+    expect(api.operations().slice(before)).to.deep.equal([
+      // preflight: the token's permissions, R2, the workers.dev subdomain
+      'worker-script-list-workers',
+      'queue-v2-list-queues',
+      'r2-list-buckets',
+      'worker-subdomain-get-subdomain',
+      // what exists
+      'worker-script-get-settings',
+      'queue-v2-list-queues',
+      'r2-get-bucket',
+      'worker-script-upload-worker-module',
+      'worker-cron-trigger-get-cron-triggers',
+      'r2-get-event-notification-configs',
+      'worker-script-get-subdomain',
+      'worker-subdomain-get-subdomain',
+    ])
     expect(api.state.queues.size).to.equal(4)
+    expect([...(api.state.notifications.get('polycloud-demo-dev-uploads')?.values() ?? [])].flat()).to.have.length(1)
     // The record still names what the first deploy created.
     const record = (api.state.scripts.get(SCRIPT)?.metadata.bindings as Array<{ name: string; json?: { queues: string[] } }>).find((binding) => binding.name === 'POLYCLOUD_DEPLOYMENT')
     expect(record?.json?.queues).to.have.length(3)
@@ -114,6 +142,43 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(result.stdout).to.contain('  polycloud-demo-dev-orders -> orders (batch 10, 4 retries, then polycloud-demo-dev-orders-dlq)')
   })
 
+  it('a changed rule, Cron Trigger and batch size: only those are written', async () => {
+    const file = join(ROOT, '.serverless/cloudflare/polycloud.json')
+    const packaged = readFileSync(file, 'utf8')
+    const manifest = JSON.parse(packaged) as ServiceManifest
+    const changed: ServiceManifest = {
+      ...manifest,
+      crons: ['0 10 * * SUN-THU'],
+      queues: manifest.queues.map((queue) => (queue.name === 'polycloud-demo-dev-orders' ? { ...queue, batchSize: 20 } : queue)),
+      buckets: manifest.buckets.map((bucket) => ({ ...bucket, notifications: bucket.notifications.map((rule) => ({ ...rule, prefix: 'photos/' })) })),
+    }
+    const saved = { ...process.env }
+    Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl })
+    const before = api.operations().length
+    try {
+      writeFileSync(file, JSON.stringify(changed))
+      const quiet = { notice: () => {}, info: () => {}, verbose: () => {}, warning: () => {}, error: () => {} }
+      await deployCommand({ packageDir: join(ROOT, '.serverless'), log: quiet, write: () => {} } as unknown as ServiceContext<CloudflarePlan>)
+    } finally {
+      writeFileSync(file, packaged)
+      process.env = saved
+    }
+    const operations = api.operations().slice(before)
+    expect(operations.filter((operation) => !/-(list|get)-/.test(operation))).to.deep.equal([
+      'worker-script-upload-worker-module',
+      'worker-cron-trigger-update-cron-triggers',
+      'queue-v2-update-queue-consumer',
+      // The queue's old rule out, then the new one in: adding it beside the old would overlap.
+      'r2-delete-event-notification-config',
+      'r2-put-event-notification-config',
+    ])
+    expect(api.state.scripts.get(SCRIPT)?.schedules).to.deep.equal(['0 10 * * SUN-THU'])
+    const orders = [...api.state.queues.values()].find((queue) => queue.queue_name === 'polycloud-demo-dev-orders')
+    expect(orders?.consumers[0]?.settings).to.deep.include({ batch_size: 20 })
+    const rules = [...(api.state.notifications.get('polycloud-demo-dev-uploads')?.values() ?? [])].flat()
+    expect(rules.map((rule) => rule.prefix)).to.deep.equal(['photos/'])
+  })
+
   it("shows the API's refusal and what to do, without a stack trace", async () => {
     const result = await run(['info'], { CLOUDFLARE_API_TOKEN: 'wrong' })
     expect(result.code).to.equal(1)
@@ -124,6 +189,36 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     const missing = await run(['deploy'], { CLOUDFLARE_API_TOKEN: '' })
     expect(missing.code).to.equal(1)
     expect(missing.stdout + missing.stderr).to.contain('Cloudflare credentials missing: CLOUDFLARE_API_TOKEN')
+  })
+
+  it('names everything the account lacks before creating anything: R2, a workers.dev subdomain, the token\'s permissions', async () => {
+    const bare = await startCloudflareStandIn({ token: TOKEN, account: ACCOUNT, subdomain: null, r2: false, scopes: ALL_SCOPES.filter((scope) => scope !== 'Queues Write') })
+    try {
+      const result = await serverless(['deploy', ...PARAMS], {
+        env: { POLYCLOUD_PROVIDER: 'cloudflare', CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: bare.baseUrl, JWT_ISSUER },
+        timeoutMs: 120_000,
+      })
+      expect(result.code).to.equal(1)
+      const output = result.stdout + result.stderr
+      expect(output).to.contain(
+        [
+          `Cloudflare account ${ACCOUNT} is not ready for this deploy; nothing was created or changed. Missing:`,
+          '  - R2 is not enabled on the account (the service has the bucket polycloud-demo-dev-uploads)',
+          `      enable it once in the dashboard, R2 Object Storage: https://dash.cloudflare.com/${ACCOUNT}/r2/overview`,
+          '  - the account has no workers.dev subdomain, which the Worker is served on',
+          `      register one at https://dash.cloudflare.com/${ACCOUNT}/workers/onboarding (Workers & Pages), or set custom.polycloud.cloudflare.workersDev: false and serve it on routes`,
+          '  - the API token (CLOUDFLARE_API_TOKEN) lacks Queues: Edit, or belongs to another account than CLOUDFLARE_ACCOUNT_ID',
+          '      add those permissions to the token for this account: https://dash.cloudflare.com/profile/api-tokens (My Profile > API Tokens > Edit)',
+          '  fix each, then deploy again',
+        ].join('\n'),
+      )
+      expect(output).to.not.match(/\bat .*\.js:\d+/)
+      // Reads only: nothing created, uploaded or changed.
+      expect(bare.operations()).to.deep.equal(['worker-script-list-workers', 'queue-v2-list-queues', 'r2-list-buckets', 'worker-subdomain-get-subdomain'])
+      expect(bare.requests.every((request) => request.method === 'GET')).to.equal(true)
+    } finally {
+      await bare.stop()
+    }
   })
 
   it('removes only what deploy created, and keeps a bucket that holds objects (saying how to delete it)', async () => {

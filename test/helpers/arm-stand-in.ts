@@ -7,6 +7,17 @@
  * `/api/publish`, `/api/deployments/<id>`; `<app>.azurewebsites.net`: functions and the admin API) are reached
  * through `appUrl`, which maps them under `/apps/<host>/`; a published zip is loaded by the same Node worker the
  * local host uses, so the functions the deploy lists are those the zip registers.
+ *
+ * The subscription's setup, as the deploy's preflight reads it and as ARM enforces it:
+ * - resource providers (`registrations`): `GET /subscriptions/{id}/providers/{namespace}` gives the namespace's
+ *   `registrationState` (Registered, NotRegistered, Registering), and a PUT of a resource of a namespace that is
+ *   not registered is refused with 409 MissingSubscriptionRegistration, "The subscription is not registered to use
+ *   namespace '<namespace>'. See https://aka.ms/rps-not-found for how to register subscriptions." (Microsoft.Resources
+ *   `Providers_Get` in resources.json; the error: learn.microsoft.com, "Resolve errors for resource provider
+ *   registration");
+ * - the regions that offer Flex Consumption (`flexRegions`): `GET /subscriptions/{id}/providers/Microsoft.Web/geoRegions
+ *   ?sku=FlexConsumption` lists them as GeoRegion resources named by display name ("West Europe"), what
+ *   `az functionapp list-flexconsumption-locations` reads (lower-cased, spaces removed).
  */
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -82,6 +93,9 @@ export interface ArmCall {
   readonly body: Json | undefined
 }
 
+/** The resource providers a deploy uses, registered on the stand-in's subscription unless a test says otherwise. */
+export const PROVIDERS = ['Microsoft.Web', 'Microsoft.Storage', 'Microsoft.ServiceBus', 'Microsoft.EventGrid'] as const
+
 export interface ArmStandIn {
   readonly url: string
   readonly ca: string
@@ -97,6 +111,10 @@ export interface ArmStandIn {
   seed(id: string, resource: Json): void
   /** The next request matching the operation fails with this error (once). */
   failNext(operation: string, reply: Reply): void
+  /** Each resource provider namespace's registration state (by lower-case namespace). */
+  readonly registrations: Map<string, 'Registered' | 'NotRegistered' | 'Registering'>
+  /** The regions offering Flex Consumption, by display name. */
+  readonly flexRegions: string[]
   stop(): Promise<void>
 }
 
@@ -107,6 +125,8 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
   const failures = new Map<string, Reply>()
   const deployments = new Map<string, number>()
   const apps = new Map<string, { host: LocalHost; server: Server; port: number; dir: string; masterKey: string }>()
+  const registrations = new Map<string, 'Registered' | 'NotRegistered' | 'Registering'>(PROVIDERS.map((namespace) => [namespace.toLowerCase(), 'Registered']))
+  const flexRegions = ['West Europe', 'North Europe', 'East US', 'East US 2', 'West US 2', 'UK South', 'Sweden Central', 'Southeast Asia', 'East Asia', 'Australia East']
   let base = ''
 
   const record = (operation: string, request: RecordedRequest, body?: Json): void => {
@@ -252,6 +272,11 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
       if (problems.length > 0) return armError(400, 'InvalidRequestContent', `The request content was invalid: ${problems.join('; ')}`)
     }
     record(operation.id, request, body)
+    const namespace = /\/providers\/(Microsoft\.[A-Za-z]+)\//i.exec(request.path)?.[1]
+    if (request.method === 'PUT' && namespace !== undefined && registrations.get(namespace.toLowerCase()) !== 'Registered') {
+      const message = `The subscription is not registered to use namespace '${namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions.`
+      return { status: 409, body: { error: { code: 'MissingSubscriptionRegistration', message, details: [{ code: 'MissingSubscriptionRegistration', target: namespace, message }] } } }
+    }
     const failure = failures.get(operation.id)
     if (failure) {
       failures.delete(operation.id)
@@ -259,9 +284,39 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
     }
     const params = (pattern.exec(request.path) as RegExpExecArray).slice(1).map(decodeURIComponent)
     const rgId = `/subscriptions/${subscriptionId}/resourceGroups/${params[1] ?? ''}`
-    const id = request.path.replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings|functions|resources|host\/default\/listkeys)$/i, '').replace(/\/functions\/[^/]+$/i, '')
+    const id = request.path
+      .replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings\/list|config\/appsettings|functions|resources|host\/default\/listkeys|blobServices\/default\/containers|queueServices\/default\/queues)$/i, '')
+      .replace(/\/functions\/[^/]+$/i, '')
     const existing = resources.get(id.toLowerCase())
+    const children = (type: string) => [...resources.values()].filter((resource) => resource.type === type && String(resource.id).toLowerCase().startsWith(`${id.toLowerCase()}/`))
     switch (operation.id) {
+      case 'Providers_Get': {
+        const namespace = params[1] as string
+        const known = PROVIDERS.find((candidate) => candidate.toLowerCase() === namespace.toLowerCase()) ?? namespace
+        return { status: 200, body: { id: `/subscriptions/${subscriptionId}/providers/${known}`, namespace: known, registrationState: registrations.get(known.toLowerCase()) ?? 'NotRegistered', registrationPolicy: 'RegistrationRequired', resourceTypes: [] } }
+      }
+      case 'ListGeoRegions': {
+        const names = request.query.get('sku') === 'FlexConsumption' ? flexRegions : [...flexRegions, 'Central US', 'Japan East']
+        const value = names.map((name) => ({ id: `/subscriptions/${subscriptionId}/providers/Microsoft.Web/geoRegions/${name}`, name, type: 'Microsoft.Web/geoRegions', properties: { name, displayName: name, orgDomain: 'PUBLIC;FLEXCONSUMPTION' } }))
+        return { status: 200, body: { value } }
+      }
+      case 'StorageAccounts_GetProperties':
+      case 'AppServicePlans_Get':
+      case 'Namespaces_Get':
+      case 'Queues_Get':
+      case 'Topics_Get':
+      case 'Subscriptions_Get':
+      case 'SystemTopics_Get':
+      case 'SystemTopicEventSubscriptions_Get':
+        return existing ? { status: 200, body: existing } : armError(404, 'ResourceNotFound', `The Resource '${request.path}' was not found.`)
+      case 'BlobContainers_List':
+        return existing ? { status: 200, body: { value: children('BlobContainers') } } : armError(404, 'ResourceNotFound', 'storage account not found')
+      case 'Queue_List':
+        return existing ? { status: 200, body: { value: children('Queue') } } : armError(404, 'ResourceNotFound', 'storage account not found')
+      case 'WebApps_ListApplicationSettings': {
+        const settings = resources.get(`${id.toLowerCase()}/config/appsettings`)
+        return existing ? { status: 200, body: { id: `${id}/config/appsettings`, name: 'appsettings', type: 'Microsoft.Web/sites/config', properties: (settings?.properties as Json | undefined) ?? {} } } : armError(404, 'ResourceNotFound', 'site not found')
+      }
       case 'ResourceGroups_CheckExistence':
         return { status: resources.has(rgId.toLowerCase()) ? 204 : 404 }
       case 'ResourceGroups_Get':
@@ -319,8 +374,12 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         if (taken) return armError(409, 'Conflict', `Website with given name ${name} already exists.`)
         const serverFarm = String((body?.properties as Json | undefined)?.serverFarmId ?? '')
         if (!resources.has(serverFarm.toLowerCase())) return armError(400, 'BadRequest', `The server farm '${serverFarm}' was not found.`)
-        const resource = resourceOf(id, body as Json, 'Microsoft.Web/sites', name)
+        // A copy: the recorded request body stays as it was sent.
+        const resource = resourceOf(id, structuredClone(body) as Json, 'Microsoft.Web/sites', name)
         Object.assign(resource.properties as Json, { defaultHostName: `${name}.azurewebsites.net`, state: 'Running', enabledHostNames: [`${name}.azurewebsites.net`, `${name}.scm.azurewebsites.net`] })
+        // The app settings a PUT carries become the app's settings (read with config/appsettings/list), not part of the site.
+        const appSettings = ((resource.properties as Json).siteConfig as Json | undefined)?.appSettings as Array<{ name: string; value: string }> | undefined
+        if (appSettings !== undefined) resources.set(`${id.toLowerCase()}/config/appsettings`, { properties: Object.fromEntries(appSettings.map((setting) => [setting.name, setting.value])) })
         delete ((resource.properties as Json).siteConfig as Json | undefined)?.appSettings
         return longRunning('azure-async-operation', 202, id, { store: id, resource }, resource)
       }
@@ -399,6 +458,8 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
     },
     seed: (id, resource) => void resources.set(id.toLowerCase(), { id, ...resource }),
     failNext: (operation, reply) => void failures.set(operation, reply),
+    registrations,
+    flexRegions,
     async stop() {
       for (const app of apps.values()) await stopApp(app)
       apps.clear()

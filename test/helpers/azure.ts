@@ -26,11 +26,11 @@ export interface AzureHost {
   stop(): Promise<void>
 }
 
-export async function startAzureHost(options: { readonly cwd?: string; readonly args?: readonly string[]; readonly timeoutMs?: number } = {}): Promise<AzureHost> {
+export async function startAzureHost(options: { readonly cwd?: string; readonly args?: readonly string[]; readonly timeoutMs?: number; readonly cli?: string } = {}): Promise<AzureHost> {
   const port = await freePort()
   const storage = mkdtempSync(join(tmpdir(), 'polycloud-azurite-'))
   const args = ['offline', '--port', String(port), '--blobPort', '0', '--queuePort', '0', '--storage', storage, ...(options.args ?? [])]
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', POLYCLOUD_PROVIDER: 'azure' },
     stdio: ['ignore', 'pipe', 'pipe'],

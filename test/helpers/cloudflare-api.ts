@@ -5,6 +5,20 @@
  * the Worker upload as multipart with its `metadata` part, its main module part and bindings that name existing
  * queues and buckets; Cron Trigger syntax, where Cloudflare numbers weekdays 1-7 from Sunday) and answers in the
  * API's envelope.
+ *
+ * What an account may lack, answered as Cloudflare answers it (provenance in test/fixtures/cloudflare-api/README.md):
+ * - the token's permission groups (`scopes`): an operation whose permission (the spec's `x-cfPermissionsRequired`)
+ *   no group of the token grants is refused with 403, code 10000 "Authentication error";
+ * - a workers.dev subdomain (`subdomain: null`): `GET /workers/subdomain` answers code 10007 (wrangler reads that
+ *   code as "You need to register a workers.dev subdomain"), and turning a Worker's workers.dev route on is refused;
+ * - R2 (`r2: false`): every R2 operation answers 403, code 10042 "Please enable R2 through the Cloudflare Dashboard.".
+ *
+ * R2 event notification rules are added, not replaced: each `PUT .../configuration/queues/<queue>` adds its rules
+ * (with a rule id) to the bucket's, and a rule that overlaps one the bucket has (a shared action, and prefixes and
+ * suffixes such that one object key matches both) is refused, as is a 101st rule; `DELETE` of a queue's
+ * configuration removes all of that queue's rules. Cloudflare's R2 documentation, "Event notifications": "Overlapping
+ * or conflicting rules that could trigger multiple notifications for the same event are not allowed", up to 100
+ * rules per bucket.
  */
 import { readFileSync } from 'node:fs'
 import { startStandIn, type RecordedRequest, type Reply, type StandIn } from './stand-in.ts'
@@ -13,8 +27,42 @@ type Json = Record<string, unknown>
 type Schema = Json
 
 const SUBSET = JSON.parse(readFileSync(new URL('../fixtures/cloudflare-api/openapi-subset.json', import.meta.url), 'utf8')) as {
-  operations: Record<string, { operationId: string; body?: Schema; bodyAs?: string; query?: Record<string, Schema>; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
+  operations: Record<string, { operationId: string; permission?: string; body?: Schema; bodyAs?: string; query?: Record<string, Schema>; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
+  permissionGroups: { groups: Record<string, string[]> }
 }
+
+/** The token permission groups Cloudflare names (`Workers Scripts Write`, ...), each with the permissions it grants. */
+export const PERMISSION_GROUPS: Readonly<Record<string, readonly string[]>> = SUBSET.permissionGroups.groups
+
+/** What a token holding `groups` may do: a group grants a permission it names, or every permission under a prefix ending in `.`. */
+function grants(groups: readonly string[], permission: string): boolean {
+  return groups.some((group) => (PERMISSION_GROUPS[group] ?? []).some((granted) => (granted.endsWith('.') ? permission.startsWith(granted) : permission === granted)))
+}
+
+/** The token of a deploy: every Write group and Zone Read (the "Edit Cloudflare Workers" template grants these and more). */
+export const ALL_SCOPES: readonly string[] = Object.keys(PERMISSION_GROUPS).filter((group) => group.endsWith('Write') || group === 'Zone Read')
+
+/** An R2 notification rule as the API stores it. */
+export interface NotificationRule {
+  readonly ruleId: string
+  readonly createdAt: string
+  readonly actions: readonly string[]
+  readonly prefix?: string
+  readonly suffix?: string
+  readonly description?: string
+}
+
+/** Whether two rules could both fire for one event: a shared action, and one object key matching both filters. */
+export function overlaps(a: Pick<NotificationRule, 'actions' | 'prefix' | 'suffix'>, b: Pick<NotificationRule, 'actions' | 'prefix' | 'suffix'>): boolean {
+  if (!a.actions.some((action) => b.actions.includes(action))) return false
+  const [p, q] = [a.prefix ?? '', b.prefix ?? '']
+  const [s, t] = [a.suffix ?? '', b.suffix ?? '']
+  // The longer prefix followed by the longer suffix is a key both match when the prefixes nest and the suffixes nest.
+  return (p.startsWith(q) || q.startsWith(p)) && (s.endsWith(t) || t.endsWith(s))
+}
+
+/** Rules per bucket (R2 documentation, "Event notification rules"). */
+const RULES_PER_BUCKET = 100
 
 /** The schema errors of a value: a small JSON Schema subset (type, enum, required, properties, items, bounds, pattern). */
 export function schemaErrors(schema: Schema, value: unknown, at = 'body'): string[] {
@@ -82,7 +130,8 @@ export interface CloudflareState {
   queues: Map<string, { queue_id: string; queue_name: string; created_on: string; modified_on: string; consumers: Array<Json & { consumer_id: string }> }>
   /** R2 buckets, with their objects' keys and sizes. */
   buckets: Map<string, { name: string; creation_date: string; objects: Map<string, number> }>
-  notifications: Map<string, Map<string, Json[]>>
+  /** Notification rules by bucket, then by queue id. */
+  notifications: Map<string, Map<string, NotificationRule[]>>
   routes: Map<string, Array<{ id: string; pattern: string; script?: string }>>
 }
 
@@ -109,7 +158,21 @@ const compiled = Object.entries(SUBSET.operations).map(([key, operation]) => {
 let sequence = 0
 const id = (): string => (++sequence).toString(16).padStart(32, '0')
 
-export async function startCloudflareStandIn(options: { token: string; account: string; subdomain?: string; zones?: Record<string, string> }): Promise<CloudflareStandIn> {
+export interface CloudflareStandInOptions {
+  readonly token: string
+  readonly account: string
+  /** The account's workers.dev subdomain; null: none registered yet. */
+  readonly subdomain?: string | null
+  readonly zones?: Record<string, string>
+  /** The token's permission groups (default ALL_SCOPES). */
+  readonly scopes?: readonly string[]
+  /** Whether R2 is enabled on the account (default true). */
+  readonly r2?: boolean
+}
+
+export async function startCloudflareStandIn(options: CloudflareStandInOptions): Promise<CloudflareStandIn> {
+  const scopes = options.scopes ?? ALL_SCOPES
+  const accountSubdomain = options.subdomain === undefined ? 'polycloud-test' : options.subdomain
   const state: CloudflareState = { scripts: new Map(), queues: new Map(), buckets: new Map(), notifications: new Map(), routes: new Map() }
   const zones = options.zones ?? { 'example.com': 'zone0000000000000000000000000001' }
   const called: string[] = []
@@ -125,6 +188,8 @@ export async function startCloudflareStandIn(options: { token: string; account: 
     const params = Object.fromEntries(entry.names.map((name, index) => [name, decodeURIComponent((match.found as RegExpExecArray)[index + 1] as string)]))
     if (params.account_id !== undefined && params.account_id !== options.account) return fail(403, 10000, 'Authentication error')
     called.push(entry.operation.operationId)
+    if (entry.operation.permission !== undefined && !grants(scopes, entry.operation.permission)) return fail(403, 10000, 'Authentication error')
+    if (options.r2 === false && /^r2-/.test(entry.operation.operationId)) return fail(403, 10042, 'Please enable R2 through the Cloudflare Dashboard.')
     if (entry.operation.query !== undefined) {
       for (const [name, value] of request.query) {
         const schema = entry.operation.query[name]
@@ -229,12 +294,17 @@ export async function startCloudflareStandIn(options: { token: string; account: 
       }
       case 'worker-script-post-subdomain':
         if (script === undefined) return noScript()
+        if ((body as { enabled: boolean }).enabled && accountSubdomain === null) return fail(400, 10007, 'This account has no workers.dev subdomain: register one first.')
         script.subdomain = (body as { enabled: boolean }).enabled
         return ok({ enabled: script.subdomain, previews_enabled: false })
       case 'worker-script-get-subdomain':
         return script === undefined ? noScript() : ok({ enabled: script.subdomain, previews_enabled: false })
       case 'worker-subdomain-get-subdomain':
-        return ok({ subdomain: options.subdomain ?? 'polycloud-test' })
+        return accountSubdomain === null ? fail(404, 10007, 'workers.dev subdomain not found') : ok({ subdomain: accountSubdomain })
+      case 'worker-script-list-workers':
+        return ok([...state.scripts.entries()].map(([name, entry]) => ({ id: name, handlers: entry.handlers, created_on: now(), modified_on: now() })))
+      case 'r2-list-buckets':
+        return ok({ buckets: [...state.buckets.values()].map((bucket) => ({ name: bucket.name, creation_date: bucket.creation_date, location: 'WEUR' })) })
       case 'queue-v2-list-queues': {
         const all = [...state.queues.values()].map(({ consumers, ...rest }) => ({ ...rest, producers_total_count: 0, producers: [], consumers_total_count: consumers.length, consumers }))
         const page = Number(request.query.get('page') ?? 1)
@@ -320,15 +390,36 @@ export async function startCloudflareStandIn(options: { token: string; account: 
         bucket.objects.delete(params.object_key as string)
         return ok({ key: params.object_key })
       }
+      case 'r2-get-event-notification-configs': {
+        if (!state.buckets.has(params.bucket_name as string)) return fail(404, 10006, 'The specified bucket does not exist.')
+        const rules = state.notifications.get(params.bucket_name as string) ?? new Map<string, NotificationRule[]>()
+        const queues = [...rules.entries()].map(([queueId, list]) => ({ queueId, queueName: state.queues.get(queueId)?.queue_name ?? '', rules: list }))
+        return ok({ bucketName: params.bucket_name, queues })
+      }
       case 'r2-put-event-notification-config':
       case 'r2-delete-event-notification-config': {
         if (!state.buckets.has(params.bucket_name as string)) return fail(404, 10006, 'The specified bucket does not exist.')
         if (queue === undefined) return noQueue()
-        const rules = state.notifications.get(params.bucket_name as string) ?? new Map<string, Json[]>()
-        if (operation === 'r2-put-event-notification-config') rules.set(queue.queue_id, (body as { rules: Json[] }).rules)
-        else rules.delete(queue.queue_id)
+        const rules = state.notifications.get(params.bucket_name as string) ?? new Map<string, NotificationRule[]>()
+        if (operation === 'r2-delete-event-notification-config') {
+          rules.delete(queue.queue_id)
+          state.notifications.set(params.bucket_name as string, rules)
+          return ok({})
+        }
+        // Rules are added to the bucket's: none may overlap another (this request's included).
+        const existing = [...rules.values()].flat()
+        const added: NotificationRule[] = []
+        for (const rule of (body as { rules: Array<Omit<NotificationRule, 'ruleId' | 'createdAt'>> }).rules) {
+          const clash = [...existing, ...added].find((other) => overlaps(rule, other))
+          if (clash !== undefined) {
+            return fail(409, 11013, `conflicting event notification rules: ${JSON.stringify(rule)} overlaps rule ${clash.ruleId} (${JSON.stringify({ actions: clash.actions, prefix: clash.prefix, suffix: clash.suffix })})`)
+          }
+          added.push({ ...rule, ruleId: id(), createdAt: now() })
+        }
+        if (existing.length + added.length > RULES_PER_BUCKET) return fail(400, 11014, `a bucket has at most ${RULES_PER_BUCKET} event notification rules`)
+        rules.set(queue.queue_id, [...(rules.get(queue.queue_id) ?? []), ...added])
         state.notifications.set(params.bucket_name as string, rules)
-        return ok({})
+        return ok({ event_notification_detail_id: added[0]?.ruleId ?? id() })
       }
       case 'zones-get': {
         const name = request.query.get('name')

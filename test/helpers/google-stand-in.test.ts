@@ -17,7 +17,7 @@ describe('helpers/google-stand-in', () => {
       headers: { authorization: 'Bearer stand-in-token', 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
-    return { status: response.status, body: (await response.json()) as { error?: { message: string; status: string } } }
+    return { status: response.status, body: (await response.json()) as { error?: { message: string; status: string; details?: unknown[] }; services?: unknown[] } }
   }
 
   it('refuses unknown fields, missing required ones, wrong types and enum values, as the API does', async () => {
@@ -44,5 +44,25 @@ describe('helpers/google-stand-in', () => {
     expect(anonymous.status).to.equal(401)
     expect((await send('GET', '/v2/projects/p/locations/l/functions/f')).body.error?.status).to.equal('NOT_FOUND')
     expect((await send('GET', '/v9/nothing')).status).to.equal(404)
+  })
+
+  it('answers a call of a disabled API with SERVICE_DISABLED, and Service Usage tells each API\'s state', async () => {
+    api.state.services.delete('pubsub.googleapis.com')
+    try {
+      const refused = await send('GET', '/v1/projects/p/topics')
+      expect(refused.status).to.equal(403)
+      expect(refused.body.error?.status).to.equal('PERMISSION_DENIED')
+      expect(refused.body.error?.message).to.match(/^Cloud Pub\/Sub API has not been used in project 123456789012 before or it is disabled\./)
+      expect(refused.body.error?.details?.[0]).to.deep.include({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED', domain: 'googleapis.com' })
+      const names = ['pubsub.googleapis.com', 'run.googleapis.com'].map((service) => `names=projects/p/services/${service}`).join('&')
+      const states = await send('GET', `/v1/projects/p/services:batchGet?${names}`)
+      expect(states.body.services).to.deep.equal([
+        { name: 'projects/123456789012/services/pubsub.googleapis.com', parent: 'projects/123456789012', config: { name: 'pubsub.googleapis.com', title: 'Cloud Pub/Sub API' }, state: 'DISABLED' },
+        { name: 'projects/123456789012/services/run.googleapis.com', parent: 'projects/123456789012', config: { name: 'run.googleapis.com', title: 'Cloud Run Admin API' }, state: 'ENABLED' },
+      ])
+      expect((await send('GET', '/v1/projects/p/services:batchGet?names=projects/q/services/run.googleapis.com')).status).to.equal(400)
+    } finally {
+      api.state.services.add('pubsub.googleapis.com')
+    }
   })
 })

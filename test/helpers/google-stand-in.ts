@@ -10,6 +10,22 @@
  * "Unknown name" error, a field marked REQUIRED and missing with INVALID_ARGUMENT, a wrong type or enum value too.
  * Then it answers as the API does: ALREADY_EXISTS / NOT_FOUND, operations that complete on the first poll, enums as
  * numbers (the clients ask for `enum-encoding=int`).
+ *
+ * The project's setup, as the deploy's preflight reads it and as the APIs enforce it:
+ * - APIs enabled (`state.services`): a call to an API that is off answers 403 PERMISSION_DENIED with a
+ *   `google.rpc.ErrorInfo` detail, reason SERVICE_DISABLED, domain googleapis.com, metadata `service` and `consumer`
+ *   (googleapis `google/api/error_reason.proto`; the message and the other metadata keys as Google sends them,
+ *   e.g. google-gemini/gemini-cli#1343), and CreateFunction/UpdateFunction refuse the same way when an API the
+ *   function needs (Cloud Build, Artifact Registry, Cloud Run; Eventarc for an event trigger) is off. Service Usage's
+ *   `BatchGetServices` (`GET /v1/{parent=*\/*}/services:batchGet`, at most 30 `names`; googleapis
+ *   `google/api/serviceusage/v1/serviceusage.proto`) reports each service ENABLED or DISABLED.
+ * - The project's IAM policy (`state.projectPolicy`), read with Resource Manager v3 `projects.getIamPolicy`, and
+ *   what the caller may do on a service account (`state.actAsDenied`), read with IAM's
+ *   `serviceAccounts.testIamPermissions` (both google.iam.v1 messages, checked against the functions client's protos).
+ * - A function created by someone else while a deploy runs (`state.createRaces`): CreateFunction answers 409
+ *   ALREADY_EXISTS (`request`), or accepts and its long-running operation ends with code 6 ALREADY_EXISTS
+ *   (`operation`), as google-github-actions/deploy-cloud-functions#351 and #338 show it ("function ... already
+ *   exists"); either way the function exists afterwards.
  */
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
@@ -176,6 +192,14 @@ export interface GoogleStandInState {
   readonly uploads: Map<string, Buffer | undefined>
   /** Requests to the deployed functions' URLs. */
   readonly invocations: RecordedRequest[]
+  /** The APIs enabled on the project (`pubsub.googleapis.com`, ...). */
+  readonly services: Set<string>
+  /** The project's IAM policy bindings. */
+  readonly projectPolicy: Array<{ role: string; members: string[] }>
+  /** Service accounts the caller may not act as (`iam.serviceAccounts.actAs`). */
+  readonly actAsDenied: Set<string>
+  /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
+  readonly createRaces: Map<string, 'request' | 'operation'>
 }
 
 export interface GoogleStandIn {
@@ -190,6 +214,43 @@ export interface GoogleStandIn {
 }
 
 export const STAND_IN_PROJECT_NUMBER = '123456789012'
+
+/** The APIs a project has, with their titles (as the console and SERVICE_DISABLED messages name them). */
+export const GOOGLE_APIS: Readonly<Record<string, string>> = {
+  'cloudfunctions.googleapis.com': 'Cloud Functions API',
+  'cloudbuild.googleapis.com': 'Cloud Build API',
+  'artifactregistry.googleapis.com': 'Artifact Registry API',
+  'run.googleapis.com': 'Cloud Run Admin API',
+  'eventarc.googleapis.com': 'Eventarc API',
+  'pubsub.googleapis.com': 'Cloud Pub/Sub API',
+  'cloudscheduler.googleapis.com': 'Cloud Scheduler API',
+  'storage.googleapis.com': 'Cloud Storage API',
+  'cloudresourcemanager.googleapis.com': 'Cloud Resource Manager API',
+  'serviceusage.googleapis.com': 'Service Usage API',
+  'iam.googleapis.com': 'Identity and Access Management (IAM) API',
+}
+
+/** The Cloud Storage service agent and the default compute service account of the stand-in's project. */
+export const STORAGE_AGENT = `service-${STAND_IN_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`
+export const COMPUTE_ACCOUNT = `${STAND_IN_PROJECT_NUMBER}-compute@developer.gserviceaccount.com`
+
+/** Which API serves a rule (`FunctionService.CreateFunction` -> cloudfunctions.googleapis.com). */
+function apiOf(rule: string): string {
+  const prefix = rule.slice(0, rule.indexOf('.'))
+  return (
+    {
+      FunctionService: 'cloudfunctions.googleapis.com',
+      Operations: 'cloudfunctions.googleapis.com',
+      Publisher: 'pubsub.googleapis.com',
+      Subscriber: 'pubsub.googleapis.com',
+      PubSub: 'pubsub.googleapis.com',
+      CloudScheduler: 'cloudscheduler.googleapis.com',
+      Run: 'run.googleapis.com',
+      ResourceManager: 'cloudresourcemanager.googleapis.com',
+      IAM: 'iam.googleapis.com',
+    } as Record<string, string>
+  )[prefix] as string
+}
 
 export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   const functionsRoot = root('@google-cloud/functions')
@@ -210,6 +271,9 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     rule('PubSub.SetIamPolicy', 'post', '/v1/{resource=projects/*/topics/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
     rule('PubSub.GetIamPolicy', 'get', '/v1/{resource=projects/*/subscriptions/*}:getIamPolicy', '', iamType('GetIamPolicyRequest')),
     rule('PubSub.SetIamPolicy', 'post', '/v1/{resource=projects/*/subscriptions/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
+    // Resource Manager v3 projects.getIamPolicy and IAM v1 serviceAccounts.testIamPermissions: google.iam.v1 messages.
+    rule('ResourceManager.GetIamPolicy', 'post', '/v3/{resource=projects/*}:getIamPolicy', '*', iamType('GetIamPolicyRequest')),
+    rule('IAM.TestIamPermissions', 'post', '/v1/{resource=projects/*/serviceAccounts/*}:testIamPermissions', '*', iamType('TestIamPermissionsRequest')),
   ]
   const state: GoogleStandInState = {
     functions: new Map(),
@@ -219,6 +283,13 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     policies: new Map(),
     uploads: new Map(),
     invocations: [],
+    services: new Set(Object.keys(GOOGLE_APIS)),
+    projectPolicy: [
+      { role: 'roles/pubsub.publisher', members: [`serviceAccount:${STORAGE_AGENT}`] },
+      { role: 'roles/eventarc.eventReceiver', members: [`serviceAccount:${COMPUTE_ACCOUNT}`] },
+    ],
+    actAsDenied: new Set(),
+    createRaces: new Map(),
   }
   const refusals: GoogleStandIn['refusals'] = []
   const failures: Array<{ pattern: RegExp; reply: Reply }> = []
@@ -227,14 +298,40 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   let operationCount = 0
 
   const error = (code: number, status: string, message: string): Reply => ({ status: code, body: { error: { code, message, status } } })
+  /** Google's answer to a call of an API the project has not enabled. */
+  const disabled = (service: string): Reply => {
+    const title = GOOGLE_APIS[service] ?? service
+    const activationUrl = `https://console.developers.google.com/apis/api/${service}/overview?project=${STAND_IN_PROJECT_NUMBER}`
+    return {
+      status: 403,
+      body: {
+        error: {
+          code: 403,
+          message: `${title} has not been used in project ${STAND_IN_PROJECT_NUMBER} before or it is disabled. Enable it by visiting ${activationUrl} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`,
+          status: 'PERMISSION_DENIED',
+          details: [
+            {
+              '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+              reason: 'SERVICE_DISABLED',
+              domain: 'googleapis.com',
+              metadata: { service, consumer: `projects/${STAND_IN_PROJECT_NUMBER}`, containerInfo: STAND_IN_PROJECT_NUMBER, serviceTitle: title, activationUrl },
+            },
+            { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Google developers console API activation', url: activationUrl }] },
+          ],
+        },
+      },
+    }
+  }
+  /** The first API a function's create or update needs that is off. */
+  const neededOff = (resource: Json): string | undefined =>
+    ['cloudbuild.googleapis.com', 'artifactregistry.googleapis.com', 'run.googleapis.com', ...(resource.eventTrigger ? ['eventarc.googleapis.com'] : [])].find((service) => !state.services.has(service))
   const notFound = (what: string) => error(404, 'NOT_FOUND', `Resource '${what}' was not found`)
   const exists = (what: string) => error(409, 'ALREADY_EXISTS', `Resource '${what}' already exists`)
-  const operation = (parent: string, response: Json): Reply => {
+  const operation = (parent: string, response: Json, failure?: { code: number; message: string }): Reply => {
     const name = `${parent}/operations/operation-${++operationCount}`
-    operations.set(name, { name, done: true, response })
+    operations.set(name, failure ? { name, done: true, error: failure } : { name, done: true, response })
     return { status: 200, body: { name, done: false, metadata: { '@type': 'type.googleapis.com/google.cloud.functions.v2.OperationMetadata', createTime: new Date().toISOString() } } }
   }
-  const computeAccount = `${STAND_IN_PROJECT_NUMBER}-compute@developer.gserviceaccount.com`
 
   /** Output fields Google fills in on a deployed function. */
   const deployedFunction = (resource: Json, id: string, location: string): Json => {
@@ -245,8 +342,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       state: 1,
       updateTime: new Date().toISOString(),
       url: `https://${location}-demo.cloudfunctions.net/${id}`,
-      serviceConfig: { ...serviceConfig, uri: `${base}/run/${id}`, service: `projects/${resource.name!.toString().split('/')[1]}/locations/${location}/services/${id}`, serviceAccountEmail: serviceConfig.serviceAccountEmail ?? computeAccount },
-      ...(eventTrigger ? { eventTrigger: { ...eventTrigger, trigger: `projects/p/locations/${location}/triggers/${id}-trigger`, serviceAccountEmail: eventTrigger.serviceAccountEmail ?? computeAccount } } : {}),
+      serviceConfig: { ...serviceConfig, uri: `${base}/run/${id}`, service: `projects/${resource.name!.toString().split('/')[1]}/locations/${location}/services/${id}`, serviceAccountEmail: serviceConfig.serviceAccountEmail ?? COMPUTE_ACCOUNT },
+      ...(eventTrigger ? { eventTrigger: { ...eventTrigger, trigger: `projects/p/locations/${location}/triggers/${id}-trigger`, serviceAccountEmail: eventTrigger.serviceAccountEmail ?? COMPUTE_ACCOUNT } } : {}),
     }
   }
 
@@ -275,8 +372,18 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const id = query.get('functionId') ?? ''
         if (!/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(id)) return error(400, 'INVALID_ARGUMENT', `Invalid function id '${id}'`)
         const fullName = `${params.parent as string}/functions/${id}`
+        const race = state.createRaces.get(id)
+        if (race !== undefined) {
+          // Another deploy of the service creates the function first.
+          state.createRaces.delete(id)
+          const location = (params.parent as string).split('/')[3] as string
+          state.functions.set(fullName, deployedFunction({ ...body, name: fullName }, id, location))
+          if (race === 'operation') return operation(params.parent as string, {}, { code: 6, message: `Function ${id} in region ${location} in project ${String(params.parent).split('/')[1]} already exists` })
+        }
         if (state.functions.has(fullName)) return exists(fullName)
         const resource = body
+        const off = neededOff(resource)
+        if (off !== undefined) return disabled(off)
         if (resource.name !== undefined && resource.name !== fullName) return error(400, 'INVALID_ARGUMENT', `function.name ${String(resource.name)} does not match ${fullName}`)
         const topic = (resource.eventTrigger as Json | undefined)?.pubsubTopic as string | undefined
         if (topic && !state.topics.has(topic)) return error(400, 'INVALID_ARGUMENT', `Pub/Sub topic ${topic} does not exist`)
@@ -291,6 +398,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const existing = state.functions.get(fullName)
         if (!existing) return notFound(fullName)
         const mask = query.get('updateMask') ?? ''
+        const off = neededOff(body)
+        if (off !== undefined) return disabled(off)
         if (mask.includes('build_config.source')) {
           const refused = takeUpload(body)
           if (refused) return refused
@@ -382,6 +491,13 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         job.state = name.endsWith('PauseJob') ? 2 : 1
         return { status: 200, body: job }
       }
+      case 'ResourceManager.GetIamPolicy':
+        return { status: 200, body: { version: 1, etag: 'BwYAAAAAAAA=', bindings: state.projectPolicy } }
+      case 'IAM.TestIamPermissions': {
+        const account = (params.resource as string).split('/serviceAccounts/')[1] as string
+        const asked = (body.permissions ?? []) as string[]
+        return { status: 200, body: { permissions: asked.filter((permission) => !(permission === 'iam.serviceAccounts.actAs' && state.actAsDenied.has(account))) } }
+      }
       case 'Run.GetIamPolicy':
       case 'PubSub.GetIamPolicy':
       case 'Run.SetIamPolicy':
@@ -416,6 +532,23 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     return undefined
   }
 
+  /** Service Usage BatchGetServices: the state of each named service of the project. */
+  const batchGetServices = (parent: string, query: URLSearchParams): Reply => {
+    if (!state.services.has('serviceusage.googleapis.com')) return disabled('serviceusage.googleapis.com')
+    const names = query.getAll('names')
+    const unknown = [...query.keys()].filter((key) => key !== 'names' && key !== '$alt')
+    if (unknown.length > 0) return error(400, 'INVALID_ARGUMENT', `Invalid JSON payload received. Unknown name "${unknown[0]}": Cannot bind query parameter.`)
+    if (names.length === 0 || names.length > 30) return error(400, 'INVALID_ARGUMENT', 'A single request can get between 1 and 30 services.')
+    const services = []
+    for (const name of names) {
+      const match = /^(projects\/[^/]+)\/services\/([a-z0-9.-]+)$/.exec(name)
+      if (!match || match[1] !== parent) return error(400, 'INVALID_ARGUMENT', `Service name ${name} is not a service of ${parent}`)
+      const service = match[2] as string
+      services.push({ name: `projects/${STAND_IN_PROJECT_NUMBER}/services/${service}`, parent: `projects/${STAND_IN_PROJECT_NUMBER}`, config: { name: service, title: GOOGLE_APIS[service] ?? service }, state: state.services.has(service) ? 'ENABLED' : 'DISABLED' })
+    }
+    return { status: 200, body: { services } }
+  }
+
   const route = (request: RecordedRequest): Reply => {
     const failure = failures.findIndex((candidate) => candidate.pattern.test(`${request.method} ${request.path}`))
     if (failure !== -1) return failures.splice(failure, 1)[0]!.reply
@@ -430,13 +563,18 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       state.uploads.set(id, request.body)
       return { status: 200 }
     }
-    if (request.method === 'GET' && /^\/v3\/projects\/[^/]+$/.test(request.path)) {
+    if (request.headers.authorization !== 'Bearer stand-in-token') return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')
+    if (request.method === 'GET' && /^\/v3\/projects\/[^/:]+$/.test(request.path)) {
+      if (!state.services.has('cloudresourcemanager.googleapis.com')) return disabled('cloudresourcemanager.googleapis.com')
       return { status: 200, body: { name: `projects/${STAND_IN_PROJECT_NUMBER}`, projectId: request.path.split('/')[3], state: 'ACTIVE' } }
     }
-    if (request.headers.authorization !== 'Bearer stand-in-token') return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')
+    const batchGet = /^\/v1\/(projects\/[^/]+)\/services:batchGet$/.exec(request.path)
+    if (request.method === 'GET' && batchGet) return batchGetServices(batchGet[1] as string, request.query)
     const path = decodeURIComponent(request.path)
     const matched = rules.find((candidate) => candidate.verb === request.method && candidate.regex.test(path))
     if (!matched) return error(404, 'NOT_FOUND', `No API method for ${request.method} ${request.path}`)
+    const api = apiOf(matched.name)
+    if (!state.services.has(api)) return disabled(api)
     const params: Json = {}
     const match = matched.regex.exec(path) as RegExpExecArray
     matched.vars.forEach((name, index) => (params[name] = match[index + 1]))
@@ -485,7 +623,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       return {
         clientOptions: { fallback: true, apiEndpoint: '127.0.0.1', port: standIn.port, protocol: 'http', authClient } as unknown as GoogleConnection['clientOptions'],
         request: async (options) => authClient.request(options),
-        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url },
+        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url, serviceUsage: standIn.url, iam: standIn.url },
       }
     },
     stop: () => standIn.stop(),

@@ -1,89 +1,100 @@
 /**
- * JWT verification with `jose`: signatures checked against the issuer's JWKS (fetched once per instance and kept
- * across invocations; fetched again when a token names a key id it does not hold), asymmetric algorithms only (so
- * `alg: none` and an HS256 token made with the public key fail), issuer, expiry and not-before checked, audience and
- * scopes checked the way API Gateway's JWT authorizer checks them, so a route behaves the same where the platform
- * verifies and where the generated entry does.
+ * `@polycloud/auth/jwt`: bearer tokens verified with `jose`, for routes with `auth: jwt` (the only routes whose
+ * entries load it). In order, each step only for a token that passed the ones before:
+ *
+ * 1. the verified-token cache: a token verified before for the same issuer and audience passes until it expires
+ *    (it passed the next steps then; `secure()` checked the form of the token before);
+ * 2. the cheap checks of `token.ts` (form, algorithm, key id, issuer, expiry, audience): no network, no jose;
+ * 3. the issuer's keys: its JWKS, found through OpenID discovery unless `jwksUri` is given, kept for the life of the
+ *    instance (fetched again after 10 minutes, or for a key id it does not hold, at most every 5 s), failures
+ *    remembered with a backoff (`remote.ts`): while the identity provider cannot be reached every token is refused
+ *    (401, fail closed) without a fetch, and the log says why;
+ * 4. the signature and claims, by jose, asymmetric algorithms only.
+ *
+ * Audience and scopes are checked the way API Gateway's JWT authorizer checks them, so a route behaves the same
+ * where the platform verifies and where the generated entry does.
  */
-import { jwtCaller, type JwtCaller } from '@polycloud/core/adapter'
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
+import type { JwtCaller, Logger } from '@polycloud/core'
+import { jwtCaller } from '@polycloud/core/adapter'
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { ResolvedJwt } from './policy.js'
+import { Remote, Unreachable } from './remote.js'
+import { ALGORITHMS, CLOCK_TOLERANCE, EXPIRED, NOT_ALLOWED, NOT_YET_VALID, WRONG_ISSUER, inspect } from './token.js'
+import { MALFORMED, TokenError } from './verifier.js'
 
-/** Asymmetric JWS algorithms: what an issuer signs access tokens with. */
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+export { TokenError } from './verifier.js'
 
-/** Seconds of clock difference tolerated for `exp` and `nbf`. */
-const CLOCK_TOLERANCE = 5
+/** Keys older than this are fetched again when next needed (and used still if the fetch fails). */
+const KEYS_MAX_AGE_MS = 10 * 60_000
+/** A key id the keys do not hold fetches them again, at most this often. */
+const KEYS_COOLDOWN_MS = 5_000
 
-/** Why a token was refused: RFC 6750's error code and a description (the client sees both). */
-export class TokenError extends Error {
-  override readonly name = 'TokenError'
-  constructor(
-    readonly code: 'invalid_token' | 'insufficient_scope',
-    readonly description: string,
-  ) {
-    super(description)
-  }
+/** The identity provider cannot be reached: refused as API Gateway refuses, the log saying why (`remote.ts`). */
+const UNAVAILABLE = new TokenError('invalid_token', 'the signing keys could not be fetched')
+
+interface Keys {
+  readonly set: JWTVerifyGetKey
+  readonly kids: ReadonlySet<string>
 }
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>
+const discovery = new Remote<string>((document, url) => {
+  const jwksUri = (document as { jwks_uri?: unknown } | null)?.jwks_uri
+  if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri)) throw new Error(`${url} names no jwks_uri`)
+  return jwksUri
+})
 
-/** Key sets by JWKS address, and JWKS addresses by issuer (discovered): per instance, across invocations. */
-const keySets = new Map<string, KeySet>()
-const discovered = new Map<string, Promise<string>>()
+const keySets = new Remote<Keys>((document) => {
+  const keys = (document as { keys?: unknown } | null)?.keys
+  if (!Array.isArray(keys)) throw new Error('the JWKS has no keys')
+  const kids = new Set(keys.map((key: { kid?: unknown }) => key?.kid).filter((kid): kid is string => typeof kid === 'string'))
+  return { set: createLocalJWKSet(document as JSONWebKeySet), kids }
+})
 
-async function discover(issuer: string): Promise<string> {
-  let found = discovered.get(issuer)
-  if (found === undefined) {
-    found = (async () => {
-      const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
-      const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5_000) })
-      if (!response.ok) throw new Error(`OpenID discovery ${url} answered ${response.status}`)
-      const document = (await response.json()) as { jwks_uri?: unknown }
-      if (typeof document.jwks_uri !== 'string') throw new Error(`OpenID discovery ${url} has no jwks_uri`)
-      return document.jwks_uri
-    })()
-    discovered.set(issuer, found)
-    // A failed discovery is tried again on the next request, not cached.
-    found.catch(() => discovered.delete(issuer))
-  }
-  return found
+async function jwksUri(policy: ResolvedJwt, log: Logger | undefined): Promise<string> {
+  if (policy.jwksUri !== undefined) return policy.jwksUri
+  const url = `${policy.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  return discovery.cached(url)?.data ?? discovery.fetch(url, log)
 }
 
-async function keySet(policy: ResolvedJwt): Promise<KeySet> {
-  const uri = policy.jwksUri ?? (await discover(policy.issuer))
-  let set = keySets.get(uri)
-  if (set === undefined) {
-    set = createRemoteJWKSet(new URL(uri), { timeoutDuration: 5_000, cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
-    keySets.set(uri, set)
+/** The keys to verify a token with key id `kid`, fetched or fetched again as the module comment says. */
+async function keysFor(policy: ResolvedJwt, kid: string, log: Logger | undefined): Promise<JWTVerifyGetKey> {
+  try {
+    const uri = await jwksUri(policy, log)
+    const cached = keySets.cached(uri)
+    const now = Date.now()
+    if (cached === undefined) return (await keySets.fetch(uri, log)).set
+    const known = cached.data.kids.has(kid)
+    const stale = now - cached.at >= KEYS_MAX_AGE_MS
+    const refetch = (stale || (!known && now - cached.at >= KEYS_COOLDOWN_MS)) && keySets.mayFetch(uri, now)
+    if (!refetch) return cached.data.set
+    try {
+      return (await keySets.fetch(uri, log)).set
+    } catch (error) {
+      // Keys that are too old are still the issuer's: used while it cannot be reached.
+      if (error instanceof Unreachable) return cached.data.set
+      throw error
+    }
+  } catch (error) {
+    if (error instanceof Unreachable) throw UNAVAILABLE
+    throw error
   }
-  return set
 }
 
 /** The description API Gateway's JWT authorizer gives for the same failure, where there is one. */
 function describe(error: unknown): TokenError | undefined {
-  if (error instanceof errors.JWTExpired) return new TokenError('invalid_token', 'the token has expired')
+  if (error instanceof errors.JWTExpired) return EXPIRED
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return new TokenError('invalid_token', 'the token is not valid yet')
-    if (error.claim === 'iss') return new TokenError('invalid_token', 'the token does not have a valid issuer')
+    if (error.claim === 'nbf' || error.claim === 'iat') return NOT_YET_VALID
+    if (error.claim === 'iss') return WRONG_ISSUER
     return new TokenError('invalid_token', `the token has an invalid ${error.claim} claim`)
   }
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return new TokenError('invalid_token', 'the token is not signed with an allowed algorithm')
-  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return NOT_ALLOWED
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
     return new TokenError('invalid_token', 'the token is signed with an unknown key')
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenError('invalid_token', 'the token signature is invalid')
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return new TokenError('invalid_token', 'the token is malformed')
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return MALFORMED
   return undefined
-}
-
-function audienceMatches(payload: JWTPayload, audience: readonly string[]): boolean {
-  const aud = payload.aud
-  if (aud !== undefined) return (Array.isArray(aud) ? aud : [aud]).some((item) => audience.includes(item))
-  const clientId = (payload as { client_id?: unknown }).client_id
-  return typeof clientId === 'string' && audience.includes(clientId)
 }
 
 /**
@@ -98,32 +109,33 @@ function remember(key: string, caller: JwtCaller, exp: number | undefined): void
   verified.set(key, { caller, exp })
 }
 
+const INSUFFICIENT_SCOPE = new TokenError('insufficient_scope', 'the token does not have the required scope')
+
 function checkScopes(caller: JwtCaller, policy: ResolvedJwt): JwtCaller {
-  if (policy.scopes.length > 0 && !caller.scopes.some((scope) => policy.scopes.includes(scope))) {
-    throw new TokenError('insufficient_scope', 'the token does not have the required scope')
-  }
+  if (policy.scopes.length > 0 && !caller.scopes.some((scope) => policy.scopes.includes(scope))) throw INSUFFICIENT_SCOPE
   return caller
 }
 
 /**
- * Verifies a bearer token against the policy; resolves with the caller it identifies, or rejects with a TokenError
- * the client may see. Any other rejection (the JWKS could not be fetched) is the service's own failure. A token
- * verified before for the same issuer and audience is not verified again until it expires.
+ * Verifies a bearer token against the policy (see the module comment); resolves with the caller it identifies, or
+ * rejects with a TokenError the client may see. Any other rejection is the service's own failure.
  */
-export async function verifyToken(token: string, policy: ResolvedJwt): Promise<JwtCaller> {
+export async function verifyToken(token: string, policy: ResolvedJwt, log?: Logger): Promise<JwtCaller> {
   const key = `${policy.issuer}\n${policy.audience.join(' ')}\n${token}`
+  const now = Date.now() / 1000
   const known = verified.get(key)
   if (known !== undefined) {
-    if (known.exp === undefined || known.exp + CLOCK_TOLERANCE > Date.now() / 1000) return checkScopes(known.caller, policy)
+    if (known.exp === undefined || known.exp + CLOCK_TOLERANCE > now) return checkScopes(known.caller, policy)
     verified.delete(key)
   }
-  let payload: JWTPayload
+  const { kid } = inspect(token, policy, now)
+  const keys = await keysFor(policy, kid, log)
+  let payload
   try {
-    ;({ payload } = await jwtVerify(token, await keySet(policy), { issuer: policy.issuer, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE }))
+    ;({ payload } = await jwtVerify(token, keys, { issuer: policy.issuer, algorithms: [...ALGORITHMS], clockTolerance: CLOCK_TOLERANCE }))
   } catch (error) {
     throw describe(error) ?? error
   }
-  if (!audienceMatches(payload, policy.audience)) throw new TokenError('invalid_token', 'the token does not have a valid audience')
   const caller = jwtCaller(payload)
   remember(key, caller, payload.exp)
   return checkScopes(caller, policy)

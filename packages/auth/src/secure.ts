@@ -4,13 +4,15 @@
  * everywhere: 401 `{"message":"Unauthorized"}` or 403 `{"message":"Forbidden"}` with a `WWW-Authenticate`
  * challenge (the bodies API Gateway's JWT authorizer sends, so a route reads the same where AWS enforces it), 413
  * for a body over the limit; `Access-Control-*` headers go on every response of the route, errors included.
+ *
+ * No JWT code here: a route with `auth: jwt` is given its verifier (`options.jwt`, `@polycloud/auth/jwt`).
  */
 import { HttpError, http, type Context, type HttpHandler, type HttpResult, type PortableRequest } from '@polycloud/core'
 import { httpFailure, toOutgoing, type Caller, type PortableContext } from '@polycloud/core/adapter'
 import { isPreflight, preflightHeaders, responseHeaders } from './cors.js'
-import { TokenError, verifyToken } from './jwt.js'
 import { KeyConfigError, verifyKey } from './key.js'
-import { resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
+import { PolicyError, resolvePolicy, type ResolvedPolicy, type RoutePolicy } from './policy.js'
+import { MALFORMED, TokenError, isCompact, type JwtOption, type VerifyToken } from './verifier.js'
 
 export interface SecureOptions {
   /** The route's methods (the methods CORS allows unless the policy lists them). */
@@ -21,6 +23,23 @@ export interface SecureOptions {
    * preflights and adds the headers.
    */
   readonly enforcedByPlatform?: ReadonlyArray<'jwt' | 'cors'>
+  /**
+   * How a route with `auth: jwt` verifies tokens: `@polycloud/auth/jwt` (`import * as jwt from '@polycloud/auth/jwt'`),
+   * or a function that imports it when a token first gets past the cheap checks (`() => import('@polycloud/auth/jwt')`,
+   * what the generated entries pass). Required for `auth: jwt` unless the platform verifies every request
+   * (`enforcedByPlatform: ['jwt']`); a request the platform did not verify is then refused.
+   */
+  readonly jwt?: JwtOption
+}
+
+/** The verifier behind a {@link JwtOption}, loaded once, when first needed. */
+function verifierOf(option: JwtOption): VerifyToken {
+  if (typeof option !== 'function') return option.verifyToken.bind(option)
+  let loaded: Promise<VerifyToken> | undefined
+  return async (token, policy, log) => {
+    loaded ??= option().then((module) => module.verifyToken.bind(module))
+    return (await loaded)(token, policy, log)
+  }
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' }
@@ -64,30 +83,46 @@ async function checkSize(request: PortableRequest, limit: number): Promise<void>
   if ((await request.bytes()).byteLength > limit) throw new HttpError(413, `Request body larger than ${limit} bytes`)
 }
 
+type Authenticate = (request: PortableRequest, context: Context, cors: Record<string, string>) => Promise<HttpResult | undefined>
+
 /**
- * Verifies the caller; resolves with a refusal to send, or undefined when the request may go on (the caller is then
- * on `request.auth`).
+ * The route's check of the caller: resolves with a refusal to send, or undefined when the request may go on (the
+ * caller is then on `request.auth`). Its challenges are written once per route (and once per refusal: the cheap
+ * checks' refusals are shared instances), so a refused token costs no more than one let through.
  */
-async function authenticate(policy: ResolvedPolicy['auth'], request: PortableRequest, context: Context, platformJwt: boolean, cors: Record<string, string>): Promise<HttpResult | undefined> {
-  if (policy.kind === 'none') return undefined
+function authenticator(policy: ResolvedPolicy['auth'], platformJwt: boolean, verify: VerifyToken | undefined): Authenticate {
+  if (policy.kind === 'none') return async () => undefined
   if (policy.kind === 'key') {
-    const presented = request.headers.get(policy.header)
-    const caller = presented ? await verifyKey(presented, context.env) : undefined
-    if (caller === undefined) return challenge(401, `ApiKey header=${quote(policy.header)}`, cors)
-    setCaller(request, caller)
-    return undefined
+    const scheme = `ApiKey header=${quote(policy.header)}`
+    return async (request, context, cors) => {
+      const presented = request.headers.get(policy.header)
+      const caller = presented ? await verifyKey(presented, context.env) : undefined
+      if (caller === undefined) return challenge(401, scheme, cors)
+      setCaller(request, caller)
+      return undefined
+    }
   }
-  if (platformJwt && request.auth?.kind === 'jwt') return undefined
-  const scope = `scope=${quote(policy.scopes.join(' '))}`
-  const match = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(request.headers.get('authorization') ?? '')
-  if (!match) return challenge(401, `Bearer ${scope}`, cors)
-  try {
-    setCaller(request, await verifyToken(match[1] as string, policy))
-    return undefined
-  } catch (error) {
-    if (!(error instanceof TokenError)) throw error
-    const status = error.code === 'insufficient_scope' ? 403 : 401
-    return challenge(status, `Bearer ${scope} error=${quote(error.code)} error_description=${quote(error.description)}`, cors)
+  const bare = `Bearer scope=${quote(policy.scopes.join(' '))}`
+  const written = new WeakMap<TokenError, string>()
+  const refuse = (error: TokenError, cors: Record<string, string>): HttpResult => {
+    let scheme = written.get(error)
+    if (scheme === undefined) written.set(error, (scheme = `${bare} error=${quote(error.code)} error_description=${quote(error.description)}`))
+    return challenge(error.code === 'insufficient_scope' ? 403 : 401, scheme, cors)
+  }
+  return async (request, context, cors) => {
+    if (platformJwt && request.auth?.kind === 'jwt') return undefined
+    const match = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i.exec(request.headers.get('authorization') ?? '')
+    if (!match || verify === undefined) return challenge(401, bare, cors)
+    const token = match[1] as string
+    // A string that is not even a compact JWS does not load the verifier.
+    if (!isCompact(token)) return refuse(MALFORMED, cors)
+    try {
+      setCaller(request, await verify(token, policy, context.log))
+      return undefined
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error
+      return refuse(error, cors)
+    }
   }
 }
 
@@ -97,6 +132,10 @@ export function secure(handler: HttpHandler, policy: RoutePolicy, options: Secur
   const platform = new Set(options.enforcedByPlatform ?? [])
   const cors = platform.has('cors') ? undefined : resolved.cors
   const platformJwt = platform.has('jwt')
+  if (resolved.auth.kind === 'jwt' && options.jwt === undefined && !platformJwt) {
+    throw new PolicyError("auth.jwt needs the verifier: secure(handler, policy, { jwt }) with import * as jwt from '@polycloud/auth/jwt'")
+  }
+  const authenticate = authenticator(resolved.auth, platformJwt, options.jwt === undefined ? undefined : verifierOf(options.jwt))
   return http(async (request, context) => {
     const origin = request.headers.get('origin') ?? undefined
     if (cors !== undefined) {
@@ -107,7 +146,7 @@ export function secure(handler: HttpHandler, policy: RoutePolicy, options: Secur
     }
     const corsHeaders = cors === undefined ? {} : responseHeaders(cors, origin)
     try {
-      const refusal = await authenticate(resolved.auth, request, context, platformJwt, corsHeaders)
+      const refusal = await authenticate(request, context, corsHeaders)
       if (refusal !== undefined) return refusal
       if (resolved.maxBodySize !== undefined) await checkSize(request, resolved.maxBodySize)
       const result = await handler.handle(request, context)

@@ -11,7 +11,7 @@
  * provider: it registers itself with the framework, keeps the AWS-only plugins out of the way, and serves package,
  * offline, deploy, remove, info, invoke and invoke local through the provider's commands, each given the plan.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { BundleError } from './bundle.js'
 import { ConfigError, ProviderError, frameworkError } from './errors.js'
@@ -20,7 +20,7 @@ import { completeService, declaresSecurity, foreignEvents, readFunctions, type R
 import type { FunctionConfig, Logger, ProviderCommands, ProviderDefinition, ProviderPlan, ServiceContext } from './provider.js'
 import { PROVIDER_NAMES, definitionOf, nativeOwners, providerName, providerSpellings, readerOf } from './providers/index.js'
 import { runtimeProblems } from './runtime.js'
-import type { PolicyResolver } from './security.js'
+import { unreachableIssuers, type PolicyResolver } from './security.js'
 import { NEUTRAL_EVENT_NAMES, customSchema, explainSchemaErrors, functionSchema, neutralEventSchema, type SchemaMessages } from './schema.js'
 
 type Json = Record<string, unknown>
@@ -44,6 +44,8 @@ export interface Serverless {
     custom?: { polycloud?: Record<string, Json | undefined> }
     package?: { path?: string }
   }
+  /** The service file, relative to `serviceDir` (`serverless.yml`). */
+  configurationFilename?: string
   configSchemaHandler: {
     defineFunctionEvent(provider: string, name: string, schema: unknown): void
     defineFunctionProperties(provider: string, schema: unknown): void
@@ -283,6 +285,7 @@ export default class PolycloudPlugin {
       this.#checkRuntimes(command, log, draft.model)
       const resolve = declaresSecurity(draft) ? await policyResolver() : undefined
       model = completeService(draft, resolve)
+      this.#checkIssuers(command, log, model, servicePath)
       plan = provider.plan(model, { command })
       const checkOptions = { servicePath, workDir, ...(provider.adapter ? { adapter: provider.adapter.package } : {}) }
       // Where the framework packages (a provider that hands over), the check runs while it prepares and is awaited
@@ -343,6 +346,24 @@ export default class PolycloudPlugin {
     if (hooks === undefined) return check
     ;(hooks[event] ??= []).unshift({ pluginName: 'PolycloudPlugin', hook })
     return Promise.resolve()
+  }
+
+  /**
+   * JWT issuers a deployed function cannot reach (loopback, private, plain http: `security.ts`): a refusal at
+   * `deploy`, before anything is bundled, naming the variable to set; a warning at `package`. Local runs take them.
+   */
+  #checkIssuers(command: string, log: Logger, model: Pick<ServiceModel, 'functions'>, servicePath: string): void {
+    if (command !== 'package' && !DEPLOY_COMMANDS.has(command)) return
+    let source: string | undefined
+    try {
+      source = readFileSync(join(servicePath, this.#serverless.configurationFilename ?? 'serverless.yml'), 'utf8')
+    } catch {
+      source = undefined
+    }
+    const problems = unreachableIssuers(model.functions, this.#provider.platform, source, process.env)
+    if (problems.length === 0) return
+    if (DEPLOY_COMMANDS.has(command)) throw this.#error(`${problems.join('\n')}\nNot deploying. Local runs (serverless offline, invoke local) keep accepting these issuers.`)
+    for (const problem of problems) log.warning(`serverless-polycloud: ${problem}\n\`serverless deploy\` refuses it.`)
   }
 
   /** Runtimes the provider has deprecated or blocked (`runtime.ts`): a warning at `package`, a refusal at `deploy`. */

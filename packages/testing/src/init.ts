@@ -1,7 +1,9 @@
 /**
  * `polycloud init [dir]`: a starter service in a folder of its own. One HTTP route, one cron and one queue worker
- * (three portable handlers), their unit tests with @polycloud/testing, a serverless.yml deployable to AWS today and
- * switched by POLYCLOUD_PROVIDER, and a package.json with exact versions.
+ * (three portable handlers), their unit tests with @polycloud/testing, a serverless.yml switched by
+ * POLYCLOUD_PROVIDER, and a package.json with exact versions that brings what `npm start` needs on every provider
+ * (serverless-offline for AWS, azurite and the Storage clients for Azure, the Functions Framework for Google Cloud,
+ * miniflare for Cloudflare), so the service packages and runs on all four with no further install or edit.
  *
  * `--packages <folder>` points the Polycloud dependencies at `npm pack` tarballs in that folder (until the packages
  * are on a registry): `file:` specs, and every Polycloud package named in devDependencies, so that the packages'
@@ -21,6 +23,21 @@ export const STARTER_VERSIONS = {
   typescript: '5.9.3',
   tsx: '4.23.15',
   '@types/node': '20.19.43',
+} as const
+
+/**
+ * What `serverless offline` loads on the providers other than AWS (whose serverless-offline is above), as the
+ * repository pins them (packages/serverless and the root package.json): azurite and the Storage clients the local
+ * Azure host feeds its queue and blob triggers with, the Functions Framework the Google functions run on, miniflare
+ * (workerd) for the Worker. Development dependencies of the starter, not of the plugin: a service that never runs
+ * one of these providers locally can drop them (miniflare's workerd is most of the size).
+ */
+export const LOCAL_RUNTIMES = {
+  azurite: '3.35.0',
+  '@azure/storage-blob': '12.32.0',
+  '@azure/storage-queue': '12.30.0',
+  '@google-cloud/functions-framework': '5.0.5',
+  miniflare: '4.20260426.0',
 } as const
 
 /** The adapter packages, one per runtime `polycloud inspect` knows (`@polycloud/<context.provider>`). */
@@ -71,7 +88,8 @@ function serviceName(dir: string): string {
 export function starterFiles(dir: string, options: { readonly packages?: string } = {}): Record<string, string> {
   const name = serviceName(dir)
   const specs = polycloudSpecs(resolve(dir), options.packages)
-  const pick = (...names: string[]) => Object.fromEntries(names.map((dependency) => [dependency, specs[dependency] ?? STARTER_VERSIONS[dependency as keyof typeof STARTER_VERSIONS]]))
+  const versions: Record<string, string> = { ...STARTER_VERSIONS, ...LOCAL_RUNTIMES }
+  const pick = (...names: string[]) => Object.fromEntries(names.map((dependency) => [dependency, specs[dependency] ?? (versions[dependency] as string)]))
   const manifest: Record<string, unknown> = {
     name,
     version: '0.1.0',
@@ -87,6 +105,7 @@ export function starterFiles(dir: string, options: { readonly packages?: string 
     devDependencies: pick(
       '@polycloud/testing',
       ...(options.packages === undefined ? [] : ['@polycloud/resources', ...ADAPTERS.filter((name) => name !== DEFAULT_ADAPTER)]),
+      ...Object.keys(LOCAL_RUNTIMES),
       '@types/node',
       'esbuild',
       'serverless',
@@ -144,7 +163,7 @@ export function init(dir: string, options: { readonly packages?: string; readonl
 }
 
 const SERVERLESS_YML = (name: string) => `# A Polycloud service: portable handlers, neutral events, one file for every provider.
-# Provider: POLYCLOUD_PROVIDER (default aws; see the Polycloud README for what each provider runs today).
+# Provider: POLYCLOUD_PROVIDER: aws (default), azure, google or cloudflare; npm start runs it locally on each.
 service: ${name}
 frameworkVersion: '4'
 # Lets \${env:POLYCLOUD_PROVIDER, 'aws'} fall back to its default when the variable is unset.
@@ -154,6 +173,8 @@ provider:
   name: \${env:POLYCLOUD_PROVIDER, 'aws'}
   # Node.js 22: supported by every provider; the bundles target it too.
   runtime: nodejs22.x
+  # One region for every provider: eu-west-1 is AWS's; Azure deploys to westeurope, Google Cloud to europe-west1
+  # (their regions of the same area); Cloudflare has none. --region names a provider's own.
   region: \${opt:region, 'eu-west-1'}
   stage: \${opt:stage, 'dev'}
   timeout: 10
@@ -278,5 +299,17 @@ npx serverless package            # the deployable artifacts in .serverless/
 npx serverless invoke local -f jobs --path event.json   # a function with a native event
 \`\`\`
 
-Deploying: \`npx serverless deploy\` with AWS credentials; \`POLYCLOUD_PROVIDER\` picks the provider.
+The same service on the other providers' local runtimes, as installed (\`npm start\` prints the address):
+
+\`\`\`sh
+POLYCLOUD_PROVIDER=azure npm start        # a local Functions host on 127.0.0.1:7071 (routes under /api), azurite
+POLYCLOUD_PROVIDER=google npm start       # the Functions Framework on 127.0.0.1:8080
+POLYCLOUD_PROVIDER=cloudflare npm start   # the Worker on workerd (miniflare), 127.0.0.1:8787
+\`\`\`
+
+\`azurite\` and \`@azure/storage-*\` (Azure), \`@google-cloud/functions-framework\` (Google Cloud) and \`miniflare\`
+(Cloudflare) are there for those local runs only: remove the ones of providers you do not run locally.
+
+Deploying: \`npx serverless deploy\` with the provider's credentials; \`POLYCLOUD_PROVIDER\` picks the provider.
+\`provider.region\` (eu-west-1) is read by each provider as its region of the same area.
 `

@@ -41,6 +41,11 @@ export interface Issuer {
   rotate(): Promise<void>
   /** How many times the JWKS was fetched. */
   readonly fetches: number
+  /**
+   * While false, the issuer is down: every connection is reset as it opens (open ones are closed), so its discovery
+   * document and JWKS cannot be fetched; its URL and keys stay the same for when it is back.
+   */
+  setReachable(reachable: boolean): void
   stop(): Promise<void>
 }
 
@@ -103,6 +108,10 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<Issuer> 
     response.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
     response.end(JSON.stringify(body ?? { error: 'not found' }))
   })
+  let reachable = true
+  server.on('connection', (socket) => {
+    if (!reachable) socket.destroy()
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
@@ -115,6 +124,10 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<Issuer> 
       return fetches
     },
     sign: (claims = {}, signOptions = {}) => sign(keys, url, audience, claims, signOptions),
+    setReachable(value) {
+      reachable = value
+      if (!value) server.closeAllConnections()
+    },
     async rotate() {
       keys.push(await newKey(`polycloud-dev-${keys.length + 1}`))
       if (options.keyFile !== undefined) saveKeys(options.keyFile, keys)

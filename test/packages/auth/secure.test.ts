@@ -6,6 +6,7 @@ import { expect } from 'chai'
 import { SignJWT, UnsecuredJWT, base64url, type JWK } from 'jose'
 import { http, json } from '@polycloud/core'
 import { KEYS_VARIABLE, keyDigest, secure, type RoutePolicy } from '@polycloud/auth'
+import * as jwt from '@polycloud/auth/jwt'
 import { request, startIssuer, type Issuer, type RequestInit, type TestResponse } from '@polycloud/testing'
 
 describe('auth/secure', function () {
@@ -26,7 +27,7 @@ describe('auth/secure', function () {
 
   async function call(policy: RoutePolicy, init: RequestInit, env: Record<string, string> = {}, method = 'GET'): Promise<TestResponse & { ran: boolean }> {
     const before = calls
-    const response = await request(secure(echo, policy, { methods: [method] }), { url: '/notes/1', ...init }, { env })
+    const response = await request(secure(echo, policy, { methods: [method], jwt }), { url: '/notes/1', ...init }, { env })
     return Object.assign(response, { ran: calls > before })
   }
 
@@ -142,7 +143,7 @@ describe('auth/secure', function () {
         return response.status
       }
       expect(await withCaller(trusted)).to.equal(200)
-      expect(await withCaller(secure(echo, policy()))).to.equal(401)
+      expect(await withCaller(secure(echo, policy(), { jwt }))).to.equal(401)
     })
   })
 

@@ -12,8 +12,10 @@ import { resolvePolicy } from '@polycloud/auth/policy'
 import { ConfigError } from 'serverless-polycloud/errors'
 import { readEvents, type RouteEvent } from 'serverless-polycloud/model'
 import type { FunctionConfig } from 'serverless-polycloud/provider'
-import { apiKeysVariable, functionSecurity, preflightPaths, serviceDefaults } from 'serverless-polycloud/security'
+import { aws } from 'serverless-polycloud/providers/aws/index'
+import { apiKeysVariable, functionSecurity, preflightPaths, serviceDefaults, settingVariable, unreachableAddress, unreachableIssuers } from 'serverless-polycloud/security'
 import { ROOT, serverless } from '../../helpers/serverless.ts'
+import { planFor } from './support.ts'
 
 /** A function's routes as the model reads them. */
 const routes = (name: string, config: FunctionConfig): RouteEvent[] => readEvents(name, config).filter((event): event is RouteEvent => event.kind === 'route')
@@ -21,6 +23,66 @@ const routes = (name: string, config: FunctionConfig): RouteEvent[] => readEvent
 const jwt = { jwt: { issuer: 'https://login.example.com', audience: 'api', scopes: ['read'] } }
 
 describe('serverless/security', () => {
+  describe('issuers a deployed function cannot reach', () => {
+    it('names loopback, private, link-local and plain-http addresses; public https ones pass', () => {
+      const cases: Record<string, string | undefined> = {
+        'http://127.0.0.1:4000': 'is a loopback address',
+        'https://127.8.9.10/': 'is a loopback address',
+        'https://localhost:8443': 'is a name of this machine (loopback)',
+        'https://auth.localhost': 'is a name of this machine (loopback)',
+        'https://[::1]:4000': 'is a loopback address',
+        'https://[::ffff:127.0.0.1]/': 'is a loopback address',
+        'https://10.1.2.3': 'is a private address (RFC 1918)',
+        'https://172.16.0.1': 'is a private address (RFC 1918)',
+        'https://172.31.255.255': 'is a private address (RFC 1918)',
+        'https://192.168.1.10': 'is a private address (RFC 1918)',
+        'https://169.254.169.254': 'is a link-local address',
+        'https://[fd12:3456::1]': 'is a private address (IPv6 unique local)',
+        'https://[fe80::1]': 'is a link-local address',
+        'https://0.0.0.0:4000': 'is an address of this host',
+        'http://login.example.com': 'is plain http',
+        'https://172.32.0.1': undefined,
+        'https://11.0.0.1': undefined,
+        'https://login.example.com/tenant/v2.0': undefined,
+        'https://[2001:db8::1]': undefined,
+        'not a url': 'is not a URL',
+      }
+      for (const [address, why] of Object.entries(cases)) expect(unreachableAddress(address), address).to.equal(why)
+    })
+
+    it('finds the variable serverless.yml reads an issuer from', () => {
+      const yml = "auth:\n  jwt:\n    issuer: ${env:JWT_ISSUER, 'http://127.0.0.1:4000'}\n    jwksUri: \"${env:JWKS_URL}\"\n"
+      expect(settingVariable(yml, 'issuer', 'http://127.0.0.1:4000', {})).to.equal('JWT_ISSUER')
+      expect(settingVariable(yml, 'issuer', 'http://10.0.0.1', { JWT_ISSUER: 'http://10.0.0.1' })).to.equal('JWT_ISSUER')
+      expect(settingVariable(yml, 'issuer', 'http://other', {})).to.equal(undefined)
+      expect(settingVariable(yml, 'jwksUri', 'http://127.0.0.1/jwks', { JWKS_URL: 'http://127.0.0.1/jwks' })).to.equal('JWKS_URL')
+      expect(settingVariable('auth: { jwt: { issuer: ${env:ISS}, audience: a } }', 'issuer', 'http://localhost', { ISS: 'http://localhost' })).to.equal('ISS')
+    })
+
+    it('says, per function, the address, why, and what to set', () => {
+      const secured = (name: string, auth: unknown) => ({ name, security: functionSecurity(name, routes(name, { events: [{ route: { method: 'GET', path: `/${name}`, auth } }] }), {}, resolvePolicy) })
+      const functions = [
+        secured('me', { jwt: { issuer: 'http://127.0.0.1:4000', audience: 'demo' } }),
+        secured('admin', { jwt: { issuer: 'https://login.example.com', audience: 'demo', jwksUri: 'https://10.0.0.5/keys' } }),
+        secured('ok', { jwt: { issuer: 'https://login.example.com', audience: 'demo' } }),
+      ]
+      expect(unreachableIssuers(functions, 'Google Cloud Functions', "issuer: ${env:JWT_ISSUER, 'http://127.0.0.1:4000'}", {})).to.deep.equal([
+        "functions.me: auth.jwt.issuer http://127.0.0.1:4000 is a loopback address, which Google Cloud Functions cannot reach: every request to /me would be refused once deployed; set JWT_ISSUER to your identity provider's https issuer URL (serverless.yml reads auth.jwt.issuer from it)",
+        "functions.admin: auth.jwt.jwksUri https://10.0.0.5/keys is a private address (RFC 1918), which Google Cloud Functions cannot reach: every request to /admin would be refused once deployed; set auth.jwt.jwksUri in serverless.yml to your identity provider's https JWKS URL",
+      ])
+    })
+
+    it("AWS: a jwksUri keeps the tokens' check in the entry (an HTTP API JWT authorizer takes an issuer and audiences only)", () => {
+      const plan = planFor(aws, {
+        discovered: { handler: 'handlers/hello.default', events: [{ route: { method: 'GET', path: '/a', auth: { jwt: { issuer: 'https://login.example.com', audience: 'api' } } } }] },
+        keyed: { handler: 'handlers/hello.default', events: [{ route: { method: 'GET', path: '/b', auth: { jwt: { issuer: 'https://login.example.com', audience: 'api', jwksUri: 'https://keys.example.com/jwks.json' } } } }] },
+      })
+      expect(plan.enforced.get('discovered')).to.deep.equal(['jwt'])
+      expect(plan.enforced.get('keyed')).to.deep.equal([])
+      expect(Object.values(plan.authorizers)).to.deep.equal([{ identitySource: '$request.header.Authorization', issuerUrl: 'https://login.example.com', audience: ['api'] }])
+    })
+  })
+
   it("reads a function's policy from its routes over the service defaults, resolved by @polycloud/auth", () => {
     const security = functionSecurity('notes', routes('notes', { events: [{ route: { method: 'GET', path: '/notes/{id}', auth: jwt } }, { route: { method: 'PUT', path: '/notes/{id}', auth: jwt } }] }), serviceDefaults({ cors: true, keys: { a: 'b' } }), resolvePolicy)
     expect(security?.policy).to.deep.equal({ cors: true, auth: jwt })
@@ -97,15 +159,16 @@ describe('serverless/security on AWS: serverless package', function () {
     expect(api?.CorsConfiguration).to.deep.equal({
       AllowOrigins: ['https://app.example.com'],
       AllowHeaders: ['content-type', 'authorization', 'x-api-key'],
-      AllowMethods: ['GET', 'POST', 'OPTIONS'],
+      AllowMethods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
       AllowCredentials: true,
       MaxAge: 300,
     })
     const authorizer = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')?.Properties
     expect(authorizer).to.deep.include({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Audience: ['api'], Issuer: 'https://login.example.com' } })
     const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route').map((resource) => resource.Properties)
-    expect(routes.map((route) => route.RouteKey).sort()).to.deep.equal(['GET /notes/{id}', 'POST /partner'])
+    expect(routes.map((route) => route.RouteKey).sort()).to.deep.equal(['GET /notes/{id}', 'HEAD /notes/{id}', 'POST /partner'])
     expect(routes.find((route) => route.RouteKey === 'GET /notes/{id}')).to.deep.include({ AuthorizationType: 'JWT', AuthorizationScopes: ['read'] })
+    expect(routes.find((route) => route.RouteKey === 'HEAD /notes/{id}')).to.deep.include({ AuthorizationType: 'JWT', AuthorizationScopes: ['read'] })
     expect(routes.find((route) => route.RouteKey === 'POST /partner')?.AuthorizationType).to.equal(undefined)
     expect(entry('notes')).to.include('"enforcedByPlatform":["jwt","cors"]')
     expect(entry('partner')).to.include('secure(portable, {"auth":"key","cors":{"origins":["https://app.example.com"],"credentials":true,"maxAge":300}}, {"methods":["POST"],"enforcedByPlatform":["cors"]})')
@@ -128,9 +191,11 @@ describe('serverless/security on AWS: serverless package', function () {
     const api = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Api')?.Properties
     expect(api?.CorsConfiguration).to.equal(undefined)
     const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route').map((resource) => resource.Properties.RouteKey)
-    expect(routes.sort()).to.deep.equal(['GET /plain', 'GET /web', 'OPTIONS /web'])
+    expect(routes.sort()).to.deep.equal(['GET /plain', 'GET /web', 'HEAD /plain', 'HEAD /web', 'OPTIONS /web'])
     expect(Object.values(resources).some((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')).to.equal(false)
     expect(entry('web')).to.include('{"methods":["GET"]}')
-    expect(entry('legacy')).to.include('secure(portable, {"maxBodySize":100000000,"auth":{"jwt":{"issuer":"https://login.example.com","audience":"api"}}}, {"methods":["GET"]})')
+    expect(entry('legacy')).to.include('secure(portable, {"maxBodySize":100000000,"auth":{"jwt":{"issuer":"https://login.example.com","audience":"api"}}}, {"methods":["GET"],"jwt":() => import(\'@polycloud/auth/jwt\')})')
+    // JWT code only where a route verifies tokens.
+    expect(entry('web')).to.not.include('@polycloud/auth/jwt')
   })
 })

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { STARTER_VERSIONS, starterFiles } from '../../../packages/testing/src/init.ts'
+import { LOCAL_RUNTIMES, STARTER_VERSIONS, starterFiles } from '../../../packages/testing/src/init.ts'
 import { runProcess } from '../../helpers/serverless.ts'
 
 const CLI = fileURLToPath(new URL('../../../packages/testing/bin/polycloud.js', import.meta.url))
@@ -20,6 +20,8 @@ describe('testing/init: polycloud init', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>
     expect(manifest.name).to.equal('orders-api')
     expect(manifest.dependencies).to.deep.equal({ '@polycloud/core': '0.1.0', '@polycloud/aws': '0.1.0' })
+    // What npm start needs locally on every provider comes with the starter.
+    expect(manifest.devDependencies).to.include(LOCAL_RUNTIMES).and.include({ 'serverless-offline': '14.8.2' })
     for (const version of [...Object.values(manifest.dependencies!), ...Object.values(manifest.devDependencies!)]) {
       expect(version, 'exact').to.match(/^(npm:[a-z-]+@)?\d+\.\d+\.\d+$/)
     }
@@ -34,7 +36,9 @@ describe('testing/init: polycloud init', () => {
 
   it("pins what the repository pins (so the starter runs what the repository's tests run)", () => {
     const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }
+    const plugin = JSON.parse(readFileSync(join(ROOT, 'packages/serverless/package.json'), 'utf8')) as { devDependencies: Record<string, string> }
     for (const [name, version] of Object.entries(STARTER_VERSIONS)) expect(version, name).to.equal(root.devDependencies[name])
+    for (const [name, version] of Object.entries(LOCAL_RUNTIMES)) expect(version, name).to.equal(root.devDependencies[name] ?? plugin.devDependencies[name])
   })
 
   it('--packages points every Polycloud package at its tarball, relative to the project', () => {

@@ -63,4 +63,19 @@ describe('testing/issuer', function () {
       await issuer.stop()
     }
   })
+
+  it('an issuer set unreachable resets every connection, and answers again on the same URL once reachable', async () => {
+    const issuer = await startIssuer()
+    try {
+      const discovery = `${issuer.url}/.well-known/openid-configuration`
+      expect((await fetch(discovery)).status).to.equal(200)
+      issuer.setReachable(false)
+      const failure = await fetch(discovery).then(() => undefined, (error: Error) => error)
+      expect(failure).to.be.instanceOf(TypeError)
+      issuer.setReachable(true)
+      expect((await fetch(discovery)).status).to.equal(200)
+    } finally {
+      await issuer.stop()
+    }
+  })
 })

@@ -36,9 +36,9 @@ interface Captured {
   notices: string[]
 }
 
-function serviceContext(workDir: string, packageDir: string, options: Record<string, unknown> = {}, region = 'westeurope'): Captured {
+function serviceContext(workDir: string, packageDir: string, options: Record<string, unknown> = {}, region = 'westeurope', functions = FUNCTIONS): Captured {
   const providerConfig = { name: 'azure', runtime: 'nodejs22.x', environment: { LOG_LEVEL: 'info' } }
-  const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'test', provider: providerConfig })
+  const plan = planFor(azure, functions, { service: 'shop', stage: 'test', provider: providerConfig })
   mkdirSync(workDir, { recursive: true })
   for (const entry of azure.entries(plan, { workDir, servicePath: ROOT })) writeFileSync(join(workDir, entry.file), entry.source)
   const lines: string[] = []
@@ -57,6 +57,13 @@ const sequence = (standIn: ArmStandIn, from = 0) =>
     .slice(from)
     .map((call) => call.operation)
     .filter((name) => !['Operation_Poll', 'Resource_Get', 'WebApps_Get'].includes(name))
+
+/** The operations that write (every method but GET and HEAD, without the POSTs that only read). */
+const writes = (standIn: ArmStandIn, from = 0) =>
+  standIn.calls
+    .slice(from)
+    .filter((call) => !['GET', 'HEAD'].includes(call.method) && !/_List[A-Z]|_ListKeys$/.test(call.operation))
+    .map((call) => call.operation)
 
 
 /** A request body the stand-in recorded, read field by field. */
@@ -108,28 +115,22 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
   it('deploys: resource group, storage, Service Bus, plan, app, settings, zip, triggers, blob events; prints the URLs', async () => {
     const { context, lines } = serviceContext(workDir, packageDir)
     const result = await deployApp(context, env)
-    expect(sequence(standIn)).to.deep.equal([
-      'ResourceGroups_CheckExistence',
+    // The preflight reads first: the resource providers, the regions offering Flex Consumption.
+    expect(sequence(standIn).slice(0, 5)).to.deep.equal(['Providers_Get', 'Providers_Get', 'Providers_Get', 'Providers_Get', 'ListGeoRegions'])
+    expect(writes(standIn)).to.deep.equal([
       'ResourceGroups_CreateOrUpdate',
       'StorageAccounts_Create',
-      'StorageAccounts_ListKeys',
       'BlobContainers_Create',
       'BlobContainers_Create',
       'Queue_Create',
       'Namespaces_CreateOrUpdate',
       'Topics_CreateOrUpdate',
       'Subscriptions_CreateOrUpdate',
-      'Namespaces_ListKeys',
       'AppServicePlans_CreateOrUpdate',
       'WebApps_CreateOrUpdate',
-      'WebApps_UpdateApplicationSettings',
       'Scm_Publish',
-      'Scm_DeploymentStatus',
-      'Scm_DeploymentStatus',
       'WebApps_SyncFunctionTriggers',
-      'WebApps_ListFunctions',
       'SystemTopics_CreateOrUpdate',
-      'WebApps_ListHostKeys',
       'SystemTopicEventSubscriptions_CreateOrUpdate',
     ])
     const names = result.names
@@ -147,7 +148,7 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
       authentication: { type: 'StorageAccountConnectionString', storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING' },
     })
     expect(byId('AppServicePlans_CreateOrUpdate').sku).to.deep.equal({ name: 'FC1', tier: 'FlexConsumption' })
-    const settings = byId('WebApps_UpdateApplicationSettings').properties as unknown as Record<string, string>
+    const settings = Object.fromEntries(((field(byId('WebApps_CreateOrUpdate'), 'properties.siteConfig.appSettings') as Array<{ name: string; value: string }>) ?? []).map((setting) => [setting.name, setting.value]))
     expect(settings).to.include({ LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps', POLYCLOUD_TIMEOUT_SECONDS: '1800' })
     expect(settings.AzureWebJobsStorage).to.match(new RegExp(`^DefaultEndpointsProtocol=https;AccountName=${names.storageAccount};AccountKey=`))
     expect(settings.ServiceBusConnection).to.match(/^Endpoint=sb:\/\/shop-test-[0-9a-f]{6}\.servicebus\.windows\.net\//)
@@ -169,18 +170,111 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
     expect(tokens).to.be.greaterThan(0)
   })
 
-  it('redeploys in place: the same resources, updated, nothing created twice', async () => {
+  it('deploys again with nothing changed: reads, the zip published, the triggers synced, nothing else written', async () => {
     const before = standIn.resources.size
     const from = standIn.calls.length
     const { context } = serviceContext(workDir, packageDir)
     await deployApp(context, env)
-    const calls = sequence(standIn, from)
-    expect(calls[0]).to.equal('ResourceGroups_CheckExistence')
-    expect(calls).to.not.include('ResourceGroups_CreateOrUpdate')
-    expect(calls).to.include.members(['StorageAccounts_Create', 'WebApps_CreateOrUpdate', 'Scm_Publish'])
+    // Before, every resource was PUT again (resource group aside): storage account, containers, queue, Service Bus
+    // namespace, topic, subscription, plan, app, settings, system topic and event subscription.
+    expect(standIn.calls.slice(from).map((call) => call.operation)).to.deep.equal([
+      'Providers_Get',
+      'Providers_Get',
+      'Providers_Get',
+      'Providers_Get',
+      'ListGeoRegions',
+      'ResourceGroups_CheckExistence',
+      'StorageAccounts_GetProperties',
+      'StorageAccounts_ListKeys',
+      'BlobContainers_List',
+      'Queue_List',
+      'Namespaces_Get',
+      'Topics_Get',
+      'Subscriptions_Get',
+      'Namespaces_ListKeys',
+      'AppServicePlans_Get',
+      'WebApps_Get',
+      'WebApps_ListApplicationSettings',
+      'Scm_Publish',
+      'Scm_DeploymentStatus',
+      'Scm_DeploymentStatus',
+      'WebApps_SyncFunctionTriggers',
+      'WebApps_ListFunctions',
+      'SystemTopics_Get',
+      'SystemTopicEventSubscriptions_Get',
+    ])
     expect(standIn.resources.size).to.equal(before)
-    const sitePut = standIn.requests.filter((request) => request.method === 'PUT' && /\/sites\/[^/]+$/.test(request.path))
-    expect(sitePut).to.have.length(2)
+  })
+
+  it('a changed setting writes only what differs: the app settings, the Service Bus subscription, the blob event filter', async () => {
+    const from = standIn.calls.length
+    const changed = serviceContext(workDir, packageDir, {}, 'westeurope', {
+      ...FUNCTIONS,
+      alerts: { handler: 'handlers/alerts.default', events: [{ topic: { name: 'shop-test-alerts', maxReceiveCount: 3 } }] },
+      thumbnails: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-test-uploads', prefix: 'photos/' } }] },
+      hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }], environment: { GREETING: 'hi' } },
+    })
+    await deployApp(changed.context, env)
+    expect(writes(standIn, from)).to.deep.equal([
+      'Subscriptions_CreateOrUpdate',
+      'WebApps_UpdateApplicationSettings',
+      'Scm_Publish',
+      'WebApps_SyncFunctionTriggers',
+      'SystemTopicEventSubscriptions_CreateOrUpdate',
+    ])
+    const subscription = standIn.calls.filter((call) => call.operation === 'SystemTopicEventSubscriptions_CreateOrUpdate').at(-1)?.body as Site
+    expect(field(subscription, 'properties.filter.subjectBeginsWith')).to.equal('/blobServices/default/containers/shop-test-uploads/blobs/photos/')
+    // Back to the service as it was.
+    await deployApp(serviceContext(workDir, packageDir).context, env)
+  })
+
+  it('names everything the subscription lacks before creating anything: resource providers, Flex Consumption in the region', async () => {
+    standIn.registrations.set('microsoft.eventgrid', 'NotRegistered')
+    standIn.registrations.set('microsoft.servicebus', 'Registering')
+    const from = standIn.calls.length
+    const { context } = serviceContext(workDir, packageDir, {}, 'brazilsouth')
+    let error: unknown
+    try {
+      await deployApp(context, env)
+    } catch (caught) {
+      error = caught
+    } finally {
+      standIn.registrations.set('microsoft.eventgrid', 'Registered')
+      standIn.registrations.set('microsoft.servicebus', 'Registered')
+    }
+    expect(error).to.be.instanceOf(ProviderError)
+    expect((error as Error).message).to.equal(
+      [
+        `Azure subscription ${SUBSCRIPTION} is not ready for this deploy; nothing was created or changed. Missing:`,
+        `  - resource provider Microsoft.ServiceBus is still registering on subscription ${SUBSCRIPTION}`,
+        `      az provider register --namespace Microsoft.ServiceBus --subscription ${SUBSCRIPTION} (then wait until az provider show --namespace Microsoft.ServiceBus --query registrationState says Registered)`,
+        `  - resource provider Microsoft.EventGrid is not registered on subscription ${SUBSCRIPTION}`,
+        `      az provider register --namespace Microsoft.EventGrid --subscription ${SUBSCRIPTION} (then wait until az provider show --namespace Microsoft.EventGrid --query registrationState says Registered)`,
+        '  - Flex Consumption is not offered in brazilsouth',
+        '      deploy to a region that offers it (--region westeurope, northeurope, eastus, eastus2, westus2, uksouth, ...; az functionapp list-flexconsumption-locations -o table)',
+        '  fix each, then deploy again',
+      ].join('\n'),
+    )
+    expect(standIn.calls.slice(from).map((call) => call.operation)).to.deep.equal(['Providers_Get', 'Providers_Get', 'Providers_Get', 'Providers_Get', 'ListGeoRegions'])
+  })
+
+  it('a namespace found unregistered at a write is named with the command that registers it', async () => {
+    standIn.registrations.set('microsoft.web', 'NotRegistered')
+    // Registration dropped between the preflight's read and a write (the plan found missing): ARM's own refusal.
+    standIn.failNext('Providers_Get', { status: 200, body: { namespace: 'Microsoft.Web', registrationState: 'Registered' } })
+    standIn.failNext('AppServicePlans_Get', { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not found' } } })
+    const { context } = serviceContext(workDir, packageDir)
+    let error: unknown
+    try {
+      await deployApp(context, env)
+    } catch (caught) {
+      error = caught
+    } finally {
+      standIn.registrations.set('microsoft.web', 'Registered')
+    }
+    expect((error as Error).message).to.equal(
+      "Azure refused the request: The subscription is not registered to use namespace 'Microsoft.Web'. See https://aka.ms/rps-not-found for how to register subscriptions.\n  register the resource provider: az provider register --namespace Microsoft.Web, wait until it is Registered, then deploy again",
+    )
   })
 
   it('info lists the functions, their triggers and URLs', async () => {
@@ -294,9 +388,20 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
       expect(error.message).to.include('az login')
     })
 
-    it('an AWS region', async () => {
+    it('an AWS region given with --region', async () => {
       const error = await attempt(() => {}, {}, 'eu-west-1')
       expect(error.message).to.match(/^"eu-west-1" is not an Azure region\n {2}pass --region/)
+    })
+
+    it("provider.region of another provider: Azure's region of the same area, said once", async () => {
+      const providerConfig = { name: 'azure', runtime: 'nodejs22.x', region: 'eu-west-1', environment: { LOG_LEVEL: 'info' } }
+      const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'test', provider: providerConfig })
+      const notices: string[] = []
+      const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: () => {}, error: () => {} }
+      const from = standIn.calls.length
+      await deployApp(contextFor(plan, { region: plan.model.region, workDir, packageDir, log, write: () => {} }), env)
+      expect(notices[0]).to.equal('provider.region eu-west-1 is an AWS region: Azure uses westeurope, its region of the same area (Western Europe) (--region to choose)')
+      expect(standIn.calls.slice(from).some((call) => call.operation === 'ListGeoRegions')).to.equal(true)
     })
   })
 })

@@ -147,10 +147,26 @@ describe('serverless/providers/cloudflare', () => {
       expect(source).to.contain('const fn0 = { name: "hello", handler: handler0, sources: [workersFetch], timeoutSeconds: 10, vars: {"GREETING":"hi"} }')
       expect(source).to.contain('const fn1 = { name: "report", handler: handler1, sources: [scheduled], timeoutSeconds: 60 }')
       expect(source).to.contain('{ method: "GET", path: "/hi", function: fn0 }')
-      expect(source).to.contain('{ cron: "0 9 * * MON-FRI", function: fn1 },\n    { cron: "0 9 * * 1-5", function: fn1 }')
+      // Both report the schedule as declared (`schedule`).
+      expect(source).to.contain('{ cron: "0 9 * * MON-FRI", function: fn1, schedule: "0 9 * * 1-5" },\n    { cron: "0 9 * * 1-5", function: fn1, schedule: "0 9 * * 1-5" }')
       expect(source).to.contain('{ queue: "shop-prod-thumbnails-r2", function: fn3 }')
       // A function without events has nothing that triggers it on Workers.
       expect(source).to.not.contain('"idle"')
+    })
+
+    it('refuses two bucket events whose R2 rules overlap (R2 would refuse the second rule at deploy)', () => {
+      const rules = (a: Record<string, unknown>, b: Record<string, unknown>) => () =>
+        describeService(
+          context({
+            thumbs: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-uploads', ...a } }] },
+            audit: { handler: 'handlers/thumbnails.default', events: [{ bucket: { name: 'shop-uploads', ...b } }] },
+          }).plan,
+        )
+      expect(rules({ prefix: 'images/' }, {})).to.throw(ConfigError, 'functions.audit: its bucket event on shop-uploads overlaps function thumbs\'s (both on PutObject, CopyObject, CompleteMultipartUpload, prefixes "images/" and ""): R2 sends one notification per event')
+      expect(rules({ prefix: 'images/', suffix: '.png' }, { prefix: 'images/raw/' })).to.throw(ConfigError, /overlaps function thumbs's/)
+      expect(rules({ prefix: 'images/' }, { prefix: 'videos/' })).to.not.throw()
+      expect(rules({ suffix: '.png' }, { suffix: '.jpg' })).to.not.throw()
+      expect(rules({ on: 'created' }, { on: 'deleted' })).to.not.throw()
     })
 
     it('describes the Worker: metadata with vars, producers and buckets; wrangler.json with the same', () => {

@@ -7,7 +7,7 @@ import { expect } from 'chai'
 import { rmSync } from 'node:fs'
 import { ProviderError } from 'serverless-polycloud/errors'
 import { deployCommand, infoCommand, invokeCommand, removeCommand } from 'serverless-polycloud/providers/google/deploy'
-import { startGoogleStandIn, STAND_IN_PROJECT_NUMBER, type GoogleStandIn } from '../../../helpers/google-stand-in.ts'
+import { COMPUTE_ACCOUNT, startGoogleStandIn, STAND_IN_PROJECT_NUMBER, type GoogleStandIn } from '../../../helpers/google-stand-in.ts'
 import { DEMO_FUNCTIONS, googleContext, type TestContext } from './google-support.ts'
 
 type Json = Record<string, unknown>
@@ -122,18 +122,142 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(printed).to.include('queue orders: topic polycloud-demo-dev-orders -> polycloud-demo-dev-orders-push (push, 5 attempts, then polycloud-demo-dev-orders-dlq)')
   })
 
-  it('deploys again in place: each function updated with a field mask, nothing created twice', async () => {
+  /** The requests that change something (every method but GET, and the POSTs that only read). */
+  const writes = (from: number) =>
+    api.standIn.requests
+      .slice(from)
+      .map((request) => `${request.method} ${request.path}`)
+      .filter((call) => !call.startsWith('GET ') && !/:(getIamPolicy|testIamPermissions)$/.test(call))
+
+  it('deploys again with nothing changed: reads only (no upload, no build, no write)', async () => {
     const before = api.standIn.requests.length
-    await deployCommand(context(), api.connection())
-    const calls = methods().slice(before)
-    expect(calls.filter((call) => call.startsWith('PATCH /v2/'))).to.have.length(8)
-    const update = api.standIn.requests.slice(before).find((request) => request.method === 'PATCH' && request.path.endsWith('/functions/polycloud-demo-dev-alerts'))
-    expect(update?.query.get('updateMask')?.split(',')).to.include.members(['build_config.source', 'service_config.environment_variables', 'event_trigger'])
-    expect(calls.filter((call) => call.startsWith('PATCH /v1/projects/demo-project/subscriptions/'))).to.have.length(2)
-    expect(calls.filter((call) => call.startsWith('PATCH /v1/projects/demo-project/locations/europe-west1/jobs/'))).to.have.length(1)
-    expect(api.state.functions.size).to.equal(8)
-    // The policies already grant what is needed: read, not written again.
-    expect(calls.filter((call) => call.endsWith(':setIamPolicy'))).to.have.length(0)
+    const ctx = context()
+    await deployCommand(ctx, api.connection())
+    expect(methods().slice(before)).to.deep.equal([
+      // preflight: the project, its APIs, its roles, acting as the runtime account
+      'GET /v3/projects/demo-project',
+      'GET /v1/projects/123456789012/services:batchGet',
+      'POST /v3/projects/demo-project:getIamPolicy',
+      `POST /v1/projects/-/serviceAccounts/${COMPUTE_ACCOUNT}:testIamPermissions`,
+      // what exists
+      `GET /v2/${L}/functions`,
+      `GET /v1/${P}/subscriptions`,
+      `GET /v1/${P}/topics`,
+      `GET /v1/${L}/jobs`,
+      // who may call each function: already granted
+      ...['', '-hello', '-greetings', '-quotes', '-report', '-orders', '-alerts', '-thumbnails'].map((id) => `GET /v2/${L}/services/polycloud-demo-dev${id}:getIamPolicy`),
+      `GET /v1/${P}/topics/polycloud-demo-dev-orders-dlq:getIamPolicy`,
+      `GET /v1/${P}/subscriptions/polycloud-demo-dev-orders-push:getIamPolicy`,
+      // what the service no longer has: nothing
+      `GET /v2/${L}/functions`,
+      `GET /v1/${P}/subscriptions`,
+      `GET /v1/${P}/topics`,
+      `GET /v1/${L}/jobs`,
+    ])
+    expect(ctx.notices).to.include('8 of 8 functions unchanged: not deployed again (--force deploys them all)')
+  })
+
+  it('a changed setting writes only what differs: the functions it changes, one subscription, one job', async () => {
+    const before = api.standIn.requests.length
+    const changed = {
+      ...DEMO_FUNCTIONS,
+      alerts: { ...DEMO_FUNCTIONS.alerts, memorySize: 512 },
+      // The declared cron is in report's entry (its schedule events name it), so report is built again too.
+      report: { ...DEMO_FUNCTIONS.report, events: [{ cron: '0 4 * * *' }] },
+      orders: { ...DEMO_FUNCTIONS.orders, events: [{ fromQueue: { name: 'orders', batchSize: 10, maxReceiveCount: 7 } }] },
+    } as typeof DEMO_FUNCTIONS
+    await deployCommand(context(changed), api.connection())
+    const written = writes(before)
+    // One source upload per function deployed again (the two run side by side: their order is not fixed).
+    expect(written.filter((call) => call.startsWith('PUT /upload/'))).to.have.length(2)
+    expect(written.filter((call) => !call.startsWith('PUT /upload/')).sort()).to.deep.equal(
+      [
+        `POST /v2/${L}/functions:generateUploadUrl`,
+        `POST /v2/${L}/functions:generateUploadUrl`,
+        `PATCH /v2/${L}/functions/polycloud-demo-dev-report`,
+        `PATCH /v2/${L}/functions/polycloud-demo-dev-alerts`,
+        `PATCH /v1/${P}/subscriptions/polycloud-demo-dev-orders-push`,
+        `PATCH /v1/${L}/jobs/polycloud-demo-dev-report-cron`,
+      ].sort(),
+    )
+    expect(((api.state.functions.get(`${L}/functions/polycloud-demo-dev-alerts`) as Json).serviceConfig as Json).availableMemory).to.equal('512Mi')
+    expect(api.state.jobs.get(`${L}/jobs/polycloud-demo-dev-report-cron`)?.schedule).to.equal('0 4 * * *')
+    // Back to the demo as it is; --force deploys every function again.
+    const force = api.standIn.requests.length
+    await deployCommand(context(DEMO_FUNCTIONS, { options: { force: true } }), api.connection())
+    expect(writes(force).filter((call) => call.startsWith('PATCH /v2/'))).to.have.length(8)
+  })
+
+  it('a function created meanwhile (409 at the request, or ALREADY_EXISTS inside the operation) is updated in place', async () => {
+    api.state.functions.delete(`${L}/functions/polycloud-demo-dev-hello`)
+    api.state.functions.delete(`${L}/functions/polycloud-demo-dev-quotes`)
+    api.state.createRaces.set('polycloud-demo-dev-hello', 'request')
+    api.state.createRaces.set('polycloud-demo-dev-quotes', 'operation')
+    const before = api.standIn.requests.length
+    const ctx = context()
+    await deployCommand(ctx, api.connection())
+    for (const id of ['polycloud-demo-dev-hello', 'polycloud-demo-dev-quotes']) {
+      expect(writes(before).filter((call) => call.endsWith(`/functions/${id}`) || call.endsWith(`functions?functionId=${id}`) || call === `POST /v2/${L}/functions`), id).to.include(`PATCH /v2/${L}/functions/${id}`)
+      expect(ctx.notices).to.include(`${id} was created meanwhile: updating it in place...`)
+    }
+    // The operation's failure came from polling it, after the create was accepted.
+    const polls = api.standIn.requests.slice(before).filter((request) => request.path.includes('/operations/'))
+    expect(polls.length).to.be.greaterThan(0)
+    expect(api.state.createRaces.size).to.equal(0)
+  })
+
+  it('names everything the project lacks before creating anything: APIs, roles, acting as the runtime account', async () => {
+    const saved = { services: new Set(api.state.services), policy: [...api.state.projectPolicy] }
+    api.state.services.delete('eventarc.googleapis.com')
+    api.state.services.delete('cloudscheduler.googleapis.com')
+    api.state.projectPolicy.splice(0)
+    api.state.actAsDenied.add(COMPUTE_ACCOUNT)
+    const fresh = { functions: api.state.functions.size, topics: api.state.topics.size, jobs: api.state.jobs.size }
+    const before = api.standIn.requests.length
+    let error: unknown
+    try {
+      await deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
+    } catch (caught) {
+      error = caught
+    } finally {
+      for (const service of saved.services) api.state.services.add(service)
+      api.state.projectPolicy.push(...saved.policy)
+      api.state.actAsDenied.clear()
+    }
+    expect(error).to.be.instanceOf(ProviderError)
+    expect((error as Error).message).to.equal(
+      [
+        'Google Cloud project demo-project is not ready for this deploy; nothing was created or changed. Missing:',
+        '  - APIs not enabled: eventarc.googleapis.com, cloudscheduler.googleapis.com',
+        '      gcloud services enable eventarc.googleapis.com cloudscheduler.googleapis.com --project demo-project',
+        `  - Cloud Storage's service agent service-${STAND_IN_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com may not publish to Pub/Sub (roles/pubsub.publisher), which bucket triggers need (polycloud-demo-dev-thumbnails)`,
+        `      gcloud projects add-iam-policy-binding demo-project --member serviceAccount:service-${STAND_IN_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com --role roles/pubsub.publisher`,
+        `  - the triggers' service account ${COMPUTE_ACCOUNT} may not receive Eventarc events (roles/eventarc.eventReceiver), which event triggers need (polycloud-demo-dev-report, polycloud-demo-dev-alerts, polycloud-demo-dev-thumbnails)`,
+        `      gcloud projects add-iam-policy-binding demo-project --member serviceAccount:${COMPUTE_ACCOUNT} --role roles/eventarc.eventReceiver`,
+        `  - the deploying identity may not act as ${COMPUTE_ACCOUNT}, the functions' runtime service account (iam.serviceAccounts.actAs)`,
+        `      gcloud iam service-accounts add-iam-policy-binding ${COMPUTE_ACCOUNT} --project demo-project --member <the deploying identity: user:you@example.com or serviceAccount:...> --role roles/iam.serviceAccountUser`,
+        '  fix each, then deploy again',
+      ].join('\n'),
+    )
+    expect(writes(before)).to.deep.equal([])
+    expect({ functions: api.state.functions.size, topics: api.state.topics.size, jobs: api.state.jobs.size }).to.deep.equal(fresh)
+  })
+
+  it('an API found disabled during a deploy is named with the command that enables it', async () => {
+    api.state.services.delete('cloudbuild.googleapis.com')
+    api.failNext(/services:batchGet$/, 403, 'PERMISSION_DENIED', "Permission 'serviceusage.services.get' denied")
+    let error: unknown
+    const ctx = context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } })
+    try {
+      await deployCommand(ctx, api.connection())
+    } catch (caught) {
+      error = caught
+    } finally {
+      api.state.services.add('cloudbuild.googleapis.com')
+    }
+    // The preflight could not read the APIs' states: said, and the deploy went on until the API refused.
+    expect(ctx.notices).to.include("warning: serverless-polycloud: could not check which APIs are enabled (serviceusage.services.get) (Permission 'serviceusage.services.get' denied); the deploy goes on")
+    expect((error as Error).message).to.match(/^(creating|updating) polycloud-demo-dev(-extra)? failed: cloudbuild\.googleapis\.com is not enabled in project demo-project\n {2}enable it: gcloud services enable cloudbuild\.googleapis\.com --project demo-project/)
   })
 
   it('a deploy without a function deletes what that function had (its function, topic, subscriptions, job)', async () => {

@@ -8,9 +8,11 @@ import { ConfigError } from 'serverless-polycloud/errors'
 import { functionEntry, mainModule } from 'serverless-polycloud/providers/google/entry'
 import { toGoogleSchedule } from 'serverless-polycloud/providers/google/events'
 import { invocation } from 'serverless-polycloud/providers/google/invoke-local'
+import { google } from 'serverless-polycloud/providers/google/index'
 import { googleSettings } from 'serverless-polycloud/providers/google/plan'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT, serverless } from '../../../helpers/serverless.ts'
+import { planFor } from '../support.ts'
 import { DEMO_FUNCTIONS, googleContext } from './google-support.ts'
 
 const contexts: string[] = []
@@ -125,7 +127,8 @@ describe('serverless/providers/google', () => {
       ['event timeout', [{ r: { handler: 'handlers/report.default', timeout: 600, events: [{ cron: '@daily' }] } }], "functions.r.timeout: 600 s is beyond Cloud Functions gen 2's limit for event-driven functions (1-540 s); an HTTP function may run up to 3600 s"],
       ['HTTP timeout', [{ h: { handler: 'handlers/hello.default', events: [{ route: 'GET /h' }] } }, { providerConfig: { timeout: 4000 } }], "provider.timeout: 4000 s is beyond Cloud Functions gen 2's limit for HTTP functions (1-3600 s)"],
       ['memory', [{ h: { handler: 'handlers/hello.default', memorySize: 300 } }], 'functions.h.memorySize: 300 MB is not a Cloud Functions gen 2 memory size (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)'],
-      ['region', [DEMO_FUNCTIONS, { providerConfig: { region: 'eu-west-1' } }], 'provider.region: "eu-west-1" is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations)'],
+      ['region', [DEMO_FUNCTIONS, { providerConfig: { region: 'mars-north-1' } }], 'provider.region: "mars-north-1" is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations), nor an AWS or Azure region Polycloud pairs with one (README: One region for every provider)'],
+      ['region given with --region', [DEMO_FUNCTIONS, { options: { region: 'eu-west-1' } }], '--region: "eu-west-1" is not a Cloud Run functions region'],
       ['region option', [DEMO_FUNCTIONS, { options: { region: 'mars-1' } }], '--region: "mars-1" is not a Cloud Run functions region'],
       ['dead-letter attempts', [{ q: { handler: 'handlers/orders.default', events: [{ fromQueue: { name: 'q', maxReceiveCount: 3 } }] } }], 'functions.q.events[0].fromQueue: maxReceiveCount 3 is outside what Pub/Sub allows for a dead-letter policy (5-100 delivery attempts)'],
       ['reserved variable', [{ h: { handler: 'handlers/hello.default', environment: { K_SERVICE: 'x' } } }], 'functions.h.environment.K_SERVICE: is set by Cloud Functions itself and cannot be set'],
@@ -139,6 +142,16 @@ describe('serverless/providers/google', () => {
         expect(error.message.startsWith(message), error.message).to.equal(true)
       })
     }
+
+    it("reads another provider's provider.region as Google's region of the same area", () => {
+      const aws = googleSettings(context(DEMO_FUNCTIONS, { providerConfig: { region: 'eu-west-1' } }))
+      expect(aws.region).to.equal('europe-west1')
+      expect(aws.regionNote).to.equal('provider.region eu-west-1 is an AWS region: Google Cloud uses europe-west1, its region of the same area (Western Europe)')
+      expect(googleSettings(context(DEMO_FUNCTIONS, { providerConfig: { region: 'japaneast' } })).region).to.equal('asia-northeast1')
+      const own = googleSettings(context(DEMO_FUNCTIONS, { providerConfig: { region: 'us-west1' } }))
+      expect([own.region, own.regionNote]).to.deep.equal(['us-west1', undefined])
+      expect(googleSettings(context(DEMO_FUNCTIONS, { providerConfig: { region: 'eu-west-1' }, custom: { region: 'europe-west4' } })).region).to.equal('europe-west4')
+    })
 
     it('deploys a runtime past end of life on nodejs22, and says so', () => {
       const settings = googleSettings(context(DEMO_FUNCTIONS, { providerConfig: { runtime: 'nodejs20.x' } }))
@@ -160,6 +173,22 @@ describe('serverless/providers/google', () => {
       expect(source).to.include('registerCloudEvent("thumbnails", filtered, [gcpStorage])')
       const orders = ctx.plan.functions.find((fn) => fn.name === 'orders')!
       expect(functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT)).to.include('registerHttp("orders", portable, [gcpPubSubQueue])')
+      // With its push subscriptions, its messages name the queue, not the subscription.
+      const named = functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT, [], { 'polycloud-demo-dev-orders-push': 'polycloud-demo-dev-orders' })
+      expect(named).to.include("import { namedPubSubQueue } from '@polycloud/gcp/pubsub'")
+      expect(named).to.include('registerHttp("orders", portable, [namedPubSubQueue({"polycloud-demo-dev-orders-push":"polycloud-demo-dev-orders"})])')
+    })
+
+    it('hands a function its declared schedules, told apart by their Cloud Scheduler jobs', () => {
+      const plan = planFor(google, { report: { handler: 'handlers/report.default', events: [{ cron: ' 0 3 * * * ' }, { cron: 'rate(6 hours)' }] } })
+      const [report] = plan.functions
+      const jobs = plan.entryLayout.jobs.map((job) => job.name)
+      expect(jobs).to.deep.equal(['shop-prod-report-cron', 'shop-prod-report-cron-2'])
+      const source = functionEntry(report!, 'cloudevent', '/service/.polycloud/google/entries', '/service', jobs)
+      expect(source).to.include("import { declareSchedules } from '@polycloud/core/schedule'")
+      expect(source).to.include(
+        'registerCloudEvent("report", portable, [declareSchedules(gcpSchedulerPubSub, [{"name":"report","schedule":"0 3 * * *","trigger":"shop-prod-report-cron"},{"name":"report","schedule":"rate(6 hours)","trigger":"shop-prod-report-cron-2"}])])',
+      )
     })
 
     it('the main module loads only the bundle of the function an instance serves', () => {

@@ -5,7 +5,7 @@
  * API Gateway enforces goes into `provider.httpApi`.
  */
 import { createRequire } from 'node:module'
-import { basename, join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import type { Json, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
 import { manageEsbuild } from './esbuild.js'
@@ -71,6 +71,9 @@ function secureHttpApi(service: AwsService['service'], plan: AwsPlan): void {
     if (keys !== undefined && config) config.environment = { ...config.environment, [KEYS_VARIABLE]: keys }
   }
 }
+
+/** serverless-esbuild's own watch ignores (its `DEFAULT_BUILD_OPTIONS`), which a `watch.ignore` of the service replaces. */
+const WATCH_IGNORED = ['.esbuild', 'dist', 'node_modules', '.build']
 
 /**
  * Each function that uses resources runs with its own role (planned with the resources); once osls has compiled the
@@ -143,10 +146,20 @@ function removeKeptBuckets(serverless: unknown, plan: AwsPlan, context: ServiceC
  * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
  * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
  * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
+ *
+ * And the generated entries are not sources for `serverless offline`'s file watcher: it watches every `.js`/`.ts`
+ * file of the service, so each `invoke local` beside it (which writes its own entries under `.polycloud/`) made it
+ * rebuild, and serverless-offline then ended every function's worker thread, one still starting included; the
+ * invocation that worker was to run never settled and answered the Lambda timeout (a 500 from the HTTP API). The
+ * entries are written once per command, from the handlers, which stay watched.
  */
-function separateBuilds(service: AwsService['service'], workDir: string): void {
+function separateBuilds(service: AwsService['service'], workDir: string, servicePath: string): void {
   const esbuild = ((service.custom ??= {}).esbuild ??= {})
   esbuild.outputWorkFolder ??= `.esbuild/${basename(workDir)}`
+  const watch = ((esbuild.watch as Json | undefined) ??= {})
+  const ignored = watch.ignore === undefined ? WATCH_IGNORED : ([] as unknown[]).concat(watch.ignore)
+  const entries = relative(servicePath, dirname(workDir)).replaceAll('\\', '/')
+  if (!ignored.includes(entries)) watch.ignore = [...ignored, entries]
 }
 
 /** Points each function at its entry and gives osls its events; serverless-esbuild bundles the entries. */
@@ -154,7 +167,7 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
   const { plan } = context
   const service = (serverless as AwsService).service
   const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
-  separateBuilds(service, context.workDir)
+  separateBuilds(service, context.workDir, context.servicePath)
   addResources(service, plan)
   grantResources(serverless, plan, context.log)
   if (context.command === 'remove') removeKeptBuckets(serverless, plan, context)

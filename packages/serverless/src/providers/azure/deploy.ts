@@ -13,8 +13,9 @@ import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import type { TokenCredential } from '@azure/identity'
 import { ProviderError } from '../../errors.js'
-import type { Json, ServiceContext } from '../../provider.js'
-import type { AzureResource, AzureTrigger } from './events.js'
+import type { Json, Logger, ServiceContext } from '../../provider.js'
+import { ALL_METHODS, type AzureResource, type AzureTrigger } from './events.js'
+import { mappedRegionNote, regionFor } from '../../regions.js'
 import { packageApp } from './package.js'
 import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
 
@@ -95,11 +96,23 @@ export function azureNames(context: NameParts, subscriptionId: string): AzureNam
   }
 }
 
-/** `eu-west-1` is an AWS region: Azure's are `westeurope`, `eastus2`, ... */
+/**
+ * The Azure region: `--region` as given; `provider.region` as given when it is an Azure name, else (another
+ * provider's region, `eu-west-1`) Azure's region of the same area (`regions.ts`; said once).
+ */
 function location(context: Context): string {
   const region = context.region
   if (region === undefined) throw new ProviderError('no region: Azure needs one', 'pass --region <region> (westeurope, eastus, ...) or set provider.region')
-  if (!/^[a-z]+[a-z0-9]*$/.test(region)) {
+  const isAzure = (name: string) => /^[a-z]+[a-z0-9]*$/.test(name)
+  if (context.plan.model.regionFrom === 'provider.region') {
+    const mapped = regionFor('azure', region, isAzure)
+    if (mapped !== undefined) {
+      const note = mappedRegionNote('azure', region, mapped)
+      if (note !== undefined) context.log.notice(`${note} (--region to choose)`)
+      return mapped.region
+    }
+  }
+  if (!isAzure(region)) {
     throw new ProviderError(`${JSON.stringify(region)} is not an Azure region`, 'pass --region with an Azure region name (westeurope, northeurope, eastus2, ...; az account list-locations -o table)')
   }
   return region
@@ -114,6 +127,10 @@ export function explain(error: unknown): unknown {
   const status = details.statusCode
   if (details.name === 'CredentialUnavailableError' || details.name === 'AuthenticationError' || details.name === 'AggregateAuthenticationError' || status === 401) {
     return new ProviderError(`Azure refused the credentials: ${firstLine(message)}`, 'sign in with az login (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then deploy again')
+  }
+  if (code === 'MissingSubscriptionRegistration') {
+    const namespace = /namespace '([^']+)'/.exec(message)?.[1] ?? '<namespace>'
+    return new ProviderError(`Azure refused the request: ${firstLine(message)}`, `register the resource provider: az provider register --namespace ${namespace}, wait until it is Registered, then deploy again`)
   }
   if (status === 403 || code === 'AuthorizationFailed') {
     return new ProviderError(`Azure refused the request: ${firstLine(message)}`, 'the signed-in identity needs the Contributor role on the subscription or the resource group')
@@ -183,7 +200,86 @@ export interface DeployResult {
   readonly functions: readonly string[]
 }
 
-/** Creates or updates everything the service needs, publishes the zip and syncs the triggers. */
+/** A read of a resource: undefined when ARM answers 404. */
+async function found<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read()
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined
+    throw error
+  }
+}
+
+/**
+ * Whether a resource as ARM returns it has every value the deploy sets: objects field by field (fields the deploy
+ * does not set are ignored), arrays item by item, resource ids and regions without regard to case.
+ */
+export function holds(current: unknown, wanted: unknown): boolean {
+  if (wanted === undefined) return true
+  if (Array.isArray(wanted)) return Array.isArray(current) && current.length === wanted.length && wanted.every((item, index) => holds(current[index], item))
+  if (wanted !== null && typeof wanted === 'object') {
+    if (current === null || typeof current !== 'object') return false
+    return Object.entries(wanted).every(([key, value]) => holds((current as Json)[key], value))
+  }
+  if (typeof wanted === 'string' && typeof current === 'string' && wanted.startsWith('/subscriptions/')) return wanted.toLowerCase() === current.toLowerCase()
+  return current === wanted
+}
+
+const sameSettings = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y))) === JSON.stringify(Object.entries(b).sort(([x], [y]) => x.localeCompare(y)))
+
+/** The resource provider namespaces a deploy of the service uses. */
+export function neededProviders(resources: readonly AzureResource[]): string[] {
+  return [
+    'Microsoft.Web',
+    'Microsoft.Storage',
+    ...(resources.some((resource) => resource.kind === 'serviceBusQueue' || resource.kind === 'serviceBusTopic') ? ['Microsoft.ServiceBus'] : []),
+    ...(resources.some((resource) => resource.kind === 'blobEvents') ? ['Microsoft.EventGrid'] : []),
+  ]
+}
+
+/**
+ * What the subscription must have before the deploy creates anything, read first: the resource providers the
+ * service uses registered (Microsoft.Resources `providers/get`), and Flex Consumption offered in the region
+ * (Microsoft.Web `geoRegions?sku=FlexConsumption`, what `az functionapp list-flexconsumption-locations` reads).
+ * Everything missing is reported at once, each with the command that fixes it; nothing is created then.
+ */
+async function preflight(api: Clients, env: AzureEnvironment, region: string, resources: readonly AzureResource[], log: Logger): Promise<void> {
+  const missing: Array<{ what: string; fix: string }> = []
+  const namespaces = neededProviders(resources)
+  let webRegistered = true
+  for (const namespace of namespaces) {
+    const provider = await api.resources.providers.get(namespace)
+    const state = provider.registrationState ?? 'NotRegistered'
+    if (state === 'Registered') continue
+    if (namespace === 'Microsoft.Web') webRegistered = false
+    missing.push({
+      what: `resource provider ${namespace} is ${state === 'Registering' ? 'still registering' : 'not registered'} on subscription ${env.subscriptionId}`,
+      fix: `az provider register --namespace ${namespace} --subscription ${env.subscriptionId} (then wait until az provider show --namespace ${namespace} --query registrationState says Registered)`,
+    })
+  }
+  if (webRegistered) {
+    const offered: string[] = []
+    for await (const geo of api.web.listGeoRegions({ sku: 'FlexConsumption' })) offered.push((geo.name ?? geo.displayName ?? '').toLowerCase().replace(/\s+/g, ''))
+    if (!offered.includes(region)) {
+      missing.push({
+        what: `Flex Consumption is not offered in ${region}`,
+        fix: `deploy to a region that offers it (--region ${offered.slice(0, 6).join(', ')}${offered.length > 6 ? ', ...' : ''}; az functionapp list-flexconsumption-locations -o table)`,
+      })
+    }
+  } else log.warning('serverless-polycloud: the regions offering Flex Consumption are checked once Microsoft.Web is registered')
+  if (missing.length === 0) return
+  throw new ProviderError(
+    `Azure subscription ${env.subscriptionId} is not ready for this deploy; nothing was created or changed. Missing:\n${missing.map((item) => `  - ${item.what}\n      ${item.fix}`).join('\n')}`,
+    'fix each, then deploy again',
+  )
+}
+
+/**
+ * Creates or updates everything the service needs, publishes the zip and syncs the triggers. Each resource is read
+ * first and written only when it is missing or differs from what the service sets: a second deploy with nothing
+ * changed reads, publishes the zip (the code upload) and syncs the triggers, nothing more.
+ */
 export async function deployApp(context: Context, env: AzureEnvironment): Promise<DeployResult> {
   const region = location(context)
   const names = azureNames(nameParts(context), env.subscriptionId)
@@ -196,30 +292,35 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
   const api = await clients(env)
   const { tags } = names
   const log = (line: string) => context.log.notice(line)
+  const rg = names.resourceGroup
   try {
+    await preflight(api, env, region, resources.map(({ resource }) => resource), context.log)
     // Resource group: created with the tags when it does not exist; an existing one is used as it is.
-    const existing = await api.resources.resourceGroups.checkExistence(names.resourceGroup)
+    const existing = await api.resources.resourceGroups.checkExistence(rg)
     if (!existing.body) {
-      log(`Creating resource group ${names.resourceGroup} in ${region}`)
-      await api.resources.resourceGroups.createOrUpdate(names.resourceGroup, { location: region, tags })
+      log(`Creating resource group ${rg} in ${region}`)
+      await api.resources.resourceGroups.createOrUpdate(rg, { location: region, tags })
     }
-    log(`Creating or updating storage account ${names.storageAccount}`)
-    const account = await api.storage.storageAccounts.create(
-      names.resourceGroup,
-      names.storageAccount,
-      { location: region, tags, sku: { name: 'Standard_LRS' }, kind: 'StorageV2', minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, enableHttpsTrafficOnly: true },
-      poll(env),
-    )
-    const keys = await api.storage.storageAccounts.listKeys(names.resourceGroup, names.storageAccount)
+    const wantedAccount = { tags, sku: { name: 'Standard_LRS' as const }, kind: 'StorageV2' as const, minimumTlsVersion: 'TLS1_2' as const, allowBlobPublicAccess: false, enableHttpsTrafficOnly: true }
+    let account = await found(() => api.storage.storageAccounts.getProperties(rg, names.storageAccount))
+    if (account === undefined || !holds(account, wantedAccount)) {
+      log(`${account === undefined ? 'Creating' : 'Updating'} storage account ${names.storageAccount}`)
+      account = await api.storage.storageAccounts.create(rg, names.storageAccount, { location: region, ...wantedAccount }, poll(env))
+    }
+    const keys = await api.storage.storageAccounts.listKeys(rg, names.storageAccount)
     const key = keys.keys?.[0]?.value
     if (!key) throw new ProviderError(`storage account ${names.storageAccount} returned no key`, 'allow shared key access on the account (allowSharedKeyAccess)')
     const storageConnection = `DefaultEndpointsProtocol=https;AccountName=${names.storageAccount};AccountKey=${key};EndpointSuffix=core.windows.net`
     const blobEndpoint = account.primaryEndpoints?.blob ?? `https://${names.storageAccount}.blob.core.windows.net/`
+    const containers = new Set<string>()
+    for await (const container of api.storage.blobContainers.list(rg, names.storageAccount)) if (container.name) containers.add(container.name)
     for (const container of [names.deploymentContainer, ...unique(resources.flatMap(({ resource }) => (resource.kind === 'container' ? [resource.name] : [])))]) {
-      await api.storage.blobContainers.create(names.resourceGroup, names.storageAccount, container, { publicAccess: 'None' })
+      if (!containers.has(container)) await api.storage.blobContainers.create(rg, names.storageAccount, container, { publicAccess: 'None' })
     }
+    const queues = new Set<string>()
+    for await (const queue of api.storage.queue.list(rg, names.storageAccount)) if (queue.name) queues.add(queue.name)
     for (const queue of unique(resources.flatMap(({ resource }) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
-      await api.storage.queue.create(names.resourceGroup, names.storageAccount, queue, {})
+      if (!queues.has(queue)) await api.storage.queue.create(rg, names.storageAccount, queue, {})
     }
     const appSettingsValues: Record<string, string> = {
       ...context.plan.environment(),
@@ -232,47 +333,54 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     const busResources = resources.filter(({ resource }) => resource.kind === 'serviceBusQueue' || resource.kind === 'serviceBusTopic')
     if (busResources.length > 0) appSettingsValues.ServiceBusConnection = await deployServiceBus(api, env, names, region, busResources.map(({ resource }) => resource))
 
-    log(`Creating or updating Flex Consumption plan ${names.plan}`)
-    const plan = await api.web.appServicePlans.createOrUpdate(
-      names.resourceGroup,
-      names.plan,
-      { location: region, tags, kind: 'functionapp', sku: { name: 'FC1', tier: 'FlexConsumption' }, reserved: true },
-      poll(env),
-    )
-    log(`Creating or updating function app ${names.app} (Node.js ${settings.node}, ${settings.memoryMB} MB)`)
-    const site = await api.web.webApps.createOrUpdate(
-      names.resourceGroup,
-      names.app,
-      {
-        location: region,
-        tags,
-        kind: 'functionapp,linux',
-        serverFarmId: plan.id,
-          httpsOnly: true,
-          siteConfig: { minTlsVersion: '1.2', appSettings: Object.entries(appSettingsValues).map(([name, value]) => ({ name, value })) },
-          functionAppConfig: {
-            deployment: {
-              storage: {
-                type: 'blobContainer',
-                value: `${blobEndpoint.replace(/\/$/, '')}/${names.deploymentContainer}`,
-                authentication: { type: 'StorageAccountConnectionString', storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING' },
-              },
-            },
-            runtime: { name: 'node', version: String(settings.node) },
-            scaleAndConcurrency: { instanceMemoryMB: settings.memoryMB, maximumInstanceCount: context.plan.custom.maximumInstanceCount ?? 100 },
+    const wantedPlan = { tags, kind: 'functionapp', sku: { name: 'FC1', tier: 'FlexConsumption' }, reserved: true }
+    let plan = await found(() => api.web.appServicePlans.get(rg, names.plan))
+    if (plan === undefined || !holds(plan, wantedPlan)) {
+      log(`${plan === undefined ? 'Creating' : 'Updating'} Flex Consumption plan ${names.plan}`)
+      plan = await api.web.appServicePlans.createOrUpdate(rg, names.plan, { location: region, ...wantedPlan }, poll(env))
+    }
+    const wantedSite = {
+      tags,
+      kind: 'functionapp,linux',
+      serverFarmId: plan.id,
+      httpsOnly: true,
+      siteConfig: { minTlsVersion: '1.2' },
+      functionAppConfig: {
+        deployment: {
+          storage: {
+            type: 'blobContainer',
+            value: `${blobEndpoint.replace(/\/$/, '')}/${names.deploymentContainer}`,
+            authentication: { type: 'StorageAccountConnectionString', storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING' },
           },
+        },
+        runtime: { name: 'node', version: String(settings.node) },
+        scaleAndConcurrency: { instanceMemoryMB: settings.memoryMB, maximumInstanceCount: context.plan.custom.maximumInstanceCount ?? 100 },
       },
-      poll(env),
-    )
-    // The settings as a whole: a redeploy drops the ones the service no longer has.
-    await api.web.webApps.updateApplicationSettings(names.resourceGroup, names.app, { properties: appSettingsValues })
+    }
+    let site = await found(() => api.web.webApps.get(rg, names.app))
+    if (site === undefined || !holds(site, wantedSite)) {
+      log(`${site === undefined ? 'Creating' : 'Updating'} function app ${names.app} (Node.js ${settings.node}, ${settings.memoryMB} MB)`)
+      site = await api.web.webApps.createOrUpdate(
+        rg,
+        names.app,
+        {
+          location: region,
+          ...wantedSite,
+          siteConfig: { ...wantedSite.siteConfig, appSettings: Object.entries(appSettingsValues).map(([name, value]) => ({ name, value })) },
+        } as Parameters<typeof api.web.webApps.createOrUpdate>[2],
+        poll(env),
+      )
+    }
+    // The settings as a whole, when they differ: a redeploy drops the ones the service no longer has.
+    const current = await api.web.webApps.listApplicationSettings(rg, names.app)
+    if (!sameSettings(current.properties ?? {}, appSettingsValues)) await api.web.webApps.updateApplicationSettings(rg, names.app, { properties: appSettingsValues })
     const hostName = site.defaultHostName ?? `${names.app}.azurewebsites.net`
 
     log(`Publishing ${context.service}.zip (${Math.round(zip.length / 1024)} KB)`)
     await publish(env, names.app, zip)
-    await api.web.webApps.syncFunctionTriggers(names.resourceGroup, names.app)
+    await api.web.webApps.syncFunctionTriggers(rg, names.app)
     const deployed: string[] = []
-    for await (const fn of api.web.webApps.listFunctions(names.resourceGroup, names.app)) deployed.push(shortName(fn.name ?? ''))
+    for await (const fn of api.web.webApps.listFunctions(rg, names.app)) deployed.push(shortName(fn.name ?? ''))
     const missing = functions.map((fn) => fn.name).filter((name) => !deployed.includes(name))
     if (missing.length > 0) {
       throw new ProviderError(
@@ -323,20 +431,26 @@ async function publish(env: AzureEnvironment, app: string, zip: Buffer): Promise
   throw new ProviderError('the deployment did not finish in time', `follow it at ${scm}/api/deployments/${id}`)
 }
 
-/** The Service Bus namespace (Standard: topics), its queues, topics and subscriptions; its connection string. */
+/** The Service Bus namespace (Standard: topics), its queues, topics and subscriptions, each written when missing or different; its connection string. */
 async function deployServiceBus(api: Clients, env: AzureEnvironment, names: AzureNames, region: string, resources: readonly AzureResource[]): Promise<string> {
   const bus = await api.serviceBus()
-  const options = poll(env)
-  await bus.namespaces.beginCreateOrUpdateAndWait(names.resourceGroup, names.serviceBus, { location: region, tags: { ...names.tags }, sku: { name: 'Standard', tier: 'Standard' } }, options)
+  const rg = names.resourceGroup
+  const wanted = { tags: { ...names.tags }, sku: { name: 'Standard' as const, tier: 'Standard' as const } }
+  const namespace = await found(() => bus.namespaces.get(rg, names.serviceBus))
+  if (namespace === undefined || !holds(namespace, wanted)) await bus.namespaces.beginCreateOrUpdateAndWait(rg, names.serviceBus, { location: region, ...wanted }, poll(env))
   for (const resource of resources) {
     if (resource.kind === 'serviceBusQueue') {
-      await bus.queues.createOrUpdate(names.resourceGroup, names.serviceBus, resource.name, { maxDeliveryCount: resource.maxDeliveryCount, requiresSession: resource.sessions, deadLetteringOnMessageExpiration: true })
+      const queue = { maxDeliveryCount: resource.maxDeliveryCount, requiresSession: resource.sessions, deadLetteringOnMessageExpiration: true }
+      const current = await found(() => bus.queues.get(rg, names.serviceBus, resource.name))
+      if (current === undefined || !holds(current, queue)) await bus.queues.createOrUpdate(rg, names.serviceBus, resource.name, queue)
     } else if (resource.kind === 'serviceBusTopic') {
-      await bus.topics.createOrUpdate(names.resourceGroup, names.serviceBus, resource.topic, {})
-      await bus.subscriptions.createOrUpdate(names.resourceGroup, names.serviceBus, resource.topic, resource.subscription, { maxDeliveryCount: resource.maxDeliveryCount, deadLetteringOnMessageExpiration: true })
+      if ((await found(() => bus.topics.get(rg, names.serviceBus, resource.topic))) === undefined) await bus.topics.createOrUpdate(rg, names.serviceBus, resource.topic, {})
+      const subscription = { maxDeliveryCount: resource.maxDeliveryCount, deadLetteringOnMessageExpiration: true }
+      const current = await found(() => bus.subscriptions.get(rg, names.serviceBus, resource.topic, resource.subscription))
+      if (current === undefined || !holds(current, subscription)) await bus.subscriptions.createOrUpdate(rg, names.serviceBus, resource.topic, resource.subscription, subscription)
     }
   }
-  const keys = await bus.namespaces.listKeys(names.resourceGroup, names.serviceBus, 'RootManageSharedAccessKey')
+  const keys = await bus.namespaces.listKeys(rg, names.serviceBus, 'RootManageSharedAccessKey')
   if (!keys.primaryConnectionString) throw new ProviderError(`Service Bus namespace ${names.serviceBus} returned no connection string`)
   return keys.primaryConnectionString
 }
@@ -356,26 +470,37 @@ async function deployBlobEvents(
   if (events.length === 0) return
   // The generic resource operations take the id without its leading slash (their path is `/{resourceId}`).
   const topicId = `subscriptions/${env.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.EventGrid/systemTopics/${names.systemTopic}`
-  await api.resources.resources.beginCreateOrUpdateByIdAndWait(
-    topicId,
-    EVENT_GRID_API,
-    { location: region, tags: { ...names.tags }, properties: { source: accountId, topicType: 'Microsoft.Storage.StorageAccounts' } },
-    poll(env),
-  )
+  const topic = { tags: { ...names.tags }, properties: { source: accountId, topicType: 'Microsoft.Storage.StorageAccounts' } }
+  const currentTopic = await found(() => api.resources.resources.getById(topicId, EVENT_GRID_API))
+  if (currentTopic === undefined || !holds(currentTopic, topic)) {
+    await api.resources.resources.beginCreateOrUpdateByIdAndWait(topicId, EVENT_GRID_API, { location: region, ...topic }, poll(env))
+  }
   let blobKey: string | undefined
   for (const { fn, resource } of events) {
+    const filter: Json = { includedEventTypes: [...resource.events], subjectBeginsWith: `/blobServices/default/containers/${resource.container}/blobs/${resource.prefix}` }
+    if (resource.suffix) filter.subjectEndsWith = resource.suffix
+    const subscriptionId = `${topicId}/eventSubscriptions/${fn.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`
+    const endpoint = resource.destination === 'blobTrigger' ? `https://${hostName}/runtime/webhooks/blobs?functionName=Host.Functions.${fn.name}` : undefined
+    const current = await found(() => api.resources.resources.getById(subscriptionId, EVENT_GRID_API))
+    const properties = (current?.properties ?? {}) as { destination?: { endpointType?: string; properties?: { endpointBaseUrl?: string; endpointUrl?: string; resourceId?: string } }; filter?: unknown; eventDeliverySchema?: string }
+    // ARM returns a webhook's URL without its query (`endpointBaseUrl`): the key in it is not compared.
+    const deployedUrl = properties.destination?.properties?.endpointBaseUrl ?? properties.destination?.properties?.endpointUrl?.replace(/\?.*$/, '')
+    const sameDestination =
+      endpoint !== undefined
+        ? properties.destination?.endpointType === 'WebHook' && deployedUrl === endpoint.replace(/\?.*$/, '')
+        : properties.destination?.endpointType === 'AzureFunction' && holds(properties.destination?.properties?.resourceId, `${siteId}/functions/${fn.name}`)
+    const sameFilter = holds(properties.filter, filter) && ((properties.filter as { subjectEndsWith?: string } | undefined)?.subjectEndsWith ?? '') === (resource.suffix ?? '')
+    if (current !== undefined && sameDestination && sameFilter && properties.eventDeliverySchema === 'EventGridSchema') continue
     let destination: Json
-    if (resource.destination === 'blobTrigger') {
+    if (endpoint !== undefined) {
       blobKey ??= (await api.web.webApps.listHostKeys(names.resourceGroup, names.app)).systemKeys?.blobs_extension
       if (!blobKey) throw new ProviderError('the app has no blobs_extension key yet: the blob trigger did not load', 'deploy again in a minute')
-      destination = { endpointType: 'WebHook', properties: { endpointUrl: `https://${hostName}/runtime/webhooks/blobs?functionName=Host.Functions.${fn.name}&code=${blobKey}` } }
+      destination = { endpointType: 'WebHook', properties: { endpointUrl: `${endpoint}&code=${blobKey}` } }
     } else {
       destination = { endpointType: 'AzureFunction', properties: { resourceId: `${siteId}/functions/${fn.name}` } }
     }
-    const filter: Json = { includedEventTypes: [...resource.events], subjectBeginsWith: `/blobServices/default/containers/${resource.container}/blobs/${resource.prefix}` }
-    if (resource.suffix) filter.subjectEndsWith = resource.suffix
     await api.resources.resources.beginCreateOrUpdateByIdAndWait(
-      `${topicId}/eventSubscriptions/${fn.name.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,
+      subscriptionId,
       EVENT_GRID_API,
       { properties: { destination, filter, eventDeliverySchema: 'EventGridSchema', retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 } } },
       poll(env),
@@ -388,7 +513,9 @@ function httpUrls(functions: readonly AzureFunction[], hostName: string): Deploy
     .filter((fn) => fn.trigger.type === 'http')
     .map((fn) => {
       const methods = fn.trigger.options.methods as string[]
-      return { function: fn.name, method: methods.length > 1 ? 'ANY' : (methods[0] as string), url: `https://${hostName}/api/${fn.trigger.options.route as string}` }
+      // A route's method as declared: every method is ANY; HEAD beside GET is the GET route's (see route in events.ts).
+      const declared = ALL_METHODS.every((method) => methods.includes(method)) ? ['ANY'] : methods.filter((method) => method !== 'HEAD' || !methods.includes('GET'))
+      return { function: fn.name, method: declared.join(','), url: `https://${hostName}/api/${fn.trigger.options.route as string}` }
     })
 }
 

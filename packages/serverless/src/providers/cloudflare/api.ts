@@ -15,6 +15,18 @@ interface Envelope<T> {
   result_info?: { page?: number; total_pages?: number; count?: number; per_page?: number; cursor?: string }
 }
 
+/** A refusal of the API: its HTTP status and Cloudflare's error codes (10000 authentication, 10007 not found, ...). */
+export class CloudflareApiError extends ProviderError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly status: number,
+    readonly codes: readonly number[],
+  ) {
+    super(message, hint)
+  }
+}
+
 export interface CloudflareApi {
   /** The account all `/accounts/:account` paths use. */
   readonly account: string
@@ -78,8 +90,10 @@ export function cloudflareApi(options: { readonly token: string; readonly accoun
     }
     if (response.status === 404 && allow404) return undefined
     if (!response.ok || envelope.success === false) {
-      const messages = (envelope.errors ?? []).map((error) => (error.code !== undefined ? `${error.message ?? 'error'} (code ${error.code})` : (error.message ?? 'error')))
-      throw new ProviderError(`Cloudflare API ${method} ${path.replace(/\?.*$/, '')} failed (HTTP ${response.status}): ${messages.join('; ') || response.statusText}`, hintFor(response.status))
+      const errors = envelope.errors ?? []
+      const messages = errors.map((error) => (error.code !== undefined ? `${error.message ?? 'error'} (code ${error.code})` : (error.message ?? 'error')))
+      const codes = errors.flatMap((error) => (typeof error.code === 'number' ? [error.code] : []))
+      throw new CloudflareApiError(`Cloudflare API ${method} ${path.replace(/\?.*$/, '')} failed (HTTP ${response.status}): ${messages.join('; ') || response.statusText}`, hintFor(response.status), response.status, codes)
     }
     return envelope
   }

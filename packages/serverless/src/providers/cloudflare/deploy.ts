@@ -4,8 +4,10 @@
  * deploy: the queues (dead-letter queues first) and R2 buckets the service needs are created when missing; the
  * packaged Worker is uploaded with its metadata (multipart: `metadata`, the module, its source map); its Cron
  * Triggers are set; each queue gets (or keeps, updated) the Worker as its consumer; each bucket's notification rules
- * point at its queue; the workers.dev route is turned on (or off) and custom routes set; the URL is printed. A
- * second deploy updates all of it in place.
+ * point at its queue; the workers.dev route is turned on (or off) and custom routes set; the URL is printed. Before
+ * anything is created, a preflight of reads names everything the account lacks (token permissions, R2, a
+ * workers.dev subdomain, route zones). Each part is compared with what exists and written only when it differs: a
+ * second deploy with nothing changed reads and uploads the Worker, nothing more.
  *
  * What deploy created is recorded in the Worker itself (a JSON binding, `POLYCLOUD_DEPLOYMENT`, which handlers never
  * see in `context.env`): `remove` deletes the Worker, its consumers, notification rules and routes, and exactly the
@@ -15,7 +17,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ProviderError } from '../../errors.js'
 import type { ServiceContext } from '../../provider.js'
-import { cloudflareApi, credentials, type CloudflareApi } from './api.js'
+import { cloudflareApi, CloudflareApiError, credentials, type CloudflareApi } from './api.js'
 import { readArtifact, type Binding, type UploadMetadata } from './package.js'
 import type { CloudflarePlan, ServiceManifest } from './plan.js'
 
@@ -31,6 +33,8 @@ export interface DeploymentRecord {
 interface Queue {
   queue_id: string
   queue_name: string
+  /** The queue's consumers, as the queue list gives them. */
+  consumers?: Consumer[]
 }
 
 interface Consumer {
@@ -88,11 +92,128 @@ interface ZoneRoute {
   script?: string
 }
 
+/** One prerequisite of a deploy the account lacks, and where to fix it. */
+interface Missing {
+  readonly what: string
+  readonly fix: string
+}
+
+/** The refusal a read got, or undefined when it was answered. */
+async function refusal(api: CloudflareApi, path: string): Promise<CloudflareApiError | undefined> {
+  try {
+    await api.request('GET', path)
+    return undefined
+  } catch (error) {
+    if (error instanceof CloudflareApiError && error.status !== 429 && error.status < 500) return error
+    throw error
+  }
+}
+
+const AUTHENTICATION = 10000
+const NOT_FOUND = 10007
+const R2_NOT_ENABLED = 10042
+
+/**
+ * What the account must have before the deploy creates anything, each checked with a read: the token's
+ * permission groups for what the service uses (Workers Scripts, Queues, Workers R2 Storage, Zone and Workers
+ * Routes), R2 enabled when the service has buckets, a workers.dev subdomain when the Worker is served there, the
+ * zones of its routes. Everything missing is reported at once, with where to fix it; nothing is created then.
+ * A token that may read but not edit passes this check and is refused at the first write.
+ */
+export async function preflight(api: CloudflareApi, manifest: ServiceManifest): Promise<void> {
+  const missing: Missing[] = []
+  const scopes: string[] = []
+  const account = `/accounts/${api.account}`
+  const dashboard = `https://dash.cloudflare.com/${api.account}`
+  const denied = (error: CloudflareApiError | undefined, scope: string): boolean => {
+    if (!error?.codes.includes(AUTHENTICATION)) return false
+    if (!scopes.includes(scope)) scopes.push(scope)
+    return true
+  }
+  const unexpected = (error: CloudflareApiError | undefined): void => {
+    if (error !== undefined) throw error
+  }
+  const scripts = await refusal(api, `${account}/workers/scripts`)
+  if (!denied(scripts, 'Workers Scripts: Edit')) unexpected(scripts)
+  if (manifest.queues.length > 0 || manifest.deadLetterQueues.length > 0) {
+    const queues = await refusal(api, `${account}/queues?page=1&per_page=1`)
+    if (!denied(queues, 'Queues: Edit')) unexpected(queues)
+  }
+  if (manifest.buckets.length > 0) {
+    const r2 = await refusal(api, `${account}/r2/buckets?per_page=1`)
+    if (r2?.codes.includes(R2_NOT_ENABLED)) {
+      missing.push({ what: `R2 is not enabled on the account (the service has the bucket${manifest.buckets.length > 1 ? 's' : ''} ${manifest.buckets.map((bucket) => bucket.name).join(', ')})`, fix: `enable it once in the dashboard, R2 Object Storage: ${dashboard}/r2/overview` })
+    } else if (!denied(r2, 'Workers R2 Storage: Edit')) unexpected(r2)
+  }
+  if (manifest.settings.workersDev) {
+    const subdomain = await refusal(api, `${account}/workers/subdomain`)
+    if (subdomain?.codes.includes(NOT_FOUND)) {
+      missing.push({ what: 'the account has no workers.dev subdomain, which the Worker is served on', fix: `register one at ${dashboard}/workers/onboarding (Workers & Pages), or set custom.polycloud.cloudflare.workersDev: false and serve it on routes` })
+    } else if (!denied(subdomain, 'Workers Scripts: Edit')) unexpected(subdomain)
+  }
+  for (const zone of new Set(manifest.settings.routes.flatMap((route) => (route.zone === undefined ? [] : [route.zone])))) {
+    let zones: Array<{ id: string; name: string }>
+    try {
+      zones = await api.request<Array<{ id: string; name: string }>>('GET', `/zones?name=${encodeURIComponent(zone)}`)
+    } catch (error) {
+      if (error instanceof CloudflareApiError && denied(error, 'Zone: Read')) continue
+      throw error
+    }
+    const found = zones.find((candidate) => candidate.name === zone)
+    if (found === undefined) {
+      missing.push({ what: `zone ${zone} (custom.polycloud.cloudflare.routes) is not on the account`, fix: `add the domain to the account (${dashboard}/add-site), or fix the route's zone` })
+      continue
+    }
+    const routes = await refusal(api, `/zones/${found.id}/workers/routes`)
+    if (!denied(routes, 'Workers Routes: Edit')) unexpected(routes)
+  }
+  if (scopes.length > 0) {
+    missing.push({
+      what: `the API token (CLOUDFLARE_API_TOKEN) lacks ${scopes.join(', ')}, or belongs to another account than CLOUDFLARE_ACCOUNT_ID`,
+      fix: 'add those permissions to the token for this account: https://dash.cloudflare.com/profile/api-tokens (My Profile > API Tokens > Edit)',
+    })
+  }
+  if (missing.length === 0) return
+  throw new ProviderError(
+    `Cloudflare account ${api.account} is not ready for this deploy; nothing was created or changed. Missing:\n${missing.map((item) => `  - ${item.what}\n      ${item.fix}`).join('\n')}`,
+    'fix each, then deploy again',
+  )
+}
+
+/** An R2 notification rule as deploy writes it and as the API lists it. */
+interface Rule {
+  readonly actions: readonly string[]
+  readonly prefix?: string
+  readonly suffix?: string
+  readonly description?: string
+}
+
+interface BucketNotifications {
+  readonly queues?: ReadonlyArray<{ readonly queueId?: string; readonly rules?: readonly Rule[] }>
+}
+
+/** A rule's identity: its actions (in any order), prefix, suffix and description. */
+const ruleKey = (rule: Rule): string => JSON.stringify([[...rule.actions].sort(), rule.prefix ?? '', rule.suffix ?? '', rule.description ?? ''])
+
+const sameRules = (a: readonly Rule[], b: readonly Rule[]): boolean => JSON.stringify(a.map(ruleKey).sort()) === JSON.stringify(b.map(ruleKey).sort())
+
+/** A consumer's settings as deploy writes them, for comparing with what the API lists. */
+function sameConsumer(existing: Consumer, wanted: Record<string, unknown>): boolean {
+  const settings = (wanted.settings ?? {}) as Record<string, unknown>
+  const has = existing.settings ?? {}
+  return (existing.dead_letter_queue ?? '') === wanted.dead_letter_queue && Object.entries(settings).every(([key, value]) => has[key] === value)
+}
+
+/**
+ * `serverless deploy`: compares what exists with the service and changes only what differs. A second deploy with
+ * nothing changed reads, uploads the Worker (its code and bindings), and writes nothing else.
+ */
 export async function deployCommand(context: ServiceContext<CloudflarePlan>): Promise<void> {
   const api = connect()
   const { dir, manifest, metadata } = readArtifact(context)
   const { script } = manifest
   const log = context.log
+  await preflight(api, manifest)
   const previous = (await deployedRecord(api, script)) ?? EMPTY
   const createdQueues = new Set(previous.queues)
   const createdBuckets = new Set(previous.buckets)
@@ -108,7 +229,7 @@ export async function deployCommand(context: ServiceContext<CloudflarePlan>): Pr
   for (const name of [...new Set(needed)]) {
     if (queues.has(name)) continue
     const created = await api.request<Queue>('POST', `/accounts/${api.account}/queues`, { queue_name: name })
-    queues.set(name, created)
+    queues.set(name, { ...created, consumers: [] })
     createdQueues.add(name)
     log.info(`serverless-polycloud: created queue ${name}`)
   }
@@ -133,36 +254,58 @@ export async function deployCommand(context: ServiceContext<CloudflarePlan>): Pr
   await api.request('PUT', scriptPath(api, script), form)
   log.notice(`serverless-polycloud: uploaded Worker ${script}`)
 
-  // Cron Triggers: the list replaces the Worker's (an empty one clears them).
-  await api.request('PUT', `${scriptPath(api, script)}/schedules`, manifest.crons.map((cron) => ({ cron })))
+  // Cron Triggers: the list replaces the Worker's (an empty one clears them); written when it differs.
+  const schedules = await api.request<{ schedules?: Array<{ cron: string }> }>('GET', `${scriptPath(api, script)}/schedules`)
+  const deployedCrons = (schedules.schedules ?? []).map((schedule) => schedule.cron)
+  if (JSON.stringify([...deployedCrons].sort()) !== JSON.stringify([...manifest.crons].sort())) {
+    await api.request('PUT', `${scriptPath(api, script)}/schedules`, manifest.crons.map((cron) => ({ cron })))
+  }
 
-  // Consumers: created, or updated in place; none left on queues the service no longer consumes.
+  // Consumers: created, or updated when their settings differ; none left on queues the service no longer consumes.
   for (const queue of manifest.queues) {
-    const id = (queues.get(queue.name) as Queue).queue_id
-    const consumers = await api.request<Consumer[]>('GET', `/accounts/${api.account}/queues/${id}/consumers`)
+    const listed = queues.get(queue.name) as Queue
+    const id = listed.queue_id
+    const consumers = listed.consumers ?? (await api.request<Consumer[]>('GET', `/accounts/${api.account}/queues/${id}/consumers`))
     const ours = consumers.find((consumer) => consumerScript(consumer) === script)
-    if (ours?.consumer_id !== undefined) await api.request('PUT', `/accounts/${api.account}/queues/${id}/consumers/${ours.consumer_id}`, consumerBody(script, queue))
-    else await api.request('POST', `/accounts/${api.account}/queues/${id}/consumers`, consumerBody(script, queue))
+    const wanted = consumerBody(script, queue)
+    if (ours?.consumer_id === undefined) await api.request('POST', `/accounts/${api.account}/queues/${id}/consumers`, wanted)
+    else if (!sameConsumer(ours, wanted)) await api.request('PUT', `/accounts/${api.account}/queues/${id}/consumers/${ours.consumer_id}`, wanted)
   }
   const consumed = new Set(manifest.queues.map((queue) => queue.name))
   for (const name of createdQueues) {
     const queue = queues.get(name)
     if (queue === undefined || consumed.has(name)) continue
+    if (queue.consumers !== undefined && !queue.consumers.some((consumer) => consumerScript(consumer) === script)) continue
     await deleteConsumer(api, queue, script)
   }
 
-  // R2 notifications, each to its function's queue.
-  for (const bucket of manifest.buckets) {
-    for (const rule of bucket.notifications) {
+  // R2 notifications, each function's rules to its queue. The API adds rules (and refuses overlapping ones), so a
+  // queue's rules are rewritten only when they differ: its old rules deleted first, then the new ones added.
+  const ownQueues = new Set([...createdQueues, ...manifest.queues.map((queue) => queue.name)].flatMap((name) => queues.get(name)?.queue_id ?? []))
+  const bucketNames = new Set([...manifest.buckets.map((bucket) => bucket.name), ...createdBuckets])
+  for (const name of bucketNames) {
+    const bucket = manifest.buckets.find((candidate) => candidate.name === name)
+    const path = `/accounts/${api.account}/event_notifications/r2/${encodeURIComponent(name)}/configuration`
+    const current = await api.find<BucketNotifications>(path)
+    if (current === undefined) continue
+    const wanted = new Map<string, Rule[]>()
+    for (const rule of bucket?.notifications ?? []) {
       const id = (queues.get(rule.queue) as Queue).queue_id
-      const body = { rules: [{ actions: rule.actions, ...(rule.prefix ? { prefix: rule.prefix } : {}), ...(rule.suffix ? { suffix: rule.suffix } : {}), description: `${script}: ${rule.function}` }] }
-      await api.request('PUT', `/accounts/${api.account}/event_notifications/r2/${encodeURIComponent(bucket.name)}/configuration/queues/${id}`, body)
+      wanted.set(id, [...(wanted.get(id) ?? []), { actions: rule.actions, ...(rule.prefix ? { prefix: rule.prefix } : {}), ...(rule.suffix ? { suffix: rule.suffix } : {}), description: `${script}: ${rule.function}` }])
+    }
+    const existing = new Map((current.queues ?? []).flatMap((entry) => (entry.queueId !== undefined && ownQueues.has(entry.queueId) ? [[entry.queueId, entry.rules ?? []] as const] : [])))
+    const changed = [...new Set([...wanted.keys(), ...existing.keys()])].filter((id) => !sameRules(existing.get(id) ?? [], wanted.get(id) ?? []))
+    for (const id of changed) if (existing.has(id)) await api.request('DELETE', `${path}/queues/${id}`)
+    for (const id of changed) {
+      const rules = wanted.get(id)
+      if (rules !== undefined) await api.request('PUT', `${path}/queues/${id}`, { rules })
     }
   }
 
-  // workers.dev and custom routes.
+  // workers.dev and custom routes, each changed only when it differs.
   const { settings } = manifest
-  await api.request('POST', `${scriptPath(api, script)}/subdomain`, { enabled: settings.workersDev })
+  const served = await api.find<{ enabled?: boolean }>(`${scriptPath(api, script)}/subdomain`)
+  if ((served?.enabled ?? false) !== settings.workersDev) await api.request('POST', `${scriptPath(api, script)}/subdomain`, { enabled: settings.workersDev })
   const urls: string[] = []
   if (settings.workersDev) {
     const subdomain = await api.request<{ subdomain: string }>('GET', `/accounts/${api.account}/workers/subdomain`)

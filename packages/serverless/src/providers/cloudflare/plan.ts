@@ -177,6 +177,27 @@ export function cloudflarePlan(model: ServiceModel, _input: PlanInput): Cloudfla
   return plan
 }
 
+/**
+ * R2 refuses a bucket's notification rules that overlap, "that could trigger multiple notifications for the same
+ * event" (R2 documentation, Event notifications): two rules with an action in common whose prefixes nest and whose
+ * suffixes nest (the longer prefix followed by the longer suffix is a key both match). Refused here, before deploy.
+ */
+function checkRules(bucket: { readonly name: string; readonly notifications: BucketManifest['notifications'] }): void {
+  const rules = bucket.notifications
+  for (const [index, rule] of rules.entries()) {
+    for (const other of rules.slice(index + 1)) {
+      const [p, q, s, t] = [rule.prefix ?? '', other.prefix ?? '', rule.suffix ?? '', other.suffix ?? '']
+      const shared = rule.actions.filter((action) => other.actions.includes(action))
+      if (shared.length > 0 && (p.startsWith(q) || q.startsWith(p)) && (s.endsWith(t) || t.endsWith(s))) {
+        throw new ConfigError(
+          `functions.${other.function}`,
+          `its bucket event on ${bucket.name} overlaps function ${rule.function}'s (both on ${shared.join(', ')}${p || q ? `, prefixes ${JSON.stringify(p)} and ${JSON.stringify(q)}` : ''}${s || t ? `, suffixes ${JSON.stringify(s)} and ${JSON.stringify(t)}` : ''}): R2 sends one notification per event, so give them prefixes or suffixes that do not overlap`,
+        )
+      }
+    }
+  }
+}
+
 /** The manifest of the service, from its prepared functions; Cloudflare's limits that do not need the bundle checked. */
 export function describeService(plan: CloudflarePlan): ServiceManifest {
   const { settings, script, model } = plan
@@ -246,6 +267,7 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
     if (other !== undefined && other !== name) throw new ConfigError('functions', `${other} and ${name} would both be bound as ${binding}: rename one of them`)
     bindings.set(binding, name)
   }
+  for (const bucket of buckets.values()) checkRules(bucket)
   const deadLetterQueues = [...new Set(queues.map((queue) => queue.deadLetterQueue))]
   for (const dlq of deadLetterQueues) {
     const consumed = queues.find((queue) => queue.name === dlq)

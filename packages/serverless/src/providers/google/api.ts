@@ -18,7 +18,7 @@ export interface GoogleConnection {
   readonly clientOptions: ClientOptions
   readonly request: ApiRequest
   /** Base URLs of the APIs called without a client. */
-  readonly endpoints: { readonly run: string; readonly pubsub: string; readonly resourceManager: string }
+  readonly endpoints: { readonly run: string; readonly pubsub: string; readonly resourceManager: string; readonly serviceUsage: string; readonly iam: string }
 }
 
 /** What a missing client package is: the plugin does not depend on the cloud SDKs itself. */
@@ -44,7 +44,13 @@ export async function defaultConnection(): Promise<GoogleConnection> {
     // The clients find the same credentials themselves (google-gax carries its own google-auth-library).
     clientOptions: { fallback: true },
     request: async (options) => auth.request(options),
-    endpoints: { run: 'https://run.googleapis.com', pubsub: 'https://pubsub.googleapis.com', resourceManager: 'https://cloudresourcemanager.googleapis.com' },
+    endpoints: {
+      run: 'https://run.googleapis.com',
+      pubsub: 'https://pubsub.googleapis.com',
+      resourceManager: 'https://cloudresourcemanager.googleapis.com',
+      serviceUsage: 'https://serviceusage.googleapis.com',
+      iam: 'https://iam.googleapis.com',
+    },
   }
 }
 
@@ -104,7 +110,7 @@ const GRPC_STATUS = [
   'UNAUTHENTICATED',
 ]
 
-function errorBody(value: unknown): { status?: unknown; message?: unknown; code?: unknown } | undefined {
+function errorBody(value: unknown): { status?: unknown; message?: unknown; code?: unknown; details?: unknown } | undefined {
   let body = value
   if (typeof body === 'string') {
     try {
@@ -114,7 +120,7 @@ function errorBody(value: unknown): { status?: unknown; message?: unknown; code?
     }
   }
   const error = (body as { error?: unknown } | null)?.error
-  return typeof error === 'object' && error !== null ? (error as { status?: unknown; message?: unknown }) : undefined
+  return typeof error === 'object' && error !== null ? (error as { status?: unknown; message?: unknown; details?: unknown }) : undefined
 }
 
 /**
@@ -134,6 +140,30 @@ export function apiFailure(error: unknown): ApiFailure {
 
 export function isStatus(error: unknown, status: string): boolean {
   return apiFailure(error).status === status
+}
+
+interface ErrorDetail {
+  '@type'?: string
+  reason?: string
+  metadata?: Record<string, string>
+}
+
+/**
+ * The API a call found disabled, from the `google.rpc.ErrorInfo` of its error (reason SERVICE_DISABLED, domain
+ * googleapis.com, `metadata.service`: googleapis `google/api/error_reason.proto`): google-gax puts it on the
+ * error (`reason`, `errorInfoMetadata`), google-auth-library leaves it in the body's `error.details`.
+ */
+export function disabledService(error: unknown): string | undefined {
+  const raw = error as { reason?: unknown; errorInfoMetadata?: Record<string, string>; statusDetails?: unknown; response?: { data?: unknown }; message?: unknown }
+  if (raw?.reason === 'SERVICE_DISABLED' && typeof raw.errorInfoMetadata?.service === 'string') return raw.errorInfoMetadata.service
+  const details: ErrorDetail[] = []
+  if (Array.isArray(raw?.statusDetails)) details.push(...(raw.statusDetails as ErrorDetail[]))
+  for (const source of [raw?.response?.data, raw?.message]) {
+    const found = (errorBody(source) as { details?: unknown } | undefined)?.details
+    if (Array.isArray(found)) details.push(...(found as ErrorDetail[]))
+  }
+  const info = details.find((detail) => detail?.reason === 'SERVICE_DISABLED' && typeof detail.metadata?.service === 'string')
+  return info?.metadata?.service
 }
 
 /** What the user can do about an API refusal. */
@@ -164,6 +194,10 @@ export async function call<T>(what: string, project: string, run: () => Promise<
   } catch (error) {
     if (error instanceof ProviderError) throw error
     const failure = apiFailure(error)
+    const service = disabledService(error)
+    if (service !== undefined) {
+      throw new ProviderError(`${what} failed: ${service} is not enabled in project ${project}`, `enable it: gcloud services enable ${service} --project ${project}, wait a minute, then deploy again`)
+    }
     throw new ProviderError(`${what} failed: ${failure.status}: ${failure.message}`, hint(failure.status, project))
   }
 }

@@ -6,15 +6,20 @@
  * may call each function (anyone for HTTP functions unless `public: false`; the invoking service account for
  * triggers and push subscriptions); the push subscriptions (dead-letter topic, maximum delivery attempts, ack
  * deadline from the function's timeout) and the Scheduler jobs; finally what an earlier deploy of the service
- * created and the service no longer has is deleted. Everything created carries the labels `polycloud-service` and
+ * created and the service no longer has is deleted. Before anything is created, a preflight of reads names every
+ * prerequisite the project lacks (APIs, the roles triggers need, acting as the runtime service account). What
+ * exists is compared with the service and written only when it differs: a function whose source and settings are
+ * unchanged (its `polycloud-fingerprint` label) is not uploaded nor rebuilt, so a second deploy with nothing changed
+ * only reads (`--force` redeploys every function). Everything created carries the labels `polycloud-service` and
  * `polycloud-stage` (Scheduler jobs, which have no labels, a description), and `remove` deletes only what carries
  * them: topics the service subscribes to but did not create are left alone.
  */
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import type { Json, ServiceContext } from '../../provider.js'
-import { call, createClients, defaultConnection, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
+import { apiFailure, call, createClients, defaultConnection, disabledService, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
 import type { CloudFunctionSpec, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
@@ -56,6 +61,7 @@ function isOurs(labels: unknown, target: Pick<Target, 'labels'>): boolean {
 async function open(context: Context, connection: GoogleConnection | undefined): Promise<Target> {
   const settings = context.plan.settings()
   for (const note of settings.notes) context.log.warning(note)
+  if (settings.regionNote !== undefined) context.log.notice(`${settings.regionNote} (custom.polycloud.google.region or --region to choose)`)
   const project = settings.project
   if (project === undefined) {
     throw new ConfigError('provider.project', 'no Google Cloud project: set provider.project (or custom.polycloud.google.project), or GOOGLE_CLOUD_PROJECT')
@@ -101,15 +107,18 @@ async function inBatches<T, R>(items: readonly T[], limit: number, work: (item: 
 // ---------------------------------------------------------------------------------------------------------------
 // Deploy
 
+/** The label holding a digest of a function's source and settings: an unchanged function is not deployed again. */
+const FINGERPRINT = 'polycloud-fingerprint'
+
 /** The Cloud Function resource for a spec. */
-function functionResource(target: Target, spec: CloudFunctionSpec, storageSource: Json): Json {
+function functionResource(target: Target, spec: CloudFunctionSpec, storageSource: Json, fingerprint: string): Json {
   const { settings, project } = target
   const serviceAccount = settings.custom.serviceAccount
   const trigger = spec.trigger
   return {
     name: functionName(target, spec.id),
     description: spec.function === undefined ? `${target.context.service} (${target.context.stage}): the service's routes` : `${target.context.service} (${target.context.stage}): ${spec.function}`,
-    labels: target.labels,
+    labels: { ...target.labels, [FINGERPRINT]: fingerprint },
     environment: 'GEN_2',
     buildConfig: { runtime: settings.runtime, entryPoint: spec.entryPoint, source: { storageSource } },
     serviceConfig: {
@@ -175,29 +184,71 @@ async function upload(target: Target, zip: Buffer, id: string): Promise<Json> {
   return url.storageSource as Json
 }
 
-/** Creates the function, or updates it in place when it exists; resolves with the function once ready. */
-async function deployFunction(target: Target, spec: CloudFunctionSpec, zip: Buffer): Promise<DeployedFunction> {
-  const { functions } = target.clients
-  const resource = functionResource(target, spec, await upload(target, zip, spec.id))
-  const parent = `projects/${target.project}/locations/${target.region}`
-  target.context.log.notice(`Deploying ${spec.id} (${spec.trigger?.describe ?? (spec.function === undefined ? 'routes' : 'HTTP')})...`)
-  let operation
-  try {
-    ;[operation] = await functions.createFunction({ parent, functionId: spec.id, function: resource })
-  } catch (error) {
-    if (!isStatus(error, 'ALREADY_EXISTS')) return call(`creating ${spec.id}`, target.project, () => Promise.reject(error))
-    const [existing] = await call(`reading ${spec.id}`, target.project, () => functions.getFunction({ name: functionName(target, spec.id) }))
-    if (!isOurs(existing.labels, target)) {
-      throw new ProviderError(
-        `${spec.id} exists in ${target.region} and was not deployed by serverless-polycloud for ${target.context.service} (${target.context.stage})`,
-        'remove that function, or rename the service or the function',
-      )
-    }
-    const paths = [...FUNCTION_MASK, ...(spec.trigger ? ['event_trigger'] : [])]
-    ;[operation] = await call(`updating ${spec.id}`, target.project, () => functions.updateFunction({ function: resource, updateMask: { paths } }))
+/**
+ * A digest of what a function is deployed from: the files of the source its instance loads (package.json,
+ * index.js, its bundle and source map) and the resource without its source. Equal digests: nothing to deploy.
+ */
+function fingerprintOf(target: Target, spec: CloudFunctionSpec, sourceDir: string): string {
+  const hash = createHash('sha256')
+  for (const file of ['package.json', 'index.js', `functions/${spec.entryPoint}.js`, `functions/${spec.entryPoint}.js.map`]) {
+    const path = join(sourceDir, file)
+    hash.update(`${file}\0`).update(existsSync(path) ? readFileSync(path) : Buffer.alloc(0)).update('\0')
   }
+  hash.update(JSON.stringify(functionResource(target, spec, {}, '')))
+  return hash.digest('hex').slice(0, 40)
+}
+
+/** Whether a listed function is serving (state ACTIVE, as a number or a name). */
+const isActive = (state: unknown): boolean => state === 1 || state === 'ACTIVE'
+
+/** Uploads the zip and updates the function in place (every field the service sets, with a field mask). */
+async function updateFunction(target: Target, spec: CloudFunctionSpec, zip: Buffer, fingerprint: string): Promise<DeployedFunction> {
+  const resource = functionResource(target, spec, await upload(target, zip, spec.id), fingerprint)
+  const paths = [...FUNCTION_MASK, ...(spec.trigger ? ['event_trigger'] : [])]
+  const [operation] = await call(`updating ${spec.id}`, target.project, () => target.clients.functions.updateFunction({ function: resource, updateMask: { paths } }))
   const [deployed] = await call(`deploying ${spec.id} (the build or the rollout)`, target.project, () => operation.promise())
   return deployed as DeployedFunction
+}
+
+function notOurs(target: Target, spec: CloudFunctionSpec): ProviderError {
+  return new ProviderError(
+    `${spec.id} exists in ${target.region} and was not deployed by serverless-polycloud for ${target.context.service} (${target.context.stage})`,
+    'remove that function, or rename the service or the function',
+  )
+}
+
+/**
+ * Deploys one function: nothing when the deployed one has the same fingerprint (and is ACTIVE), an update in place
+ * when it exists, a create otherwise. A create can meet a function of that name made meanwhile (another deploy of
+ * the service) in two ways, refused at once with 409 or accepted and then failed inside the long-running operation
+ * with ALREADY_EXISTS: either way the function is read again and, when it is the service's, updated in place.
+ */
+async function deployFunction(target: Target, spec: CloudFunctionSpec, zip: Buffer, existing: DeployedFunction | undefined, fingerprint: string): Promise<{ fn: DeployedFunction; changed: boolean }> {
+  const log = target.context.log
+  if (existing !== undefined) {
+    if (!isOurs(existing.labels, target)) throw notOurs(target, spec)
+    if (target.context.options.force !== true && existing.labels?.[FINGERPRINT] === fingerprint && isActive(existing.state)) {
+      log.info(`${spec.id} unchanged`)
+      return { fn: existing, changed: false }
+    }
+    log.notice(`Updating ${spec.id} (${spec.trigger?.describe ?? (spec.function === undefined ? 'routes' : 'HTTP')})...`)
+    return { fn: await updateFunction(target, spec, zip, fingerprint), changed: true }
+  }
+  const { functions } = target.clients
+  const resource = functionResource(target, spec, await upload(target, zip, spec.id), fingerprint)
+  const parent = `projects/${target.project}/locations/${target.region}`
+  log.notice(`Deploying ${spec.id} (${spec.trigger?.describe ?? (spec.function === undefined ? 'routes' : 'HTTP')})...`)
+  try {
+    const [operation] = await functions.createFunction({ parent, functionId: spec.id, function: resource })
+    const [deployed] = await operation.promise()
+    return { fn: deployed as DeployedFunction, changed: true }
+  } catch (error) {
+    if (!isStatus(error, 'ALREADY_EXISTS')) return call(`creating ${spec.id}`, target.project, () => Promise.reject(error))
+    const [found] = await call(`reading ${spec.id}`, target.project, () => functions.getFunction({ name: functionName(target, spec.id) }))
+    if (!isOurs(found.labels, target)) throw notOurs(target, spec)
+    log.notice(`${spec.id} was created meanwhile: updating it in place...`)
+    return { fn: await updateFunction(target, spec, zip, fingerprint), changed: true }
+  }
 }
 
 /** The service account that calls a function for its triggers and subscriptions. */
@@ -211,9 +262,10 @@ async function grantInvoker(target: Target, deployed: DeployedFunction, id: stri
   await call(`letting ${member} call ${id}`, target.project, () => grant(target.connection, `${target.connection.endpoints.run}/v2/${service}`, INVOKER, member))
 }
 
-async function ensureTopics(target: Target): Promise<void> {
+async function ensureTopics(target: Target, existing: ReadonlySet<string>): Promise<void> {
   const { publisher } = target.clients
-  await inBatches(target.settings.layout.topics, PARALLEL, async (topic) => {
+  const missing = target.settings.layout.topics.filter((topic) => !existing.has(topic.name))
+  await inBatches(missing, PARALLEL, async (topic) => {
     // Topics the service only subscribes to are created when missing, labelled as the service's then.
     try {
       await publisher.createTopic({ name: topicName(target, topic.name), labels: target.labels })
@@ -241,30 +293,176 @@ function subscriptionResource(target: Target, spec: SubscriptionSpec, uri: strin
 
 const SUBSCRIPTION_MASK = ['push_config', 'ack_deadline_seconds', 'dead_letter_policy', 'retry_policy', 'labels', 'expiration_policy']
 
-async function upsertSubscription(target: Target, subscription: Json, what: string, mask: readonly string[]): Promise<void> {
+/** A duration as the clients decode it (`{ seconds: '10' }`, a Long) or as written (`{ seconds: 10 }`, `'10s'`), in seconds. */
+function seconds(value: unknown): number {
+  if (typeof value === 'string') return Number.parseFloat(value)
+  const duration = value as { seconds?: unknown; nanos?: unknown } | null | undefined
+  return Number(String(duration?.seconds ?? 0)) + Number(duration?.nanos ?? 0) / 1e9
+}
+
+/** The fields of a subscription deploy sets, as comparable values. */
+function subscriptionState(subscription: Json | undefined): string {
+  const value = subscription ?? {}
+  const push = value.pushConfig as { pushEndpoint?: string; oidcToken?: { serviceAccountEmail?: string; audience?: string } } | null | undefined
+  const letter = value.deadLetterPolicy as { deadLetterTopic?: string; maxDeliveryAttempts?: number } | null | undefined
+  const retry = value.retryPolicy as { minimumBackoff?: unknown; maximumBackoff?: unknown } | null | undefined
+  return JSON.stringify({
+    topic: value.topic,
+    push: push?.pushEndpoint ? [push.pushEndpoint, push.oidcToken?.serviceAccountEmail ?? '', push.oidcToken?.audience ?? ''] : null,
+    ack: value.ackDeadlineSeconds ?? 10,
+    letter: letter?.deadLetterTopic ? [letter.deadLetterTopic, letter.maxDeliveryAttempts ?? 0] : null,
+    retry: retry ? [seconds(retry.minimumBackoff), seconds(retry.maximumBackoff)] : null,
+    labels: Object.entries((value.labels ?? {}) as Record<string, string>).sort(),
+    retention: value.messageRetentionDuration === undefined || value.messageRetentionDuration === null ? null : seconds(value.messageRetentionDuration),
+    expires: seconds((value.expirationPolicy as { ttl?: unknown } | null | undefined)?.ttl),
+  })
+}
+
+/** Creates a subscription, or updates the service's own one when its settings differ (a listed one is compared first). */
+async function upsertSubscription(target: Target, subscription: Json, what: string, mask: readonly string[], existing: ReadonlyMap<string, Json>): Promise<void> {
   const { subscriber } = target.clients
+  const update = async (current: Json): Promise<void> => {
+    if (!isOurs(current.labels, target)) throw new ProviderError(`${what} exists and was not created by serverless-polycloud for this service`, 'remove it, or rename the queue')
+    if (subscriptionState(current) === subscriptionState(subscription)) return
+    await call(`updating ${what}`, target.project, () => subscriber.updateSubscription({ subscription, updateMask: { paths: [...mask] } }))
+  }
+  const listed = existing.get(subscription.name as string)
+  if (listed !== undefined) return update(listed)
   try {
     await subscriber.createSubscription(subscription)
   } catch (error) {
     if (!isStatus(error, 'ALREADY_EXISTS')) return call(`creating ${what}`, target.project, () => Promise.reject(error))
-    const [existing] = await call(`reading ${what}`, target.project, () => subscriber.getSubscription({ subscription: subscription.name as string }))
-    if (!isOurs(existing.labels, target)) throw new ProviderError(`${what} exists and was not created by serverless-polycloud for this service`, 'remove it, or rename the queue')
-    await call(`updating ${what}`, target.project, () => subscriber.updateSubscription({ subscription, updateMask: { paths: [...mask] } }))
+    const [current] = await call(`reading ${what}`, target.project, () => subscriber.getSubscription({ subscription: subscription.name as string }))
+    await update(current as Json)
   }
 }
 
-/** The project number (the Pub/Sub service agent's account holds it). */
-async function projectNumber(target: Target): Promise<string> {
-  const { data } = await call(`reading project ${target.project}`, target.project, () =>
-    target.connection.request({ url: `${target.connection.endpoints.resourceManager}/v3/projects/${target.project}`, method: 'GET' }),
-  )
+/** The project number (the Pub/Sub service agent's account holds it), from Resource Manager; its errors as they come. */
+async function readProjectNumber(target: Target): Promise<string> {
+  const { data } = await target.connection.request({ url: `${target.connection.endpoints.resourceManager}/v3/projects/${target.project}`, method: 'GET' })
   const name = (data as { name?: unknown } | null)?.name
   const number = typeof name === 'string' ? /^projects\/(\d+)$/.exec(name)?.[1] : undefined
   if (number === undefined) throw new ProviderError(`reading project ${target.project} gave no project number`, 'deploy again')
   return number
 }
 
-async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
+// ---------------------------------------------------------------------------------------------------------------
+// Preflight
+
+/** Roles that carry `pubsub.topics.publish` (what Cloud Storage's service agent needs for bucket triggers). */
+const PUBLISHER_ROLES = ['roles/pubsub.publisher', 'roles/pubsub.editor', 'roles/pubsub.admin', 'roles/editor', 'roles/owner']
+/** Roles that carry `eventarc.events.receiveEvent` (what an Eventarc trigger's service account needs). */
+const RECEIVER_ROLES = ['roles/eventarc.eventReceiver', 'roles/eventarc.admin', 'roles/editor', 'roles/owner']
+
+/** The APIs a deploy of the service uses (Cloud Functions builds with Cloud Build into Artifact Registry and runs on Cloud Run). */
+export function neededApis(layout: GoogleSettings['layout']): string[] {
+  const triggers = layout.functions.flatMap((fn) => (fn.trigger ? [fn.trigger] : []))
+  return [
+    'cloudfunctions.googleapis.com',
+    'cloudbuild.googleapis.com',
+    'artifactregistry.googleapis.com',
+    'run.googleapis.com',
+    'cloudresourcemanager.googleapis.com',
+    ...(layout.topics.length > 0 || layout.subscriptions.length > 0 ? ['pubsub.googleapis.com'] : []),
+    ...(triggers.length > 0 ? ['eventarc.googleapis.com'] : []),
+    ...(layout.jobs.length > 0 ? ['cloudscheduler.googleapis.com'] : []),
+    ...(triggers.some((trigger) => trigger.eventType.startsWith('google.cloud.storage.')) ? ['storage.googleapis.com'] : []),
+  ]
+}
+
+/** A read's answer, or what refused it. */
+async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; value?: undefined; error: unknown }> {
+  try {
+    return { ok: true, value: await run() }
+  } catch (error) {
+    return { ok: false, error }
+  }
+}
+
+/**
+ * What the project must have before the deploy creates anything, each checked with a read: the APIs the service
+ * uses enabled (Service Usage), Cloud Storage's service agent allowed to publish to Pub/Sub when a bucket triggers
+ * a function, the triggers' service account allowed to receive Eventarc events, and the deploying identity allowed
+ * to act as the functions' runtime service account. Everything missing is reported at once, each with the command
+ * that fixes it, and nothing is created. A check the identity may not make is named in a warning and skipped.
+ * Resolves with the project number.
+ */
+export async function preflight(target: Target): Promise<string> {
+  const { project, settings, connection } = target
+  const { layout } = settings
+  const missing: Array<{ what: string; fix: string }> = []
+  const unchecked: string[] = []
+  const off = new Set<string>()
+  const refusal = (error: unknown, what: string): void => {
+    const service = disabledService(error)
+    if (service !== undefined) off.add(service)
+    else if (apiFailure(error).status === 'PERMISSION_DENIED') unchecked.push(`${what} (${apiFailure(error).message.split('\n')[0]})`)
+    else throw error instanceof ProviderError ? error : new ProviderError(`checking ${what} failed: ${apiFailure(error).status}: ${apiFailure(error).message}`, 'deploy again')
+  }
+  const numberRead = await attempt(() => readProjectNumber(target))
+  if (!numberRead.ok) refusal(numberRead.error, `project ${project}`)
+  const number = numberRead.value
+  const consumer = `projects/${number ?? project}`
+  const apis = neededApis(layout)
+  const names = apis.map((api) => `names=${encodeURIComponent(`${consumer}/services/${api}`)}`).join('&')
+  const states = await attempt(() => connection.request({ url: `${connection.endpoints.serviceUsage}/v1/${consumer}/services:batchGet?${names}`, method: 'GET' }))
+  if (!states.ok) refusal(states.error, 'which APIs are enabled (serviceusage.services.get)')
+  for (const service of ((states.value?.data as { services?: Array<{ name?: string; state?: unknown }> } | undefined)?.services ?? [])) {
+    if (service.state !== 'ENABLED' && service.state !== 2) off.add(lastSegment(service.name))
+  }
+  if (off.size > 0) missing.push({ what: `APIs not enabled: ${[...off].join(', ')}`, fix: `gcloud services enable ${[...off].join(' ')} --project ${project}` })
+
+  const triggered = layout.functions.filter((fn) => fn.trigger !== undefined)
+  const buckets = triggered.filter((fn) => fn.trigger?.eventType.startsWith('google.cloud.storage.'))
+  const runtimeAccount = settings.custom.serviceAccount ?? (number === undefined ? undefined : `${number}-compute@developer.gserviceaccount.com`)
+  if (number !== undefined && triggered.length > 0 && !off.has('cloudresourcemanager.googleapis.com')) {
+    const policy = await attempt(() => connection.request({ url: `${connection.endpoints.resourceManager}/v3/projects/${project}:getIamPolicy`, method: 'POST', data: { options: { requestedPolicyVersion: 3 } } }))
+    if (!policy.ok) refusal(policy.error, `the roles of project ${project} (resourcemanager.projects.getIamPolicy)`)
+    else {
+      const bindings = ((policy.value.data as { bindings?: Array<{ role?: string; members?: string[] }> } | null)?.bindings ?? [])
+      const holds = (member: string, roles: readonly string[]) => bindings.some((binding) => roles.includes(binding.role ?? '') && (binding.members ?? []).includes(member))
+      const agent = `service-${number}@gs-project-accounts.iam.gserviceaccount.com`
+      if (buckets.length > 0 && !holds(`serviceAccount:${agent}`, PUBLISHER_ROLES)) {
+        missing.push({
+          what: `Cloud Storage's service agent ${agent} may not publish to Pub/Sub (roles/pubsub.publisher), which bucket triggers need (${buckets.map((fn) => fn.id).join(', ')})`,
+          fix: `gcloud projects add-iam-policy-binding ${project} --member serviceAccount:${agent} --role roles/pubsub.publisher`,
+        })
+      }
+      if (runtimeAccount !== undefined && !holds(`serviceAccount:${runtimeAccount}`, RECEIVER_ROLES)) {
+        missing.push({
+          what: `the triggers' service account ${runtimeAccount} may not receive Eventarc events (roles/eventarc.eventReceiver), which event triggers need (${triggered.map((fn) => fn.id).join(', ')})`,
+          fix: `gcloud projects add-iam-policy-binding ${project} --member serviceAccount:${runtimeAccount} --role roles/eventarc.eventReceiver`,
+        })
+      }
+    }
+  }
+  if (runtimeAccount !== undefined) {
+    const url = `${connection.endpoints.iam}/v1/projects/-/serviceAccounts/${runtimeAccount}:testIamPermissions`
+    const test = await attempt(() => connection.request({ url, method: 'POST', data: { permissions: ['iam.serviceAccounts.actAs'] } }))
+    if (!test.ok) {
+      // The IAM API is not one the deploy needs: when it is off, the check is skipped, not required.
+      const service = disabledService(test.error)
+      if (service !== undefined) unchecked.push(`acting as ${runtimeAccount} (${service} is not enabled)`)
+      else refusal(test.error, `acting as ${runtimeAccount}`)
+    } else if (!(((test.value.data as { permissions?: string[] } | null)?.permissions ?? []).includes('iam.serviceAccounts.actAs'))) {
+      missing.push({
+        what: `the deploying identity may not act as ${runtimeAccount}, the functions' runtime service account (iam.serviceAccounts.actAs)`,
+        fix: `gcloud iam service-accounts add-iam-policy-binding ${runtimeAccount} --project ${project} --member <the deploying identity: user:you@example.com or serviceAccount:...> --role roles/iam.serviceAccountUser`,
+      })
+    }
+  }
+  for (const what of unchecked) target.context.log.warning(`serverless-polycloud: could not check ${what}; the deploy goes on`)
+  if (missing.length > 0) {
+    throw new ProviderError(
+      `Google Cloud project ${project} is not ready for this deploy; nothing was created or changed. Missing:\n${missing.map((item) => `  - ${item.what}\n      ${item.fix}`).join('\n')}`,
+      'fix each, then deploy again',
+    )
+  }
+  if (number === undefined) throw new ProviderError(`reading project ${project} gave no project number`, `check that project ${project} exists and that you may read it`)
+  return number
+}
+
+async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string, DeployedFunction>, existing: ReadonlyMap<string, Json>, number: string): Promise<void> {
   const { layout } = target.settings
   if (layout.subscriptions.length === 0) return
   for (const spec of layout.subscriptions) {
@@ -272,7 +470,7 @@ async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string,
     const uri = fn.serviceConfig?.uri
     const invoker = invokerOf(target, fn)
     if (!uri || !invoker) throw new ProviderError(`${spec.functionId} has no URL or service account in its description`, 'deploy again')
-    await upsertSubscription(target, subscriptionResource(target, spec, uri, invoker), `subscription ${spec.name}`, SUBSCRIPTION_MASK)
+    await upsertSubscription(target, subscriptionResource(target, spec, uri, invoker), `subscription ${spec.name}`, SUBSCRIPTION_MASK, existing)
   }
   for (const letter of layout.deadLetters) {
     // Pub/Sub keeps no message of a topic nobody subscribes to: this subscription keeps the dead letters 7 days.
@@ -281,11 +479,12 @@ async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string,
       { name: subscriptionName(target, letter.name), topic: topicName(target, letter.topic), labels: target.labels, messageRetentionDuration: { seconds: 604800 }, expirationPolicy: {} },
       `dead-letter subscription ${letter.name}`,
       ['labels', 'message_retention_duration', 'expiration_policy'],
+      existing,
     )
   }
   // Dead-lettering is done by the Pub/Sub service agent: it must publish to the dead-letter topics and
   // acknowledge on the subscriptions.
-  const agent = `serviceAccount:service-${await projectNumber(target)}@gcp-sa-pubsub.iam.gserviceaccount.com`
+  const agent = `serviceAccount:service-${number}@gcp-sa-pubsub.iam.gserviceaccount.com`
   const pubsub = target.connection.endpoints.pubsub
   for (const letter of layout.deadLetters) {
     await call(`letting Pub/Sub publish dead letters to ${letter.topic}`, target.project, () =>
@@ -299,7 +498,20 @@ async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string,
   }
 }
 
-async function deployJobs(target: Target): Promise<void> {
+/** Bytes as the clients decode them (a Buffer, a Uint8Array or base64 text), in base64. */
+function base64(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
+  return ''
+}
+
+/** The fields of a Scheduler job deploy sets, as comparable values. */
+function jobState(job: Json): string {
+  const target = (job.pubsubTarget ?? {}) as { topicName?: string; data?: unknown; attributes?: Record<string, string> }
+  return JSON.stringify([job.description, job.schedule, job.timeZone, target.topicName, base64(target.data), Object.entries(target.attributes ?? {}).sort()])
+}
+
+async function deployJobs(target: Target, existing: ReadonlyMap<string, Json>): Promise<void> {
   const { scheduler } = target.clients
   const parent = `projects/${target.project}/locations/${target.region}`
   for (const spec of target.settings.layout.jobs) {
@@ -314,16 +526,25 @@ async function deployJobs(target: Target): Promise<void> {
         attributes: { 'polycloud-job': spec.name },
       },
     }
-    let state: unknown
-    try {
-      ;[{ state }] = await scheduler.createJob({ parent, job })
-    } catch (error) {
-      if (!isStatus(error, 'ALREADY_EXISTS')) await call(`creating Scheduler job ${spec.name}`, target.project, () => Promise.reject(error))
-      const [existing] = await call(`reading Scheduler job ${spec.name}`, target.project, () => scheduler.getJob({ name: job.name }))
-      if (existing.description !== target.marker) throw new ProviderError(`Scheduler job ${spec.name} exists and was not created by serverless-polycloud for this service`, 'delete it, or rename the function')
-      ;[{ state }] = await call(`updating Scheduler job ${spec.name}`, target.project, () =>
+    const update = async (current: Json): Promise<unknown> => {
+      if (current.description !== target.marker) throw new ProviderError(`Scheduler job ${spec.name} exists and was not created by serverless-polycloud for this service`, 'delete it, or rename the function')
+      if (jobState(current) === jobState(job)) return current.state
+      const [updated] = await call(`updating Scheduler job ${spec.name}`, target.project, () =>
         scheduler.updateJob({ job, updateMask: { paths: ['description', 'schedule', 'time_zone', 'pubsub_target'] } }),
       )
+      return updated.state
+    }
+    let state: unknown
+    const listed = existing.get(job.name)
+    if (listed !== undefined) state = await update(listed)
+    else {
+      try {
+        ;[{ state }] = await scheduler.createJob({ parent, job })
+      } catch (error) {
+        if (!isStatus(error, 'ALREADY_EXISTS')) await call(`creating Scheduler job ${spec.name}`, target.project, () => Promise.reject(error))
+        const [current] = await call(`reading Scheduler job ${spec.name}`, target.project, () => scheduler.getJob({ name: job.name }))
+        state = await update(current as Json)
+      }
     }
     const paused = state === 'PAUSED' || state === 2
     if (!spec.enabled && !paused) await call(`pausing Scheduler job ${spec.name}`, target.project, () => scheduler.pauseJob({ name: job.name }))
@@ -331,8 +552,8 @@ async function deployJobs(target: Target): Promise<void> {
   }
 }
 
-/** The service's functions, subscriptions and jobs as deployed now (by their labels / description). */
-async function deployedResources(target: Target): Promise<{ functions: DeployedFunction[]; subscriptions: Json[]; topics: Json[]; jobs: Json[] }> {
+/** What the project holds: the service's functions (by label), and every topic, subscription and job. */
+async function inventory(target: Target): Promise<{ functions: DeployedFunction[]; subscriptions: Json[]; topics: Json[]; jobs: Json[] }> {
   const { functions, subscriber, publisher, scheduler } = target.clients
   const parent = `projects/${target.project}/locations/${target.region}`
   const filter = `labels.polycloud-service=${target.labels['polycloud-service']} AND labels.polycloud-stage=${target.labels['polycloud-stage']}`
@@ -340,11 +561,17 @@ async function deployedResources(target: Target): Promise<{ functions: DeployedF
   const [subscriptions] = await call('listing subscriptions', target.project, () => subscriber.listSubscriptions({ project: `projects/${target.project}` }))
   const [topics] = await call('listing topics', target.project, () => publisher.listTopics({ project: `projects/${target.project}` }))
   const [jobs] = await call('listing Scheduler jobs', target.project, () => scheduler.listJobs({ parent }))
+  return { functions: fns as DeployedFunction[], subscriptions: subscriptions as Json[], topics: topics as Json[], jobs: jobs as Json[] }
+}
+
+/** The service's functions, subscriptions and jobs as deployed now (by their labels / description). */
+async function deployedResources(target: Target): Promise<{ functions: DeployedFunction[]; subscriptions: Json[]; topics: Json[]; jobs: Json[] }> {
+  const { functions: fns, subscriptions, topics, jobs } = await inventory(target)
   return {
-    functions: (fns as DeployedFunction[]).filter((fn) => isOurs(fn.labels, target)),
-    subscriptions: (subscriptions as Json[]).filter((subscription) => isOurs(subscription.labels, target)),
-    topics: (topics as Json[]).filter((topic) => isOurs(topic.labels, target)),
-    jobs: (jobs as Json[]).filter((job) => job.description === target.marker),
+    functions: fns.filter((fn) => isOurs(fn.labels, target)),
+    subscriptions: subscriptions.filter((subscription) => isOurs(subscription.labels, target)),
+    topics: topics.filter((topic) => isOurs(topic.labels, target)),
+    jobs: jobs.filter((job) => job.description === target.marker),
   }
 }
 
@@ -407,11 +634,20 @@ function summary(target: Target, urls: ReadonlyMap<string, string>): string {
 export async function deployCommand(context: Context, connection?: GoogleConnection): Promise<void> {
   const target = await open(context, connection)
   try {
+    const number = await preflight(target)
     const packaged = await packageSource(context, target.settings)
     const zip = readFileSync(packaged.zip)
     const { layout } = target.settings
-    await ensureTopics(target)
-    const results = await inBatches(layout.functions, PARALLEL, async (spec) => [spec, await deployFunction(target, spec, zip)] as const)
+    const current = await inventory(target)
+    const byName = <T extends { name?: unknown }>(items: readonly T[]) => new Map(items.map((item) => [String(item.name), item]))
+    const functions = byName(current.functions)
+    await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
+    const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
+      const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
+      return [spec, deployed.fn, deployed.changed] as const
+    })
+    const unchanged = results.filter(([, , changed]) => !changed).length
+    if (unchanged > 0) context.log.notice(`${unchanged} of ${results.length} functions unchanged: not deployed again (--force deploys them all)`)
     const deployed = new Map(results.map(([spec, fn]) => [spec.id, fn]))
     const urls = new Map(results.map(([spec, fn]) => [spec.id, fn.serviceConfig?.uri ?? '']))
     const pushed = new Set(layout.subscriptions.map((subscription) => subscription.functionId))
@@ -423,8 +659,8 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
         if (invoker) await grantInvoker(target, fn, spec.id, `serviceAccount:${invoker}`)
       }
     }
-    await deploySubscriptions(target, deployed)
-    await deployJobs(target)
+    await deploySubscriptions(target, deployed, byName(current.subscriptions), number)
+    await deployJobs(target, byName(current.jobs))
     const deleted = await deleteResources(target, {
       functions: new Set(layout.functions.map((fn) => fn.id)),
       subscriptions: new Set([...layout.subscriptions.map((s) => s.name), ...layout.deadLetters.map((d) => d.name)]),

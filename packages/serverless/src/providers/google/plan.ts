@@ -14,6 +14,7 @@
 import { ConfigError } from '../../errors.js'
 import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
+import { mappedRegionNote, regionFor } from '../../regions.js'
 import type { Kind, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
@@ -379,7 +380,10 @@ export function checkLimits(fn: PlannedFunction<GoogleEvent>, kinds: readonly Ki
 /** Checks the region, naming where it was set. */
 export function checkRegion(region: string, where: string): void {
   if (!REGIONS.includes(region)) {
-    throw new ConfigError(where, `${JSON.stringify(region)} is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations)`)
+    throw new ConfigError(
+      where,
+      `${JSON.stringify(region)} is not a Cloud Run functions region (such as europe-west1, us-central1, asia-northeast1; see https://cloud.google.com/functions/docs/locations)${where === 'provider.region' ? ', nor an AWS or Azure region Polycloud pairs with one (README: One region for every provider)' : ''}`,
+    )
   }
 }
 
@@ -412,6 +416,8 @@ export interface GoogleSettings {
   readonly layout: ServiceLayout
   /** Said once to the user when a setting was adjusted (a runtime past end of life). */
   readonly notes: readonly string[]
+  /** How the region was read from another provider's `provider.region` (said at deploy), when it was. */
+  readonly regionNote: string | undefined
 }
 
 /** The service's Google settings; a region or runtime Google does not offer is a ConfigError naming where it was set. */
@@ -425,6 +431,15 @@ function readSettings(model: ServiceModel, custom: GoogleCustom, layout: Service
   else if (custom.region !== undefined) [region, where] = [custom.region, 'custom.polycloud.google.region']
   else if (typeof provider.region === 'string') [region, where] = [provider.region, 'provider.region']
   else [region, where] = [DEFAULT_REGION, 'the default region']
+  let regionNote: string | undefined
+  if (where === 'provider.region') {
+    // One provider.region for every provider: another provider's region name is read as Google's of the same area.
+    const mapped = regionFor('google', region, (name) => REGIONS.includes(name))
+    if (mapped !== undefined) {
+      regionNote = mappedRegionNote('google', region, mapped)
+      region = mapped.region
+    }
+  }
   checkRegion(region, where)
 
   let major: number
@@ -447,7 +462,7 @@ function readSettings(model: ServiceModel, custom: GoogleCustom, layout: Service
     }
   }
   const project = (typeof provider.project === 'string' ? provider.project : undefined) ?? custom.project ?? env.GOOGLE_CLOUD_PROJECT ?? undefined
-  return { region, runtime: `nodejs${major}`, nodeMajor: major, project: project === '' ? undefined : project, custom, layout, notes }
+  return { region, runtime: `nodejs${major}`, nodeMajor: major, project: project === '' ? undefined : project, custom, layout, notes, regionNote }
 }
 
 export interface GooglePlan extends ProviderPlan<GoogleEvent> {

@@ -12,7 +12,7 @@ import { manageEsbuild } from './esbuild.js'
 import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
 import { isLocalCommand, isOfflineCommand, type AwsPlan } from './plan.js'
-import { addressResources, defaultLocalAddresses, narrowSharedRole, removeBuckets, type BucketRemover } from './resources.js'
+import { addressResources, defaultLocalAddresses, narrowSharedRole, removeBuckets, s3Remover } from './resources.js'
 import { truthfulOffline } from './serverless-offline.js'
 
 /** The framework's view of the service that the hand-over rewrites. */
@@ -114,23 +114,7 @@ function removeKeptBuckets(serverless: unknown, plan: AwsPlan, context: ServiceC
     hook: async () => {
       const sdk = createRequire(join(framework.config.serverlessPath ?? process.cwd(), 'index.js'))('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')
       const s3 = new sdk.S3Client((await framework.getProvider?.('aws').getAwsSdkV3Config()) ?? {})
-      const remover: BucketRemover = {
-        async list(bucket, token) {
-          try {
-            const page = await s3.send(new sdk.ListObjectsV2Command({ Bucket: bucket, ...(token === undefined ? {} : { ContinuationToken: token }) }))
-            return { keys: (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key])), next: page.NextContinuationToken }
-          } catch (error) {
-            if ((error as Error).name === 'NoSuchBucket') return undefined
-            throw error
-          }
-        },
-        async deleteKeys(bucket, keys) {
-          await s3.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
-        },
-        async deleteBucket(bucket) {
-          await s3.send(new sdk.DeleteBucketCommand({ Bucket: bucket }))
-        },
-      }
+      const remover = s3Remover(sdk, s3)
       const deleteObjects = context.options.deleteObjects === true || context.options.deleteObjects === 'true'
       try {
         const removed = await removeBuckets(buckets, remover, deleteObjects, (line) => context.log.warning(`serverless-polycloud: ${line}`))

@@ -289,6 +289,37 @@ export interface BucketRemover {
   deleteBucket(bucket: string): Promise<void>
 }
 
+/** The parts of `@aws-sdk/client-s3` {@link s3Remover} calls: osls's own copy at run time. */
+export interface S3Sdk {
+  ListObjectsV2Command: typeof import('@aws-sdk/client-s3').ListObjectsV2Command
+  DeleteObjectsCommand: typeof import('@aws-sdk/client-s3').DeleteObjectsCommand
+  DeleteBucketCommand: typeof import('@aws-sdk/client-s3').DeleteBucketCommand
+}
+
+/** {@link BucketRemover} over an S3 client: ListObjectsV2 pages, DeleteObjects of each page (at most 1000 keys), DeleteBucket. */
+export function s3Remover(sdk: S3Sdk, s3: { send: import('@aws-sdk/client-s3').S3Client['send'] }): BucketRemover {
+  return {
+    async list(bucket, token) {
+      try {
+        const page = await s3.send(new sdk.ListObjectsV2Command({ Bucket: bucket, ...(token === undefined ? {} : { ContinuationToken: token }) }))
+        return { keys: (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key])), next: page.IsTruncated ? page.NextContinuationToken : undefined }
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchBucket') return undefined
+        throw error
+      }
+    },
+    async deleteKeys(bucket, keys) {
+      const answer = await s3.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
+      // DeleteObjects answers 200 with the keys it could not delete: those fail the removal, named.
+      const failed = answer.Errors ?? []
+      if (failed.length > 0) throw new Error(`S3 did not delete ${failed.length} object(s) of ${bucket}: ${failed.slice(0, 3).map((error) => `${error.Key} (${error.Code}: ${error.Message})`).join(', ')}`)
+    },
+    async deleteBucket(bucket) {
+      await s3.send(new sdk.DeleteBucketCommand({ Bucket: bucket }))
+    },
+  }
+}
+
 /**
  * After `serverless remove`: the declared buckets the stack created, which it kept (their `DeletionPolicy` is
  * `Retain`, so a bucket that still holds objects never fails the stack's deletion), are deleted when empty; one that

@@ -300,7 +300,8 @@ describe('portability', function () {
           expect(response.status).to.equal(200)
           expect(response.headers.get('content-type')).to.equal('image/png')
           const thumbnail = new Uint8Array(await response.arrayBuffer())
-          expect(thumbnail.length).to.equal(written.bytes).and.to.be.below(image.length)
+          // Smaller in pixels (a smooth gradient compresses better at 300 x 200 than averaged at 128 x 85: bytes may grow).
+          expect(thumbnail.length).to.equal(written.bytes)
           const decoded = await decodePng(thumbnail)
           expect([decoded.width, decoded.height]).to.deep.equal([128, 85])
           // The same bytes on every provider: one codec on Node and on workerd.

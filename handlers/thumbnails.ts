@@ -9,8 +9,8 @@ const MAX_PIXELS = 16_000_000
 /**
  * Storage listener for images/ in the uploads bucket: reads each new image and writes its thumbnail (at most 128
  * pixels a side, PNG) under thumbnails/, with the demo's own PNG codec (lib/png.ts: web compression streams, no
- * native module, the same bytes on every provider). Only PNGs are decoded: another image type, or a PNG that does not
- * decode, is logged and skipped (a retry would not change it).
+ * native module; the same bytes on Node and on workerd). Only PNGs are decoded: another image type, or a PNG that
+ * does not decode, is logged and skipped (a retry would not change it).
  */
 export default storage(async (event, context) => {
   if (event.type !== 'created') return

@@ -243,12 +243,36 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     api.state.buckets.delete('polycloud-demo-dev-uploads')
     const deployed = await run(['deploy'])
     expect(deployed.code, deployed.stdout + deployed.stderr).to.equal(0)
+    // The same service whose code also sends to a declared queue no event consumes (a producer binding): deploy
+    // refuses it while it is declared existing and missing, and otherwise creates it, as its own.
+    const file = join(ROOT, '.serverless/cloudflare/polycloud.json')
+    const packaged = readFileSync(file, 'utf8')
+    const manifest = JSON.parse(packaged) as ServiceManifest
+    const saved = { ...process.env }
+    Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl })
+    const quiet = { notice: () => {}, info: () => {}, verbose: () => {}, warning: () => {}, error: () => {} }
+    const deployWith = async (existing: boolean) => {
+      writeFileSync(file, JSON.stringify({ ...manifest, producers: [{ name: 'polycloud-demo-dev-jobs', binding: 'QUEUE_JOBS', existing }] }))
+      await deployCommand({ packageDir: join(ROOT, '.serverless'), log: quiet, write: () => {} } as unknown as ServiceContext<CloudflarePlan>)
+    }
+    let refusal: unknown
+    try {
+      await deployWith(true).catch((error: unknown) => (refusal = error))
+      expect(String(refusal)).to.contain('queue polycloud-demo-dev-jobs does not exist on the account')
+      expect([...api.state.queues.values()].some((queue) => queue.queue_name === 'polycloud-demo-dev-jobs')).to.equal(false)
+      await deployWith(false)
+    } finally {
+      writeFileSync(file, packaged)
+      process.env = saved
+    }
+    expect([...api.state.queues.values()].some((queue) => queue.queue_name === 'polycloud-demo-dev-jobs')).to.equal(true)
     const bucket = api.state.buckets.get('polycloud-demo-dev-uploads')
     for (let i = 0; i < 1001; i++) bucket?.objects.set(`images/${String(i).padStart(4, '0')} a.png`, 70)
     const result = await run(['remove', '--deleteObjects'])
     expect(result.code, result.stdout + result.stderr).to.equal(0)
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(false)
     expect(result.stdout).to.contain('R2 bucket polycloud-demo-dev-uploads and its 1001 object(s)')
+    expect([...api.state.queues.values()].map((queue) => queue.queue_name)).to.deep.equal(['polycloud-demo-dev-orders-dlq'])
     // Listed in pages of 1000 by cursor, each object deleted by its key.
     expect(api.operations().filter((operation) => operation === 'r2-list-objects').length).to.be.at.least(2)
   })

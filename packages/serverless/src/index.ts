@@ -108,6 +108,9 @@ const DELETE_DATA = { usage: 'Also delete the stores deploy created that still h
 
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
+/** `serverless remove --deleteObjects`: buckets deploy created are deleted with their objects (kept while they hold any, otherwise). */
+const DELETE_OBJECTS = { usage: 'Also delete the buckets deploy created that still hold objects, with their objects', type: 'boolean' }
+
 export default class PolycloudPlugin {
   readonly hooks: Record<string, () => Promise<void>>
   readonly commands: Json = {}
@@ -161,8 +164,8 @@ export default class PolycloudPlugin {
     if (provider.handOver === undefined) this.#serveCommands()
     else {
       // The framework's own commands take Polycloud's options too.
-      this.commands.remove = { options: { deleteData: DELETE_DATA } }
-      // The framework's own offline command (serverless-offline's) takes the provider's options too.
+      this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS, deleteData: DELETE_DATA } }
+      // serverless-offline's offline command, the provider's options.
       if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
     }
   }
@@ -216,7 +219,7 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    this.commands.remove = { options: { region, deleteData: DELETE_DATA } }
+    this.commands.remove = { options: { region, deleteObjects: DELETE_OBJECTS, deleteData: DELETE_DATA } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

@@ -1,4 +1,4 @@
-import { EventError, quote, readId, readObject, readSize, readString, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, carrierOf, quote, readId, readObject, readSize, readString, withTrace, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
@@ -55,7 +55,10 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
     throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
   const details = readObject(data, 'data')
-  return {
+  // The writer's trace: a CloudEvent's traceparent extension, else the client request id of the write (the blob
+  // driver of @polycloud/resources sends its traceparent as x-ms-client-request-id; Event Grid has no metadata).
+  const carrier = carrierOf(event) ?? (typeof details.clientRequestId === 'string' ? { traceparent: details.clientRequestId } : undefined)
+  return withTrace<StorageEvent>({
     kind: 'storage',
     id: readId(event.id, 'id'),
     time: isoTime(time, names.time),
@@ -69,7 +72,7 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
     etag: bareEtag(readString(details.eTag, 'data.eTag')),
     contentType: readString(details.contentType, 'data.contentType'),
     versionId: undefined,
-  }
+  }, carrier)
 }
 
 /**

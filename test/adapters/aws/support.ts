@@ -12,8 +12,11 @@ export function lambdaContext(remainingMs = 3000): LambdaContext {
   }
 }
 
-/** Captures what Polycloud writes to stdout (its log lines) while `run` runs. */
-export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>> }> {
+/**
+ * Captures what Polycloud writes to stdout while `run` runs: the handler's log lines (`lines`) and the invocations'
+ * summary lines (`summaries`, marked `"polycloud":"invocation"` or `"message"`).
+ */
+export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>>; summaries: Array<Record<string, unknown>> }> {
   const write = process.stdout.write.bind(process.stdout)
   const chunks: string[] = []
   process.stdout.write = ((chunk: string | Uint8Array) => {
@@ -22,12 +25,12 @@ export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result:
   }) as typeof process.stdout.write
   try {
     const result = await run()
-    const lines = chunks
+    const all = chunks
       .join('')
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-    return { result, lines }
+    return { result, lines: all.filter((line) => line.polycloud === undefined), summaries: all.filter((line) => line.polycloud !== undefined) }
   } finally {
     process.stdout.write = write
   }

@@ -13,7 +13,7 @@ export { jwtCaller } from './caller.js'
 export type { RouteTemplate, RouteMatch, Router } from './router.js'
 export type { ContextInit, LogSink, Observability } from './context.js'
 export { isoTime, jsonString, redacted, redactText, redactField, isSecretName, REDACTED, logSettings, forgetLogSettings, perEnvironment, SUMMARY_MARK, MESSAGE_MARK } from './log.js'
-export type { LogSettings } from './log.js'
+export type { LogSettings, SummaryPolicy } from './log.js'
 export type { Ending } from './context.js'
 export {
   parseTraceparent,

@@ -193,11 +193,14 @@ export class PortableContext implements Context {
         const traceparent = headers.get('traceparent')
         if (traceparent !== null) direct = parseTraceparent(traceparent, headers.get('tracestate'))
       }
-      platform = this.#init.incoming?.()
-      if (platform === undefined && direct === undefined && headers !== undefined && format?.traceHeader !== undefined) {
+      // The platform's trace: the request's own platform header first (API Gateway's X-Amzn-Trace-Id, Cloud Run's
+      // X-Cloud-Trace-Context: the trace the platform continues, read without the cost of an environment variable),
+      // else what the platform gives the invocation (Lambda's _X_AMZN_TRACE_ID, the Functions host's trace context).
+      if (direct === undefined && headers !== undefined && format?.traceHeader !== undefined) {
         const value = headers.get(format.traceHeader)
         if (value !== null) platform = format.parseTraceHeader?.(value)
       }
+      platform ??= this.#init.incoming?.()
     } catch {
       // A trace header that cannot even be read is ignored, never an error: what was read is used.
     }
@@ -238,21 +241,23 @@ export class PortableContext implements Context {
 
   /**
    * Ends the invocation (or, with `eventId`, one message of a batch that ran in its own trace): writes its summary
-   * line (message line), unless POLYCLOUD_LOG_SUMMARY turns it off or LOG_LEVEL drops its level, and hands its span
-   * to the installed tracer. Returns the tracer's flush when the invocation must wait for it before returning (on
+   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default when it failed or was a cold start) and LOG_LEVEL
+   * lets through, and hands its span to the installed tracer. Returns the tracer's flush when the invocation must wait for it before returning (on
    * Workers it goes to `waitUntil`).
    */
   end(kind: string, ending: Ending = {}): Promise<void> | undefined {
-    const now = Date.now()
     const { status, eventId } = ending
-    const started = ending.started ?? this.started
     const failed = ending.error !== undefined || (status !== undefined && status >= 500) || (eventId === undefined && this.#failed > 0)
     const settings = logSettings(this.env)
-    if (settings.summary && (failed ? LEVELS.error : LEVELS.info) >= settings.threshold) {
-      const members = summaryMembers(kind, failed, status, eventId, this.#events, this.#failed, now - started, this.coldStart)
+    const tracer = currentTracer()
+    const notable = failed || (this.coldStart && eventId === undefined)
+    const write = (settings.summary === 'all' || (notable && settings.summary === 'notable')) && (failed ? LEVELS.error : LEVELS.info) >= settings.threshold
+    if (!write && tracer === undefined) return undefined // a warm invocation that went well: nothing more to do
+    const now = Date.now()
+    if (write) {
+      const members = summaryMembers(kind, failed, status, eventId, this.#events, this.#failed, now - (ending.started ?? this.started), this.coldStart)
       this.#sink(failed ? 'error' : 'info', line(this.#init.observability ?? PLAIN, failed ? 'error' : 'info', eventId === undefined ? '"invocation"' : '"message"', this.#lineMembers(), members, now))
     }
-    const tracer = currentTracer()
     const flushing = tracer?.end(this, kind, failed, ending, now)
     if (flushing === undefined || this.#waitUntil === undefined) return flushing
     this.#waitUntil(flushing)

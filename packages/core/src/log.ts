@@ -44,7 +44,32 @@ export const LEVELS: Readonly<Record<LogLevel | 'silent', number>> = { debug: 10
 /** What LOG_LEVEL and POLYCLOUD_LOG_SUMMARY say, read once per environment object (process.env: once per process). */
 export interface LogSettings {
   readonly threshold: number
-  readonly summary: boolean
+  /** Which invocations write a summary line: every one, the notable ones (failed, or a cold start), or none. */
+  readonly summary: SummaryPolicy
+}
+
+/**
+ * POLYCLOUD_LOG_SUMMARY: `all` (also `on`, `true`, `1`), `notable` (the default: a failed invocation, a batch with a
+ * failed message, a cold start) or `off` (also `false`, `0`). The default keeps a successful warm invocation's cost
+ * to a check (writing its line costs more than the rest of a warm HTTP request); the platforms count invocations and
+ * durations themselves, the lines add what they do not see: failures as the handler saw them and cold starts.
+ */
+export type SummaryPolicy = 'all' | 'notable' | 'off'
+
+function summaryPolicy(value: string | undefined): SummaryPolicy {
+  switch (value?.toLowerCase()) {
+    case 'all':
+    case 'on':
+    case 'true':
+    case '1':
+      return 'all'
+    case 'off':
+    case 'false':
+    case '0':
+      return 'off'
+    default:
+      return 'notable'
+  }
 }
 
 // What the logs read from an environment, by environment object and reader: a process's environment does not change
@@ -66,18 +91,25 @@ export function perEnvironment<T>(env: Env, read: (env: Env) => T): T {
 
 function readSettings(env: Env): LogSettings {
   const level = env.LOG_LEVEL?.toLowerCase() as LogLevel | 'silent' | undefined
-  const summary = env.POLYCLOUD_LOG_SUMMARY?.toLowerCase()
-  return { threshold: (level !== undefined && Object.hasOwn(LEVELS, level) ? LEVELS[level] : undefined) ?? LEVELS.info, summary: summary !== 'off' && summary !== 'false' && summary !== '0' }
+  return { threshold: (level !== undefined && Object.hasOwn(LEVELS, level) ? LEVELS[level] : undefined) ?? LEVELS.info, summary: summaryPolicy(env.POLYCLOUD_LOG_SUMMARY) }
 }
 
 /**
  * The log settings of an environment: the threshold from LOG_LEVEL (debug, info, warn, error, silent; default
- * info) and whether the summary line is written (POLYCLOUD_LOG_SUMMARY: `off`, `false` or `0` turn it off). Read
+ * info) and which invocations write a summary line (POLYCLOUD_LOG_SUMMARY: see {@link SummaryPolicy}). Read
  * once per environment object: a process's environment does not change while it serves.
  */
 export function logSettings(env: Env): LogSettings {
-  return perEnvironment(env, readSettings)
+  // Every invocation of an instance passes the same environment object: one comparison instead of two map lookups.
+  if (env !== lastEnv || lastSettings === undefined) {
+    lastSettings = perEnvironment(env, readSettings)
+    lastEnv = env
+  }
+  return lastSettings
 }
+
+let lastEnv: Env | undefined
+let lastSettings: LogSettings | undefined
 
 /**
  * Forgets what the logs read from an environment object (LOG_LEVEL, POLYCLOUD_LOG_SUMMARY, the adapters' reads such
@@ -86,6 +118,7 @@ export function logSettings(env: Env): LogSettings {
  */
 export function forgetLogSettings(env: Env): void {
   memos.delete(env)
+  if (env === lastEnv) lastSettings = undefined
 }
 
 // Times: the ISO text of the current second is kept, so a line costs a number's formatting, not a Date's.

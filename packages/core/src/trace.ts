@@ -176,24 +176,30 @@ function withOrigin(trace: IncomingTrace | undefined, origin: TraceOrigin): Inco
 let spanPrefix: string | undefined
 let spanCounter = 0
 
-function random32(): string {
-  return ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, '0')
+// Two hex digits per byte value: an id is a few table reads, where Number#toString(16) costs a runtime call each.
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
+
+function hex32(value: number): string {
+  return (HEX[value >>> 24] as string) + (HEX[(value >>> 16) & 255] as string) + (HEX[(value >>> 8) & 255] as string) + (HEX[value & 255] as string)
+}
+
+function random32(): number {
+  return (Math.random() * 0x100000000) >>> 0
 }
 
 /** A new span id: 16 lower-case hex digits, never all zeros. */
 export function newSpanId(): string {
   if (spanPrefix === undefined) {
-    const prefix = random32()
-    spanPrefix = prefix === '00000000' ? '00000001' : prefix
+    spanPrefix = hex32(random32() || 1)
     spanCounter = (Math.random() * 0x40000000) | 0
   }
   spanCounter = (spanCounter + 1) & 0x7fffffff
-  return spanPrefix + spanCounter.toString(16).padStart(8, '0')
+  return spanPrefix + hex32(spanCounter)
 }
 
 /** A new trace id: the time in seconds, then 24 random hex digits. */
 export function newTraceId(now = Date.now()): string {
-  return (Math.floor(now / 1000) >>> 0).toString(16).padStart(8, '0') + random32() + random32() + random32()
+  return hex32(Math.floor(now / 1000) >>> 0) + hex32(random32()) + hex32(random32()) + hex32(random32())
 }
 
 /** This invocation's trace: the incoming one continued with a new span, or a fresh trace. */

@@ -270,7 +270,7 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
     })
 
     it('writes log lines as Cloud Logging structured entries with severity and, given a trace and project, the trace', async () => {
-      await withEnvAsync({ GOOGLE_CLOUD_PROJECT: 'my-project' }, async () => {
+      await withEnvAsync({ GOOGLE_CLOUD_PROJECT: 'my-project', POLYCLOUD_LOG_SUMMARY: 'all' }, async () => {
         await (
           await fetch(`${server.url}/log`, {
             headers: { 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1', 'function-execution-id': 'exec-log' },
@@ -289,7 +289,7 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
         parentSpanId: '0000000000000001',
       })
       expect(log?.['logging.googleapis.com/spanId']).to.equal(log?.spanId)
-      // The summary line of the request carries the same trace, with the status.
+      // The summary line of the request (every one with POLYCLOUD_LOG_SUMMARY=all) carries the same trace and the status.
       expect(output.summaries()).to.have.length(1)
       expect(output.summaries()[0]).to.deep.include({ severity: 'INFO', polycloud: 'invocation', kind: 'http', outcome: 'ok', status: 200, traceId: '105445aa7843bc8bf206b12000100000' })
       expect(log?.requestId).to.be.a('string').and.not.equal('exec-log')

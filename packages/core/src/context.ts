@@ -241,7 +241,7 @@ export class PortableContext implements Context {
 
   /**
    * Ends the invocation (or, with `eventId`, one message of a batch that ran in its own trace): writes its summary
-   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default when it failed or was a cold start) and LOG_LEVEL
+   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default only when it failed) and LOG_LEVEL
    * lets through, and hands its span to the installed tracer. Returns the tracer's flush when the invocation must wait for it before returning (on
    * Workers it goes to `waitUntil`).
    */
@@ -250,9 +250,8 @@ export class PortableContext implements Context {
     const failed = ending.error !== undefined || (status !== undefined && status >= 500) || (eventId === undefined && this.#failed > 0)
     const settings = logSettings(this.env)
     const tracer = currentTracer()
-    const notable = failed || (this.coldStart && eventId === undefined)
-    const write = (settings.summary === 'all' || (notable && settings.summary === 'notable')) && (failed ? LEVELS.error : LEVELS.info) >= settings.threshold
-    if (!write && tracer === undefined) return undefined // a warm invocation that went well: nothing more to do
+    const write = (settings.summary === 'all' || (failed && settings.summary === 'errors')) && (failed ? LEVELS.error : LEVELS.info) >= settings.threshold
+    if (!write && tracer === undefined) return undefined // an invocation that went well: nothing more to do
     const now = Date.now()
     if (write) {
       const members = summaryMembers(kind, failed, status, eventId, this.#events, this.#failed, now - (ending.started ?? this.started), this.coldStart)

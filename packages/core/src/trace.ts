@@ -177,10 +177,12 @@ let spanPrefix: string | undefined
 let spanCounter = 0
 
 // Two hex digits per byte value: an id is a few table reads, where Number#toString(16) costs a runtime call each.
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
+// Made on the first id, not at load: a cold start that never needs an id does not pay for it.
+let HEX: readonly string[] | undefined
 
 function hex32(value: number): string {
-  return (HEX[value >>> 24] as string) + (HEX[(value >>> 16) & 255] as string) + (HEX[(value >>> 8) & 255] as string) + (HEX[value & 255] as string)
+  const hex = (HEX ??= Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0')))
+  return (hex[value >>> 24] as string) + (hex[(value >>> 16) & 255] as string) + (hex[(value >>> 8) & 255] as string) + (hex[value & 255] as string)
 }
 
 function random32(): number {

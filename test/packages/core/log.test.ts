@@ -67,21 +67,21 @@ describe('core/log: redaction', () => {
 })
 
 describe('core/log: the summary line', () => {
-  it('by default, writes one for a failure and a cold start, none for a warm invocation that went well', () => {
+  it('by default, writes one for a failure only: none for an invocation that went well, cold or warm', () => {
     const warm = contextWith()
     warm.context.end('http', { status: 200 })
     warm.context.end('http', { status: 404 })
     expect(warm.lines).to.deep.equal([])
-    const failed = contextWith()
-    failed.context.end('http', { status: 503 })
-    expect(failed.lines[0]).to.include({ level: 'error', message: 'invocation', polycloud: 'invocation', kind: 'http', outcome: 'error', status: 503, coldStart: false })
     const cold = contextWith({}, true)
     cold.context.end('queue')
-    expect(cold.lines[0]).to.include({ level: 'info', polycloud: 'invocation', kind: 'queue', outcome: 'ok', coldStart: true })
+    expect(cold.lines).to.deep.equal([])
+    const failed = contextWith({}, true)
+    failed.context.end('http', { status: 503 })
+    expect(failed.lines[0]).to.include({ level: 'error', message: 'invocation', polycloud: 'invocation', kind: 'http', outcome: 'error', status: 503, coldStart: true })
     const batch = contextWith()
     batch.context.recordBatch(5, 2)
     batch.context.end('queue')
-    expect(batch.lines[0]).to.include({ outcome: 'error', events: 5, failed: 2 })
+    expect(batch.lines[0]).to.include({ outcome: 'error', events: 5, failed: 2, coldStart: false })
     expect(batch.lines[0]?.durationMs).to.be.a('number').and.at.least(0)
   })
 
@@ -104,7 +104,7 @@ describe('core/log: the summary line', () => {
     env.LOG_LEVEL = 'debug'
     expect(logSettings(env).threshold).to.equal(30)
     forgetLogSettings(env)
-    expect(logSettings(env)).to.deep.equal({ threshold: 10, summary: 'notable' })
+    expect(logSettings(env)).to.deep.equal({ threshold: 10, summary: 'errors' })
   })
 
   it('formats times as ISO 8601 with milliseconds', () => {

@@ -101,6 +101,25 @@ describe('trace across clouds', () => {
     expect(seen).to.deep.equal({ aws: expected, azure: expected, gcp: expected, cloudflare: expected })
   })
 
+  it('writes Workers log lines as JSON text, or as objects Workers Logs indexes with POLYCLOUD_LOG_FORMAT=object', async () => {
+    const app = createWorker(http((_request, context) => (context.log.warn('careful', { token: 'secret-value', n: 1 }), json({}))), [workersFetch])
+    const request = (): Request => new Request('https://example.com/', { headers: { traceparent: TRACEPARENT, 'cf-ray': 'ray-2' } })
+    const asText = await captureConsole(() => app.fetch(request(), {}, fakeExecutionContext()))
+    const [level, text] = asText.lines[0] as [string, string]
+    expect(level).to.equal('warn')
+    expect(JSON.parse(text)).to.include({ message: 'careful', traceId: TRACE, token: '[REDACTED]', n: 1 })
+    const logged: unknown[] = []
+    const saved = console.warn
+    console.warn = (value: unknown) => void logged.push(value)
+    try {
+      await app.fetch(request(), { POLYCLOUD_LOG_FORMAT: 'object' }, fakeExecutionContext())
+    } finally {
+      console.warn = saved
+    }
+    expect(logged).to.have.length(1)
+    expect(logged[0]).to.be.an('object').that.includes({ level: 'warn', message: 'careful', requestId: 'ray-2', traceId: TRACE, token: '[REDACTED]', n: 1 })
+  })
+
   it('continues AWS\'s X-Amzn-Trace-Id in every real HTTP payload that carries one', async () => {
     let checked = 0
     for (const path of fixturePaths('aws')) {

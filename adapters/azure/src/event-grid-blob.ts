@@ -55,9 +55,9 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
     throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
   const details = readObject(data, 'data')
-  // The writer's trace: a CloudEvent's traceparent extension, else the client request id of the write (the blob
-  // driver of @polycloud/resources sends its traceparent as x-ms-client-request-id; Event Grid has no metadata).
-  const carrier = carrierOf(event) ?? (typeof details.clientRequestId === 'string' ? { traceparent: details.clientRequestId } : undefined)
+  // The writer's trace, when the event carries one: a CloudEvent's traceparent extension (Event Grid's blob events
+  // carry no blob metadata).
+  const carrier = carrierOf(event)
   return withTrace<StorageEvent>({
     kind: 'storage',
     id: readId(event.id, 'id'),

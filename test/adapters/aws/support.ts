@@ -37,12 +37,15 @@ export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result:
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  let value: unknown
-  try {
-    value = await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+export async function rejection(run: () => Promise<unknown>): Promise<Error> {
+  // The failed invocation's summary line goes to stdout: captured, so the test output stays clean.
+  const { result } = await captureStdout(async (): Promise<{ value: unknown } | { error: Error }> => {
+    try {
+      return { value: await run() }
+    } catch (error) {
+      return { error: error as Error }
+    }
+  })
+  if ('error' in result) return result.error
+  throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`)
 }

@@ -1,8 +1,11 @@
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): parsing the headers strictly (an invalid one is ignored,
 // never an error), the platforms' own formats, and what an invocation's context makes of them.
 import { expect } from 'chai'
+import { queue, type Context } from '@polycloud/core'
 import {
   PortableContext,
+  PortableQueueMessage,
+  runEvents,
   carrierTrace,
   eventTrace,
   newSpanId,
@@ -237,5 +240,96 @@ describe('core/trace: the context', () => {
       },
     })
     expect(ctx.trace.traceId).to.match(/^[0-9a-f]{32}$/)
+  })
+})
+
+describe('core/trace: traced fetch', () => {
+  it("adds the invocation's traceparent (and tracestate) to outgoing requests, keeping one the caller set", async () => {
+    const { traced } = await import('@polycloud/core')
+    const context = new PortableContext({
+      provider: 'aws',
+      requestId: 'r',
+      functionName: 'f',
+      deadline: Date.now() + 1000,
+      env: {},
+      native: { provider: 'aws', event: null, context: null },
+      sink: () => {},
+    })
+    context.useRequest({ headers: { get: (name: string) => (name === 'traceparent' ? VALID : name === 'tracestate' ? 'congo=t61rcWkgMzE' : null) } })
+    const sent: Headers[] = []
+    const fake = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      sent.push(new Headers(init?.headers))
+      return new Response('ok', { status: 200 })
+    }) as typeof fetch
+    const tracedFetch = traced(context, fake)
+    expect((await tracedFetch('https://api.example.com/a', { method: 'POST', headers: { 'x-other': '1' } })).status).to.equal(200)
+    await tracedFetch('https://api.example.com/b', { headers: { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-00` } })
+    expect(sent[0]?.get('traceparent')).to.equal(`00-${TRACE}-${context.trace.spanId}-01`)
+    expect(sent[0]?.get('tracestate')).to.equal('congo=t61rcWkgMzE')
+    expect(sent[0]?.get('x-other')).to.equal('1')
+    expect(sent[1]?.get('traceparent')).to.equal(`00-${'1'.repeat(32)}-${'2'.repeat(16)}-00`)
+    // A failing fetch rejects as it did.
+    const broken = traced(context, (async () => {
+      throw new TypeError('fetch failed')
+    }) as typeof fetch)
+    let error: unknown
+    await broken('https://api.example.com/c').catch((caught: unknown) => (error = caught))
+    expect((error as Error).message).to.equal('fetch failed')
+  })
+})
+
+describe('core/trace: batches', () => {
+  const message = (id: string, traceparent?: string): PortableQueueMessage =>
+    withTrace(
+      new PortableQueueMessage({ id, time: '2024-01-01T00:00:00.000Z', source: 'q', native: null, payload: { text: id }, attributes: {}, queue: 'q', attempt: 1 }),
+      traceparent === undefined ? undefined : { traceparent },
+    )
+  const batchContext = (lines: Array<Record<string, unknown>>): PortableContext =>
+    new PortableContext({
+      provider: 'aws',
+      requestId: 'batch',
+      functionName: 'f',
+      deadline: Date.now() + 1000,
+      env: { POLYCLOUD_LOG_SUMMARY: 'all' },
+      native: { provider: 'aws', event: null, context: null },
+      sink: (_level, line) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    })
+
+  it('runs a batch of one in the trace its message carries', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const context = batchContext(lines)
+    let seen: string | undefined
+    await runEvents(queue((_m, ctx: Context) => void (seen = ctx.trace.traceId)), [message('m1', VALID)], context, false)
+    expect(seen).to.equal(TRACE)
+    expect(context.trace.traceId).to.equal(TRACE)
+  })
+
+  it('runs each traced message of a larger batch in its own trace, with a message line each', async () => {
+    const other = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`
+    const lines: Array<Record<string, unknown>> = []
+    const context = batchContext(lines)
+    const seen: Record<string, string> = {}
+    const failed = await runEvents(
+      queue((m, ctx: Context) => {
+        seen[m.id] = ctx.trace.traceId
+        ctx.log.info('working', { id: m.id })
+        if (m.id === 'm2') throw new Error('no')
+      }),
+      [message('m1', VALID), message('m2', other), message('m3')],
+      context,
+      false,
+    )
+    expect(failed.map((m) => m.id)).to.deep.equal(['m2'])
+    expect(seen).to.deep.equal({ m1: TRACE, m2: 'a'.repeat(32), m3: context.trace.traceId })
+    expect(seen.m3).to.not.equal(TRACE).and.not.equal('a'.repeat(32))
+    // The handler's lines carry their message's trace; each traced message ends with a message line.
+    const byId = (id: string) => lines.find((line) => line.message === 'working' && line.id === id)
+    expect(byId('m1')?.traceId).to.equal(TRACE)
+    expect(byId('m2')?.traceId).to.equal('a'.repeat(32))
+    const messageLines = lines.filter((line) => line.polycloud === 'message')
+    expect(messageLines.map((line) => [line.eventId, line.outcome, line.traceId])).to.deep.equal([
+      ['m1', 'ok', TRACE],
+      ['m2', 'error', 'a'.repeat(32)],
+    ])
   })
 })

@@ -234,12 +234,13 @@ describe('README: the commands answer what it shows', function () {
     const run = await serverless(['invoke', 'local', '-f', 'orders', '--path', 'events/orders.json'], { timeoutMs: 90_000 })
     expect(run.code, run.stderr).to.equal(0)
     const shown = blocks(section('Local emulation')).find(({ lines }) => lines[0]?.includes('events/orders.json'))!.lines.slice(1).map((line) => line.replace(/^# /, ''))
-    const result = shown.slice(2).join('\n')
+    const result = shown.slice(3).join('\n')
     expect(run.stdout).to.include(result)
     const logs = run.stdout.split('\n').filter((line) => line.startsWith('{"level"')).map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(logs.map((log) => [log.level, log.message])).to.deep.equal([
       ['info', 'order accepted'],
       ['error', 'event failed'],
+      ['error', 'invocation'],
     ])
     expect(logs[0]).to.include({ orderId: 'o-1', items: 2, total: 12.5, attempt: 1, queue: 'polycloud-demo-dev-orders' })
     expect(logs[1]).to.include({ eventId: 'order-bad-2' })
@@ -247,6 +248,9 @@ describe('README: the commands answer what it shows', function () {
     // The log lines the README shows (with `...` for what changes per run) are these.
     expect(shown[0]).to.match(/^\{"level":"info","message":"order accepted",\.\.\.,"orderId":"o-1","items":2,"total":12\.5,"attempt":1,"queue":"polycloud-demo-dev-orders"\}$/)
     expect(shown[1]).to.match(/^\{"level":"error","message":"event failed",\.\.\.,"eventId":"order-bad-2","error":\{"name":"Error","message":"order o-2: no items",\.\.\.\}\}$/)
+    // The batch's summary line: one message of two failed.
+    expect(logs[2]).to.include({ polycloud: 'invocation', kind: 'queue', outcome: 'error', events: 2, failed: 1 })
+    expect(shown[2]).to.match(/^\{"level":"error","message":"invocation",\.\.\.,"polycloud":"invocation","kind":"queue","outcome":"error","events":2,"failed":1,\.\.\.\}$/)
   })
 })
 

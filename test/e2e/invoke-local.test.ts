@@ -61,7 +61,10 @@ describe('e2e: serverless invoke local, every trigger kind', function () {
     expect(logs.map((line) => [line.level, line.message])).to.deep.equal([
       ['info', 'order accepted'],
       ['error', 'event failed'],
+      ['error', 'invocation'],
     ])
+    // The batch's summary line, in the same trace as the handler's lines.
+    expect(logs[2]).to.include({ polycloud: 'invocation', kind: 'queue', outcome: 'error', events: 2, failed: 1, traceId: logs[0]?.traceId })
   })
 
   it('topic: an SNS notification', async () => {

@@ -3,12 +3,16 @@ import {
   createDispatcher,
   createEventDispatcher,
   createHttpDispatcher,
+  parseXRay,
+  xrayTraceId,
   type DispatchOptions,
   type EventHandler,
   type EventSource,
   type HttpHandler,
   type HttpSource,
+  type IncomingTrace,
   type LogSink,
+  type Observability,
   type PortableHandler,
   type Source,
 } from '@polycloud/core/adapter'
@@ -28,6 +32,22 @@ const stdoutSink: LogSink = (_level, line) => {
   process.stdout.write(`${line}\n`)
 }
 
+/**
+ * CloudWatch's conventions: Lambda's JSON log format reads `level` and an RFC 3339 `timestamp` (its log-level
+ * filtering uses them), Logs Insights discovers the other fields; `xrayTraceId` is the trace in X-Ray's form
+ * (`1-5759e988-bd862e3fe1be46a994272793`), the id the X-Ray console and CloudWatch's trace views search logs by. An
+ * HTTP request without a `traceparent` continues the X-Ray trace (`_X_AMZN_TRACE_ID`, else `X-Amzn-Trace-Id`).
+ */
+export const AWS_OBSERVABILITY: Observability = {
+  timeKey: 'timestamp',
+  traceFields: (trace) => `"xrayTraceId":"${xrayTraceId(trace.traceId)}"`,
+  traceHeader: 'x-amzn-trace-id',
+  parseTraceHeader: parseXRay,
+}
+
+/** The X-Ray trace Lambda started for the invocation: the runtime sets `_X_AMZN_TRACE_ID` before each one. */
+const lambdaTrace = (): IncomingTrace | undefined => parseXRay(process.env._X_AMZN_TRACE_ID)
+
 /** How the Lambda entry points dispatch: the event is the input; the id, name and deadline are Lambda's own. */
 const LAMBDA: DispatchOptions<[unknown, LambdaContext]> = {
   provider: 'aws',
@@ -40,6 +60,8 @@ const LAMBDA: DispatchOptions<[unknown, LambdaContext]> = {
       env: process.env,
       native: { provider: 'aws', event, context },
       sink: stdoutSink,
+      observability: AWS_OBSERVABILITY,
+      incoming: lambdaTrace,
     }),
 }
 

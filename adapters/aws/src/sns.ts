@@ -7,6 +7,8 @@ import {
   readTime,
   translateRecords,
   unwrapMessage,
+  withTrace,
+  type TraceCarrier,
   type EventSource,
   type TopicMessage,
   throwIfFailed,
@@ -45,14 +47,16 @@ function attributeValue(attribute: unknown): unknown {
  * A notification as a neutral topic message; `native` is the record it came in (SNS or SQS), `at` where the
  * notification is in it, for error messages (`Sns.`, or `body.` for a notification in an SQS message).
  */
-export function notificationToMessage(notification: SnsNotification, native: unknown, at = 'Sns.'): TopicMessage {
+export function notificationToMessage(notification: SnsNotification, native: unknown, at = 'Sns.', carrier?: TraceCarrier): TopicMessage {
   if (!isRecord(notification)) throw new EventError('the notification is not an object')
   if (typeof notification.MessageId !== 'string' || notification.MessageId === '') throw new EventError('the notification has no MessageId')
   if (typeof notification.Message !== 'string') throw new EventError(`notification ${notification.MessageId} has no Message string`)
   const topicArn = readString(notification.TopicArn, `${at}TopicArn`) ?? ''
   // A body Polycloud sent base64 (bytes SNS cannot carry) is marked by an attribute: see core's envelope.ts.
   const received = unwrapMessage({ text: notification.Message }, readStrings(notification.MessageAttributes, `${at}MessageAttributes`, attributeValue))
-  return new PortableTopicMessage({
+  // The notification's traceparent attribute, else what the delivery carries (an SQS message's AWSTraceHeader).
+  const trace = received.trace ?? carrier
+  return withTrace(new PortableTopicMessage({
     id: notification.MessageId,
     time: readTime(notification.Timestamp, `${at}Timestamp`),
     source: topicArn,
@@ -61,7 +65,7 @@ export function notificationToMessage(notification: SnsNotification, native: unk
     attributes: received.attributes,
     topic: arnName(topicArn),
     subject: readString(notification.Subject, `${at}Subject`),
-  })
+  }), trace)
 }
 
 function snsMessageId(record: Readonly<Record<string, unknown>>): string | undefined {

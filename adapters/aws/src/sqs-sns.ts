@@ -1,6 +1,6 @@
 import { EventError, isRecord, type EventSource, type TopicMessage } from '@polycloud/core/adapter'
 import { notificationToMessage, type SnsNotification } from './sns.js'
-import { eachSqsRecord, isFifo, isSqsEvent, sqsResult, type SqsBatchResponse, type SqsEvent } from './sqs.js'
+import { eachSqsRecord, isFifo, isSqsEvent, messageTrace, sqsResult, type SqsBatchResponse, type SqsEvent } from './sqs.js'
 
 function parseNotification(body: unknown): SnsNotification | undefined {
   if (typeof body !== 'string' || !body.includes('"TopicArn"')) return undefined
@@ -26,7 +26,7 @@ export const sqsSns: EventSource<SqsEvent, TopicMessage, SqsBatchResponse> = {
     eachSqsRecord('aws:sqs-sns', event, (record) => {
       const notification = parseNotification(record.body)
       if (!notification) throw new EventError(`message ${record.messageId} is not an SNS notification`)
-      return notificationToMessage(notification, record, 'body.')
+      return notificationToMessage(notification, record, 'body.', messageTrace(undefined, isRecord(record.attributes) ? record.attributes : {}))
     }),
   isOrdered: isFifo,
   getResult: (_event, failed) => sqsResult('aws:sqs-sns', failed),

@@ -12,6 +12,8 @@ import {
   readStrings,
   translateRecords,
   unwrapMessage,
+  withTrace,
+  type TraceCarrier,
   type EventSource,
   type InvalidRecord,
   type NeutralEvent,
@@ -111,7 +113,7 @@ function toMessage(record: SqsRecord): QueueMessage {
   const attributes = readObject(record.attributes, 'attributes')
   // A body Polycloud sent base64 (bytes SQS cannot carry) is marked by an attribute: see core's envelope.ts.
   const received = unwrapMessage({ text: record.body }, sqsAttributes(record))
-  return new PortableQueueMessage({
+  return withTrace(new PortableQueueMessage({
     id: record.messageId,
     time: readEpochTime(attributes.SentTimestamp, 'attributes.SentTimestamp'),
     source: record.eventSourceARN,
@@ -121,7 +123,17 @@ function toMessage(record: SqsRecord): QueueMessage {
     queue: arnName(record.eventSourceARN),
     attempt: readCount(attributes.ApproximateReceiveCount, 'attributes.ApproximateReceiveCount') ?? 1,
     groupId: readString(attributes.MessageGroupId, 'attributes.MessageGroupId'),
-  })
+  }), messageTrace(received.trace, attributes))
+}
+
+/**
+ * The trace an SQS message carries: its `traceparent` message attribute (what Polycloud and OpenTelemetry send), else
+ * the `AWSTraceHeader` system attribute (X-Ray's, set by the sender or by SNS with active tracing).
+ */
+export function messageTrace(carrier: TraceCarrier | undefined, attributes: Readonly<Record<string, unknown>>): TraceCarrier | undefined {
+  const xray = attributes.AWSTraceHeader
+  if (typeof xray !== 'string') return carrier
+  return carrier === undefined ? { xray } : { ...carrier, xray }
 }
 
 export const sqs: EventSource<SqsEvent, QueueMessage, SqsBatchResponse> = {

@@ -1,4 +1,4 @@
-import { EventError, quote, readObject, readSize, readString, translateRecords, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, carrierOf, quote, readObject, readSize, readString, translateRecords, withTrace, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { anyPayload, isTrigger, isoTime, metadata, type AzureInput } from './input.js'
 
 /**
@@ -57,7 +57,8 @@ function toEvent(input: BlobInput): StorageEvent {
   const properties = readObject(meta.properties, 'triggerMetadata.properties')
   const etag = bareEtag(property(properties, either(properties, 'eTag', 'etag')))
   const time = either(properties, 'lastModified', 'createdOn')
-  return {
+  // The blob's metadata: a blob written through @polycloud/resources carries the writer's traceparent there.
+  return withTrace<StorageEvent>({
     kind: 'storage',
     // The blob and its version: the same on every retry of this write, different for the next one.
     id: etag === undefined ? input.context.invocationId : `${path}@${etag}`,
@@ -72,7 +73,7 @@ function toEvent(input: BlobInput): StorageEvent {
     etag,
     contentType: property(properties, 'contentType'),
     versionId: property(properties, 'versionId'),
-  }
+  }, carrierOf(meta.metadata))
 }
 
 /**

@@ -1,4 +1,4 @@
-import { EventError, quote, readId, readObject, readSize, readString, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
+import { EventError, carrierOf, quote, readId, readObject, readSize, readString, withTrace, type EventSource, type StorageEvent, throwIfFailed } from '@polycloud/core/adapter'
 import { bareEtag } from './blob.js'
 import {
   eachGridEvent,
@@ -55,7 +55,10 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
     throw new EventError(`subject ${quote(subject)} does not name a blob (/blobServices/default/containers/<container>/blobs/<name>)`)
   }
   const details = readObject(data, 'data')
-  return {
+  // The writer's trace, when the event carries one: a CloudEvent's traceparent extension (Event Grid's blob events
+  // carry no blob metadata).
+  const carrier = carrierOf(event)
+  return withTrace<StorageEvent>({
     kind: 'storage',
     id: readId(event.id, 'id'),
     time: isoTime(time, names.time),
@@ -69,7 +72,7 @@ function toStorageEvent(event: EventGridPayload): StorageEvent {
     etag: bareEtag(readString(details.eTag, 'data.eTag')),
     contentType: readString(details.contentType, 'data.contentType'),
     versionId: undefined,
-  }
+  }, carrier)
 }
 
 /**

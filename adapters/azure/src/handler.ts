@@ -3,7 +3,10 @@ import {
   PortableContext,
   createDispatcher,
   deadlineFromEnv,
+  parseTraceparent,
+  type IncomingTrace,
   type LogLevel,
+  type Observability,
   type PortableHandler,
   type Source,
 } from '@polycloud/core/adapter'
@@ -37,6 +40,21 @@ export function isHttpStreaming(): boolean {
   return httpStreaming
 }
 
+/**
+ * Application Insights' names for the trace: `operation_Id` is the trace id (what the host files the invocation's
+ * telemetry under, when the invocation continues the host's trace context), `operation_ParentId` the span the
+ * invocation continues (the host's own span for the invocation).
+ */
+export const AZURE_OBSERVABILITY: Observability = {
+  traceFields: (trace) => `"operation_Id":"${trace.traceId}"${trace.parentSpanId === undefined ? '' : `,"operation_ParentId":"${trace.parentSpanId}"`}`,
+}
+
+/** The trace the Functions host started for the invocation (`InvocationContext.traceContext`, W3C). */
+export function hostTrace(context: InvocationContext): IncomingTrace | undefined {
+  const trace = context.traceContext
+  return trace === undefined ? undefined : parseTraceparent(trace.traceParent, trace.traceState, 'host')
+}
+
 function createContext(input: unknown, context: InvocationContext): PortableContext {
   return new PortableContext({
     provider: 'azure',
@@ -47,6 +65,8 @@ function createContext(input: unknown, context: InvocationContext): PortableCont
     native: { provider: 'azure', event: input, context },
     // Log lines go to the invocation's logger, which the host ties to the invocation in Application Insights.
     sink: (level: LogLevel, line: string) => context[level](line),
+    observability: AZURE_OBSERVABILITY,
+    incoming: () => hostTrace(context),
   })
 }
 

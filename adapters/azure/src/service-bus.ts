@@ -10,6 +10,8 @@ import {
   setOwn,
   translateRecords,
   unwrapMessage,
+  withTrace,
+  type TraceCarrier,
   type EventSource,
   type NeutralEvent,
   type QueueMessage,
@@ -78,18 +80,32 @@ interface Common {
   readonly native: ServiceBusInput
   readonly payload: ReturnType<typeof messagePayload>
   readonly attributes: Record<string, string>
+  readonly trace: TraceCarrier | undefined
+}
+
+/**
+ * The trace a Service Bus message carries: its `traceparent` application property (what Polycloud and OpenTelemetry
+ * send), else `Diagnostic-Id` (what the Azure SDKs send, in W3C form; the Functions library hands it over as
+ * `diagnostic-Id`).
+ */
+function messageTrace(trace: TraceCarrier | undefined, properties: Readonly<Record<string, string>>): TraceCarrier | undefined {
+  if (trace !== undefined) return trace
+  const diagnostic = properties['diagnostic-Id'] ?? properties['Diagnostic-Id']
+  return diagnostic === undefined ? undefined : { traceparent: diagnostic }
 }
 
 function common(input: ServiceBusInput): Common {
   const meta = metadata(input)
   // A body the Functions library would not hand over unchanged comes in Polycloud's envelope (core's envelope.ts).
-  const received = unwrapMessage(messagePayload(input.input), properties(meta))
+  const props = properties(meta)
+  const received = unwrapMessage(messagePayload(input.input), props)
   return {
     id: metadataId(meta.messageId, 'triggerMetadata.messageId'),
     time: isoTime(meta.enqueuedTimeUtc, 'triggerMetadata.enqueuedTimeUtc'),
     native: input,
     payload: received.payload,
     attributes: received.attributes,
+    trace: messageTrace(received.trace, props),
   }
 }
 
@@ -113,24 +129,26 @@ function single<E extends NeutralEvent>(input: ServiceBusInput, source: string, 
 function toQueueMessage(input: ServiceBusInput): QueueMessage {
   const meta = metadata(input)
   const queue = entityPath(input)
-  return new PortableQueueMessage({
-    ...common(input),
+  const fields = common(input)
+  return withTrace(new PortableQueueMessage({
+    ...fields,
     source: queue,
     queue,
     attempt: readCount(meta.deliveryCount, 'triggerMetadata.deliveryCount') ?? 1,
     groupId: nonEmpty(meta.sessionId, 'sessionId'),
-  })
+  }), fields.trace)
 }
 
 function toTopicMessage(input: ServiceBusInput): TopicMessage {
   const meta = metadata(input)
   const topic = topicName(input) ?? ''
-  return new PortableTopicMessage({
-    ...common(input),
+  const fields = common(input)
+  return withTrace(new PortableTopicMessage({
+    ...fields,
     source: entityPath(input),
     topic,
     subject: nonEmpty(meta.subject, 'subject') ?? nonEmpty(meta.label, 'label'),
-  })
+  }), fields.trace)
 }
 
 /**

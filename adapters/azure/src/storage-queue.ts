@@ -3,6 +3,7 @@ import {
   readCount,
   translateRecords,
   unwrapMessage,
+  withTrace,
   type EventSource,
   type QueueMessage,
   throwIfFailed,
@@ -27,7 +28,7 @@ function toMessage(input: StorageQueueInput): QueueMessage {
   const queue = triggerOption(input, 'queueName') ?? ''
   // Storage queues have no attributes: Polycloud's envelope carries them (see core's envelope.ts).
   const received = unwrapMessage(messagePayload(input.input), undefined)
-  return new PortableQueueMessage({
+  return withTrace(new PortableQueueMessage({
     id: metadataId(meta.id, 'triggerMetadata.id'),
     time: isoTime(meta.insertionTime, 'triggerMetadata.insertionTime'),
     source: queue,
@@ -36,7 +37,7 @@ function toMessage(input: StorageQueueInput): QueueMessage {
     attributes: received.attributes,
     queue,
     attempt: readCount(meta.dequeueCount, 'triggerMetadata.dequeueCount') ?? 1,
-  })
+  }), received.trace)
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   typeOf,
   translateRecords,
   unwrapMessage,
+  withTrace,
   type InvalidRecord,
   type EventSource,
   type NeutralEvent,
@@ -132,7 +133,7 @@ export function messagePayload(body: unknown): Payload {
 function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): QueueMessage {
   // Queues have no attributes: Polycloud's envelope carries them (core's envelope.ts).
   const received = unwrapMessage(messagePayload(message.body), undefined)
-  return new PortableQueueMessage({
+  return withTrace(new PortableQueueMessage({
     id: message.id,
     time: messageTime(message),
     source: batch.queue,
@@ -141,7 +142,7 @@ function toQueueMessage(message: QueueMessageLike, batch: MessageBatchLike): Que
     attributes: received.attributes,
     queue: batch.queue,
     attempt: message.attempts,
-  })
+  }), received.trace)
 }
 
 /**

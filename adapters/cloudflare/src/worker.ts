@@ -2,6 +2,7 @@ import type { HttpHandler, PortableHandler, ScheduleHandler } from '@polycloud/c
 import {
   BaseRequest,
   PortableContext,
+  consoleSink,
   createDispatcher,
   deadlineFromEnv,
   dispatch,
@@ -10,6 +11,7 @@ import {
   type ContextInit,
   type DispatchOptions,
   type HttpSource,
+  type LogSink,
   type Source,
 } from '@polycloud/core/adapter'
 import { toResponse } from './fetch.js'
@@ -115,6 +117,22 @@ export function contextMaker(options: WorkerOptions = NO_OPTIONS): ContextMaker 
   return { options, cache: options.vars === undefined ? undefined : new WeakMap() }
 }
 
+/**
+ * Where a Worker's log lines go: `console.log` / `warn` / `error` with the JSON text (`wrangler tail`, Logpush, Tail
+ * Workers and local runs see one JSON line each), or, with the var `POLYCLOUD_LOG_FORMAT=object`, the parsed object,
+ * which Workers Logs indexes field by field (the JSON text is then shown as an object locally, not as a line).
+ */
+export function workersSink(vars: Readonly<Record<string, string>>): LogSink {
+  return vars.POLYCLOUD_LOG_FORMAT === 'object' ? objectSink : consoleSink
+}
+
+const objectSink: LogSink = (level, line) => {
+  const record: unknown = JSON.parse(line)
+  if (level === 'error') console.error(record)
+  else if (level === 'warn') console.warn(record)
+  else console.log(record)
+}
+
 function createContext(
   maker: ContextMaker,
   event: unknown,
@@ -133,6 +151,7 @@ function createContext(
       deadline: options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : deadlineFromEnv(vars, timeoutSeconds),
       env: vars,
       native: { provider: 'cloudflare', event, context: ctx, extra: env },
+      sink: workersSink(vars),
     },
     ctx,
   )

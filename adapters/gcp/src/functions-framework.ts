@@ -6,6 +6,8 @@ import {
   deadlineFromEnv,
   isPortableHandler,
   isRecord,
+  parseTraceparent,
+  type IncomingTrace,
   unrecognisedInput,
   type EventError,
   type HttpHandler,
@@ -14,7 +16,7 @@ import {
 } from '@polycloud/core/adapter'
 import { isCloudEvent, notACloudEvent, type GcpCloudEvent } from './cloud-event.js'
 import { first, writeResponse, type FrameworkRequest } from './http.js'
-import { cloudLoggingSink, parseTrace, projectId, sinkFor } from './logging.js'
+import { GCP_OBSERVABILITY, stdoutSink } from './logging.js'
 import { isPushBody } from './pubsub.js'
 
 /** An HTTP function as the Functions Framework calls it: `(req, res)`, the response written to `res`. */
@@ -52,12 +54,12 @@ export function header(req: FrameworkRequest, name: string): string | undefined 
 
 /**
  * The context of one HTTP invocation: a request id of its own (not FF's execution id, which is whatever the client
- * sent in a `function-execution-id` header), the request's trace for the log lines. The function name is K_SERVICE /
- * FUNCTION_TARGET / `name`, or `routed` as it is: the function whose route a routing function matched.
+ * sent in a `function-execution-id` header); the trace continues the request's `traceparent` or
+ * `X-Cloud-Trace-Context`. The function name is K_SERVICE / FUNCTION_TARGET / `name`, or `routed` as it is: the
+ * function whose route a routing function matched.
  */
 export function httpContext(req: FrameworkRequest, res: ServerResponse, name: string | undefined, routed?: string): PortableContext {
   const env = process.env
-  const trace = parseTrace(header(req, 'x-cloud-trace-context'), header(req, 'traceparent'))
   return new PortableContext({
     provider: 'gcp',
     requestId: randomUUID(),
@@ -65,14 +67,18 @@ export function httpContext(req: FrameworkRequest, res: ServerResponse, name: st
     deadline: gcpDeadline(env),
     env,
     native: { provider: 'gcp', event: req, context: undefined, extra: res },
-    sink: trace === undefined ? cloudLoggingSink : sinkFor(trace, projectId(env)),
+    sink: stdoutSink,
+    observability: GCP_OBSERVABILITY,
   })
+}
+
+/** The trace a CloudEvent's delivery carries (the `traceparent` extension: FF copies the push request's onto it). */
+function deliveryTrace(event: unknown): IncomingTrace | undefined {
+  return isRecord(event) ? parseTraceparent(typeof event.traceparent === 'string' ? event.traceparent : undefined, typeof event.tracestate === 'string' ? event.tracestate : undefined) : undefined
 }
 
 function eventContext(event: unknown, name: string | undefined): PortableContext {
   const env = process.env
-  const traceparent = isRecord(event) && typeof event.traceparent === 'string' ? event.traceparent : undefined
-  const trace = traceparent === undefined ? undefined : parseTrace(undefined, traceparent)
   return new PortableContext({
     provider: 'gcp',
     requestId: isRecord(event) && typeof event.id === 'string' ? event.id : randomUUID(),
@@ -80,7 +86,9 @@ function eventContext(event: unknown, name: string | undefined): PortableContext
     deadline: gcpDeadline(env),
     env,
     native: { provider: 'gcp', event, context: undefined },
-    sink: trace === undefined ? cloudLoggingSink : sinkFor(trace, projectId(env)),
+    sink: stdoutSink,
+    observability: GCP_OBSERVABILITY,
+    incoming: () => deliveryTrace(event),
   })
 }
 

@@ -78,8 +78,7 @@ export type { SchedulerJobData } from './scheduler.js'
 export { isLegacyEvent, legacyToCloudEvent } from './legacy.js'
 export type { LegacyEvent, LegacyContext, LegacyResource } from './legacy.js'
 export { toEventInput } from './event-input.js'
-export { cloudLoggingSink, parseTrace, sinkFor } from './logging.js'
-export type { TraceContext } from './logging.js'
+export { cloudLoggingSink, GCP_OBSERVABILITY } from './logging.js'
 
 /**
  * The GCP adapter as tools see it (`polycloud inspect --provider gcp`): JSON is read as the Functions Framework

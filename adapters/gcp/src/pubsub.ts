@@ -16,6 +16,9 @@ import {
   type TopicMessage,
   throwIfFailed,
   unwrapMessage,
+  withTrace,
+  type ReceivedMessage,
+  type TraceCarrier,
 } from '@polycloud/core/adapter'
 import { cloudEventData, isCloudEventOfType, resourceName, type GcpCloudEvent } from './cloud-event.js'
 
@@ -186,7 +189,7 @@ function toTopicMessage(delivery: Delivery): TopicMessage {
   const { message, id } = delivery
   // Pub/Sub has no subject: Polycloud's publisher sends it as an attribute (core's envelope.ts).
   const received = unwrapMessage({ base64: dataOf(message, id, 'gcp:pubsub') }, delivery.attributes)
-  return new PortableTopicMessage({
+  return withTrace(new PortableTopicMessage({
     id,
     time: delivery.time,
     source: delivery.topicPath ?? delivery.subscription ?? '',
@@ -195,24 +198,35 @@ function toTopicMessage(delivery: Delivery): TopicMessage {
     attributes: received.attributes,
     topic: resourceName(delivery.topicPath, 'topics') ?? '',
     ...(received.subject === undefined ? {} : { subject: received.subject }),
-  })
+  }), messageTrace(received))
+}
+
+/**
+ * The trace a Pub/Sub message carries: its `traceparent` attribute (what Polycloud sends), else
+ * `googclient_traceparent` (what Google's client libraries send with OpenTelemetry on).
+ */
+function messageTrace(received: ReceivedMessage): TraceCarrier | undefined {
+  if (received.trace !== undefined) return received.trace
+  const google = received.attributes.googclient_traceparent
+  return google === undefined ? undefined : { traceparent: google, tracestate: received.attributes.googclient_tracestate }
 }
 
 function toQueueMessage(delivery: Delivery, queues?: Readonly<Record<string, string>>): QueueMessage {
   const { message, id } = delivery
+  const received = unwrapMessage({ base64: dataOf(message, id, 'gcp:pubsub-queue') }, delivery.attributes)
   const subscription = resourceName(delivery.subscription, 'subscriptions')
   const declared = subscription === undefined || queues === undefined ? undefined : Object.hasOwn(queues, subscription) ? queues[subscription] : undefined
-  return new PortableQueueMessage({
+  return withTrace(new PortableQueueMessage({
     id,
     time: delivery.time,
     source: delivery.subscription ?? delivery.topicPath ?? '',
     native: delivery.native,
-    payload: { base64: dataOf(message, id, 'gcp:pubsub-queue') },
-    attributes: delivery.attributes,
+    payload: received.payload,
+    attributes: received.attributes,
     queue: declared ?? subscription ?? resourceName(delivery.topicPath, 'topics') ?? '',
     attempt: delivery.attempt,
     groupId: delivery.groupId,
-  })
+  }), messageTrace(received))
 }
 
 /**

@@ -1,4 +1,4 @@
-import { EventError, isRecord, oneEvent, readSize, readString, readTime, throwIfFailed, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
+import { EventError, carrierOf, isRecord, oneEvent, readSize, readString, readTime, throwIfFailed, withTrace, type EventSource, type StorageEvent } from '@polycloud/core/adapter'
 import {
   cloudEventData,
   isCloudEventOfType,
@@ -47,7 +47,8 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
   }
   const generation = object.generation
   const action = event.type.slice(STORAGE_EVENT_PREFIX.length)
-  return {
+  // The object's custom metadata: an object written through @polycloud/resources carries its writer's traceparent.
+  return withTrace<StorageEvent>({
     kind: 'storage',
     id: event.id,
     time: readTime(event.time, 'time'),
@@ -62,7 +63,7 @@ function toStorageEvent(event: GcpCloudEvent): StorageEvent {
     contentType: readString(object.contentType, 'data.contentType'),
     // int64: a decimal string in real events, a number in some examples.
     versionId: typeof generation === 'number' ? String(readSize(generation, 'data.generation')) : readString(generation, 'data.generation'),
-  }
+  }, carrierOf(object.metadata))
 }
 
 /**

@@ -11,7 +11,29 @@ export { PortableContext, consoleSink, deadlineFromEnv } from './context.js'
 export { createRouter, hasNoParams } from './router.js'
 export { jwtCaller } from './caller.js'
 export type { RouteTemplate, RouteMatch, Router } from './router.js'
-export type { ContextInit, LogSink } from './context.js'
+export type { ContextInit, LogSink, Observability } from './context.js'
+export { isoTime, jsonString, redacted, redactText, redactField, isSecretName, REDACTED, logSettings, forgetLogSettings, perEnvironment, SUMMARY_MARK, MESSAGE_MARK } from './log.js'
+export type { LogSettings, SummaryPolicy } from './log.js'
+export type { Ending } from './context.js'
+export {
+  parseTraceparent,
+  parseTracestate,
+  parseXRay,
+  parseCloudTrace,
+  carrierTrace,
+  carrierOf,
+  startTrace,
+  newSpanId,
+  newTraceId,
+  xrayTraceId,
+  xrayHeader,
+  withTrace,
+  eventTrace,
+  Trace,
+} from './trace.js'
+export type { IncomingTrace, TraceCarrier, TraceOrigin, Sampler } from './trace.js'
+export { setTracer, currentTracer, outgoing, traceHeaders } from './tracer.js'
+export type { Tracer, OutgoingSpan, SpanKind, SpanAttributes } from './tracer.js'
 export { PortableQueueMessage, PortableTopicMessage } from './events.js'
 export type { Payload } from './events.js'
 export { EventError, defaultReason } from './errors.js'
@@ -24,7 +46,7 @@ export { jsonText, nestsDeeperThan, MAX_JSON_DEPTH, tooDeepMessage, readJson } f
 export { NEUTRAL_FIELDS, fieldProblems, fits } from './fields.js'
 export type { FieldRule, FieldRules, FieldTable, RuleFor } from './fields.js'
 export { typeOf, readId, readString, readTime, readEpochTime, readSize, readCount, readStrings, readObject } from './readers.js'
-export { unwrapMessage, messageEnvelope, ENCODING_ATTRIBUTE, SUBJECT_ATTRIBUTE, ENVELOPE_MARKER } from './envelope.js'
+export { unwrapMessage, messageEnvelope, ENCODING_ATTRIBUTE, SUBJECT_ATTRIBUTE, ENVELOPE_MARKER, TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from './envelope.js'
 export type { ReceivedMessage, MessageEnvelope } from './envelope.js'
 export {
   BatchFailedError,

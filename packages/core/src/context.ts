@@ -1,27 +1,11 @@
-import { setOwn } from './own.js'
+import { JsonLogger, LEVELS, contextMembers, line, logSettings, summaryMembers, type LogSink, type Logger, type Observability } from './log.js'
+import { parseTraceparent, startTrace, type IncomingTrace, type Trace, type TraceContext } from './trace.js'
+import { currentTracer } from './tracer.js'
 
 export type Provider = 'aws' | 'azure' | 'gcp' | 'cloudflare' // the adapters' ids, as context.provider names them (Google Cloud's is gcp)
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
-
-/** Fields attached to a log line. Errors are written as { name, message, stack }. */
-export type LogFields = Readonly<Record<string, unknown>>
-
-/**
- * Structured JSON logger: one line per call with level, message, time, request id, function and the fields.
- * The threshold comes from the LOG_LEVEL environment variable (debug, info, warn, error, silent; default info).
- */
-export interface Logger {
-  debug(message: string, fields?: LogFields): void
-  info(message: string, fields?: LogFields): void
-  warn(message: string, fields?: LogFields): void
-  error(message: string, fields?: LogFields): void
-  /** A logger that adds these fields to every line. */
-  child(fields: LogFields): Logger
-}
-
-/** Where a provider's log lines go: stdout on Lambda, the invocation context on Azure, console on Workers. */
-export type LogSink = (level: LogLevel, line: string) => void
+export type { LogLevel, LogFields, LogSink, Logger, Observability } from './log.js'
+export type { TraceContext } from './trace.js'
 
 /** The provider-specific part of a context, kept as the provider gave it. */
 export interface NativeContext {
@@ -47,14 +31,18 @@ export interface Context {
   /** Environment variables (string values only). */
   readonly env: Readonly<Record<string, string | undefined>>
   /**
+   * The W3C trace context of this invocation: continued from the request's `traceparent` (or the platform's own
+   * trace header), from the message or object that triggered it, or started fresh. Every log line carries its ids;
+   * messages sent and objects written through `@polycloud/resources` carry its `traceparent`.
+   */
+  readonly trace: TraceContext
+  /**
    * Keeps the invocation alive until the promise settles. Workers continue it after the response is sent; the
    * other providers finish it before returning, because they freeze or throttle the instance afterwards.
    */
   waitUntil(promise: Promise<unknown>): void
   readonly native: NativeContext
 }
-
-const LEVELS: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
 
 export interface ContextInit {
   readonly provider: Provider
@@ -67,6 +55,13 @@ export interface ContextInit {
   readonly sink?: LogSink
   /** Provider's own waitUntil; without one, promises are collected and awaited by {@link PortableContext.settle}. */
   readonly waitUntil?: (promise: Promise<unknown>) => void
+  /** The provider's log fields and trace header (a constant object per adapter). */
+  readonly observability?: Observability
+  /**
+   * The trace the platform started for this invocation (the `_X_AMZN_TRACE_ID` of Lambda, the Functions host's
+   * `traceContext`, a CloudEvent's `traceparent`): read only when the trace is first needed.
+   */
+  readonly incoming?: () => IncomingTrace | undefined
 }
 
 /**
@@ -84,6 +79,28 @@ export const consoleSink: LogSink = (level, line) => {
   else console.log(line)
 }
 
+const PLAIN: Observability = Object.freeze({})
+
+/** Whether the next invocation this instance (process, isolate) serves is its first. */
+let firstInvocation = true
+
+/** Headers of an incoming request, read for the trace only when it is needed. */
+interface HeadersOf {
+  readonly headers: { get(name: string): string | null }
+}
+
+/** How an invocation, or one message of a batch run in its own trace, ended (see {@link PortableContext.end}). */
+export interface Ending {
+  /** HTTP: the status answered (5xx is a failure). */
+  readonly status?: number | undefined
+  /** What failed it. */
+  readonly error?: unknown
+  /** A message of a batch: its id, for its message line (instead of the invocation's summary line). */
+  readonly eventId?: string
+  /** When the message's work started (default: the invocation's start). */
+  readonly started?: number
+}
+
 /** The context adapters create for each invocation. Everything not read by the handler stays uncomputed. */
 export class PortableContext implements Context {
   readonly provider: Provider
@@ -91,13 +108,24 @@ export class PortableContext implements Context {
   readonly functionName: string
   readonly env: Readonly<Record<string, string | undefined>>
   readonly native: NativeContext
+  /** When the invocation started (ms since the epoch). */
+  readonly started: number
+  /** Whether this is the first invocation the instance serves. */
+  readonly coldStart: boolean
+  readonly #init: ContextInit
   #deadline: number | (() => number)
   readonly #sink: LogSink
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined
   #pending: Promise<unknown>[] | undefined
   #log: Logger | undefined
+  #trace: Trace | undefined
+  #members: string | undefined
+  #request: HeadersOf | undefined
+  #direct: (() => IncomingTrace | undefined) | undefined
+  #events = -1
+  #failed = 0
 
-  constructor(init: ContextInit) {
+  constructor(init: ContextInit, coldStart?: boolean) {
     this.provider = init.provider
     this.requestId = init.requestId
     this.functionName = init.functionName
@@ -106,6 +134,10 @@ export class PortableContext implements Context {
     this.native = init.native
     this.#sink = init.sink ?? consoleSink
     this.#waitUntil = init.waitUntil
+    this.#init = init
+    this.started = Date.now()
+    this.coldStart = coldStart ?? firstInvocation
+    firstInvocation = false
   }
 
   get deadline(): number {
@@ -118,11 +150,65 @@ export class PortableContext implements Context {
   }
 
   get log(): Logger {
-    return (this.#log ??= new JsonLogger(
-      this.#sink,
-      LEVELS[(this.env.LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? 'info'] ?? LEVELS.info,
-      { requestId: this.requestId, function: this.functionName },
-    ))
+    return (this.#log ??= new JsonLogger(this.#sink, logSettings(this.env).threshold, this.#init.observability ?? PLAIN, () => this.#lineMembers()))
+  }
+
+  get trace(): TraceContext {
+    return (this.#trace ??= this.#startTrace())
+  }
+
+  /** The request whose `traceparent` (or platform trace header) this invocation continues; read when needed. */
+  useRequest(request: HeadersOf): void {
+    this.#request = request
+  }
+
+  /**
+   * Continues the trace `direct` reads (a message's, an object's: a batch of one is that message's work). No effect
+   * once the trace was read.
+   */
+  continueTrace(direct: () => IncomingTrace | undefined): void {
+    if (this.#trace === undefined) this.#direct = direct
+  }
+
+  /**
+   * The context of one event of a batch that carries its own trace (`direct`): the same invocation (id, deadline,
+   * environment, `waitUntil`) in the event's trace, its log lines carrying that trace's ids.
+   */
+  derive(direct: () => IncomingTrace | undefined): PortableContext {
+    const child = new PortableContext({ ...this.#init, waitUntil: (promise) => this.waitUntil(promise) }, this.coldStart)
+    child.#deadline = this.#deadline
+    child.#direct = direct
+    return child
+  }
+
+  #startTrace(): Trace {
+    const format = this.#init.observability
+    let direct: IncomingTrace | undefined
+    let headers: HeadersOf['headers'] | undefined
+    let platform: IncomingTrace | undefined
+    try {
+      if (this.#direct !== undefined) direct = this.#direct()
+      else if (this.#request !== undefined) {
+        headers = this.#request.headers
+        const traceparent = headers.get('traceparent')
+        if (traceparent !== null) direct = parseTraceparent(traceparent, headers.get('tracestate'))
+      }
+      // The platform's trace: the request's own platform header first (API Gateway's X-Amzn-Trace-Id, Cloud Run's
+      // X-Cloud-Trace-Context: the trace the platform continues, read without the cost of an environment variable),
+      // else what the platform gives the invocation (Lambda's _X_AMZN_TRACE_ID, the Functions host's trace context).
+      if (direct === undefined && headers !== undefined && format?.traceHeader !== undefined) {
+        const value = headers.get(format.traceHeader)
+        if (value !== null) platform = format.parseTraceHeader?.(value)
+      }
+      platform ??= this.#init.incoming?.()
+    } catch {
+      // A trace header that cannot even be read is ignored, never an error: what was read is used.
+    }
+    return startTrace(direct, platform, currentTracer()?.sampler)
+  }
+
+  #lineMembers(): string {
+    return (this.#members ??= contextMembers(this.#init.observability ?? PLAIN, this.requestId, this.functionName, this.trace, this.env))
   }
 
   waitUntil(promise: Promise<unknown>): void {
@@ -146,65 +232,34 @@ export class PortableContext implements Context {
       }
     }
   }
-}
 
-class JsonLogger implements Logger {
-  readonly #sink: LogSink
-  readonly #threshold: number
-  readonly #fields: LogFields
-
-  constructor(sink: LogSink, threshold: number, fields: LogFields) {
-    this.#sink = sink
-    this.#threshold = threshold
-    this.#fields = fields
+  /** Records how a batch went, for the summary line: how many events it held and how many failed. */
+  recordBatch(events: number, failed: number): void {
+    this.#events = events
+    this.#failed = failed
   }
 
-  debug(message: string, fields?: LogFields): void {
-    this.#write('debug', message, fields)
-  }
-
-  info(message: string, fields?: LogFields): void {
-    this.#write('info', message, fields)
-  }
-
-  warn(message: string, fields?: LogFields): void {
-    this.#write('warn', message, fields)
-  }
-
-  error(message: string, fields?: LogFields): void {
-    this.#write('error', message, fields)
-  }
-
-  child(fields: LogFields): Logger {
-    return new JsonLogger(this.#sink, this.#threshold, { ...this.#fields, ...fields })
-  }
-
-  #write(level: LogLevel, message: string, fields: LogFields | undefined): void {
-    if (LEVELS[level] < this.#threshold) return
-    const record: Record<string, unknown> = { level, message, time: new Date().toISOString(), ...this.#fields }
-    if (fields) for (const key in fields) setOwn(record, key, fields[key])
-    let line: string
-    try {
-      line = JSON.stringify(record, replaceErrors)
-    } catch (error) {
-      const problem = `fields not serialisable: ${error instanceof Error ? error.message : 'unknown error'}`
-      try {
-        line = JSON.stringify({ level, message, ...this.#fields, logError: problem })
-      } catch {
-        // Not even the context's own fields (a request id the platform gave as something else): the bare line.
-        line = JSON.stringify({ level, message, logError: problem })
-      }
+  /**
+   * Ends the invocation (or, with `eventId`, one message of a batch that ran in its own trace): writes its summary
+   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default only when it failed) and LOG_LEVEL
+   * lets through, and hands its span to the installed tracer. Returns the tracer's flush when the invocation must wait for it before returning (on
+   * Workers it goes to `waitUntil`).
+   */
+  end(kind: string, ending: Ending = {}): Promise<void> | undefined {
+    const { status, eventId } = ending
+    const failed = ending.error !== undefined || (status !== undefined && status >= 500) || (eventId === undefined && this.#failed > 0)
+    const settings = logSettings(this.env)
+    const tracer = currentTracer()
+    const write = (settings.summary === 'all' || (failed && settings.summary === 'errors')) && (failed ? LEVELS.error : LEVELS.info) >= settings.threshold
+    if (!write && tracer === undefined) return undefined // an invocation that went well: nothing more to do
+    const now = Date.now()
+    if (write) {
+      const members = summaryMembers(kind, failed, status, eventId, this.#events, this.#failed, now - (ending.started ?? this.started), this.coldStart)
+      this.#sink(failed ? 'error' : 'info', line(this.#init.observability ?? PLAIN, failed ? 'error' : 'info', eventId === undefined ? '"invocation"' : '"message"', this.#lineMembers(), members, now))
     }
-    this.#sink(level, line)
+    const flushing = tracer?.end(this, kind, failed, ending, now)
+    if (flushing === undefined || this.#waitUntil === undefined) return flushing
+    this.#waitUntil(flushing)
+    return undefined
   }
-}
-
-function replaceErrors(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: value.name, message: value.message, stack: value.stack }
-    if (value.cause !== undefined) out.cause = value.cause
-    return out
-  }
-  if (typeof value === 'bigint') return value.toString()
-  return value
 }

@@ -129,14 +129,16 @@ function dispatchHttp<Args extends readonly unknown[]>(
     const source = findSource(sources, input)
     if (source === undefined) {
       const error = unrecognised(handler.kind, sources, input, options, args)
-      if (options.respond === undefined) return Promise.reject(error)
+      if (options.respond === undefined) return failedInvocation('http', error, options, args)
       const context = options.context(...args)
-      return Promise.resolve(options.respond(httpFailure(error, context), context, ...args))
+      const failure = httpFailure(error, context)
+      return ended(context.end('http', { status: failure.status }), Promise.resolve(options.respond(failure, context, ...args)))
     }
     const context = options.context(...args)
     let response: OutgoingResponse | Promise<OutgoingResponse>
     try {
       const request = source.getRequest(input)
+      context.useRequest(request)
       const stream = options.stream
       response = runHttp(
         options.route?.(request) ?? handler,
@@ -148,10 +150,10 @@ function dispatchHttp<Args extends readonly unknown[]>(
     } catch (error) {
       response = httpFailure(error, context)
     }
-    if (!isPromise(response)) return Promise.resolve(nativeResult(response, source, input, context, options, args))
+    if (!isPromise(response)) return answer(response, source, input, context, options, args)
     return response.then(
-      (value) => nativeResult(value, source, input, context, options, args),
-      (error: unknown) => nativeResult(httpFailure(error, context), source, input, context, options, args),
+      (value) => answer(value, source, input, context, options, args),
+      (error: unknown) => answer(httpFailure(error, context), source, input, context, options, args),
     )
   } catch (error) {
     return Promise.reject(error)
@@ -160,6 +162,43 @@ function dispatchHttp<Args extends readonly unknown[]>(
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function'
+}
+
+/**
+ * The end of an invocation: its summary line written and its span flushed (see `PortableContext.end`); `result` is
+ * what the platform gets, once the flush (if any) settled.
+ */
+function ended<T>(flushing: Promise<void> | undefined, result: Promise<T>): Promise<T> {
+  return flushing === undefined ? result : flushing.then(() => result)
+}
+
+/** An invocation that fails before it starts (an input no source reads): its summary line, then the error. */
+function failedInvocation<Args extends readonly unknown[]>(kind: string, error: Error, options: DispatchOptions<Args>, args: Args): Promise<never> {
+  let context: PortableContext
+  try {
+    context = options.context(...args)
+  } catch {
+    return Promise.reject(error) // arguments no context can be made of: nothing to summarise
+  }
+  return ended(context.end(kind, { error }), Promise.reject(error))
+}
+
+/** The native result of an HTTP invocation, after its summary line. */
+function answer<Args extends readonly unknown[]>(
+  response: OutgoingResponse,
+  source: HttpSource,
+  input: unknown,
+  context: PortableContext,
+  options: DispatchOptions<Args>,
+  args: Args,
+): Promise<unknown> {
+  let result: unknown
+  try {
+    result = nativeResult(response, source, input, context, options, args)
+  } catch (error) {
+    return ended(context.end('http', { error }), Promise.reject(error))
+  }
+  return ended(context.end('http', { status: response.status }), Promise.resolve(result))
 }
 
 /** What the platform gets for a response: the source's native result, or what `options.respond` sends. */
@@ -189,8 +228,14 @@ function dispatchEvents<Args extends readonly unknown[]>(
 ): Promise<unknown> {
   const input = options.input === undefined ? args[0] : options.input(...args)
   const source = findSource(sources, input)
-  if (source === undefined) return Promise.reject(unrecognised(handler.kind, sources, input, options, args))
-  return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, input, options.context(...args))
+  if (source === undefined) {
+    return failedInvocation(handler.kind, unrecognised(handler.kind, sources, input, options, args), options, args)
+  }
+  const context = options.context(...args)
+  return runSource(handler as Exclude<PortableHandler, HttpHandler>, source, input, context).then(
+    (result) => ended(context.end(handler.kind), Promise.resolve(result)),
+    (error: unknown) => ended(context.end(handler.kind, { error }), Promise.reject(error)),
+  )
 }
 function unrecognised<Args extends readonly unknown[]>(
   kind: HandlerKind,

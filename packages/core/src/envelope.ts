@@ -17,6 +17,7 @@ import { isBase64 } from '#encoding'
 import type { Payload } from './events.js'
 import { setOwn } from './own.js'
 import { isRecord } from './source.js'
+import type { TraceCarrier } from './trace.js'
 
 /** The attribute marking a base64 body. */
 export const ENCODING_ATTRIBUTE = 'polycloud.encoding'
@@ -34,7 +35,16 @@ export interface ReceivedMessage {
   readonly payload: Payload
   readonly attributes: Readonly<Record<string, string>>
   readonly subject: string | undefined
+  /**
+   * The trace context the message carried (its `traceparent` and `tracestate` attributes, taken out of `attributes`:
+   * the receiving function continues that trace), or undefined.
+   */
+  readonly trace: TraceCarrier | undefined
 }
+
+/** The attributes that carry a message's trace context (W3C names, as OpenTelemetry's messaging instrumentations use). */
+export const TRACEPARENT_ATTRIBUTE = 'traceparent'
+export const TRACESTATE_ATTRIBUTE = 'tracestate'
 
 /** The envelope of a message (as a value: JSON text for the clouds that carry text). */
 export interface MessageEnvelope {
@@ -82,17 +92,22 @@ export function unwrapMessage(payload: Payload, attributes: Readonly<Record<stri
   const encoding = Object.hasOwn(attrs, ENCODING_ATTRIBUTE) ? attrs[ENCODING_ATTRIBUTE] : undefined
   const marked = encoding === 'base64' && 'text' in body && isBase64(body.text)
   const subjectMark = Object.hasOwn(attrs, SUBJECT_ATTRIBUTE) && subj === undefined ? attrs[SUBJECT_ATTRIBUTE] : undefined
-  if (marked || subjectMark !== undefined) {
+  const traceparent = Object.hasOwn(attrs, TRACEPARENT_ATTRIBUTE) ? attrs[TRACEPARENT_ATTRIBUTE] : undefined
+  const tracestate = Object.hasOwn(attrs, TRACESTATE_ATTRIBUTE) ? attrs[TRACESTATE_ATTRIBUTE] : undefined
+  let trace: TraceCarrier | undefined
+  if (marked || subjectMark !== undefined || traceparent !== undefined || tracestate !== undefined) {
     if (marked) body = { base64: (body as { text: string }).text }
     if (subjectMark !== undefined) subj = subjectMark
+    if (traceparent !== undefined) trace = { traceparent, tracestate }
     const rest: Record<string, string> = {}
     for (const name of Object.keys(attrs)) {
       if ((marked && name === ENCODING_ATTRIBUTE) || (subjectMark !== undefined && name === SUBJECT_ATTRIBUTE)) continue
+      if (name === TRACEPARENT_ATTRIBUTE || name === TRACESTATE_ATTRIBUTE) continue
       setOwn(rest, name, attrs[name] as string)
     }
     attrs = rest
   }
-  return { payload: body, attributes: attrs, subject: subj }
+  return { payload: body, attributes: attrs, subject: subj, trace }
 }
 
 /** The envelope a payload holds: a parsed value (Azure's JSON, a Workers json body) or text starting with the marker. */

@@ -23,7 +23,9 @@ export type { PortableRequest, Caller, JwtCaller, KeyCaller } from './request.js
 export type { PortableHeaders } from './headers.js'
 export type { PortableQuery } from './query.js'
 export { HttpError } from './errors.js'
-export type { Context, Logger, LogFields, LogLevel, Provider, NativeContext } from './context.js'
+export { traced } from './tracer.js'
+export type { TracedFetch } from './tracer.js'
+export type { Context, Logger, LogFields, LogLevel, Provider, NativeContext, TraceContext } from './context.js'
 export type {
   EventBase,
   ScheduleEvent,

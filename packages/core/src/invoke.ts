@@ -4,6 +4,8 @@ import type { NeutralEvent } from './events.js'
 import type { EventHandler, HttpHandler, PortableHandler } from './handlers.js'
 import type { PortableRequest } from './request.js'
 import { InvalidRecord, type EventSource } from './source.js'
+import { carrierTrace, eventTrace } from './trace.js'
+import { currentTracer } from './tracer.js'
 import { isStream } from './request.js'
 import { bufferBody, errorResponse, toOutgoing, type HttpResult, type OutgoingResponse } from './response.js'
 
@@ -22,7 +24,8 @@ export function runHttp(
 ): OutgoingResponse | Promise<OutgoingResponse> {
   let result: HttpResult | Promise<HttpResult>
   try {
-    result = handler.handle(request, context)
+    const tracer = currentTracer()
+    result = tracer?.activate === undefined ? handler.handle(request, context) : tracer.activate(context, () => handler.handle(request, context))
   } catch (error) {
     return fail(error, context)
   }
@@ -93,17 +96,32 @@ export async function runEvents<E extends NeutralEvent>(
   const concurrency = ordered ? 1 : (handler.options.concurrency ?? 1)
   // Failures by position, so they come back in delivery order without sorting (linear in the batch size).
   const failedAt = new Uint8Array(events.length)
+  // A batch of one is that message's work: the invocation continues the trace it carries. In a larger batch each
+  // message that carries a trace runs in a context of its own, in that trace.
+  const single = events.length === 1
+  if (single) {
+    const only = events[0]
+    const carrier = only === undefined || only instanceof InvalidRecord ? undefined : eventTrace(only)
+    if (carrier !== undefined) context.continueTrace(() => carrierTrace(carrier))
+  }
+  const tracer = currentTracer()
   const runOne = async (event: Item, index: number): Promise<boolean> => {
     if (event instanceof InvalidRecord) {
       context.log.error('record could not be translated', { recordId: event.id, error: event.error })
       failedAt[index] = 1
       return false
     }
+    const carrier = single ? undefined : eventTrace(event)
+    const own = carrier === undefined ? context : context.derive(() => carrierTrace(carrier))
+    const started = carrier === undefined ? 0 : Date.now()
     try {
-      await handler.handle(event, context)
+      if (tracer?.activate === undefined) await handler.handle(event, own)
+      else await tracer.activate(own, () => handler.handle(event, own))
+      if (carrier !== undefined) own.end(event.kind, { eventId: event.id, started })
       return true
     } catch (error) {
-      context.log.error('event failed', { kind: event.kind, eventId: event.id, error })
+      own.log.error('event failed', { kind: event.kind, eventId: event.id, error })
+      if (carrier !== undefined) own.end(event.kind, { eventId: event.id, started, error })
       failedAt[index] = 1
       return false
     }
@@ -131,6 +149,7 @@ export async function runEvents<E extends NeutralEvent>(
   }
   const failed: Item[] = []
   for (let i = 0; i < events.length; i++) if (failedAt[i] === 1) failed.push(events[i] as Item)
+  context.recordBatch(events.length, failed.length)
   if (context.pending) await context.settle()
   return failed
 }

@@ -357,8 +357,23 @@ function checkSizes(backend: MessageBackend, encoded: readonly EncodedMessage[],
   }
 }
 
+/**
+ * The attributes of a message sent inside an invocation, with the invocation's trace added (`traceparent`, and
+ * `tracestate` when the trace has one): the function that receives the message continues the trace (the sources take
+ * them off again). A `traceparent` the caller set is kept; attributes that are no object are left for the checks.
+ */
+function withTraceAttributes(attributes: unknown): unknown {
+  const scope = currentScope()
+  if (scope === undefined || (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)))) return attributes
+  if (attributes !== undefined && Object.hasOwn(attributes, 'traceparent')) return attributes
+  const trace = scope.context.trace
+  const added: Record<string, unknown> = { ...(attributes as Record<string, unknown> | undefined), traceparent: trace.traceparent }
+  if (trace.traceState !== undefined) added.tracestate = trace.traceState
+  return added
+}
+
 function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown): EncodedMessage {
-  const encoded = backend.encode(outgoingMessage(content, attributes, delaySeconds, subject, backend.limits.maxDelaySeconds, backend.limits.service))
+  const encoded = backend.encode(outgoingMessage(content, withTraceAttributes(attributes), delaySeconds, subject, backend.limits.maxDelaySeconds, backend.limits.service))
   checkSizes(backend, [encoded], false)
   return encoded
 }
@@ -399,7 +414,7 @@ class QueueHandle implements Queue {
           if (typeof message !== 'object' || message === null || !('body' in message)) throw new DriverError('Invalid', `message ${index} is not { body, delaySeconds?, attributes? }`)
           try {
             const { limits: l } = backend
-            return backend.encode(outgoingMessage(message.body, message.attributes, message.delaySeconds, undefined, l.maxDelaySeconds, l.service))
+            return backend.encode(outgoingMessage(message.body, withTraceAttributes(message.attributes), message.delaySeconds, undefined, l.maxDelaySeconds, l.service))
           } catch (error) {
             if (error instanceof DriverError) throw new DriverError(error.code, `message ${index}: ${error.message}`, { cause: error.cause })
             throw error

@@ -120,7 +120,10 @@ export interface TestResponse {
  */
 export async function request(handler: HttpHandler, init: RequestInit = {}, options: HarnessOptions = {}): Promise<TestResponse> {
   const logs: LogRecord[] = []
-  const out: OutgoingResponse = await runHttp(handler, new HarnessRequest(init), createContext(options, logs))
+  const req = new HarnessRequest(init)
+  const context = createContext(options, logs)
+  context.useRequest(req) // a traceparent header is continued, as the adapters do
+  const out: OutgoingResponse = await runHttp(handler, req, context)
   const bytes = out.body === null ? new Uint8Array(0) : typeof out.body === 'string' ? utf8Encode(out.body) : (out.body as Uint8Array)
   return {
     status: out.status,

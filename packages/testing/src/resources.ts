@@ -11,7 +11,21 @@
  * ```
  */
 import { createHash } from 'node:crypto'
-import { PortableQueueMessage, PortableTopicMessage, type QueueMessage, type TopicMessage } from '@polycloud/core/adapter'
+import { PortableQueueMessage, PortableTopicMessage, TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE, withTrace, type QueueMessage, type TopicMessage } from '@polycloud/core/adapter'
+
+/**
+ * A recorded message as the clouds' sources deliver it: the trace attributes the client added taken off the
+ * attributes into the event's trace (the receiving handler continues the sender's trace, as it does deployed).
+ */
+function received<M extends QueueMessage | TopicMessage>(event: M): M {
+  const attributes = event.attributes as Record<string, string>
+  const traceparent = attributes[TRACEPARENT_ATTRIBUTE]
+  if (traceparent === undefined) return event
+  const tracestate = attributes[TRACESTATE_ATTRIBUTE]
+  delete attributes[TRACEPARENT_ATTRIBUTE]
+  delete attributes[TRACESTATE_ATTRIBUTE]
+  return withTrace(event, { traceparent, tracestate })
+}
 import type { ObjectInfo, ObjectList, PutResult, StoredObject } from '@polycloud/resources'
 import {
   DriverError,
@@ -158,7 +172,7 @@ export function memoryResources(options: MemoryResourcesOptions = {}): MemoryRes
       encoder(limits.queue, (message) => {
         const id = `memory-${++sequence}`
         const event = Object.assign(
-          new PortableQueueMessage({ id, time: new Date().toISOString(), source: name, native: null, payload: payload(message), attributes: { ...message.attributes }, queue: name, attempt: 1 }),
+          received(new PortableQueueMessage({ id, time: new Date().toISOString(), source: name, native: null, payload: payload(message), attributes: { ...message.attributes }, queue: name, attempt: 1 })),
           { delaySeconds: message.delaySeconds },
         )
         queues.set(name, [...(queues.get(name) ?? []), event])
@@ -167,7 +181,7 @@ export function memoryResources(options: MemoryResourcesOptions = {}): MemoryRes
       if (limits.topic === undefined) throw new DriverError('Invalid', `Cloudflare has no topics: ${JSON.stringify(name)} cannot be published to on Workers (use a queue)`)
       return encoder(limits.topic, (message) => {
         const id = `memory-${++sequence}`
-        const event = new PortableTopicMessage({ id, time: new Date().toISOString(), source: name, native: null, payload: payload(message), attributes: { ...message.attributes }, topic: name, subject: message.subject })
+        const event = received(new PortableTopicMessage({ id, time: new Date().toISOString(), source: name, native: null, payload: payload(message), attributes: { ...message.attributes }, topic: name, subject: message.subject }))
         topics.set(name, [...(topics.get(name) ?? []), event])
       })
     },

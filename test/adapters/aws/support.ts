@@ -12,8 +12,11 @@ export function lambdaContext(remainingMs = 3000): LambdaContext {
   }
 }
 
-/** Captures what Polycloud writes to stdout (its log lines) while `run` runs. */
-export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>> }> {
+/**
+ * Captures what Polycloud writes to stdout while `run` runs: the handler's log lines (`lines`) and the invocations'
+ * summary lines (`summaries`, marked `"polycloud":"invocation"` or `"message"`).
+ */
+export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>>; summaries: Array<Record<string, unknown>> }> {
   const write = process.stdout.write.bind(process.stdout)
   const chunks: string[] = []
   process.stdout.write = ((chunk: string | Uint8Array) => {
@@ -22,24 +25,27 @@ export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result:
   }) as typeof process.stdout.write
   try {
     const result = await run()
-    const lines = chunks
+    const all = chunks
       .join('')
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-    return { result, lines }
+    return { result, lines: all.filter((line) => line.polycloud === undefined), summaries: all.filter((line) => line.polycloud !== undefined) }
   } finally {
     process.stdout.write = write
   }
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  let value: unknown
-  try {
-    value = await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+export async function rejection(run: () => Promise<unknown>): Promise<Error> {
+  // The failed invocation's summary line goes to stdout: captured, so the test output stays clean.
+  const { result } = await captureStdout(async (): Promise<{ value: unknown } | { error: Error }> => {
+    try {
+      return { value: await run() }
+    } catch (error) {
+      return { error: error as Error }
+    }
+  })
+  if ('error' in result) return result.error
+  throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`)
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { http, queue, storage, text, type Context } from '@polycloud/core'
+import { forgetLogSettings } from '@polycloud/core/adapter'
 import {
   DEFAULT_TIMEOUT_SECONDS,
   azure,
@@ -55,6 +56,7 @@ describe('azure/handler', () => {
     )
     process.env.POLYCLOUD_TIMEOUT_SECONDS = '30'
     process.env.LOG_LEVEL = 'debug'
+    forgetLogSettings(process.env) // LOG_LEVEL is read once per environment: this process's changed
     try {
       const run = invocation(QUEUE, { triggerMetadata: queueMeta })
       const before = Date.now()
@@ -64,6 +66,7 @@ describe('azure/handler', () => {
     } finally {
       delete process.env.POLYCLOUD_TIMEOUT_SECONDS
       delete process.env.LOG_LEVEL
+      forgetLogSettings(process.env)
     }
   })
 

@@ -14,8 +14,15 @@ export interface LogEntry {
 export interface Invocation {
   context: InvocationContextType
   logs: LogEntry[]
-  /** The JSON lines Polycloud logged, parsed, with the Azure level each went to. */
+  /** The JSON lines the handler and Polycloud logged, parsed, with the Azure level each went to (no summary lines). */
   lines(): Array<Record<string, unknown> & { azureLevel: LogLevel }>
+  /** The summary lines (`"polycloud":"invocation"`, `"message"`), parsed. */
+  summaries(): Array<Record<string, unknown> & { azureLevel: LogLevel }>
+}
+
+/** Log entries that are not summary lines (a summary line carries `"polycloud":`). */
+export function handlerLogs(logs: readonly LogEntry[]): LogEntry[] {
+  return logs.filter((entry) => !(typeof entry.args[0] === 'string' && entry.args[0].includes('"polycloud":"')))
 }
 
 let counter = 0
@@ -37,11 +44,15 @@ export function invocation(trigger: Record<string, unknown> | undefined, init: P
   return {
     context,
     logs,
-    lines: () =>
-      logs
-        .filter((entry) => typeof entry.args[0] === 'string' && (entry.args[0] as string).startsWith('{'))
-        .map((entry) => ({ ...(JSON.parse(entry.args[0] as string) as Record<string, unknown>), azureLevel: entry.level })),
+    lines: () => parsed(logs).filter((line) => line.polycloud === undefined),
+    summaries: () => parsed(logs).filter((line) => line.polycloud !== undefined),
   }
+}
+
+function parsed(logs: readonly LogEntry[]): Array<Record<string, unknown> & { azureLevel: LogLevel }> {
+  return logs
+    .filter((entry) => typeof entry.args[0] === 'string' && (entry.args[0] as string).startsWith('{'))
+    .map((entry) => ({ ...(JSON.parse(entry.args[0] as string) as Record<string, unknown>), azureLevel: entry.level }))
 }
 
 /** An `AzureInput` for a source: the trigger input and a context for the given trigger. */

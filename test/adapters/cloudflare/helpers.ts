@@ -50,14 +50,17 @@ export function fakeExecutionContext(): ExecutionContextLike & { promises: Promi
 }
 
 /** Runs `fn` with console.log/warn/error captured; returns what was written, by level. */
-export async function captureConsole<T>(fn: () => Promise<T>): Promise<{ result: T; lines: Array<[string, string]> }> {
-  const lines: Array<[string, string]> = []
+export async function captureConsole<T>(fn: () => Promise<T>): Promise<{ result: T; lines: Array<[string, string]>; summaries: Array<[string, string]> }> {
+  const all: Array<[string, string]> = []
   const saved = { log: console.log, warn: console.warn, error: console.error }
-  console.log = (line: string) => void lines.push(['log', line])
-  console.warn = (line: string) => void lines.push(['warn', line])
-  console.error = (line: string) => void lines.push(['error', line])
+  console.log = (line: string) => void all.push(['log', line])
+  console.warn = (line: string) => void all.push(['warn', line])
+  console.error = (line: string) => void all.push(['error', line])
   try {
-    return { result: await fn(), lines }
+    const result = await fn()
+    // Summary lines (`"polycloud":"invocation"`) apart from the handler's own.
+    const summary = ([, line]: [string, string]): boolean => typeof line === 'string' && line.includes('"polycloud":"')
+    return { result, lines: all.filter((entry) => !summary(entry)), summaries: all.filter(summary) }
   } finally {
     Object.assign(console, saved)
   }

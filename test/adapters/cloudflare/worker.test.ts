@@ -335,11 +335,13 @@ describe('cloudflare worker', () => {
     it('rejects a batch its sources do not recognise (the whole batch is retried), naming the shape', async () => {
       const app = worker(storage(() => {}))
       const { batch, settled } = fakeBatch('orders', [{ id: 'm1', body: { order: 1 } }])
-      const error = await app.queue(batch, {}, fakeExecutionContext()).catch((e: unknown) => e)
+      const { result: error, summaries } = await captureConsole(() => app.queue(batch, {}, fakeExecutionContext()).catch((e: unknown) => e))
       expect(error).to.be.instanceOf(EventError)
       expect((error as Error).message).to.equal(
         'cloudflare: no adapter for storage handlers recognises this input (tried: cloudflare:r2-notification); it is an object with keys: queue, messages, ackAll, retryAll',
       )
+      // The failed invocation's summary line, at error level.
+      expect(summaries.map(([level, line]) => [level, (JSON.parse(line) as Record<string, unknown>).outcome])).to.deep.equal([['error', 'error']])
       expect(settled).to.deep.equal({ acked: [], retried: [] })
     })
   })

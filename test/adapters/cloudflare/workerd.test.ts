@@ -38,8 +38,18 @@ describe('cloudflare adapter in workerd (Miniflare)', function () {
       .map((line) => JSON.parse(line.message.slice(6)) as Record<string, unknown>)
   }
 
-  /** The adapter's own JSON log lines during this test. */
+  /** The adapter's own JSON log lines during this test (summary lines apart: see takeSummaries). */
   async function takeAdapterLogs(): Promise<Array<Record<string, unknown> & { level: string; message: string }>> {
+    return (await jsonLines()).filter((line) => line.polycloud === undefined)
+  }
+
+  /** The summary lines (`"polycloud":"invocation"` or `"message"`) written during this test. */
+  async function takeSummaries(): Promise<Array<Record<string, unknown> & { level: string; message: string }>> {
+    // Without the summaries of the /flush requests themselves (the only route that answers 204).
+    return (await jsonLines()).filter((line) => line.polycloud !== undefined && !(line.kind === 'http' && line.status === 204))
+  }
+
+  async function jsonLines(): Promise<Array<Record<string, unknown> & { level: string; message: string }>> {
     await flushLogs()
     const lines = logs.filter((line) => line.message.startsWith('{')).map((line) => JSON.parse(line.message))
     return lines as Array<Record<string, unknown> & { level: string; message: string }>
@@ -154,10 +164,13 @@ describe('cloudflare adapter in workerd (Miniflare)', function () {
       expect(response.status).to.equal(410)
       expect(await response.json()).to.deep.equal({ error: 'note was deleted' })
       expect(await takeAdapterLogs()).to.deep.equal([])
+      // A 4xx is the client's: a warm invocation that went well writes no summary line by default.
+      expect(await takeSummaries()).to.deep.equal([])
     })
 
     it('answers a handler throw with a 500 that names only the request id, and logs the error', async () => {
-      const response = await mf.dispatchFetch('http://localhost/throw', { headers: { 'cf-ray': 'ray-500' } })
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      const response = await mf.dispatchFetch('http://localhost/throw', { headers: { 'cf-ray': 'ray-500', traceparent } })
       expect(response.status).to.equal(500)
       const text = await response.text()
       expect(JSON.parse(text)).to.deep.equal({ error: 'Internal Server Error', requestId: 'ray-500' })
@@ -168,6 +181,12 @@ describe('cloudflare adapter in workerd (Miniflare)', function () {
       expect(line?.message).to.equal('handler failed')
       expect(line?.requestId).to.equal('ray-500')
       expect((line?.error as { message: string }).message).to.equal('secret detail: token=abc123')
+      // The request's traceparent is continued: the error line and the summary line carry its trace id.
+      expect(line).to.include({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' })
+      const summaries = await takeSummaries()
+      expect(summaries.map((entry) => [entry.level, entry.outcome, entry.status, entry.traceId, entry.spanId])).to.deep.equal([
+        ['error', 'error', 500, '4bf92f3577b34da6a3ce929d0e0e4736', line?.spanId],
+      ])
     })
 
     it('streams a ReadableStream body as it is produced', async () => {
@@ -255,6 +274,9 @@ describe('cloudflare adapter in workerd (Miniflare)', function () {
       expect(events[3]?.length).to.equal(9)
       const failures = (await takeAdapterLogs()).map((line) => [line.level, line.message, line.eventId])
       expect(failures).to.deep.equal([['error', 'event failed', 'm2']])
+      // One summary line for the batch: four messages, one failed (an error line, which log-based metrics count).
+      const summaries = await takeSummaries()
+      expect(summaries.map((line) => [line.level, line.kind, line.outcome, line.events, line.failed])).to.deep.equal([['error', 'queue', 'error', 4, 1]])
     })
 
     it('turns R2 event notifications into storage events, retrying only the failed and malformed messages', async () => {

@@ -38,7 +38,7 @@ import {
   type LegacyEvent,
 } from '@polycloud/gcp'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
-import { binaryHeaders, captureOutput, deferred, published, serve, withEnv, type TestServer } from './support.ts'
+import { binaryHeaders, captureOutput, deferred, published, serve, withEnv, withEnvAsync, type TestServer } from './support.ts'
 import { encodeDocumentEventData } from './protobuf-encoder.ts'
 
 describe('gcp/functions-framework (end to end through the Functions Framework)', function () {
@@ -270,18 +270,13 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
     })
 
     it('writes log lines as Cloud Logging structured entries with severity and, given a trace and project, the trace', async () => {
-      const saved = process.env.GOOGLE_CLOUD_PROJECT
-      process.env.GOOGLE_CLOUD_PROJECT = 'my-project'
-      try {
+      await withEnvAsync({ GOOGLE_CLOUD_PROJECT: 'my-project', POLYCLOUD_LOG_SUMMARY: 'all' }, async () => {
         await (
           await fetch(`${server.url}/log`, {
             headers: { 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1', 'function-execution-id': 'exec-log' },
           })
         ).text()
-      } finally {
-        if (saved === undefined) delete process.env.GOOGLE_CLOUD_PROJECT
-        else process.env.GOOGLE_CLOUD_PROJECT = saved
-      }
+      })
       const [log] = output.logs()
       expect(log).to.deep.include({
         severity: 'INFO',
@@ -289,9 +284,14 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
         message: 'hello',
         n: 1,
         'logging.googleapis.com/trace': 'projects/my-project/traces/105445aa7843bc8bf206b12000100000',
-        'logging.googleapis.com/spanId': '0000000000000001',
         'logging.googleapis.com/trace_sampled': true,
+        traceId: '105445aa7843bc8bf206b12000100000',
+        parentSpanId: '0000000000000001',
       })
+      expect(log?.['logging.googleapis.com/spanId']).to.equal(log?.spanId)
+      // The summary line of the request (every one with POLYCLOUD_LOG_SUMMARY=all) carries the same trace and the status.
+      expect(output.summaries()).to.have.length(1)
+      expect(output.summaries()[0]).to.deep.include({ severity: 'INFO', polycloud: 'invocation', kind: 'http', outcome: 'ok', status: 200, traceId: '105445aa7843bc8bf206b12000100000' })
       expect(log?.requestId).to.be.a('string').and.not.equal('exec-log')
     })
 
@@ -569,11 +569,7 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
       const fn = toCloudEventFunction(cloudEvent((_event, context) => context.log.info('seen')))
       const output = captureOutput()
       try {
-        await new Promise<void>((resolve, reject) =>
-          withEnv({ GOOGLE_CLOUD_PROJECT: 'proj' }, () =>
-            void fn(published('t', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })).then(resolve, reject),
-          ),
-        )
+        await withEnvAsync({ GOOGLE_CLOUD_PROJECT: 'proj' }, () => fn(published('t', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })))
         const error = await fn({ a: 1 } as never).then(
           () => undefined,
           (failure: unknown) => failure as Error,
@@ -588,8 +584,11 @@ describe('gcp/functions-framework (end to end through the Functions Framework)',
         message: 'seen',
         requestId: 'ce-1',
         'logging.googleapis.com/trace': 'projects/proj/traces/0af7651916cd43dd8448eb211c80319c',
-        'logging.googleapis.com/spanId': 'b7ad6b7169203331',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        parentSpanId: 'b7ad6b7169203331',
       })
+      // The line's span is the invocation's own, a child of the sender's.
+      expect(seen?.['logging.googleapis.com/spanId']).to.equal(seen?.spanId).and.match(/^[0-9a-f]{16}$/).and.not.equal('b7ad6b7169203331')
       expect(refused).to.deep.include({ severity: 'ERROR', message: 'event not recognised' })
       expect(typeof refused?.requestId).to.equal('string')
     })

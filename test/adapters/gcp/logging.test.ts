@@ -1,21 +1,22 @@
 import { expect } from 'chai'
-import { cloudLoggingSink, parseTrace, sinkFor } from '@polycloud/gcp'
+import { cloudLoggingSink, GCP_OBSERVABILITY } from '@polycloud/gcp'
 import { projectId } from '@polycloud/gcp/logging'
+import { Trace } from '@polycloud/core/adapter'
 import { captureOutput } from './support.ts'
 
 const LINE = '{"level":"warn","message":"m","time":"t","requestId":"r"}'
+const TRACE = new Trace('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', undefined, true, undefined, 'traceparent')
 
 describe('gcp/logging', () => {
-  it('parses X-Cloud-Trace-Context (decimal span to 16 hex digits) and traceparent', () => {
-    expect(parseTrace('105445aa7843bc8bf206b12000100000/1;o=1', undefined)).to.deep.equal({ traceId: '105445aa7843bc8bf206b12000100000', spanId: '0000000000000001', sampled: true })
-    expect(parseTrace('105445AA7843BC8BF206B12000100000/18446744073709551615;o=0', undefined)).to.deep.equal({ traceId: '105445aa7843bc8bf206b12000100000', spanId: 'ffffffffffffffff', sampled: false })
-    expect(parseTrace('105445aa7843bc8bf206b12000100000', undefined)).to.deep.equal({ traceId: '105445aa7843bc8bf206b12000100000', spanId: undefined, sampled: undefined })
-    expect(parseTrace(undefined, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')).to.deep.equal({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', sampled: true })
-    // traceparent wins when both are present; an invalid one falls back to the Cloud header.
-    expect(parseTrace('105445aa7843bc8bf206b12000100000/1', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00')?.traceId).to.equal('0af7651916cd43dd8448eb211c80319c')
-    expect(parseTrace('105445aa7843bc8bf206b12000100000/1', '00-00000000000000000000000000000000-b7ad6b7169203331-01')?.traceId).to.equal('105445aa7843bc8bf206b12000100000')
-    expect(parseTrace('not a trace', 'nope')).to.equal(undefined)
-    expect(parseTrace(undefined, undefined)).to.equal(undefined)
+  it('continues X-Cloud-Trace-Context (decimal span to 16 hex digits) when there is no traceparent', () => {
+    expect(GCP_OBSERVABILITY.traceHeader).to.equal('x-cloud-trace-context')
+    const parse = GCP_OBSERVABILITY.parseTraceHeader!
+    expect(parse('105445aa7843bc8bf206b12000100000/1;o=1')).to.include({ traceId: '105445aa7843bc8bf206b12000100000', parentId: '0000000000000001', sampled: true })
+    expect(parse('105445AA7843BC8BF206B12000100000/18446744073709551615;o=0')).to.include({ traceId: '105445aa7843bc8bf206b12000100000', parentId: 'ffffffffffffffff', sampled: false })
+    expect(parse('105445aa7843bc8bf206b12000100000')).to.include({ traceId: '105445aa7843bc8bf206b12000100000', parentId: undefined, sampled: undefined })
+    expect(parse('105445aa7843bc8bf206b12000100000/18446744073709551616')).to.equal(undefined)
+    expect(parse('00000000000000000000000000000000/1;o=1')).to.equal(undefined)
+    expect(parse('not a trace')).to.equal(undefined)
   })
 
   it('finds the project in the variables Google libraries use', () => {
@@ -24,7 +25,7 @@ describe('gcp/logging', () => {
     expect(projectId({})).to.equal(undefined)
   })
 
-  it('writes each line to stdout with the Cloud Logging severity first', () => {
+  it('writes a line outside an invocation to stdout with the Cloud Logging severity first', () => {
     const output = captureOutput()
     try {
       cloudLoggingSink('debug', LINE)
@@ -38,27 +39,14 @@ describe('gcp/logging', () => {
     expect(output.logs()[2]).to.deep.equal({ severity: 'WARNING', level: 'warn', message: 'm', time: 't', requestId: 'r' })
   })
 
-  it('adds the trace fields when there is a trace and a project, and nothing otherwise', () => {
-    const trace = parseTrace(undefined, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')
-    expect(sinkFor(trace, undefined)).to.equal(cloudLoggingSink)
-    expect(sinkFor(undefined, 'p')).to.equal(cloudLoggingSink)
-    const output = captureOutput()
-    try {
-      sinkFor(trace, 'my-"project')('error', LINE)
-    } finally {
-      output.restore()
-    }
-    expect(output.logs()).to.deep.equal([
-      {
-        severity: 'ERROR',
-        'logging.googleapis.com/trace': 'projects/my-"project/traces/0af7651916cd43dd8448eb211c80319c',
-        'logging.googleapis.com/spanId': 'b7ad6b7169203331',
-        'logging.googleapis.com/trace_sampled': true,
-        level: 'warn',
-        message: 'm',
-        time: 't',
-        requestId: 'r',
-      },
-    ])
+  it('names the trace as Cloud Logging indexes it when the project is known, and adds nothing otherwise', () => {
+    expect(GCP_OBSERVABILITY.levelFields?.warn).to.equal('"severity":"WARNING",')
+    expect(GCP_OBSERVABILITY.traceFields!(TRACE, {})).to.equal('')
+    const fields = JSON.parse(`{${GCP_OBSERVABILITY.traceFields!(TRACE, { GOOGLE_CLOUD_PROJECT: 'my-"project' })}}`) as Record<string, unknown>
+    expect(fields).to.deep.equal({
+      'logging.googleapis.com/trace': 'projects/my-"project/traces/0af7651916cd43dd8448eb211c80319c',
+      'logging.googleapis.com/spanId': 'b7ad6b7169203331',
+      'logging.googleapis.com/trace_sampled': true,
+    })
   })
 })

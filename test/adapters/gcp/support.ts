@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { expect } from 'chai'
 import { getTestServer } from '@google-cloud/functions-framework/testing'
-import { InvalidRecord, type NeutralEvent } from '@polycloud/core/adapter'
+import { InvalidRecord, forgetLogSettings, type NeutralEvent } from '@polycloud/core/adapter'
 import type { GcpCloudEvent } from '@polycloud/gcp'
 
 /** A CloudEvent envelope around a payload, as Eventarc would send it (structured mode). */
@@ -57,7 +57,7 @@ export function thrown(fn: () => unknown): Error {
  * stderr (the Functions Framework's crash stacks) so tests can read them and the test output stays clean; other
  * stdout writes (mocha's reporter) pass through. Restored by `restore()`.
  */
-export function captureOutput(): { stdout: string[]; stderr: string[]; logs(): Array<Record<string, unknown>>; restore(): void } {
+export function captureOutput(): { stdout: string[]; stderr: string[]; logs(): Array<Record<string, unknown>>; summaries(): Array<Record<string, unknown>>; restore(): void } {
   const stdout: string[] = []
   const stderr: string[] = []
   const out = process.stdout.write
@@ -80,7 +80,15 @@ export function captureOutput(): { stdout: string[]; stderr: string[]; logs(): A
         .join('')
         .split('\n')
         .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.polycloud === undefined),
+    summaries: () =>
+      stdout
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.polycloud !== undefined),
     restore() {
       process.stdout.write = out
       process.stderr.write = err
@@ -143,17 +151,39 @@ export function binaryHeaders(event: GcpCloudEvent, contentType: string): Record
 
 /** Runs `run` with environment variables set (undefined: unset), restoring them afterwards. */
 export function withEnv(values: Record<string, string | undefined>, run: () => void): void {
+  const restore = setEnv(values)
+  try {
+    run()
+  } finally {
+    restore()
+  }
+}
+
+/**
+ * Runs `run` (awaited) with the given process environment variables set (undefined: unset), then restores them; what
+ * the logs read from the environment once (LOG_LEVEL, the project for trace names) is read again inside and after.
+ */
+export async function withEnvAsync<T>(values: Record<string, string | undefined>, run: () => T | Promise<T>): Promise<T> {
+  const restore = setEnv(values)
+  try {
+    return await run()
+  } finally {
+    restore()
+  }
+}
+
+function setEnv(values: Record<string, string | undefined>): () => void {
   const saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]))
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) delete process.env[name]
     else process.env[name] = value
   }
-  try {
-    run()
-  } finally {
+  forgetLogSettings(process.env)
+  return () => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name]
       else process.env[name] = value
     }
+    forgetLogSettings(process.env)
   }
 }

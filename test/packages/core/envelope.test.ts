@@ -19,7 +19,7 @@ describe('core: the message envelope and markers (unwrapMessage)', () => {
     const envelope = messageEnvelope({ text: '"quoted"' }, { k: 'v' }, 'S')
     expect(Object.keys(envelope)[0]).to.equal(ENVELOPE_MARKER)
     const fromValue = unwrapMessage({ value: JSON.parse(JSON.stringify(envelope)) }, { native: '1' })
-    expect(fromValue).to.deep.equal({ payload: { text: '"quoted"' }, attributes: { native: '1', k: 'v' }, subject: 'S' })
+    expect(fromValue).to.deep.equal({ payload: { text: '"quoted"' }, attributes: { native: '1', k: 'v' }, subject: 'S', trace: undefined })
     const fromText = unwrapMessage(text(JSON.stringify(messageEnvelope({ base64: '/wA=' }))), undefined)
     expect(fromText.payload).to.deep.equal({ base64: '/wA=' })
     expect(fromText.attributes).to.deep.equal({})
@@ -47,8 +47,17 @@ describe('core: the message envelope and markers (unwrapMessage)', () => {
     expect(received.attributes).to.deep.equal({ keep: 'me' })
     expect(received.subject).to.equal('Hi')
     // A native subject wins; the attribute then stays. An encoding marker on text that is not base64 stays too.
-    expect(unwrapMessage(text('x'), { [SUBJECT_ATTRIBUTE]: 'Hi' }, 'Native')).to.deep.equal({ payload: text('x'), attributes: { [SUBJECT_ATTRIBUTE]: 'Hi' }, subject: 'Native' })
+    expect(unwrapMessage(text('x'), { [SUBJECT_ATTRIBUTE]: 'Hi' }, 'Native')).to.deep.equal({ payload: text('x'), attributes: { [SUBJECT_ATTRIBUTE]: 'Hi' }, subject: 'Native', trace: undefined })
     expect(unwrapMessage(text('not base64!'), { [ENCODING_ATTRIBUTE]: 'base64' }).attributes).to.deep.equal({ [ENCODING_ATTRIBUTE]: 'base64' })
+  })
+
+  it('takes the traceparent and tracestate attributes off into the trace carrier', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const received = unwrapMessage(text('x'), { traceparent, tracestate: 'congo=t61rcWkgMzE', keep: 'me' })
+    expect(received.attributes).to.deep.equal({ keep: 'me' })
+    expect(received.trace).to.deep.equal({ traceparent, tracestate: 'congo=t61rcWkgMzE' })
+    // A tracestate without a traceparent is no trace: it is taken off all the same (it means nothing alone).
+    expect(unwrapMessage(text('x'), { tracestate: 'a=b' })).to.deep.include({ attributes: {}, trace: undefined })
   })
 
   it('keeps __proto__ attribute names as own keys', () => {

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai'
 import { http, type Provider, type QueueMessage, type TopicMessage } from '@polycloud/core'
-import { PortableContext } from '@polycloud/core/adapter'
+import { PortableContext, carrierTrace, eventTrace } from '@polycloud/core/adapter'
 import { ResourceError, bucket, queue, topic, withResources, type ResourceDriver } from '@polycloud/resources'
 import type { MessageLimits, ObjectLimits } from '@polycloud/resources/driver'
 
@@ -32,7 +32,11 @@ export const USES = ['uploads', 'orders', 'alerts', 'missing-bucket', 'missing-q
  * Runs `fn` as one invocation of a function that declares `uses`, with the target's environment and bindings: what
  * a generated entry does (`withResources`).
  */
-export async function invoke<T>(target: Target, fn: () => Promise<T>, options: { uses?: readonly string[]; deadline?: number; env?: Readonly<Record<string, string>> } = {}): Promise<T> {
+export async function invoke<T>(
+  target: Target,
+  fn: () => Promise<T>,
+  options: { uses?: readonly string[]; deadline?: number; env?: Readonly<Record<string, string>>; traceparent?: string } = {},
+): Promise<T> {
   let result: T | undefined
   const handler = withResources(
     http(async () => {
@@ -50,6 +54,8 @@ export async function invoke<T>(target: Target, fn: () => Promise<T>, options: {
     env: options.env ?? target.env,
     native: { provider: target.provider, event: null, context: null, extra: target.bindings },
   })
+  const traceparent = options.traceparent
+  if (traceparent !== undefined) context.useRequest({ headers: { get: (name: string) => (name === 'traceparent' ? traceparent : null) } })
   await handler.handle(null as never, context)
   return result as T
 }
@@ -277,6 +283,26 @@ export function behaviour(name: string, setup: () => Promise<Target>): void {
         const [message] = await target.received(1)
         expect(message?.body).to.equal('no attributes')
         expect(message?.attributes).to.deep.equal({})
+      })
+
+      it("carries the sender's trace to the subscribed function, beside the attributes (in a batch too)", async () => {
+        const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+        await run(
+          async () => {
+            await orders.send('traced', { attributes: { k: 'v' } })
+            await orders.sendBatch([{ body: 'traced batch' }])
+          },
+          { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        )
+        const received = await target.received(2)
+        for (const message of received) {
+          expect(message.attributes).to.not.have.property('traceparent')
+          const incoming = carrierTrace(eventTrace(message))
+          expect(incoming?.traceId, message.body).to.equal(traceId)
+          // The parent is the sending invocation's own span, not the span it continued.
+          expect(incoming?.parentId).to.match(/^[0-9a-f]{16}$/).and.not.equal('00f067aa0ba902b7')
+        }
+        expect(received.find((message) => message.body === 'traced')?.attributes).to.deep.equal({ k: 'v' })
       })
 
       it('sends a batch, each message with its own attributes', async () => {

@@ -1,7 +1,7 @@
 // The neutral client without a cloud: arguments, scope, deadlines, retries and errors with a scripted driver, and
 // the in-memory driver of @polycloud/testing.
 import { expect } from 'chai'
-import { http, queue as queueHandler } from '@polycloud/core'
+import { http, queue as queueHandler, topic as topicHandler, type TraceContext } from '@polycloud/core'
 import { ResourceError, bucket, queue, topic, useResources, withResources, type ResourceDriver } from '@polycloud/resources'
 import { DriverError, type BucketBackend, type Call } from '@polycloud/resources/driver'
 import { memoryResources, request, send } from '@polycloud/testing'
@@ -176,6 +176,41 @@ describe('@polycloud/testing: memoryResources', () => {
     const received: string[] = []
     await send(queueHandler(async (message) => void received.push(message.body)), sent as never)
     expect(received).to.deep.equal(['{"key":"a.txt"}'])
+  })
+
+  it('carries the invocation\'s trace in what it sends and publishes; the receiving handler continues it', async () => {
+    const resources = memoryResources()
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    let sender: TraceContext | undefined
+    const upload = withResources(
+      http(async (_req, context) => {
+        sender = context.trace
+        await queue('orders').send('x', { attributes: { source: 'upload' } })
+        await topic('alerts').publish('y')
+        // A traceparent the caller sets is its own to send.
+        await queue('orders').send('z', { attributes: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } })
+        return { status: 202 }
+      }),
+      resources,
+      ['orders', 'alerts'],
+    )
+    expect((await request(upload, { url: '/', headers: { traceparent, tracestate: 'congo=t61rcWkgMzE' } })).status).to.equal(202)
+    expect(sender).to.include({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' })
+    const [sent, own] = resources.sent('orders')
+    const [published] = resources.published('alerts')
+    // The trace travels beside the attributes, not in them (the sources take it off, as deployed).
+    expect(sent?.attributes).to.deep.equal({ source: 'upload' })
+    expect(published?.attributes).to.deep.equal({})
+    const seen: Array<[string, string | undefined, string | undefined]> = []
+    const receive = queueHandler(async (_message, context) => void seen.push([context.trace.traceId, context.trace.parentSpanId, context.trace.traceState]))
+    await send(receive, sent as never)
+    await send(receive, own as never)
+    await send(topicHandler(async (_message, context) => void seen.push([context.trace.traceId, context.trace.parentSpanId, context.trace.traceState])), published as never)
+    expect(seen).to.deep.equal([
+      ['4bf92f3577b34da6a3ce929d0e0e4736', sender?.spanId, 'congo=t61rcWkgMzE'],
+      ['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', undefined],
+      ['4bf92f3577b34da6a3ce929d0e0e4736', sender?.spanId, 'congo=t61rcWkgMzE'],
+    ])
   })
 
   it("applies the limits of the provider it stands for, and only the declared resources", async () => {

@@ -6,7 +6,7 @@ import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { fileURLToPath } from 'node:url'
 import type { QueueMessage } from '@polycloud/core'
-import { PortableQueueMessage } from '@polycloud/core/adapter'
+import { PortableQueueMessage, withTrace, type TraceCarrier } from '@polycloud/core/adapter'
 import { CLOUDFLARE_LIMITS, cloudflareResources } from '@polycloud/cloudflare/resources'
 import { behaviour, type Target } from './behaviour.ts'
 import { Inbox } from './support.ts'
@@ -54,8 +54,9 @@ async function startLocal(flags: readonly string[]): Promise<Local> {
     queueConsumers: { orders: { maxBatchSize: 100, maxBatchTimeout: 1 } },
     handleStructuredLogs: ({ message }: { message: string }) => {
       if (!message.startsWith('EVENT ')) return
-      const event = JSON.parse(message.slice(6)) as { id: string; queue: string; bytes: number[]; attributes: Record<string, string> }
-      consumed.push(new PortableQueueMessage({ id: event.id, time: new Date().toISOString(), source: event.queue, native: event, payload: { bytes: new Uint8Array(event.bytes) }, attributes: event.attributes, queue: event.queue, attempt: 1 }))
+      const event = JSON.parse(message.slice(6)) as { id: string; queue: string; bytes: number[]; attributes: Record<string, string>; trace?: TraceCarrier }
+      const received = new PortableQueueMessage({ id: event.id, time: new Date().toISOString(), source: event.queue, native: event, payload: { bytes: new Uint8Array(event.bytes) }, attributes: event.attributes, queue: event.queue, attempt: 1 })
+      consumed.push(withTrace(received, event.trace))
     },
   })
   await mf.ready

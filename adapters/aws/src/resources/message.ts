@@ -1,5 +1,5 @@
 /** What SQS and SNS messages share: text bodies in XML's character set, at most ten String attributes. */
-import { ENCODING_ATTRIBUTE, bytesToBase64 } from '@polycloud/core/adapter'
+import { ENCODING_ATTRIBUTE, TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE, bytesToBase64 } from '@polycloud/core/adapter'
 import { DriverError, utf8Length, type OutgoingMessage } from '@polycloud/resources/driver'
 import { isXmlText } from '@polycloud/resources/driver'
 
@@ -9,8 +9,16 @@ import { isXmlText } from '@polycloud/resources/driver'
  */
 export function textBody(message: OutgoingMessage, service: string, maxAttributes: number): { body: string; attributes: Readonly<Record<string, string>> } {
   const plain = message.text !== undefined && isXmlText(message.text)
-  const attributes = plain ? message.attributes : { ...message.attributes, [ENCODING_ATTRIBUTE]: 'base64' }
-  const count = Object.keys(attributes).length
+  let attributes = plain ? message.attributes : { ...message.attributes, [ENCODING_ATTRIBUTE]: 'base64' }
+  let count = Object.keys(attributes).length
+  // The trace attributes give way to the others: over the limit, the message goes untraced rather than refused.
+  for (const name of [TRACESTATE_ATTRIBUTE, TRACEPARENT_ATTRIBUTE]) {
+    if (count > maxAttributes && Object.hasOwn(attributes, name)) {
+      const { [name]: _dropped, ...rest } = attributes
+      attributes = rest
+      count--
+    }
+  }
   if (count > maxAttributes) {
     const marker = plain ? '' : ` (one is Polycloud's ${ENCODING_ATTRIBUTE}, as the body is not text ${service} carries)`
     throw new DriverError('Invalid', `${count} attributes, more than the ${maxAttributes} ${service} carries${marker}`)

@@ -4,11 +4,13 @@
 import { http, json, queue } from '@polycloud/core'
 import { createWorker, queueBatch, workersFetch, type ExecutionContextLike, type MessageBatchLike } from '@polycloud/cloudflare'
 import { cloudflareResources } from '@polycloud/cloudflare/resources'
+import { eventTrace } from '@polycloud/core/adapter'
 import { ResourceError, bucket, queue as queueHandle, withResources } from '@polycloud/resources'
 
 const consumer = createWorker(
   queue(async (message) => {
-    console.log(`EVENT ${JSON.stringify({ id: message.id, queue: message.queue, bytes: [...message.bytes()], attributes: message.attributes })}`)
+    // With the trace the source found on the message (out of sight of JSON: passed on by name).
+    console.log(`EVENT ${JSON.stringify({ id: message.id, queue: message.queue, bytes: [...message.bytes()], attributes: message.attributes, trace: eventTrace(message) })}`)
   }),
   [queueBatch],
 )

@@ -17,7 +17,7 @@ interface NodeFs {
 }
 
 /** Text whose UTF-8 bytes outnumber its UTF-16 units: a write's byte count says nothing of its length then. */
-const NON_ASCII = /[^\x00-\x7f]/
+const NON_ASCII = /[\u0080-\uffff]/
 
 interface NodeProcess {
   readonly stdout: { write(text: string | Uint8Array): boolean }

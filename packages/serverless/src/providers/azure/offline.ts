@@ -18,7 +18,7 @@ import { readZip } from '../../zip.js'
 import { hostLog, LOG_LEVELS, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
 import { BUNDLE, packageApp } from './package.js'
 import type { AzurePlan } from './plan.js'
-import { fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { fromRpcHttp, httpInvocation, queueMetadata, serviceBusMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 import { fromNcrontab } from './schedule.js'
 import type { LocalStorage } from './storage.js'
 
@@ -156,11 +156,8 @@ export async function adminInvocation(fn: RegisteredFunction, input: string, sto
       const metadata = queueMetadata({ messageId: crypto.randomUUID(), dequeueCount: 1, popReceipt: '', insertedOn: now, expiresOn: now, nextVisibleOn: now, text: input })
       return { functionName: fn.name, reason, data: { string: input }, metadata: { ...metadata, ...given } }
     }
-    case 'servicebustrigger': {
-      const properties = triggerMetadata.ApplicationProperties ?? {}
-      const metadata = { MessageId: crypto.randomUUID().replaceAll('-', ''), DeliveryCount: 1, EnqueuedTimeUtc: now.toISOString(), ApplicationProperties: properties, UserProperties: properties, ...triggerMetadata }
-      return { functionName: fn.name, reason, data: { string: input }, metadata: typedMetadata(metadata) }
-    }
+    case 'servicebustrigger':
+      return { functionName: fn.name, reason, data: { string: input }, metadata: serviceBusMetadata({ messageId: crypto.randomUUID().replaceAll('-', ''), deliveryCount: 1, enqueuedTimeUtc: now }, triggerMetadata) }
     case 'blobtrigger': {
       if (storage === undefined) throw new ProviderError(`function ${fn.name} reads blobs: the local host has no storage (azurite) running`)
       const blob = await storage.readBlob(input)

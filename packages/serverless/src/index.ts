@@ -211,7 +211,8 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    this.commands.remove = { options: { region } }
+    // A bucket that still holds objects is kept by remove (with a warning) unless this is given.
+    this.commands.remove = { options: { region, 'delete-data': { usage: 'Also delete buckets that still hold objects, with their objects', type: 'boolean' } } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

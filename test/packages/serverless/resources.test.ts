@@ -11,6 +11,7 @@ import { aws } from 'serverless-polycloud/providers/aws/index'
 import { lambdaEntry } from 'serverless-polycloud/providers/aws/entry'
 import { azure } from 'serverless-polycloud/providers/azure/index'
 import { appEntry } from 'serverless-polycloud/providers/azure/entry'
+import { AZURE_ROLES } from 'serverless-polycloud/providers/azure/plan'
 import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
 import { workerEntries } from 'serverless-polycloud/providers/cloudflare/entry'
 import { uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
@@ -190,14 +191,46 @@ describe('serverless/resources', () => {
 
     it('puts every used resource in the app settings, each function\'s uses in the entry', () => {
       expect(JSON.parse(plan.environment().POLYCLOUD_RESOURCES as string)).to.deep.equal({
-        uploads: { kind: 'bucket', name: 'shop-dev-uploads', connection: 'AzureWebJobsStorage' },
-        orders: { kind: 'queue', service: 'storage', name: 'shop-dev-orders', connection: 'AzureWebJobsStorage' },
-        alerts: { kind: 'topic', service: 'serviceBus', name: 'shop-dev-alerts', connection: 'ServiceBusConnection' },
+        uploads: { kind: 'bucket', name: 'shop-dev-uploads', connection: 'PolycloudStorage' },
+        orders: { kind: 'queue', service: 'storage', name: 'shop-dev-orders', connection: 'PolycloudStorage' },
+        alerts: { kind: 'topic', service: 'serviceBus', name: 'shop-dev-alerts', connection: 'PolycloudServiceBus' },
       })
       const source = appEntry(plan, workDir, ROOT)
       expect(source).to.include("import { azureResources } from '@polycloud/azure/resources'")
       expect(source).to.include('const handler0Wrapped = withResources(handler0, resources, ["uploads","orders"])')
       expect(source).to.include('registerHttp("hello", handler3, ')
+    })
+
+    it("grants the app's identity one role per used resource, on that entity, with the narrowest built-in role", () => {
+      expect(plan.grants()).to.deep.equal([
+        { resource: 'uploads', scope: 'container', entity: 'shop-dev-uploads', role: AZURE_ROLES.blobDataContributor, functions: ['upload', 'thumbnails'] },
+        { resource: 'orders', scope: 'storageQueue', entity: 'shop-dev-orders', role: AZURE_ROLES.queueDataMessageSender, functions: ['upload'] },
+        { resource: 'alerts', scope: 'serviceBusTopic', entity: 'shop-dev-alerts', role: AZURE_ROLES.serviceBusDataSender, functions: ['orders'] },
+      ])
+      // Nothing used, nothing granted (the deploy then gives the app no identity).
+      expect(planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, options).grants()).to.deep.equal([])
+    })
+
+    it('creates the declared resources that are not existing: a container, a queue, a topic without subscription', () => {
+      expect(plan.declared()).to.deep.equal([
+        { kind: 'container', name: 'shop-dev-uploads' },
+        { kind: 'storageQueue', name: 'shop-dev-orders' },
+        { kind: 'serviceBusTopic', topic: 'shop-dev-alerts', subscription: undefined, maxDeliveryCount: 10 },
+      ])
+    })
+
+    it('makes a queue declared with azure.serviceBus a Service Bus queue (sessions for fifo); a fifo Storage queue is refused', () => {
+      const resources = { jobs: { kind: 'queue', fifo: true, maxReceiveCount: 4, azure: { serviceBus: true } } }
+      const bus = planFor(azure, { work: { handler: 'handlers/hello.default', events: [{ fromQueue: 'jobs' }] } }, { ...options, resources })
+      expect(bus.declared()).to.deep.equal([{ kind: 'serviceBusQueue', name: 'shop-dev-jobs', maxDeliveryCount: 4, sessions: true }])
+      expect(bus.app.find((fn) => fn.name === 'work')?.trigger.type).to.equal('serviceBusQueue')
+      expect(bus.grants()).to.deep.equal([])
+      const sender = planFor(azure, { send: { handler: 'handlers/hello.default', uses: ['jobs'], events: [{ route: 'POST /jobs' }] } }, { ...options, resources: { jobs: { kind: 'queue', azure: { serviceBus: true } } } })
+      expect(sender.grants()).to.deep.equal([{ resource: 'jobs', scope: 'serviceBusQueue', entity: 'shop-dev-jobs', role: AZURE_ROLES.serviceBusDataSender, functions: ['send'] }])
+      expect(JSON.parse(sender.environment().POLYCLOUD_RESOURCES as string)).to.deep.equal({ jobs: { kind: 'queue', service: 'serviceBus', name: 'shop-dev-jobs', connection: 'PolycloudServiceBus' } })
+      const fifo = { ...options, resources: { jobs: { kind: 'queue', fifo: true } } }
+      expect(() => planFor(azure, { work: { handler: 'handlers/hello.default', events: [{ fromQueue: 'jobs' }] } }, fifo)).to.throw(ConfigError, /fromQueue: fifo cannot be honoured by a Storage queue/)
+      expect(() => planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, fifo).declared()).to.throw(ConfigError, /custom\.polycloud\.resources\.jobs.*fifo queue.*serviceBus: true/)
     })
   })
 

@@ -18,5 +18,5 @@ export default queue((message, context) => {
   if (typeof order.id !== 'string' || order.id === '') throw new Error(`message ${message.id}: order has no id`)
   if (!Array.isArray(order.items) || order.items.length === 0) throw new Error(`order ${order.id}: no items`)
   if (typeof order.total !== 'number' || order.total <= 0) throw new Error(`order ${order.id}: total must be positive`)
-  context.log.info('order accepted', { orderId: order.id, items: order.items.length, total: order.total, attempt: message.attempt })
+  context.log.info('order accepted', { orderId: order.id, items: order.items.length, total: order.total, attempt: message.attempt, queue: message.queue })
 })

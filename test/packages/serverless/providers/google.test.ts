@@ -173,6 +173,10 @@ describe('serverless/providers/google', () => {
       expect(source).to.include('registerCloudEvent("thumbnails", filtered, [gcpStorage])')
       const orders = ctx.plan.functions.find((fn) => fn.name === 'orders')!
       expect(functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT)).to.include('registerHttp("orders", portable, [gcpPubSubQueue])')
+      // With its push subscriptions, its messages name the queue, not the subscription.
+      const named = functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT, [], { 'polycloud-demo-dev-orders-push': 'polycloud-demo-dev-orders' })
+      expect(named).to.include("import { namedPubSubQueue } from '@polycloud/gcp/pubsub'")
+      expect(named).to.include('registerHttp("orders", portable, [namedPubSubQueue({"polycloud-demo-dev-orders-push":"polycloud-demo-dev-orders"})])')
     })
 
     it('hands a function its declared schedules, told apart by their Cloud Scheduler jobs', () => {

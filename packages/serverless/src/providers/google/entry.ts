@@ -21,9 +21,13 @@ function bucketRules(fn: PlannedFunction<GoogleEvent>): Array<{ bucket: string; 
   return rules.map(({ bucket, prefix, suffix }) => ({ bucket, prefix, suffix }))
 }
 
+/** The queue format's export, which a function with push subscriptions gets named (`namedPubSubQueue`). */
+const QUEUE_SOURCE = 'gcpPubSubQueue'
+
 /**
  * The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one.
- * `jobs`: the Cloud Scheduler jobs of its crons, in order (each message names its job: `polycloud-job`).
+ * `jobs`: the Cloud Scheduler jobs of its crons, in order (each message names its job: `polycloud-job`); `queues`:
+ * its push subscriptions and the queue each delivers (a message names its subscription, not its queue).
  */
 export function functionEntry(
   fn: PlannedFunction<GoogleEvent>,
@@ -31,6 +35,7 @@ export function functionEntry(
   entryDir: string,
   servicePath: string,
   jobs: readonly string[] = [],
+  queues: Readonly<Record<string, string>> = {},
 ): string {
   const lines = [
     ...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'),
@@ -51,6 +56,10 @@ export function functionEntry(
     const schedules = declaredSchedules(fn, (ordinal) => jobs[ordinal])
     lines.push(...sources.imports, ...(schedules.length > 0 ? [DECLARE_IMPORT] : []))
     names = sourceExpressions(fn, sources.names, schedules)
+    if (Object.keys(queues).length > 0 && names.includes(QUEUE_SOURCE)) {
+      lines.push(`import { namedPubSubQueue } from '${ADAPTER}/pubsub'`)
+      names = names.map((name) => (name === QUEUE_SOURCE ? `namedPubSubQueue(${JSON.stringify(queues)})` : name))
+    }
   }
   let handler = securedHandler(fn, 'portable')
   const rules = bucketRules(fn)
@@ -115,7 +124,8 @@ export function googleEntries(plan: GooglePlan, { workDir, servicePath }: EntryC
     } else {
       const fn = plan.functions.find((candidate) => candidate.name === spec.function) as PlannedFunction<GoogleEvent>
       const jobs = plan.entryLayout.jobs.filter((job) => job.function === fn.name).map((job) => job.name)
-      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath, jobs), functions: [fn.name] })
+      const queues = Object.fromEntries(plan.entryLayout.subscriptions.filter((subscription) => subscription.function === fn.name).map((subscription) => [subscription.name, subscription.topic]))
+      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath, jobs, queues), functions: [fn.name] })
     }
   }
   return entries

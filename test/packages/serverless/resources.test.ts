@@ -17,6 +17,7 @@ import { workerEntries } from 'serverless-polycloud/providers/cloudflare/entry'
 import { uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
 import { google } from 'serverless-polycloud/providers/google/index'
 import { googleEntries } from 'serverless-polycloud/providers/google/entry'
+import { GOOGLE_ROLES } from 'serverless-polycloud/providers/google/plan'
 import { ROOT } from '../../helpers/serverless.ts'
 import { planFor } from './support.ts'
 
@@ -247,6 +248,26 @@ describe('serverless/resources', () => {
       expect(entries.find((entry) => entry.file.endsWith('thumbnails.ts'))?.source).to.include('withResources(filtered, gcpResources(), ["uploads"])')
       const router = entries.find((entry) => entry.file.endsWith('polycloudRoutes.ts'))?.source
       expect(router).to.include('const handler0Wrapped = withResources(handler0, resources, ["uploads","orders"])')
+    })
+
+    it('creates the declared bucket and topics with the service; the existing bucket is only granted', () => {
+      const { layout } = plan
+      expect(layout.buckets).to.deep.equal([{ name: 'shop-dev-uploads', resource: 'uploads' }])
+      expect(layout.topics.filter((topic) => topic.name === 'shop-dev-alerts' || topic.name === 'shop-dev-orders')).to.deep.equal([
+        { name: 'shop-dev-orders', role: 'queue' },
+        { name: 'shop-dev-alerts', role: 'topic' },
+      ])
+    })
+
+    it("grants the bucket's objectUser and the topics' publisher role to the functions that run the code using them", () => {
+      expect(plan.layout.grants).to.deep.equal([
+        { resource: 'uploads', kind: 'bucket', name: 'shop-dev-uploads', role: GOOGLE_ROLES.objectUser, functionIds: ['shop-dev', 'shop-dev-upload', 'shop-dev-thumbnails'] },
+        { resource: 'orders', kind: 'topic', name: 'shop-dev-orders', role: GOOGLE_ROLES.publisher, functionIds: ['shop-dev', 'shop-dev-upload'] },
+        { resource: 'alerts', kind: 'topic', name: 'shop-dev-alerts', role: GOOGLE_ROLES.publisher, functionIds: ['shop-dev-orders'] },
+      ])
+      const existing = planFor(google, { a: { handler: 'handlers/hello.default', uses: ['archive'], events: [{ route: 'GET /a' }] } }, { ...options, resources: { archive: RESOURCES.archive } })
+      expect(existing.layout.buckets).to.deep.equal([])
+      expect(existing.layout.grants).to.deep.equal([{ resource: 'archive', kind: 'bucket', name: 'acme-archive', role: GOOGLE_ROLES.objectUser, functionIds: ['shop-dev', 'shop-dev-a'] }])
     })
   })
 })

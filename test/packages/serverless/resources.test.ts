@@ -11,6 +11,7 @@ import { aws } from 'serverless-polycloud/providers/aws/index'
 import { lambdaEntry } from 'serverless-polycloud/providers/aws/entry'
 import { azure } from 'serverless-polycloud/providers/azure/index'
 import { appEntry } from 'serverless-polycloud/providers/azure/entry'
+import { localEntities } from 'serverless-polycloud/providers/azure/local/resources'
 import { AZURE_ROLES } from 'serverless-polycloud/providers/azure/plan'
 import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
 import { workerEntries } from 'serverless-polycloud/providers/cloudflare/entry'
@@ -232,6 +233,25 @@ describe('serverless/resources', () => {
       const fifo = { ...options, resources: { jobs: { kind: 'queue', fifo: true } } }
       expect(() => planFor(azure, { work: { handler: 'handlers/hello.default', events: [{ fromQueue: 'jobs' }] } }, fifo)).to.throw(ConfigError, /fromQueue: fifo cannot be honoured by a Storage queue/)
       expect(() => planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, fifo).declared()).to.throw(ConfigError, /custom\.polycloud\.resources\.jobs.*fifo queue.*serviceBus: true/)
+    })
+  })
+
+  describe('Azure, locally', () => {
+    it('serves the triggers\' entities, the declared ones and those the code uses, in azurite and the local Service Bus', () => {
+      const plan = planFor(azure, { ...FUNCTIONS, alerts: { handler: 'handlers/alerts.default', events: [{ topic: { name: 'alerts', maxReceiveCount: 3 } }] } }, options)
+      expect(localEntities(plan)).to.deep.equal({
+        containers: ['shop-dev-uploads'],
+        storageQueues: ['shop-dev-orders'],
+        busQueues: [],
+        busTopics: [{ name: 'shop-dev-alerts', subscriptions: ['alerts'] }],
+        maxDeliveryCounts: { 'shop-dev-alerts/Subscriptions/alerts': 3 },
+        usesStorage: true,
+        usesServiceBus: true,
+      })
+      // An existing resource the code uses exists locally too; nothing used, nothing started.
+      const existing = planFor(azure, { a: { handler: 'handlers/hello.default', uses: ['archive'], events: [{ route: 'GET /a' }] } }, { ...options, resources: { archive: RESOURCES.archive } })
+      expect(localEntities(existing)).to.deep.include({ containers: ['acme-archive'], usesStorage: true, usesServiceBus: false })
+      expect(localEntities(planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, options))).to.deep.include({ usesStorage: false, usesServiceBus: false })
     })
   })
 

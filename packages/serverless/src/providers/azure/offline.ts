@@ -337,7 +337,7 @@ export async function offlineCommand(context: Context): Promise<void> {
       await createStorageEntities(storage.connectionString, entities)
     }
     // The local Service Bus when a trigger reads a Service Bus queue or topic, or the code sends to one.
-    if (entities.usesServiceBus || entities.busQueues.length > 0 || entities.busTopics.length > 0) {
+    if (entities.usesServiceBus || context.plan.app.some(({ trigger }) => trigger.type === 'serviceBusQueue' || trigger.type === 'serviceBusTopic')) {
       const bus = await startBusDelivery(() => started.host as LocalHost, entities, env, log)
       parts.push(bus)
       serviceBus = bus.connectionString

@@ -105,6 +105,9 @@ const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
+/** `serverless remove --deleteObjects`: buckets deploy created are deleted with their objects (kept while they hold any, otherwise). */
+const DELETE_OBJECTS = { usage: 'Also delete the buckets deploy created that still hold objects, with their objects', type: 'boolean' }
+
 export default class PolycloudPlugin {
   readonly hooks: Record<string, () => Promise<void>>
   readonly commands: Json = {}
@@ -211,8 +214,7 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    // A bucket that still holds objects is kept by remove (with a warning) unless this is given.
-    this.commands.remove = { options: { region, 'delete-data': { usage: 'Also delete buckets that still hold objects, with their objects', type: 'boolean' } } }
+    this.commands.remove = { options: { region, deleteObjects: DELETE_OBJECTS } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

@@ -506,12 +506,12 @@ describe('serverless/providers/azure: declared resources at deploy and remove (A
     standIn.roleAssignments.delete(foreign.toLowerCase())
   })
 
-  it('remove keeps the storage account while a declared bucket holds objects, saying so; --delete-data deletes it', async () => {
+  it('remove keeps the storage account while a declared bucket holds objects, saying so; --deleteObjects deletes it', async () => {
     const { context, notices } = contextOf(USING)
     const { names } = await deployApp(context, env)
     standIn.blobs.set(`${names.storageAccount}/shop-res-uploads`, new Set(['images/cat.png']))
     await removeApp(context, env)
-    expect(notices.join('\n')).to.include(`Storage account ${names.storageAccount} kept: container shop-res-uploads still holds objects (serverless remove --delete-data deletes it with the account)`)
+    expect(notices.join('\n')).to.include(`Storage account ${names.storageAccount} kept: container shop-res-uploads still holds objects (serverless remove --deleteObjects deletes it with the account)`)
     expect(notices.join('\n')).to.include('Resource group shop-res-rg kept: it holds the storage account kept with its data')
     const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg/providers/Microsoft.Storage/storageAccounts/${names.storageAccount}`.toLowerCase()
     expect(standIn.resources.has(account)).to.equal(true)
@@ -519,7 +519,7 @@ describe('serverless/providers/azure: declared resources at deploy and remove (A
     expect(standIn.roleAssignments.size).to.equal(0)
     const listing = standIn.requests.find((request) => request.path.includes('.blob.core.windows.net/shop-res-uploads'))
     expect(listing?.headers.authorization).to.match(new RegExp(`^SharedKey ${names.storageAccount}:`))
-    await removeApp(contextOf(USING, { 'delete-data': true }).context, env)
+    await removeApp(contextOf(USING, { deleteObjects: true }).context, env)
     expect([...standIn.resources.keys()].filter((id) => id.includes('/resourcegroups/shop-res-rg'))).to.deep.equal([])
   })
 

@@ -436,14 +436,14 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     api.state.buckets.delete('polycloud-demo-qa-uploads')
   })
 
-  it('remove keeps a bucket that holds objects, saying so; --delete-data deletes it with its objects; an existing bucket is never touched', async () => {
+  it('remove keeps a bucket that holds objects, saying so; --deleteObjects deletes it with its objects; an existing bucket is never touched', async () => {
     api.state.objects.set('polycloud-demo-dev-uploads', new Set(['images/cat.png', 'images/dog.png']))
     const ctx = context()
     await removeCommand(ctx, api.connection())
-    expect(ctx.notices).to.include('warning: Bucket polycloud-demo-dev-uploads kept: it still holds objects (serverless remove --delete-data deletes it with them)')
+    expect(ctx.notices).to.include('warning: Bucket polycloud-demo-dev-uploads kept: it still holds objects (serverless remove --deleteObjects deletes it with them)')
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(true)
     expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-alerts`)).to.equal(false)
-    const purge = context(USING, { 'delete-data': true })
+    const purge = context(USING, { deleteObjects: true })
     await removeCommand(purge, api.connection())
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(false)
     expect(purge.written.join('\n')).to.include('bucket polycloud-demo-dev-uploads')

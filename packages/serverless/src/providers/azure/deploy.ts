@@ -16,6 +16,7 @@ import { ProviderError } from '../../errors.js'
 import type { Json, Logger, ServiceContext } from '../../provider.js'
 import { ALL_METHODS, type AzureResource, type AzureTrigger } from './events.js'
 import { mappedRegionNote, regionFor } from '../../regions.js'
+import { deletesObjects } from '../../resources.js'
 import { packageApp } from './package.js'
 import { RESOURCE_CONNECTIONS, type AzureCustom, type AzureFunction, type AzureGrant, type AzurePlan } from './plan.js'
 
@@ -739,8 +740,8 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
     tagged.sort((a, b) => rank(order, a.type) - rank(order, b.type))
     let kept = 0
     for (const resource of tagged) {
-      // The declared buckets live in the storage account: one that still holds objects keeps it, unless --delete-data.
-      if (resource.type === 'microsoft.storage/storageaccounts' && !deleteData(context) && (await bucketsWithData(context, env, api, names, resource.name)).length > 0) {
+      // The declared buckets live in the storage account: one that still holds objects keeps it, unless --deleteObjects.
+      if (resource.type === 'microsoft.storage/storageaccounts' && !deletesObjects(context.options) && (await bucketsWithData(context, env, api, names, resource.name)).length > 0) {
         kept++
         continue
       }
@@ -790,11 +791,6 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
   }
 }
 
-/** `serverless remove --delete-data`: buckets that still hold objects are deleted with them. */
-export function deleteData(context: Pick<Context, 'options'>): boolean {
-  return context.options['delete-data'] === true || context.options.deleteData === true
-}
-
 /**
  * The declared buckets (containers Polycloud created in the storage account) that still hold objects, each named
  * in a warning: the account is then kept with them.
@@ -803,12 +799,12 @@ async function bucketsWithData(context: Context, env: AzureEnvironment, api: Cli
   const containers = context.plan.declared().flatMap((resource) => (resource.kind === 'container' ? [resource.name] : []))
   if (containers.length === 0) return []
   const key = (await api.storage.storageAccounts.listKeys(names.resourceGroup, account)).keys?.[0]?.value
-  if (!key) throw new ProviderError(`storage account ${account} returned no key: its containers cannot be checked`, 'allow shared key access on the account, or pass --delete-data to delete it with its data')
+  if (!key) throw new ProviderError(`storage account ${account} returned no key: its containers cannot be checked`, 'allow shared key access on the account, or pass --deleteObjects to delete it with its data')
   const holding: string[] = []
   for (const container of containers) if (await holdsBlobs(env, account, key, container)) holding.push(container)
   if (holding.length > 0) {
     context.log.warning(
-      `Storage account ${account} kept: ${holding.length === 1 ? 'container' : 'containers'} ${holding.join(', ')} still ${holding.length === 1 ? 'holds' : 'hold'} objects (serverless remove --delete-data deletes ${holding.length === 1 ? 'it' : 'them'} with the account)`,
+      `Storage account ${account} kept: ${holding.length === 1 ? 'container' : 'containers'} ${holding.join(', ')} still ${holding.length === 1 ? 'holds' : 'hold'} objects (serverless remove --deleteObjects deletes ${holding.length === 1 ? 'it' : 'them'} with the account)`,
     )
   }
   return holding

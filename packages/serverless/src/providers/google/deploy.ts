@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import type { Json, ServiceContext } from '../../provider.js'
 import { apiFailure, call, createClients, defaultConnection, disabledService, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
+import { deletesObjects } from '../../resources.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
 import type { CloudFunctionSpec, GoogleGrant, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
@@ -433,11 +434,6 @@ async function grantOn(target: Target, spec: GoogleGrant, member: string): Promi
   return true
 }
 
-/** `serverless remove --delete-data`: buckets that still hold objects are deleted with them. */
-function deleteData(context: Context): boolean {
-  return context.options['delete-data'] === true || context.options.deleteData === true
-}
-
 /** The service's buckets (by label) in the project. */
 async function ourBuckets(target: Target): Promise<string[]> {
   const names: string[] = []
@@ -461,17 +457,17 @@ async function ourBuckets(target: Target): Promise<string[]> {
 
 /**
  * Deletes the service's buckets that `keep` does not name. A bucket that holds objects is kept with a warning,
- * unless --delete-data: then its objects are deleted first (Cloud Storage deletes only empty buckets).
+ * unless --deleteObjects: then its objects are deleted first (Cloud Storage deletes only empty buckets).
  */
 async function deleteBuckets(target: Target, keep: ReadonlySet<string>): Promise<string[]> {
   const deleted: string[] = []
-  const purge = deleteData(target.context)
+  const purge = deletesObjects(target.context.options)
   for (const bucket of await ourBuckets(target)) {
     if (keep.has(bucket)) continue
     const listing = (name: string) => `${bucketUrl(target, name, '/o')}?maxResults=${purge ? 1000 : 1}&fields=${encodeURIComponent('items(name,generation),nextPageToken')}`
     let page = (await storageRead<{ items?: Array<{ name: string }> }>(target, `listing bucket ${bucket}`, listing(bucket))) ?? {}
     if ((page.items ?? []).length > 0 && !purge) {
-      target.context.log.warning(`Bucket ${bucket} kept: it still holds objects (serverless remove --delete-data deletes it with them)`)
+      target.context.log.warning(`Bucket ${bucket} kept: it still holds objects (serverless remove --deleteObjects deletes it with them)`)
       continue
     }
     while ((page.items ?? []).length > 0) {

@@ -424,6 +424,21 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     expect(writes.map((request) => `${request.method} ${request.path}`)).to.deep.equal([])
   })
 
+  it('takes back the role from a function that no longer uses a resource, leaving other members alone', async () => {
+    const custom = { serviceAccount: 'shop-runtime@demo-project.iam.gserviceaccount.com' }
+    const alerts = `${P}/topics/polycloud-demo-dev-alerts`
+    const policy = api.state.policies.get(alerts) as { bindings: Array<{ role: string; members: string[] }>; etag: string }
+    api.state.policies.set(alerts, { ...policy, bindings: [...policy.bindings.map((binding) => (binding.role === 'roles/pubsub.publisher' ? { ...binding, members: [...binding.members, 'user:ops@example.com'] } : binding))] })
+    const ctx = context({ ...USING, orders: { handler: 'handlers/orders.default', uses: [], events: [{ fromQueue: 'orders' }] } } as typeof USING, {}, custom)
+    await deployCommand(ctx, api.connection())
+    expect(members(alerts, 'roles/pubsub.publisher')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`, 'user:ops@example.com'])
+    expect(ctx.notices.join('\n')).to.include(`Revoking roles/pubsub.publisher on topic polycloud-demo-dev-alerts from shop-runtime@demo-project.iam.gserviceaccount.com`)
+    // Still used: kept.
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+    await deployCommand(context(USING, {}, custom), api.connection())
+    expect(members(alerts, 'roles/pubsub.publisher')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+  })
+
   it('refuses a bucket name another owner holds, with what to do', async () => {
     api.state.buckets.set('polycloud-demo-qa-uploads', { name: 'polycloud-demo-qa-uploads', labels: {} })
     const ctx = googleContext(USING, { resources: RESOURCES, stage: 'qa' })

@@ -23,7 +23,7 @@ import { apiFailure, call, createClients, defaultConnection, disabledService, gr
 import { deletesObjects } from '../../resources.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
-import type { CloudFunctionSpec, GoogleGrant, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
+import { GOOGLE_ROLES, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
 
@@ -434,6 +434,49 @@ async function grantOn(target: Target, spec: GoogleGrant, member: string): Promi
   return true
 }
 
+/**
+ * Takes back, on the service's own buckets and declared topics, Polycloud's role from the runtime service accounts
+ * of the service's functions whose code no longer uses them (a function that dropped a `uses`), so a redeploy
+ * leaves exactly the grants of the plan. Other members and roles are left as they are.
+ */
+async function revokeStaleGrants(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
+  const { layout, custom } = target.settings
+  const accounts = new Set([...deployed.values()].flatMap((fn) => {
+    const account = custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail
+    return account ? [`serviceAccount:${account}`] : []
+  }))
+  const wanted = new Map<string, Set<string>>()
+  for (const spec of layout.grants) {
+    const members = spec.functionIds.flatMap((id) => {
+      const fn = deployed.get(id)
+      const account = fn === undefined ? undefined : (custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail)
+      return account ? [`serviceAccount:${account}`] : []
+    })
+    wanted.set(`${spec.kind}:${spec.name}`, new Set(members))
+  }
+  const owned: Array<{ kind: 'bucket' | 'topic'; name: string; role: string }> = [
+    ...layout.buckets.map((bucket) => ({ kind: 'bucket' as const, name: bucket.name, role: GOOGLE_ROLES.objectUser })),
+    ...layout.topics.filter((topic) => topic.role === 'queue' || topic.role === 'topic').map((topic) => ({ kind: 'topic' as const, name: topic.name, role: GOOGLE_ROLES.publisher })),
+  ]
+  for (const resource of owned) {
+    const keep = wanted.get(`${resource.kind}:${resource.name}`) ?? new Set<string>()
+    const url = resource.kind === 'bucket' ? bucketUrl(target, resource.name, '/iam') : `${target.connection.endpoints.pubsub}/v1/${topicName(target, resource.name)}`
+    const read = resource.kind === 'bucket' ? { url, method: 'GET' as const } : { url: `${url}:getIamPolicy`, method: 'GET' as const }
+    const policy = ((await call(`reading the policy of ${resource.kind} ${resource.name}`, target.project, () => target.connection.request(read))).data ?? {}) as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
+    const binding = (policy.bindings ?? []).find((candidate) => candidate.role === resource.role)
+    const stale = (binding?.members ?? []).filter((member) => accounts.has(member) && !keep.has(member))
+    if (binding === undefined || stale.length === 0) continue
+    binding.members = binding.members.filter((member) => !stale.includes(member))
+    const bindings = (policy.bindings ?? []).filter((candidate) => candidate.members.length > 0)
+    target.context.log.notice(`Revoking ${resource.role} on ${resource.kind} ${resource.name} from ${stale.map((member) => member.slice('serviceAccount:'.length)).join(', ')} (no function that runs as it uses it any more)`)
+    await call(`revoking ${resource.role} on ${resource.kind} ${resource.name}`, target.project, () =>
+      resource.kind === 'bucket'
+        ? target.connection.request({ url, method: 'PUT', data: { bindings, ...(policy.etag ? { etag: policy.etag } : {}) } })
+        : target.connection.request({ url: `${url}:setIamPolicy`, method: 'POST', data: { policy: { ...policy, bindings } } }),
+    )
+  }
+}
+
 /** The service's buckets (by label) in the project. */
 async function ourBuckets(target: Target): Promise<string[]> {
   const names: string[] = []
@@ -798,6 +841,7 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
       }
     }
     await deployGrants(target, deployed)
+    if (layout.buckets.length > 0 || layout.grants.length > 0) await revokeStaleGrants(target, deployed)
     await deploySubscriptions(target, deployed, byName(current.subscriptions), number)
     await deployJobs(target, byName(current.jobs))
     const deleted = await deleteResources(target, {

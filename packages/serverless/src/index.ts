@@ -159,9 +159,11 @@ export default class PolycloudPlugin {
       },
     }
     if (provider.handOver === undefined) this.#serveCommands()
-    else if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) {
-      // The framework's own offline command (serverless-offline's) takes the provider's options too.
-      this.commands.offline = { options: { ...provider.offlineOptions } }
+    else {
+      // The framework's own commands take Polycloud's options too.
+      this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS } }
+      // serverless-offline's offline command, the provider's options.
+      if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
     }
   }
 

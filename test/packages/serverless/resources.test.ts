@@ -20,7 +20,12 @@ import { google } from 'serverless-polycloud/providers/google/index'
 import { googleEntries } from 'serverless-polycloud/providers/google/entry'
 import { GOOGLE_ROLES } from 'serverless-polycloud/providers/google/plan'
 import { ROOT } from '../../helpers/serverless.ts'
-import { planFor } from './support.ts'
+import { contextFor, planFor, silent } from './support.ts'
+import { handOver as awsHandOver } from 'serverless-polycloud/providers/aws/hand-over'
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { startLocalAws, type LocalAws } from 'serverless-polycloud/providers/aws/local/index'
+import { removeBuckets, s3Remover, type BucketRemover } from 'serverless-polycloud/providers/aws/resources'
+import { REGION, rejection, s3Client } from './providers/aws-local/support.ts'
 
 const RESOURCES = { uploads: 'bucket', orders: 'queue', alerts: { kind: 'topic', excludeFrom: ['cloudflare'] }, archive: { kind: 'bucket', name: 'acme-archive', existing: true } }
 const FUNCTIONS: Record<string, FunctionConfig> = {
@@ -37,7 +42,8 @@ describe('serverless/resources', () => {
     const plan = planFor(aws, FUNCTIONS, options)
 
     it('creates what is declared and not existing, with the ids osls gives the events\' own', () => {
-      expect(plan.resources.S3BucketShopdevuploads).to.deep.equal({ Type: 'AWS::S3::Bucket', Properties: { BucketName: 'shop-dev-uploads' } })
+      // Kept when the stack is deleted (CloudFormation fails on a bucket that holds objects): `remove` deletes it after.
+      expect(plan.resources.S3BucketShopdevuploads).to.deep.equal({ Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { BucketName: 'shop-dev-uploads' } })
       expect(plan.resources.SNSTopicShopdevalerts).to.deep.equal({ Type: 'AWS::SNS::Topic', Properties: { TopicName: 'shop-dev-alerts' } })
       // The queue its consumer created: six times the consumer's timeout (osls's default, 6 s: the 30 s minimum).
       expect(plan.resources.PolycloudQueueOrders).to.deep.include({ Type: 'AWS::SQS::Queue' })
@@ -144,6 +150,80 @@ describe('serverless/resources', () => {
       const without = planFor(aws, { hello: FUNCTIONS.hello! }, { service: 'shop', stage: 'dev' }).functions[0]!
       expect(lambdaEntry(hello, workDir, ROOT)).to.equal(lambdaEntry(without, workDir, ROOT))
       expect(lambdaEntry(hello, workDir, ROOT)).to.not.include('resources')
+    })
+    describe('remove: the buckets the stack kept, through the official S3 client on the local S3', () => {
+      let local: LocalAws
+      let s3: S3Client
+      let remover: BucketRemover
+      const warnings: string[] = []
+      const sdk = { ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand }
+
+      before(async () => {
+        local = await startLocalAws({ port: 0, region: REGION, buckets: [{ name: 'shop-dev-empty' }, { name: 'shop-dev-uploads' }], invoke: async () => ({}) })
+        s3 = s3Client(local.endpoint)
+        remover = s3Remover(sdk, s3)
+      })
+      after(async () => {
+        s3?.destroy()
+        await local?.stop()
+      })
+      beforeEach(() => warnings.splice(0))
+
+      const keys = async (bucket: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key)
+
+      it('deletes an empty bucket, passes over one that is gone, and keeps one that holds objects, saying so and how to delete it', async () => {
+        await s3.send(new PutObjectCommand({ Bucket: 'shop-dev-uploads', Key: 'images/cat.png', Body: 'x' }))
+        const removed = await removeBuckets(['shop-dev-empty', 'shop-dev-gone', 'shop-dev-uploads'], remover, false, (line) => warnings.push(line))
+        expect(removed).to.deep.equal(['S3 bucket shop-dev-empty'])
+        expect(warnings).to.deep.equal(['S3 bucket shop-dev-uploads was kept: it still holds 1 object(s); serverless remove --deleteObjects deletes them with the bucket'])
+        expect((await rejection(s3.send(new ListObjectsV2Command({ Bucket: 'shop-dev-empty' })))).name).to.equal('NoSuchBucket')
+        expect(await keys('shop-dev-uploads')).to.deep.equal(['images/cat.png'])
+      })
+
+      it('runs after `serverless remove` removed the stack, with osls\'s S3 client and credentials, --deleteObjects read from the options', async () => {
+        // The bucket the stack kept, holding one object.
+        await removeBuckets(['shop-dev-uploads'], remover, true, () => undefined)
+        await s3.send(new CreateBucketCommand({ Bucket: 'shop-dev-uploads' }))
+        await s3.send(new PutObjectCommand({ Bucket: 'shop-dev-uploads', Key: 'images/dog.png', Body: 'x' }))
+        const remove = planFor(aws, FUNCTIONS, { ...options, command: 'remove' })
+        const hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> = {}
+        const sdkConfig = { endpoint: local.endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, forcePathStyle: true }
+        const framework = () => ({
+          service: { service: 'shop', provider: { region: REGION }, functions: {}, custom: {}, resources: { Resources: {} } },
+          config: { serverlessPath: join(ROOT, 'node_modules/serverless/lib') },
+          getProvider: () => ({ getAwsSdkV3Config: async () => sdkConfig }),
+          pluginManager: { hooks },
+        })
+        const lines: string[] = []
+        const log = { ...silent, notice: (line: string) => lines.push(line), warning: (line: string) => lines.push(line) }
+        awsHandOver(contextFor(remove, { command: 'remove', log }), framework())
+        expect(hooks['after:remove:remove']?.map((hook) => hook.pluginName)).to.deep.equal(['PolycloudPlugin'])
+        await hooks['after:remove:remove']![0]!.hook()
+        expect(lines).to.deep.equal(['serverless-polycloud: S3 bucket shop-dev-uploads was kept: it still holds 1 object(s); serverless remove --deleteObjects deletes them with the bucket'])
+        lines.splice(0)
+        delete hooks['after:remove:remove']
+        awsHandOver(contextFor(remove, { command: 'remove', log, options: { deleteObjects: true } }), framework())
+        await hooks['after:remove:remove']![0]!.hook()
+        expect(lines).to.deep.equal(['serverless-polycloud: removed S3 bucket shop-dev-uploads and its 1 object(s)'])
+        expect((await rejection(s3.send(new ListObjectsV2Command({ Bucket: 'shop-dev-uploads' })))).name).to.equal('NoSuchBucket')
+        // Other commands register nothing.
+        delete hooks['after:remove:remove']
+        awsHandOver(contextFor(planFor(aws, FUNCTIONS, options), { command: 'package' }), framework())
+        expect(hooks).to.not.have.property('after:remove:remove')
+      })
+
+      it('with deleteObjects, deletes every object, page by page (1000 keys a page), then the bucket', async function () {
+        this.timeout(120_000)
+        await s3.send(new CreateBucketCommand({ Bucket: 'shop-dev-uploads' }))
+        for (let start = 0; start < 1001; start += 50) {
+          const keys = Array.from({ length: Math.min(50, 1001 - start) }, (_, i) => `images/${String(start + i).padStart(4, '0')} a.png`)
+          await Promise.all(keys.map((Key) => s3.send(new PutObjectCommand({ Bucket: 'shop-dev-uploads', Key, Body: 'x' }))))
+        }
+        const removed = await removeBuckets(['shop-dev-uploads'], remover, true, (line) => warnings.push(line))
+        expect(warnings).to.deep.equal([])
+        expect(removed).to.deep.equal(['S3 bucket shop-dev-uploads and its 1001 object(s)'])
+        expect((await rejection(s3.send(new ListObjectsV2Command({ Bucket: 'shop-dev-uploads' })))).name).to.equal('NoSuchBucket')
+      })
     })
   })
 

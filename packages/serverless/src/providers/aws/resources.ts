@@ -43,7 +43,8 @@ export function declareResources(declarations: readonly ResourceDeclaration[], r
     const id = resourceId(resource)
     // The service's own definition under that id (a bucket with versioning, say) is kept as it is.
     if (resources[id] !== undefined) continue
-    if (resource.kind === 'bucket') resources[id] = { Type: 'AWS::S3::Bucket', Properties: { BucketName: resource.deployedName } }
+    // Kept when the stack is deleted (a bucket with objects would fail the deletion): `remove` deletes it if it is empty.
+    if (resource.kind === 'bucket') resources[id] = { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { BucketName: resource.deployedName } }
     else if (resource.kind === 'topic') resources[id] = { Type: 'AWS::SNS::Topic', Properties: { TopicName: resource.deployedName } }
     else {
       const queue = queueResources({ id, name: resource.deployedName, fifo: resource.fifo, maxReceiveCount: resource.maxReceiveCount }, undefined)
@@ -278,4 +279,76 @@ export function narrowSharedRole(template: { Resources?: Json }, roles: Iterable
     const left = statement.Resource.filter((arn) => !moved.has(JSON.stringify(arn)))
     return left.length === 0 ? [] : [{ ...statement, Resource: left }]
   })
+}
+
+/** The S3 calls `remove` makes on the buckets the stack kept (`DeletionPolicy: Retain`). */
+export interface BucketRemover {
+  /** A page of the bucket's keys (up to 1000), and the token of the next; undefined when the bucket does not exist. */
+  list(bucket: string, token: string | undefined): Promise<{ keys: string[]; next: string | undefined } | undefined>
+  deleteKeys(bucket: string, keys: readonly string[]): Promise<void>
+  deleteBucket(bucket: string): Promise<void>
+}
+
+/** The parts of `@aws-sdk/client-s3` {@link s3Remover} calls: osls's own copy at run time. */
+export interface S3Sdk {
+  ListObjectsV2Command: typeof import('@aws-sdk/client-s3').ListObjectsV2Command
+  DeleteObjectsCommand: typeof import('@aws-sdk/client-s3').DeleteObjectsCommand
+  DeleteBucketCommand: typeof import('@aws-sdk/client-s3').DeleteBucketCommand
+}
+
+/** {@link BucketRemover} over an S3 client: ListObjectsV2 pages, DeleteObjects of each page (at most 1000 keys), DeleteBucket. */
+export function s3Remover(sdk: S3Sdk, s3: { send: import('@aws-sdk/client-s3').S3Client['send'] }): BucketRemover {
+  return {
+    async list(bucket, token) {
+      try {
+        const page = await s3.send(new sdk.ListObjectsV2Command({ Bucket: bucket, ...(token === undefined ? {} : { ContinuationToken: token }) }))
+        return { keys: (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key])), next: page.IsTruncated ? page.NextContinuationToken : undefined }
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchBucket') return undefined
+        throw error
+      }
+    },
+    async deleteKeys(bucket, keys) {
+      const answer = await s3.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
+      // DeleteObjects answers 200 with the keys it could not delete: those fail the removal, named.
+      const failed = answer.Errors ?? []
+      if (failed.length > 0) throw new Error(`S3 did not delete ${failed.length} object(s) of ${bucket}: ${failed.slice(0, 3).map((error) => `${error.Key} (${error.Code}: ${error.Message})`).join(', ')}`)
+    },
+    async deleteBucket(bucket) {
+      await s3.send(new sdk.DeleteBucketCommand({ Bucket: bucket }))
+    },
+  }
+}
+
+/**
+ * After `serverless remove`: the declared buckets the stack created, which it kept (their `DeletionPolicy` is
+ * `Retain`, so a bucket that still holds objects never fails the stack's deletion), are deleted when empty; one that
+ * holds objects is kept, with a warning saying so, unless `deleteObjects` (`--deleteObjects`): then its objects go
+ * first. What was deleted is returned.
+ */
+export async function removeBuckets(buckets: readonly string[], s3: BucketRemover, deleteObjects: boolean, warn: (line: string) => void): Promise<string[]> {
+  const removed: string[] = []
+  for (const bucket of buckets) {
+    const first = await s3.list(bucket, undefined)
+    if (first === undefined) continue
+    if (first.keys.length > 0 && !deleteObjects) {
+      warn(`S3 bucket ${bucket} was kept: it still holds ${first.next === undefined ? first.keys.length : `${first.keys.length} or more`} object(s); serverless remove --deleteObjects deletes them with the bucket`)
+      continue
+    }
+    let page: { keys: string[]; next: string | undefined } | undefined = first
+    let count = 0
+    while (page !== undefined && page.keys.length > 0) {
+      await s3.deleteKeys(bucket, page.keys)
+      count += page.keys.length
+      page = page.next === undefined ? undefined : await s3.list(bucket, page.next)
+    }
+    try {
+      await s3.deleteBucket(bucket)
+      removed.push(`S3 bucket ${bucket}${count > 0 ? ` and its ${count} object(s)` : ''}`)
+    } catch (error) {
+      // Written to meanwhile, or versioned (its versions remain): kept, as S3 refused.
+      warn(`S3 bucket ${bucket} was kept: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  return removed
 }

@@ -26,7 +26,7 @@ export interface TestContext extends ServiceContext<GooglePlan> {
 /** Plans the functions, writes their entries to a fresh work folder, and returns the context the commands get. */
 export function googleContext(
   functions: Record<string, FunctionConfig> = DEMO_FUNCTIONS,
-  overrides: { providerConfig?: Record<string, unknown>; custom?: Record<string, unknown>; options?: Record<string, unknown>; stage?: string } = {},
+  overrides: { providerConfig?: Record<string, unknown>; custom?: Record<string, unknown>; options?: Record<string, unknown>; stage?: string; resources?: Record<string, unknown> } = {},
 ): TestContext {
   // Inside the repository (.polycloud is ignored), so the entries resolve @polycloud/gcp as a service's do.
   mkdirSync(join(ROOT, '.polycloud'), { recursive: true })
@@ -38,7 +38,7 @@ export function googleContext(
   const options = overrides.options ?? {}
   let plan
   try {
-    plan = planFor(google, functions, { service: 'polycloud-demo', stage, provider: providerConfig, custom, region: options.region as string | undefined })
+    plan = planFor(google, functions, { service: 'polycloud-demo', stage, provider: providerConfig, custom, region: options.region as string | undefined, resources: overrides.resources })
     for (const entry of google.entries(plan, { workDir, servicePath: ROOT })) {
       mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
       writeFileSync(join(workDir, entry.file), entry.source)

@@ -202,7 +202,7 @@ async function googleRows(rounds: number, ops: number): Promise<WarmRow[]> {
   const { startEmulator } = await import('../packages/serverless/src/providers/google/emulator.js')
   const { Storage } = await import('@google-cloud/storage')
   const local = await startLocalStorage({ buckets: ['uploads'] })
-  const layout = { functions: [], router: undefined, topics: [{ name: 'orders', role: 'queue' as const }], subscriptions: [], deadLetters: [], jobs: [] }
+  const layout = { functions: [], router: undefined, topics: [{ name: 'orders', role: 'queue' as const }], subscriptions: [], deadLetters: [], jobs: [], buckets: [], grants: [] }
   const emulator = await startEmulator({ project: 'bench', region: 'europe-west1', host: '127.0.0.1', port: 0, layout, urls: new Map(), log: () => {} })
   try {
     const env = {

@@ -31,6 +31,7 @@ import { adapter as azure, createAzureHandler, fromJson as azureFromJson } from 
 import { adapter as gcp, createCloudEventFunction, createHttpFunction, type FrameworkRequest } from '@polycloud/gcp'
 import { adapter as cloudflare, createWorker, fromJson as cloudflareFromJson } from '@polycloud/cloudflare'
 import { EVENTS_DIR, fixturePaths } from '../helpers/fixtures.ts'
+import { straight, throughStream } from '../helpers/stdout.ts'
 
 export type Outcome =
   | 'not-recognised'
@@ -648,11 +649,13 @@ export async function quietly<T>(body: () => Promise<T>): Promise<T> {
     if (text.startsWith('{')) return true
     return (saved.write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest)
   }) as typeof process.stdout.write
+  throughStream()
   console.log = console.warn = console.error = console.info = () => {}
   try {
     return await body()
   } finally {
     process.stdout.write = saved.write
+    straight()
     Object.assign(console, { log: saved.log, warn: saved.warn, error: saved.error, info: saved.info })
   }
 }

@@ -19,7 +19,7 @@
  *   ?sku=FlexConsumption` lists them as GeoRegion resources named by display name ("West Europe"), what
  *   `az functionapp list-flexconsumption-locations` reads (lower-cased, spaces removed).
  */
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -74,7 +74,8 @@ export function validate(value: unknown, schema: Schema, path = 'body'): string[
 }
 
 function compile(operation: Operation): RegExp {
-  return new RegExp(`^${operation.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`, 'i')
+  // `{scope}` (role assignments) is a resource id: slashes and all.
+  return new RegExp(`^${operation.path.replace('{scope}', '(.+)').replace(/\{[^}]+\}/g, '([^/]+)')}$`, 'i')
 }
 
 const COMPILED = SPEC.operations.map((operation) => ({ operation, pattern: compile(operation) }))
@@ -115,7 +116,44 @@ export interface ArmStandIn {
   readonly registrations: Map<string, 'Registered' | 'NotRegistered' | 'Registering'>
   /** The regions offering Flex Consumption, by display name. */
   readonly flexRegions: string[]
+  /** Role assignments by lower-case id (Microsoft.Authorization, kept apart from the resources they are scoped to). */
+  readonly roleAssignments: Map<string, Json>
+  /** The blobs of each container (`<account>/<container>` -> names), as the Blob service's List Blobs answers them. */
+  readonly blobs: Map<string, Set<string>>
   stop(): Promise<void>
+}
+
+/**
+ * The built-in roles a deploy may assign, by id (Microsoft Learn, "Azure built-in roles": Storage and Integration
+ * sections); any other is refused as ARM refuses a role definition that does not exist.
+ */
+export const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
+  '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1': 'Storage Blob Data Reader',
+  'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a': 'Storage Queue Data Message Sender',
+  '8a0f0c08-91a1-4084-bc3d-661d67233fed': 'Storage Queue Data Message Processor',
+  '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39': 'Azure Service Bus Data Sender',
+  '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0': 'Azure Service Bus Data Receiver',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+}
+
+/** The key `StorageAccounts_ListKeys` answers first (base64 of "stand-in-key"), with which Shared Key requests are checked. */
+const ACCOUNT_KEY = 'c3RhbmQtaW4ta2V5'
+
+/**
+ * The Shared Key signature of a Blob service request, written from the Storage REST reference ("Authorize with
+ * Shared Key", version 2015-02-21 and later; https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key),
+ * independently of the code under test: VERB, the eleven standard headers (an empty Content-Length for 0), the
+ * canonicalized `x-ms-` headers, then `/<account>/<path>` and each query parameter `name:value` sorted, lower-case names.
+ */
+function sharedKeySignature(method: string, account: string, path: string, query: URLSearchParams, headers: Readonly<Record<string, unknown>>, key: string): string {
+  const header = (name: string) => String(headers[name] ?? '')
+  const standard = ['content-encoding', 'content-language', 'content-length', 'content-md5', 'content-type', 'date', 'if-modified-since', 'if-match', 'if-none-match', 'if-unmodified-since', 'range']
+    .map((name) => (name === 'content-length' && header(name) === '0' ? '' : header(name)))
+  const canonical = Object.keys(headers).filter((name) => name.startsWith('x-ms-')).sort().map((name) => `${name}:${header(name).trim()}\n`).join('')
+  const params = [...new Set([...query.keys()].map((name) => name.toLowerCase()))].sort().map((name) => `\n${name}:${query.getAll(name).sort().join(',')}`).join('')
+  const toSign = `${method}\n${standard.join('\n')}\n${canonical}/${account}${path}${params}`
+  return createHmac('sha256', Buffer.from(key, 'base64')).update(toSign, 'utf8').digest('base64')
 }
 
 export async function startArmStandIn(subscriptionId: string): Promise<ArmStandIn> {
@@ -126,6 +164,9 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
   const deployments = new Map<string, number>()
   const apps = new Map<string, { host: LocalHost; server: Server; port: number; dir: string; masterKey: string }>()
   const registrations = new Map<string, 'Registered' | 'NotRegistered' | 'Registering'>(PROVIDERS.map((namespace) => [namespace.toLowerCase(), 'Registered']))
+  const roleAssignments = new Map<string, Json>()
+  const principals = new Set<string>()
+  const blobs = new Map<string, Set<string>>()
   const flexRegions = ['West Europe', 'North Europe', 'East US', 'East US 2', 'West US 2', 'UK South', 'Sweden Central', 'Southeast Asia', 'East Asia', 'Australia East']
   let base = ''
 
@@ -177,6 +218,7 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
   async function appRequest(request: RecordedRequest): Promise<Reply> {
     const [, , host = '', ...rest] = request.path.split('/')
     const path = `/${rest.join('/')}`
+    if (host.endsWith('.blob.core.windows.net')) return blobService(request, host.slice(0, -'.blob.core.windows.net'.length), path)
     const scm = host.endsWith('.scm.azurewebsites.net')
     const app = host.replace(/(\.scm)?\.azurewebsites\.net$/, '')
     const site = [...resources.values()].find((resource) => resource.type === 'Microsoft.Web/sites' && resource.name === app)
@@ -225,6 +267,39 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
       ...(request.method === 'GET' || request.method === 'HEAD' ? {} : { body: new Uint8Array(request.body) }),
     })
     return { status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.from(await response.arrayBuffer()) }
+  }
+
+  /**
+   * The Blob service's List Blobs (`GET /<container>?restype=container&comp=list`, Azure/azure-rest-api-specs
+   * `specification/storage/data-plane/Microsoft.BlobStorage/stable/2026-02-06/blob.json` `Container_ListBlobFlatSegment`:
+   * `maxresults`, `prefix`, `marker`; an `EnumerationResults` XML answer), for the account's containers, with Shared
+   * Key checked (403 AuthenticationFailed otherwise, Storage's own code and message) and 404 ContainerNotFound.
+   */
+  function blobService(request: RecordedRequest, account: string, path: string): Reply {
+    record('Blob_ListBlobs', request)
+    const storageError = (status: number, code: string, message: string): Reply => ({ status, headers: { 'content-type': 'application/xml', 'x-ms-error-code': code }, body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>` })
+    const stored = [...resources.values()].find((resource) => resource.type === 'Microsoft.Storage/storageAccounts' && resource.name === account)
+    if (stored === undefined) return storageError(404, 'ResourceNotFound', 'The specified resource does not exist.')
+    const container = /^\/([a-z0-9-]+)$/.exec(path)?.[1]
+    if (request.method !== 'GET' || container === undefined || request.query.get('restype') !== 'container' || request.query.get('comp') !== 'list') {
+      return storageError(400, 'UnsupportedHttpVerb', `stand-in: only List Blobs is served, not ${request.method} ${path}?${request.query}`)
+    }
+    const given = /^SharedKey ([^:]+):(.+)$/.exec(String(request.headers.authorization ?? ''))
+    if (!given || given[1] !== account || request.headers['x-ms-date'] === undefined || request.headers['x-ms-version'] === undefined || given[2] !== sharedKeySignature('GET', account, path, request.query, request.headers, ACCOUNT_KEY)) {
+      return storageError(403, 'AuthenticationFailed', 'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.')
+    }
+    if (!resources.has(`${String(stored.id).toLowerCase()}/blobservices/default/containers/${container}`)) return storageError(404, 'ContainerNotFound', 'The specified container does not exist.')
+    const max = Number(request.query.get('maxresults') ?? 5000)
+    const prefix = request.query.get('prefix') ?? ''
+    const names = [...(blobs.get(`${account}/${container}`) ?? [])].filter((name) => name.startsWith(prefix)).sort()
+    const page = names.slice(0, max)
+    const items = page.map((name) => `<Blob><Name>${name}</Name><Properties><BlobType>BlockBlob</BlobType></Properties></Blob>`).join('')
+    const next = names.length > page.length ? (page.at(-1) as string) : ''
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml', 'x-ms-version': String(request.headers['x-ms-version']) },
+      body: `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="https://${account}.blob.core.windows.net/" ContainerName="${container}"><MaxResults>${max}</MaxResults><Blobs>${items}</Blobs><NextMarker>${next}</NextMarker></EnumerationResults>`,
+    }
   }
 
   async function route(request: RecordedRequest): Promise<Reply> {
@@ -379,6 +454,13 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         if (!resources.has(serverFarm.toLowerCase())) return armError(400, 'BadRequest', `The server farm '${serverFarm}' was not found.`)
         // A copy: the recorded request body stays as it was sent.
         const resource = resourceOf(id, structuredClone(body) as Json, 'Microsoft.Web/sites', name)
+        // A system-assigned identity: its principal is the site's for as long as the site has the identity.
+        const identity = body?.identity as { type?: string } | undefined
+        if (identity?.type?.includes('SystemAssigned')) {
+          const principalId = ((existing?.identity as Json | undefined)?.principalId as string | undefined) ?? randomUUID()
+          principals.add(principalId)
+          resource.identity = { ...identity, principalId, tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' }
+        }
         Object.assign(resource.properties as Json, { defaultHostName: `${name}.azurewebsites.net`, state: 'Running', enabledHostNames: [`${name}.azurewebsites.net`, `${name}.scm.azurewebsites.net`] })
         // The app settings a PUT carries become the app's settings (read with config/appsettings/list), not part of the site.
         const appSettings = ((resource.properties as Json).siteConfig as Json | undefined)?.appSettings as Array<{ name: string; value: string }> | undefined
@@ -388,6 +470,46 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
       }
       case 'WebApps_Get':
         return existing ? { status: 200, body: existing } : armError(404, 'ResourceNotFound', `The Resource 'Microsoft.Web/sites/${params[2]}' under resource group '${params[1]}' was not found.`)
+      case 'RoleAssignments_Create': {
+        const scope = `/${params[0] as string}`
+        const name = params[1] as string
+        if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name)) return armError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`)
+        if (!resources.has(scope.toLowerCase())) return armError(404, 'ResourceNotFound', `The Resource '${scope}' was not found.`)
+        const properties = body?.properties as { roleDefinitionId: string; principalId: string; principalType?: string; description?: string }
+        const role = new RegExp(`^/subscriptions/${subscriptionId}/providers/Microsoft\\.Authorization/roleDefinitions/([0-9a-f-]{36})$`, 'i').exec(properties.roleDefinitionId)?.[1]
+        if (role === undefined || BUILT_IN_ROLES[role.toLowerCase()] === undefined) return armError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${properties.roleDefinitionId}' does not exist.`)
+        // A just-created identity is found only when the caller says it is a service principal (directory replication).
+        if (!principals.has(properties.principalId) || properties.principalType !== 'ServicePrincipal') {
+          return armError(400, 'PrincipalNotFound', `Principal ${properties.principalId.replaceAll('-', '')} does not exist in the directory ${subscriptionId}. Check that you have the correct principal ID.`)
+        }
+        const assignmentId = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`
+        const duplicate = [...roleAssignments.values()].find((assignment) => {
+          const other = assignment.properties as Json
+          return assignment.id !== assignmentId && String(other.scope).toLowerCase() === scope.toLowerCase() && String(other.roleDefinitionId).toLowerCase() === properties.roleDefinitionId.toLowerCase() && other.principalId === properties.principalId
+        })
+        if (duplicate) return armError(409, 'RoleAssignmentExists', 'The role assignment already exists.')
+        const before = roleAssignments.has(assignmentId.toLowerCase())
+        const assignment = { id: assignmentId, name, type: 'Microsoft.Authorization/roleAssignments', properties: { ...properties, scope, createdOn: new Date().toISOString() } }
+        roleAssignments.set(assignmentId.toLowerCase(), assignment)
+        return { status: before ? 200 : 201, body: assignment }
+      }
+      case 'RoleAssignments_Delete': {
+        const assignmentId = `/${params[0] as string}/providers/Microsoft.Authorization/roleAssignments/${params[1] as string}`.toLowerCase()
+        const assignment = roleAssignments.get(assignmentId)
+        if (!assignment) return { status: 204 }
+        roleAssignments.delete(assignmentId)
+        return { status: 200, body: assignment }
+      }
+      case 'RoleAssignments_ListForResourceGroup': {
+        // `principalId eq '<id>'`: the principal's assignments at, above or below the resource group.
+        const principal = /^principalId eq '([^']+)'$/.exec(request.query.get('$filter') ?? '')?.[1]
+        const within = (scope: string) => scope.toLowerCase().startsWith(`${rgId.toLowerCase()}/`) || scope.toLowerCase() === rgId.toLowerCase() || rgId.toLowerCase().startsWith(`${scope.toLowerCase()}/`)
+        const value = [...roleAssignments.values()].filter((assignment) => {
+          const properties = assignment.properties as Json
+          return within(String(properties.scope)) && (principal === undefined || properties.principalId === principal)
+        })
+        return { status: 200, body: { value } }
+      }
       case 'WebApps_UpdateApplicationSettings':
         if (!existing) return armError(404, 'ResourceNotFound', 'site not found')
         resources.set(`${id.toLowerCase()}/config/appsettings`, body as Json)
@@ -431,6 +553,10 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
           return armError(409, 'Conflict', 'Server farm cannot be deleted because it has web app(s) assigned to it.')
         }
         for (const key of [...resources.keys()]) if (key === id.toLowerCase() || key.startsWith(`${id.toLowerCase()}/`)) resources.delete(key)
+        // A deleted site's identity is gone from the directory (its role assignments stay, as ARM leaves them).
+        const principal = (existing.identity as Json | undefined)?.principalId
+        if (operation.id === 'WebApps_Delete' && typeof principal === 'string') principals.delete(principal)
+        if (operation.id === 'StorageAccounts_Delete') for (const key of [...blobs.keys()]) if (key.startsWith(`${params[2] as string}/`)) blobs.delete(key)
         const app = apps.get(params[2] as string)
         if (operation.id === 'WebApps_Delete' && app) {
           apps.delete(params[2] as string)
@@ -463,6 +589,8 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
     failNext: (operation, reply) => void failures.set(operation, reply),
     registrations,
     flexRegions,
+    roleAssignments,
+    blobs,
     async stop() {
       for (const app of apps.values()) await stopApp(app)
       apps.clear()

@@ -22,6 +22,11 @@
  * - The project's IAM policy (`state.projectPolicy`), read with Resource Manager v3 `projects.getIamPolicy`, and
  *   what the caller may do on a service account (`state.actAsDenied`), read with IAM's
  *   `serviceAccounts.testIamPermissions` (both google.iam.v1 messages, checked against the functions client's protos).
+ * - Cloud Storage's JSON API for buckets (https://cloud.google.com/storage/docs/json_api/v1/buckets: insert, get,
+ *   list, delete, getIamPolicy, setIamPolicy; objects list and delete), checked as its discovery document
+ *   (`storage/v1/rest`) defines them: `project` required on insert and list, the Bucket resource's fields only,
+ *   bucket naming rules, 409 for a name taken and for deleting a bucket that holds objects ("The bucket you tried to
+ *   delete is not empty."), 412 for a policy written with a stale etag. `state.objects` seeds objects.
  * - Firestore (the stores): the admin API's databases (`FirestoreAdmin` of @google-cloud/firestore@8's
  *   `build/protos/admin_v1.json`: GetDatabase, CreateDatabase whose operation is done at once, GetField, UpdateField of
  *   a field's TTL policy) and the documents API's
@@ -198,6 +203,9 @@ export interface GoogleStandInState {
   readonly policies: Map<string, { bindings: Array<{ role: string; members: string[] }>; etag: string }>
   /** Uploaded zips by upload id (undefined until the PUT). */
   readonly uploads: Map<string, Buffer | undefined>
+  /** Cloud Storage buckets by name (as the JSON API answers them), with their objects' names. */
+  readonly buckets: Map<string, Json>
+  readonly objects: Map<string, Set<string>>
   /** Requests to the deployed functions' URLs. */
   readonly invocations: RecordedRequest[]
   /** The APIs enabled on the project (`pubsub.googleapis.com`, ...). */
@@ -306,6 +314,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     jobs: new Map(),
     policies: new Map(),
     uploads: new Map(),
+    buckets: new Map(),
+    objects: new Map(),
     invocations: [],
     services: new Set(Object.keys(GOOGLE_APIS)),
     projectPolicy: [
@@ -631,6 +641,100 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     return { status: 200, body: { services } }
   }
 
+  /** The Bucket resource's fields (discovery document `storage/v1`, schema Bucket). */
+  const BUCKET_FIELDS = new Set([
+    'acl', 'autoclass', 'billing', 'cors', 'customPlacementConfig', 'defaultEventBasedHold', 'defaultObjectAcl', 'encryption', 'etag', 'generation',
+    'hierarchicalNamespace', 'iamConfiguration', 'id', 'ipFilter', 'kind', 'labels', 'lifecycle', 'location', 'locationType', 'logging', 'metageneration',
+    'name', 'objectRetention', 'owner', 'projectNumber', 'retentionPolicy', 'rpo', 'satisfiesPZI', 'satisfiesPZS', 'selfLink', 'softDeletePolicy',
+    'storageClass', 'timeCreated', 'updated', 'versioning', 'website',
+  ])
+  const IAM_CONFIGURATION_FIELDS = new Set(['bucketPolicyOnly', 'uniformBucketLevelAccess', 'publicAccessPrevention'])
+  /** Bucket names: 3-63 characters of lower-case letters, digits, `-`, `_` and `.`, a letter or digit first and last, not `goog...`. */
+  const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/
+  const storageError = (code: number, reason: string, message: string): Reply => ({ status: code, body: { error: { code, message, errors: [{ message, domain: 'global', reason }] } } })
+
+  /** Cloud Storage's JSON API: buckets and their IAM policies, the objects' listing and deletion. */
+  const cloudStorage = (request: RecordedRequest): Reply => {
+    if (!state.services.has('storage.googleapis.com')) return disabled('storage.googleapis.com')
+    const path = request.path.slice('/storage/v1'.length)
+    const query = request.query
+    const body = (): Json | undefined => {
+      try {
+        return JSON.parse(request.body.toString('utf8') || '{}') as Json
+      } catch {
+        return undefined
+      }
+    }
+    let match: RegExpExecArray | null
+    if (path === '/b') {
+      const project = query.get('project')
+      if (!project) return storageError(400, 'required', 'Required parameter: project')
+      if (request.method === 'GET') {
+        const max = Number(query.get('maxResults') ?? 1000)
+        const names = [...state.buckets.keys()].sort()
+        const from = query.get('pageToken') ? names.indexOf(query.get('pageToken') as string) : 0
+        const items = names.slice(from, from + max).map((name) => state.buckets.get(name) as Json)
+        const next = names[from + max]
+        return { status: 200, body: { kind: 'storage#buckets', ...(items.length > 0 ? { items } : {}), ...(next ? { nextPageToken: next } : {}) } }
+      }
+      if (request.method !== 'POST') return storageError(405, 'methodNotAllowed', `${request.method} is not allowed on /b`)
+      const bucket = body()
+      if (bucket === undefined) return storageError(400, 'parseError', 'Parse Error')
+      const unknown = Object.keys(bucket).filter((key) => !BUCKET_FIELDS.has(key))
+      const unknownIam = Object.keys((bucket.iamConfiguration ?? {}) as Json).filter((key) => !IAM_CONFIGURATION_FIELDS.has(key))
+      if (unknown.length > 0 || unknownIam.length > 0) return storageError(400, 'invalid', `Invalid JSON payload received. Unknown name "${[...unknown, ...unknownIam.map((key) => `iamConfiguration.${key}`)][0]}".`)
+      const name = bucket.name
+      if (typeof name !== 'string' || name === '') return storageError(400, 'required', 'Required')
+      if (!BUCKET_NAME.test(name) || name.startsWith('goog')) return storageError(400, 'invalid', 'Invalid bucket name: \'' + name + '\'')
+      const prevention = (bucket.iamConfiguration as { publicAccessPrevention?: unknown } | undefined)?.publicAccessPrevention
+      if (prevention !== undefined && prevention !== 'inherited' && prevention !== 'enforced') return storageError(400, 'invalid', `Invalid argument: publicAccessPrevention '${String(prevention)}'`)
+      if (state.buckets.has(name)) return storageError(409, 'conflict', 'Your previous request to create the named bucket succeeded and you already own it.')
+      const now = new Date().toISOString()
+      const created = { kind: 'storage#bucket', id: name, selfLink: `https://www.googleapis.com/storage/v1/b/${name}`, projectNumber: STAND_IN_PROJECT_NUMBER, metageneration: '1', storageClass: 'STANDARD', locationType: 'region', timeCreated: now, updated: now, etag: 'CAE=', ...bucket, location: String(bucket.location ?? 'US').toUpperCase() }
+      state.buckets.set(name, created)
+      return { status: 200, body: created }
+    }
+    if ((match = /^\/b\/([^/]+)(\/iam|\/o|\/o\/(.+))?$/.exec(path)) === null) return storageError(404, 'notFound', 'Not Found')
+    const name = decodeURIComponent(match[1] as string)
+    const bucket = state.buckets.get(name)
+    if (bucket === undefined) return storageError(404, 'notFound', 'The specified bucket does not exist.')
+    const objects = state.objects.get(name) ?? new Set<string>()
+    const rest = match[2]
+    if (rest === undefined) {
+      if (request.method === 'GET') return { status: 200, body: bucket }
+      if (request.method !== 'DELETE') return storageError(405, 'methodNotAllowed', `${request.method} is not allowed on a bucket here`)
+      if (objects.size > 0) return storageError(409, 'conflict', 'The bucket you tried to delete is not empty.')
+      state.buckets.delete(name)
+      state.policies.delete(`b/${name}`)
+      return { status: 204 }
+    }
+    if (rest === '/iam') {
+      const current = state.policies.get(`b/${name}`) ?? { bindings: [], etag: 'CAE=' }
+      if (request.method === 'GET') return { status: 200, body: { kind: 'storage#policy', resourceId: `projects/_/buckets/${name}`, version: 1, ...current } }
+      if (request.method !== 'PUT') return storageError(405, 'methodNotAllowed', `${request.method} is not allowed on a bucket's policy`)
+      const policy = body() as { bindings?: Array<{ role: string; members: string[] }>; etag?: string } | undefined
+      if (policy === undefined || !Array.isArray(policy.bindings)) return storageError(400, 'invalid', 'Invalid policy: bindings')
+      if (policy.etag !== undefined && policy.etag !== current.etag) return storageError(412, 'conditionNotMet', 'Precondition Failed')
+      for (const binding of policy.bindings) {
+        if (!/^roles\/storage\.[a-zA-Z]+$/.test(binding.role)) return storageError(400, 'invalid', `Role ${binding.role} is not supported for this resource.`)
+        if (binding.members.some((member) => !/^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|projectOwner|projectEditor|projectViewer):.+)$/.test(member))) return storageError(400, 'invalid', 'Invalid argument: members')
+      }
+      const next = { bindings: policy.bindings, etag: Buffer.from(randomBytes(6)).toString('base64') }
+      state.policies.set(`b/${name}`, next)
+      return { status: 200, body: { kind: 'storage#policy', resourceId: `projects/_/buckets/${name}`, version: 1, ...next } }
+    }
+    if (rest === '/o') {
+      if (request.method !== 'GET') return storageError(405, 'methodNotAllowed', `${request.method} is not allowed on a bucket's objects here`)
+      const max = Number(query.get('maxResults') ?? 1000)
+      const items = [...objects].sort().slice(0, max).map((object) => ({ name: object, bucket: name, generation: '1' }))
+      return { status: 200, body: { kind: 'storage#objects', ...(items.length > 0 ? { items } : {}), ...(objects.size > max ? { nextPageToken: items.at(-1)?.name } : {}) } }
+    }
+    const object = decodeURIComponent(match[3] as string)
+    if (request.method !== 'DELETE') return storageError(405, 'methodNotAllowed', `${request.method} is not allowed on an object here`)
+    if (!objects.delete(object)) return storageError(404, 'notFound', `No such object: ${name}/${object}`)
+    return { status: 204 }
+  }
+
   const route = (request: RecordedRequest): Reply => {
     const failure = failures.findIndex((candidate) => candidate.pattern.test(`${request.method} ${request.path}`))
     if (failure !== -1) return failures.splice(failure, 1)[0]!.reply
@@ -650,6 +754,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       if (!state.services.has('cloudresourcemanager.googleapis.com')) return disabled('cloudresourcemanager.googleapis.com')
       return { status: 200, body: { name: `projects/${STAND_IN_PROJECT_NUMBER}`, projectId: request.path.split('/')[3], state: 'ACTIVE' } }
     }
+    if (request.path.startsWith('/storage/v1/')) return cloudStorage(request)
     const batchGet = /^\/v1\/(projects\/[^/]+)\/services:batchGet$/.exec(request.path)
     if (request.method === 'GET' && batchGet) return batchGetServices(batchGet[1] as string, request.query)
     const path = decodeURIComponent(request.path)
@@ -706,7 +811,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       return {
         clientOptions: { fallback: true, apiEndpoint: '127.0.0.1', port: standIn.port, protocol: 'http', authClient } as unknown as GoogleConnection['clientOptions'],
         request: async (options) => authClient.request(options),
-        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url, serviceUsage: standIn.url, iam: standIn.url, firestore: standIn.url },
+        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url, serviceUsage: standIn.url, iam: standIn.url, storage: standIn.url, firestore: standIn.url },
       }
     },
     stop: () => standIn.stop(),

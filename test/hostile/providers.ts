@@ -15,6 +15,7 @@ import { awsSources, createLambdaHandler } from '@polycloud/aws'
 import { azureSources, createAzureHandler } from '@polycloud/azure'
 import { cloudflareSources, createWorker, type FetchWorker } from '@polycloud/cloudflare'
 import { gcp } from '@polycloud/gcp'
+import { straight, throughStream } from '../helpers/stdout.ts'
 
 const { HttpRequest, InvocationContext } = azureFunctions
 
@@ -67,6 +68,7 @@ async function capture<T>(body: () => Promise<T>): Promise<{ value: T; logs: Arr
     }
     return (saved.write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest)
   }) as typeof process.stdout.write
+  throughStream()
   const keep = (line: unknown): void => void chunks.push(String(line))
   console.log = console.warn = console.error = keep
   try {
@@ -74,6 +76,7 @@ async function capture<T>(body: () => Promise<T>): Promise<{ value: T; logs: Arr
     return { value, logs: parseLines(chunks) }
   } finally {
     process.stdout.write = saved.write
+    straight()
     Object.assign(console, { log: saved.log, warn: saved.warn, error: saved.error })
   }
 }

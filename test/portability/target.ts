@@ -40,6 +40,9 @@ export interface Outcome {
   readonly logs: readonly LogLine[]
 }
 
+/** The chain cases of the demo's resources: upload and download, the thumbnail, the order's alert. */
+export type ChainCase = 'upload' | 'thumbnail' | 'alert'
+
 export interface LocalTarget {
   readonly provider: string
   /**
@@ -50,10 +53,10 @@ export interface LocalTarget {
   /**
    * Why the demo's resources (`custom.polycloud.resources`: the uploads bucket, the orders queue, the alerts topic)
    * cannot be reached under this provider's local emulation yet, if they cannot: the chain cases (upload, stored,
-   * bucket event, thumbnail, download; order, alert) are then pending, the reason in their titles. A target whose
-   * emulation serves them leaves it undefined, and the cases run on it unchanged.
+   * bucket event, thumbnail, download; order, alert) are then pending, the reason in their titles; or, by case,
+   * only the cases named. A target whose emulation serves them leaves it undefined, and the cases run on it unchanged.
    */
-  readonly resourcesPending?: string
+  readonly resourcesPending?: string | Readonly<Partial<Record<ChainCase, string>>>
   /** The URL of a route path (`/hello?name=Ada`) on the local emulation. */
   url(path: string): string
   /** Delivers an event through the provider's local runtime, as the cloud would. */

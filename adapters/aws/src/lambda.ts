@@ -15,6 +15,7 @@ import {
   type Observability,
   type PortableHandler,
   type Source,
+  writeStdout,
 } from '@polycloud/core/adapter'
 
 /** The members of the Lambda context object Polycloud reads. */
@@ -28,9 +29,7 @@ export interface LambdaContext {
 export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<unknown>
 
 /** Log lines go straight to stdout: CloudWatch stores each as one JSON record, without the console prefix. */
-const stdoutSink: LogSink = (_level, line) => {
-  process.stdout.write(`${line}\n`)
-}
+const stdoutSink: LogSink = (_level, line) => writeStdout(`${line}\n`)
 
 /**
  * CloudWatch's conventions: Lambda's JSON log format reads `level` and an RFC 3339 `timestamp` (its log-level

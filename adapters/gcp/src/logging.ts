@@ -1,4 +1,4 @@
-import { parseCloudTrace, perEnvironment, type LogLevel, type LogSink, type Observability } from '@polycloud/core/adapter'
+import { parseCloudTrace, perEnvironment, writeStdout, type LogLevel, type LogSink, type Observability } from '@polycloud/core/adapter'
 
 // Cloud Logging reads one JSON object per stdout line as a structured entry: `severity` sets the entry's
 // severity, `logging.googleapis.com/trace` / `spanId` / `trace_sampled` tie it to its trace in Cloud Trace, `message`
@@ -42,11 +42,9 @@ export const GCP_OBSERVABILITY: Observability = {
 }
 
 /** Log lines (Cloud Logging's severity already first) as structured entries on stdout. */
-export const stdoutSink: LogSink = (_level, line) => {
-  process.stdout.write(`${line}\n`)
-}
+export const stdoutSink: LogSink = (_level, line) => writeStdout(`${line}\n`)
 
 /** A JSON line written outside an invocation, as a structured entry: its `severity` put first. */
 export const cloudLoggingSink: LogSink = (level, line) => {
-  process.stdout.write(`{${SEVERITY[level]}${line.slice(1)}\n`)
+  writeStdout(`{${SEVERITY[level]}${line.slice(1)}\n`)
 }

@@ -241,9 +241,9 @@ export class PortableContext implements Context {
 
   /**
    * Ends the invocation (or, with `eventId`, one message of a batch that ran in its own trace): writes its summary
-   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default only when it failed) and LOG_LEVEL
-   * lets through, and hands its span to the installed tracer. Returns the tracer's flush when the invocation must wait for it before returning (on
-   * Workers it goes to `waitUntil`).
+   * line (message line) as POLYCLOUD_LOG_SUMMARY says (by default every invocation) and LOG_LEVEL lets through, and
+   * hands its span to the installed tracer. Returns the tracer's flush when the invocation must wait for it before
+   * returning (on Workers it goes to `waitUntil`).
    */
   end(kind: string, ending: Ending = {}): Promise<void> | undefined {
     const { status, eventId } = ending

@@ -253,6 +253,11 @@ export function deleteDataOption(options: Readonly<Record<string, unknown>>): bo
 /** The environment variable (a Worker var on Cloudflare) holding a function's addressing. */
 export const RESOURCES_VARIABLE = 'POLYCLOUD_RESOURCES'
 
+/** `serverless remove --deleteObjects`: the buckets deploy created are deleted with their objects, not kept while they hold any. */
+export function deletesObjects(options: Readonly<Record<string, unknown>>): boolean {
+  return options.deleteObjects === true || options.deleteObjects === 'true'
+}
+
 /** The imports an entry with functions that declare resources needs: `withResources` and the provider's driver. */
 export function resourcesImports(adapter: string, driver: string): string[] {
   return ["import { withResources } from '@polycloud/resources'", `import { ${driver} } from '${adapter}/resources'`]

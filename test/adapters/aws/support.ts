@@ -1,4 +1,5 @@
 import type { LambdaContext } from '@polycloud/aws'
+import { straight, throughStream } from '../../helpers/stdout.ts'
 
 let counter = 0
 
@@ -23,6 +24,7 @@ export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result:
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
     return true
   }) as typeof process.stdout.write
+  throughStream()
   try {
     const result = await run()
     const all = chunks
@@ -33,6 +35,7 @@ export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result:
     return { result, lines: all.filter((line) => line.polycloud === undefined), summaries: all.filter((line) => line.polycloud !== undefined) }
   } finally {
     process.stdout.write = write
+    straight()
   }
 }
 

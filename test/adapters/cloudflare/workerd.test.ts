@@ -164,8 +164,8 @@ describe('cloudflare adapter in workerd (Miniflare)', function () {
       expect(response.status).to.equal(410)
       expect(await response.json()).to.deep.equal({ error: 'note was deleted' })
       expect(await takeAdapterLogs()).to.deep.equal([])
-      // A 4xx is the client's: a warm invocation that went well writes no summary line by default.
-      expect(await takeSummaries()).to.deep.equal([])
+      // A 4xx is the client's: the invocation went well, and its summary line says so.
+      expect((await takeSummaries()).map((line) => [line.outcome, line.status, line.kind])).to.deep.equal([['ok', 410, 'http']])
     })
 
     it('answers a handler throw with a 500 that names only the request id, and logs the error', async () => {

@@ -4,6 +4,7 @@ import { expect } from 'chai'
 import { getTestServer } from '@google-cloud/functions-framework/testing'
 import { InvalidRecord, forgetLogSettings, type NeutralEvent } from '@polycloud/core/adapter'
 import type { GcpCloudEvent } from '@polycloud/gcp'
+import { straight, throughStream } from '../../helpers/stdout.ts'
 
 /** A CloudEvent envelope around a payload, as Eventarc would send it (structured mode). */
 export function envelope(type: string, data: unknown, extra: Record<string, unknown> = {}): GcpCloudEvent {
@@ -68,6 +69,7 @@ export function captureOutput(): { stdout: string[]; stderr: string[]; logs(): A
     stdout.push(text)
     return true
   }) as typeof process.stdout.write
+  throughStream()
   process.stderr.write = ((chunk: string | Uint8Array) => {
     stderr.push(String(chunk))
     return true
@@ -91,6 +93,7 @@ export function captureOutput(): { stdout: string[]; stderr: string[]; logs(): A
         .filter((line) => line.polycloud !== undefined),
     restore() {
       process.stdout.write = out
+      straight()
       process.stderr.write = err
     },
   }

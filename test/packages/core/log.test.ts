@@ -67,14 +67,14 @@ describe('core/log: redaction', () => {
 })
 
 describe('core/log: the summary line', () => {
-  it('by default, writes one for a failure only: none for an invocation that went well, cold or warm', () => {
+  it('by default, writes one for every invocation: outcome, status, batch counts, duration, cold start', () => {
     const warm = contextWith()
     warm.context.end('http', { status: 200 })
     warm.context.end('http', { status: 404 })
-    expect(warm.lines).to.deep.equal([])
+    expect(warm.lines.map((line) => [line.level, line.outcome, line.status, line.coldStart])).to.deep.equal([['info', 'ok', 200, false], ['info', 'ok', 404, false]])
     const cold = contextWith({}, true)
     cold.context.end('queue')
-    expect(cold.lines).to.deep.equal([])
+    expect(cold.lines[0]).to.include({ level: 'info', message: 'invocation', polycloud: 'invocation', kind: 'queue', outcome: 'ok', coldStart: true })
     const failed = contextWith({}, true)
     failed.context.end('http', { status: 503 })
     expect(failed.lines[0]).to.include({ level: 'error', message: 'invocation', polycloud: 'invocation', kind: 'http', outcome: 'error', status: 503, coldStart: true })
@@ -83,6 +83,23 @@ describe('core/log: the summary line', () => {
     batch.context.end('queue')
     expect(batch.lines[0]).to.include({ outcome: 'error', events: 5, failed: 2, coldStart: false })
     expect(batch.lines[0]?.durationMs).to.be.a('number').and.at.least(0)
+  })
+
+  it('with POLYCLOUD_LOG_SUMMARY=errors, writes one for a failure only: none for an invocation that went well, cold or warm', () => {
+    const warm = contextWith({ POLYCLOUD_LOG_SUMMARY: 'errors' })
+    warm.context.end('http', { status: 200 })
+    warm.context.end('http', { status: 404 })
+    expect(warm.lines).to.deep.equal([])
+    const cold = contextWith({ POLYCLOUD_LOG_SUMMARY: 'errors' }, true)
+    cold.context.end('queue')
+    expect(cold.lines).to.deep.equal([])
+    const failed = contextWith({ POLYCLOUD_LOG_SUMMARY: 'errors' }, true)
+    failed.context.end('http', { status: 503 })
+    expect(failed.lines[0]).to.include({ level: 'error', outcome: 'error', status: 503, coldStart: true })
+    const batch = contextWith({ POLYCLOUD_LOG_SUMMARY: 'errors' })
+    batch.context.recordBatch(5, 2)
+    batch.context.end('queue')
+    expect(batch.lines[0]).to.include({ outcome: 'error', events: 5, failed: 2 })
   })
 
   it('writes one for every invocation with POLYCLOUD_LOG_SUMMARY=all, none with off, and honours LOG_LEVEL', () => {
@@ -104,7 +121,7 @@ describe('core/log: the summary line', () => {
     env.LOG_LEVEL = 'debug'
     expect(logSettings(env).threshold).to.equal(30)
     forgetLogSettings(env)
-    expect(logSettings(env)).to.deep.equal({ threshold: 10, summary: 'errors' })
+    expect(logSettings(env)).to.deep.equal({ threshold: 10, summary: 'all' })
   })
 
   it('formats times as ISO 8601 with milliseconds', () => {

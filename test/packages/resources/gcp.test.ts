@@ -41,6 +41,8 @@ const LAYOUT: ServiceLayout = {
   subscriptions: [{ name: 'consumer-push', topic: 'orders', queue: 'orders', function: 'consumer', functionId: 'consumer', deadLetterTopic: 'orders-dlq', maxDeliveryAttempts: 5, ackDeadlineSeconds: 60, ordered: false }],
   deadLetters: [],
   jobs: [],
+  buckets: [],
+  grants: [],
 }
 
 async function listen(server: Server): Promise<number> {

@@ -11,11 +11,14 @@ import { aws } from 'serverless-polycloud/providers/aws/index'
 import { lambdaEntry } from 'serverless-polycloud/providers/aws/entry'
 import { azure } from 'serverless-polycloud/providers/azure/index'
 import { appEntry } from 'serverless-polycloud/providers/azure/entry'
+import { localEntities } from 'serverless-polycloud/providers/azure/local/resources'
+import { AZURE_ROLES } from 'serverless-polycloud/providers/azure/plan'
 import { cloudflare } from 'serverless-polycloud/providers/cloudflare/index'
 import { workerEntries } from 'serverless-polycloud/providers/cloudflare/entry'
 import { uploadMetadata, wranglerConfig } from 'serverless-polycloud/providers/cloudflare/package'
 import { google } from 'serverless-polycloud/providers/google/index'
 import { googleEntries } from 'serverless-polycloud/providers/google/entry'
+import { GOOGLE_ROLES } from 'serverless-polycloud/providers/google/plan'
 import { ROOT } from '../../helpers/serverless.ts'
 import { contextFor, planFor, silent } from './support.ts'
 import { handOver as awsHandOver } from 'serverless-polycloud/providers/aws/hand-over'
@@ -270,14 +273,65 @@ describe('serverless/resources', () => {
 
     it('puts every used resource in the app settings, each function\'s uses in the entry', () => {
       expect(JSON.parse(plan.environment().POLYCLOUD_RESOURCES as string)).to.deep.equal({
-        uploads: { kind: 'bucket', name: 'shop-dev-uploads', connection: 'AzureWebJobsStorage' },
-        orders: { kind: 'queue', service: 'storage', name: 'shop-dev-orders', connection: 'AzureWebJobsStorage' },
-        alerts: { kind: 'topic', service: 'serviceBus', name: 'shop-dev-alerts', connection: 'ServiceBusConnection' },
+        uploads: { kind: 'bucket', name: 'shop-dev-uploads', connection: 'PolycloudStorage' },
+        orders: { kind: 'queue', service: 'storage', name: 'shop-dev-orders', connection: 'PolycloudStorage' },
+        alerts: { kind: 'topic', service: 'serviceBus', name: 'shop-dev-alerts', connection: 'PolycloudServiceBus' },
       })
       const source = appEntry(plan, workDir, ROOT)
       expect(source).to.include("import { azureResources } from '@polycloud/azure/resources'")
       expect(source).to.include('const handler0Wrapped = withResources(handler0, resources, ["uploads","orders"])')
       expect(source).to.include('registerHttp("hello", handler3, ')
+    })
+
+    it("grants the app's identity one role per used resource, on that entity, with the narrowest built-in role", () => {
+      expect(plan.grants()).to.deep.equal([
+        { resource: 'uploads', scope: 'container', entity: 'shop-dev-uploads', role: AZURE_ROLES.blobDataContributor, functions: ['upload', 'thumbnails'] },
+        { resource: 'orders', scope: 'storageQueue', entity: 'shop-dev-orders', role: AZURE_ROLES.queueDataMessageSender, functions: ['upload'] },
+        { resource: 'alerts', scope: 'serviceBusTopic', entity: 'shop-dev-alerts', role: AZURE_ROLES.serviceBusDataSender, functions: ['orders'] },
+      ])
+      // Nothing used, nothing granted (the deploy then gives the app no identity).
+      expect(planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, options).grants()).to.deep.equal([])
+    })
+
+    it('creates the declared resources that are not existing: a container, a queue, a topic without subscription', () => {
+      expect(plan.declared()).to.deep.equal([
+        { kind: 'container', name: 'shop-dev-uploads' },
+        { kind: 'storageQueue', name: 'shop-dev-orders' },
+        { kind: 'serviceBusTopic', topic: 'shop-dev-alerts', subscription: undefined, maxDeliveryCount: 10 },
+      ])
+    })
+
+    it('makes a queue declared with azure.serviceBus a Service Bus queue (sessions for fifo); a fifo Storage queue is refused', () => {
+      const resources = { jobs: { kind: 'queue', fifo: true, maxReceiveCount: 4, azure: { serviceBus: true } } }
+      const bus = planFor(azure, { work: { handler: 'handlers/hello.default', events: [{ fromQueue: 'jobs' }] } }, { ...options, resources })
+      expect(bus.declared()).to.deep.equal([{ kind: 'serviceBusQueue', name: 'shop-dev-jobs', maxDeliveryCount: 4, sessions: true }])
+      expect(bus.app.find((fn) => fn.name === 'work')?.trigger.type).to.equal('serviceBusQueue')
+      expect(bus.grants()).to.deep.equal([])
+      const sender = planFor(azure, { send: { handler: 'handlers/hello.default', uses: ['jobs'], events: [{ route: 'POST /jobs' }] } }, { ...options, resources: { jobs: { kind: 'queue', azure: { serviceBus: true } } } })
+      expect(sender.grants()).to.deep.equal([{ resource: 'jobs', scope: 'serviceBusQueue', entity: 'shop-dev-jobs', role: AZURE_ROLES.serviceBusDataSender, functions: ['send'] }])
+      expect(JSON.parse(sender.environment().POLYCLOUD_RESOURCES as string)).to.deep.equal({ jobs: { kind: 'queue', service: 'serviceBus', name: 'shop-dev-jobs', connection: 'PolycloudServiceBus' } })
+      const fifo = { ...options, resources: { jobs: { kind: 'queue', fifo: true } } }
+      expect(() => planFor(azure, { work: { handler: 'handlers/hello.default', events: [{ fromQueue: 'jobs' }] } }, fifo)).to.throw(ConfigError, /fromQueue: fifo cannot be honoured by a Storage queue/)
+      expect(() => planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, fifo).declared()).to.throw(ConfigError, /custom\.polycloud\.resources\.jobs.*fifo queue.*serviceBus: true/)
+    })
+  })
+
+  describe('Azure, locally', () => {
+    it('serves the triggers\' entities, the declared ones and those the code uses, in azurite and the local Service Bus', () => {
+      const plan = planFor(azure, { ...FUNCTIONS, alerts: { handler: 'handlers/alerts.default', events: [{ topic: { name: 'alerts', maxReceiveCount: 3 } }] } }, options)
+      expect(localEntities(plan)).to.deep.equal({
+        containers: ['shop-dev-uploads'],
+        storageQueues: ['shop-dev-orders'],
+        busQueues: [],
+        busTopics: [{ name: 'shop-dev-alerts', subscriptions: ['alerts'] }],
+        maxDeliveryCounts: { 'shop-dev-alerts/Subscriptions/alerts': 3 },
+        usesStorage: true,
+        usesServiceBus: true,
+      })
+      // An existing resource the code uses exists locally too; nothing used, nothing started.
+      const existing = planFor(azure, { a: { handler: 'handlers/hello.default', uses: ['archive'], events: [{ route: 'GET /a' }] } }, { ...options, resources: { archive: RESOURCES.archive } })
+      expect(localEntities(existing)).to.deep.include({ containers: ['acme-archive'], usesStorage: true, usesServiceBus: false })
+      expect(localEntities(planFor(azure, { hello: FUNCTIONS.hello as FunctionConfig }, options))).to.deep.include({ usesStorage: false, usesServiceBus: false })
     })
   })
 
@@ -294,6 +348,26 @@ describe('serverless/resources', () => {
       expect(entries.find((entry) => entry.file.endsWith('thumbnails.ts'))?.source).to.include('withResources(filtered, gcpResources(), ["uploads"])')
       const router = entries.find((entry) => entry.file.endsWith('polycloudRoutes.ts'))?.source
       expect(router).to.include('const handler0Wrapped = withResources(handler0, resources, ["uploads","orders"])')
+    })
+
+    it('creates the declared bucket and topics with the service; the existing bucket is only granted', () => {
+      const { layout } = plan
+      expect(layout.buckets).to.deep.equal([{ name: 'shop-dev-uploads', resource: 'uploads' }])
+      expect(layout.topics.filter((topic) => topic.name === 'shop-dev-alerts' || topic.name === 'shop-dev-orders')).to.deep.equal([
+        { name: 'shop-dev-orders', role: 'queue' },
+        { name: 'shop-dev-alerts', role: 'topic' },
+      ])
+    })
+
+    it("grants the bucket's objectUser and the topics' publisher role to the functions that run the code using them", () => {
+      expect(plan.layout.grants).to.deep.equal([
+        { resource: 'uploads', kind: 'bucket', name: 'shop-dev-uploads', role: GOOGLE_ROLES.objectUser, functionIds: ['shop-dev', 'shop-dev-upload', 'shop-dev-thumbnails'] },
+        { resource: 'orders', kind: 'topic', name: 'shop-dev-orders', role: GOOGLE_ROLES.publisher, functionIds: ['shop-dev', 'shop-dev-upload'] },
+        { resource: 'alerts', kind: 'topic', name: 'shop-dev-alerts', role: GOOGLE_ROLES.publisher, functionIds: ['shop-dev-orders'] },
+      ])
+      const existing = planFor(google, { a: { handler: 'handlers/hello.default', uses: ['archive'], events: [{ route: 'GET /a' }] } }, { ...options, resources: { archive: RESOURCES.archive } })
+      expect(existing.layout.buckets).to.deep.equal([])
+      expect(existing.layout.grants).to.deep.equal([{ resource: 'archive', kind: 'bucket', name: 'acme-archive', role: GOOGLE_ROLES.objectUser, functionIds: ['shop-dev', 'shop-dev-a'] }])
     })
   })
 })

@@ -14,7 +14,7 @@ import type { FunctionConfig, Logger, ServiceContext } from 'serverless-polyclou
 import { appInfo, deployApp, invokeApp, removeApp, type AzureEnvironment } from 'serverless-polycloud/providers/azure/deploy'
 import { azure } from 'serverless-polycloud/providers/azure/index'
 import type { AzurePlan } from 'serverless-polycloud/providers/azure/plan'
-import { startArmStandIn, type ArmStandIn } from '../../../helpers/arm-stand-in.ts'
+import { BUILT_IN_ROLES, startArmStandIn, type ArmStandIn } from '../../../helpers/arm-stand-in.ts'
 import { ROOT } from '../../../helpers/serverless.ts'
 import { contextFor, planFor } from '../support.ts'
 
@@ -403,5 +403,130 @@ describe('serverless/providers/azure: deploy, info, invoke, remove against an AR
       expect(notices[0]).to.equal('provider.region eu-west-1 is an AWS region: Azure uses westeurope, its region of the same area (Western Europe) (--region to choose)')
       expect(standIn.calls.slice(from).some((call) => call.operation === 'ListGeoRegions')).to.equal(true)
     })
+  })
+})
+
+describe('serverless/providers/azure: declared resources at deploy and remove (ARM stand-in)', function () {
+  this.timeout(120_000)
+  const RESOURCES = { uploads: 'bucket', orders: 'queue', alerts: 'topic' }
+  const USING: Record<string, FunctionConfig> = {
+    upload: { handler: 'handlers/uploads.default', uses: ['uploads', 'orders'], events: [{ route: 'POST /uploads' }] },
+    thumbnails: { handler: 'handlers/thumbnails.default', uses: ['uploads'], events: [{ bucket: { name: 'uploads', prefix: 'images/' } }] },
+    orders: { handler: 'handlers/orders.default', uses: ['alerts'], events: [{ fromQueue: 'orders' }] },
+    hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
+  }
+  let standIn: ArmStandIn
+  let env: AzureEnvironment
+  let workDir: string
+  let packageDir: string
+
+  const contextOf = (functions: Record<string, FunctionConfig>, options: Record<string, unknown> = {}) => {
+    const plan = planFor(azure, functions, { service: 'shop', stage: 'res', provider: { name: 'azure', runtime: 'nodejs22.x' }, resources: RESOURCES })
+    mkdirSync(workDir, { recursive: true })
+    for (const entry of azure.entries(plan, { workDir, servicePath: ROOT })) writeFileSync(join(workDir, entry.file), entry.source)
+    const notices: string[] = []
+    const log: Logger = { notice: (line) => notices.push(line), info: () => {}, verbose: () => {}, warning: (line) => notices.push(line), error: (line) => notices.push(line) }
+    return { notices, context: contextFor(plan, { region: 'westeurope', workDir, packageDir, options, log, write: () => {} }) }
+  }
+  const assignments = () => [...standIn.roleAssignments.values()].map((assignment) => assignment.properties as { scope: string; roleDefinitionId: string; principalId: string; principalType: string; description: string })
+  const roleOf = (definition: string) => BUILT_IN_ROLES[definition.split('/').pop() as string]
+
+  before(async () => {
+    standIn = await startArmStandIn(SUBSCRIPTION)
+    env = {
+      subscriptionId: SUBSCRIPTION,
+      credential: { getToken: async () => ({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }) },
+      endpoint: standIn.url,
+      appUrl: (url) => standIn.appUrl(url),
+      ca: standIn.ca,
+      pollIntervalMs: 10,
+    }
+    workDir = join(ROOT, '.polycloud', 'azure-deploy-resources-test')
+    packageDir = mkdtempSync(join(tmpdir(), 'polycloud-azure-resources-'))
+  })
+
+  after(async () => {
+    await standIn?.stop()
+    rmSync(workDir, { recursive: true, force: true })
+    rmSync(packageDir, { recursive: true, force: true })
+  })
+
+  it("creates each declared resource, gives the app an identity and grants it each used entity's role, on that entity only", async () => {
+    const { context } = contextOf(USING)
+    const { names } = await deployApp(context, env)
+    const created = (operation: string) => standIn.calls.filter((call) => call.operation === operation).map((call) => call.path.split('/').pop())
+    expect(created('BlobContainers_Create')).to.deep.equal(['app-package', 'shop-res-uploads'])
+    expect(created('Queue_Create')).to.deep.equal(['shop-res-orders'])
+    expect(created('Topics_CreateOrUpdate')).to.deep.equal(['shop-res-alerts'])
+    // A topic the code only publishes to: no subscription.
+    expect(created('Subscriptions_CreateOrUpdate')).to.deep.equal([])
+    const site = standIn.calls.find((call) => call.operation === 'WebApps_CreateOrUpdate')?.body as Site
+    expect(site.identity).to.deep.equal({ type: 'SystemAssigned' })
+    const settings = standIn.calls.find((call) => call.operation === 'WebApps_CreateOrUpdate' || call.operation === 'WebApps_UpdateApplicationSettings')
+    const values = Object.fromEntries(((field(settings?.body, 'properties.siteConfig.appSettings') as Array<{ name: string; value: string }>) ?? []).map((setting) => [setting.name, setting.value]))
+    expect(values).to.include({
+      PolycloudStorage__blobServiceUri: `https://${names.storageAccount}.blob.core.windows.net`,
+      PolycloudStorage__queueServiceUri: `https://${names.storageAccount}.queue.core.windows.net`,
+      PolycloudServiceBus__fullyQualifiedNamespace: `${names.serviceBus}.servicebus.windows.net`,
+    })
+    // No key of the account or namespace in Polycloud's own connections: the identity's roles are the access.
+    expect(Object.keys(values).filter((name) => name.startsWith('Polycloud') && !name.includes('__'))).to.deep.equal([])
+    const principal = (standIn.resources.get(`/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg/providers/Microsoft.Web/sites/${names.app}`.toLowerCase())?.identity as { principalId: string }).principalId
+    const group = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg/providers`
+    expect(assignments().map((assignment) => [assignment.scope, roleOf(assignment.roleDefinitionId), assignment.principalId, assignment.principalType]).sort()).to.deep.equal(
+      [
+        [`${group}/Microsoft.ServiceBus/namespaces/${names.serviceBus}/topics/shop-res-alerts`, 'Azure Service Bus Data Sender', principal, 'ServicePrincipal'],
+        [`${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/blobServices/default/containers/shop-res-uploads`, 'Storage Blob Data Contributor', principal, 'ServicePrincipal'],
+        [`${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/queueServices/default/queues/shop-res-orders`, 'Storage Queue Data Message Sender', principal, 'ServicePrincipal'],
+      ].sort(),
+    )
+    expect(assignments().find((assignment) => assignment.scope.endsWith('/shop-res-uploads'))?.description).to.equal('serverless-polycloud: uploads for upload, thumbnails')
+  })
+
+  it('deploys again with nothing changed: the assignments listed, none written', async () => {
+    const from = standIn.calls.length
+    await deployApp(contextOf(USING).context, env)
+    const operations = standIn.calls.slice(from).map((call) => call.operation)
+    expect(operations).to.include('RoleAssignments_ListForResourceGroup')
+    expect(operations.filter((operation) => operation.startsWith('RoleAssignments_') && operation !== 'RoleAssignments_ListForResourceGroup')).to.deep.equal([])
+    expect(standIn.roleAssignments.size).to.equal(3)
+  })
+
+  it('revokes what no function uses any more, and leaves assignments it did not make', async () => {
+    const principal = assignments()[0]?.principalId as string
+    const foreign = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg/providers/Microsoft.Authorization/roleAssignments/11111111-2222-3333-4444-555555555555`
+    standIn.roleAssignments.set(foreign.toLowerCase(), { id: foreign, name: '11111111-2222-3333-4444-555555555555', properties: { scope: `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg`, roleDefinitionId: `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1`, principalId: principal, description: 'made by hand' } })
+    const { context, notices } = contextOf({ ...USING, orders: { handler: 'handlers/orders.default', events: [{ fromQueue: 'orders' }] } })
+    const from = standIn.calls.length
+    await deployApp(context, env)
+    expect(standIn.calls.slice(from).filter((call) => call.operation === 'RoleAssignments_Delete')).to.have.length(1)
+    expect(assignments().some((assignment) => assignment.scope.endsWith('/topics/shop-res-alerts'))).to.equal(false)
+    expect(standIn.roleAssignments.has(foreign.toLowerCase())).to.equal(true)
+    expect(notices.join('\n')).to.match(/Revoking the app's role on .*\/topics\/shop-res-alerts \(no function uses it any more\)/)
+    standIn.roleAssignments.delete(foreign.toLowerCase())
+  })
+
+  it('remove keeps the storage account while a declared bucket holds objects, saying so; --deleteObjects deletes it', async () => {
+    const { context, notices } = contextOf(USING)
+    const { names } = await deployApp(context, env)
+    standIn.blobs.set(`${names.storageAccount}/shop-res-uploads`, new Set(['images/cat.png']))
+    await removeApp(context, env)
+    expect(notices.join('\n')).to.include(`Storage account ${names.storageAccount} kept: container shop-res-uploads still holds objects (serverless remove --deleteObjects deletes it with the account)`)
+    expect(notices.join('\n')).to.include('Resource group shop-res-rg kept: it holds the storage account kept with its data')
+    const account = `/subscriptions/${SUBSCRIPTION}/resourceGroups/shop-res-rg/providers/Microsoft.Storage/storageAccounts/${names.storageAccount}`.toLowerCase()
+    expect(standIn.resources.has(account)).to.equal(true)
+    // The app went, with its identity's assignments (they would outlive it otherwise).
+    expect(standIn.roleAssignments.size).to.equal(0)
+    const listing = standIn.requests.find((request) => request.path.includes('.blob.core.windows.net/shop-res-uploads'))
+    expect(listing?.headers.authorization).to.match(new RegExp(`^SharedKey ${names.storageAccount}:`))
+    await removeApp(contextOf(USING, { deleteObjects: true }).context, env)
+    expect([...standIn.resources.keys()].filter((id) => id.includes('/resourcegroups/shop-res-rg'))).to.deep.equal([])
+  })
+
+  it('an empty bucket does not keep the account', async () => {
+    const { context } = contextOf(USING)
+    await deployApp(context, env)
+    await removeApp(context, env)
+    expect([...standIn.resources.keys()].filter((id) => id.includes('/resourcegroups/shop-res-rg'))).to.deep.equal([])
   })
 })

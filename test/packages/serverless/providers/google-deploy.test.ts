@@ -358,3 +358,121 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     }
   })
 })
+
+describe('serverless/providers/google: declared resources at deploy and remove (stand-in)', function () {
+  this.timeout(60_000)
+  let api: GoogleStandIn
+  const contexts: TestContext[] = []
+  const RESOURCES = { uploads: 'bucket', orders: 'queue', alerts: 'topic', archive: { kind: 'bucket', name: 'acme-archive', existing: true } }
+  const USING = {
+    upload: { handler: 'handlers/uploads.default', uses: ['uploads', 'orders'], events: [{ route: 'POST /uploads' }] },
+    thumbnails: { handler: 'handlers/thumbnails.default', uses: ['uploads', 'archive'], events: [{ bucket: { name: 'uploads', prefix: 'images/' } }] },
+    orders: { handler: 'handlers/orders.default', uses: ['alerts'], events: [{ fromQueue: 'orders' }] },
+    hello: { handler: 'handlers/hello.default', events: [{ route: 'GET /hello' }] },
+  }
+  const context = (functions: typeof USING | Record<string, never> = USING, options: Record<string, unknown> = {}, custom: Record<string, unknown> = {}): TestContext => {
+    const made = googleContext(functions, { resources: RESOURCES, options, custom })
+    contexts.push(made)
+    return made
+  }
+  const members = (resource: string, role: string) => api.state.policies.get(resource)?.bindings.find((binding) => binding.role === role)?.members ?? []
+
+  before(async () => {
+    api = await startGoogleStandIn()
+    api.state.buckets.set('acme-archive', { name: 'acme-archive', labels: { team: 'finance' } })
+    api.state.projectPolicy.push({ role: 'roles/eventarc.eventReceiver', members: ['serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com'] })
+  })
+
+  after(async () => {
+    await api?.stop()
+    for (const made of contexts) rmSync(made.workDir.replace(/\/\.polycloud\/google$/, ''), { recursive: true, force: true })
+  })
+
+  afterEach(() => {
+    expect(api.refusals, 'requests the API definitions refuse').to.deep.equal([])
+  })
+
+  it('creates the declared bucket (region, uniform access, labels) and topics; grants objectUser and publisher on them only', async () => {
+    await deployCommand(context(), api.connection())
+    const bucket = api.state.buckets.get('polycloud-demo-dev-uploads') as Json
+    expect(bucket).to.deep.include({ location: 'EUROPE-WEST1', iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: 'enforced' } })
+    expect(bucket.labels).to.deep.include({ 'polycloud-service': 'polycloud-demo', 'polycloud-stage': 'dev' })
+    expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-alerts`)).to.equal(true)
+    expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-orders`)).to.equal(true)
+    const account = `serviceAccount:${COMPUTE_ACCOUNT}`
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.deep.equal([account])
+    expect(members('b/acme-archive', 'roles/storage.objectUser')).to.deep.equal([account])
+    expect(members(`${P}/topics/polycloud-demo-dev-orders`, 'roles/pubsub.publisher')).to.deep.equal([account])
+    expect(members(`${P}/topics/polycloud-demo-dev-alerts`, 'roles/pubsub.publisher')).to.deep.equal([account])
+    // Nothing at the project level: the roles are on the resources.
+    expect(api.state.projectPolicy.some((binding) => binding.role === 'roles/storage.objectUser' || (binding.role === 'roles/pubsub.publisher' && binding.members.includes(account)))).to.equal(false)
+    // The existing bucket is only granted: not created, not labelled.
+    expect(api.state.buckets.get('acme-archive')).to.deep.equal({ name: 'acme-archive', labels: { team: 'finance' } })
+  })
+
+  it("grants each function's own service account when the service sets one", async () => {
+    const from = api.standIn.requests.length
+    await deployCommand(context(USING, { force: true }, { serviceAccount: 'shop-runtime@demo-project.iam.gserviceaccount.com' }), api.connection())
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+    expect(api.standIn.requests.slice(from).some((request) => request.method === 'PUT' && request.path === '/storage/v1/b/polycloud-demo-dev-uploads/iam')).to.equal(true)
+  })
+
+  it('deploys again with nothing changed: the bucket and policies read, none written', async () => {
+    const from = api.standIn.requests.length
+    await deployCommand(context(USING, {}, { serviceAccount: 'shop-runtime@demo-project.iam.gserviceaccount.com' }), api.connection())
+    const writes = api.standIn.requests.slice(from).filter((request) => (request.path.startsWith('/storage/') && request.method !== 'GET') || request.path.endsWith(':setIamPolicy'))
+    expect(writes.map((request) => `${request.method} ${request.path}`)).to.deep.equal([])
+  })
+
+  it('takes back the role from a function that no longer uses a resource, leaving other members alone', async () => {
+    const custom = { serviceAccount: 'shop-runtime@demo-project.iam.gserviceaccount.com' }
+    const alerts = `${P}/topics/polycloud-demo-dev-alerts`
+    const policy = api.state.policies.get(alerts) as { bindings: Array<{ role: string; members: string[] }>; etag: string }
+    api.state.policies.set(alerts, { ...policy, bindings: [...policy.bindings.map((binding) => (binding.role === 'roles/pubsub.publisher' ? { ...binding, members: [...binding.members, 'user:ops@example.com'] } : binding))] })
+    const ctx = context({ ...USING, orders: { handler: 'handlers/orders.default', uses: [], events: [{ fromQueue: 'orders' }] } } as typeof USING, {}, custom)
+    await deployCommand(ctx, api.connection())
+    expect(members(alerts, 'roles/pubsub.publisher')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`, 'user:ops@example.com'])
+    expect(ctx.notices.join('\n')).to.include(`Revoking roles/pubsub.publisher on topic polycloud-demo-dev-alerts from shop-runtime@demo-project.iam.gserviceaccount.com`)
+    // Still used: kept.
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+    await deployCommand(context(USING, {}, custom), api.connection())
+    expect(members(alerts, 'roles/pubsub.publisher')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+  })
+
+  it('refuses a bucket name another owner holds, with what to do', async () => {
+    api.state.buckets.set('polycloud-demo-qa-uploads', { name: 'polycloud-demo-qa-uploads', labels: {} })
+    const ctx = googleContext(USING, { resources: RESOURCES, stage: 'qa' })
+    contexts.push(ctx)
+    const error = await deployCommand(ctx, api.connection()).then(() => undefined, (caught: unknown) => caught)
+    expect(error).to.be.instanceOf(ProviderError)
+    expect((error as Error).message).to.equal(
+      'bucket polycloud-demo-qa-uploads (uploads) exists and was not created by serverless-polycloud for this service\n  bucket names are global: set custom.polycloud.resources.uploads.name, or mark it existing: true to use it as it is',
+    )
+    api.state.buckets.delete('polycloud-demo-qa-uploads')
+  })
+
+  it('remove keeps a bucket that holds objects, saying so; --deleteObjects deletes it with its objects; an existing bucket is never touched', async () => {
+    api.state.objects.set('polycloud-demo-dev-uploads', new Set(['images/cat.png', 'images/dog.png']))
+    const ctx = context()
+    await removeCommand(ctx, api.connection())
+    expect(ctx.notices).to.include('warning: Bucket polycloud-demo-dev-uploads kept: it still holds objects (serverless remove --deleteObjects deletes it with them)')
+    expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(true)
+    expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-alerts`)).to.equal(false)
+    const purge = context(USING, { deleteObjects: true })
+    await removeCommand(purge, api.connection())
+    expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(false)
+    expect(purge.written.join('\n')).to.include('bucket polycloud-demo-dev-uploads')
+    expect(api.state.buckets.has('acme-archive')).to.equal(true)
+  })
+
+  it('remove in a project where Cloud Storage was never enabled: no bucket to look for', async () => {
+    api.state.services.delete('storage.googleapis.com')
+    try {
+      const ctx = context()
+      await removeCommand(ctx, api.connection())
+      expect(ctx.written.join('\n')).to.match(/^Nothing of polycloud-demo \(dev\) was deployed/)
+    } finally {
+      api.state.services.add('storage.googleapis.com')
+    }
+  })
+})

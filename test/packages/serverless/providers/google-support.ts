@@ -38,7 +38,7 @@ export function googleContext(
   const options = overrides.options ?? {}
   let plan
   try {
-    plan = planFor(google, functions, { service: 'polycloud-demo', stage, provider: providerConfig, custom, region: options.region as string | undefined, ...(overrides.resources ? { resources: overrides.resources } : {}) })
+    plan = planFor(google, functions, { service: 'polycloud-demo', stage, provider: providerConfig, custom, region: options.region as string | undefined, resources: overrides.resources })
     for (const entry of google.entries(plan, { workDir, servicePath: ROOT })) {
       mkdirSync(dirname(join(workDir, entry.file)), { recursive: true })
       writeFileSync(join(workDir, entry.file), entry.source)

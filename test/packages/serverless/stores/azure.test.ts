@@ -34,8 +34,8 @@ describe('serverless/stores: Azure', function () {
     it("addresses each store by its table (the name's letters and digits) through the app's storage connection", () => {
       const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'dev', resources: RESOURCES, provider: providerConfig })
       expect(JSON.parse(plan.environment().POLYCLOUD_RESOURCES as string)).to.deep.equal({
-        sessions: { kind: 'store', table: 'shopdevsessions', connection: 'AzureWebJobsStorage' },
-        devices: { kind: 'store', table: 'iotdevices', connection: 'AzureWebJobsStorage' },
+        sessions: { kind: 'store', table: 'shopdevsessions', connection: 'PolycloudStorage' },
+        devices: { kind: 'store', table: 'iotdevices', connection: 'PolycloudStorage' },
       })
     })
 
@@ -75,7 +75,8 @@ describe('serverless/stores: Azure', function () {
     const workDir = join(ROOT, '.polycloud', 'azure-stores-test')
     const packageDir = mkdtempSync(join(tmpdir(), 'polycloud-azure-stores-'))
     const context = (options: Record<string, unknown> = {}) => {
-      const plan = planFor(azure, FUNCTIONS, { service: 'shop', stage: 'test', resources: RESOURCES, provider: providerConfig })
+      // An existing store's table would be the user's, in the account the first deploy creates: left out here.
+      const plan = planFor(azure, { chat: { handler: 'handlers/hello.default', uses: ['sessions'], events: [{ route: 'POST /chat' }] } }, { service: 'shop', stage: 'test', resources: { sessions: 'store' }, provider: providerConfig })
       mkdirSync(workDir, { recursive: true })
       for (const entry of azure.entries(plan, { workDir, servicePath: ROOT })) writeFileSync(join(workDir, entry.file), entry.source)
       const notices: string[] = []
@@ -99,12 +100,17 @@ describe('serverless/stores: Azure', function () {
       rmSync(packageDir, { recursive: true, force: true })
     })
 
-    it("creates the stores' tables it owns in the app's storage account (not an existing store's); a second deploy creates none", async () => {
+    it("creates the stores' tables in the app's storage account, grants the app's identity that table only; a second deploy creates none", async () => {
       const { context: first, notices } = context()
       await deployApp(first, env)
       const created = standIn.calls.filter((call) => call.operation === 'Table_Create').map((call) => call.path.split('/').pop())
       expect(created).to.deep.equal(['shoptestsessions'])
       expect(notices).to.include('Created table shoptestsessions (a store)')
+      // The app's identity may read and write that table only: Storage Table Data Contributor scoped to it.
+      const assignments = standIn.calls.filter((call) => call.operation === 'RoleAssignments_Create').map((call) => call.path)
+      expect(assignments.filter((path) => path.includes('/tableServices/'))).to.have.length(1)
+      expect(assignments.find((path) => path.includes('/tableServices/'))).to.match(/\/storageAccounts\/[^/]+\/tableServices\/default\/tables\/shoptestsessions\/providers\/Microsoft\.Authorization\/roleAssignments\//)
+      expect(notices.some((line) => line.startsWith('Granting the app Storage Table Data Contributor on table shoptestsessions (sessions: chat)'))).to.equal(true)
       const from = standIn.calls.length
       await deployApp(context().context, env)
       expect(standIn.calls.slice(from).map((call) => call.operation)).to.include('Table_List').and.not.include('Table_Create')

@@ -16,8 +16,9 @@ import { ProviderError } from '../../errors.js'
 import type { Json, Logger, ServiceContext } from '../../provider.js'
 import { ALL_METHODS, type AzureResource, type AzureTrigger } from './events.js'
 import { mappedRegionNote, regionFor } from '../../regions.js'
+import { deletesObjects } from '../../resources.js'
 import { packageApp } from './package.js'
-import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
+import { RESOURCE_CONNECTIONS, type AzureCustom, type AzureFunction, type AzureGrant, type AzurePlan } from './plan.js'
 import { deployTables, storesHoldingData } from './stores.js'
 import { deleteDataOption } from '../../resources.js'
 
@@ -25,6 +26,8 @@ type Context = ServiceContext<AzurePlan>
 
 const ARM_SCOPE = 'https://management.azure.com/.default'
 const EVENT_GRID_API = '2022-06-15'
+/** Microsoft.Authorization role assignments (specification/authorization/.../stable/2022-04-01/authorization-RoleAssignmentsCalls.json). */
+const AUTHORIZATION_API = '2022-04-01'
 const MANAGED_BY = 'serverless-polycloud'
 
 /** Where and as whom the commands talk to Azure. Tests point it at a local stand-in. */
@@ -33,7 +36,10 @@ export interface AzureEnvironment {
   readonly credential: TokenCredential
   /** Azure Resource Manager, default https://management.azure.com. */
   readonly endpoint?: string
-  /** Rewrites the app's own URLs (`https://<app>.scm.azurewebsites.net/...`, `https://<app>.azurewebsites.net/...`). */
+  /**
+   * Rewrites the URLs that are not ARM's: the app's own (`https://<app>.scm.azurewebsites.net/...`,
+   * `https://<app>.azurewebsites.net/...`) and the storage account's Blob service (`https://<account>.blob.core.windows.net/...`).
+   */
   readonly appUrl?: (url: string) => string
   /** Certificates to trust besides the system's (a stand-in's self-signed one). */
   readonly ca?: string
@@ -288,6 +294,10 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
   const { settings } = context.plan.settings()
   const functions = context.plan.app
   const resources = functions.flatMap((fn) => fn.trigger.resources.map((resource) => ({ fn, resource })))
+  // What the declared resources need besides the triggers', and what the app's identity is granted on them.
+  const declared = context.plan.declared()
+  const grants = context.plan.grants()
+  const needed = [...resources.map(({ resource }) => resource), ...declared]
   const zipPath = join(context.packageDir, `${context.service}.zip`)
   if (!existsSync(zipPath)) await packageApp(context)
   const zip = readFileSync(zipPath)
@@ -296,7 +306,7 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
   const log = (line: string) => context.log.notice(line)
   const rg = names.resourceGroup
   try {
-    await preflight(api, env, region, resources.map(({ resource }) => resource), context.log)
+    await preflight(api, env, region, needed, context.log)
     // Resource group: created with the tags when it does not exist; an existing one is used as it is.
     const existing = await api.resources.resourceGroups.checkExistence(rg)
     if (!existing.body) {
@@ -316,12 +326,12 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     const blobEndpoint = account.primaryEndpoints?.blob ?? `https://${names.storageAccount}.blob.core.windows.net/`
     const containers = new Set<string>()
     for await (const container of api.storage.blobContainers.list(rg, names.storageAccount)) if (container.name) containers.add(container.name)
-    for (const container of [names.deploymentContainer, ...unique(resources.flatMap(({ resource }) => (resource.kind === 'container' ? [resource.name] : [])))]) {
+    for (const container of [names.deploymentContainer, ...unique(needed.flatMap((resource) => (resource.kind === 'container' ? [resource.name] : [])))]) {
       if (!containers.has(container)) await api.storage.blobContainers.create(rg, names.storageAccount, container, { publicAccess: 'None' })
     }
     const queues = new Set<string>()
     for await (const queue of api.storage.queue.list(rg, names.storageAccount)) if (queue.name) queues.add(queue.name)
-    for (const queue of unique(resources.flatMap(({ resource }) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
+    for (const queue of unique(needed.flatMap((resource) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
       if (!queues.has(queue)) await api.storage.queue.create(rg, names.storageAccount, queue, {})
     }
     // The stores' tables (stores.ts).
@@ -334,8 +344,18 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
       POLYCLOUD_TIMEOUT_SECONDS: String(settings.timeout),
     }
     for (const fn of functions) if (fn.trigger.disabled) appSettingsValues[`AzureWebJobs.${fn.name}.Disabled`] = 'true'
-    const busResources = resources.filter(({ resource }) => resource.kind === 'serviceBusQueue' || resource.kind === 'serviceBusTopic')
-    if (busResources.length > 0) appSettingsValues.ServiceBusConnection = await deployServiceBus(api, env, names, region, busResources.map(({ resource }) => resource))
+    const busResources = needed.filter((resource) => resource.kind === 'serviceBusQueue' || resource.kind === 'serviceBusTopic')
+    const busGrants = grants.some((grant) => grant.scope === 'serviceBusQueue' || grant.scope === 'serviceBusTopic')
+    if (busResources.length > 0 || busGrants) appSettingsValues.ServiceBusConnection = await deployServiceBus(api, env, names, region, busResources)
+    // Polycloud's clients reach what the functions use with the app's identity (identity-based connections).
+    if (grants.some((grant) => grant.scope === 'container' || grant.scope === 'storageQueue')) {
+      appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__blobServiceUri`] = blobEndpoint.replace(/\/$/, '')
+      appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__queueServiceUri`] = (account.primaryEndpoints?.queue ?? `https://${names.storageAccount}.queue.core.windows.net/`).replace(/\/$/, '')
+    }
+    if (grants.some((grant) => grant.scope === 'table')) {
+      appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__tableServiceUri`] = (account.primaryEndpoints?.table ?? `https://${names.storageAccount}.table.core.windows.net/`).replace(/\/$/, '')
+    }
+    if (busGrants) appSettingsValues[`${RESOURCE_CONNECTIONS.serviceBus}__fullyQualifiedNamespace`] = `${names.serviceBus}.servicebus.windows.net`
 
     const wantedPlan = { tags, kind: 'functionapp', sku: { name: 'FC1', tier: 'FlexConsumption' }, reserved: true }
     let plan = await found(() => api.web.appServicePlans.get(rg, names.plan))
@@ -346,6 +366,8 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     const wantedSite = {
       tags,
       kind: 'functionapp,linux',
+      // The identity the role assignments are granted to, when the functions use resources.
+      ...(grants.length > 0 ? { identity: { type: 'SystemAssigned' } } : {}),
       serverFarmId: plan.id,
       httpsOnly: true,
       siteConfig: { minTlsVersion: '1.2' },
@@ -379,6 +401,11 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     const current = await api.web.webApps.listApplicationSettings(rg, names.app)
     if (!sameSettings(current.properties ?? {}, appSettingsValues)) await api.web.webApps.updateApplicationSettings(rg, names.app, { properties: appSettingsValues })
     const hostName = site.defaultHostName ?? `${names.app}.azurewebsites.net`
+    const principal = (site as { identity?: { principalId?: string } }).identity?.principalId
+    if (grants.length > 0) {
+      if (!principal) throw new ProviderError(`function app ${names.app} has no managed identity (identity.principalId)`, 'deploy again; if it persists, turn on its system-assigned identity (az functionapp identity assign)')
+      await deployRoleAssignments(env, names, principal, grants, context.log)
+    }
 
     log(`Publishing ${context.service}.zip (${Math.round(zip.length / 1024)} KB)`)
     await publish(env, names.app, zip)
@@ -442,21 +469,174 @@ async function deployServiceBus(api: Clients, env: AzureEnvironment, names: Azur
   const wanted = { tags: { ...names.tags }, sku: { name: 'Standard' as const, tier: 'Standard' as const } }
   const namespace = await found(() => bus.namespaces.get(rg, names.serviceBus))
   if (namespace === undefined || !holds(namespace, wanted)) await bus.namespaces.beginCreateOrUpdateAndWait(rg, names.serviceBus, { location: region, ...wanted }, poll(env))
+  const topics = new Set<string>()
   for (const resource of resources) {
     if (resource.kind === 'serviceBusQueue') {
       const queue = { maxDeliveryCount: resource.maxDeliveryCount, requiresSession: resource.sessions, deadLetteringOnMessageExpiration: true }
       const current = await found(() => bus.queues.get(rg, names.serviceBus, resource.name))
       if (current === undefined || !holds(current, queue)) await bus.queues.createOrUpdate(rg, names.serviceBus, resource.name, queue)
     } else if (resource.kind === 'serviceBusTopic') {
-      if ((await found(() => bus.topics.get(rg, names.serviceBus, resource.topic))) === undefined) await bus.topics.createOrUpdate(rg, names.serviceBus, resource.topic, {})
+      if (!topics.has(resource.topic)) {
+        topics.add(resource.topic)
+        if ((await found(() => bus.topics.get(rg, names.serviceBus, resource.topic))) === undefined) await bus.topics.createOrUpdate(rg, names.serviceBus, resource.topic, {})
+      }
+      // A topic the code only publishes to has no subscription of its own.
+      const name = resource.subscription
+      if (name === undefined) continue
       const subscription = { maxDeliveryCount: resource.maxDeliveryCount, deadLetteringOnMessageExpiration: true }
-      const current = await found(() => bus.subscriptions.get(rg, names.serviceBus, resource.topic, resource.subscription))
-      if (current === undefined || !holds(current, subscription)) await bus.subscriptions.createOrUpdate(rg, names.serviceBus, resource.topic, resource.subscription, subscription)
+      const current = await found(() => bus.subscriptions.get(rg, names.serviceBus, resource.topic, name))
+      if (current === undefined || !holds(current, subscription)) await bus.subscriptions.createOrUpdate(rg, names.serviceBus, resource.topic, name, subscription)
     }
   }
   const keys = await bus.namespaces.listKeys(rg, names.serviceBus, 'RootManageSharedAccessKey')
   if (!keys.primaryConnectionString) throw new ProviderError(`Service Bus namespace ${names.serviceBus} returned no connection string`)
   return keys.primaryConnectionString
+}
+
+/** A call of ARM's REST API with the deploy's token (for what the SDKs the deploy loads do not cover). */
+async function armRequest(env: AzureEnvironment, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const token = await env.credential.getToken(ARM_SCOPE)
+  if (!token) throw new ProviderError('no token for Azure Resource Manager', 'sign in with az login')
+  const text = body === undefined ? undefined : JSON.stringify(body)
+  const url = new URL(`${(env.endpoint ?? 'https://management.azure.com').replace(/\/$/, '')}${path}`)
+  const response = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token.token}`, ...(text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }) }
+    const request = httpsRequest(url, { method, headers, ...(env.ca ? { ca: env.ca } : {}), timeout: 120_000 }, (res) => {
+      buffer(res).then((data) => resolve({ status: res.statusCode ?? 0, body: data }), reject)
+    })
+    request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)))
+    request.on('error', (error) => reject(new ProviderError(`${method} ${url.origin}${url.pathname} failed: ${error.message}`)))
+    request.end(text)
+  })
+  let parsed: unknown
+  try {
+    parsed = response.body.length === 0 ? undefined : JSON.parse(response.body.toString('utf8'))
+  } catch {
+    parsed = response.body.toString('utf8')
+  }
+  if (response.status >= 400) {
+    // ARM's error body, in the shape `explain` reads from the SDKs' errors.
+    const error = ((parsed as { error?: { code?: string; message?: string } } | undefined)?.error ?? {}) as { code?: string; message?: string }
+    throw Object.assign(new Error(error.message ?? `${method} ${url.pathname} answered ${response.status}`), { statusCode: response.status, code: error.code, details: { error } })
+  }
+  return { status: response.status, body: parsed }
+}
+
+/** The ARM id of the entity a grant is scoped to (a container, a queue, a Service Bus queue or topic). */
+export function grantScope(subscriptionId: string, names: AzureNames, grant: AzureGrant): string {
+  const group = `/subscriptions/${subscriptionId}/resourceGroups/${names.resourceGroup}/providers`
+  switch (grant.scope) {
+    case 'container':
+      return `${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/blobServices/default/containers/${grant.entity}`
+    case 'storageQueue':
+      return `${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/queueServices/default/queues/${grant.entity}`
+    case 'serviceBusQueue':
+      return `${group}/Microsoft.ServiceBus/namespaces/${names.serviceBus}/queues/${grant.entity}`
+    case 'serviceBusTopic':
+      return `${group}/Microsoft.ServiceBus/namespaces/${names.serviceBus}/topics/${grant.entity}`
+    case 'table':
+      return `${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/tableServices/default/tables/${grant.entity}`
+  }
+}
+
+/**
+ * A role assignment's name: a GUID, as ARM requires, derived from what it assigns (scope, role, principal), so a
+ * redeploy finds the one it made (RFC 4122 version 5 layout over SHA-1).
+ */
+export function assignmentName(scope: string, roleDefinitionId: string, principalId: string): string {
+  const bytes = createHash('sha1').update(`${scope.toLowerCase()}|${roleDefinitionId.toLowerCase()}|${principalId.toLowerCase()}`).digest().subarray(0, 16)
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** The description Polycloud gives its role assignments (how it tells them from others of the app's identity). */
+const ASSIGNMENT_MARK = 'serverless-polycloud:'
+
+interface RoleAssignment {
+  readonly id?: string
+  readonly name?: string
+  readonly properties?: { readonly scope?: string; readonly roleDefinitionId?: string; readonly principalId?: string; readonly description?: string }
+}
+
+/** The role assignments of a principal at, above or below the resource group (RoleAssignments_ListForResourceGroup). */
+async function assignmentsOf(env: AzureEnvironment, names: AzureNames, principalId: string): Promise<RoleAssignment[]> {
+  const filter = encodeURIComponent(`principalId eq '${principalId}'`)
+  let path: string | undefined = `/subscriptions/${env.subscriptionId}/resourceGroups/${names.resourceGroup}/providers/Microsoft.Authorization/roleAssignments?$filter=${filter}&api-version=${AUTHORIZATION_API}`
+  const out: RoleAssignment[] = []
+  while (path !== undefined) {
+    const page = (await armRequest(env, 'GET', path)).body as { value?: RoleAssignment[]; nextLink?: string }
+    out.push(...(page.value ?? []))
+    path = page.nextLink ? `${new URL(page.nextLink).pathname}${new URL(page.nextLink).search}` : undefined
+  }
+  return out
+}
+
+/**
+ * The app identity's role assignments: each grant of the plan on its entity, created when missing (a redeploy with
+ * nothing changed only lists them), and the ones Polycloud made before that the plan no longer has deleted (a
+ * function that stopped using a resource). `principalType: ServicePrincipal` lets ARM assign a just-created
+ * identity without waiting for the directory to replicate it.
+ */
+async function deployRoleAssignments(env: AzureEnvironment, names: AzureNames, principalId: string, grants: readonly AzureGrant[], log: Logger): Promise<void> {
+  const roles = `/subscriptions/${env.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions`
+  const wanted = grants.map((grant) => {
+    const scope = grantScope(env.subscriptionId, names, grant)
+    const roleDefinitionId = `${roles}/${grant.role.id}`
+    return { grant, scope, roleDefinitionId, name: assignmentName(scope, roleDefinitionId, principalId) }
+  })
+  const current = await assignmentsOf(env, names, principalId)
+  const same = (a: string | undefined, b: string) => a?.toLowerCase() === b.toLowerCase()
+  for (const { grant, scope, roleDefinitionId, name } of wanted) {
+    if (current.some((assignment) => same(assignment.properties?.scope, scope) && same(assignment.properties?.roleDefinitionId, roleDefinitionId))) continue
+    log.notice(`Granting the app ${grant.role.name} on ${grant.scope === 'container' ? 'container' : grant.scope === 'storageQueue' ? 'Storage queue' : grant.scope === 'serviceBusQueue' ? 'Service Bus queue' : grant.scope === 'table' ? 'table' : 'Service Bus topic'} ${grant.entity} (${grant.resource}: ${grant.functions.join(', ')})`)
+    const body = { properties: { roleDefinitionId, principalId, principalType: 'ServicePrincipal', description: `${ASSIGNMENT_MARK} ${grant.resource} for ${grant.functions.join(', ')}` } }
+    try {
+      await armRequest(env, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=${AUTHORIZATION_API}`, body)
+    } catch (error) {
+      // The same assignment under another name (made by hand): the grant is there.
+      if ((error as { code?: string }).code !== 'RoleAssignmentExists') throw error
+    }
+  }
+  const kept = new Set(wanted.map(({ name }) => name))
+  for (const assignment of current) {
+    if (!assignment.properties?.description?.startsWith(ASSIGNMENT_MARK) || kept.has(assignment.name ?? '') || assignment.id === undefined) continue
+    log.notice(`Revoking the app's role on ${assignment.properties.scope ?? assignment.id} (no function uses it any more)`)
+    await armRequest(env, 'DELETE', `${assignment.id}?api-version=${AUTHORIZATION_API}`)
+  }
+}
+
+/** Deletes the role assignments Polycloud made for an identity (before the app, and the identity, go). */
+async function removeRoleAssignments(env: AzureEnvironment, names: AzureNames, principalId: string, log: Logger): Promise<number> {
+  let count = 0
+  for (const assignment of await assignmentsOf(env, names, principalId)) {
+    if (!assignment.properties?.description?.startsWith(ASSIGNMENT_MARK) || assignment.id === undefined) continue
+    log.notice(`Deleting role assignment on ${assignment.properties.scope ?? assignment.id}`)
+    await armRequest(env, 'DELETE', `${assignment.id}?api-version=${AUTHORIZATION_API}`)
+    count++
+  }
+  return count
+}
+
+/**
+ * Whether a container holds a blob: List Blobs (`GET https://<account>.blob.core.windows.net/<container>?restype=container&comp=list&maxresults=1`),
+ * authorised with the account's key (Shared Key, signed as `@polycloud/azure`'s driver signs). A container that is
+ * gone holds nothing.
+ */
+async function holdsBlobs(env: AzureEnvironment, account: string, key: string, container: string): Promise<boolean> {
+  const driver = '@polycloud/azure/resources/storage'
+  const { sharedKey, STORAGE_VERSION } = (await import(driver).catch(() => {
+    throw new ProviderError('checking the buckets needs @polycloud/azure', 'npm install @polycloud/azure (the adapter the service\'s functions use)')
+  })) as { sharedKey: (method: string, url: URL, headers: Record<string, string>, account: string, key: Buffer) => string; STORAGE_VERSION: string }
+  const url = new URL(`https://${account}.blob.core.windows.net/${container}?restype=container&comp=list&maxresults=1`)
+  const headers: Record<string, string> = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': STORAGE_VERSION }
+  headers.authorization = sharedKey('GET', url, headers, account, Buffer.from(key, 'base64'))
+  const response = await appRequest(env, url.href, { method: 'GET', headers, token: false })
+  const text = response.body.toString('utf8')
+  if (response.status === 404) return false
+  if (response.status !== 200) throw new ProviderError(`listing container ${container} answered ${response.status}: ${/<Message>([^<]*)/.exec(text)?.[1] ?? text.slice(0, 200)}`, 'allow shared key access on the storage account, or delete the container yourself')
+  return /<Blob>/.test(text)
 }
 
 /** Event Grid subscriptions delivering the storage account's blob events to the functions that asked for them. */
@@ -567,31 +747,43 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
     // Dependents first: event subscriptions with their topic, the app before its plan, storage last.
     const order = ['microsoft.eventgrid/systemtopics', 'microsoft.web/sites', 'microsoft.web/serverfarms', 'microsoft.servicebus/namespaces', 'microsoft.storage/storageaccounts']
     tagged.sort((a, b) => rank(order, a.type) - rank(order, b.type))
+    let kept = 0
     for (const resource of tagged) {
+      // The declared buckets live in the storage account: one that still holds objects keeps it, unless --deleteObjects;
+      // so do the stores' tables: one that still holds entries keeps it, unless --deleteData.
+      if (resource.type === 'microsoft.storage/storageaccounts') {
+        const objects = !deletesObjects(context.options) && (await bucketsWithData(context, env, api, names, resource.name)).length > 0
+        const entries = deleteDataOption(context.options) ? [] : await storesHoldingData(api.storage, names.resourceGroup, resource.name, context.plan.model.resources)
+        if (entries.length > 0) {
+          context.log.warning(`Storage account ${resource.name} kept: the store table${entries.length === 1 ? '' : 's'} ${entries.join(', ')} still hold${entries.length === 1 ? 's' : ''} entries (serverless remove --deleteData deletes ${entries.length === 1 ? 'it' : 'them'} with the account)`)
+        }
+        if (objects || entries.length > 0) {
+          kept++
+          continue
+        }
+      }
       context.log.notice(`Deleting ${resource.type} ${resource.name}`)
       switch (resource.type) {
         case 'microsoft.eventgrid/systemtopics':
           await api.resources.resources.beginDeleteByIdAndWait(resource.id.replace(/^\//, ''), EVENT_GRID_API, poll(env))
           break
-        case 'microsoft.web/sites':
+        case 'microsoft.web/sites': {
+          // The role assignments of its identity first: they outlive the identity otherwise.
+          const site = await found(() => api.web.webApps.get(names.resourceGroup, resource.name))
+          const principal = (site as { identity?: { principalId?: string } } | undefined)?.identity?.principalId
+          if (principal) await removeRoleAssignments(env, names, principal, context.log)
           await api.web.webApps.delete(names.resourceGroup, resource.name, { deleteEmptyServerFarm: false })
           break
+        }
         case 'microsoft.web/serverfarms':
           await api.web.appServicePlans.delete(names.resourceGroup, resource.name)
           break
         case 'microsoft.servicebus/namespaces':
           await (await api.serviceBus()).namespaces.beginDeleteAndWait(names.resourceGroup, resource.name, poll(env))
           break
-        case 'microsoft.storage/storageaccounts': {
-          // Its stores' tables go with it: kept while one holds entries, unless --deleteData.
-          const held = deleteDataOption(context.options) ? [] : await storesHoldingData(api.storage, names.resourceGroup, resource.name, context.plan.model.resources)
-          if (held.length > 0) {
-            context.log.warning(`Storage account ${resource.name} kept: the store table${held.length === 1 ? '' : 's'} ${held.join(', ')} still hold${held.length === 1 ? 's' : ''} entries (serverless remove --deleteData deletes ${held.length === 1 ? 'it' : 'them'} with the account)`)
-            continue
-          }
+        case 'microsoft.storage/storageaccounts':
           await api.storage.storageAccounts.delete(names.resourceGroup, resource.name)
           break
-        }
         default:
           context.log.warning(`${resource.id} has the service's tags but is of a type Polycloud does not create: left in place`)
           continue
@@ -606,13 +798,33 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
         context.log.notice(`Deleting resource group ${names.resourceGroup}`)
         await api.resources.resourceGroups.beginDeleteAndWait(names.resourceGroup, poll(env))
         deleted.push(group.id ?? names.resourceGroup)
-      } else context.log.notice(`Resource group ${names.resourceGroup} kept: ${left} resources not created by this service remain`)
+      } else if (left === kept) context.log.notice(`Resource group ${names.resourceGroup} kept: it holds the storage account kept with its data`)
+      else context.log.notice(`Resource group ${names.resourceGroup} kept: ${left - kept} resources not created by this service remain`)
     }
     context.write(`Removed ${context.service} (${context.stage}) from Azure: ${deleted.length} resources deleted`)
     return deleted
   } catch (error) {
     throw explain(error)
   }
+}
+
+/**
+ * The declared buckets (containers Polycloud created in the storage account) that still hold objects, each named
+ * in a warning: the account is then kept with them.
+ */
+async function bucketsWithData(context: Context, env: AzureEnvironment, api: Clients, names: AzureNames, account: string): Promise<string[]> {
+  const containers = context.plan.declared().flatMap((resource) => (resource.kind === 'container' ? [resource.name] : []))
+  if (containers.length === 0) return []
+  const key = (await api.storage.storageAccounts.listKeys(names.resourceGroup, account)).keys?.[0]?.value
+  if (!key) throw new ProviderError(`storage account ${account} returned no key: its containers cannot be checked`, 'allow shared key access on the account, or pass --deleteObjects to delete it with its data')
+  const holding: string[] = []
+  for (const container of containers) if (await holdsBlobs(env, account, key, container)) holding.push(container)
+  if (holding.length > 0) {
+    context.log.warning(
+      `Storage account ${account} kept: ${holding.length === 1 ? 'container' : 'containers'} ${holding.join(', ')} still ${holding.length === 1 ? 'holds' : 'hold'} objects (serverless remove --deleteObjects deletes ${holding.length === 1 ? 'it' : 'them'} with the account)`,
+    )
+  }
+  return holding
 }
 
 function rank(order: readonly string[], type: string): number {

@@ -25,7 +25,8 @@ export type AzureResource =
   | { readonly kind: 'storageQueue'; readonly name: string }
   | { readonly kind: 'container'; readonly name: string }
   | { readonly kind: 'serviceBusQueue'; readonly name: string; readonly maxDeliveryCount: number; readonly sessions: boolean }
-  | { readonly kind: 'serviceBusTopic'; readonly topic: string; readonly subscription: string; readonly maxDeliveryCount: number }
+  /** A topic, with the subscription of the function its trigger reads (none for a topic the code only publishes to). */
+  | { readonly kind: 'serviceBusTopic'; readonly topic: string; readonly subscription: string | undefined; readonly maxDeliveryCount: number }
   | {
       /** An Event Grid subscription on the storage account delivering blob events to the function. */
       readonly kind: 'blobEvents'
@@ -85,7 +86,12 @@ const STORAGE_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/
 
 /** The Storage queue name of a neutral queue: `<service>-<stage>-<name>`, lower case, `.` and `_` as `-`. */
 export function storageQueueName(name: string, settings: AzureSettings): string {
-  const queue = `${settings.service}-${settings.stage}-${name}`.toLowerCase().replace(/[._]/g, '-')
+  return checkedQueueName(`${settings.service}-${settings.stage}-${name}`)
+}
+
+/** A queue name as Azure takes it: lower case, `.` and `_` as `-`, checked (the error's path is the caller's). */
+export function checkedQueueName(name: string): string {
+  const queue = name.toLowerCase().replace(/[._]/g, '-')
   if (!STORAGE_NAME.test(queue)) {
     throw new ConfigError('', `the Storage queue name ${JSON.stringify(queue)} is not valid on Azure (3-63 lower-case letters, digits and single hyphens)`)
   }
@@ -155,8 +161,16 @@ function fromQueue(event: QueueEvent, settings: AzureSettings): EventPlan {
   const own = event.options as { serviceBus?: boolean; connection?: string }
   const written = event.name as string
   checkField(event.maximumBatchingWindow, 'maximumBatchingWindow', 'queue triggers run each message as it arrives and have no batching window')
-  if (own.serviceBus) {
-    const name = storageQueueName(written, settings)
+  // A declared queue (custom.polycloud.resources) is a Service Bus queue when its azure block says so.
+  const declared = event.resource?.options.serviceBus
+  if (own.serviceBus !== undefined && declared !== undefined && own.serviceBus !== declared) {
+    throw new ConfigError('', `serviceBus: ${String(own.serviceBus)} differs from custom.polycloud.resources.${event.resource?.name}.azure.serviceBus: a queue is one or the other; keep it on the declaration`)
+  }
+  const serviceBus = own.serviceBus ?? declared === true
+  // A declared queue is named as declared; the event's own queue `<service>-<stage>-<name>`.
+  const queueName = (): string => (event.resource === undefined ? storageQueueName(written, settings) : checkedQueueName(event.resource.deployedName))
+  if (serviceBus) {
+    const name = queueName()
     const sessions = event.fifo
     const options: Json = { queueName: name.replace(/-fifo$/, ''), connection: own.connection ?? CONNECTIONS.serviceBus, ...(sessions ? { isSessionsEnabled: true } : {}) }
     return {
@@ -176,15 +190,15 @@ function fromQueue(event: QueueEvent, settings: AzureSettings): EventPlan {
   if (event.batchSize !== undefined && event.batchSize > STORAGE_BATCH_LIMIT) {
     throw new ConfigError('', `batchSize ${event.batchSize} cannot be honoured by a Storage queue trigger (at most ${STORAGE_BATCH_LIMIT} messages at once)`)
   }
-  const queueName = storageQueueName(written, settings)
+  const queue = queueName()
   const host: Record<string, number> = {}
   if (event.batchSize !== undefined) host['queues.batchSize'] = event.batchSize
   if (event.maxReceiveCount !== undefined) host['queues.maxDequeueCount'] = event.maxReceiveCount
   return {
     native: {
       type: 'storageQueue',
-      options: { queueName, connection: own.connection ?? CONNECTIONS.storage },
-      resources: [{ kind: 'storageQueue', name: queueName }],
+      options: { queueName: queue, connection: own.connection ?? CONNECTIONS.storage },
+      resources: [{ kind: 'storageQueue', name: queue }],
       ...(Object.keys(host).length > 0 ? { host } : {}),
     },
     sources: [STORAGE_QUEUE],

@@ -50,6 +50,8 @@ export const azure: ProviderDefinition<AzurePlan> = {
     additionalProperties: false,
   },
   eventOptions: EVENT_OPTIONS,
+  // custom.polycloud.resources.<name>.azure: a queue that is a Service Bus queue (sessions for fifo) rather than a Storage queue.
+  resourceOptions: { type: 'object', properties: { serviceBus: { type: 'boolean' } }, additionalProperties: false },
   offlineOptions: {
     storage: { usage: 'Folder azurite keeps its data in (default .azurite)', type: 'string' },
     blobPort: { usage: 'Port of azurite Blob service (default 10000; 0: any free port)', type: 'string' },

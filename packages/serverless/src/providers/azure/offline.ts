@@ -18,7 +18,8 @@ import { readZip } from '../../zip.js'
 import { hostLog, LOG_LEVELS, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
 import { BUNDLE, packageApp } from './package.js'
 import type { AzurePlan } from './plan.js'
-import { fromRpcHttp, httpInvocation, queueMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { fromRpcHttp, httpInvocation, queueMetadata, serviceBusMetadata, timerInfo, toRpcHttp, triggerOf, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
+import { createStorageEntities, localEntities, resourceConnections, startBusDelivery } from './local/resources.js'
 import { fromNcrontab } from './schedule.js'
 import type { LocalStorage } from './storage.js'
 import { createTables, storeTable } from './stores.js'
@@ -157,11 +158,8 @@ export async function adminInvocation(fn: RegisteredFunction, input: string, sto
       const metadata = queueMetadata({ messageId: crypto.randomUUID(), dequeueCount: 1, popReceipt: '', insertedOn: now, expiresOn: now, nextVisibleOn: now, text: input })
       return { functionName: fn.name, reason, data: { string: input }, metadata: { ...metadata, ...given } }
     }
-    case 'servicebustrigger': {
-      const properties = triggerMetadata.ApplicationProperties ?? {}
-      const metadata = { MessageId: crypto.randomUUID().replaceAll('-', ''), DeliveryCount: 1, EnqueuedTimeUtc: now.toISOString(), ApplicationProperties: properties, UserProperties: properties, ...triggerMetadata }
-      return { functionName: fn.name, reason, data: { string: input }, metadata: typedMetadata(metadata) }
-    }
+    case 'servicebustrigger':
+      return { functionName: fn.name, reason, data: { string: input }, metadata: serviceBusMetadata({ messageId: crypto.randomUUID().replaceAll('-', ''), deliveryCount: 1, enqueuedTimeUtc: now }, triggerMetadata) }
     case 'blobtrigger': {
       if (storage === undefined) throw new ProviderError(`function ${fn.name} reads blobs: the local host has no storage (azurite) running`)
       const blob = await storage.readBlob(input)
@@ -328,16 +326,29 @@ export async function offlineCommand(context: Context): Promise<void> {
   try {
     let env: NodeJS.ProcessEnv = { ...process.env, ...app.env }
     let storage: LocalStorage | undefined
-    // azurite runs when a trigger reads Storage queues or blobs, or the code uses a store (its Table service).
+    let serviceBus: string | undefined
+    // The Service Bus delivers to the host, which starts once the connections are known.
+    const started: { host?: LocalHost } = {}
+    const entities = localEntities(context.plan)
+    // azurite runs when a trigger reads Storage queues or blobs, or the code uses a container or Storage queue.
+    // The stores' tables live in azurite's Table service.
     const tables = context.plan.model.resources.filter((resource) => resource.kind === 'store').map(storeTable)
-    if (tables.length > 0 || context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
+    if (tables.length > 0 || entities.usesStorage || context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
       const { startStorage } = await import('./storage.js')
       storage = await startStorage(settings, log)
       parts.push(storage)
-      env = { ...env, AzureWebJobsStorage: storage.connectionString }
+      await createStorageEntities(storage.connectionString, entities)
       await createTables(storage.connectionString, tables)
     }
+    // The local Service Bus when a trigger reads a Service Bus queue or topic, or the code sends to one.
+    if (entities.usesServiceBus || context.plan.app.some(({ trigger }) => trigger.type === 'serviceBusQueue' || trigger.type === 'serviceBusTopic')) {
+      const bus = await startBusDelivery(() => started.host as LocalHost, entities, env, log)
+      parts.push(bus)
+      serviceBus = bus.connectionString
+    }
+    env = { ...env, ...resourceConnections(storage?.connectionString, serviceBus) }
     const host = await startHost({ appDir: app.appDir, env, timeoutMs: app.timeoutMs, log })
+    started.host = host
     parts.push(host)
     let baseUrl = `http://${settings.host}:${settings.port}`
     const server = createHostServer(host, { baseUrl: () => baseUrl, storage: () => storage, log })
@@ -359,7 +370,7 @@ export async function offlineCommand(context: Context): Promise<void> {
       log: context.log,
     })
     context.write(describeFunctions(host.functions, baseUrl, env))
-    context.write(`Host started: ${baseUrl} (serverless-polycloud, Azure Functions host emulation)${storage ? `; azurite data in ${settings.storage}` : ''}`)
+    context.write(`Host started: ${baseUrl} (serverless-polycloud, Azure Functions host emulation)${storage ? `; azurite data in ${settings.storage}` : ''}${serviceBus ? '; Service Bus: the local stand-in (messages kept in memory)' : ''}`)
     // The line tools wait for, as serverless-offline prints it.
     process.stderr.write(`Server ready: ${baseUrl} 🚀\n`)
   } catch (error) {

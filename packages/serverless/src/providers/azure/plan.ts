@@ -4,15 +4,15 @@
  * size, the Node version, host.json's trigger settings, the app settings), computed once, by the commands that need
  * them. The single input of the entry, package, offline, invoke local and deploy.
  */
-import { ConfigError } from '../../errors.js'
+import { ConfigError, locate } from '../../errors.js'
 import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
 import { declaredHeads } from '../../route.js'
 import type { Json, Logger, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { lastRetired, nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
-import { checkStores, storeAddress } from './stores.js'
-import { azureFunctionName, checkFunctionName, neutralPlan, type AzureTrigger } from './events.js'
+import { checkStores, storeAddress, storeTable } from './stores.js'
+import { azureFunctionName, checkFunctionName, checkedQueueName, neutralPlan, type AzureResource, type AzureTrigger } from './events.js'
 
 /**
  * Azure Functions' Node.js versions: "Language runtime support policy",
@@ -66,18 +66,115 @@ export interface AzurePlan extends ProviderPlan<AzureTrigger> {
   environment(): Readonly<Record<string, string>>
   /** Each resource the functions use, addressed as the Azure driver reads it (container, queue, topic, connection). */
   addressing(): Readonly<Record<string, Json>>
+  /** The role assignments of the app's identity on what the functions use ({@link azureGrants}). */
+  grants(): readonly AzureGrant[]
+  /** What the declared resources need created ({@link declaredResources}), besides what the triggers need. */
+  declared(): readonly AzureResource[]
 }
 
 /**
- * A declared resource as the Azure driver addresses it: a container of the app's storage account, a Storage queue,
- * a Service Bus topic, through the connections the triggers read (the app settings the deploy writes).
+ * The connections Polycloud's clients (`@polycloud/azure/resources`) use, apart from the triggers' own
+ * (`AzureWebJobsStorage`, `ServiceBusConnection`): deployed, identity-based settings of the app's managed identity,
+ * which is granted each container, queue and topic the functions use, on that entity only (see {@link azureGrants});
+ * locally, the emulators' connection strings.
+ */
+export const RESOURCE_CONNECTIONS = { storage: 'PolycloudStorage', serviceBus: 'PolycloudServiceBus' } as const
+
+/** Whether a declared queue is a Service Bus queue on Azure (`azure: { serviceBus: true }`), not a Storage queue. */
+export function isServiceBusQueue(resource: ResourceDeclaration): boolean {
+  return resource.kind === 'queue' && resource.options.serviceBus === true
+}
+
+/** A declared queue's name on Azure: lower case (Storage queues and `fromQueue`'s names are), `.` and `_` as `-`. */
+export function azureQueueName(resource: ResourceDeclaration): string {
+  try {
+    return checkedQueueName(resource.deployedName)
+  } catch (error) {
+    throw locate(resource.at, error)
+  }
+}
+
+/**
+ * A declared resource as the Azure driver addresses it: a container of the app's storage account, a Storage queue
+ * (or a Service Bus queue), a Service Bus topic, through Polycloud's connections ({@link RESOURCE_CONNECTIONS}).
  */
 export function azureAddress(resource: ResourceDeclaration): Json {
-  if (resource.kind === 'store') return storeAddress(resource, 'AzureWebJobsStorage')
-  if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName, connection: 'AzureWebJobsStorage' }
-  // Storage queue names are lower case (as `fromQueue` names them: storageQueueName).
-  if (resource.kind === 'queue') return { kind: 'queue', service: 'storage', name: resource.deployedName.toLowerCase().replace(/[._]/g, '-'), connection: 'AzureWebJobsStorage' }
-  return { kind: 'topic', service: 'serviceBus', name: resource.deployedName, connection: 'ServiceBusConnection' }
+  if (resource.kind === 'store') return storeAddress(resource, RESOURCE_CONNECTIONS.storage)
+  if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName, connection: RESOURCE_CONNECTIONS.storage }
+  if (resource.kind === 'queue') {
+    return isServiceBusQueue(resource)
+      ? { kind: 'queue', service: 'serviceBus', name: azureQueueName(resource), connection: RESOURCE_CONNECTIONS.serviceBus }
+      : { kind: 'queue', service: 'storage', name: azureQueueName(resource), connection: RESOURCE_CONNECTIONS.storage }
+  }
+  return { kind: 'topic', service: 'serviceBus', name: resource.deployedName, connection: RESOURCE_CONNECTIONS.serviceBus }
+}
+
+/** The built-in roles Polycloud assigns, with their ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles). */
+export const AZURE_ROLES = {
+  blobDataContributor: { name: 'Storage Blob Data Contributor', id: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' },
+  queueDataMessageSender: { name: 'Storage Queue Data Message Sender', id: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a' },
+  serviceBusDataSender: { name: 'Azure Service Bus Data Sender', id: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' },
+  tableDataContributor: { name: 'Storage Table Data Contributor', id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' },
+} as const
+
+/** What the app's identity is granted on one entity, for the resources its functions use. */
+export interface AzureGrant {
+  /** The resource's logical name. */
+  readonly resource: string
+  /** Where the role is assigned: a container or Storage queue of the app's account, a queue or topic of its namespace. */
+  readonly scope: 'container' | 'storageQueue' | 'serviceBusQueue' | 'serviceBusTopic' | 'table'
+  /** The entity's name on Azure. */
+  readonly entity: string
+  readonly role: (typeof AZURE_ROLES)[keyof typeof AZURE_ROLES]
+  /** The functions whose `uses` name it (their code reaches it through the driver; the others get `NotDeclared`). */
+  readonly functions: readonly string[]
+}
+
+/**
+ * The role assignments the app's identity needs: one per resource any function uses, scoped to that entity and no
+ * wider, with the narrowest built-in role covering the driver's calls (objects: read, write, delete, list; queues
+ * and topics: send). One app serves every function, so this is the union; each function's `uses` (the entry's
+ * `withResources`) limits what its own code reaches.
+ */
+export function azureGrants(functions: ReadonlyArray<PlannedFunction<AzureTrigger>>): AzureGrant[] {
+  const grants = new Map<string, AzureGrant>()
+  for (const fn of functions) {
+    for (const resource of fn.resources) {
+      const known = grants.get(resource.name)
+      if (known !== undefined) {
+        grants.set(resource.name, { ...known, functions: [...known.functions, fn.name] })
+        continue
+      }
+      const grant: Omit<AzureGrant, 'functions'> =
+        resource.kind === 'bucket' ? { resource: resource.name, scope: 'container', entity: resource.deployedName, role: AZURE_ROLES.blobDataContributor }
+        : resource.kind === 'store' ? { resource: resource.name, scope: 'table', entity: storeTable(resource), role: AZURE_ROLES.tableDataContributor }
+        : resource.kind === 'topic' ? { resource: resource.name, scope: 'serviceBusTopic', entity: resource.deployedName, role: AZURE_ROLES.serviceBusDataSender }
+        : isServiceBusQueue(resource) ? { resource: resource.name, scope: 'serviceBusQueue', entity: azureQueueName(resource), role: AZURE_ROLES.serviceBusDataSender }
+        : { resource: resource.name, scope: 'storageQueue', entity: azureQueueName(resource), role: AZURE_ROLES.queueDataMessageSender }
+      grants.set(resource.name, { ...grant, functions: [fn.name] })
+    }
+  }
+  return [...grants.values()]
+}
+
+/**
+ * What the declared resources need on Azure (those not `existing`): a container or Storage queue of the app's
+ * storage account, a Service Bus queue or topic (the namespace then). A fifo queue must be a Service Bus one.
+ */
+export function declaredResources(resources: readonly ResourceDeclaration[]): AzureResource[] {
+  const out: AzureResource[] = []
+  for (const resource of resources) {
+    if (resource.kind === 'queue' && resource.fifo && !isServiceBusQueue(resource)) {
+      throw new ConfigError(resource.at, 'is a fifo queue, which a Storage queue cannot be on Azure (no ordering): set azure: { serviceBus: true } to make it a Service Bus queue with sessions')
+    }
+    // A store's table is created by deployTables (stores.ts).
+    if (resource.existing || resource.kind === 'store') continue
+    if (resource.kind === 'bucket') out.push({ kind: 'container', name: resource.deployedName })
+    else if (resource.kind === 'topic') out.push({ kind: 'serviceBusTopic', topic: resource.deployedName, subscription: undefined, maxDeliveryCount: 10 })
+    else if (isServiceBusQueue(resource)) out.push({ kind: 'serviceBusQueue', name: azureQueueName(resource), maxDeliveryCount: resource.maxReceiveCount ?? 10, sessions: resource.fifo })
+    else out.push({ kind: 'storageQueue', name: azureQueueName(resource) })
+  }
+  return out
 }
 
 /** Every Azure function of the service, in order: one per event (`<name>`, then `<name>-1`, ...). */
@@ -125,6 +222,8 @@ export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
     }),
     environment: once(() => appEnvironment(functions)),
     addressing: once(() => addressing(functions, azureAddress)),
+    grants: once(() => azureGrants(functions)),
+    declared: once(() => declaredResources(model.resources)),
   }
 }
 

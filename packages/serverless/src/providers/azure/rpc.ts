@@ -193,6 +193,35 @@ export function timerInfo(at: Date, last: Date | undefined, isPastDue = false): 
   }
 }
 
+/**
+ * The trigger metadata of a Service Bus message, named as the host's Service Bus extension names it (`MessageId`,
+ * `DeliveryCount`, `EnqueuedTimeUtc`, `ApplicationProperties` and, mirrored, `UserProperties`, `Subject`, ...);
+ * `extra` sets or overrides any of them (the admin API's `triggerMetadata`).
+ */
+export function serviceBusMetadata(message: {
+  readonly messageId: string
+  readonly deliveryCount: number
+  readonly enqueuedTimeUtc: Date
+  readonly applicationProperties?: Readonly<Record<string, unknown>>
+  readonly sequenceNumber?: number
+  readonly contentType?: string | undefined
+  readonly subject?: string | undefined
+  readonly correlationId?: string | undefined
+  readonly sessionId?: string | undefined
+}, extra: Readonly<Record<string, unknown>> = {}): Record<string, RpcTypedDataShape> {
+  const properties = extra.ApplicationProperties ?? message.applicationProperties ?? {}
+  const optional = { ContentType: message.contentType, Subject: message.subject, CorrelationId: message.correlationId, SessionId: message.sessionId, SequenceNumber: message.sequenceNumber }
+  return typedMetadata({
+    MessageId: message.messageId,
+    DeliveryCount: message.deliveryCount,
+    EnqueuedTimeUtc: message.enqueuedTimeUtc.toISOString(),
+    ApplicationProperties: properties,
+    UserProperties: properties,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+    ...extra,
+  })
+}
+
 /** The metadata of a Storage queue message, as the host sends it with the message text. */
 export function queueMetadata(message: {
   readonly messageId: string

@@ -20,11 +20,12 @@ import { join, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import type { Json, ServiceContext } from '../../provider.js'
 import { apiFailure, call, createClients, defaultConnection, disabledService, grant, isStatus, type GoogleClients, type GoogleConnection } from './api.js'
+import { deletesObjects } from '../../resources.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
 import { deployStores, removeStores } from './stores.js'
 import { deleteDataOption } from '../../resources.js'
-import type { CloudFunctionSpec, GooglePlan, GoogleSettings, SubscriptionSpec } from './plan.js'
+import { GOOGLE_ROLES, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
 
@@ -354,6 +355,185 @@ async function readProjectNumber(target: Target): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Cloud Storage: the declared buckets and the roles on them (JSON API, https://cloud.google.com/storage/docs/json_api/v1/buckets)
+
+/** A bucket as the JSON API answers it (the parts the commands read). */
+interface StoredBucket {
+  readonly name?: string
+  readonly labels?: Record<string, string>
+}
+
+const bucketUrl = (target: Target, bucket: string, rest = ''): string => `${target.connection.endpoints.storage}/storage/v1/b/${encodeURIComponent(bucket)}${rest}`
+
+/** A JSON API read: its answer, or undefined for 404. */
+async function storageRead<T>(target: Target, what: string, url: string): Promise<T | undefined> {
+  try {
+    return (await target.connection.request({ url, method: 'GET' })).data as T
+  } catch (error) {
+    if (isStatus(error, 'NOT_FOUND')) return undefined
+    return call(what, target.project, () => Promise.reject(error))
+  }
+}
+
+/**
+ * Creates each declared bucket that does not exist: in the functions' region, uniform bucket-level access (IAM
+ * only, no object ACLs), public access prevented, labelled as the service's. One of that name that is not the
+ * service's is refused: bucket names are global.
+ */
+async function ensureBuckets(target: Target): Promise<void> {
+  for (const spec of target.settings.layout.buckets) {
+    const existing = await storageRead<StoredBucket>(target, `reading bucket ${spec.name}`, bucketUrl(target, spec.name))
+    if (existing !== undefined) {
+      if (!isOurs(existing.labels, target)) throw new ProviderError(`bucket ${spec.name} (${spec.resource}) exists and was not created by serverless-polycloud for this service`, `bucket names are global: set custom.polycloud.resources.${spec.resource}.name, or mark it existing: true to use it as it is`)
+      continue
+    }
+    target.context.log.notice(`Creating bucket ${spec.name} (${spec.resource})`)
+    const bucket = {
+      name: spec.name,
+      location: target.region,
+      labels: target.labels,
+      iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: 'enforced' },
+    }
+    await call(`creating bucket ${spec.name}`, target.project, () =>
+      target.connection.request({ url: `${target.connection.endpoints.storage}/storage/v1/b?project=${encodeURIComponent(target.project)}`, method: 'POST', data: bucket }),
+    ).catch((error: unknown) => {
+      if (error instanceof ProviderError && /ALREADY_EXISTS/.test(error.message)) {
+        throw new ProviderError(`bucket name ${spec.name} (${spec.resource}) is taken: ${error.message.replace(/^.*ALREADY_EXISTS: /, '')}`, `bucket names are global: set custom.polycloud.resources.${spec.resource}.name to another name`)
+      }
+      throw error
+    })
+  }
+}
+
+/**
+ * Grants each role of the plan on its bucket or topic to the runtime service accounts of the functions that use it
+ * (as deployed: `custom.polycloud.google.serviceAccount`, else the default compute account), read-modify-write of
+ * the resource's IAM policy with its etag. A binding that is there is not written again.
+ */
+async function deployGrants(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
+  for (const spec of target.settings.layout.grants) {
+    const accounts = [...new Set(spec.functionIds.flatMap((id) => {
+      const fn = deployed.get(id)
+      const account = fn === undefined ? undefined : (target.settings.custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail ?? undefined)
+      return account ? [account] : []
+    }))]
+    for (const account of accounts) {
+      const member = `serviceAccount:${account}`
+      const granted = await call(`granting ${spec.role} on ${spec.kind} ${spec.name} to ${account}`, target.project, () => grantOn(target, spec, member))
+      if (granted) target.context.log.notice(`Granted ${account} ${spec.role} on ${spec.kind} ${spec.name} (${spec.resource})`)
+    }
+  }
+}
+
+/** Adds `member` to the role's binding of a bucket's or topic's policy; false when it is there. */
+async function grantOn(target: Target, spec: GoogleGrant, member: string): Promise<boolean> {
+  if (spec.kind === 'topic') return grant(target.connection, `${target.connection.endpoints.pubsub}/v1/${topicName(target, spec.name)}`, spec.role, member)
+  // Cloud Storage reads a bucket's policy with GET .../iam and writes it with PUT (buckets.getIamPolicy, setIamPolicy).
+  const url = bucketUrl(target, spec.name, '/iam')
+  const { data } = await target.connection.request({ url, method: 'GET' })
+  const policy = (data ?? {}) as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
+  const bindings = policy.bindings ?? []
+  const binding = bindings.find((candidate) => candidate.role === spec.role)
+  if (binding?.members.includes(member)) return false
+  if (binding) binding.members.push(member)
+  else bindings.push({ role: spec.role, members: [member] })
+  await target.connection.request({ url, method: 'PUT', data: { bindings, ...(policy.etag ? { etag: policy.etag } : {}) } })
+  return true
+}
+
+/**
+ * Takes back, on the service's own buckets and declared topics, Polycloud's role from the runtime service accounts
+ * of the service's functions whose code no longer uses them (a function that dropped a `uses`), so a redeploy
+ * leaves exactly the grants of the plan. Other members and roles are left as they are.
+ */
+async function revokeStaleGrants(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
+  const { layout, custom } = target.settings
+  const accounts = new Set([...deployed.values()].flatMap((fn) => {
+    const account = custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail
+    return account ? [`serviceAccount:${account}`] : []
+  }))
+  const wanted = new Map<string, Set<string>>()
+  for (const spec of layout.grants) {
+    const members = spec.functionIds.flatMap((id) => {
+      const fn = deployed.get(id)
+      const account = fn === undefined ? undefined : (custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail)
+      return account ? [`serviceAccount:${account}`] : []
+    })
+    wanted.set(`${spec.kind}:${spec.name}`, new Set(members))
+  }
+  const owned: Array<{ kind: 'bucket' | 'topic'; name: string; role: string }> = [
+    ...layout.buckets.map((bucket) => ({ kind: 'bucket' as const, name: bucket.name, role: GOOGLE_ROLES.objectUser })),
+    ...layout.topics.filter((topic) => topic.role === 'queue' || topic.role === 'topic').map((topic) => ({ kind: 'topic' as const, name: topic.name, role: GOOGLE_ROLES.publisher })),
+  ]
+  for (const resource of owned) {
+    const keep = wanted.get(`${resource.kind}:${resource.name}`) ?? new Set<string>()
+    const url = resource.kind === 'bucket' ? bucketUrl(target, resource.name, '/iam') : `${target.connection.endpoints.pubsub}/v1/${topicName(target, resource.name)}`
+    const read = resource.kind === 'bucket' ? { url, method: 'GET' as const } : { url: `${url}:getIamPolicy`, method: 'GET' as const }
+    const policy = ((await call(`reading the policy of ${resource.kind} ${resource.name}`, target.project, () => target.connection.request(read))).data ?? {}) as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
+    const binding = (policy.bindings ?? []).find((candidate) => candidate.role === resource.role)
+    const stale = (binding?.members ?? []).filter((member) => accounts.has(member) && !keep.has(member))
+    if (binding === undefined || stale.length === 0) continue
+    binding.members = binding.members.filter((member) => !stale.includes(member))
+    const bindings = (policy.bindings ?? []).filter((candidate) => candidate.members.length > 0)
+    target.context.log.notice(`Revoking ${resource.role} on ${resource.kind} ${resource.name} from ${stale.map((member) => member.slice('serviceAccount:'.length)).join(', ')} (no function that runs as it uses it any more)`)
+    await call(`revoking ${resource.role} on ${resource.kind} ${resource.name}`, target.project, () =>
+      resource.kind === 'bucket'
+        ? target.connection.request({ url, method: 'PUT', data: { bindings, ...(policy.etag ? { etag: policy.etag } : {}) } })
+        : target.connection.request({ url: `${url}:setIamPolicy`, method: 'POST', data: { policy: { ...policy, bindings } } }),
+    )
+  }
+}
+
+/** The service's buckets (by label) in the project. */
+async function ourBuckets(target: Target): Promise<string[]> {
+  const names: string[] = []
+  let pageToken: string | undefined
+  do {
+    const url = `${target.connection.endpoints.storage}/storage/v1/b?project=${encodeURIComponent(target.project)}${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`
+    let data: unknown
+    try {
+      ;({ data } = await target.connection.request({ url, method: 'GET' }))
+    } catch (error) {
+      // Cloud Storage never enabled: the service created no bucket.
+      if (disabledService(error) === 'storage.googleapis.com') return names
+      return call('listing buckets', target.project, () => Promise.reject(error))
+    }
+    const page = (data ?? {}) as { items?: StoredBucket[]; nextPageToken?: string }
+    for (const bucket of page.items ?? []) if (bucket.name && isOurs(bucket.labels, target)) names.push(bucket.name)
+    pageToken = page.nextPageToken
+  } while (pageToken)
+  return names
+}
+
+/**
+ * Deletes the service's buckets that `keep` does not name. A bucket that holds objects is kept with a warning,
+ * unless --deleteObjects: then its objects are deleted first (Cloud Storage deletes only empty buckets).
+ */
+async function deleteBuckets(target: Target, keep: ReadonlySet<string>): Promise<string[]> {
+  const deleted: string[] = []
+  const purge = deletesObjects(target.context.options)
+  for (const bucket of await ourBuckets(target)) {
+    if (keep.has(bucket)) continue
+    const listing = (name: string) => `${bucketUrl(target, name, '/o')}?maxResults=${purge ? 1000 : 1}&fields=${encodeURIComponent('items(name,generation),nextPageToken')}`
+    let page = (await storageRead<{ items?: Array<{ name: string }> }>(target, `listing bucket ${bucket}`, listing(bucket))) ?? {}
+    if ((page.items ?? []).length > 0 && !purge) {
+      target.context.log.warning(`Bucket ${bucket} kept: it still holds objects (serverless remove --deleteObjects deletes it with them)`)
+      continue
+    }
+    while ((page.items ?? []).length > 0) {
+      for (const item of page.items ?? []) {
+        await call(`deleting ${item.name} from bucket ${bucket}`, target.project, () => target.connection.request({ url: bucketUrl(target, bucket, `/o/${encodeURIComponent(item.name)}`), method: 'DELETE' }))
+      }
+      page = (await storageRead<{ items?: Array<{ name: string }> }>(target, `listing bucket ${bucket}`, listing(bucket))) ?? {}
+    }
+    target.context.log.notice(`Deleting bucket ${bucket}...`)
+    await call(`deleting bucket ${bucket}`, target.project, () => target.connection.request({ url: bucketUrl(target, bucket), method: 'DELETE' }))
+    deleted.push(`bucket ${bucket}`)
+  }
+  return deleted
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Preflight
 
 /** Roles that carry `pubsub.topics.publish` (what Cloud Storage's service agent needs for bucket triggers). */
@@ -370,10 +550,10 @@ export function neededApis(layout: GoogleSettings['layout']): string[] {
     'artifactregistry.googleapis.com',
     'run.googleapis.com',
     'cloudresourcemanager.googleapis.com',
-    ...(layout.topics.length > 0 || layout.subscriptions.length > 0 ? ['pubsub.googleapis.com'] : []),
+    ...(layout.topics.length > 0 || layout.subscriptions.length > 0 || layout.grants.some((grant) => grant.kind === 'topic') ? ['pubsub.googleapis.com'] : []),
     ...(triggers.length > 0 ? ['eventarc.googleapis.com'] : []),
     ...(layout.jobs.length > 0 ? ['cloudscheduler.googleapis.com'] : []),
-    ...(triggers.some((trigger) => trigger.eventType.startsWith('google.cloud.storage.')) ? ['storage.googleapis.com'] : []),
+    ...(triggers.some((trigger) => trigger.eventType.startsWith('google.cloud.storage.')) || layout.buckets.length > 0 || layout.grants.some((grant) => grant.kind === 'bucket') ? ['storage.googleapis.com'] : []),
   ]
 }
 
@@ -649,6 +829,7 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const byName = <T extends { name?: unknown }>(items: readonly T[]) => new Map(items.map((item) => [String(item.name), item]))
     const functions = byName(current.functions)
     await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
+    await ensureBuckets(target)
     await deployStores(target, context.plan.model.resources, runtimeAccountOf(target, number), (line) => context.log.notice(line))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
       const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
@@ -667,6 +848,8 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
         if (invoker) await grantInvoker(target, fn, spec.id, `serviceAccount:${invoker}`)
       }
     }
+    await deployGrants(target, deployed)
+    if (layout.buckets.length > 0 || layout.grants.length > 0) await revokeStaleGrants(target, deployed)
     await deploySubscriptions(target, deployed, byName(current.subscriptions), number)
     await deployJobs(target, byName(current.jobs))
     const deleted = await deleteResources(target, {
@@ -675,6 +858,8 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
       topics: new Set(layout.topics.map((topic) => topic.name)),
       jobs: new Set(layout.jobs.map((job) => job.name)),
     })
+    // Buckets the service no longer declares (while it declares any: a service without buckets does not call Cloud Storage; remove deletes them).
+    if (layout.buckets.length > 0) deleted.push(...(await deleteBuckets(target, new Set(layout.buckets.map((bucket) => bucket.name)))))
     for (const what of deleted) context.log.notice(`Deleted ${what} (no longer in the service)`)
     context.write(summary(target, urls))
   } finally {
@@ -688,6 +873,7 @@ export async function removeCommand(context: Context, connection?: GoogleConnect
   try {
     const none = new Set<string>()
     const deleted = await deleteResources(target, { functions: none, subscriptions: none, topics: none, jobs: none })
+    deleted.push(...(await deleteBuckets(target, none)))
     if (context.plan.model.resources.some((resource) => resource.kind === 'store')) {
       const account = runtimeAccountOf(target, await readProjectNumber(target))
       deleted.push(...(await removeStores(target, context.plan.model.resources, account, deleteDataOption(context.options), (line) => context.log.warning(line))))

@@ -64,6 +64,12 @@ export interface EmulatorOptions {
   readonly log: (line: string) => void
   /** Redelivery backoff (ms): Pub/Sub's retry policy as deployed, 10 s to 600 s. */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number }
+  /**
+   * A local Cloud Storage (`local/storage.ts`) to serve the storage paths with (`/storage/v1/...`, `/upload/...`,
+   * `/download/...`, forwarded as they come): its objects are what the functions' clients read and write, and its
+   * notifications, passed to {@link Emulator.objectEvent}, fire the bucket triggers. Without, uploads are kept here.
+   */
+  readonly storage?: string
 }
 
 export interface Emulator {
@@ -73,6 +79,8 @@ export interface Emulator {
   publish(topic: string, messages: ReadonlyArray<{ data?: string; attributes?: Record<string, string>; orderingKey?: string }>): string[]
   /** Runs a Scheduler job (publishes its message); `time` is when it fired. */
   runJob(name: string, time?: Date): string
+  /** Delivers an object's event (finalized or deleted) to the functions its bucket triggers. */
+  objectEvent(type: string, object: Record<string, unknown>): void
   stop(): Promise<void>
 }
 
@@ -104,7 +112,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const timers = new Set<NodeJS.Timeout>()
   const objects = new Map<string, Record<string, unknown>>()
   let stopped = false
-  const topics = new Set(layout.topics.map((topic) => topic.name))
+  // The service's topics, and those its code publishes to (an existing one is there already on Google).
+  const topics = new Set([...layout.topics.map((topic) => topic.name), ...layout.grants.flatMap((grant) => (grant.kind === 'topic' ? [grant.name] : []))])
   /** The pull subscriptions keeping dead letters, with their messages (ack id -> message, and when it shows again). */
   const pulls = new Map(layout.deadLetters.map((spec) => [spec.name, { topic: spec.topic, messages: new Map<string, { message: PubSubMessage; visibleAt: number }>() }]))
   let ackIds = 0
@@ -327,6 +336,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       }
       return json(res, { messageIds: publishTo(topic, messages as Array<{ data?: string; attributes?: Record<string, string>; orderingKey?: string }>) })
     }
+    if (options.storage !== undefined && /^\/(upload\/|download\/)?storage\/v1\//.test(url.pathname)) return forward(req, res, body, options.storage)
     if (req.method === 'POST' && (match = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path))) {
       const name = url.searchParams.get('name')
       if (!name) return apiError(res, 400, 'INVALID_ARGUMENT', 'Required parameter: name')
@@ -388,6 +398,22 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     apiError(res, 404, 'NOT_FOUND', `No such endpoint: ${req.method} ${url.pathname}`)
   }
 
+  /** A storage request, as it came, to the local Cloud Storage; its answer as it gave it. */
+  const forward = async (req: IncomingMessage, res: ServerResponse, body: Buffer, storage: string): Promise<void> => {
+    // Hop-by-hop headers stay here (fetch refuses them); the body's length is the body's.
+    const skipped = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'te', 'trailer'])
+    const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([name, value]) => (skipped.has(name) || value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])))
+    const answer = await fetch(`${storage}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body.length > 0 ? { body: new Uint8Array(body) } : {}) })
+    const out: Record<string, string> = {}
+    answer.headers.forEach((value, name) => {
+      if (name !== 'content-encoding' && name !== 'transfer-encoding' && name !== 'connection' && name !== 'keep-alive') out[name] = value
+    })
+    const bytes = Buffer.from(await answer.arrayBuffer())
+    out['content-length'] = String(bytes.length)
+    res.writeHead(answer.status, out)
+    res.end(req.method === 'HEAD' ? undefined : bytes)
+  }
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => apiError(res, 500, 'INTERNAL', (error as Error).message))
   })
@@ -401,6 +427,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     deliveries,
     publish: publishTo,
     runJob,
+    objectEvent: storageEvent,
     async stop() {
       stopped = true
       for (const timer of timers) clearTimeout(timer)

@@ -13,7 +13,8 @@ import { ConfigError, ProviderError } from '../../errors.js'
 import { localRetrySeconds, serveUntilInterrupted, startProcess, startScheduler, stopAll, type LocalProcess, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
 import { hotReload } from '../../reload.js'
-import { startEmulator } from './emulator.js'
+import { startEmulator, type Emulator } from './emulator.js'
+import { startLocalStorage } from './local/storage.js'
 import { startLocalStores } from './stores.js'
 import type { ReloadReply, ReloadRequest } from './host.js'
 import { SOURCE_DIR, packageSource, writeSource } from './package.js'
@@ -48,11 +49,12 @@ export interface HostedFunction extends Stoppable {
  */
 export async function hostFunction(
   spec: CloudFunctionSpec,
-  options: { sourceDir: string; host: string; port: number; project: string; write?: (chunk: string) => void },
+  options: { sourceDir: string; host: string; port: number; project: string; write?: (chunk: string) => void; env?: Readonly<Record<string, string>> },
 ): Promise<HostedFunction> {
   const modules = frameworkModules()
   const env: NodeJS.ProcessEnv = {
     ...spec.environment,
+    ...options.env,
     FUNCTION_TARGET: spec.entryPoint,
     FUNCTION_SIGNATURE_TYPE: spec.signature,
     K_SERVICE: spec.id,
@@ -142,6 +144,13 @@ function hostedSpecs(settings: GoogleSettings): CloudFunctionSpec[] {
   })
 }
 
+/** The buckets served locally: those the triggers watch, the declared ones and those the code uses. */
+export function localBuckets(settings: Pick<GoogleSettings, 'layout'>): string[] {
+  const { layout } = settings
+  const triggered = layout.functions.flatMap((fn) => fn.trigger?.filters.filter((filter) => filter.attribute === 'bucket').map((filter) => filter.value) ?? [])
+  return [...new Set([...triggered, ...layout.buckets.map((bucket) => bucket.name), ...layout.grants.flatMap((grant) => (grant.kind === 'bucket' ? [grant.name] : []))])]
+}
+
 /** `serverless offline` (`npm start`). */
 export async function offlineCommand(context: Context): Promise<void> {
   const packaged = await packageSource(context)
@@ -151,27 +160,20 @@ export async function offlineCommand(context: Context): Promise<void> {
   const port = optionPort(context)
   const project = settings.project ?? LOCAL_PROJECT
   const write = (chunk: string): void => void process.stdout.write(chunk)
-  // The stores live in the local Firestore, which the functions reach as Google's clients reach an emulator.
-  const stores = await startLocalStores(context.plan.model.resources, { host, servicePath: context.servicePath, project })
-  const specs = hostedSpecs(settings).map((spec) => (stores === undefined ? spec : { ...spec, environment: { ...spec.environment, ...stores.environment } }))
-  const started = await Promise.allSettled(
-    specs.map((spec) => hostFunction(spec, { sourceDir, host, port: spec.id === settings.layout.router?.id ? port : 0, project, write })),
-  )
-  const hosted = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
-  const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-  if (failed) {
-    await Promise.all(hosted.map((fn) => fn.stop()))
-    await stores?.stop()
-    throw failed.reason
-  }
+  const specs = hostedSpecs(settings)
+  const parts: Stoppable[] = []
+  // The local URL of each Cloud Function, by id: filled once they are hosted (the emulator delivers to them).
   const urls = new Map<string, string>()
-  for (const spec of settings.layout.functions) {
-    const instance = hosted.find((fn) => fn.spec.entryPoint === spec.entryPoint)
-    if (instance) urls.set(spec.id, instance.url)
-  }
-  const parts: Stoppable[] = [...hosted, ...(stores === undefined ? [] : [stores])]
+  let hosted: HostedFunction[] = []
   try {
     const eventsPort = port === 0 ? 0 : port + 1
+    // The buckets the triggers and the functions' code use live in a local Cloud Storage, served through the events
+    // endpoint (its notifications fire the bucket triggers); the functions' clients reach both as Google's clients
+    // reach emulators (STORAGE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST).
+    const buckets = localBuckets(settings)
+    const events: { emulator?: Emulator } = {}
+    const storage = buckets.length === 0 ? undefined : await startLocalStorage({ host, port: 0, buckets, notify: (notification) => events.emulator?.objectEvent(notification.type, notification.object as unknown as Record<string, unknown>) })
+    if (storage) parts.push(storage)
     // POLYCLOUD_OFFLINE_RETRY_SECONDS: a fixed wait instead of Pub/Sub's backoff; the attempts stay as deployed.
     const retry = localRetrySeconds()
     const emulator = await startEmulator({
@@ -182,11 +184,32 @@ export async function offlineCommand(context: Context): Promise<void> {
       layout: settings.layout,
       urls,
       log: (line) => context.log.notice(line),
+      ...(storage ? { storage: storage.url } : {}),
       ...(retry === undefined ? {} : { backoff: { minMs: retry * 1000, maxMs: retry * 1000 } }),
     }).catch((error: unknown) => {
       throw new ProviderError(`the local events endpoint cannot listen on ${host}:${eventsPort}: ${(error as Error).message}`, 'stop what listens there, or serve on another port (--port; events use the next one)')
     })
+    events.emulator = emulator
     parts.push(emulator)
+    const emulated = new URL(emulator.url).host
+    // The stores live in the local Firestore, which the functions reach as Google's clients reach an emulator.
+    const stores = await startLocalStores(context.plan.model.resources, { host, servicePath: context.servicePath, project })
+    if (stores) parts.push(stores)
+    const env = {
+      ...(settings.layout.grants.length > 0 ? { PUBSUB_EMULATOR_HOST: emulated, ...(storage ? { STORAGE_EMULATOR_HOST: emulator.url } : {}) } : {}),
+      ...stores?.environment,
+    }
+    const started = await Promise.allSettled(
+      specs.map((spec) => hostFunction(spec, { sourceDir, host, port: spec === settings.layout.router ? port : 0, project, write, env })),
+    )
+    hosted = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    parts.push(...hosted)
+    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed) throw failed.reason
+    for (const spec of settings.layout.functions) {
+      const instance = hosted.find((fn) => fn.spec.entryPoint === spec.entryPoint)
+      if (instance) urls.set(spec.id, instance.url)
+    }
     const jobs = settings.layout.jobs.filter((job) => job.enabled)
     parts.push(
       startScheduler(

@@ -127,6 +127,31 @@ export interface JobSpec {
   readonly enabled: boolean
 }
 
+/** A declared bucket the deploy creates (Cloud Storage, uniform bucket-level access, in the service's region). */
+export interface BucketSpec {
+  readonly name: string
+  /** Its logical name (`custom.polycloud.resources`). */
+  readonly resource: string
+}
+
+/** The bucket- or topic-level role the runtime service account of the functions that use a resource is granted. */
+export interface GoogleGrant {
+  readonly resource: string
+  readonly kind: 'bucket' | 'topic'
+  /** The bucket name or the topic id. */
+  readonly name: string
+  readonly role: (typeof GOOGLE_ROLES)[keyof typeof GOOGLE_ROLES]
+  /** The Cloud Functions whose code uses it (the routing function for routes), by id. */
+  readonly functionIds: readonly string[]
+}
+
+/**
+ * The predefined roles Polycloud grants, on the bucket or topic only (https://cloud.google.com/storage/docs/access-control/iam-roles,
+ * https://cloud.google.com/pubsub/docs/access-control): objects read, written, deleted and listed, nothing on the
+ * bucket itself; messages published, nothing else on the topic.
+ */
+export const GOOGLE_ROLES = { objectUser: 'roles/storage.objectUser', publisher: 'roles/pubsub.publisher' } as const
+
 export interface ServiceLayout {
   readonly functions: readonly CloudFunctionSpec[]
   /** The routing function, when the service has routes. */
@@ -135,9 +160,15 @@ export interface ServiceLayout {
   readonly subscriptions: readonly SubscriptionSpec[]
   readonly deadLetters: readonly DeadLetterSpec[]
   readonly jobs: readonly JobSpec[]
+  /** The declared buckets the deploy creates (not `existing`). */
+  readonly buckets: readonly BucketSpec[]
+  /** What the functions' service account is granted on the resources their code uses. */
+  readonly grants: readonly GoogleGrant[]
 }
 
 export interface LayoutSettings {
+  /** `custom.polycloud.resources` as declared for Google. */
+  readonly resources?: readonly ResourceDeclaration[]
   readonly service: string
   readonly stage: string
   /** Deploy each HTTP function on its own as well as behind the routing function (default true). */
@@ -316,7 +347,38 @@ export function serviceLayout(functions: ReadonlyArray<PlannedFunction<GoogleEve
     }
     out.unshift(router)
   }
-  return { functions: out, router, topics: [...topics.values()], subscriptions, deadLetters, jobs }
+  // The declared topics and queues' topics are the service's too (created, kept, removed with it), unless existing.
+  const declared = settings.resources ?? []
+  for (const resource of declared) {
+    if ((resource.kind === 'queue' || resource.kind === 'topic') && !resource.existing && !topics.has(resource.deployedName)) topics.set(resource.deployedName, { name: resource.deployedName, role: resource.kind })
+  }
+  const buckets = declared.flatMap((resource) => (resource.kind === 'bucket' && !resource.existing ? [{ name: resource.deployedName, resource: resource.name }] : []))
+  return { functions: out, router, topics: [...topics.values()], subscriptions, deadLetters, jobs, buckets, grants: googleGrants(functions, out) }
+}
+
+/**
+ * One grant per resource the functions' code uses: the bucket's `roles/storage.objectUser` or the topic's
+ * `roles/pubsub.publisher` (a queue is a topic), for the Cloud Functions that run that code (each instance of the
+ * function; the routing function when a route's function uses it).
+ */
+export function googleGrants(functions: ReadonlyArray<PlannedFunction<GoogleEvent>>, specs: readonly CloudFunctionSpec[]): GoogleGrant[] {
+  const grants = new Map<string, GoogleGrant>()
+  for (const fn of functions) {
+    const ids = specs.filter((spec) => spec.function === fn.name || (spec.function === undefined && spec.routes.some((route) => route.function === fn.name))).map((spec) => spec.id)
+    for (const resource of fn.resources) {
+      // A store's grant is on its database, for the runtime account (stores.ts).
+      if (resource.kind === 'store') continue
+      const known = grants.get(resource.name)
+      const functionIds = [...new Set([...(known?.functionIds ?? []), ...ids])]
+      grants.set(
+        resource.name,
+        resource.kind === 'bucket'
+          ? { resource: resource.name, kind: 'bucket', name: resource.deployedName, role: GOOGLE_ROLES.objectUser, functionIds }
+          : { resource: resource.name, kind: 'topic', name: resource.deployedName, role: GOOGLE_ROLES.publisher, functionIds },
+      )
+    }
+  }
+  return [...grants.values()]
 }
 
 /**
@@ -486,8 +548,8 @@ export function googlePlan(model: ServiceModel, _input: PlanInput): GooglePlan {
     // Native events (serverless-google-cloudfunctions' `http`, `event`) are not served: the plugin answers with its message.
     event: (event) => (event.kind === 'native' ? undefined : neutralPlan(event, { service: model.service, stage: model.stage, timeZone: custom.timeZone })),
   })
-  const entryLayout = serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: true })
-  const layout = custom.functionUrls === false ? serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: false }) : entryLayout
+  const entryLayout = serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: true, resources: model.resources })
+  const layout = custom.functionUrls === false ? serviceLayout(functions, { service: model.service, stage: model.stage, functionUrls: false, resources: model.resources }) : entryLayout
   return { model, functions, custom, layout, entryLayout, settings: once(() => readSettings(model, custom, layout, process.env)) }
 }
 

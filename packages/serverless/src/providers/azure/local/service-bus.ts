@@ -70,6 +70,8 @@ export interface LocalServiceBusOptions {
   /** Each message, once per queue and per subscription; a throw or rejection is a failed delivery. */
   readonly deliver?: (delivery: ServiceBusDelivery) => unknown
   readonly maxDeliveryCount?: number
+  /** The MaxDeliveryCount of particular entities (`<queue>` or `<topic>/Subscriptions/<subscription>`), as deployed. */
+  readonly maxDeliveryCounts?: Readonly<Record<string, number>>
   readonly retryDelayMs?: number
   /** Default 256 KB (Standard); Premium allows up to 100 MB. */
   readonly maxMessageBytes?: number
@@ -162,7 +164,7 @@ export async function startLocalServiceBus(options: LocalServiceBusOptions = {})
       .then(
         () => undefined,
         (error: unknown) => {
-          if (message.deliveryCount >= maxDeliveries) {
+          if (message.deliveryCount >= (options.maxDeliveryCounts?.[target.entityPath] ?? maxDeliveries)) {
             dead.set(target.entityPath, [...(dead.get(target.entityPath) ?? []), message])
             log(`Service Bus ${target.entityPath}: message ${message.messageId} failed ${message.deliveryCount} deliveries: dead-lettered`)
             return

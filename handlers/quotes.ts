@@ -1,4 +1,5 @@
 import { HttpError, http, json } from '@polycloud/core'
+import { asObject, shown } from './json-shape.js'
 
 interface QuoteRequest {
   items?: Array<{ sku?: unknown; quantity?: unknown; unitPrice?: unknown }>
@@ -9,11 +10,14 @@ interface QuoteRequest {
 const DISCOUNTS: Record<string, number> = { WELCOME10: 0.1, VIP25: 0.25 }
 
 /**
- * POST /quotes: prices a basket sent as JSON. Malformed JSON is a 400 (from `request.json()`), an invalid basket a
- * 422 naming the field. Amounts are integer cents, so nothing is lost to floating point.
+ * POST /quotes: prices a basket sent as JSON. Malformed JSON is a 400 (from `request.json()`), and so is JSON that
+ * is not an object (`null`, `42`, `"x"`, a list), named in the message; a basket whose fields are wrong is a 422
+ * naming the field. Amounts are integer cents, so nothing is lost to floating point.
  */
 export default http(async (request) => {
-  const body = await request.json<QuoteRequest>()
+  const value = await request.json<unknown>()
+  const body = asObject(value) as QuoteRequest | undefined
+  if (body === undefined) throw new HttpError(400, `the body must be a JSON object (a basket with items), got ${shown(value)}`)
   if (!Array.isArray(body.items) || body.items.length === 0) throw new HttpError(422, 'items must be a non-empty array')
   const lines = body.items.map((item, index) => {
     const { sku, quantity, unitPrice } = item

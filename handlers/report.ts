@@ -10,7 +10,8 @@ export default schedule((tick, context) => {
   context.log.info('nightly report', {
     from: start.toISOString(),
     to: end.toISOString(),
-    rule: tick.name ?? tick.source,
+    schedule: tick.schedule,
+    name: tick.name,
     remainingMs: context.remainingTime(),
   })
 })

@@ -215,11 +215,11 @@ describe('README: the commands answer what it shows', function () {
       ['info', 'order accepted'],
       ['error', 'event failed'],
     ])
-    expect(logs[0]).to.include({ orderId: 'o-1', items: 2, total: 12.5, attempt: 1 })
+    expect(logs[0]).to.include({ orderId: 'o-1', items: 2, total: 12.5, attempt: 1, queue: 'polycloud-demo-dev-orders' })
     expect(logs[1]).to.include({ eventId: 'order-bad-2' })
     expect((logs[1]!.error as { message: string }).message).to.equal('order o-2: no items')
     // The log lines the README shows (with `...` for what changes per run) are these.
-    expect(shown[0]).to.match(/^\{"level":"info","message":"order accepted",\.\.\.,"orderId":"o-1","items":2,"total":12\.5,"attempt":1\}$/)
+    expect(shown[0]).to.match(/^\{"level":"info","message":"order accepted",\.\.\.,"orderId":"o-1","items":2,"total":12\.5,"attempt":1,"queue":"polycloud-demo-dev-orders"\}$/)
     expect(shown[1]).to.match(/^\{"level":"error","message":"event failed",\.\.\.,"eventId":"order-bad-2","error":\{"name":"Error","message":"order o-2: no items",\.\.\.\}\}$/)
   })
 })

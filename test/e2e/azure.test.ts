@@ -83,7 +83,7 @@ describe('e2e: the demo on Azure', function () {
     })
 
     it('lists the functions as the host does, and serves HTTP under /api only', async () => {
-      expect(host.stdout()).to.match(/hello: \[GET\] http:\/\/127\.0\.0\.1:\d+\/api\/hello/)
+      expect(host.stdout()).to.match(/hello: \[GET,HEAD\] http:\/\/127\.0\.0\.1:\d+\/api\/hello/)
       const functions = (await (await fetch(`${host.url}/admin/functions`)).json()) as Array<{ name: string; invoke_url_template: string | null }>
       expect(functions.map((fn) => fn.name)).to.have.members(['hello', 'greetings', 'greetings-1', 'me', 'quotes', 'uploads', 'preferences', 'fail', 'report', 'orders', 'alerts', 'thumbnails'])
       expect(functions.find((fn) => fn.name === 'greetings')?.invoke_url_template).to.equal(`${host.url}/api/greetings/{name}`)
@@ -140,6 +140,7 @@ describe('e2e: the demo on Azure', function () {
       this.timeout(90_000)
       await host.waitForLine(/Executed 'Functions\.report' \(Succeeded/, 75_000)
       expect(host.stdout()).to.match(/"message":"nightly report"/)
+      expect(host.stdout()).to.match(/"message":"nightly report".*"schedule":"\* \* \* \* \*","name":"report"/)
     })
 
     it('Ctrl-C stops the host, its worker and azurite', async () => {

@@ -147,7 +147,7 @@ describe('e2e: Cloudflare', function () {
       const response = await fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}&time=${Date.UTC(2024, 4, 24, 3)}`)
       expect(await response.text()).to.equal('ok')
       const line = await waitFor('the report', 10_000, () => logLine(offline.output(), (l) => l.message === 'nightly report' && l.to === '2024-05-24T03:00:00.000Z'))
-      expect(line).to.include({ function: 'report', from: '2024-05-23T03:00:00.000Z' })
+      expect(line).to.include({ function: 'report', from: '2024-05-23T03:00:00.000Z', schedule: '* * * * *', name: 'report' })
       const legacy = await fetch(`${base}/__scheduled?cron=${encodeURIComponent('* * * * *')}&time=${Date.UTC(2024, 4, 25, 3)}`)
       expect(await legacy.text()).to.equal('ok')
       await waitFor('the second report', 10_000, () => logLine(offline.output(), (l) => l.message === 'nightly report' && l.to === '2024-05-25T03:00:00.000Z'))
@@ -195,6 +195,7 @@ describe('e2e: Cloudflare', function () {
       this.timeout(90_000)
       const line = await waitFor('the scheduled report', 75_000, () => logLine(offline.output(), (l) => l.message === 'nightly report' && !String(l.to).startsWith('2024-')))
       expect(new Date(line.to as string).getUTCSeconds()).to.equal(0)
+      expect(line).to.include({ schedule: '* * * * *', name: 'report' })
     })
 
     it('stops on Ctrl-C and frees its port', async () => {

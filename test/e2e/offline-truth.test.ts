@@ -51,6 +51,18 @@ for (const api of APIS) {
       })
     }
 
+    it('passes JSON scalar bodies as sent (serverless-offline carried null as no body, "x" as x, false and 0 as values)', async () => {
+      for (const contentType of ['application/json', 'application/vnd.api+json; charset=utf-8', undefined]) {
+        for (const text of ['null', '"x"', 'false', '0', ' 42 ', 'true', '""']) {
+          const body = Buffer.from(text)
+          const response = await fetch(url('/echo'), { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body: new Uint8Array(body) })
+          expect(response.status).to.equal(200)
+          expect(response.headers.get('x-sha256'), `${text} as ${contentType}: the bytes the handler saw`).to.equal(sha256(body))
+          expect(Buffer.from(await response.arrayBuffer()).toString('utf8')).to.equal(text)
+        }
+      }
+    })
+
     it('answers a function that fails to load as API Gateway does, with the cause in the terminal only', async () => {
       const response = await fetch(url('/broken'))
       expect(response.status).to.equal(api.failure.status)

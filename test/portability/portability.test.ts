@@ -206,7 +206,7 @@ describe('portability', function () {
           const from = target.logs().length
           const { redelivered, logs } = await target.fire({ kind: 'queue', function: 'orders', queue: 'orders', messages: [good, bad] })
           expect(redelivered).to.deep.equal([1])
-          see('a valid order', provider, neutral(find(logs, 'order accepted'), ['level', 'orderId', 'items', 'total', 'attempt'], run))
+          see('a valid order', provider, neutral(find(logs, 'order accepted'), ['level', 'orderId', 'items', 'total', 'attempt', 'queue'], run))
           // Each provider's dead-letter store: SQS's dead-letter queue, the -poison queue, the dead-letter topic's pull
           // subscription, the -dlq queue.
           const dead: string[] = []
@@ -333,6 +333,61 @@ describe('portability', function () {
           const stranger = await fetch(target.url('/greetings/Ada'), { headers: { origin: 'https://evil.example' } })
           expect(stranger.headers.get('access-control-allow-origin')).to.equal(null)
           await stranger.body?.cancel()
+        })
+      })
+
+      // Issue 18.2: one behaviour on four clouds.
+      describe('one behaviour on every cloud', () => {
+        it('HEAD on a GET route: GET\'s status and headers, no body, the handler run', async () => {
+          const get = await fetch(target.url('/hello?name=Ada'))
+          const getBody = await get.text()
+          const logged = target.httpLogs().filter((line) => line.message === 'greeting').length
+          const head = await fetch(target.url('/hello?name=Ada'), { method: 'HEAD' })
+          expect(head.status).to.equal(200)
+          expect(head.headers.get('content-type')).to.equal(get.headers.get('content-type'))
+          const length = head.headers.get('content-length')
+          if (length !== null) expect(Number(length)).to.equal(Buffer.byteLength(getBody))
+          expect(await head.text()).to.equal('')
+          // The handler ran for the HEAD request, as for a GET (its log line).
+          const deadline = Date.now() + 5_000
+          while (target.httpLogs().filter((line) => line.message === 'greeting').length === logged && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+          const greeting = target.httpLogs().filter((line) => line.message === 'greeting')
+          expect(greeting.length).to.equal(logged + 1)
+        })
+
+        it('HEAD keeps GET\'s errors and CORS headers, without a body; OPTIONS stays the preflight', async () => {
+          const refused = await fetch(target.url('/greetings/x?lang=xx'), { method: 'HEAD', headers: { origin: WEB_ORIGIN } })
+          expect(refused.status).to.equal(400)
+          expect(refused.headers.get('content-type')).to.match(/^application\/json\b/)
+          expect(refused.headers.get('access-control-allow-origin')).to.equal(WEB_ORIGIN)
+          expect(await refused.text()).to.equal('')
+          const secured = await fetch(target.url('/me'), { method: 'HEAD' })
+          expect(secured.status).to.equal(401)
+          expect(secured.headers.get('www-authenticate')).to.equal('Bearer scope="profile"')
+          expect(await secured.text()).to.equal('')
+          const preflight = await fetch(target.url('/greetings/x'), { method: 'OPTIONS', headers: { origin: WEB_ORIGIN, 'access-control-request-method': 'HEAD' } })
+          expect(preflight.status).to.equal(204)
+          expect(await preflight.text()).to.equal('')
+        })
+
+        for (const [body, shown] of [['null', 'null'], ['42', '42'], ['"x"', '"x"'], ['true', 'true'], ['[]', 'an array']] as const) {
+          it(`a JSON ${body} body reaches request.json() as that value: POST /quotes answers 400 naming it`, async () => {
+            const response = await fetch(target.url('/quotes'), { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+            expect(response.status).to.equal(400)
+            expect(await response.json()).to.deep.equal({ error: `the body must be a JSON object (a basket with items), got ${shown}` })
+          })
+        }
+
+        it('a JSON null body is a 400 from PUT /preferences too', async () => {
+          const response = await fetch(target.url('/preferences'), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: 'null' })
+          expect(response.status).to.equal(400)
+          expect(await response.json()).to.deep.equal({ error: 'the body must be a JSON object (theme and lang), got null' })
+        })
+
+        it('a cron firing names the declared cron expression and the function, in the same terms', async function () {
+          requireTrigger(this, 'schedule')
+          const { logs } = await target.fire({ kind: 'schedule', function: 'report' })
+          expect(find(logs, 'nightly report')).to.include({ schedule: '0 3 * * *', name: 'report' })
         })
       })
     })

@@ -21,6 +21,7 @@ import type {
   StorageHandler,
   TopicHandler,
 } from '@polycloud/core'
+import { declareSchedules, type DeclaredSchedule } from '@polycloud/core/schedule'
 import { blob } from './blob.js'
 import { cosmosDbSource, type CosmosDbSourceOptions } from './cosmos-db.js'
 import { eventGrid } from './event-grid.js'
@@ -72,9 +73,14 @@ export function registerHttp(name: string, handler: HttpHandler, options: HttpOp
   app.http(name, { ...rest, handler: wrap(name, handler, [azureHttp], stream) })
 }
 
-/** A timer function; `schedule` is a six-field NCRONTAB expression (checked here), a TimeSpan or `%AppSetting%`. */
-export function registerTimer(name: string, handler: ScheduleHandler, options: TimerOptions): void {
-  app.timer(name, { ...options, schedule: checkSchedule(options.schedule), handler: wrap(name, handler, [azureTimer]) })
+/**
+ * A timer function; `schedule` is a six-field NCRONTAB expression (checked here), a TimeSpan or `%AppSetting%`.
+ * `declared`: the schedule as serverless.yml declares it, which the events then report (`schedule`, `name`) instead
+ * of the NCRONTAB expression and the Azure function's name.
+ */
+export function registerTimer(name: string, handler: ScheduleHandler, options: TimerOptions, declared?: DeclaredSchedule): void {
+  const source = declared === undefined ? azureTimer : declareSchedules(azureTimer, [declared])
+  app.timer(name, { ...options, schedule: checkSchedule(options.schedule), handler: wrap(name, handler, [source]) })
 }
 
 /** A Storage queue function (`queueName`, `connection`). */

@@ -1,5 +1,6 @@
 import type { HttpHandler, PortableHandler } from '@polycloud/core'
-import { createRouter, hasNoParams, type HttpSource, type RouteTemplate, type Source } from '@polycloud/core/adapter'
+import { createRouter, hasNoParams, type EventSource, type HttpSource, type RouteTemplate, type ScheduleEvent, type Source } from '@polycloud/core/adapter'
+import { declareSchedules } from '@polycloud/core/schedule'
 import type { MessageBatchLike } from './queue.js'
 import type { ScheduledControllerLike } from './scheduled.js'
 import {
@@ -32,6 +33,11 @@ export interface ServiceRoute extends RouteTemplate {
 export interface ServiceCron {
   readonly cron: string
   readonly function: ServiceFunction
+  /**
+   * The schedule as serverless.yml declares it (`0 9 * * 1-5`, where the Worker lists `0 9 * * MON-FRI`): the
+   * function's schedule events report it as `schedule`, and the function's name as `name`, instead of the cron.
+   */
+  readonly schedule?: string
 }
 
 /** A queue the Worker consumes (R2 event notifications arrive through one too) and the function it feeds. */
@@ -68,16 +74,6 @@ function checkFunction(fn: ServiceFunction, kind: 'http' | 'schedule' | 'event',
   if (!matches) throw new TypeError(`cloudflare: ${where} needs ${kind === 'event' ? 'a queue or storage' : `a ${kind}`} handler; function ${fn.name} is a ${fn.handler.kind} handler`)
 }
 
-/** One Worker per function object, built once. */
-function workerCache<W>(build: (fn: ServiceFunction) => W): (fn: ServiceFunction) => W {
-  const built = new Map<ServiceFunction, W>()
-  return (fn) => {
-    let worker = built.get(fn)
-    if (worker === undefined) built.set(fn, (worker = build(fn)))
-    return worker
-  }
-}
-
 function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable<ServiceWorker['fetch']> {
   for (const route of routes) checkFunction(route.function, 'http', `route ${route.method} ${route.path}`)
   const router = createRouter(routes)
@@ -104,13 +100,28 @@ function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable
   }
 }
 
+/** A function's Worker for one declared schedule (its schedule events report it), built once per pair. */
+function scheduledWorkers(): (fn: ServiceFunction, schedule: string | undefined) => ScheduledWorker {
+  const built = new Map<ServiceFunction, Map<string | undefined, ScheduledWorker>>()
+  return (fn, schedule) => {
+    const byFunction = built.get(fn) ?? new Map<string | undefined, ScheduledWorker>()
+    built.set(fn, byFunction)
+    let worker = byFunction.get(schedule)
+    if (worker === undefined) {
+      const sources = schedule === undefined ? fn.sources : fn.sources.map((source) => (source.kind === 'schedule' ? declareSchedules(source as EventSource<unknown, ScheduleEvent>, [{ name: fn.name, schedule }]) : source))
+      byFunction.set(schedule, (worker = createWorker(fn.handler as Parameters<typeof createWorker>[0], sources, fn) as ScheduledWorker))
+    }
+    return worker
+  }
+}
+
 function cronDispatch(crons: readonly ServiceCron[]): NonNullable<ServiceWorker['scheduled']> {
-  const scheduledWorker = workerCache((fn) => createWorker(fn.handler as Parameters<typeof createWorker>[0], fn.sources, fn) as ScheduledWorker)
+  const scheduledWorker = scheduledWorkers()
   const byCron = new Map<string, ScheduledWorker[]>()
-  for (const { cron, function: fn } of crons) {
+  for (const { cron, function: fn, schedule } of crons) {
     checkFunction(fn, 'schedule', `cron ${JSON.stringify(cron)}`)
     const workers = byCron.get(cron) ?? []
-    const worker = scheduledWorker(fn)
+    const worker = scheduledWorker(fn, schedule)
     if (!workers.includes(worker)) workers.push(worker)
     byCron.set(cron, workers)
   }

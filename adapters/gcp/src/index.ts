@@ -66,7 +66,7 @@ export {
   bareDataSchema,
 } from './cloud-event.js'
 export type { GcpCloudEvent } from './cloud-event.js'
-export { gcpPubSub, gcpPubSubQueue, isPushBody, MESSAGE_PUBLISHED } from './pubsub.js'
+export { gcpPubSub, gcpPubSubQueue, namedPubSubQueue, isPushBody, MESSAGE_PUBLISHED } from './pubsub.js'
 export type { PubSubMessage, MessagePublishedData, PubSubPushBody, PubSubInput } from './pubsub.js'
 export { gcpStorage, STORAGE_EVENT_PREFIX } from './storage.js'
 export type { StorageObjectData } from './storage.js'

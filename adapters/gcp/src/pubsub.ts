@@ -198,8 +198,10 @@ function toTopicMessage(delivery: Delivery): TopicMessage {
   })
 }
 
-function toQueueMessage(delivery: Delivery): QueueMessage {
+function toQueueMessage(delivery: Delivery, queues?: Readonly<Record<string, string>>): QueueMessage {
   const { message, id } = delivery
+  const subscription = resourceName(delivery.subscription, 'subscriptions')
+  const declared = subscription === undefined || queues === undefined ? undefined : Object.hasOwn(queues, subscription) ? queues[subscription] : undefined
   return new PortableQueueMessage({
     id,
     time: delivery.time,
@@ -207,7 +209,7 @@ function toQueueMessage(delivery: Delivery): QueueMessage {
     native: delivery.native,
     payload: { base64: dataOf(message, id, 'gcp:pubsub-queue') },
     attributes: delivery.attributes,
-    queue: resourceName(delivery.subscription, 'subscriptions') ?? resourceName(delivery.topicPath, 'topics') ?? '',
+    queue: declared ?? subscription ?? resourceName(delivery.topicPath, 'topics') ?? '',
     attempt: delivery.attempt,
     groupId: delivery.groupId,
   })
@@ -227,7 +229,8 @@ export const gcpPubSub: EventSource<PubSubInput, TopicMessage, void> = {
 
 /**
  * A Pub/Sub message for a queue handler: Polycloud's neutral queue is a Pub/Sub subscription on GCP. The queue is
- * the subscription's short name (the topic's when the event does not name one), the attempt is the push body's
+ * the subscription's short name (the topic's when the event does not name one; see {@link namedPubSubQueue} for the
+ * name the deploy gave the queue), the attempt is the push body's
  * `deliveryAttempt` (set only when the subscription has a dead-letter policy, else 1), the group its ordering key.
  * One message per delivery: a throw answers non-2xx and Pub/Sub redelivers that message alone.
  */
@@ -235,6 +238,16 @@ export const gcpPubSubQueue: EventSource<PubSubInput, QueueMessage, void> = {
   name: 'gcp:pubsub-queue',
   kind: 'queue',
   canHandle: isPubSubInput,
-  getEvents: (input) => translate(input, 'gcp:pubsub-queue', toQueueMessage),
+  getEvents: (input) => translate(input, 'gcp:pubsub-queue', (delivery) => toQueueMessage(delivery)),
   getResult: (_input, failed) => throwIfFailed('gcp:pubsub-queue', failed),
+}
+
+/**
+ * {@link gcpPubSubQueue} for a function whose push subscriptions the deploy named: each message's queue is the
+ * neutral queue its subscription delivers (`queues`: subscription id -> queue, the queue's topic as deployed), as a
+ * queue is named on every other provider, not the subscription (one per consuming function). A subscription not in
+ * `queues` keeps its own name.
+ */
+export function namedPubSubQueue(queues: Readonly<Record<string, string>>): EventSource<PubSubInput, QueueMessage, void> {
+  return { ...gcpPubSubQueue, getEvents: (input) => translate(input, 'gcp:pubsub-queue', (delivery) => toQueueMessage(delivery, queues)) }
 }

@@ -35,6 +35,19 @@ export const gcpScheduler: EventSource<GcpCloudEvent, ScheduleEvent, void> = {
   getResult: (_event, failed) => throwIfFailed('gcp:scheduler', failed),
 }
 
+/**
+ * The attribute Polycloud's Cloud Scheduler jobs put on their messages (`pubsubTarget.attributes`): the job's name,
+ * which a function with several schedules (one topic) tells them apart by.
+ */
+export const JOB_ATTRIBUTE = 'polycloud-job'
+
+/** The job a message names, else the topic or subscription it came through. */
+function tickName(message: PubSubMessage, resource: string, kind: string): string | undefined {
+  const attributes: unknown = message.attributes
+  const job = isRecord(attributes) ? attributes[JOB_ATTRIBUTE] : undefined
+  return typeof job === 'string' && job !== '' ? job : resourceName(resource, kind)
+}
+
 function pushTick(input: PubSubPushBody): ScheduleEvent {
   return {
     kind: 'schedule',
@@ -42,7 +55,7 @@ function pushTick(input: PubSubPushBody): ScheduleEvent {
     source: input.subscription,
     native: input,
     schedule: undefined,
-    name: resourceName(input.subscription, 'subscriptions'),
+    name: tickName(input.message, input.subscription, 'subscriptions'),
   }
 }
 
@@ -56,14 +69,14 @@ function publishedTick(event: GcpCloudEvent): ScheduleEvent {
     source: event.source,
     native: event,
     schedule: undefined,
-    name: resourceName(event.source, 'topics'),
+    name: tickName(message, event.source, 'topics'),
   }
 }
 
 /**
  * A Cloud Scheduler job with a Pub/Sub target, for a schedule handler: each message published to the job's topic
- * is one tick, timed by its publish time; the name is the topic's (the subscription's for a push body). The job
- * body is in `native`.
+ * is one tick, timed by its publish time; the name is the job's when the message names it (`polycloud-job`), else
+ * the topic's (the subscription's for a push body). The job body is in `native`.
  */
 export const gcpSchedulerPubSub: EventSource<PubSubInput, ScheduleEvent, void> = {
   name: 'gcp:scheduler-pubsub',

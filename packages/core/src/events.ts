@@ -19,9 +19,16 @@ export interface EventBase {
 /** A cron or rate tick. */
 export interface ScheduleEvent extends EventBase {
   readonly kind: 'schedule'
-  /** The schedule expression when the provider says it (Workers' cron), else undefined. */
+  /**
+   * The schedule as serverless.yml declares it (`0 3 * * *`, `@daily`, `rate(5 minutes)`), the same on every
+   * provider. Where no declaration reaches the source (a native event, `polycloud inspect`), the expression the
+   * platform reports, in its own terms (a Workers cron, an Azure NCRONTAB), else undefined.
+   */
   readonly schedule: string | undefined
-  /** The rule, job or function that fired, when the provider says it. */
+  /**
+   * The function's name as serverless.yml declares it (`report`), the same on every provider. Without a declaration,
+   * the rule, job or function the platform names as what fired, when it does.
+   */
   readonly name: string | undefined
 }
 

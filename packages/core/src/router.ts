@@ -3,7 +3,9 @@
  * Functions function or one Workers script serves every `route` of a service. Templates are the neutral ones
  * (`/notes/{id}`, a greedy last `{path+}`); matching follows API Gateway: a literal segment beats a parameter, a
  * parameter beats a greedy one, a route of the request's method beats `ANY`. Path parameters are percent-decoded,
- * as API Gateway and Azure give them.
+ * as API Gateway and Azure give them. `HEAD` is GET without a body (RFC 9110, 9.3.2): a HEAD request goes to the
+ * path's HEAD route, else its GET route, else `ANY` (as on API Gateway and Azure, where the plugin declares a GET
+ * route for HEAD too), and `Allow` lists HEAD wherever it lists GET.
  */
 import { HttpError } from './errors.js'
 
@@ -30,6 +32,8 @@ interface Compiled {
   readonly segments: ReadonlyArray<string | { readonly name: string; readonly greedy: boolean }>
   /** Sort key: more specific first. */
   readonly rank: string
+  /** The rank of the path alone: routes of one path are next to each other, in order, among those of one rank. */
+  readonly pathRank: string
 }
 
 function compile(route: RouteTemplate, index: number): Compiled {
@@ -39,8 +43,8 @@ function compile(route: RouteTemplate, index: number): Compiled {
     return param ? { name: param[1] as string, greedy: param[2] === '+' } : part
   })
   // Per segment: 0 literal, 1 parameter, 2 greedy; then ANY after a named method.
-  const rank = segments.map((segment) => (typeof segment === 'string' ? '0' : segment.greedy ? '2' : '1')).join('') + (route.method === 'ANY' ? '1' : '0')
-  return { index, method: route.method.toUpperCase(), segments, rank }
+  const pathRank = segments.map((segment) => (typeof segment === 'string' ? '0' : segment.greedy ? '2' : '1')).join('')
+  return { index, method: route.method.toUpperCase(), segments, pathRank, rank: pathRank + (route.method === 'ANY' ? '1' : '0') }
 }
 
 function decode(text: string): string {
@@ -81,6 +85,22 @@ export function hasNoParams(params: Readonly<Record<string, string>>): boolean {
   return params === NO_PARAMS
 }
 
+/**
+ * A HEAD request met the GET route `compiled[at]` first: a HEAD route of the same path, declared after it, still
+ * takes it (routes of one specificity are in declaration order, named methods before ANY).
+ */
+function headRoute(compiled: readonly Compiled[], at: number, parts: readonly string[]): RouteMatch | undefined {
+  const { pathRank } = compiled[at] as Compiled
+  for (let i = at + 1; i < compiled.length; i++) {
+    const route = compiled[i] as Compiled
+    if (route.pathRank !== pathRank || route.method === 'ANY') return undefined
+    if (route.method !== 'HEAD') continue
+    const params = matchPath(route, parts)
+    if (params !== undefined) return { index: route.index, params }
+  }
+  return undefined
+}
+
 /** A router over the routes, most specific first. */
 export function createRouter(routes: readonly RouteTemplate[]): Router {
   const compiled = routes.map(compile).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.index - b.index))
@@ -88,13 +108,16 @@ export function createRouter(routes: readonly RouteTemplate[]): Router {
     const parts = path === '/' || path === '' ? [] : (path.startsWith('/') ? path.slice(1) : path).split('/')
     const upper = method.toUpperCase()
     let allowed: Set<string> | undefined
-    for (const route of compiled) {
+    for (let i = 0; i < compiled.length; i++) {
+      const route = compiled[i] as Compiled
       const params = matchPath(route, parts)
       if (params === undefined) continue
       if (route.method === upper || route.method === 'ANY') return { index: route.index, params }
+      if (upper === 'HEAD' && route.method === 'GET') return headRoute(compiled, i, parts) ?? { index: route.index, params }
       ;(allowed ??= new Set<string>()).add(route.method)
     }
     if (allowed === undefined) throw new HttpError(404, `No route for ${upper} ${path}`)
+    if (allowed.has('GET')) allowed.add('HEAD')
     const allow = [...allowed].sort().join(', ')
     throw new HttpError(405, `Method ${upper} is not allowed on ${path}`, { headers: { allow } })
   }

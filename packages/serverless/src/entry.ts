@@ -1,6 +1,8 @@
 /** What every generated entry shares: the import of the handler module, of the adapter formats, and `secure()`. */
 import { join, relative } from 'node:path'
+import type { DeclaredSchedule } from '@polycloud/core/schedule'
 import type { HandlerRef } from './handlers.js'
+import type { PlannedFunction } from './provider.js'
 
 /** The module specifier of the handler's module as seen from an entry in `entryDir`. */
 export function handlerSpecifier(handler: HandlerRef, entryDir: string, servicePath: string): string {
@@ -65,4 +67,37 @@ export function securedHandler(
   let text = JSON.stringify(options)
   if (fn.security.resolved.auth.kind === 'jwt') text = `${text.slice(0, -1)},"jwt":${JWT_VERIFIER}}`
   return `secure(${imported}, ${JSON.stringify(fn.security.policy)}, ${text})`
+}
+
+/** The import of core's declared schedules, for entries whose functions declare `cron` events. */
+export const DECLARE_IMPORT = "import { declareSchedules } from '@polycloud/core/schedule'"
+
+/**
+ * A function's declared schedules: each `cron` event's expression as written, with the function's name and, when
+ * the provider names each schedule's trigger in its payload (`trigger(ordinal)`: an EventBridge rule, a Cloud
+ * Scheduler job), that name. Empty for a function without `cron` events.
+ */
+export function declaredSchedules(
+  fn: Pick<PlannedFunction, 'name' | 'events'>,
+  trigger: (ordinal: number) => string | undefined = () => undefined,
+): DeclaredSchedule[] {
+  const crons = fn.events.flatMap(({ event }) => (event.kind === 'cron' ? [event] : []))
+  return crons.map((event, ordinal) => {
+    const name = trigger(ordinal)
+    return { name: fn.name, schedule: event.expression.trim(), ...(name === undefined ? {} : { trigger: name }) }
+  })
+}
+
+/**
+ * The entry's list of a function's formats: the schedule formats its `cron` events come in given its declared
+ * schedules (`declareSchedules(<source>, [...])`, data in the entry), the others as they are.
+ */
+export function sourceExpressions(
+  fn: Pick<PlannedFunction, 'events'>,
+  names: readonly string[],
+  schedules: readonly DeclaredSchedule[],
+): string[] {
+  if (schedules.length === 0) return [...names]
+  const scheduled = new Set(fn.events.flatMap(({ event, sources }) => (event.kind === 'cron' ? sources.map((source) => source.name) : [])))
+  return names.map((name) => (scheduled.has(name) ? `declareSchedules(${name}, ${JSON.stringify(schedules)})` : name))
 }

@@ -62,9 +62,17 @@ export interface LocalProcess extends Stoppable {
 export function startProcess(
   command: string,
   args: readonly string[],
-  options: { readonly ready: RegExp; readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string; readonly name: string },
+  options: {
+    readonly ready: RegExp
+    readonly timeoutMs?: number
+    readonly env?: NodeJS.ProcessEnv
+    readonly cwd?: string
+    readonly name: string
+    /** Opens an IPC channel to the child (`child.send`, `process.on('message')` there). */
+    readonly ipc?: boolean
+  },
 ): Promise<LocalProcess> {
-  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async (): Promise<void> => {

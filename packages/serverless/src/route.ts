@@ -59,3 +59,24 @@ export function parseRoute(route: string | { readonly method: string; readonly p
   })
   return { method: upper, path }
 }
+
+/** A path's shape: its parameters unnamed (`/notes/{id}` and `/notes/{noteId}` are one route to a platform). */
+function shape(path: string): string {
+  return path.replace(/\{[^{}+]+\}/g, '{}').replace(/\{[^{}]+\+\}/g, '{+}')
+}
+
+/** The path shapes a service declares `HEAD` routes on itself, among its events. */
+export function declaredHeads(events: ReadonlyArray<{ readonly kind: string; readonly method?: string; readonly path?: string }>): ReadonlySet<string> {
+  const heads = new Set<string>()
+  for (const event of events) if (event.kind === 'route' && event.method === 'HEAD' && event.path !== undefined) heads.add(shape(event.path))
+  return heads
+}
+
+/**
+ * Whether a route also answers `HEAD` where the platform routes (API Gateway, Azure's HTTP triggers): HEAD is GET
+ * without a body (RFC 9110, 9.3.2), so a `GET` route takes it unless the service routes HEAD on that path itself.
+ * Where the entry routes (Google's routing function, the Worker), core's router does the same.
+ */
+export function takesHead(route: Route, heads: ReadonlySet<string>): boolean {
+  return route.method === 'GET' && !heads.has(shape(route.path))
+}

@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import { cloudEvent, schedule, type CloudEvent, type ScheduleEvent } from '@polycloud/core'
 import { InvalidRecord } from '@polycloud/core/adapter'
-import { eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
+import { declareSchedules } from '@polycloud/core/schedule'
+import { createLambdaHandler, eventBridge, eventBridgeSchedule, lambda } from '@polycloud/aws'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
 
@@ -22,6 +23,25 @@ describe('aws/eventbridge', () => {
     const event = { ...fixture<Record<string, unknown>>('aws/schedule/sam__ScheduledEvent.json'), resources: ['arn:aws:events:eu-west-1:1:rule/nightly'] }
     await lambda(schedule((tick) => void ticks.push(tick)))(event, lambdaContext())
     expect(ticks[0]).to.include({ name: 'nightly', time: '1970-01-01T00:00:00Z', source: 'arn:aws:events:eu-west-1:1:rule/nightly' })
+  })
+
+  it('reports the schedules a function declares, told apart by their rules, the native event kept', async () => {
+    const ticks: ScheduleEvent[] = []
+    const source = declareSchedules(eventBridgeSchedule, [
+      { name: 'report', schedule: '0 3 * * *', trigger: 'shop-prod-report' },
+      { name: 'report', schedule: 'rate(6 hours)', trigger: 'shop-prod-report-2' },
+    ])
+    const handler = createLambdaHandler(schedule((tick) => void ticks.push(tick)), [source])
+    const tick = fixture<Record<string, unknown>>('aws/schedule/sam__ScheduledEvent.json')
+    for (const rule of ['shop-prod-report', 'shop-prod-report-2']) await handler({ ...tick, resources: [`arn:aws:events:eu-west-1:1:rule/${rule}`] }, lambdaContext())
+    // serverless-offline's schedule events name no rule.
+    await handler({ ...tick, resources: [] }, lambdaContext())
+    expect(ticks.map((event) => [event.schedule, event.name, event.source])).to.deep.equal([
+      ['0 3 * * *', 'report', 'arn:aws:events:eu-west-1:1:rule/shop-prod-report'],
+      ['rate(6 hours)', 'report', 'arn:aws:events:eu-west-1:1:rule/shop-prod-report-2'],
+      [undefined, 'report', 'aws.events'],
+    ])
+    expect((ticks[0]?.native as { resources: string[] }).resources).to.deep.equal(['arn:aws:events:eu-west-1:1:rule/shop-prod-report'])
   })
 
   it('gives a CloudEvent handler any event, and fails the invocation when it throws', async () => {

@@ -105,3 +105,26 @@ describe('aws/http responses', () => {
     expect(arnName('arn:aws:dynamodb:r:a:table/T/stream/x')).to.equal('x')
   })
 })
+
+describe('aws/http: a JSON scalar body reaches request.json() as that value, on every HTTP format', () => {
+  const formats: Array<[string, string]> = [
+    ['API Gateway HTTP API (2.0)', 'aws/apigw-http/lgo__apigw-v2-request-no-authorizer.json'],
+    ['API Gateway REST API (1.0)', 'aws/apigw-rest/lgo__apigw-request.json'],
+    ['ALB', 'aws/alb/lgo__alb-lambda-target-request-headers-only.json'],
+    ['function URL', 'aws/function-url/lgo__lambda-urls-request.json'],
+  ]
+  for (const [name, path] of formats) {
+    it(name, async () => {
+      const handler = lambda(http(async (request) => ({ status: 200, body: JSON.stringify({ value: await request.json(), type: typeof (await request.json()) }) })))
+      for (const [body, value] of [['null', null], ['42', 42], ['"x"', 'x'], ['true', true], ['false', false], ['0', 0]] as const) {
+        for (const isBase64Encoded of [false, true]) {
+          const event = { ...fixture<Record<string, unknown>>(path), body: isBase64Encoded ? Buffer.from(body).toString('base64') : body, isBase64Encoded }
+          const result = (await handler(event, lambdaContext())) as Record<string, unknown>
+          expect(result.statusCode, `${body}${isBase64Encoded ? ' (base64)' : ''}`).to.equal(200)
+          const text = result.isBase64Encoded ? Buffer.from(result.body as string, 'base64').toString('utf8') : (result.body as string)
+          expect(JSON.parse(text), `${body}${isBase64Encoded ? ' (base64)' : ''}`).to.deep.equal({ value, type: value === null ? 'object' : typeof value })
+        }
+      }
+    })
+  }
+})

@@ -170,6 +170,17 @@ describe('azure/http', () => {
     expect(Buffer.from(await new HttpResponse(result).arrayBuffer()).equals(bytes)).to.equal(true)
   })
 
+  it('hands a JSON scalar body to request.json() as that value (null, numbers, strings, booleans)', async () => {
+    const handler = http(async (request) => json({ value: await request.json() }))
+    for (const [body, value] of [['null', null], ['42', 42], ['"x"', 'x'], ['true', true], ['false', false], ['0', 0]] as const) {
+      for (const sent of [body, new TextEncoder().encode(body)]) {
+        const { result } = await call(handler, post(sent, { 'content-type': 'application/json' }))
+        expect(result.status, body).to.equal(200)
+        expect(JSON.parse(result.body as string), body).to.deep.equal({ value })
+      }
+    }
+  })
+
   it('answers an invalid JSON body with 400 and a message, no stack', async () => {
     const handler = http(async (request) => json(await request.json()))
     const { result, run } = await call(handler, post('{"n":', { 'content-type': 'application/json' }))

@@ -160,6 +160,8 @@ describe('azure/register', () => {
         time: '2024-05-01T10:00:00.000Z',
         source: 'events/Subscriptions/audit',
       })
+      // A timer registered with its declared schedule reports it and the function's name; native stays Azure's.
+      expect(run.results.nightlySeen).to.deep.equal({ schedule: '0 9 * * 1-5', name: 'nightly', functionName: 'nightly-1' })
       expect(run.results.tickSeen).to.deep.equal({
         kind: 'schedule',
         id: 'tick@2024-05-01T10:00:00.000Z',

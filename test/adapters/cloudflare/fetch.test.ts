@@ -86,6 +86,13 @@ describe('cloudflare:fetch', () => {
       expect((await req.blob()).size).to.equal(4096)
     })
 
+    it('hands a JSON scalar body to request.json() as that value (null, numbers, strings, booleans)', async () => {
+      for (const [body, value] of [['null', null], ['42', 42], ['"x"', 'x'], ['true', true], ['false', false], ['0', 0]] as const) {
+        const request = workersFetch.getRequest(post(body, { 'content-type': 'application/json' }))
+        expect(await request.json(), body).to.deep.equal(value)
+      }
+    })
+
     it('refuses malformed or empty JSON with a 400 HttpError', async () => {
       const bad = workersFetch.getRequest(post('{"a":', { 'content-type': 'application/json' }))
       const error = await bad.json().then(

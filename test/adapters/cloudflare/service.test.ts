@@ -56,7 +56,23 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
     expect(missing.body).to.deep.equal({ error: 'No route for GET /nothing' })
     const wrong = await call('PUT', '/notes/1')
     expect(wrong.status).to.equal(405)
-    expect(wrong.headers.get('allow')).to.equal('GET, POST')
+    expect(wrong.headers.get('allow')).to.equal('GET, HEAD, POST')
+  })
+
+  it('routes HEAD to the GET route of the path (the handler sees HEAD), else to its ANY route', async () => {
+    const seen: string[] = []
+    const worker = createServiceWorker({
+      routes: [
+        { method: 'GET', path: '/notes/{id}', function: fn('get', http((request) => (seen.push(`get ${request.method} ${request.params.id}`), json({ id: request.params.id }, { headers: { etag: '"v1"' } })))) },
+        { method: 'ANY', path: '/notes/{id}', function: fn('any', http((request) => (seen.push(`any ${request.method}`), json({})))) },
+        { method: 'POST', path: '/notes', function: fn('post', http(() => json({}))) },
+      ],
+    })
+    const head = await worker.fetch!(new Request('https://x.dev/notes/7', { method: 'HEAD' }), ENV, fakeExecutionContext())
+    expect([head.status, head.headers.get('etag'), head.headers.get('content-type')]).to.deep.equal([200, '"v1"', 'application/json'])
+    expect(seen).to.deep.equal(['get HEAD 7'])
+    const refused = await worker.fetch!(new Request('https://x.dev/notes', { method: 'HEAD' }), ENV, fakeExecutionContext())
+    expect([refused.status, refused.headers.get('allow')]).to.deep.equal([405, 'POST'])
   })
 
   it('answers a crashing handler with a 500 that names only the request id', async () => {
@@ -87,6 +103,28 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
       error = caught
     }
     expect(String(error)).to.contain('no function is scheduled on cron "* * * * *"').and.contain('"0 3 * * *", "0 9 * * MON-FRI", "0 9 * * 1-5"')
+  })
+
+  it('reports the schedule as declared and the function\'s name, however the cron was fired; the controller stays native', async () => {
+    const seen: Array<[string | undefined, string | undefined, string]> = []
+    const nightly = fn('nightly', schedule((event) => void seen.push([event.schedule, event.name, (event.native as { cron: string }).cron])))
+    const worker = createServiceWorker({
+      crons: [
+        // As the generated entry lists a cron event: the Cron Trigger, and the expression as written for firing by hand.
+        { cron: '0 9 * * MON-FRI', function: nightly, schedule: '0 9 * * 1-5' },
+        { cron: '0 9 * * 1-5', function: nightly, schedule: '0 9 * * 1-5' },
+        { cron: '@daily', function: fn('plain', schedule((event) => void seen.push([event.schedule, event.name, 'plain']))) },
+      ],
+    })
+    await worker.scheduled!({ cron: '0 9 * * MON-FRI', scheduledTime: Date.UTC(2024, 4, 24, 9) }, ENV, fakeExecutionContext())
+    await worker.scheduled!({ cron: '0 9 * * 1-5', scheduledTime: Date.UTC(2024, 4, 24, 9) }, ENV, fakeExecutionContext())
+    await worker.scheduled!({ cron: '@daily', scheduledTime: 0 }, ENV, fakeExecutionContext())
+    expect(seen).to.deep.equal([
+      ['0 9 * * 1-5', 'nightly', '0 9 * * MON-FRI'],
+      ['0 9 * * 1-5', 'nightly', '0 9 * * 1-5'],
+      // Without a declaration (a Worker written by hand): the cron the platform reports, and no name.
+      ['@daily', undefined, 'plain'],
+    ])
   })
 
   it('fails a cron run when one of its functions fails, after all of them ran', async () => {

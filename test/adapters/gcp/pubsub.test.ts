@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { BatchFailedError, type QueueMessage, type TopicMessage } from '@polycloud/core/adapter'
-import { gcpPubSub, gcpPubSubQueue, isPushBody, type PubSubPushBody } from '@polycloud/gcp'
+import { gcpPubSub, gcpPubSubQueue, isPushBody, namedPubSubQueue, type PubSubPushBody } from '@polycloud/gcp'
 import { fixture } from '../../helpers/fixtures.ts'
 import { envelope, invalid, single } from './support.ts'
 
@@ -47,6 +47,16 @@ describe('gcp/pubsub', () => {
     })
     const noSubscription = single<QueueMessage>(gcpPubSubQueue.getEvents(publishedEvent({ message })))
     expect(noSubscription).to.deep.include({ queue: 'orders', source: SOURCE, attempt: 1, groupId: undefined })
+  })
+
+  it("names the queue as the deploy named it, from the push subscription that delivers it (namedPubSubQueue)", () => {
+    const body = { message: { data: 'AQID', messageId: '8', publishTime: '2024-01-01T00:00:00Z' }, subscription: 'projects/p/subscriptions/shop-prod-orders-push' }
+    const named = namedPubSubQueue({ 'shop-prod-orders-push': 'shop-prod-orders' })
+    expect(named.name).to.equal(gcpPubSubQueue.name)
+    expect(single<QueueMessage>(named.getEvents(body))).to.deep.include({ queue: 'shop-prod-orders', source: 'projects/p/subscriptions/shop-prod-orders-push' })
+    // Another subscription keeps its own name; an inherited key is not a declared one.
+    const other = { ...body, subscription: 'projects/p/subscriptions/toString' }
+    expect(single<QueueMessage>(named.getEvents(other)).queue).to.equal('toString')
   })
 
   it('reads a push body, its deliveryAttempt and snake_case fields', () => {

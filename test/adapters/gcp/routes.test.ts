@@ -46,6 +46,19 @@ describe('gcp/routes', () => {
     expect(await wrong.json()).to.deep.equal({ error: 'Method PUT is not allowed on /notes' })
   })
 
+  it('routes HEAD to a GET route: its status and headers, no body, the handler told HEAD', async () => {
+    const get = await fetch(`${server.url}/notes/7?q=x`)
+    const head = await fetch(`${server.url}/notes/7?q=x`, { method: 'HEAD' })
+    expect(head.status).to.equal(200)
+    expect(head.headers.get('content-type')).to.equal(get.headers.get('content-type'))
+    expect(await head.text()).to.equal('')
+    expect(await get.json()).to.include({ route: 'get' })
+    // A path with no GET route: its ANY route; with neither, 405 naming HEAD beside GET where GET is allowed.
+    expect((await fetch(`${server.url}/files/a`, { method: 'HEAD' })).status).to.equal(200)
+    const post = await fetch(`${server.url}/notes`, { method: 'HEAD' })
+    expect([post.status, post.headers.get('allow')]).to.deep.equal([405, 'POST'])
+  })
+
   it('refuses a route whose handler is not an HTTP handler, naming it', () => {
     const handler = { kind: 'queue', handle: () => undefined, options: {} } as unknown as Parameters<typeof createRoutedHttpFunction>[0][number]['handler']
     expect(() => createRoutedHttpFunction([{ method: 'GET', path: '/q', name: 'svc-dev-q', handler }], [gcpHttp])).to.throw(

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { BatchFailedError, type ScheduleEvent } from '@polycloud/core/adapter'
+import { declareSchedules } from '@polycloud/core/schedule'
 import { gcpScheduler, gcpSchedulerPubSub } from '@polycloud/gcp'
 import { fixture } from '../../helpers/fixtures.ts'
 import { envelope, invalid, single } from './support.ts'
@@ -44,6 +45,23 @@ describe('gcp/scheduler', () => {
     const push = { message: { data: 'e30=', message_id: 'm-10', publish_time: '2024-05-02T00:00:00Z' }, subscription: 'projects/p/subscriptions/nightly-push' }
     expect(single<ScheduleEvent>(gcpSchedulerPubSub.getEvents(push))).to.deep.include({ id: 'm-10', time: '2024-05-02T00:00:00Z', source: 'projects/p/subscriptions/nightly-push', name: 'nightly-push' })
     expect(gcpSchedulerPubSub.canHandle(envelope('google.cloud.scheduler.job.v1.executed', {}))).to.equal(false)
+  })
+
+  it('gcp:scheduler-pubsub names the job a message names (polycloud-job), which tells a function\'s schedules apart', () => {
+    const tick = (job: string) =>
+      envelope(
+        'google.cloud.pubsub.topic.v1.messagePublished',
+        { message: { data: '', attributes: { 'polycloud-job': job }, messageId: `m-${job}`, publishTime: '2024-05-01T00:00:00Z' }, subscription: 'projects/p/subscriptions/s' },
+        { source: '//pubsub.googleapis.com/projects/p/topics/shop-prod-report-schedule' },
+      )
+    expect(single<ScheduleEvent>(gcpSchedulerPubSub.getEvents(tick('shop-prod-report-cron')))).to.deep.include({ name: 'shop-prod-report-cron', schedule: undefined })
+    const declared = declareSchedules(gcpSchedulerPubSub, [
+      { name: 'report', schedule: '0 3 * * *', trigger: 'shop-prod-report-cron' },
+      { name: 'report', schedule: '@weekly', trigger: 'shop-prod-report-cron-2' },
+    ])
+    expect(single<ScheduleEvent>(declared.getEvents(tick('shop-prod-report-cron-2')))).to.deep.include({ name: 'report', schedule: '@weekly', id: 'm-shop-prod-report-cron-2' })
+    const push = { message: { data: '', attributes: { 'polycloud-job': 'shop-prod-report-cron' }, message_id: 'm-1', publish_time: '2024-05-02T00:00:00Z' }, subscription: 'projects/p/subscriptions/x' }
+    expect(single<ScheduleEvent>(declared.getEvents(push))).to.deep.include({ name: 'report', schedule: '0 3 * * *' })
   })
 
   it('gcp:scheduler-pubsub makes an event without a message an invalid record', () => {

@@ -81,7 +81,7 @@ describe('core/dispatch', () => {
     expect((await answer('https://x/notes')).body).to.equal('"list"')
     expect((await answer('https://x/other')).status).to.equal(404)
     const refused = await answer('https://x/notes', 'DELETE')
-    expect([refused.status, refused.headers.allow]).to.deep.equal([405, 'GET'])
+    expect([refused.status, refused.headers.allow]).to.deep.equal([405, 'GET, HEAD'])
   })
 
   it('answers through respond, even for an input no source recognises (the logged 500)', async () => {

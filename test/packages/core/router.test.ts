@@ -43,4 +43,35 @@ describe('core/router', () => {
     expect(notAllowed).to.include({ status: 405, message: 'Method DELETE is not allowed on /notes' })
     expect(notAllowed.headers).to.deep.equal({ allow: 'POST' })
   })
+
+  it('routes HEAD to the path\'s HEAD route, else its GET route, else ANY; Allow lists HEAD with GET', () => {
+    const head = createRouter([
+      { method: 'ANY', path: '/both' },
+      { method: 'GET', path: '/both' },
+      { method: 'GET', path: '/own' },
+      { method: 'HEAD', path: '/own' },
+      { method: 'ANY', path: '/any' },
+      { method: 'GET', path: '/items/{id}' },
+      { method: 'POST', path: '/items' },
+    ])
+    expect(head('HEAD', '/both')).to.deep.equal({ index: 1, params: {} })
+    expect(head('GET', '/both')).to.deep.equal({ index: 1, params: {} })
+    expect(head('POST', '/both')).to.deep.equal({ index: 0, params: {} })
+    expect(head('HEAD', '/own')).to.deep.equal({ index: 3, params: {} })
+    expect(head('GET', '/own')).to.deep.equal({ index: 2, params: {} })
+    expect(head('HEAD', '/any')).to.deep.equal({ index: 4, params: {} })
+    expect(head('head', '/items/7')).to.deep.equal({ index: 5, params: { id: '7' } })
+    const thrown = (method: string, path: string): HttpError => {
+      try {
+        head(method, path)
+      } catch (error) {
+        return error as HttpError
+      }
+      throw new Error('no error')
+    }
+    expect(thrown('HEAD', '/items')).to.include({ status: 405 })
+    expect(thrown('HEAD', '/items').headers).to.deep.equal({ allow: 'POST' })
+    expect(thrown('DELETE', '/items/7').headers).to.deep.equal({ allow: 'GET, HEAD' })
+    expect(thrown('DELETE', '/own').headers).to.deep.equal({ allow: 'GET, HEAD' })
+  })
 })

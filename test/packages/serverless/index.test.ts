@@ -41,17 +41,46 @@ describe('serverless/plugin: serverless package', function () {
 
     it('maps every route to an HTTP API route on a payload 2.0 integration', () => {
       const routes = ofType(template, 'AWS::ApiGatewayV2::Route').map(([, properties]) => properties.RouteKey).sort()
-      // The demo's CORS route has an OPTIONS route for its preflights, answered by its entry.
-      expect(routes).to.deep.equal(['GET /fail', 'GET /greetings/{name}', 'GET /hello', 'GET /me', 'OPTIONS /greetings/{name}', 'POST /quotes', 'POST /uploads', 'PUT /preferences'])
+      // The demo's CORS route has an OPTIONS route for its preflights, answered by its entry; every GET route a HEAD
+      // route (an HTTP API routes no HEAD request to a GET route).
+      expect(routes).to.deep.equal([
+        'GET /fail',
+        'GET /greetings/{name}',
+        'GET /hello',
+        'GET /me',
+        'HEAD /fail',
+        'HEAD /greetings/{name}',
+        'HEAD /hello',
+        'HEAD /me',
+        'OPTIONS /greetings/{name}',
+        'POST /quotes',
+        'POST /uploads',
+        'PUT /preferences',
+      ])
       for (const [, integration] of ofType(template, 'AWS::ApiGatewayV2::Integration')) {
         expect(integration).to.include({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' })
       }
     })
 
-    it('maps cron to an EventBridge rule in AWS cron syntax', () => {
+    it('routes HEAD as GET: the same function, integration and authorizer', () => {
+      const routes = new Map(ofType(template, 'AWS::ApiGatewayV2::Route').map(([, properties]) => [properties.RouteKey as string, properties]))
+      for (const path of ['/fail', '/greetings/{name}', '/hello', '/me']) {
+        const get = routes.get(`GET ${path}`) as Record<string, unknown>
+        const head = routes.get(`HEAD ${path}`) as Record<string, unknown>
+        expect(head.Target, path).to.deep.equal(get.Target)
+        expect([head.AuthorizationType, head.AuthorizerId, head.AuthorizationScopes], path).to.deep.equal([get.AuthorizationType, get.AuthorizerId, get.AuthorizationScopes])
+      }
+      expect((routes.get('HEAD /me') as Record<string, unknown>).AuthorizationType).to.equal('JWT')
+    })
+
+    it('maps cron to an EventBridge rule in AWS cron syntax, named for the function; the entry declares the schedule', () => {
       const rules = ofType(template, 'AWS::Events::Rule')
       expect(rules.map(([, rule]) => rule.ScheduleExpression)).to.deep.equal(['cron(0 3 * * ? *)'])
       expect(rules[0]?.[1].State).to.equal('ENABLED')
+      expect(rules[0]?.[1].Name).to.equal('polycloud-demo-dev-report')
+      const entry = readFileSync(join(ROOT, '.polycloud/aws/report.js'), 'utf8')
+      expect(entry).to.include("import { declareSchedules } from '@polycloud/core/schedule'")
+      expect(entry).to.include('[declareSchedules(eventBridgeSchedule, [{"name":"report","schedule":"0 3 * * *","trigger":"polycloud-demo-dev-report"}])]')
     })
 
     it('creates the queue with a dead-letter queue and maps it with partial batch failures on', () => {
@@ -132,7 +161,8 @@ describe('serverless/plugin: serverless package', function () {
     const [[, api]] = ofType(template, 'AWS::ApiGateway::RestApi') as [[string, Record<string, unknown>]]
     expect(api.BinaryMediaTypes).to.deep.equal(['*/*'])
     const methods = ofType(template, 'AWS::ApiGateway::Method').map(([, method]) => method.HttpMethod).sort()
-    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'OPTIONS', 'POST', 'POST', 'PUT'])
+    // A REST API answers HEAD on a GET-only resource with 403: every GET method has a HEAD method too.
+    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'POST', 'PUT'])
     expect(ofType(template, 'AWS::ApiGatewayV2::Api')).to.have.length(0)
   })
 

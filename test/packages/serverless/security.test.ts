@@ -159,15 +159,16 @@ describe('serverless/security on AWS: serverless package', function () {
     expect(api?.CorsConfiguration).to.deep.equal({
       AllowOrigins: ['https://app.example.com'],
       AllowHeaders: ['content-type', 'authorization', 'x-api-key'],
-      AllowMethods: ['GET', 'POST', 'OPTIONS'],
+      AllowMethods: ['GET', 'POST', 'HEAD', 'OPTIONS'],
       AllowCredentials: true,
       MaxAge: 300,
     })
     const authorizer = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')?.Properties
     expect(authorizer).to.deep.include({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Audience: ['api'], Issuer: 'https://login.example.com' } })
     const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route').map((resource) => resource.Properties)
-    expect(routes.map((route) => route.RouteKey).sort()).to.deep.equal(['GET /notes/{id}', 'POST /partner'])
+    expect(routes.map((route) => route.RouteKey).sort()).to.deep.equal(['GET /notes/{id}', 'HEAD /notes/{id}', 'POST /partner'])
     expect(routes.find((route) => route.RouteKey === 'GET /notes/{id}')).to.deep.include({ AuthorizationType: 'JWT', AuthorizationScopes: ['read'] })
+    expect(routes.find((route) => route.RouteKey === 'HEAD /notes/{id}')).to.deep.include({ AuthorizationType: 'JWT', AuthorizationScopes: ['read'] })
     expect(routes.find((route) => route.RouteKey === 'POST /partner')?.AuthorizationType).to.equal(undefined)
     expect(entry('notes')).to.include('"enforcedByPlatform":["jwt","cors"]')
     expect(entry('partner')).to.include('secure(portable, {"auth":"key","cors":{"origins":["https://app.example.com"],"credentials":true,"maxAge":300}}, {"methods":["POST"],"enforcedByPlatform":["cors"]})')
@@ -190,7 +191,7 @@ describe('serverless/security on AWS: serverless package', function () {
     const api = Object.values(resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Api')?.Properties
     expect(api?.CorsConfiguration).to.equal(undefined)
     const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route').map((resource) => resource.Properties.RouteKey)
-    expect(routes.sort()).to.deep.equal(['GET /plain', 'GET /web', 'OPTIONS /web'])
+    expect(routes.sort()).to.deep.equal(['GET /plain', 'GET /web', 'HEAD /plain', 'HEAD /web', 'OPTIONS /web'])
     expect(Object.values(resources).some((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')).to.equal(false)
     expect(entry('web')).to.include('{"methods":["GET"]}')
     expect(entry('legacy')).to.include('secure(portable, {"maxBodySize":100000000,"auth":{"jwt":{"issuer":"https://login.example.com","audience":"api"}}}, {"methods":["GET"],"jwt":() => import(\'@polycloud/auth/jwt\')})')

@@ -90,6 +90,8 @@ registerHttp(
 )
 
 registerTimer('tick', schedule((event) => void (seen.tick = event)), { schedule: '0 */5 * * * *', useMonitor: true })
+// As the generated entry registers a cron event's timer: with the schedule serverless.yml declares.
+registerTimer('nightly-1', schedule((event) => void (seen.nightly = event)), { schedule: '0 0 9 * * 1,2,3,4,5', useMonitor: true }, { name: 'nightly', schedule: '0 9 * * 1-5' })
 registerStorageQueue(
   'orders',
   queue((message) => {
@@ -209,6 +211,9 @@ async function rpc(): Promise<Record<string, unknown>> {
 
   results.tick = await invoke('tick', j({ Schedule: { AdjustForDST: true }, ScheduleStatus: { Last: '2024-05-01T09:55:00+00:00', Next: '2024-05-01T10:00:00+00:00', LastUpdated: '2024-05-01T09:55:00+00:00' }, IsPastDue: false }))
   results.tickSeen = { ...(seen.tick as object), native: undefined }
+  await invoke('nightly-1', j({ Schedule: { AdjustForDST: true }, ScheduleStatus: { Last: '2024-05-01T09:00:00+00:00', Next: '2024-05-02T09:00:00+00:00', LastUpdated: '2024-05-01T09:00:00+00:00' }, IsPastDue: false }))
+  const nightly = seen.nightly as { schedule?: string; name?: string; native?: { context?: { functionName?: string } } } | undefined
+  results.nightlySeen = { schedule: nightly?.schedule, name: nightly?.name, functionName: nightly?.native?.context?.functionName }
 
   results.uploads = await invoke('uploads', { bytes: Buffer.from('file contents') }, {
     BlobTrigger: s('uploads/a/b.txt'),

@@ -105,15 +105,15 @@ describe('serverless/providers/aws: the local services under serverless offline'
       ])
     })
 
-    it('schedules: a neutral cron as written, native ones read back from AWS, rules named as CloudFormation names them', () => {
+    it('schedules: a neutral cron as written and its rule as the plan names it (<service>-<stage>-<function>[-n]), native ones read back from AWS with the rules CloudFormation names', () => {
       const model = modelOf({
         report: { handler: 'handlers/report.default', events: [{ cron: '0 3 * * *' }, { cron: { schedule: 'rate(15 minutes)', enabled: false } }] },
         native: { handler: 'handlers/report.default', events: [{ schedule: { rate: ['cron(0 9 ? * MON-FRI *)', 'cron(30 18 ? * 2-6 *)'], input: '{"x":1}' } }, { schedule: { rate: 'rate(1 hour)', name: 'hourly' } }] },
         odd: { handler: 'handlers/report.default', events: [{ schedule: 'cron(0 12 L * ? *)' }] },
       })
       expect(model.schedules).to.deep.equal([
-        { rule: 'shop-prod-ReportEventsRuleSchedule1', function: 'shop-prod-report', expression: '0 3 * * *', enabled: true },
-        { rule: 'shop-prod-ReportEventsRuleSchedule2', function: 'shop-prod-report', expression: 'rate(15 minutes)', enabled: false },
+        { rule: 'shop-prod-report', function: 'shop-prod-report', expression: '0 3 * * *', enabled: true },
+        { rule: 'shop-prod-report-2', function: 'shop-prod-report', expression: 'rate(15 minutes)', enabled: false },
         { rule: 'shop-prod-NativeEventsRuleSchedule1-1', function: 'shop-prod-native', expression: '0 9 * * MON-FRI', enabled: true, input: { x: 1 } },
         { rule: 'shop-prod-NativeEventsRuleSchedule1-2', function: 'shop-prod-native', expression: '30 18 * * MON-FRI', enabled: true, input: { x: 1 } },
         { rule: 'hourly', function: 'shop-prod-native', expression: 'rate(1 hour)', enabled: true },
@@ -213,7 +213,7 @@ describe('serverless/providers/aws: the local services under serverless offline'
       const packaged = planFor(aws, functions(), { command: 'package' })
       const deployed = frameworkOf(packaged)
       handOver(contextFor(packaged, { command: 'package', servicePath: ROOT, workDir: `${ROOT}.polycloud/aws` }), deployed)
-      expect(deployed.service.functions.report?.events).to.deep.equal([{ schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true } }])
+      expect(deployed.service.functions.report?.events).to.deep.equal([{ schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true, name: 'shop-prod-report' } }])
     })
   })
 })

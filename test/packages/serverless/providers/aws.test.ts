@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import { ConfigError, locate } from 'serverless-polycloud/errors'
 import { readEvents, type NeutralEvent } from 'serverless-polycloud/model'
-import { logicalName, nativePlan, neutralPlan, type AwsSettings, type EventPlan } from 'serverless-polycloud/providers/aws/events'
+import { declaredHeads } from 'serverless-polycloud/route'
+import { logicalName, nativePlan, neutralPlan, scheduleRule, type AwsSettings, type EventPlan } from 'serverless-polycloud/providers/aws/events'
 
 function settings(resources: Record<string, unknown> = {}): AwsSettings {
   return { service: 'shop', stage: 'prod', routes: 'http-api', timeout: 20, resources }
@@ -20,7 +21,7 @@ function plan(key: string, value: unknown, settings: AwsSettings, fn = 'f', inde
 describe('serverless/providers/aws', () => {
   it('maps routes to HTTP API by default and to REST on request', () => {
     expect(plan('route', 'GET /notes/{id}', settings())).to.deep.equal({
-      native: [{ httpApi: { method: 'GET', path: '/notes/{id}' } }],
+      native: [{ httpApi: { method: 'GET', path: '/notes/{id}' } }, { httpApi: { method: 'HEAD', path: '/notes/{id}' } }],
       sources: [{ name: 'apiGatewayV2', module: 'api-gateway-v2' }],
       kinds: ['http'],
     })
@@ -30,11 +31,38 @@ describe('serverless/providers/aws', () => {
     expect(plan('route', 'ANY /x', settings()).native).to.deep.equal([{ httpApi: { method: '*', path: '/x' } }])
   })
 
+  it('declares HEAD with every GET route (API Gateway routes no HEAD to GET), with its authorizer, unless the service routes HEAD there', () => {
+    const authorizer = { name: 'polycloudJwtabc', scopes: ['profile'] }
+    expect(plan('route', 'GET /me', { ...settings(), authorizer }).native).to.deep.equal([
+      { httpApi: { method: 'GET', path: '/me', authorizer } },
+      { httpApi: { method: 'HEAD', path: '/me', authorizer } },
+    ])
+    expect(plan('route', { method: 'GET', path: '/x/{id}', api: 'rest-api' }, settings()).native).to.deep.equal([
+      { http: { method: 'get', path: '/x/{id}' } },
+      { http: { method: 'head', path: '/x/{id}' } },
+    ])
+    // The service's own HEAD route on the path (whatever its parameter names) keeps it.
+    expect(plan('route', 'GET /x/{id}', { ...settings(), heads: declaredHeads([{ kind: 'route', method: 'HEAD', path: '/x/{slug}' }]) }).native).to.deep.equal([{ httpApi: { method: 'GET', path: '/x/{id}' } }])
+    expect(plan('route', 'POST /x', settings()).native).to.deep.equal([{ httpApi: { method: 'POST', path: '/x' } }])
+  })
+
   it('maps cron to an EventBridge schedule, disabled on request', () => {
     expect(plan('cron', '0 3 * * *', settings()).native).to.deep.equal([{ schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true } }])
     expect(plan('cron', { schedule: 'rate(1 hour)', enabled: false }, settings()).native).to.deep.equal([
       { schedule: { rate: ['rate(1 hour)'], enabled: false } },
     ])
+  })
+
+  it('names each cron\'s EventBridge rule for its function (its ARN tells a function\'s schedules apart), at most 64 characters', () => {
+    expect(plan('cron', '0 3 * * *', { ...settings(), rule: 'shop-prod-report' }).native).to.deep.equal([
+      { schedule: { rate: ['cron(0 3 * * ? *)'], enabled: true, name: 'shop-prod-report' } },
+    ])
+    expect(scheduleRule('shop', 'prod', 'report', 0)).to.equal('shop-prod-report')
+    expect(scheduleRule('shop', 'prod', 'report', 1)).to.equal('shop-prod-report-2')
+    const long = scheduleRule('a-rather-long-service-name', 'production', 'a-function-with-a-long-name', 2)
+    expect(long).to.match(/^a-rather-long-service-name-production-a-function-with-a-[0-9a-f]{8}$/)
+    expect(long).to.have.length(64)
+    expect(scheduleRule('a-rather-long-service-name', 'production', 'a-function-with-a-long-name', 3)).to.not.equal(long)
   })
 
   it('creates a queue with a dead-letter queue and partial batch failures on', () => {

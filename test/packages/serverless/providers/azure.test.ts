@@ -60,7 +60,7 @@ describe('serverless/providers/azure', () => {
   describe('mapping', () => {
     it('maps routes to HTTP triggers: template, methods, anonymous unless told', () => {
       expect(plan('route', 'GET /notes/{id}')).to.deep.equal({
-        native: { type: 'http', options: { route: 'notes/{id}', methods: ['GET'], authLevel: 'anonymous' }, resources: [] },
+        native: { type: 'http', options: { route: 'notes/{id}', methods: ['GET', 'HEAD'], authLevel: 'anonymous' }, resources: [] },
         sources: [{ name: 'azureHttp', module: 'http' }],
         kinds: ['http'],
       })
@@ -71,6 +71,19 @@ describe('serverless/providers/azure', () => {
       })
       expect(routeTemplate('/')).to.equal('')
       expect(() => plan('route', 'GET /x', 300)).to.throw(ConfigError, /timeout 300 s cannot be honoured for an HTTP function on Azure: responses end after 230 s/)
+    })
+
+    it('lets a GET trigger take HEAD (the host routes HEAD to no GET-only trigger), unless the service routes HEAD on that path', () => {
+      expect(plan('route', 'POST /notes').native.options.methods).to.deep.equal(['POST'])
+      const planned = planFor(azure, {
+        page: { handler: 'handlers/hello.default', events: [{ route: 'GET /pages/{id}' }, { route: 'GET /other' }] },
+        probe: { handler: 'handlers/hello.default', events: [{ route: 'HEAD /pages/{slug}' }] },
+      })
+      expect(azureFunctions(planned.functions).map(({ name, trigger }) => [name, trigger.options.methods])).to.deep.equal([
+        ['page', ['GET']],
+        ['page-1', ['GET', 'HEAD']],
+        ['probe', ['HEAD']],
+      ])
     })
 
     it('maps cron to a timer, disabled on request', () => {
@@ -151,9 +164,16 @@ describe('serverless/providers/azure', () => {
       const source = appEntry(planned, `${ROOT}/.polycloud/azure`, ROOT)
       expect(source).to.include("import { registerEventGrid, registerHttp } from '@polycloud/azure/register'")
       expect(source).to.include('import handler0 from "../../handlers/hello"')
-      expect(source).to.include('registerHttp("api", handler0, {"route":"a","methods":["GET"],"authLevel":"anonymous"})')
-      expect(source).to.include('registerHttp("api-1", handler0, {"route":"b","methods":["GET"],"authLevel":"anonymous"})')
+      expect(source).to.include('registerHttp("api", handler0, {"route":"a","methods":["GET","HEAD"],"authLevel":"anonymous"})')
+      expect(source).to.include('registerHttp("api-1", handler0, {"route":"b","methods":["GET","HEAD"],"authLevel":"anonymous"})')
       expect(source).to.include('registerEventGrid("files", onlyBlobs(handler1, {"container":"uploads","prefix":"x/","suffix":"","types":["deleted"]}), {})')
+    })
+
+    it('registers each timer with the schedule its cron event declares and the function\'s name', () => {
+      const planned = app({ nightly: { handler: 'handlers/report.default', events: [{ cron: '0 9 * * 1-5' }, { cron: 'rate(6 hours)' }] } })
+      const source = appEntry(planned, `${ROOT}/.polycloud/azure`, ROOT)
+      expect(source).to.include('registerTimer("nightly", handler0, {"schedule":"0 0 9 * * 1,2,3,4,5","useMonitor":true}, {"name":"nightly","schedule":"0 9 * * 1-5"})')
+      expect(source).to.include('registerTimer("nightly-1", handler0, {"schedule":"0 0 */6 * * *","useMonitor":true}, {"name":"nightly","schedule":"rate(6 hours)"})')
     })
 
     it('refuses a function without events, native events, and bad names', () => {

@@ -147,7 +147,8 @@ describe('serverless/providers/cloudflare', () => {
       expect(source).to.contain('const fn0 = { name: "hello", handler: handler0, sources: [workersFetch], timeoutSeconds: 10, vars: {"GREETING":"hi"} }')
       expect(source).to.contain('const fn1 = { name: "report", handler: handler1, sources: [scheduled], timeoutSeconds: 60 }')
       expect(source).to.contain('{ method: "GET", path: "/hi", function: fn0 }')
-      expect(source).to.contain('{ cron: "0 9 * * MON-FRI", function: fn1 },\n    { cron: "0 9 * * 1-5", function: fn1 }')
+      // Both report the schedule as declared (`schedule`).
+      expect(source).to.contain('{ cron: "0 9 * * MON-FRI", function: fn1, schedule: "0 9 * * 1-5" },\n    { cron: "0 9 * * 1-5", function: fn1, schedule: "0 9 * * 1-5" }')
       expect(source).to.contain('{ queue: "shop-prod-thumbnails-r2", function: fn3 }')
       // A function without events has nothing that triggers it on Workers.
       expect(source).to.not.contain('"idle"')

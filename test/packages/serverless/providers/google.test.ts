@@ -8,9 +8,11 @@ import { ConfigError } from 'serverless-polycloud/errors'
 import { functionEntry, mainModule } from 'serverless-polycloud/providers/google/entry'
 import { toGoogleSchedule } from 'serverless-polycloud/providers/google/events'
 import { invocation } from 'serverless-polycloud/providers/google/invoke-local'
+import { google } from 'serverless-polycloud/providers/google/index'
 import { googleSettings } from 'serverless-polycloud/providers/google/plan'
 import { parseSchedule } from 'serverless-polycloud/schedule'
 import { ROOT, serverless } from '../../../helpers/serverless.ts'
+import { planFor } from '../support.ts'
 import { DEMO_FUNCTIONS, googleContext } from './google-support.ts'
 
 const contexts: string[] = []
@@ -171,6 +173,22 @@ describe('serverless/providers/google', () => {
       expect(source).to.include('registerCloudEvent("thumbnails", filtered, [gcpStorage])')
       const orders = ctx.plan.functions.find((fn) => fn.name === 'orders')!
       expect(functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT)).to.include('registerHttp("orders", portable, [gcpPubSubQueue])')
+      // With its push subscriptions, its messages name the queue, not the subscription.
+      const named = functionEntry(orders, 'http', `${ctx.workDir}/entries`, ROOT, [], { 'polycloud-demo-dev-orders-push': 'polycloud-demo-dev-orders' })
+      expect(named).to.include("import { namedPubSubQueue } from '@polycloud/gcp/pubsub'")
+      expect(named).to.include('registerHttp("orders", portable, [namedPubSubQueue({"polycloud-demo-dev-orders-push":"polycloud-demo-dev-orders"})])')
+    })
+
+    it('hands a function its declared schedules, told apart by their Cloud Scheduler jobs', () => {
+      const plan = planFor(google, { report: { handler: 'handlers/report.default', events: [{ cron: ' 0 3 * * * ' }, { cron: 'rate(6 hours)' }] } })
+      const [report] = plan.functions
+      const jobs = plan.entryLayout.jobs.map((job) => job.name)
+      expect(jobs).to.deep.equal(['shop-prod-report-cron', 'shop-prod-report-cron-2'])
+      const source = functionEntry(report!, 'cloudevent', '/service/.polycloud/google/entries', '/service', jobs)
+      expect(source).to.include("import { declareSchedules } from '@polycloud/core/schedule'")
+      expect(source).to.include(
+        'registerCloudEvent("report", portable, [declareSchedules(gcpSchedulerPubSub, [{"name":"report","schedule":"0 3 * * *","trigger":"shop-prod-report-cron"},{"name":"report","schedule":"rate(6 hours)","trigger":"shop-prod-report-cron-2"}])])',
+      )
     })
 
     it('the main module loads only the bundle of the function an instance serves', () => {

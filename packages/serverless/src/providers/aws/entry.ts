@@ -1,7 +1,7 @@
 /** The generated Lambda entry of a function: its portable handler wrapped with exactly the formats its events need. */
-import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
+import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
-import type { AwsPlan } from './plan.js'
+import type { AwsEvents, AwsPlan } from './plan.js'
 
 /**
  * Stack traces through the bundle's source map, read when a stack is formatted rather than at every cold start as
@@ -32,15 +32,25 @@ export function lambdaEntry(fn: PlannedFunction, entryDir: string, servicePath: 
   const { kinds } = fn
   const factory = kinds.length === 1 && kinds[0] === 'http' ? 'createLambdaHttpHandler' : kinds.includes('http') ? 'createLambdaHandler' : 'createLambdaEventHandler'
   const { imports, names } = importSources('@polycloud/aws', fn.sources)
+  // Each cron's EventBridge rule, whose ARN its events carry, tells the function's schedules apart.
+  const schedules = declaredSchedules(fn, (ordinal) => ruleOf(fn, ordinal))
   return [
     ...header,
     importHandler(fn.handler, entryDir, servicePath),
     `import { ${factory} } from '@polycloud/aws/lambda'`,
     ...imports,
+    ...(schedules.length > 0 ? [DECLARE_IMPORT] : []),
     '',
-    `export const handler = ${factory}(${handler}, [${names.join(', ')}], ${label})`,
+    `export const handler = ${factory}(${handler}, [${sourceExpressions(fn, names, schedules).join(', ')}], ${label})`,
     '',
   ].join('\n')
+}
+
+/** The rule name the plan gave the function's `ordinal`-th cron (`scheduleRule` in events.ts). */
+function ruleOf(fn: PlannedFunction, ordinal: number): string | undefined {
+  const planned = fn.events.filter(({ event }) => event.kind === 'cron')[ordinal]
+  const native = (planned?.native as AwsEvents | undefined)?.[0]?.schedule as { name?: string } | undefined
+  return native?.name
 }
 
 /** One entry per function, `<function>.js`, handed to serverless-esbuild. */

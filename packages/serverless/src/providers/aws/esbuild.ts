@@ -11,8 +11,19 @@
  * dispose it. osls ends a failed command by setting `process.exitCode` and waiting for the event loop to drain,
  * so the process waited forever on esbuild's child. Releasing esbuild's service (`esbuild.stop()`, which ends the
  * child and every context with it) in the framework's `error` hook lets the command end as soon as it has failed.
+ *
+ * Under `serverless offline` serverless-esbuild's file watcher rebuilds on every event it sees (several for one
+ * save, each rebuild running over the last), and a failed rebuild left nothing serving: esbuild 0.28 deletes the
+ * outputs of a context whose rebuild fails, so the next request failed to load the function (a 500, `Cannot find
+ * module`), and each event printed the error again. Watcher rebuilds are run one at a time here (the events of a
+ * rebuild under way make one more), the outputs a failed rebuild deleted are put back (the last good build keeps
+ * serving: a failed rebuild still rejects, so serverless-esbuild does not tell serverless-offline to load the
+ * functions again), and its error is printed once, not again until a rebuild succeeds or fails otherwise (its own
+ * line for every failed rebuild, `Bundle error, waiting for a file change to reload...`, is left out).
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { BundleError, isBuildFailure } from '../../bundle.js'
 import { frameworkError, type FrameworkErrors } from '../../errors.js'
 import type { Logger } from '../../provider.js'
@@ -26,6 +37,9 @@ interface Esbuild {
 /** The parts of serverless-esbuild's plugin instance used here. */
 interface EsbuildPlugin {
   bundle(): Promise<void>
+  log?: { error(message: string): void }
+  /** Where the bundles are written (`.esbuild/<folder>/.build`). */
+  buildDirPath?: string
   buildOptions?: Record<string, unknown>
   buildCache?: Record<string, { result?: { warnings?: unknown[] } }>
 }
@@ -36,10 +50,43 @@ interface PluginHost {
 
 const PLUGIN_CLASS = 'EsbuildServerlessPlugin'
 
+/** What serverless-esbuild's file watcher logs for every rebuild that fails. */
+const WATCH_FAILURE = 'Bundle error, waiting for a file change to reload...'
+
 /** serverless-esbuild's plugin instance, when the service uses it. */
 export function esbuildPlugin(serverless: unknown): EsbuildPlugin | undefined {
   const plugins = (serverless as PluginHost).pluginManager?.plugins ?? []
   return plugins.find((plugin) => plugin.constructor.name === PLUGIN_CLASS) as EsbuildPlugin | undefined
+}
+
+/** The bundles and maps under the build folder (not installed packages), with their bytes. */
+function snapshot(dir: string | undefined): Map<string, Buffer> {
+  const files = new Map<string, Buffer>()
+  const walk = (folder: string): void => {
+    let entries
+    try {
+      entries = readdirSync(folder, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      const path = join(folder, entry.name)
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(path)
+      } else if (/\.(c|m)?js(\.map)?$/.test(entry.name)) files.set(path, readFileSync(path))
+    }
+  }
+  if (dir !== undefined) walk(dir)
+  return files
+}
+
+/** Puts back the files of a snapshot that are gone (what a failed esbuild rebuild deletes). */
+function restore(files: ReadonlyMap<string, Buffer>): void {
+  for (const [path, bytes] of files) {
+    if (existsSync(path)) continue
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, bytes)
+  }
 }
 
 /** The esbuild module serverless-esbuild itself loads (resolved from its own folder, as Node does for it). */
@@ -65,31 +112,76 @@ export function manageEsbuild(serverless: unknown, servicePath: string, log: Log
   const esbuild = esbuildOf(servicePath)
   const original = plugin.bundle
   let calls = 0
-  plugin.bundle = async function bundle(this: EsbuildPlugin): Promise<void> {
-    const first = calls++ === 0
+  /** The watcher's rebuild under way, and the one its events asked for meanwhile. */
+  let running: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+  /** The error printed last, until a rebuild succeeds. */
+  let printed: string | undefined
+
+  const watcherRebuild = async (self: EsbuildPlugin): Promise<void> => {
+    const outputs = snapshot(self.buildDirPath)
+    try {
+      await build(self, false)
+      printed = undefined
+    } catch (error) {
+      restore(outputs)
+      const message = error instanceof Error ? error.message : String(error)
+      if (message !== printed) {
+        printed = message
+        log.error(`${message}\nThe last good build keeps serving until the next change.`)
+      }
+      throw error
+    }
+  }
+
+  // serverless-esbuild's line for each failed rebuild: the cause is printed above, once.
+  const pluginLog = plugin.log
+  if (pluginLog !== undefined) {
+    // osls's logger is a function whose levels are lazy, read-only properties: a proxy stands in for it.
+    const error = (message: string): void => (message === WATCH_FAILURE ? undefined : pluginLog.error(message))
+    plugin.log = new Proxy(pluginLog, { get: (target, name) => (name === 'error' ? error : Reflect.get(target, name)) })
+  }
+
+  const schedule = (self: EsbuildPlugin): Promise<void> => {
+    if (running === undefined) {
+      running = watcherRebuild(self).finally(() => (running = undefined))
+      return running
+    }
+    queued ??= running.then(() => {
+      queued = undefined
+      return schedule(self)
+    })
+    return queued
+  }
+
+  /** One bundle of every function: the command's first (`first`: its failure is the command's error), or a rebuild. */
+  const build = async (self: EsbuildPlugin, first: boolean): Promise<void> => {
     // buildOptions are read at serverless-esbuild's `initialize`, which may run after ours.
-    const options = this.buildOptions
+    const options = self.buildOptions
     const explicit = (serverless as { service?: { custom?: { esbuild?: { logLevel?: unknown } } } }).service?.custom?.esbuild?.logLevel
     if (options && explicit === undefined) options.logLevel = 'silent'
     // Source map settings the hand-over added to custom.esbuild after serverless-esbuild had read it.
     const custom = (serverless as { service?: { custom?: { esbuild?: Record<string, unknown> } } }).service?.custom?.esbuild ?? {}
     for (const key of ['sourcemap', 'sourcesContent']) if (options && options[key] === undefined && custom[key] !== undefined) options[key] = custom[key]
     try {
-      await original.call(this)
+      await original.call(self)
     } catch (error) {
       if (!isBuildFailure(error) || esbuild === undefined) throw error
       const messages = await esbuild.formatMessages(error.errors, { kind: 'error', color: false })
       const failure = new BundleError(messages.map((text) => text.trimEnd().replace(/^✘ \[ERROR\] /, '').replaceAll('\n', '\n  ')), 'the functions with esbuild')
-      // A rebuild of the file watcher (serverless offline): serverless-esbuild catches it and logs only a generic
-      // line, so the cause is logged here; the first bundle of a command is the command's error.
-      if (!first) log.error(failure.message)
-      throw frameworkError(serverless as FrameworkErrors, failure.message)
+      // The first bundle of a command is the command's error; a rebuild's is printed by the watcher's caller.
+      throw first ? frameworkError(serverless as FrameworkErrors, failure.message) : failure
     }
     if (esbuild === undefined || explicit !== undefined) return
-    const warnings = Object.values(this.buildCache ?? {}).flatMap((entry) => entry.result?.warnings ?? [])
+    const warnings = Object.values(self.buildCache ?? {}).flatMap((entry) => entry.result?.warnings ?? [])
     if (warnings.length > 0) {
       for (const text of await esbuild.formatMessages(warnings, { kind: 'warning', color: false })) log.warning(text.trimEnd())
     }
+  }
+
+  plugin.bundle = function bundle(this: EsbuildPlugin): Promise<void> {
+    // The first call is the command's own bundle; later ones come from the file watcher (serverless offline).
+    return calls++ === 0 ? build(this, true) : schedule(this)
   }
   return {
     async release() {

@@ -2,9 +2,11 @@
  * What each event is on AWS: a neutral event of the model as osls's native AWS events (and the CloudFormation
  * resources they need), a native event as it is, and each with the @polycloud/aws formats its payloads come in.
  */
+import { createHash } from 'node:crypto'
 import { ConfigError } from '../../errors.js'
 import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent, RouteEvent, TopicEvent } from '../../model.js'
 import type { EventPlan as Plan, Json, Kind, SourceRef } from '../../provider.js'
+import { takesHead } from '../../route.js'
 import { toAwsSchedule } from '../../schedule.js'
 
 /** What an event is on AWS: the osls events it becomes, the @polycloud/aws formats, the handler kinds. */
@@ -21,6 +23,10 @@ export interface AwsSettings {
   readonly resources: Json
   /** The HTTP API JWT authorizer the function's routes use, when API Gateway verifies their tokens. */
   readonly authorizer?: { readonly name: string; readonly scopes: readonly string[] } | undefined
+  /** The path shapes the service routes `HEAD` on itself (`declaredHeads`): other GET routes take HEAD too. */
+  readonly heads?: ReadonlySet<string>
+  /** The EventBridge rule a `cron` event becomes (`scheduleRule`): its ARN names it in every event it sends. */
+  readonly rule?: string
 }
 
 const src = (name: string, module: string): SourceRef => ({ name, module })
@@ -82,7 +88,7 @@ export function neutralPlan(event: NeutralEvent, settings: AwsSettings): EventPl
     case 'route':
       return route(event, settings)
     case 'cron':
-      return cron(event)
+      return cron(event, settings.rule)
     case 'queue':
       return fromQueue(event, settings)
     case 'topic':
@@ -99,27 +105,52 @@ export function routeApi(event: RouteEvent, fallback: AwsSettings['routes']): Aw
   return (event.options.api as AwsSettings['routes'] | undefined) ?? fallback
 }
 
+/**
+ * A route as API Gateway's. Neither API routes HEAD to a GET route (an HTTP API answers 404, a REST API 403), so a
+ * GET route is declared for HEAD too (`takesHead`), with the same authorizer: HEAD is GET without a body, and API
+ * Gateway sends the function's status and headers without the body.
+ */
 function route(event: RouteEvent, settings: AwsSettings): EventPlan {
+  const methods = takesHead(event, settings.heads ?? NO_HEADS) ? [event.method, 'HEAD'] : [event.method]
   const api = routeApi(event, settings.routes)
   if (api === 'rest-api') {
     // osls writes REST paths without the leading slash; `ANY` is `any`.
     return {
-      native: [{ http: { method: event.method === 'ANY' ? 'any' : event.method.toLowerCase(), path: event.path } }],
+      native: methods.map((method) => ({ http: { method: method === 'ANY' ? 'any' : method.toLowerCase(), path: event.path } })),
       sources: [V1],
       kinds: ['http'],
     }
   }
-  const httpApi: Json = { method: event.method === 'ANY' ? '*' : event.method, path: event.path }
-  // A CORS preflight carries no token: its OPTIONS route stays open (the entry answers it without the handler).
-  if (settings.authorizer && event.method !== 'OPTIONS') {
-    httpApi.authorizer = settings.authorizer.scopes.length > 0 ? { name: settings.authorizer.name, scopes: [...settings.authorizer.scopes] } : { name: settings.authorizer.name }
-  }
-  return { native: [{ httpApi }], sources: [V2], kinds: ['http'] }
+  const native = methods.map((method) => {
+    const httpApi: Json = { method: method === 'ANY' ? '*' : method, path: event.path }
+    // A CORS preflight carries no token: its OPTIONS route stays open (the entry answers it without the handler).
+    if (settings.authorizer && method !== 'OPTIONS') {
+      httpApi.authorizer = settings.authorizer.scopes.length > 0 ? { name: settings.authorizer.name, scopes: [...settings.authorizer.scopes] } : { name: settings.authorizer.name }
+    }
+    return { httpApi }
+  })
+  return { native, sources: [V2], kinds: ['http'] }
 }
 
-function cron(event: CronEvent): EventPlan {
-  const schedule = { rate: [toAwsSchedule(event.schedule)], enabled: event.enabled }
+const NO_HEADS: ReadonlySet<string> = new Set()
+
+function cron(event: CronEvent, rule: string | undefined): EventPlan {
+  const schedule = { rate: [toAwsSchedule(event.schedule)], enabled: event.enabled, ...(rule === undefined ? {} : { name: rule }) }
   return { native: [{ schedule }], sources: [SCHEDULE], kinds: ['schedule'] }
+}
+
+/** EventBridge rule names: at most 64 of these characters. */
+const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/
+
+/**
+ * The EventBridge rule of a function's `cron` event (`ordinal`: its place among the function's crons):
+ * `<service>-<stage>-<function>`, then `-2`, `-3`, ... for further crons, as Google's jobs are named. A name over 64
+ * characters keeps its first 55 and a hash of the whole. The rule's ARN in each event names it: the entry tells a
+ * function's schedules apart by it.
+ */
+export function scheduleRule(service: string, stage: string, fn: string, ordinal: number): string {
+  const name = `${service}-${stage}-${fn}${ordinal === 0 ? '' : `-${ordinal + 1}`}`.replace(/[^.\-_A-Za-z0-9]/g, '-')
+  return RULE_NAME.test(name) ? name : `${name.slice(0, 55)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`
 }
 
 /**

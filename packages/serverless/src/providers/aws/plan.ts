@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto'
 import type { FunctionModel, NativeEvent, RouteEvent, ServiceModel } from '../../model.js'
 import { planFunctions } from '../../plan.js'
+import { declaredHeads } from '../../route.js'
 import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
-import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, routeApi, type AwsSettings } from './events.js'
+import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, routeApi, scheduleRule, type AwsSettings } from './events.js'
 
 /** What an event becomes on AWS: the osls events of the function. */
 export type AwsEvents = Json[]
@@ -79,6 +80,8 @@ export function platformCors(functions: readonly FunctionModel[], fallback: AwsS
   // The methods of every route (the policy's own list when it has one).
   const methods = new Set<string>()
   for (const fn of routed) for (const method of fn.security?.resolved.cors?.methods ?? []) methods.add(method)
+  // A GET route takes HEAD too (see `route` in events.ts).
+  if (methods.has('GET')) methods.add('HEAD')
   const cors: Json = {
     allowedOrigins: first.origins === '*' ? ['*'] : [...first.origins],
     allowedHeaders: [...first.headers],
@@ -99,6 +102,7 @@ export function awsPlan(model: ServiceModel, { command }: PlanInput): AwsPlan {
   const jwt = new Set(model.functions.filter((fn) => platformJwt(fn, routes, command)).map((fn) => fn.name))
   // The service's resources as planned so far: queues are added to them, tables' streams turned on.
   const resources = structuredClone(model.template) as Json
+  const heads = declaredHeads(model.functions.flatMap((fn) => fn.events))
   const functions = planFunctions<AwsEvents>(model, {
     title: 'AWS',
     preflights: cors === undefined,
@@ -106,7 +110,8 @@ export function awsPlan(model: ServiceModel, { command }: PlanInput): AwsPlan {
       if (event.kind === 'native') return nativePlan(event.key, event.value)
       const auth = fn.security?.resolved.auth
       const authorizer = auth?.kind === 'jwt' && jwt.has(fn.name) ? { name: authorizerName(auth), scopes: auth.scopes } : undefined
-      return neutralPlan(event, { service: model.service, stage: model.stage, routes, timeout: fn.timeout, resources, authorizer })
+      const rule = event.kind === 'cron' ? scheduleRule(model.service, model.stage, fn.name, fn.events.filter((other) => other.kind === 'cron').indexOf(event)) : undefined
+      return neutralPlan(event, { service: model.service, stage: model.stage, routes, timeout: fn.timeout, resources, authorizer, heads, rule })
     },
     implicit: (fn) => (fn.settings.url ? [{ event: URL_EVENT, ...FUNCTION_URL_PLAN }] : []),
   })

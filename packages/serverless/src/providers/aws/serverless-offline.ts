@@ -1,7 +1,7 @@
 /**
  * serverless-offline (14.8.2) made to answer as API Gateway and Lambda do, from the plugin's side: it serves its
  * routes with hapi, and each route's handler is wrapped here (through hapi's `route`, before serverless-offline
- * registers them) to correct three things it gets wrong.
+ * registers them) to correct what it gets wrong.
  *
  * - Binary request bodies. serverless-offline decodes every request body with `toString('utf8')` unless its
  *   content type contains `application/octet-stream` or `multipart/form-data` (`detectEncoding` in its
@@ -21,6 +21,12 @@
  *   synchronous"; exact byte counts measured by Zac Charles, "Deep Dive: Lambda's Request Payload Size Limit").
  *   API Gateway answers a larger request with 413 and a larger response as a failed invocation (500 on HTTP APIs,
  *   502 on REST APIs). Offline enforced only hapi's 10 MB on requests.
+ * - JSON scalars. serverless-offline parses a JSON body (`application/json`, `application/vnd.api+json`) and then
+ *   puts the parsed value in the event when it is a string or falsy (its `LambdaProxyIntegrationEvent*.js`): `null`
+ *   reached the function as no body, `false` and `0` as JSON values in place of text, `"x"` as the text `x`. API
+ *   Gateway passes the body as sent. For such a body the route's handler is told another media type, so
+ *   serverless-offline leaves the text alone (its request schemas, looked up by media type, are then not applied to
+ *   that body: API Gateway's REST request validators would check it).
  * - CORS. serverless-offline adds `Access-Control-Allow-Origin` (the request's origin) and
  *   `Access-Control-Allow-Credentials: true` to every response of a request with an `Origin` header, and turns a
  *   preflight's 204 into a 200 with headers of its own (an `onPreResponse` extension in its `HttpServer.js`), so
@@ -48,6 +54,8 @@ const TEXT = /^\s*(text\/|application\/(json|xml|javascript|x-www-form-urlencode
 
 interface HapiRequest {
   readonly payload?: unknown
+  /** The media type of the body, which serverless-offline reads to decide whether to parse it as JSON. */
+  mime?: string | null
   readonly headers: Record<string, string | undefined>
   readonly url: { readonly href: string }
   readonly raw: { readonly req: { readonly rawHeaders?: readonly string[] } }
@@ -90,6 +98,29 @@ const WRAPPED = Symbol.for('serverless-polycloud.offline')
 export function keepsBytes(contentType: string | undefined, body: Uint8Array): boolean {
   if (body.byteLength === 0) return false
   return !isUtf8(body) || contentType === undefined || !TEXT.test(contentType)
+}
+
+/** The media types serverless-offline parses as JSON (`contentTypesThatRequirePayloadParsing` in its HttpServer.js). */
+const PARSED = new Set(['application/json', 'application/vnd.api+json'])
+
+/** A media type serverless-offline does not parse: the body reaches the function as the text sent. */
+const UNPARSED = 'application/x-polycloud-json-text'
+
+/**
+ * Whether serverless-offline would put a JSON body in the event as something other than its text: when the body
+ * parses to a string or a falsy value (`null`, `false`, `0`, `""`). An object or a list (`{`, `[`) never does.
+ */
+export function losesJson(mime: string | null | undefined, body: Uint8Array): boolean {
+  if (!PARSED.has(mime ?? 'application/json')) return false
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8').trim()
+  if (text.startsWith('{') || text.startsWith('[')) return false
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'string' || !value
+  } catch {
+    // Not JSON: serverless-offline keeps the text too.
+    return false
+  }
 }
 
 /** The bytes of the event Lambda would receive for this request, estimated (body as carried, headers, URL). */
@@ -135,6 +166,7 @@ function wrap(handler: Handler, rest: boolean, log: Logger): Handler {
       return gatewayAnswer(h, 413, 'Request Entity Too Large')
     }
     if (binary) request.headers['content-type'] = 'application/octet-stream'
+    if (body !== undefined && losesJson(request.mime, body)) request.mime = UNPARSED
     const response = (await handler(request, h)) as HapiResponse
     if (typeof response !== 'object' || response === null) return response
     // serverless-offline sets the status of a failed invocation as a string ("502").

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import type { TokenCredential } from '@azure/identity'
 import { ProviderError } from '../../errors.js'
 import type { Json, Logger, ServiceContext } from '../../provider.js'
-import type { AzureResource, AzureTrigger } from './events.js'
+import { ALL_METHODS, type AzureResource, type AzureTrigger } from './events.js'
 import { mappedRegionNote, regionFor } from '../../regions.js'
 import { packageApp } from './package.js'
 import type { AzureCustom, AzureFunction, AzurePlan } from './plan.js'
@@ -513,7 +513,9 @@ function httpUrls(functions: readonly AzureFunction[], hostName: string): Deploy
     .filter((fn) => fn.trigger.type === 'http')
     .map((fn) => {
       const methods = fn.trigger.options.methods as string[]
-      return { function: fn.name, method: methods.length > 1 ? 'ANY' : (methods[0] as string), url: `https://${hostName}/api/${fn.trigger.options.route as string}` }
+      // A route's method as declared: every method is ANY; HEAD beside GET is the GET route's (see route in events.ts).
+      const declared = ALL_METHODS.every((method) => methods.includes(method)) ? ['ANY'] : methods.filter((method) => method !== 'HEAD' || !methods.includes('GET'))
+      return { function: fn.name, method: declared.join(','), url: `https://${hostName}/api/${fn.trigger.options.route as string}` }
     })
 }
 

@@ -3,7 +3,7 @@
  * starts, so one bundle holds one copy of @azure/functions and of the handlers' shared code), registering each
  * function through @polycloud/azure's `register*` helpers with exactly the trigger its event maps to.
  */
-import { SECURE_IMPORT, entryHeader, importHandler, securedHandler } from '../../entry.js'
+import { SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, securedHandler } from '../../entry.js'
 import type { EntryContext, EntryFile } from '../../provider.js'
 import type { AzureTrigger } from './events.js'
 import type { AzurePlan } from './plan.js'
@@ -48,13 +48,17 @@ export function appEntry(plan: AzurePlan, entryDir: string, servicePath: string)
     lines.push(`const ${raw}Secured = ${securedHandler(fn, raw)}`)
     local.set(fn.name, `${raw}Secured`)
   }
+  // Each timer is one Azure function of one cron event: the declared schedule it reports, in the functions' order.
+  const schedules = new Map(functions.map((fn) => [fn.name, declaredSchedules(fn)]))
   for (const { name, function: fn, trigger } of registered) {
     let handler = local.get(fn) as string
     if (trigger.filter) {
       const { container, prefix, suffix, events } = trigger.filter
       handler = `onlyBlobs(${handler}, ${JSON.stringify({ container, prefix, suffix, types: events.map((type) => EVENT_TYPES[type]) })})`
     }
-    lines.push(`${REGISTER[trigger.type]}(${JSON.stringify(name)}, ${handler}, ${JSON.stringify(trigger.options)})`)
+    const declared = trigger.type === 'timer' ? schedules.get(fn)?.shift() : undefined
+    const args = [JSON.stringify(name), handler, JSON.stringify(trigger.options), ...(declared ? [JSON.stringify(declared)] : [])]
+    lines.push(`${REGISTER[trigger.type]}(${args.join(', ')})`)
   }
   lines.push('')
   return lines.join('\n')

@@ -7,6 +7,7 @@
 import { ConfigError } from '../../errors.js'
 import type { BucketEvent, ChangesEvent, CronEvent, NeutralEvent, QueueEvent, RouteEvent, TopicEvent } from '../../model.js'
 import type { EventPlan as Plan, Json, SourceRef } from '../../provider.js'
+import { takesHead } from '../../route.js'
 import { toNcrontab } from './schedule.js'
 
 /** The app setting (or identity-based prefix) each kind of connection is read from unless the event names one. */
@@ -17,7 +18,7 @@ export const CONNECTIONS = {
 } as const
 
 /** Every method a route `ANY` stands for (`app.http` registers GET and POST when given none). */
-const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
+export const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 
 /** What the deploy creates for a trigger (nothing for HTTP and timers). */
 export type AzureResource =
@@ -65,6 +66,8 @@ export interface AzureSettings {
   readonly stage: string
   /** The function's timeout in seconds when serverless.yml sets one (on the function or the provider). */
   readonly timeout?: number | undefined
+  /** The path shapes the service routes `HEAD` on itself (`declaredHeads`): other GET routes take HEAD too. */
+  readonly heads?: ReadonlySet<string>
 }
 
 const src = (name: string, module: string): SourceRef => ({ name, module })
@@ -127,7 +130,9 @@ function route(event: RouteEvent, settings: AzureSettings): EventPlan {
     throw new ConfigError('', `timeout ${settings.timeout} s cannot be honoured for an HTTP function on Azure: responses end after ${HTTP_TIMEOUT_LIMIT} s`)
   }
   const authLevel = (event.options.authLevel as string | undefined) ?? 'anonymous'
-  const methods = event.method === 'ANY' ? ALL_METHODS : [event.method]
+  // The host routes HEAD to a trigger only when its methods list HEAD: a GET route takes it too (HEAD is GET without
+  // a body; the host sends the status and headers only).
+  const methods = event.method === 'ANY' ? ALL_METHODS : takesHead(event, settings.heads ?? new Set()) ? [event.method, 'HEAD'] : [event.method]
   return { native: { type: 'http', options: { route: routeTemplate(event.path), methods, authLevel }, resources: [] }, sources: [HTTP], kinds: ['http'] }
 }
 

@@ -53,12 +53,20 @@ export interface Invocation {
 export interface LocalHost {
   readonly functions: readonly RegisteredFunction[]
   invoke(invocation: Invocation): Promise<InvocationResult>
+  /**
+   * Serves another build of the app (its folder) from the next invocation on: a new worker loads it, and once it has
+   * registered the same functions it takes every new invocation, while the old one finishes its own and stops.
+   * Rejects, the old worker serving still, when the new one cannot load the app.
+   */
+  reload(appDir: string): Promise<void>
   stop(): Promise<void>
 }
 
 interface Pending {
   readonly resolve: (result: InvocationResult) => void
   readonly timer: NodeJS.Timeout
+  /** The worker running the invocation. */
+  readonly worker: Worker
 }
 
 interface Worker {
@@ -106,7 +114,9 @@ function startWorker(appDir: string, env: NodeJS.ProcessEnv, onMessage: (message
  * invocation still running then fails, and the worker is replaced.
  */
 export async function startHost(options: { readonly appDir: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number; readonly log: HostLog }): Promise<LocalHost> {
-  const { appDir, env, timeoutMs, log } = options
+  const { env, timeoutMs, log } = options
+  /** The app a new worker loads (a reload changes it). */
+  let appDir = options.appDir
   const pending = new Map<string, Pending>()
   let stopping = false
   let worker: Worker
@@ -129,10 +139,14 @@ export async function startHost(options: { readonly appDir: string; readonly env
     }
   }
 
-  const launch = async (): Promise<Worker> => {
-    const started = await startWorker(appDir, env, onMessage, log)
+  /** Workers replaced by a reload, finishing their invocations. */
+  const retiring = new Set<Worker>()
+
+  /** When a worker exits: its invocations fail, and the serving one is replaced, as the host does. */
+  const supervise = (started: Worker): Worker => {
     started.child.once('exit', (code, signal) => {
-      for (const id of [...pending.keys()]) settle(id, { succeeded: false, error: `the language worker exited (${signal ?? code}) during the invocation` })
+      retiring.delete(started)
+      for (const [id, entry] of [...pending]) if (entry.worker === started) settle(id, { succeeded: false, error: `the language worker exited (${signal ?? code}) during the invocation` })
       if (stopping || worker !== started) return
       log('warn', `The language worker exited (${signal ?? code}); starting a new one`)
       starting = launch().then((next) => (worker = next))
@@ -141,8 +155,29 @@ export async function startHost(options: { readonly appDir: string; readonly env
     return started
   }
 
+  const launch = async (): Promise<Worker> => supervise(await startWorker(appDir, env, onMessage, log))
+
   worker = await launch()
   const functions = worker.functions
+
+  /** Stops a worker: a `stop` message (its app's terminate hooks run), then SIGKILL after 3 s. */
+  const stopWorker = async (target: Worker): Promise<void> => {
+    const child = target.child
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.send({ type: 'stop' } satisfies HostMessage, () => {})
+    const ended = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref())])
+    if (!ended) {
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+
+  /** Stops a replaced worker once the invocations it runs have ended. */
+  const retire = async (old: Worker): Promise<void> => {
+    while ([...pending.values()].some((entry) => entry.worker === old)) await new Promise((resolve) => setTimeout(resolve, 25))
+    await stopWorker(old)
+  }
 
   const restart = (): void => {
     const old = worker
@@ -167,7 +202,7 @@ export async function startHost(options: { readonly appDir: string; readonly env
           settle(invocationId, { succeeded: false, error: `Timeout value of ${Math.round(timeoutMs / 1000)} s was exceeded by function: Functions.${fn.name}` })
           restart()
         }, timeoutMs)
-        pending.set(invocationId, { resolve, timer })
+        pending.set(invocationId, { resolve, timer, worker })
         const message: HostMessage = {
           type: 'invoke',
           invocationId,
@@ -185,18 +220,29 @@ export async function startHost(options: { readonly appDir: string; readonly env
       else log('error', `Executed 'Functions.${fn.name}' (Failed, Id=${invocationId}, Duration=${duration}ms)\n${result.error ?? ''}`)
       return result
     },
+    async reload(nextDir) {
+      if (starting) await starting.catch(() => {})
+      let next: Worker
+      try {
+        next = await startWorker(nextDir, env, onMessage, log)
+      } catch (error) {
+        throw new ProviderError(`the new build was not loaded: ${(error as Error).message}`)
+      }
+      const names = (list: readonly RegisteredFunction[]) => list.map((fn) => fn.name).sort().join(', ')
+      if (names(next.functions) !== names(functions)) {
+        await stopWorker(next)
+        throw new ProviderError(`the new build registers the functions ${names(next.functions)}, not ${names(functions)}: restart serverless offline to serve them`)
+      }
+      const old = worker
+      appDir = nextDir
+      worker = supervise(next)
+      retiring.add(old)
+      void retire(old)
+    },
     async stop() {
       stopping = true
       if (starting) await starting.catch(() => {})
-      const child = worker.child
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.send({ type: 'stop' } satisfies HostMessage, () => {})
-      const ended = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref())])
-      if (!ended) {
-        child.kill('SIGKILL')
-        await exited
-      }
+      await Promise.all([worker, ...retiring].map(stopWorker))
     },
   }
 }

@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { ConfigError, ProviderError } from '../../errors.js'
 import { serveUntilInterrupted, startScheduler, stopAll, type Stoppable } from '../../local.js'
 import type { Json, ServiceContext } from '../../provider.js'
+import { hotReload } from '../../reload.js'
 import { readZip } from '../../zip.js'
 import { hostLog, LOG_LEVELS, startHost, type HostLog, type HostLogLevel, type Invocation, type LocalHost } from './host.js'
 import { BUNDLE, packageApp } from './package.js'
@@ -66,6 +67,8 @@ export interface PreparedApp {
   readonly env: Record<string, string>
   /** host.json as packaged. */
   readonly hostJson: Json
+  /** The source files bundled (absolute paths). */
+  readonly inputs: readonly string[]
   dispose(): void
 }
 
@@ -88,6 +91,7 @@ export async function prepareApp(context: Context, command: string): Promise<Pre
     appDir,
     timeoutMs: packaged.settings.timeout * 1000,
     hostJson: packaged.host,
+    inputs: packaged.inputs,
     env: { ...context.plan.environment(), POLYCLOUD_TIMEOUT_SECONDS: String(packaged.settings.timeout), FUNCTIONS_WORKER_RUNTIME: 'node' },
     dispose: () => rmSync(appDir, { recursive: true, force: true }),
   }
@@ -248,6 +252,8 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
       return reply(response, 404)
     }
     const route = orderedRoutes[match.index] as HttpRoute
+    // Core's router takes HEAD on a GET route; the host routes HEAD only to a trigger whose methods list it.
+    if (request.method === 'HEAD' && !route.methods.includes('HEAD') && !route.methods.includes('ANY')) return reply(response, 404)
     const body = await buffer(request)
     const http = toRpcHttp({ method: request.method ?? 'GET', url: url.href, headers: request.headers, body, params: match.params })
     const { data, metadata } = httpInvocation(http)
@@ -255,7 +261,8 @@ export function createHostServer(host: LocalHost, options: { readonly baseUrl: (
     if (!result.succeeded) return reply(response, 500)
     const value = result.response?.returnValue
     const out = fromRpcHttp(value && 'http' in value ? value.http : undefined)
-    response.writeHead(out.status, { ...out.headers, 'content-length': String(request.method === 'HEAD' ? 0 : out.body.length) })
+    // A HEAD response: the status and headers of the function's answer, its length, no body (RFC 9110, 9.3.2).
+    response.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) })
     response.end(request.method === 'HEAD' ? undefined : out.body)
   }
 
@@ -339,8 +346,19 @@ export async function offlineCommand(context: Context): Promise<void> {
       parts.push(await startListeners(host, storage, env, log, app.hostJson))
     }
     parts.push(startTimers(host, env, log))
+    // An edited handler is served from the next invocation on: each good rebuild runs in a new worker. Stopped
+    // last, in place of the app's own disposal: the build it discards then is the one the worker served.
+    parts[0] = hotReload({
+      current: app,
+      build: () => prepareApp(context, 'offline'),
+      swap: (next) => host.reload(next.appDir),
+      discard: (build) => build.dispose(),
+      log: context.log,
+    })
     context.write(describeFunctions(host.functions, baseUrl, env))
     context.write(`Host started: ${baseUrl} (serverless-polycloud, Azure Functions host emulation)${storage ? `; azurite data in ${settings.storage}` : ''}`)
+    // The line tools wait for, as serverless-offline prints it.
+    process.stderr.write(`Server ready: ${baseUrl} 🚀\n`)
   } catch (error) {
     await stopAll(parts)
     throw error

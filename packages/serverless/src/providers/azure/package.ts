@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { bundle } from '../../bundle.js'
+import { buildInputs } from '../../reload.js'
 import type { Json, ServiceContext } from '../../provider.js'
 import { writeZip, type ZipEntry } from '../../zip.js'
 import { ENTRY_FILE } from './entry.js'
@@ -52,6 +53,8 @@ export interface PackagedApp {
   readonly bytes: number
   readonly settings: AppSettings
   readonly host: Json
+  /** The source files bundled (absolute paths), which `offline` watches. */
+  readonly inputs: readonly string[]
 }
 
 /**
@@ -62,7 +65,7 @@ export async function packageApp(context: ServiceContext<AzurePlan>): Promise<Pa
   const { settings, notes } = context.plan.settings()
   for (const note of notes) context.log.warning(note)
   const outdir = join(context.workDir, 'dist')
-  await bundle(
+  const { metafile } = await bundle(
     {
       entries: { app: join(context.workDir, ENTRY_FILE) },
       outdir,
@@ -95,7 +98,7 @@ export async function packageApp(context: ServiceContext<AzurePlan>): Promise<Pa
   ]
   const zip = join(context.packageDir, `${context.service}.zip`)
   const bytes = await writeZip(zip, entries)
-  return { zip, bytes, settings, host }
+  return { zip, bytes, settings, host, inputs: buildInputs(metafile, context.servicePath) }
 }
 
 /** `serverless package`. */

@@ -7,6 +7,7 @@
 import { ConfigError } from '../../errors.js'
 import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
+import { declaredHeads } from '../../route.js'
 import type { Json, Logger, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { lastRetired, nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
 import { azureFunctionName, checkFunctionName, neutralPlan, type AzureTrigger } from './events.js'
@@ -80,6 +81,7 @@ export function azureFunctions(functions: ReadonlyArray<PlannedFunction<AzureTri
 
 /** The service as Azure deploys it. */
 export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
+  const heads = declaredHeads(model.functions.flatMap((fn) => fn.events))
   const functions = planFunctions<AzureTrigger>(model, {
     title: 'Azure',
     preflights: true,
@@ -87,7 +89,7 @@ export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
       if (event.kind === 'native') {
         throw new ConfigError('', `native event ${JSON.stringify(event.key)} is not served by Polycloud on Azure: use a neutral event (route, cron, fromQueue, topic, bucket, changes)`)
       }
-      return neutralPlan(event, fn.name, { service: model.service, stage: model.stage, timeout: fn.timeoutFrom === 'default' ? undefined : fn.timeout })
+      return neutralPlan(event, fn.name, { service: model.service, stage: model.stage, timeout: fn.timeoutFrom === 'default' ? undefined : fn.timeout, heads })
     },
   })
   return {

@@ -49,9 +49,11 @@ export function serviceEntry(
     for (const { native: trigger } of fn.events) {
       if (trigger.type === 'route') routes.push(`{ method: ${JSON.stringify(trigger.method)}, path: ${JSON.stringify(trigger.path)}, function: ${local} }`)
       else if (trigger.type === 'cron') {
-        crons.push(`{ cron: ${JSON.stringify(trigger.cron)}, function: ${local} }`)
+        // Its events report the schedule as declared, whichever way it was fired.
+        const schedule = JSON.stringify(trigger.expression.trim())
+        crons.push(`{ cron: ${JSON.stringify(trigger.cron)}, function: ${local}, schedule: ${schedule} }`)
         // Fired by hand (`/cdn-cgi/handler/scheduled?cron=...`) with the expression as written, it runs too.
-        if (trigger.expression.trim() !== trigger.cron) crons.push(`{ cron: ${JSON.stringify(trigger.expression.trim())}, function: ${local} }`)
+        if (trigger.expression.trim() !== trigger.cron) crons.push(`{ cron: ${schedule}, function: ${local}, schedule: ${schedule} }`)
       } else queues.push(`{ queue: ${JSON.stringify(trigger.queue.name)}, function: ${local} }`)
     }
   })

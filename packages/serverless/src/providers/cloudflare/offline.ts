@@ -3,9 +3,11 @@
  * artifact, not the sources) on workerd through miniflare, on 127.0.0.1:8787 as `wrangler dev` does, and fires its
  * Cron Triggers on schedule (miniflare does not). Ctrl-C stops everything.
  */
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { serveUntilInterrupted, startScheduler, type LocalJob } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
+import { hotReload } from '../../reload.js'
 import { packageService, reportPackage } from './package.js'
 import type { CloudflarePlan, ServiceManifest } from './plan.js'
 import { startRuntime } from './runtime.js'
@@ -60,6 +62,32 @@ export async function offlineCommand(context: ServiceContext<CloudflarePlan>): P
     },
   }))
   const scheduler = startScheduler(jobs, (job, error) => context.log.error(`cron ${job.name} failed: ${error instanceof Error ? error.message : String(error)}`))
+  // An edited handler is served from the next request on: each good rebuild, packaged in a folder of its own, is
+  // given to workerd; one that workerd cannot start gives it the last good build back.
+  let builds = 0
+  const reloader = hotReload({
+    current: artifact,
+    async build() {
+      const dir = join(context.workDir, `worker-${++builds}`)
+      try {
+        return await packageService(context, dir)
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true })
+        throw error
+      }
+    },
+    async swap(next, previous) {
+      try {
+        await runtime.serve(next.manifest, next.dir)
+      } catch (error) {
+        await runtime.serve(previous.manifest, previous.dir)
+        throw error
+      }
+    },
+    // The packaged artifact stays: `serverless deploy` and `invoke local` read it.
+    discard: (build) => (build.dir === artifact.dir ? undefined : rmSync(build.dir, { recursive: true, force: true })),
+    log: context.log,
+  })
   const lines = [`Cloudflare Worker ${manifest.script} on workerd (miniflare), from the packaged artifact:`]
   for (const fn of manifest.functions) {
     for (const route of fn.routes) lines.push(`  ${route.method.padEnd(7)} ${runtime.url}${route.path}  -> ${fn.name}`)
@@ -72,5 +100,5 @@ export async function offlineCommand(context: ServiceContext<CloudflarePlan>): P
   context.write(lines.join('\n'))
   // The line tools wait for, as serverless-offline prints it.
   process.stderr.write(`Server ready: ${runtime.url} 🚀\n`)
-  await serveUntilInterrupted([runtime, scheduler])
+  await serveUntilInterrupted([reloader, runtime, scheduler])
 }

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { bundle } from '../../bundle.js'
+import { buildInputs } from '../../reload.js'
 import { ConfigError } from '../../errors.js'
 import type { ServiceContext } from '../../provider.js'
 import { ENTRY_FILE } from './entry.js'
@@ -40,6 +41,8 @@ export interface CloudflareArtifact {
   readonly metadata: UploadMetadata
   readonly bytes: number
   readonly gzipBytes: number
+  /** The source files bundled (absolute paths), which `offline` watches. */
+  readonly inputs: readonly string[]
 }
 
 /** The upload metadata of the Worker (bindings: plain-text vars, queue producers, R2 buckets). */
@@ -101,10 +104,12 @@ const RUNTIME_MODULES = ['cloudflare:*', 'node:*']
 /** Flags under which workerd provides `node:` modules (https://developers.cloudflare.com/workers/runtime-apis/nodejs/). */
 const NODE_FLAGS = ['nodejs_compat', 'nodejs_compat_v2', 'nodejs_als']
 
-/** Bundles the entry into `<packageDir>/cloudflare`, checks the limits, and writes the metadata, wrangler.json and manifest. */
-export async function packageService(context: ServiceContext<CloudflarePlan>): Promise<CloudflareArtifact> {
+/**
+ * Bundles the entry into `dir` (`<packageDir>/cloudflare`), checks the limits, and writes the metadata, wrangler.json
+ * and manifest.
+ */
+export async function packageService(context: ServiceContext<CloudflarePlan>, dir = join(context.packageDir, ARTIFACT_DIR)): Promise<CloudflareArtifact> {
   const manifest = context.plan.manifest()
-  const dir = join(context.packageDir, ARTIFACT_DIR)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const result = await bundle(
@@ -144,7 +149,7 @@ export async function packageService(context: ServiceContext<CloudflarePlan>): P
   writeFileSync(join(dir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`)
   writeFileSync(join(dir, 'wrangler.json'), `${JSON.stringify(wranglerConfig(manifest), null, 2)}\n`)
   writeFileSync(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
-  return { dir, manifest, metadata, bytes: code.length, gzipBytes }
+  return { dir, manifest, metadata, bytes: code.length, gzipBytes, inputs: buildInputs(result.metafile, context.servicePath) }
 }
 
 /** Reads the artifact `serverless package` wrote, or says how to get one. */

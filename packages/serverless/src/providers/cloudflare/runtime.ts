@@ -5,7 +5,7 @@
  * `serverless offline` and `serverless invoke local`; miniflare is imported only here.
  */
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Miniflare, WorkerOptions } from 'miniflare'
 import { ProviderError } from '../../errors.js'
@@ -24,6 +24,8 @@ export interface LocalRuntime {
   readonly miniflare: Miniflare
   /** `http://127.0.0.1:8787`. */
   readonly url: string
+  /** Serves the Worker packaged in `dir` from the next request on (workerd restarted with it, same address and state). */
+  serve(manifest: ServiceManifest, dir: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -77,6 +79,9 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
     name: DEV_WORKER_NAME,
     modules: true,
     scriptPath: DEV_WORKER,
+    // Module names are paths under modulesRoot (the working folder by default), which workerd keeps them inside: the
+    // plugin may live outside the service (a linked or workspace install).
+    modulesRoot: dirname(DEV_WORKER),
     routes: ['*/cdn-cgi/polycloud/*', '*/__scheduled*'],
     serviceBindings: { SERVICE: manifest.script },
     compatibilityDate: settings.compatibilityDate,
@@ -97,6 +102,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
       name: notifierName(index),
       modules: true,
       scriptPath: R2_NOTIFIER,
+      modulesRoot: dirname(R2_NOTIFIER),
       r2Buckets: { BUCKET: bucket.name },
       queueProducers: producers,
       bindings: { RULES: { rules }, BUCKET_NAME: bucket.name, ACCOUNT: LOCAL_ACCOUNT },
@@ -127,10 +133,10 @@ export async function startRuntime(manifest: ServiceManifest, dir: string, optio
   } catch {
     throw new ProviderError('the local Workers runtime needs miniflare, which is not installed', 'npm install --save-dev --save-exact miniflare@4.20260426.0')
   }
-  const miniflare = new Miniflare({
+  const settings = (served: ServiceManifest, from: string, port: number) => ({
     host: options.host,
-    port: options.port,
-    workers: runtimeWorkers(manifest, dir),
+    port,
+    workers: runtimeWorkers(served, from),
     r2Persist: join(options.stateDir, 'r2'),
     // `/cdn-cgi/handler/scheduled?cron=...` fires a cron by hand, as under `wrangler dev`.
     unsafeTriggerHandlers: true,
@@ -138,10 +144,13 @@ export async function startRuntime(manifest: ServiceManifest, dir: string, optio
     cf: false,
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => options.onLog(level, message),
   })
+  const miniflare = new Miniflare(settings(manifest, dir, options.port))
   const url = await miniflare.ready
   return {
     miniflare,
     url: url.origin,
+    // The port workerd took (options.port may be 0): a restart keeps the address.
+    serve: (served, from) => miniflare.setOptions(settings(served, from, Number(url.port))),
     stop: () => miniflare.dispose(),
   }
 }

@@ -3,7 +3,7 @@
  * under its name, with exactly the formats its events need) and the routing function's (every route's handler
  * behind core's router), plus the source's `index.js`, which loads the bundle of the function an instance serves.
  */
-import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
+import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import type { GoogleEvent } from './events.js'
 import { ROUTER_ENTRY, type CloudFunctionSpec, type GooglePlan } from './plan.js'
@@ -20,8 +20,22 @@ function bucketRules(fn: PlannedFunction<GoogleEvent>): Array<{ bucket: string; 
   return rules.map(({ bucket, prefix, suffix }) => ({ bucket, prefix, suffix }))
 }
 
-/** The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one. */
-export function functionEntry(fn: PlannedFunction<GoogleEvent>, signature: CloudFunctionSpec['signature'], entryDir: string, servicePath: string): string {
+/** The queue format's export, which a function with push subscriptions gets named (`namedPubSubQueue`). */
+const QUEUE_SOURCE = 'gcpPubSubQueue'
+
+/**
+ * The entry of one function: its handler registered as an HTTP function (routes, push endpoints) or a CloudEvent one.
+ * `jobs`: the Cloud Scheduler jobs of its crons, in order (each message names its job: `polycloud-job`); `queues`:
+ * its push subscriptions and the queue each delivers (a message names its subscription, not its queue).
+ */
+export function functionEntry(
+  fn: PlannedFunction<GoogleEvent>,
+  signature: CloudFunctionSpec['signature'],
+  entryDir: string,
+  servicePath: string,
+  jobs: readonly string[] = [],
+  queues: Readonly<Record<string, string>> = {},
+): string {
   const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath), ...(fn.security ? [SECURE_IMPORT] : [])]
   // An HTTP function whose events are all routes needs no push endpoint code.
   const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
@@ -33,8 +47,13 @@ export function functionEntry(fn: PlannedFunction<GoogleEvent>, signature: Cloud
     names = ['...gcpSources']
   } else {
     const sources = importSources(ADAPTER, fn.sources)
-    lines.push(...sources.imports)
-    names = sources.names
+    const schedules = declaredSchedules(fn, (ordinal) => jobs[ordinal])
+    lines.push(...sources.imports, ...(schedules.length > 0 ? [DECLARE_IMPORT] : []))
+    names = sourceExpressions(fn, sources.names, schedules)
+    if (Object.keys(queues).length > 0 && names.includes(QUEUE_SOURCE)) {
+      lines.push(`import { namedPubSubQueue } from '${ADAPTER}/pubsub'`)
+      names = names.map((name) => (name === QUEUE_SOURCE ? `namedPubSubQueue(${JSON.stringify(queues)})` : name))
+    }
   }
   let handler = securedHandler(fn, 'portable')
   const rules = bucketRules(fn)
@@ -91,7 +110,9 @@ export function googleEntries(plan: GooglePlan, { workDir, servicePath }: EntryC
       entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: routerEntry(spec, plan.functions, entryDir, servicePath), functions: spec.routes.map((route) => route.function) })
     } else {
       const fn = plan.functions.find((candidate) => candidate.name === spec.function) as PlannedFunction<GoogleEvent>
-      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath), functions: [fn.name] })
+      const jobs = plan.entryLayout.jobs.filter((job) => job.function === fn.name).map((job) => job.name)
+      const queues = Object.fromEntries(plan.entryLayout.subscriptions.filter((subscription) => subscription.function === fn.name).map((subscription) => [subscription.name, subscription.topic]))
+      entries.push({ file: `${ENTRY_DIR}/${spec.entryPoint}.ts`, source: functionEntry(fn, spec.signature, entryDir, servicePath, jobs, queues), functions: [fn.name] })
     }
   }
   return entries

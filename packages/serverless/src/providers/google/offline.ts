@@ -6,13 +6,16 @@
  * and the schedules fire on time. Ctrl-C stops everything.
  */
 import { createRequire } from 'node:module'
-import { delimiter, resolve } from 'node:path'
+import { rmSync } from 'node:fs'
+import { delimiter, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, ProviderError } from '../../errors.js'
 import { localRetrySeconds, serveUntilInterrupted, startProcess, startScheduler, stopAll, type LocalProcess, type Stoppable } from '../../local.js'
 import type { ServiceContext } from '../../provider.js'
+import { hotReload } from '../../reload.js'
 import { startEmulator } from './emulator.js'
-import { packageSource } from './package.js'
+import type { ReloadReply, ReloadRequest } from './host.js'
+import { SOURCE_DIR, packageSource, writeSource } from './package.js'
 import type { CloudFunctionSpec, GooglePlan, GoogleSettings } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
@@ -62,7 +65,7 @@ export async function hostFunction(
   }
   let child: LocalProcess
   try {
-    child = await startProcess(process.execPath, [HOST_SCRIPT], { ready: /polycloud-host listening \S+/, env, name: `function ${spec.id}`, cwd: options.sourceDir })
+    child = await startProcess(process.execPath, [HOST_SCRIPT], { ready: /polycloud-host listening \S+/, env, name: `function ${spec.id}`, cwd: options.sourceDir, ipc: true })
   } catch (error) {
     const text = (error as Error).message
     const hint = /Functions Framework could not be loaded/.test(text)
@@ -79,6 +82,42 @@ export async function hostFunction(
     child.child.stderr?.on('data', (chunk: Buffer) => write(chunk.toString()))
   }
   return { spec, url, process: child, stop: () => child.stop() }
+}
+
+/** Sends a host a step of a reload and resolves with its answer (a host that ended or does not answer fails it). */
+function ask(fn: HostedFunction, request: ReloadRequest): Promise<ReloadReply> {
+  const child = fn.process.child
+  return new Promise((resolveAnswer) => {
+    const done = (reply: ReloadReply): void => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      resolveAnswer(reply)
+    }
+    const onMessage = (reply: ReloadReply): void => done(reply)
+    const onExit = (): void => done({ type: 'failed', message: `${fn.spec.id} ended` })
+    const timer = setTimeout(() => done({ type: 'failed', message: `${fn.spec.id} did not load the new build in 60 s` }), 60_000)
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+    child.send(request, (error) => {
+      if (error) done({ type: 'failed', message: `${fn.spec.id} is gone: ${error.message}` })
+    })
+  })
+}
+
+/**
+ * Serves another build of the source in every hosted function, or in none: each loads its function from `source`
+ * beside the one serving; only when all have, do they switch, so the routes and the event functions never run two
+ * builds at once. Rejects with the functions' errors (each once), every function serving the old build still.
+ */
+export async function reloadHosts(hosted: readonly HostedFunction[], source: string): Promise<void> {
+  const answers = await Promise.all(hosted.map((fn) => ask(fn, { type: 'prepare', source })))
+  const failures = answers.flatMap((answer, index) => (answer.type === 'failed' ? [`${(hosted[index] as HostedFunction).spec.id}: ${answer.message}`] : []))
+  if (failures.length > 0) {
+    for (const fn of hosted) fn.process.child.send({ type: 'abort' } satisfies ReloadRequest, () => {})
+    throw new ProviderError(`the new build could not be loaded:\n${[...new Set(failures)].join('\n')}`)
+  }
+  await Promise.all(hosted.map((fn) => ask(fn, { type: 'commit' })))
 }
 
 function optionPort(context: Context): number {
@@ -151,6 +190,27 @@ export async function offlineCommand(context: Context): Promise<void> {
         (job, error) => context.log.error(`schedule ${job.name} could not fire: ${(error as Error).message}`),
       ),
     )
+    // An edited handler is served from the next request on: each good rebuild, in a folder of its own, is loaded by
+    // every function process beside the build it serves, then served by all of them at once.
+    let builds = 0
+    const reloader = hotReload({
+        current: { sourceDir, inputs: packaged.inputs },
+        async build() {
+          const next = join(context.workDir, `${SOURCE_DIR}-${++builds}`)
+          try {
+            return { sourceDir: next, inputs: await writeSource(context, settings, next) }
+          } catch (error) {
+            rmSync(next, { recursive: true, force: true })
+            throw error
+          }
+        },
+        swap: (next) => reloadHosts(hosted, next.sourceDir),
+        // The packaged source stays: `serverless package` and `invoke local` read it.
+        discard: (build) => (build.sourceDir === sourceDir ? undefined : rmSync(build.sourceDir, { recursive: true, force: true })),
+        log: context.log,
+    })
+    // Stopped last: the build it discards then is the one the function processes served.
+    parts.unshift(reloader)
     const router = hosted.find((fn) => fn.spec === settings.layout.router)
     const lines = [`Serving ${context.service} (${context.stage}) on the Functions Framework, packaged source ${sourceDir}`]
     if (router) {

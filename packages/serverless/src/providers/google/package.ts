@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { bundle } from '../../bundle.js'
+import { buildInputs } from '../../reload.js'
 import type { ServiceContext } from '../../provider.js'
 import { writeZip, type ZipEntry } from '../../zip.js'
 import { ENTRY_DIR, mainModule } from './entry.js'
@@ -22,6 +23,8 @@ export interface PackagedService {
   readonly sourceDir: string
   readonly zip: string
   readonly zipBytes: number
+  /** The source files bundled (absolute paths), which `offline` watches. */
+  readonly inputs: readonly string[]
 }
 
 function files(dir: string): string[] {
@@ -36,13 +39,15 @@ export function zipPath(context: ServiceContext<GooglePlan>): string {
   return join(context.packageDir, `${context.service}.zip`)
 }
 
-/** Bundles the entries and writes the source folder and its zip. */
-export async function packageSource(context: ServiceContext<GooglePlan>, settings = context.plan.settings()): Promise<PackagedService> {
-  const sourceDir = join(context.workDir, SOURCE_DIR)
+/**
+ * Writes the source Cloud Functions builds into `sourceDir` (emptied first): the bundles, `package.json` and
+ * `index.js`. Resolves with the source files bundled (absolute paths).
+ */
+export async function writeSource(context: ServiceContext<GooglePlan>, settings: GoogleSettings, sourceDir: string): Promise<string[]> {
   rmSync(sourceDir, { recursive: true, force: true })
   mkdirSync(join(sourceDir, 'functions'), { recursive: true })
   const entryPoints = [...new Set(settings.layout.functions.map((fn) => fn.entryPoint))]
-  await bundle(
+  const { metafile } = await bundle(
     {
       entries: Object.fromEntries(entryPoints.map((name) => [name, join(context.workDir, ENTRY_DIR, `${name}.ts`)])),
       outdir: join(sourceDir, 'functions'),
@@ -66,10 +71,17 @@ export async function packageSource(context: ServiceContext<GooglePlan>, setting
   }
   writeFileSync(join(sourceDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   writeFileSync(join(sourceDir, 'index.js'), mainModule(entryPoints))
+  return buildInputs(metafile, context.servicePath)
+}
+
+/** Bundles the entries and writes the source folder and its zip. */
+export async function packageSource(context: ServiceContext<GooglePlan>, settings = context.plan.settings()): Promise<PackagedService> {
+  const sourceDir = join(context.workDir, SOURCE_DIR)
+  const inputs = await writeSource(context, settings, sourceDir)
   const entries: ZipEntry[] = files(sourceDir).map((path) => ({ name: relative(sourceDir, path).replaceAll('\\', '/'), data: readFileSync(path) }))
   const zip = zipPath(context)
   const zipBytes = await writeZip(zip, entries)
-  return { settings, sourceDir, zip, zipBytes }
+  return { settings, sourceDir, zip, zipBytes, inputs }
 }
 
 /** `serverless package`. */

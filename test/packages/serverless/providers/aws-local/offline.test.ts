@@ -74,7 +74,7 @@ describe('serverless/providers/aws/local: the services serverless offline starts
     expect(stderr).to.include(`  queue  ${endpoint}/000000000000/polycloud-aws-local-dev-orders`)
     expect(stderr).to.include(`  queue  ${endpoint}/000000000000/polycloud-aws-local-dev-orders-dlq`)
     expect(stderr).to.include('  topic  arn:aws:sns:eu-west-1:000000000000:alerts')
-    expect(stderr).to.match(/ {2}schedule polycloud-aws-local-dev-NightlyEventsRuleSchedule1 \(0 3 \* \* \*\) -> polycloud-aws-local-dev-nightly: POST /)
+    expect(stderr).to.match(/ {2}schedule polycloud-aws-local-dev-nightly \(0 3 \* \* \*\) -> polycloud-aws-local-dev-nightly: POST /)
     expect(stderr).to.include('failed deliveries are retried after 1 s (POLYCLOUD_OFFLINE_RETRY_SECONDS)')
     // serverless-offline announces each schedule it runs ("Scheduling [nightly] cron: ..."): none.
     expect(stderr).to.not.match(/Scheduling \[/)
@@ -133,7 +133,8 @@ describe('serverless/providers/aws/local: the services serverless offline starts
     const fired = await fetch(`${endpoint}/polycloud/schedules/${fn('nightly')}`, { method: 'POST' })
     expect(fired.status).to.equal(202)
     const line = await offline.waitForLine(/"message":"tick"/, 60_000)
-    expect(JSON.parse(line)).to.deep.include({ rule: 'polycloud-aws-local-dev-NightlyEventsRuleSchedule1' })
+    // The neutral event names the cron as serverless.yml declares it, and its function (the rule is in `native`).
+    expect(JSON.parse(line)).to.deep.include({ name: 'nightly', schedule: '0 3 * * *' })
     expect((await fetch(`${endpoint}/polycloud/schedules/nope`, { method: 'POST' })).status).to.equal(404)
   })
 

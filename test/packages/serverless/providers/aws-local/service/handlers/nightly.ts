@@ -1,5 +1,5 @@
 import { schedule } from '@polycloud/core'
 
 export default schedule((tick, context) => {
-  context.log.info('tick', { time: tick.time, rule: tick.name ?? null })
+  context.log.info('tick', { time: tick.time, name: tick.name ?? null, schedule: tick.schedule ?? null })
 })

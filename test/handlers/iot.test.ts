@@ -9,12 +9,8 @@ import devices from '../../handlers/devices.ts'
 import readings from '../../handlers/readings.ts'
 import telemetry from '../../handlers/telemetry.ts'
 import type { DeviceState } from '../../handlers/reading.ts'
+import { DECLARED, reading } from './support.ts'
 
-const DECLARED = { readings: 'queue', devices: 'store', alerts: 'topic' } as const
-
-function reading(id: string, value: number, time = '2026-12-07T10:00:00Z', device = 'thermo-1'): Record<string, unknown> {
-  return { device, id, time, value, unit: 'C' }
-}
 
 describe('handlers: the IoT flow (telemetry, readings worker, devices)', () => {
   let resources: MemoryResources
@@ -71,23 +67,6 @@ describe('handlers: the IoT flow (telemetry, readings worker, devices)', () => {
     expect(shown).to.deep.include({ device: 'thermo-1', count: 3, min: 18, max: 25, unit: 'C', last: { id: 'r-3', time: '2026-12-07T10:02:00.000Z', value: 25 } })
     expect(shown).to.not.have.property('recent')
     expect(shown).to.not.have.property('pending')
-  })
-
-  it('counts a redelivered reading once', async () => {
-    await ingest(reading('r-1', 20))
-    const [message] = queued()
-    await work(message as SentMessage)
-    const again = await work(message as SentMessage)
-    expect(again.failed).to.deep.equal([])
-    expect(again.logs.some((line) => line.message === 'reading seen before')).to.equal(true)
-    expect(state()?.count).to.equal(1)
-  })
-
-  it('counts 20 readings of one device processed at once', async () => {
-    for (let i = 0; i < 20; i++) await ingest(reading(`r-${i}`, i, `2026-12-07T10:00:${String(i).padStart(2, '0')}Z`))
-    const { failed } = await work([...queued()])
-    expect(failed).to.deep.equal([])
-    expect(state()).to.deep.include({ count: 20, min: 0, max: 19, last: { id: 'r-19', time: '2026-12-07T10:00:19.000Z', value: 19 } })
   })
 
   it('publishes an alert when a reading crosses a threshold, once per crossing', async () => {

@@ -1,0 +1,33 @@
+// The chatbot and IoT flows (handlers/chat.ts, telemetry.ts, readings.ts, devices.ts) on the in-memory store and on
+// two providers' real local stores through their drivers: DynamoDB on dynalite, Table Storage on azurite.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { TableClient } from '@azure/data-tables'
+import { awsResources } from '@polycloud/aws/resources'
+import { azureResources } from '@polycloud/azure/resources'
+import { startLocalDynamoDb } from '../../packages/serverless/src/providers/aws/local/dynamodb.ts'
+import { startStorage } from '../../packages/serverless/src/providers/azure/storage.ts'
+import type { OfflineSettings } from '../../packages/serverless/src/providers/azure/offline.ts'
+import { flowBehaviour } from './flows.ts'
+import { memoryBackend, storesOn } from './support.ts'
+
+flowBehaviour(async () => memoryBackend, memoryBackend.name)
+
+flowBehaviour(async () => {
+  const local = await startLocalDynamoDb({ tables: ['demo-sessions', 'demo-devices'] })
+  const env = { AWS_ACCESS_KEY_ID: 'AKIDPOLYCLOUDTEST', AWS_SECRET_ACCESS_KEY: 'polycloud-test-secret', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_DYNAMODB: local.endpoint }
+  const tables = { sessions: { kind: 'store', table: 'demo-sessions' }, devices: { kind: 'store', table: 'demo-devices' } } as const
+  return storesOn('DynamoDB (dynalite)', awsResources(), tables, env, () => local.stop())
+}, 'DynamoDB (dynalite)')
+
+flowBehaviour(async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'polycloud-flows-azurite-'))
+  const storage = await startStorage({ host: '127.0.0.1', port: 0, storage: folder, blobPort: 0, queuePort: 0, logLevel: 'error' } as OfflineSettings, () => {})
+  for (const table of ['demosessions', 'demodevices']) await TableClient.fromConnectionString(storage.connectionString, table, { allowInsecureConnection: true }).createTable()
+  const tables = { sessions: { kind: 'store', table: 'demosessions', connection: 'AzureWebJobsStorage' }, devices: { kind: 'store', table: 'demodevices', connection: 'AzureWebJobsStorage' } } as const
+  return storesOn('Table Storage (azurite)', azureResources(), tables, { AzureWebJobsStorage: storage.connectionString }, async () => {
+    await storage.stop()
+    rmSync(folder, { recursive: true, force: true })
+  })
+}, 'Table Storage (azurite)')

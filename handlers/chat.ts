@@ -15,7 +15,7 @@ import { asObject, shown } from './json-shape.js'
  * `{ "text": "...", "user"?: "..." }`; the answer `{ "reply", "turns", "conversation" }`.
  *
  * Each conversation's state (turns so far, first and last message time, the current rate window, the signatures of
- * its latest messages) is one entry of the `sessions` store, under `conversation:<id>`, living `CHAT_TTL_SECONDS`
+ * the messages still inside the replay window) is one entry of the `sessions` store, under `conversation:<id>`, living `CHAT_TTL_SECONDS`
  * (a day by default) after its last message. It is changed with `update` (a conditional write, retried on a
  * conflict), so two messages arriving at once both count. A delivery the platform sends again (the same signature)
  * is answered without counting twice; more than `CHAT_RATE_LIMIT` messages (20 by default) in a minute get 429.
@@ -28,8 +28,11 @@ export interface Conversation {
   readonly last: string
   /** The current rate window: when it started (Unix seconds) and the messages counted in it. */
   readonly window: { readonly start: number; readonly count: number }
-  /** The signatures of the latest messages: a delivery sent again is recognised. */
-  readonly recent: readonly string[]
+  /**
+   * The messages counted within the replay window (a signature's first 32 hex digits, and the signed time): a
+   * delivery sent again is recognised for as long as its signature is accepted; older ones are refused as replays.
+   */
+  readonly recent: ReadonlyArray<{ readonly delivery: string; readonly signed: number }>
 }
 
 const sessions = store<Conversation>('sessions')
@@ -39,7 +42,6 @@ export const MAX_AGE_SECONDS = 300
 /** Requests from a clock this far ahead are still taken (a sender's second can start before ours). */
 export const MAX_SKEW_SECONDS = 30
 const RATE_WINDOW_SECONDS = 60
-const RECENT = 20
 const CONVERSATION = /^[A-Za-z0-9_-]{1,128}$/
 const MAX_TEXT = 4000
 
@@ -86,8 +88,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
   return out
 }
 
-/** Checks the request's signature and age; answers the signature (the delivery's identity). */
-async function verify(headers: { get(name: string): string | null }, body: Uint8Array, context: Context, now: number): Promise<string> {
+/** Checks the request's signature and age; answers the delivery's identity (its signature) and signed time. */
+async function verify(headers: { get(name: string): string | null }, body: Uint8Array, context: Context, now: number): Promise<{ delivery: string; signed: number }> {
   const secret = context.env.CHAT_SIGNING_SECRET
   if (secret === undefined || secret === '') throw new Error('CHAT_SIGNING_SECRET is not set: the chat webhook cannot check signatures')
   const timestamp = headers.get('x-chat-timestamp')
@@ -100,7 +102,7 @@ async function verify(headers: { get(name: string): string | null }, body: Uint8
   if (!/^v0=[0-9a-f]{64}$/i.test(given)) throw unauthorized('x-chat-signature is not v0=<64 hex digits>')
   const expected = await signature(secret, timestamp, body)
   if (!same(hexBytes(given.slice(3).toLowerCase()), hexBytes(expected.slice(3)))) throw unauthorized('the signature does not match the body and timestamp')
-  return expected.slice(3, 35)
+  return { delivery: expected.slice(3, 35), signed: Number(timestamp) }
 }
 
 /** A small rule-based bot: the plumbing is the point. */
@@ -125,7 +127,7 @@ export default http(async (request, context) => {
   const body = await request.bytes()
   const now = new Date()
   const seconds = Math.floor(now.getTime() / 1000)
-  const delivery = await verify(request.headers, body, context, seconds)
+  const { delivery, signed } = await verify(request.headers, body, context, seconds)
   if (!CONVERSATION.test(conversation)) throw new HttpError(400, 'the conversation id is 1-128 letters, digits, "_" and "-"')
   let parsed: unknown
   try {
@@ -148,7 +150,7 @@ export default http(async (request, context) => {
   const state = await sessions.update(
     `conversation:${conversation}`,
     (current) => {
-      if (current?.recent.includes(delivery)) {
+      if (current?.recent.some((seen) => seen.delivery === delivery)) {
         outcome = 'duplicate'
         return undefined
       }
@@ -164,7 +166,7 @@ export default http(async (request, context) => {
         first: current?.first ?? now.toISOString(),
         last: now.toISOString(),
         window,
-        recent: [...(current?.recent ?? []), delivery].slice(-RECENT),
+        recent: [...(current?.recent ?? []).filter((seen) => seen.signed >= seconds - MAX_AGE_SECONDS), { delivery, signed }],
       }
     },
     { ttlSeconds },

@@ -2,7 +2,7 @@
 // replays, a delivery sent twice, the rate limit, the state's TTL, bad input (flows.ts runs the flow, concurrent
 // messages included, on the local stores too).
 import { expect } from 'chai'
-import { useResources } from '@polycloud/resources'
+import { store, useResources } from '@polycloud/resources'
 import { memoryResources, request, type MemoryResources, type TestResponse } from '@polycloud/testing'
 import chat, { signature, type Conversation } from '../../handlers/chat.ts'
 import { CHAT_ENV as ENV, SECRET, nowSeconds as now, postChat as post } from './support.ts'
@@ -77,6 +77,22 @@ describe('handlers/chat: the signed chat webhook', () => {
     expect(again.status).to.equal(200)
     expect(again.json()).to.deep.equal({ reply: null, duplicate: true, turns: 1, conversation: 'c5' })
     expect(state('c5')?.turns).to.equal(1)
+  })
+
+  it('recognises a delivery sent again for as long as its signature is accepted, forgetting older ones', async () => {
+    const env = { ...ENV, CHAT_RATE_LIMIT: '100' }
+    const early = now() - 290
+    expect((await post('c12', { text: 'first' }, { timestamp: early, env })).json()).to.deep.include({ turns: 1 })
+    for (let i = 0; i < 25; i++) await post('c12', { text: `busy ${i}` }, { env })
+    expect((await post('c12', { text: 'first' }, { timestamp: early, env })).json()).to.deep.include({ duplicate: true, turns: 26 })
+    expect(state('c12')?.recent).to.have.length(26)
+    // A delivery signed before the replay window is refused anyway: the next write forgets it.
+    const current = state('c12') as Conversation
+    await store<Conversation>('sessions').put('conversation:c12', { ...current, recent: [{ delivery: 'old', signed: now() - 301 }, ...current.recent] })
+    await post('c12', { text: 'later' }, { env })
+    const deliveries = state('c12')?.recent.map((seen) => seen.delivery)
+    expect(deliveries).to.not.include('old')
+    expect(deliveries).to.have.length(27)
   })
 
   it('limits a conversation to CHAT_RATE_LIMIT messages a minute (429 with Retry-After), others unaffected', async () => {

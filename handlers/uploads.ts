@@ -1,40 +1,28 @@
 import { HttpError, binary, http, json } from '@polycloud/core'
+import { detectType, objectKey, sha256, uploadKey, uploads } from './lib/uploads.js'
 
 const MAX_BYTES = 5 * 1024 * 1024
 
-/** Magic numbers of common file types: the content type the bytes say, whatever the client claimed. */
-const SIGNATURES: Array<{ type: string; bytes: number[] }> = [
-  { type: 'image/png', bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
-  { type: 'image/jpeg', bytes: [0xff, 0xd8, 0xff] },
-  { type: 'image/gif', bytes: [0x47, 0x49, 0x46, 0x38] },
-  { type: 'application/pdf', bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] },
-  { type: 'application/zip', bytes: [0x50, 0x4b, 0x03, 0x04] },
-  { type: 'application/gzip', bytes: [0x1f, 0x8b] },
-]
-
-function detectType(bytes: Uint8Array): string | undefined {
-  return SIGNATURES.find(({ bytes: signature }) => signature.every((byte, i) => bytes[i] === byte))?.type
-}
-
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
-}
-
 /**
- * POST /uploads: reads a binary body and reports its size, SHA-256 and type (from its first bytes). With
- * `?echo=true` it sends the bytes back unchanged, with the digest in a header, so a client can check the round trip.
- * Nothing is stored: keeping files needs a bucket, which portable handlers reach through the provider's SDK.
+ * POST /uploads: keeps the body in the uploads bucket and answers 201 with its `key` (its SHA-256 and an extension
+ * from the type its first bytes say), to fetch it back at `GET /uploads/{key}`. Images go under `images/`, where
+ * the bucket's event makes `thumbnails` write a smaller copy. With `?echo=true` nothing is kept: the bytes come back
+ * unchanged, with their digest in a header, so a client can check the round trip.
  */
-export default http(async (request) => {
+export default http(async (request, context) => {
   const bytes = await request.bytes()
   if (bytes.byteLength === 0) throw new HttpError(400, 'empty upload')
   if (bytes.byteLength > MAX_BYTES) throw new HttpError(413, `upload larger than ${MAX_BYTES} bytes`)
   const digest = await sha256(bytes)
   const declared = request.headers.get('content-type') ?? undefined
-  const detected = detectType(bytes)
   if (request.query.get('echo') === 'true') {
     return binary(bytes, { contentType: declared ?? 'application/octet-stream', headers: { 'x-content-sha256': digest } })
   }
-  return json({ size: bytes.byteLength, sha256: digest, declaredType: declared ?? null, detectedType: detected ?? null })
+  const detected = detectType(bytes)
+  const key = uploadKey(digest, detected)
+  const contentType = detected ?? declared ?? 'application/octet-stream'
+  const stored = objectKey(key) as string
+  await uploads.put(stored, bytes, { contentType, metadata: { sha256: digest } })
+  context.log.info('upload stored', { key, object: stored, size: bytes.byteLength, contentType })
+  return json({ key, size: bytes.byteLength, sha256: digest, contentType, declaredType: declared ?? null, detectedType: detected ?? null }, { status: 201, headers: { location: `/uploads/${key}` } })
 })

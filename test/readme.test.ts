@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import { readService } from 'serverless-polycloud/model'
 import type { ProviderCommands, ProviderPlan } from 'serverless-polycloud/provider'
 import { PROVIDERS, PROVIDER_NAMES, providerName, readerOf } from 'serverless-polycloud/providers/index'
+import { decodePng } from '../handlers/lib/png.ts'
 import { ROOT, serverless, startOffline, type Offline } from './helpers/serverless.ts'
+import { waitFor } from './portability/target.ts'
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 
@@ -128,6 +130,7 @@ function curlToFetch(line: string, base: string, from = 'http://127.0.0.1:3000')
       form.push(`${name}=${encodeURIComponent(value.join('='))}`)
     } else if (word === '--data-binary') body = new Uint8Array(readFileSync(join(ROOT, (words[++i] as string).replace(/^@/, ''))))
     else if (word === '-i') continue
+    else if (word === '-o') i++ // the file curl writes: the test reads the response instead
     else url = word
   }
   if (form.length > 0) {
@@ -186,6 +189,28 @@ describe('README: the commands answer what it shows', function () {
     expect(checked).to.equal(6)
   })
 
+  it('Quick start: the upload comes back byte for byte, and its thumbnail once the bucket event has made it', async () => {
+    const pixel = readFileSync(join(ROOT, 'events/pixel.png'))
+    // Kept by the first case's POST /uploads; posted again (the same key) so that this case stands alone.
+    const posted = await fetch(`${offline.url}/uploads`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: pixel })
+    expect(posted.status).to.equal(201)
+    await posted.body?.cancel()
+    const block = blocks(section('Quick start')).find(({ lines }) => lines.some((line) => line.includes('/thumbnails/')))!
+    const [upload, thumbnail] = block.lines.map((line) => curlToFetch(line, offline.url))
+    const back = await fetch(upload!.url, upload!.init)
+    expect(back.headers.get('content-type')).to.equal('image/png')
+    expect(Buffer.from(await back.arrayBuffer()).equals(pixel)).to.equal(true)
+    const made = await waitFor('the thumbnail', async () => {
+      const response = await fetch(thumbnail!.url, thumbnail!.init)
+      if (response.status !== 404) return response
+      await response.body?.cancel()
+      return undefined
+    })
+    expect(made.status).to.equal(200)
+    expect(made.headers.get('content-type')).to.equal('image/png')
+    expect(await decodePng(new Uint8Array(await made.arrayBuffer()))).to.include({ width: 1, height: 1 })
+  })
+
   it('Quick start: the local AWS services answer every curl, and each event reaches its function', async () => {
     const block = blocks(section('Quick start')).find(({ lines }) => lines.some((line) => line.startsWith('curl') && line.includes('127.0.0.1:4566')))!
     const curls = commands(block.lines).filter((command) => command.startsWith('curl '))
@@ -201,7 +226,8 @@ describe('README: the commands answer what it shows', function () {
     expect(report.function).to.equal('polycloud-demo-dev-report')
     expect(JSON.parse(await offline.waitForLine(/"message":"order accepted"/, 60_000))).to.include({ orderId: 'o-1', items: 1, total: 12.5, attempt: 1 })
     expect(JSON.parse(await offline.waitForLine(/"message":"alert"/, 60_000))).to.include({ level: 'warn', body: 'disk almost full' })
-    expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail needed"/, 60_000))).to.include({ key: 'images/cat.png', size: 70, target: 'thumbnails/cat.png' })
+    expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail needed".*"key":"images\/cat\.png"/, 60_000))).to.include({ key: 'images/cat.png', size: 70, target: 'thumbnails/cat.png' })
+    expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail written".*"key":"images\/cat\.png"/, 60_000))).to.include({ target: 'thumbnails/cat.png', width: 1, height: 1 })
   })
 
   it('Local emulation: invoke local of events/orders.json fails only the order without items', async () => {

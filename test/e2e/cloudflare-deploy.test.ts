@@ -70,8 +70,9 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(script?.metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
     expect(script?.metadata.bindings).to.deep.equal([
       { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
+      { type: 'plain_text', name: 'POLYCLOUD_RESOURCES', text: '{"uploads":{"kind":"bucket","binding":"BUCKET_UPLOADS"}}' },
       { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'polycloud-demo-dev-orders' },
-      { type: 'r2_bucket', name: 'BUCKET_POLYCLOUD_DEMO_DEV_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
+      { type: 'r2_bucket', name: 'BUCKET_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
       {
         type: 'json',
         name: 'POLYCLOUD_DEPLOYMENT',
@@ -220,19 +221,59 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     }
   })
 
-  it('removes only what deploy created, and keeps a bucket that holds objects', async () => {
+  it('removes only what deploy created, and keeps a bucket that holds objects (saying how to delete it)', async () => {
     const bucket = api.state.buckets.get('polycloud-demo-dev-uploads')
-    if (bucket) bucket.objects = 1
+    bucket?.objects.set('images/cat.png', 70)
     const result = await run(['remove'])
     expect(result.code, result.stdout + result.stderr).to.equal(0)
     expect(api.state.scripts.has(SCRIPT)).to.equal(false)
     // The dead-letter queue existed before the first deploy: kept.
     expect([...api.state.queues.values()].map((queue) => queue.queue_name)).to.deep.equal(['polycloud-demo-dev-orders-dlq'])
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(true)
-    expect(result.stdout + result.stderr).to.match(/R2 bucket polycloud-demo-dev-uploads was kept: .*not empty/)
+    expect(result.stdout + result.stderr).to.contain('R2 bucket polycloud-demo-dev-uploads was kept: it still holds 1 object(s); serverless remove --deleteObjects deletes them with the bucket')
+    expect(api.state.buckets.get('polycloud-demo-dev-uploads')?.objects.size).to.equal(1)
     expect(result.stdout).to.contain('removed: Worker polycloud-demo-dev, queue polycloud-demo-dev-thumbnails-r2-dlq, queue polycloud-demo-dev-orders, queue polycloud-demo-dev-thumbnails-r2')
     const again = await run(['remove'])
     expect(again.code).to.equal(0)
     expect(again.stdout + again.stderr).to.contain('is not deployed; nothing to remove')
+  })
+
+  it('with --deleteObjects, deletes the buckets it created with their objects (and the queues the code sends to)', async () => {
+    // A fresh deploy of a service whose bucket deploy creates, which then holds objects.
+    api.state.buckets.delete('polycloud-demo-dev-uploads')
+    const deployed = await run(['deploy'])
+    expect(deployed.code, deployed.stdout + deployed.stderr).to.equal(0)
+    // The same service whose code also sends to a declared queue no event consumes (a producer binding): deploy
+    // refuses it while it is declared existing and missing, and otherwise creates it, as its own.
+    const file = join(ROOT, '.serverless/cloudflare/polycloud.json')
+    const packaged = readFileSync(file, 'utf8')
+    const manifest = JSON.parse(packaged) as ServiceManifest
+    const saved = { ...process.env }
+    Object.assign(process.env, { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT, CLOUDFLARE_API_BASE_URL: api.baseUrl })
+    const quiet = { notice: () => {}, info: () => {}, verbose: () => {}, warning: () => {}, error: () => {} }
+    const deployWith = async (existing: boolean) => {
+      writeFileSync(file, JSON.stringify({ ...manifest, producers: [{ name: 'polycloud-demo-dev-jobs', binding: 'QUEUE_JOBS', existing }] }))
+      await deployCommand({ packageDir: join(ROOT, '.serverless'), log: quiet, write: () => {} } as unknown as ServiceContext<CloudflarePlan>)
+    }
+    let refusal: unknown
+    try {
+      await deployWith(true).catch((error: unknown) => (refusal = error))
+      expect(String(refusal)).to.contain('queue polycloud-demo-dev-jobs does not exist on the account')
+      expect([...api.state.queues.values()].some((queue) => queue.queue_name === 'polycloud-demo-dev-jobs')).to.equal(false)
+      await deployWith(false)
+    } finally {
+      writeFileSync(file, packaged)
+      process.env = saved
+    }
+    expect([...api.state.queues.values()].some((queue) => queue.queue_name === 'polycloud-demo-dev-jobs')).to.equal(true)
+    const bucket = api.state.buckets.get('polycloud-demo-dev-uploads')
+    for (let i = 0; i < 1001; i++) bucket?.objects.set(`images/${String(i).padStart(4, '0')} a.png`, 70)
+    const result = await run(['remove', '--deleteObjects'])
+    expect(result.code, result.stdout + result.stderr).to.equal(0)
+    expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(false)
+    expect(result.stdout).to.contain('R2 bucket polycloud-demo-dev-uploads and its 1001 object(s)')
+    expect([...api.state.queues.values()].map((queue) => queue.queue_name)).to.deep.equal(['polycloud-demo-dev-orders-dlq'])
+    // Listed in pages of 1000 by cursor, each object deleted by its key.
+    expect(api.operations().filter((operation) => operation === 'r2-list-objects').length).to.be.at.least(2)
   })
 })

@@ -59,21 +59,23 @@ describe('e2e: Cloudflare', function () {
       expect(sources.some((source) => source.endsWith('/handlers/hello.ts'))).to.equal(true)
       const metadata = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')) as Record<string, unknown>
       expect(metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
-      expect(metadata).to.not.have.property('compatibility_flags')
+      // AsyncLocalStorage for the resource clients (functions use resources), and nothing more of Node.
+      expect(metadata.compatibility_flags).to.deep.equal(['nodejs_als'])
       const wrangler = JSON.parse(readFileSync(join(out, 'wrangler.json'), 'utf8')) as Record<string, unknown>
       expect(wrangler).to.deep.include({ name: 'polycloud-demo-dev', main: 'worker.mjs', triggers: { crons: ['0 3 * * *'] } })
       const manifest = JSON.parse(readFileSync(join(out, 'polycloud.json'), 'utf8')) as { functions: Array<{ name: string }> }
-      expect(manifest.functions.map((fn) => fn.name)).to.deep.equal(['hello', 'greetings', 'me', 'quotes', 'uploads', 'preferences', 'fail', 'report', 'orders', 'thumbnails'])
+      expect(manifest.functions.map((fn) => fn.name)).to.deep.equal(['hello', 'greetings', 'me', 'quotes', 'uploads', 'downloads', 'preferences', 'fail', 'report', 'orders', 'thumbnails'])
     })
 
-    it('holds no Node built-in, and loads and serves in workerd without nodejs_compat', async () => {
+    it('holds no Node built-in but AsyncLocalStorage, and loads and serves in workerd with nodejs_als, without nodejs_compat', async () => {
       const code = readFileSync(join(dir, 'cloudflare', 'worker.mjs'), 'utf8')
-      expect(code).to.not.match(/["']node:[a-z_/]+["']/)
+      // Imported: AsyncLocalStorage only (node:events is named in a process.getBuiltinModule call, which Workers without nodejs_compat lack).
+      expect([...new Set([...code.matchAll(/(?:from\s*|import\s*\(\s*)["'](node:[a-z_/]+)["']/g)].map((match) => match[1]))]).to.deep.equal(['node:async_hooks'])
       const mf = new Miniflare({
         modules: [{ type: 'ESModule', path: join(dir, 'cloudflare', 'worker.mjs') }],
         modulesRoot: join(dir, 'cloudflare'),
         compatibilityDate: '2026-04-01',
-        compatibilityFlags: [],
+        compatibilityFlags: ['nodejs_als'],
         host: '127.0.0.1',
         port: 0,
         cf: false,

@@ -6,8 +6,12 @@ import { expect } from 'chai'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { startLocalAws } from 'serverless-polycloud/providers/aws/local/index'
+import { decodePng, encodePng } from '../../handlers/lib/png.ts'
 import { EVENTS_DIR } from '../helpers/fixtures.ts'
 import { serverless } from '../helpers/serverless.ts'
+import { s3Client } from '../packages/serverless/providers/aws-local/support.ts'
 
 /** The function's return value (the last JSON block on stdout) and its log lines. */
 function parse(stdout: string): { result: unknown; logs: Array<Record<string, unknown>> } {
@@ -20,8 +24,8 @@ function parse(stdout: string): { result: unknown; logs: Array<Record<string, un
   return { result, logs }
 }
 
-async function invoke(fn: string, eventPath: string): Promise<{ result: unknown; logs: Array<Record<string, unknown>> }> {
-  const run = await serverless(['invoke', 'local', '-f', fn, '--path', eventPath], { timeoutMs: 90_000 })
+async function invoke(fn: string, eventPath: string, env: NodeJS.ProcessEnv = {}): Promise<{ result: unknown; logs: Array<Record<string, unknown>> }> {
+  const run = await serverless(['invoke', 'local', '-f', fn, '--path', eventPath], { timeoutMs: 90_000, env })
   expect(run.code, run.stderr + run.stdout).to.equal(0)
   return parse(run.stdout)
 }
@@ -65,9 +69,25 @@ describe('e2e: serverless invoke local, every trigger kind', function () {
     expect(logs[0]).to.include({ level: 'info', message: 'alert', subject: 'TestInvoke', body: 'Hello from SNS!', topic: 'EXAMPLE' })
   })
 
-  it('storage: an S3 notification with a URL-encoded key', async () => {
-    const { logs } = await invoke('thumbnails', join(EVENTS_DIR, 'aws/s3/lgo__s3-event.json'))
-    expect(logs[0]).to.include({ message: 'thumbnail needed', bucket: 'sourcebucket', key: 'Happy Face.jpg', size: 1024 })
+  it('storage: an S3 notification with a URL-encoded key; the function reaches its bucket where the environment points (local S3)', async () => {
+    // The function reads the image from the uploads bucket and writes the thumbnail there: on the local services the
+    // AWS CLI's variables point at (those `npm start` serves), started here with the image in the bucket.
+    const aws = await startLocalAws({ port: 0, region: 'eu-west-1', buckets: [{ name: 'polycloud-demo-dev-uploads' }], invoke: async () => ({}) })
+    const s3 = s3Client(aws.endpoint)
+    try {
+      const image = await encodePng({ width: 200, height: 100, data: new Uint8Array(200 * 100 * 4).fill(200) })
+      await s3.send(new PutObjectCommand({ Bucket: 'polycloud-demo-dev-uploads', Key: 'Happy Face.jpg', Body: image, ContentType: 'image/png' }))
+      const env = { AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_SESSION_TOKEN: '' }
+      const { logs } = await invoke('thumbnails', join(EVENTS_DIR, 'aws/s3/lgo__s3-event.json'), env)
+      expect(logs[0]).to.include({ message: 'thumbnail needed', bucket: 'sourcebucket', key: 'Happy Face.jpg', size: 1024 })
+      expect(logs[1]).to.include({ message: 'thumbnail written', target: 'Happy Face.png', width: 128, height: 64 })
+      const written = await s3.send(new GetObjectCommand({ Bucket: 'polycloud-demo-dev-uploads', Key: 'Happy Face.png' }))
+      expect(written.ContentType).to.equal('image/png')
+      expect(await decodePng(await (written.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())).to.include({ width: 128, height: 64 })
+    } finally {
+      s3.destroy()
+      await aws.stop()
+    }
   })
 
   it('refuses an event of another kind with an error naming provider, kind and keys', async () => {

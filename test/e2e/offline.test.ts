@@ -85,8 +85,12 @@ for (const api of APIS) {
       expect(returned.equals(bytes)).to.equal(true)
       const digest = createHash('sha256').update(bytes).digest('hex')
       expect(echo.headers.get('x-content-sha256')).to.equal(digest)
-      const report = await fetch(url('/uploads'), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
-      expect(await report.json()).to.deep.equal({ size: bytes.length, sha256: digest, declaredType: 'application/octet-stream', detectedType: 'image/png' })
+      const stored = await fetch(url('/uploads'), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
+      expect(stored.status).to.equal(201)
+      expect(await stored.json()).to.deep.equal({ key: `${digest}.png`, size: bytes.length, sha256: digest, contentType: 'image/png', declaredType: 'application/octet-stream', detectedType: 'image/png' })
+      const back = await fetch(url(`/uploads/${digest}.png`))
+      expect(back.headers.get('content-type')).to.equal('image/png')
+      expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).to.equal(true)
     })
 
     it('delivers two Set-Cookie headers as two', async () => {

@@ -27,7 +27,7 @@ type Json = Record<string, unknown>
 type Schema = Json
 
 const SUBSET = JSON.parse(readFileSync(new URL('../fixtures/cloudflare-api/openapi-subset.json', import.meta.url), 'utf8')) as {
-  operations: Record<string, { operationId: string; permission?: string; body?: Schema; bodyAs?: string; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
+  operations: Record<string, { operationId: string; permission?: string; body?: Schema; bodyAs?: string; query?: Record<string, Schema>; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
   permissionGroups: { groups: Record<string, string[]> }
 }
 
@@ -128,7 +128,8 @@ export function cronProblem(cron: string): string | undefined {
 export interface CloudflareState {
   scripts: Map<string, { metadata: Json; parts: Record<string, { type: string; size: number }>; schedules: string[]; subdomain: boolean; handlers: string[] }>
   queues: Map<string, { queue_id: string; queue_name: string; created_on: string; modified_on: string; consumers: Array<Json & { consumer_id: string }> }>
-  buckets: Map<string, { name: string; creation_date: string; objects: number }>
+  /** R2 buckets, with their objects' keys and sizes. */
+  buckets: Map<string, { name: string; creation_date: string; objects: Map<string, number> }>
   /** Notification rules by bucket, then by queue id. */
   notifications: Map<string, Map<string, NotificationRule[]>>
   routes: Map<string, Array<{ id: string; pattern: string; script?: string }>>
@@ -148,7 +149,8 @@ const fail = (status: number, code: number, message: string): Reply => ({ status
 const compiled = Object.entries(SUBSET.operations).map(([key, operation]) => {
   const [method, template] = key.split(' ') as [string, string]
   const names: string[] = []
-  const pattern = new RegExp(`^${template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'))}$`)
+  // An R2 object key is the rest of the path, slashes and all.
+  const pattern = new RegExp(`^${template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => (names.push(name), name === 'object_key' ? '(.+)' : '([^/]+)'))}$`)
   const body = operation.body ?? (operation.bodyAs ? SUBSET.operations[operation.bodyAs]?.body : undefined)
   return { method, pattern, names, operation, body }
 })
@@ -188,6 +190,14 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
     called.push(entry.operation.operationId)
     if (entry.operation.permission !== undefined && !grants(scopes, entry.operation.permission)) return fail(403, 10000, 'Authentication error')
     if (options.r2 === false && /^r2-/.test(entry.operation.operationId)) return fail(403, 10042, 'Please enable R2 through the Cloudflare Dashboard.')
+    if (entry.operation.query !== undefined) {
+      for (const [name, value] of request.query) {
+        const schema = entry.operation.query[name]
+        if (schema === undefined) return fail(400, 10001, `invalid request: unknown query parameter ${name}`)
+        const errors = schemaErrors(schema, schema.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value, name)
+        if (errors.length > 0) return fail(400, 10001, `invalid request: ${errors.join('; ')}`)
+      }
+    }
     let body: unknown
     if (entry.body !== undefined) {
       if (!String(request.headers['content-type']).startsWith('application/json')) return fail(400, 10001, 'expected an application/json body')
@@ -345,7 +355,7 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
       case 'r2-create-bucket': {
         const name = (body as { name: string }).name
         if (state.buckets.has(name)) return fail(409, 10004, 'The bucket you tried to create already exists, and you own it.')
-        const bucket = { name, creation_date: now(), objects: 0 }
+        const bucket = { name, creation_date: now(), objects: new Map<string, number>() }
         state.buckets.set(name, bucket)
         return ok({ name, creation_date: bucket.creation_date, location: 'WEUR' })
       }
@@ -356,10 +366,29 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
       case 'r2-delete-bucket': {
         const bucket = state.buckets.get(params.bucket_name as string)
         if (bucket === undefined) return fail(404, 10006, 'The specified bucket does not exist.')
-        if (bucket.objects > 0) return fail(409, 10008, 'The bucket you tried to delete is not empty.')
+        if (bucket.objects.size > 0) return fail(409, 10008, 'The bucket you tried to delete is not empty.')
         state.buckets.delete(bucket.name)
         state.notifications.delete(bucket.name)
         return ok({})
+      }
+      case 'r2-list-objects': {
+        const bucket = state.buckets.get(params.bucket_name as string)
+        if (bucket === undefined) return fail(404, 10006, 'The specified bucket does not exist.')
+        const prefix = request.query.get('prefix') ?? ''
+        const keys = [...bucket.objects.keys()].filter((key) => key.startsWith(prefix)).sort()
+        const perPage = Number(request.query.get('per_page') ?? 1000)
+        const after = request.query.get('cursor')
+        const start = after === null ? 0 : keys.findIndex((key) => key > Buffer.from(after, 'base64url').toString())
+        const page = (start === -1 ? [] : keys.slice(start)).slice(0, perPage)
+        const more = start !== -1 && start + perPage < keys.length
+        const result = page.map((key) => ({ key, size: bucket.objects.get(key), etag: '0'.repeat(32), last_modified: now() }))
+        return ok(result, { result_info: { per_page: perPage, ...(more ? { cursor: Buffer.from(page.at(-1) as string).toString('base64url') } : {}) } })
+      }
+      case 'r2-delete-object': {
+        const bucket = state.buckets.get(params.bucket_name as string)
+        if (bucket === undefined) return fail(404, 10006, 'The specified bucket does not exist.')
+        bucket.objects.delete(params.object_key as string)
+        return ok({ key: params.object_key })
       }
       case 'r2-get-event-notification-configs': {
         if (!state.buckets.has(params.bucket_name as string)) return fail(404, 10006, 'The specified bucket does not exist.')

@@ -47,6 +47,13 @@ export interface LocalTarget {
    * reports their tests as pending, reason in the title: never faked, never silently passed.
    */
   readonly unsupported?: Readonly<Partial<Record<Trigger['kind'], string>>>
+  /**
+   * Why the demo's resources (`custom.polycloud.resources`: the uploads bucket, the orders queue, the alerts topic)
+   * cannot be reached under this provider's local emulation yet, if they cannot: the chain cases (upload, stored,
+   * bucket event, thumbnail, download; order, alert) are then pending, the reason in their titles. A target whose
+   * emulation serves them leaves it undefined, and the cases run on it unchanged.
+   */
+  readonly resourcesPending?: string
   /** The URL of a route path (`/hello?name=Ada`) on the local emulation. */
   url(path: string): string
   /** Delivers an event through the provider's local runtime, as the cloud would. */

@@ -119,6 +119,23 @@ export class Target {
     )
   }
 
+  /** See {@link Declared.declared}: the checks `open` makes, answered instead of thrown. */
+  declared(): boolean {
+    const scope = currentScope()
+    const driver = scope?.driver ?? defaultDriver()
+    if (driver === undefined || (scope !== undefined && !scope.uses.has(this.name))) return false
+    let address: ResourceAddress | undefined = driver.locate?.(this.kind, this.name)
+    if (address === undefined) {
+      try {
+        const addressing = parseAddressing((scope?.context.env ?? processEnv)[RESOURCES_VARIABLE])
+        address = Object.hasOwn(addressing, this.name) ? addressing[this.name] : undefined
+      } catch {
+        return false
+      }
+    }
+    return address?.kind === this.kind
+  }
+
   async #openBackend(driver: ResourceDriver, text: string | undefined, context: OpenContext, operation: string): Promise<Backend> {
     let address: ResourceAddress | undefined = driver.locate?.(this.kind, this.name)
     if (address === undefined) {
@@ -273,6 +290,10 @@ class BucketHandle implements Bucket {
     this.#target = new Target('bucket', name)
   }
 
+  declared(): boolean {
+    return this.#target.declared()
+  }
+
   put(key: string, body: ObjectBody, options?: PutOptions): Promise<PutResult> {
     return this.#target.run<BucketBackend, { key: string; bytes: Uint8Array; contentType: string; metadata: Readonly<Record<string, string>> }, PutResult>(
       'put',
@@ -351,6 +372,10 @@ class QueueHandle implements Queue {
     this.#target = new Target('queue', name)
   }
 
+  declared(): boolean {
+    return this.#target.declared()
+  }
+
   send(body: MessageContent, options?: SendOptions): Promise<void> {
     return this.#target.run<MessageBackend, EncodedMessage, void>(
       'send',
@@ -395,6 +420,10 @@ class TopicHandle implements Topic {
   constructor(name: string) {
     this.name = name
     this.#target = new Target('topic', name)
+  }
+
+  declared(): boolean {
+    return this.#target.declared()
   }
 
   publish(body: MessageContent, options?: PublishOptions): Promise<void> {

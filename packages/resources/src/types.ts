@@ -112,8 +112,19 @@ export interface PublishOptions extends CallOptions, MessageOptions {
   readonly subject?: string
 }
 
+/** What every handle answers besides its calls. */
+export interface Declared {
+  /**
+   * Whether calls can reach the resource here: a driver is installed, the function running declares it (`uses` in
+   * serverless.yml) and its addressing names it, of this kind. False where the service keeps the resource off the
+   * provider (`excludeFrom`, as topics on Cloudflare), so the code can do something else instead of failing with
+   * `NotDeclared`.
+   */
+  declared(): boolean
+}
+
 /** Objects: S3, Azure Blob Storage, Cloud Storage, R2. */
-export interface Bucket {
+export interface Bucket extends Declared {
   /** The logical name. */
   readonly name: string
   put(key: string, body: ObjectBody, options?: PutOptions): Promise<PutResult>
@@ -127,7 +138,7 @@ export interface Bucket {
 }
 
 /** Queues: SQS, Azure Storage queues and Service Bus queues, Pub/Sub, Cloudflare Queues. */
-export interface Queue {
+export interface Queue extends Declared {
   readonly name: string
   send(body: MessageContent, options?: SendOptions): Promise<void>
   /**
@@ -138,7 +149,7 @@ export interface Queue {
 }
 
 /** Topics: SNS, Service Bus topics, Pub/Sub (Cloudflare has none). */
-export interface Topic {
+export interface Topic extends Declared {
   readonly name: string
   publish(body: MessageContent, options?: PublishOptions): Promise<void>
 }

@@ -105,6 +105,9 @@ const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
+/** `serverless remove --deleteObjects`: buckets deploy created are deleted with their objects (kept while they hold any, otherwise). */
+const DELETE_OBJECTS = { usage: 'Also delete the buckets deploy created that still hold objects, with their objects', type: 'boolean' }
+
 export default class PolycloudPlugin {
   readonly hooks: Record<string, () => Promise<void>>
   readonly commands: Json = {}
@@ -137,7 +140,7 @@ export default class PolycloudPlugin {
       schemas.defineFunctionEvent(name, event, neutralEventSchema(event, provider.eventOptions?.[event]))
     }
     schemas.defineFunctionProperties(name, functionSchema(providerSpellings()))
-    schemas.defineCustomProperties(customSchema(name, PROVIDER_NAMES, provider.customSchema as Json | undefined))
+    schemas.defineCustomProperties(customSchema(name, PROVIDER_NAMES, provider.customSchema as Json | undefined, { own: provider.resourceOptions as Json | undefined, spellings: providerSpellings() }))
     const vocabulary = { title: provider.title, natives: provider.nativeEvents, ...(provider.eventOptions ? { extensions: provider.eventOptions } : {}) }
     explainSchemaErrors(schemas as SchemaMessages, () => serverless.service.functions, vocabulary)
     // Validation runs before any hook: another provider's native event must be refused here, by name.
@@ -156,9 +159,11 @@ export default class PolycloudPlugin {
       },
     }
     if (provider.handOver === undefined) this.#serveCommands()
-    else if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) {
-      // The framework's own offline command (serverless-offline's) takes the provider's options too.
-      this.commands.offline = { options: { ...provider.offlineOptions } }
+    else {
+      // The framework's own commands take Polycloud's options too.
+      this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS } }
+      // serverless-offline's offline command, the provider's options.
+      if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
     }
   }
 
@@ -211,7 +216,7 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    this.commands.remove = { options: { region } }
+    this.commands.remove = { options: { region, deleteObjects: DELETE_OBJECTS } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

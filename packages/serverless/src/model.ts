@@ -8,7 +8,9 @@
  *   provider's own fields on it (`api` on an AWS route) are kept in `options`. A native event (`sqs` on AWS) is a
  *   {@link NativeEvent}, its value as written, for the provider that owns it.
  * - Every route of a function carries the function's security, resolved by `@polycloud/auth`'s own rules.
- * - Each function has its handler (checked to exist), runtime, limits, environment and the resources it uses.
+ * - Each function has its handler (checked to exist), runtime, limits, environment and the resources it uses:
+ *   the service's resources are declared once (`custom.polycloud.resources`, see `resources.ts`), each function's
+ *   `uses` resolved to their declarations, and an event naming a declared resource (`fromQueue: orders`) linked to it.
  *
  * Reading is two steps, because the policy rules are loaded only for a service that declares security:
  * {@link readFunctions}, then {@link completeService} with the resolver ({@link readService} does both).
@@ -18,11 +20,13 @@ import { ConfigError, locate } from './errors.js'
 import { parseHandler, type HandlerRef } from './handlers.js'
 import type { FunctionConfig, Json } from './provider.js'
 import { parseRoute } from './route.js'
+import { declarationOf, readResources, resolveUses, RESOURCES_VARIABLE, type DeclaredResources, type ResourceDeclaration } from './resources.js'
 import { parseSchedule, type Schedule } from './schedule.js'
 import { isNeutralEvent, sharedFields, type NeutralEventName } from './schema.js'
 import { apiKeysVariable, functionSecurity, KEYS_VARIABLE, preflightPaths, serviceDefaults, type PolicyResolver, type RouteSecurity } from './security.js'
 
 export type { RouteSecurity } from './security.js'
+export type { ResourceDeclaration, ResourceKind, ResourceUse } from './resources.js'
 
 interface EventBase {
   /** The event's key as written (`route`, `fromQueue`, `sqs`), for messages. */
@@ -70,18 +74,26 @@ export interface QueueEvent extends NeutralBase {
   readonly batchSize: number | undefined
   readonly maximumBatchingWindow: number | undefined
   readonly maxReceiveCount: number | undefined
+  /**
+   * The declared queue it names (`name` is then its logical name; `fifo` and `maxReceiveCount` are the
+   * declaration's), or undefined: a queue of the event's own, named `<service>-<stage>-<name>` as before.
+   */
+  readonly resource: ResourceDeclaration | undefined
 }
 
 /** `topic: alerts`, or `{ name }`. */
 export interface TopicEvent extends NeutralBase {
   readonly kind: 'topic'
-  /** Undefined where a provider's own field names the topic (`arn` on AWS). */
+  /** Undefined where a provider's own field names the topic (`arn` on AWS); a declared topic's deployed name. */
   readonly name: string | undefined
+  /** The declared topic it names, or undefined: the topic named as written. */
+  readonly resource: ResourceDeclaration | undefined
 }
 
 /** `bucket: uploads`, or `{ name, on, prefix, suffix, existing }`. */
 export interface BucketEvent extends NeutralBase {
   readonly kind: 'bucket'
+  /** As written; a declared bucket's deployed name. */
   readonly name: string
   readonly on: 'created' | 'deleted' | 'all'
   /** `''` when not set. */
@@ -89,6 +101,8 @@ export interface BucketEvent extends NeutralBase {
   readonly suffix: string
   /** The bucket exists already: the deploy neither creates nor deletes it. */
   readonly existing: boolean
+  /** The declared bucket it names, or undefined: the bucket named as written. */
+  readonly resource: ResourceDeclaration | undefined
 }
 
 /** `changes: NotesTable`, or `{ table, batchSize, startingPosition }`. */
@@ -110,16 +124,6 @@ export interface NativeEvent extends EventBase {
 }
 
 export type ServiceEvent = NeutralEvent | NativeEvent
-
-/**
- * A resource a function uses from its handler code (an object store, a queue, a topic, a key-value store), granted
- * to it by each provider's plan. Declared in serverless.yml from the next issue on: every function's list is empty.
- */
-export interface ResourceUse {
-  readonly kind: 'objects' | 'queue' | 'topic' | 'keyValue'
-  /** The resource's name as serverless.yml gives it. */
-  readonly name: string
-}
 
 /** Where a function's timeout or memory size came from: the function, the provider block, or the provider's default. */
 export type SettingSource = 'function' | 'provider' | 'default'
@@ -148,8 +152,11 @@ export interface FunctionModel {
    * whose platform answers them leaves them out): one per path, the first function with CORS on a path taking it.
    */
   readonly preflights: readonly RouteEvent[]
-  /** The resources it uses (see {@link ResourceUse}): empty until the next issue. */
-  readonly resources: readonly ResourceUse[]
+  /**
+   * The resources its code uses (`uses: [uploads, orders]`), as declared: each provider's plan grants exactly these
+   * and the entry hands their names to `withResources`. Empty for a function without `uses`.
+   */
+  readonly resources: readonly ResourceDeclaration[]
   /** Its other settings as written (`url` on AWS), for the provider's own reading. */
   readonly settings: Readonly<Json>
 }
@@ -181,6 +188,10 @@ export interface ServiceModel {
   readonly custom: Readonly<Json>
   /** `resources.Resources` as written: the provider's own template (CloudFormation on AWS), which its plan may extend. */
   readonly template: Readonly<Json>
+  /** `custom.polycloud.resources` for this provider, in the order declared (those excluded from it left out). */
+  readonly resources: readonly ResourceDeclaration[]
+  /** The logical names of the resources declared but excluded from this provider (`excludeFrom`). */
+  readonly excludedResources: readonly string[]
 }
 
 /** What the shared reading reads: the framework's view of serverless.yml, variables resolved. */
@@ -193,7 +204,7 @@ export interface ServiceInput {
   /** `provider.*` as written. */
   readonly provider: Readonly<Json>
   readonly functions: Readonly<Record<string, FunctionConfig>>
-  /** `custom.polycloud`: every provider's block and `http`. */
+  /** `custom.polycloud`: every provider's block, `http` and `resources`. */
   readonly polycloud?: Readonly<Record<string, unknown>> | undefined
   /** `resources.Resources`. */
   readonly template?: Readonly<Json> | undefined
@@ -215,7 +226,7 @@ export interface ServiceDraft {
   readonly http: Readonly<Json> | undefined
 }
 
-const FUNCTION_KEYS = new Set(['handler', 'events', 'timeout', 'memorySize', 'runtime', 'environment', 'polycloud', 'excludeFrom'])
+const FUNCTION_KEYS = new Set(['handler', 'events', 'timeout', 'memorySize', 'runtime', 'environment', 'polycloud', 'excludeFrom', 'uses'])
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -281,12 +292,13 @@ function neutralEvent(key: NeutralEventName, value: unknown, base: EventBase): N
         batchSize: optionalNumber(config.batchSize),
         maximumBatchingWindow: optionalNumber(config.maximumBatchingWindow),
         maxReceiveCount: optionalNumber(config.maxReceiveCount),
+        resource: undefined,
         options: optionsOf(key, config),
       }
     }
     case 'topic': {
       const config = objectForm(value, 'name')
-      return { ...base, kind: 'topic', name: optionalString(config.name), options: optionsOf(key, config) }
+      return { ...base, kind: 'topic', name: optionalString(config.name), resource: undefined, options: optionsOf(key, config) }
     }
     case 'bucket': {
       const config = objectForm(value, 'name')
@@ -299,6 +311,7 @@ function neutralEvent(key: NeutralEventName, value: unknown, base: EventBase): N
         prefix: optionalString(config.prefix) ?? '',
         suffix: optionalString(config.suffix) ?? '',
         existing: config.existing === true,
+        resource: undefined,
         options: optionsOf(key, config),
       }
     }
@@ -332,6 +345,42 @@ export function readEvents(name: string, config: Pick<FunctionConfig, 'events'>)
   })
 }
 
+/** What `event` and the resource it names disagree on, as a sentence (the declaration decides). */
+function disagreement(event: NeutralEvent, declaration: ResourceDeclaration): string | undefined {
+  const own = `custom.polycloud.resources.${declaration.name}`
+  if (event.options.arn !== undefined) return `names the declared ${declaration.kind} ${declaration.name}, which ${own} addresses: drop its arn, or name the ${declaration.kind} by its arn alone`
+  if (event.kind === 'queue') {
+    if (event.fifo && !declaration.fifo) return `says fifo, and ${own} declares a standard queue: set fifo on the declaration`
+    if (event.maxReceiveCount !== undefined && declaration.maxReceiveCount !== undefined && event.maxReceiveCount !== declaration.maxReceiveCount) {
+      return `says maxReceiveCount ${event.maxReceiveCount}, and ${own} ${declaration.maxReceiveCount}: a queue has one; keep it on the declaration`
+    }
+  }
+  if (event.kind === 'bucket' && event.existing && !declaration.existing) return `says existing, and ${own} is created by the deploy: set existing on the declaration`
+  return undefined
+}
+
+/** An event linked to the declared resource it names by logical name; an event naming none stays as it was. */
+function linkEvent(event: ServiceEvent, resources: DeclaredResources): ServiceEvent {
+  if (event.kind !== 'queue' && event.kind !== 'topic' && event.kind !== 'bucket') return event
+  let declaration: ResourceDeclaration | undefined
+  try {
+    declaration = declarationOf(event, event.name, resources)
+  } catch (error) {
+    throw locate(event.at, error)
+  }
+  if (declaration === undefined) return event
+  const problem = disagreement(event, declaration)
+  if (problem !== undefined) throw new ConfigError(event.at, problem)
+  switch (event.kind) {
+    case 'queue':
+      return { ...event, fifo: declaration.fifo, maxReceiveCount: declaration.maxReceiveCount ?? event.maxReceiveCount, resource: declaration }
+    case 'topic':
+      return { ...event, name: declaration.deployedName, resource: declaration }
+    case 'bucket':
+      return { ...event, name: declaration.deployedName, existing: declaration.existing, resource: declaration }
+  }
+}
+
 /**
  * The native events of other providers in the service (`timer` on AWS), refused by name before anything else runs:
  * the framework's own schema would only call them unknown.
@@ -363,6 +412,7 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
   const functions: FunctionModel[] = []
   const excluded: string[] = []
   const functionRuntimes: Record<string, string> = {}
+  const resources = readResources(input.polycloud?.resources, { service: input.service, stage: input.stage, provider: provider.name, means: (spelling) => provider.means(spelling) })
   for (const [name, config] of Object.entries(input.functions)) {
     if (isExcluded(config, provider)) {
       excluded.push(name)
@@ -370,9 +420,14 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
     }
     if (typeof config.runtime === 'string') functionRuntimes[name] = config.runtime
     if (config.polycloud === false) continue
-    const events = readEvents(name, config)
+    const events = readEvents(name, config).map((event) => linkEvent(event, resources))
     const timeout = optionalNumber(config.timeout)
     const memorySize = optionalNumber(config.memorySize)
+    const uses = resolveUses(name, config.uses, resources)
+    const environment = { ...providerEnvironment, ...environmentOf(config.environment) }
+    if (uses.length > 0 && RESOURCES_VARIABLE in environment) {
+      throw new ConfigError(`functions.${name}.environment.${RESOURCES_VARIABLE}`, 'is set by the plugin from the function\'s uses: remove it from the environment')
+    }
     functions.push({
       name,
       handler: parseHandler(config.handler, input.servicePath, `functions.${name}.handler`),
@@ -382,11 +437,11 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
       timeoutFrom: timeout !== undefined ? 'function' : providerTimeout !== undefined ? 'provider' : 'default',
       memorySize: memorySize ?? providerMemory,
       memorySizeFrom: memorySize !== undefined ? 'function' : providerMemory !== undefined ? 'provider' : 'default',
-      environment: { ...providerEnvironment, ...environmentOf(config.environment) },
+      environment,
       security: undefined,
       events,
       preflights: [],
-      resources: [],
+      resources: uses,
       settings: Object.fromEntries(Object.entries(config).filter(([key]) => !FUNCTION_KEYS.has(key))),
     })
   }
@@ -409,6 +464,8 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
       settings,
       custom: isObject(custom) ? custom : {},
       template: input.template ?? {},
+      resources: resources.declared,
+      excludedResources: resources.excluded,
     },
     functions,
     http: isObject(http) ? http : undefined,

@@ -13,7 +13,7 @@
  */
 import type { Provider } from '@polycloud/core'
 import type { HandlerRef } from './handlers.js'
-import type { FunctionModel, ResourceUse, RouteSecurity, ServiceEvent, ServiceModel } from './model.js'
+import type { FunctionModel, ResourceDeclaration, RouteSecurity, ServiceEvent, ServiceModel } from './model.js'
 import type { ProviderRuntimes } from './runtime.js'
 import type { EventExtension, NeutralEventName } from './schema.js'
 
@@ -41,6 +41,8 @@ export interface FunctionConfig {
   polycloud?: boolean
   /** Providers this function is not deployed to (`[cloudflare]`): for a trigger a provider cannot honour. */
   excludeFrom?: string[]
+  /** The logical names of the resources its code uses (`custom.polycloud.resources`). */
+  uses?: string[]
   [key: string]: unknown
 }
 
@@ -79,8 +81,8 @@ export interface PlannedFunction<N = unknown> {
   readonly memorySize: number | undefined
   readonly environment: Readonly<Record<string, string>>
   readonly security: RouteSecurity | undefined
-  /** The resources the function uses (next issue: the plan is where they are granted). */
-  readonly resources: readonly ResourceUse[]
+  /** The resources its code uses, as declared: the plan grants exactly these, the entry wires them (`withResources`). */
+  readonly resources: readonly ResourceDeclaration[]
   /** The function in the model. */
   readonly model: FunctionModel
   /** Its declared events, then the `OPTIONS` routes of its CORS preflights, then its implicit events. */
@@ -227,6 +229,11 @@ export interface ProviderDefinition<P extends ProviderPlan = ProviderPlan> {
    */
   readonly customSchema?: Readonly<Json>
   readonly providerSchema?: Readonly<Json>
+  /**
+   * The JSON schema of its own settings in a resource's object form (`custom.polycloud.resources.<name>.<provider>`);
+   * any object when undefined.
+   */
+  readonly resourceOptions?: Readonly<Json>
   /** Its own fields on the neutral events (`api` on an AWS route, `serviceBus` on an Azure queue, ...). */
   readonly eventOptions?: Readonly<Partial<Record<NeutralEventName, EventExtension>>>
   /** Options `serverless offline` takes besides `--host` and `--port` (`--storage` on Azure, ...). */

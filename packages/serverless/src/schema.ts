@@ -6,6 +6,7 @@
  * Each event has a short form (a string) and an object form. The fields every provider understands are here; a
  * provider adds its own (`api` and `arn` on AWS, `serviceBus` on Azure, ...) through its definition's `eventOptions`.
  */
+import { resourcesSchema, USES_SCHEMA } from './resources.js'
 import { parseRoute, RouteError } from './route.js'
 import { parseSchedule, ScheduleError } from './schedule.js'
 
@@ -194,11 +195,14 @@ export function neutralEventSchema(event: NeutralEventName, extension: EventExte
  * `custom.polycloud`: one block per provider (`custom.polycloud.aws`, `custom.polycloud.azure`, ...). The active
  * provider's block is checked against its schema; the others are left for the deploys to their providers, so one
  * serverless.yml serves every cloud. `custom.polycloud.http` is every provider's: the security of every route
- * (`auth`, `cors`, `maxBodySize`) and the API keys by name.
+ * (`auth`, `cors`, `maxBodySize`) and the API keys by name; so is `custom.polycloud.resources`, the resources the
+ * functions use.
  */
-export function customSchema(provider: string, providers: readonly string[], own: Json | undefined): Json {
+export function customSchema(provider: string, providers: readonly string[], own: Json | undefined, resources: { readonly own?: Json | undefined; readonly spellings: readonly string[] } = { spellings: providers }): Json {
   const properties: Json = Object.fromEntries(providers.map((name) => [name, { type: 'object' }]))
   if (own) properties[provider] = own
+  // Every provider's: the resources the functions use, declared once (resources.ts).
+  properties.resources = resourcesSchema(providers, provider, resources.own, resources.spellings)
   // Every provider's: the security of every route (each route may say otherwise), and the API keys by name.
   properties.http = {
     type: 'object',
@@ -212,12 +216,14 @@ export function customSchema(provider: string, providers: readonly string[], own
  * `functions.<name>.polycloud: false` keeps a function native (its handler and events untouched);
  * `functions.<name>.excludeFrom: [cloudflare]` leaves it out of the deploys to those providers (for a trigger a
  * provider cannot honour, such as a topic on Cloudflare), each provider named as `provider.name` or as its handlers'
- * `context.provider` names it (`google` or `gcp`).
+ * `context.provider` names it (`google` or `gcp`); `functions.<name>.uses: [uploads]` names the declared resources
+ * its code uses.
  */
 export function functionSchema(providers: readonly string[]): Json {
   return {
     properties: {
       polycloud: { type: 'boolean' },
+      uses: USES_SCHEMA,
       excludeFrom: { type: 'array', items: { enum: [...providers] }, uniqueItems: true, minItems: 1 },
     },
   }

@@ -48,10 +48,14 @@ describe('serverless/plugin: serverless package', function () {
         'GET /greetings/{name}',
         'GET /hello',
         'GET /me',
+        'GET /thumbnails/{key}',
+        'GET /uploads/{key}',
         'HEAD /fail',
         'HEAD /greetings/{name}',
         'HEAD /hello',
         'HEAD /me',
+        'HEAD /thumbnails/{key}',
+        'HEAD /uploads/{key}',
         'OPTIONS /greetings/{name}',
         'POST /quotes',
         'POST /uploads',
@@ -127,7 +131,43 @@ describe('serverless/plugin: serverless package', function () {
       expect(entry).to.include("import { apiGatewayV2 } from '@polycloud/aws/api-gateway-v2'")
       expect(entry).to.include('createLambdaHttpHandler(portable, [apiGatewayV2], "handlers/hello.default")')
       const orders = readFileSync(join(ROOT, '.polycloud/aws/orders.js'), 'utf8')
-      expect(orders).to.include('createLambdaEventHandler(portable, [sqs], "handlers/orders.default")')
+      expect(orders).to.include('createLambdaEventHandler(withResources(portable, awsResources(), ["alerts"]), [sqs], "handlers/orders.default")')
+    })
+
+    it("gives each function that uses resources a role of its own, scoped to its resources' ARNs; the others osls's shared role, which no longer reads the queue", () => {
+      const resources = template.Resources
+      const role = (fn: string) => (resources[`${fn}LambdaFunction`]?.Properties as { Role: unknown }).Role
+      expect(role('Hello')).to.deep.equal({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] })
+      expect(role('Orders')).to.deep.equal({ 'Fn::GetAtt': ['PolycloudRoleOrders', 'Arn'] })
+      const statements = (id: string) => (resources[id]?.Properties as { Policies: Array<{ PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown[] }> } }> }).Policies[0]!.PolicyDocument.Statement
+      const actions = (id: string) => statements(id).flatMap((statement) => statement.Action.map((action) => `${action} ${JSON.stringify(statement.Resource)}`))
+      const uploads = '[{"Fn::Sub":"arn:${AWS::Partition}:s3:::polycloud-demo-dev-uploads/*"}]'
+      expect(actions('PolycloudRoleOrders').filter((action) => !action.startsWith('logs:'))).to.deep.equal([
+        'sns:Publish [{"Ref":"SNSTopicPolyclouddemodevalerts"}]',
+        'sqs:ReceiveMessage [{"Fn::GetAtt":["PolycloudQueueOrders","Arn"]}]',
+        'sqs:DeleteMessage [{"Fn::GetAtt":["PolycloudQueueOrders","Arn"]}]',
+        'sqs:GetQueueAttributes [{"Fn::GetAtt":["PolycloudQueueOrders","Arn"]}]',
+      ])
+      for (const fn of ['Uploads', 'Downloads', 'Thumbnails']) {
+        expect(actions(`PolycloudRole${fn}`).filter((action) => !action.startsWith('logs:')), fn).to.deep.equal([
+          `s3:GetObject ${uploads}`,
+          `s3:PutObject ${uploads}`,
+          `s3:DeleteObject ${uploads}`,
+          's3:ListBucket [{"Fn::Sub":"arn:${AWS::Partition}:s3:::polycloud-demo-dev-uploads"}]',
+        ])
+      }
+      expect(actions('PolycloudRoleThumbnails').filter((action) => action.startsWith('logs:PutLogEvents'))).to.deep.equal([
+        'logs:PutLogEvents [{"Fn::Sub":"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/polycloud-demo-dev-thumbnails:*:*"}]',
+      ])
+      // The shared role: the log groups, nothing of the queue, the topic or the bucket.
+      expect(actions('IamRoleLambdaExecution').every((action) => action.startsWith('logs:'))).to.equal(true)
+    })
+
+    it("hands each function its resources' addresses in POLYCLOUD_RESOURCES, as CloudFormation resolves them", () => {
+      const variables = (fn: string) => ((template.Resources[`${fn}LambdaFunction`]?.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables)
+      expect(variables('Orders')).to.deep.include({ ALERT_THRESHOLD: '1000', POLYCLOUD_RESOURCES: { 'Fn::Sub': ['{"alerts":{"kind":"topic","arn":"${R0}"}}', { R0: { Ref: 'SNSTopicPolyclouddemodevalerts' } }] } })
+      expect(variables('Thumbnails').POLYCLOUD_RESOURCES).to.equal('{"uploads":{"kind":"bucket","name":"polycloud-demo-dev-uploads"}}')
+      expect(variables('Hello')).to.not.have.property('POLYCLOUD_RESOURCES')
     })
 
     it('runs on nodejs22.x with source maps: a .map beside each bundle, read when a stack is formatted, not by --enable-source-maps', () => {
@@ -162,7 +202,7 @@ describe('serverless/plugin: serverless package', function () {
     expect(api.BinaryMediaTypes).to.deep.equal(['*/*'])
     const methods = ofType(template, 'AWS::ApiGateway::Method').map(([, method]) => method.HttpMethod).sort()
     // A REST API answers HEAD on a GET-only resource with 403: every GET method has a HEAD method too.
-    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'POST', 'PUT'])
+    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'POST', 'PUT'])
     expect(ofType(template, 'AWS::ApiGatewayV2::Api')).to.have.length(0)
   })
 

@@ -96,4 +96,101 @@ describe('serverless/model', () => {
       { at: 'functions.b.events[0]', key: 'timer', owners: ['azure'] },
     ])
   })
+
+  describe('resources, declared once and used by logical name', () => {
+    const handler = 'handlers/hello.default'
+    const declared = { uploads: 'bucket', orders: { kind: 'queue', maxReceiveCount: 3 }, alerts: 'topic', archive: { kind: 'bucket', name: 'acme-archive', existing: true, azure: { tier: 'cool' } } }
+    const read = (functions: Record<string, FunctionConfig>, resources: unknown = declared, on: ReaderProvider = provider) =>
+      readService(input(functions, { polycloud: { resources } }), on)
+
+    it('reads each declaration: kind, deployed name (<service>-<stage>-<name> unless named), existing, queue settings, the active provider\'s own block', () => {
+      const model = read({})
+      expect(model.resources.map((resource) => [resource.name, resource.kind, resource.deployedName, resource.existing])).to.deep.equal([
+        ['uploads', 'bucket', 'shop-dev-uploads', false],
+        ['orders', 'queue', 'shop-dev-orders', false],
+        ['alerts', 'topic', 'shop-dev-alerts', false],
+        ['archive', 'bucket', 'acme-archive', true],
+      ])
+      expect(model.resources[1]).to.deep.include({ at: 'custom.polycloud.resources.orders', fifo: false, maxReceiveCount: 3, options: {} })
+      expect(model.resources[3]?.options).to.deep.equal({ tier: 'cool' })
+      expect(Object.isFrozen(model.resources[0])).to.equal(true)
+    })
+
+    it("resolves a function's uses to the declarations, in its order; none: an empty list", () => {
+      const model = read({ a: { handler, uses: ['orders', 'uploads'] }, b: { handler } })
+      expect(model.functions[0]?.resources.map((resource) => resource.name)).to.deep.equal(['orders', 'uploads'])
+      expect(model.functions[0]?.resources[0]).to.equal(model.resources[1])
+      expect(model.functions[1]?.resources).to.deep.equal([])
+      expect(model.functions[0]?.settings).to.deep.equal({})
+    })
+
+    it('refuses a name in uses that nothing declares, with the nearest declared name', () => {
+      expect(() => read({ a: { handler, uses: ['uploads', 'upload'] } })).to.throw(
+        ConfigError,
+        'functions.a.uses[1]: "upload" is not declared in custom.polycloud.resources; did you mean "uploads"? (declared: uploads, orders, alerts, archive)',
+      )
+      expect(() => read({ a: { handler, uses: ['cache'] } }, null)).to.throw(ConfigError, 'functions.a.uses[0]: "cache" is not declared: declare it under custom.polycloud.resources (cache: bucket, queue or topic)')
+      expect(() => read({ a: { handler, uses: ['jobs'] } }, { jobs: { kind: 'queue', fifo: true } })).to.throw(ConfigError, /^functions\.a\.uses\[0\]: "jobs" is a FIFO queue, which queue\(\)\.send cannot send to yet/)
+    })
+
+    it('refuses declarations the clouds cannot name, and settings of another kind', () => {
+      expect(() => read({}, { Uploads: 'bucket' })).to.throw(ConfigError, /^custom\.polycloud\.resources\.Uploads: a resource's logical name is lower-case letters/)
+      expect(() => read({}, { uploads: 'blob' })).to.throw(ConfigError, 'custom.polycloud.resources.uploads: is a bucket, a queue, a topic (written "uploads: bucket", or { kind: bucket, ... }), not "blob"')
+      expect(() => read({}, { uploads: { kind: 'bucket', fifo: true } })).to.throw(ConfigError, "custom.polycloud.resources.uploads.fifo: is a queue's setting, not a bucket's")
+      const long = 'x'.repeat(40)
+      expect(() => readService(input({}, { service: 'a-very-long-service-name', polycloud: { resources: { [long]: 'bucket' } } }), provider)).to.throw(
+        ConfigError,
+        /^custom\.polycloud\.resources\.x+: would be deployed as "a-very-long-service-name-dev-x+" \(<service>-<stage>-<name>\), which is not a bucket name every cloud takes/,
+      )
+      expect(() => read({}, { uploads: { kind: 'bucket', name: 'Bad_Bucket' } })).to.throw(ConfigError, /^custom\.polycloud\.resources\.uploads: name "Bad_Bucket" is not a bucket name/)
+    })
+
+    it('links an event naming a declared resource to it: its deployed name, existing and queue settings are the declaration\'s', () => {
+      const model = read({
+        consumer: { handler, events: [{ fromQueue: 'orders' }] },
+        subscriber: { handler, events: [{ topic: 'alerts' }] },
+        images: { handler, events: [{ bucket: { name: 'uploads', prefix: 'images/' } }, { bucket: 'archive' }] },
+      })
+      const [consumer, subscriber, images] = model.functions
+      expect(consumer?.events[0]).to.deep.include({ kind: 'queue', name: 'orders', maxReceiveCount: 3, fifo: false, resource: model.resources[1] })
+      expect(subscriber?.events[0]).to.deep.include({ kind: 'topic', name: 'shop-dev-alerts', resource: model.resources[2] })
+      expect(images?.events[0]).to.deep.include({ kind: 'bucket', name: 'shop-dev-uploads', prefix: 'images/', existing: false, resource: model.resources[0] })
+      expect(images?.events[1]).to.deep.include({ name: 'acme-archive', existing: true })
+    })
+
+    it('keeps an event naming nothing declared exactly as before', () => {
+      const events = [{ fromQueue: 'jobs' }, { topic: 'news' }, { bucket: 'photos' }]
+      const model = read({ a: { handler, events: [events[0]!] }, b: { handler, events: [events[1]!] }, c: { handler, events: [events[2]!] } })
+      const before = readService(input({ a: { handler, events: [events[0]!] }, b: { handler, events: [events[1]!] }, c: { handler, events: [events[2]!] } }), provider)
+      expect(model.functions.map((fn) => fn.events)).to.deep.equal(before.functions.map((fn) => fn.events))
+      expect(model.functions[1]?.events[0]).to.deep.include({ name: 'news', resource: undefined })
+    })
+
+    it('refuses an event and a declaration that disagree: kind, fifo, maxReceiveCount, existing, an arn', () => {
+      expect(() => read({ a: { handler, events: [{ fromQueue: 'alerts' }] } })).to.throw(
+        ConfigError,
+        'functions.a.events[0].fromQueue: "alerts" is declared as a topic (custom.polycloud.resources.alerts), and fromQueue takes a queue: use "topic: alerts", or declare a queue',
+      )
+      expect(() => read({ a: { handler, events: [{ bucket: 'orders' }] } })).to.throw(ConfigError, /^functions\.a\.events\[0\]\.bucket: "orders" is declared as a queue .* use "fromQueue: orders"/)
+      expect(() => read({ a: { handler, events: [{ fromQueue: { name: 'orders', maxReceiveCount: 7 } }] } })).to.throw(ConfigError, /says maxReceiveCount 7, and custom\.polycloud\.resources\.orders 3/)
+      expect(() => read({ a: { handler, events: [{ fromQueue: { name: 'orders', fifo: true } }] } })).to.throw(ConfigError, /says fifo, and custom\.polycloud\.resources\.orders declares a standard queue/)
+      expect(() => read({ a: { handler, events: [{ bucket: { name: 'uploads', existing: true } }] } })).to.throw(ConfigError, /says existing, and custom\.polycloud\.resources\.uploads is created by the deploy/)
+      expect(() => read({ a: { handler, events: [{ topic: { name: 'alerts', arn: 'arn:aws:sns:eu-west-1:1:x' } }] } })).to.throw(ConfigError, /names the declared topic alerts, .* drop its arn/)
+    })
+
+    it('leaves out what is excluded from the provider: the declaration, and the uses naming it; an event on it is refused', () => {
+      const resources = { uploads: 'bucket', alerts: { kind: 'topic', excludeFrom: ['azure'] } }
+      const model = read({ a: { handler, uses: ['uploads', 'alerts'] } }, resources)
+      expect(model.resources.map((resource) => resource.name)).to.deep.equal(['uploads'])
+      expect(model.excludedResources).to.deep.equal(['alerts'])
+      expect(model.functions[0]?.resources.map((resource) => resource.name)).to.deep.equal(['uploads'])
+      expect(() => read({ a: { handler, events: [{ topic: 'alerts' }] } }, resources)).to.throw(ConfigError, /^functions\.a\.events\[0\]\.topic: resource "alerts" is excluded from this provider/)
+      const aws: ReaderProvider = { name: 'aws', defaultTimeout: 6, means: (name) => name === 'aws' }
+      expect(read({ a: { handler, uses: ['alerts'] } }, resources, aws).functions[0]?.resources.map((resource) => resource.name)).to.deep.equal(['alerts'])
+    })
+
+    it('refuses POLYCLOUD_RESOURCES in the environment of a function that uses resources (the plugin sets it)', () => {
+      expect(() => read({ a: { handler, uses: ['uploads'], environment: { POLYCLOUD_RESOURCES: '{}' } } })).to.throw(ConfigError, "functions.a.environment.POLYCLOUD_RESOURCES: is set by the plugin from the function's uses: remove it from the environment")
+    })
+  })
 })

@@ -14,6 +14,8 @@ export interface ServiceOptions {
   readonly custom?: Record<string, unknown>
   /** `custom.polycloud.http`. */
   readonly http?: Record<string, unknown>
+  /** `custom.polycloud.resources`. */
+  readonly resources?: Record<string, unknown>
   /** `--region`. */
   readonly region?: string
   /** `resources.Resources`. */
@@ -32,7 +34,7 @@ export function modelFor(definition: ProviderDefinition, functions: Record<strin
       servicePath: options.servicePath ?? ROOT,
       provider: { name: definition.name, ...options.provider },
       functions,
-      polycloud: { ...(options.custom ? { [definition.name]: options.custom } : {}), ...(options.http ? { http: options.http } : {}) },
+      polycloud: { ...(options.custom ? { [definition.name]: options.custom } : {}), ...(options.http ? { http: options.http } : {}), ...(options.resources ? { resources: options.resources } : {}) },
       template: options.template,
     },
     readerOf(definition),

@@ -70,6 +70,7 @@ export async function startGoogle(): Promise<LocalTarget> {
       post(`${events}/v1/projects/${project}/topics/${topic}:publish`, { body: JSON.stringify({ messages }) })
 
     return {
+      resourcesPending: 'the demo\'s resources under the local Functions Framework (STORAGE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST) are wired by the Google part of issue 17',
       provider: 'google',
       url: (path) => `${routes}${path}`,
       httpLogs: () => gcpLogLines(offline.stdout()),

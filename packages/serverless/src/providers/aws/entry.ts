@@ -1,6 +1,7 @@
 /** The generated Lambda entry of a function: its portable handler wrapped with exactly the formats its events need. */
 import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import { resourcesImports, withResourcesCall } from '../../resources.js'
 import type { AwsEvents, AwsPlan } from './plan.js'
 
 /**
@@ -11,11 +12,17 @@ export const MAP_STACK_TRACES = "import '@polycloud/core/map-stack-traces'"
 
 /**
  * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
- * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`).
+ * its routes declare security, minus what API Gateway enforces: `enforcedByPlatform`; through `withResources` with
+ * the AWS driver when it uses resources).
  */
 export function lambdaEntry(fn: PlannedFunction, entryDir: string, servicePath: string, enforcedByPlatform: readonly string[] = []): string {
-  const header = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'), MAP_STACK_TRACES, ...(fn.security ? [SECURE_IMPORT] : [])]
-  const handler = securedHandler(fn, 'portable', enforcedByPlatform)
+  const header = [
+    ...entryHeader(`function ${JSON.stringify(fn.name)}`, 'aws'),
+    MAP_STACK_TRACES,
+    ...(fn.security ? [SECURE_IMPORT] : []),
+    ...(fn.resources.length > 0 ? resourcesImports('@polycloud/aws', 'awsResources') : []),
+  ]
+  const handler = withResourcesCall(fn, securedHandler(fn, 'portable', enforcedByPlatform), 'awsResources()')
   const label = JSON.stringify(fn.handlerText)
   if (fn.sources.length === 0) {
     // No events (invoked directly): every AWS format.

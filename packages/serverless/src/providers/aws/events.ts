@@ -160,34 +160,53 @@ export function scheduleRule(service: string, stage: string, fn: string, ordinal
  */
 function fromQueue(event: QueueEvent, settings: AwsSettings): EventPlan {
   let arn = event.options.arn
-  if (arn === undefined) {
+  const declared = event.resource
+  if (declared?.existing) arn = existingArn('sqs', `${declared.deployedName}${declared.fifo ? '.fifo' : ''}`)
+  else if (arn === undefined) {
     const name = event.name as string
-    const fifo = event.fifo
     const base = name.replace(/\.fifo$/, '')
-    const id = `PolycloudQueue${logicalName(base)}`
-    const queueName = `${settings.service}-${settings.stage}-${base}`
-    const suffix = fifo ? '.fifo' : ''
-    const dlq = { Type: 'AWS::SQS::Queue', Properties: { QueueName: `${queueName}-dlq${suffix}`, MessageRetentionPeriod: 1209600, ...(fifo ? { FifoQueue: true } : {}) } }
-    const queue = {
-      Type: 'AWS::SQS::Queue',
-      Properties: {
-        QueueName: `${queueName}${suffix}`,
-        VisibilityTimeout: Math.min(43200, Math.max(30, settings.timeout * 6)),
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`${id}Dlq`, 'Arn'] }, maxReceiveCount: event.maxReceiveCount ?? 5 },
-        ...(fifo ? { FifoQueue: true } : {}),
-      },
-    }
-    addResource(settings, id, queue)
-    addResource(settings, `${id}Dlq`, dlq)
-    arn = { 'Fn::GetAtt': [id, 'Arn'] }
+    const queue = { id: queueId(base), name: declared?.deployedName ?? `${settings.service}-${settings.stage}-${base}`, fifo: event.fifo, maxReceiveCount: event.maxReceiveCount }
+    for (const [id, resource] of Object.entries(queueResources(queue, settings.timeout))) addResource(settings, id, resource as Json)
+    arn = { 'Fn::GetAtt': [queue.id, 'Arn'] }
   }
   const sqs: Json = { arn, batchSize: event.batchSize ?? 10, functionResponseType: 'ReportBatchItemFailures' }
   if (event.maximumBatchingWindow !== undefined) sqs.maximumBatchingWindow = event.maximumBatchingWindow
   return { native: [{ sqs }], sources: [SQS], kinds: ['queue'] }
 }
 
+/** The logical id of the queue `<service>-<stage>-<name>` (a `fromQueue` queue, or a declared one). */
+export function queueId(name: string): string {
+  return `PolycloudQueue${logicalName(name)}`
+}
+
+/** An ARN of the stack's account and region: `arn:<partition>:<service>:<region>:<account>:<name>`. */
+export function existingArn(service: 'sqs' | 'sns', name: string): Json {
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${name}` }
+}
+
+/**
+ * A queue and its dead-letter queue (after `maxReceiveCount` receives, default 5), with a visibility timeout of six
+ * times its consumer's timeout, as AWS advises for Lambda consumers (SQS's default, 30 s, without one).
+ */
+export function queueResources(queue: { readonly id: string; readonly name: string; readonly fifo: boolean; readonly maxReceiveCount: number | undefined }, consumerTimeout: number | undefined): Json {
+  const suffix = queue.fifo ? '.fifo' : ''
+  const fifo = queue.fifo ? { FifoQueue: true } : {}
+  return {
+    [queue.id]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: `${queue.name}${suffix}`,
+        VisibilityTimeout: consumerTimeout === undefined ? 30 : Math.min(43200, Math.max(30, consumerTimeout * 6)),
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`${queue.id}Dlq`, 'Arn'] }, maxReceiveCount: queue.maxReceiveCount ?? 5 },
+        ...fifo,
+      },
+    },
+    [`${queue.id}Dlq`]: { Type: 'AWS::SQS::Queue', Properties: { QueueName: `${queue.name}-dlq${suffix}`, MessageRetentionPeriod: 1209600, ...fifo } },
+  }
+}
+
 /** Adds a resource; the same resource twice (two consumers of one queue) is fine, a different one is not. */
-function addResource(settings: AwsSettings, id: string, resource: Json): void {
+export function addResource(settings: Pick<AwsSettings, 'resources'>, id: string, resource: Json): void {
   const existing = settings.resources[id]
   if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(resource)) {
     throw new ConfigError('', `resource ${id} is already defined differently; give the queue an arn, or use the same settings everywhere`)
@@ -196,7 +215,9 @@ function addResource(settings: AwsSettings, id: string, resource: Json): void {
 }
 
 function topic(event: TopicEvent): EventPlan {
-  const sns: Json = event.options.arn !== undefined ? { arn: event.options.arn } : { topicName: event.name }
+  // osls creates a topic it knows by name only; a declared existing one is subscribed to by its ARN.
+  const existing = event.resource?.existing ? { arn: existingArn('sns', event.resource.deployedName), topicName: event.resource.deployedName } : undefined
+  const sns: Json = existing ?? (event.options.arn !== undefined ? { arn: event.options.arn } : { topicName: event.name })
   if (event.options.filterPolicy) sns.filterPolicy = event.options.filterPolicy
   return { native: [{ sns }], sources: [SNS], kinds: ['topic'] }
 }

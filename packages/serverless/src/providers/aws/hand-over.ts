@@ -4,20 +4,22 @@
  * at its generated entry with its osls events, the resources the events need join `resources.Resources`, and what
  * API Gateway enforces goes into `provider.httpApi`.
  */
-import { basename, dirname, relative } from 'node:path'
+import { createRequire } from 'node:module'
+import { basename, dirname, join, relative } from 'node:path'
 import type { Json, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
 import { manageEsbuild } from './esbuild.js'
 import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
-import { isOfflineCommand, type AwsPlan } from './plan.js'
+import { isLocalCommand, isOfflineCommand, type AwsPlan } from './plan.js'
+import { addressResources, defaultLocalAddresses, narrowSharedRole, removeBuckets, s3Remover } from './resources.js'
 import { truthfulOffline } from './serverless-offline.js'
 
 /** The framework's view of the service that the hand-over rewrites. */
 interface AwsService {
   service: {
-    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json }
-    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json }>
+    provider: { apiGateway?: Json; httpApi?: Json; environment?: Json; region?: string; compiledCloudFormationTemplate?: { Resources?: Json } }
+    functions: Record<string, { events?: Json[]; handler?: string; environment?: Json; role?: unknown }>
     custom?: { esbuild?: Json }
     resources?: { Resources?: Json }
   }
@@ -74,6 +76,57 @@ function secureHttpApi(service: AwsService['service'], plan: AwsPlan): void {
 const WATCH_IGNORED = ['.esbuild', 'dist', 'node_modules', '.build']
 
 /**
+ * Each function that uses resources runs with its own role (planned with the resources); once osls has compiled the
+ * events, what it granted its shared role for those functions' queues and streams is taken out of it.
+ */
+function grantResources(serverless: unknown, plan: AwsPlan, log: ServiceContext['log']): void {
+  const { service, pluginManager } = serverless as AwsService & { pluginManager?: { hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> } }
+  for (const [name, role] of plan.roles) {
+    const config = service.functions[name]
+    if (config) config.role = role.id
+  }
+  for (const note of plan.notes) log.warning(`serverless-polycloud: ${note}`)
+  if (plan.roles.size === 0 || pluginManager === undefined) return
+  ;(pluginManager.hooks['package:compileEvents'] ??= []).push({
+    pluginName: 'PolycloudPlugin',
+    hook: () => narrowSharedRole(service.provider.compiledCloudFormationTemplate ?? {}, plan.roles.values(), plan.sharedConsumes),
+  })
+}
+
+/** The framework's parts `remove` reaches S3 with: its AWS provider's SDK v3 configuration, and where osls is. */
+interface AwsFramework {
+  config: { serverlessPath?: string }
+  getProvider?(name: string): { getAwsSdkV3Config(): Promise<object> }
+  pluginManager?: { hooks: Record<string, Array<{ pluginName: string; hook: () => unknown }>> }
+}
+
+/**
+ * After `serverless remove`, the declared buckets the stack kept (`DeletionPolicy: Retain`) are deleted when empty,
+ * with their objects under `--deleteObjects`, and kept with a warning otherwise: through osls's own AWS SDK client
+ * and credentials.
+ */
+function removeKeptBuckets(serverless: unknown, plan: AwsPlan, context: ServiceContext<AwsPlan>): void {
+  const framework = serverless as AwsFramework
+  const buckets = plan.model.resources.filter((resource) => resource.kind === 'bucket' && !resource.existing).map((resource) => resource.deployedName)
+  if (buckets.length === 0 || framework.pluginManager === undefined) return
+  ;(framework.pluginManager.hooks['after:remove:remove'] ??= []).push({
+    pluginName: 'PolycloudPlugin',
+    hook: async () => {
+      const sdk = createRequire(join(framework.config.serverlessPath ?? process.cwd(), 'index.js'))('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')
+      const s3 = new sdk.S3Client((await framework.getProvider?.('aws').getAwsSdkV3Config()) ?? {})
+      const remover = s3Remover(sdk, s3)
+      const deleteObjects = context.options.deleteObjects === true || context.options.deleteObjects === 'true'
+      try {
+        const removed = await removeBuckets(buckets, remover, deleteObjects, (line) => context.log.warning(`serverless-polycloud: ${line}`))
+        if (removed.length > 0) context.log.notice(`serverless-polycloud: removed ${removed.join(', ')}`)
+      } finally {
+        s3.destroy()
+      }
+    },
+  })
+}
+
+/**
  * Each command bundles in a folder of its own (`.esbuild/<the entries' folder>`, unless the service sets
  * `custom.esbuild.outputWorkFolder`): serverless-esbuild deletes its whole work folder after `package`, and
  * `invoke local` rebuilds in it, which would pull the bundles from under a running `serverless offline`.
@@ -100,7 +153,10 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
   const relativeDir = relative(context.servicePath, context.workDir).replaceAll('\\', '/')
   separateBuilds(service, context.workDir, context.servicePath)
   addResources(service, plan)
+  grantResources(serverless, plan, context.log)
+  if (context.command === 'remove') removeKeptBuckets(serverless, plan, context)
   secureHttpApi(service, plan)
+  addressResources(service, plan, isLocalCommand(context.command ?? '') ? defaultLocalAddresses(service.provider.region ?? plan.model.region ?? 'us-east-1') : undefined)
   const offline = isOfflineCommand(context.command ?? '')
   for (const fn of plan.functions) {
     const config = service.functions[fn.name]

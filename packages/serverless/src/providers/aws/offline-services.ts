@@ -23,6 +23,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { frameworkError, ConfigError, type FrameworkErrors } from '../../errors.js'
 import { localRetrySeconds } from '../../local.js'
 import type { Json, ServiceContext } from '../../provider.js'
+import { addressResources } from './resources.js'
 import { localModel } from './local-model.js'
 import type { LocalAws } from './local/index.js'
 import type { AwsPlan } from './plan.js'
@@ -58,7 +59,7 @@ interface Framework extends FrameworkErrors {
   service: {
     service?: string
     provider: { region?: string; stage?: string; environment?: Json }
-    functions: Record<string, { name?: string }>
+    functions: Record<string, { name?: string; environment?: Json }>
     custom?: Record<string, unknown>
   }
   pluginManager?: { plugins?: object[]; hooks: Record<string, Array<{ pluginName: string; hook: (...args: unknown[]) => unknown }>> }
@@ -182,6 +183,8 @@ async function startServices(context: ServiceContext<AwsPlan>, framework: Framew
   }
   started(aws)
   service.provider.environment = { ...service.provider.environment, ...localEnvironment(aws.endpoint) }
+  // Each function that uses resources finds them on the local services (names, queue URLs, topic ARNs).
+  addressResources(service, context.plan, aws)
   for (const line of aws.summary()) log.notice(line)
   if (settings.retrySeconds !== undefined) log.notice(`  failed deliveries are retried after ${settings.retrySeconds} s (POLYCLOUD_OFFLINE_RETRY_SECONDS)`)
   // Deliveries begin once serverless-offline's Lambda endpoint answers (it starts after this hook).

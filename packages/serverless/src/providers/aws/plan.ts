@@ -11,7 +11,9 @@ import type { FunctionModel, NativeEvent, RouteEvent, ServiceModel } from '../..
 import { planFunctions } from '../../plan.js'
 import { declaredHeads } from '../../route.js'
 import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
+import { addressing } from '../../resources.js'
 import { FUNCTION_URL_PLAN, nativePlan, neutralPlan, routeApi, scheduleRule, type AwsSettings } from './events.js'
+import { addressingValue, declareResources, deployedAddress, functionRole, ownRole, resourceStatements, type FunctionRole } from './resources.js'
 
 /** What an event becomes on AWS: the osls events of the function. */
 export type AwsEvents = Json[]
@@ -29,6 +31,17 @@ export interface AwsPlan extends ProviderPlan<AwsEvents> {
   readonly enforced: ReadonlyMap<string, readonly string[]>
   /** Whether a route is on a REST API (which then takes every media type as binary). */
   readonly rest: boolean
+  /**
+   * `POLYCLOUD_RESOURCES` of each function that uses resources, as deployed (JSON text, or an `Fn::Sub` over the
+   * resources' `Ref`s); under `serverless offline` the local services' addresses replace it.
+   */
+  readonly addressing: ReadonlyMap<string, string | Json>
+  /** The role of each function that uses resources (`PolycloudRole<Function>`, in `resources` too). */
+  readonly roles: ReadonlyMap<string, FunctionRole>
+  /** The event sources (queue, stream ARNs) the functions on osls's shared role consume: they keep them. */
+  readonly sharedConsumes: readonly unknown[]
+  /** What the package says: a function with uses whose role the service manages, and what that role must allow. */
+  readonly notes: readonly string[]
 }
 
 /** `serverless offline` and `serverless offline start`. */
@@ -95,6 +108,17 @@ export function platformCors(functions: readonly FunctionModel[], fallback: AwsS
 
 const URL_EVENT: NativeEvent = { kind: 'native', key: 'url', value: true, at: 'url', index: -1 }
 
+/** The queues and streams a function's events consume (what osls grants its shared role for them). */
+function consumedSources(fn: PlannedFunction<AwsEvents>): unknown[] {
+  return fn.events.flatMap(({ native }) =>
+    native.flatMap((osls) => {
+      const value = osls.sqs ?? osls.stream
+      if (value === undefined) return []
+      return [typeof value === 'object' && value !== null && 'arn' in value ? (value as Json).arn : value]
+    }),
+  )
+}
+
 /** The service as AWS deploys it. */
 export function awsPlan(model: ServiceModel, { command }: PlanInput): AwsPlan {
   const routes = (model.custom.routes as AwsSettings['routes'] | undefined) ?? 'http-api'
@@ -128,5 +152,26 @@ export function awsPlan(model: ServiceModel, { command }: PlanInput): AwsPlan {
     enforced.set(fn.name, own)
   }
   const rest = functions.some((fn: PlannedFunction<AwsEvents>) => fn.sources.some((source) => source.name === 'apiGatewayV1'))
-  return { model, functions, routes, resources, cors, authorizers, enforced, rest }
+  // After the events: a declared queue its consumer created keeps that consumer's visibility timeout.
+  declareResources(model.resources, resources)
+  const addressed = new Map(functions.filter((fn) => fn.resources.length > 0).map((fn) => [fn.name, addressingValue(addressing([fn], deployedAddress))]))
+  // A role per function that uses resources: exactly its resources, scoped to their ARNs (osls's shared role otherwise).
+  const roles = new Map<string, FunctionRole>()
+  const notes: string[] = []
+  const sharedConsumes: unknown[] = []
+  for (const fn of functions) {
+    const managed = ownRole(fn.model.settings, model.settings)
+    if (fn.resources.length === 0 || managed !== undefined) {
+      if (managed === undefined) sharedConsumes.push(...consumedSources(fn))
+      if (fn.resources.length > 0) {
+        const needs = fn.resources.flatMap(resourceStatements).map((statement) => `${(statement.Action as string[]).join(', ')} on ${JSON.stringify(statement.Resource)}`)
+        notes.push(`functions.${fn.name} uses resources and runs with the role the service gives it (${JSON.stringify(managed)}): Polycloud adds nothing to it; it must allow ${needs.join('; ')}`)
+      }
+      continue
+    }
+    const role = functionRole(fn, { service: model.service, stage: model.stage, provider: model.settings })
+    roles.set(fn.name, role)
+    resources[role.id] = role.role
+  }
+  return { model, functions, routes, resources, cors, authorizers, enforced, rest, addressing: addressed, roles, sharedConsumes, notes }
 }

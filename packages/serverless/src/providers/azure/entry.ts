@@ -5,6 +5,7 @@
  */
 import { SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, securedHandler } from '../../entry.js'
 import type { EntryContext, EntryFile } from '../../provider.js'
+import { resourcesImports, withResourcesCall } from '../../resources.js'
 import type { AzureTrigger } from './events.js'
 import type { AzurePlan } from './plan.js'
 
@@ -39,14 +40,17 @@ export function appEntry(plan: AzurePlan, entryDir: string, servicePath: string)
     ...(registered.some(({ trigger }) => trigger.filter) ? ["import { onlyBlobs } from '@polycloud/azure/blob-filter'"] : []),
     ...functions.map((fn) => importHandler(fn.handler, entryDir, servicePath, local.get(fn.name))),
     ...(functions.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
+    ...(functions.some((fn) => fn.resources.length > 0) ? resourcesImports('@polycloud/azure', 'azureResources') : []),
     '',
   ]
+  // One driver for the app; each function's `uses` limits what its code reaches.
+  if (functions.some((fn) => fn.resources.length > 0)) lines.push('const resources = azureResources()')
   // A function's handler behind its routes' security, once for all its HTTP triggers.
   for (const fn of functions) {
-    if (!fn.security) continue
+    if (!fn.security && fn.resources.length === 0) continue
     const raw = local.get(fn.name) as string
-    lines.push(`const ${raw}Secured = ${securedHandler(fn, raw)}`)
-    local.set(fn.name, `${raw}Secured`)
+    lines.push(`const ${raw}Wrapped = ${withResourcesCall(fn, securedHandler(fn, raw), 'resources')}`)
+    local.set(fn.name, `${raw}Wrapped`)
   }
   // Each timer is one Azure function of one cron event: the declared schedule it reports, in the functions' order.
   const schedules = new Map(functions.map((fn) => [fn.name, declaredSchedules(fn)]))

@@ -9,6 +9,7 @@ import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
 import { declaredHeads } from '../../route.js'
 import type { Json, Logger, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
+import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { lastRetired, nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
 import { azureFunctionName, checkFunctionName, neutralPlan, type AzureTrigger } from './events.js'
 
@@ -56,8 +57,25 @@ export interface AzurePlan extends ProviderPlan<AzureTrigger> {
   readonly custom: AzureCustom
   /** The app-wide settings, and what they adjusted (said by `package`); computed on first use. */
   settings(): { readonly settings: AppSettings; readonly notes: readonly string[] }
-  /** The app settings of the functions' environment (one set for the app); computed on first use. */
+  /**
+   * The app settings of the functions' environment (one set for the app), with `POLYCLOUD_RESOURCES` when functions
+   * use resources (every resource any function uses: each function's `uses`, in the entry, limits its code);
+   * computed on first use.
+   */
   environment(): Readonly<Record<string, string>>
+  /** Each resource the functions use, addressed as the Azure driver reads it (container, queue, topic, connection). */
+  addressing(): Readonly<Record<string, Json>>
+}
+
+/**
+ * A declared resource as the Azure driver addresses it: a container of the app's storage account, a Storage queue,
+ * a Service Bus topic, through the connections the triggers read (the app settings the deploy writes).
+ */
+export function azureAddress(resource: ResourceDeclaration): Json {
+  if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName, connection: 'AzureWebJobsStorage' }
+  // Storage queue names are lower case (as `fromQueue` names them: storageQueueName).
+  if (resource.kind === 'queue') return { kind: 'queue', service: 'storage', name: resource.deployedName.toLowerCase().replace(/[._]/g, '-'), connection: 'AzureWebJobsStorage' }
+  return { kind: 'topic', service: 'serviceBus', name: resource.deployedName, connection: 'ServiceBusConnection' }
 }
 
 /** Every Azure function of the service, in order: one per event (`<name>`, then `<name>-1`, ...). */
@@ -103,6 +121,7 @@ export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
       return { settings: appSettings(functions, { runtime: model.runtime }, log), notes }
     }),
     environment: once(() => appEnvironment(functions)),
+    addressing: once(() => addressing(functions, azureAddress)),
   }
 }
 
@@ -184,6 +203,8 @@ export function appEnvironment(functions: ReadonlyArray<PlannedFunction<AzureTri
       setBy[key] = fn.name
     }
   }
+  const used = addressing(functions, azureAddress)
+  if (Object.keys(used).length > 0) environment[RESOURCES_VARIABLE] = JSON.stringify(used)
   return environment
 }
 

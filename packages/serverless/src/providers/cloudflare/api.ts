@@ -12,7 +12,7 @@ interface Envelope<T> {
   success?: boolean
   errors?: Array<{ code?: number; message?: string }>
   result?: T
-  result_info?: { page?: number; total_pages?: number; count?: number; per_page?: number }
+  result_info?: { page?: number; total_pages?: number; count?: number; per_page?: number; cursor?: string }
 }
 
 /** A refusal of the API: its HTTP status and Cloudflare's error codes (10000 authentication, 10007 not found, ...). */
@@ -36,6 +36,8 @@ export interface CloudflareApi {
   find<T = unknown>(path: string): Promise<T | undefined>
   /** Every item of a paged list (`page` / `per_page`). */
   list<T = unknown>(path: string): Promise<T[]>
+  /** Every item of a list paged by cursor (`cursor` / `per_page`, the next cursor in `result_info.cursor`). */
+  listByCursor<T = unknown>(path: string, perPage: number): Promise<T[]>
 }
 
 /** The credentials deploy, remove and info need, from the environment; a clear error when one is missing. */
@@ -112,6 +114,18 @@ export function cloudflareApi(options: { readonly token: string; readonly accoun
         items.push(...result)
         const info = answer?.result_info
         if (result.length === 0 || info?.total_pages === undefined || page >= info.total_pages) break
+      }
+      return items
+    },
+    async listByCursor<T>(path: string, perPage: number): Promise<T[]> {
+      const items: T[] = []
+      let cursor: string | undefined
+      for (let page = 0; page < 100_000; page++) {
+        const separator = path.includes('?') ? '&' : '?'
+        const answer = await send<T[]>('GET', `${path}${separator}per_page=${perPage}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, undefined, false)
+        items.push(...(answer?.result ?? []))
+        cursor = answer?.result_info?.cursor || undefined
+        if (cursor === undefined) break
       }
       return items
     },

@@ -218,9 +218,14 @@ export async function deployCommand(context: ServiceContext<CloudflarePlan>): Pr
   const createdQueues = new Set(previous.queues)
   const createdBuckets = new Set(previous.buckets)
 
-  // Queues: dead-letter queues before the queues whose consumers name them.
+  // Queues: dead-letter queues before the queues whose consumers name them; then those the code sends to.
   const queues = await queuesByName(api)
-  const needed = [...manifest.deadLetterQueues, ...manifest.queues.map((queue) => queue.name)]
+  for (const producer of manifest.producers) {
+    if (producer.existing && !queues.has(producer.name)) {
+      throw new ProviderError(`queue ${producer.name} does not exist on the account`, 'create it, or drop "existing: true" from its declaration so that deploy creates it')
+    }
+  }
+  const needed = [...manifest.deadLetterQueues, ...manifest.queues.map((queue) => queue.name), ...manifest.producers.map((queue) => queue.name)]
   for (const name of [...new Set(needed)]) {
     if (queues.has(name)) continue
     const created = await api.request<Queue>('POST', `/accounts/${api.account}/queues`, { queue_name: name })
@@ -379,12 +384,22 @@ export async function removeCommand(context: ServiceContext<CloudflarePlan>): Pr
     await api.request('DELETE', `/accounts/${api.account}/queues/${queue.queue_id}`)
     removed.push(`queue ${name}`)
   }
+  // A bucket that still holds objects is kept: deleting data is the user's decision (--deleteObjects).
+  const deleteObjects = context.options.deleteObjects === true || context.options.deleteObjects === 'true'
   for (const name of record.buckets) {
+    const bucket = `/accounts/${api.account}/r2/buckets/${encodeURIComponent(name)}`
+    if ((await api.find(bucket)) === undefined) continue
+    const objects = await api.listByCursor<{ key: string }>(`${bucket}/objects`, 1000)
+    if (objects.length > 0 && !deleteObjects) {
+      context.log.warning(`serverless-polycloud: R2 bucket ${name} was kept: it still holds ${objects.length} object(s); serverless remove --deleteObjects deletes them with the bucket`)
+      continue
+    }
+    for (const object of objects) await api.request('DELETE', `${bucket}/objects/${object.key.split('/').map(encodeURIComponent).join('/')}`)
     try {
-      await api.request('DELETE', `/accounts/${api.account}/r2/buckets/${encodeURIComponent(name)}`)
-      removed.push(`R2 bucket ${name}`)
+      await api.request('DELETE', bucket)
+      removed.push(`R2 bucket ${name}${objects.length > 0 ? ` and its ${objects.length} object(s)` : ''}`)
     } catch (error) {
-      // A bucket that still holds objects is kept: deleting data is the user's decision.
+      // Written to since it was listed: kept, as the API refused.
       if (!(error instanceof ProviderError)) throw error
       context.log.warning(`serverless-polycloud: R2 bucket ${name} was kept: ${error.message.split('\n')[0]}`)
     }

@@ -5,6 +5,7 @@
  */
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import { resourcesImports, withResourcesCall } from '../../resources.js'
 import type { CloudflareTrigger } from './events.js'
 import type { CloudflarePlan } from './plan.js'
 
@@ -29,8 +30,10 @@ export function serviceEntry(
     `import { createServiceWorker } from '@polycloud/cloudflare/service'`,
     ...imports,
     ...(served.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
+    ...(served.some((fn) => fn.resources.length > 0) ? resourcesImports('@polycloud/cloudflare', 'cloudflareResources') : []),
   ]
-  const declarations: string[] = []
+  // One driver for the Worker; each function's `uses` limits what its code reaches.
+  const declarations: string[] = served.some((fn) => fn.resources.length > 0) ? ['const resources = cloudflareResources()'] : []
   const routes: string[] = []
   const crons: string[] = []
   const queues: string[] = []
@@ -40,7 +43,7 @@ export function serviceEntry(
     const vars = functionVars(fn, options.providerEnvironment)
     const fields = [
       `name: ${JSON.stringify(fn.name)}`,
-      `handler: ${securedHandler(fn, `handler${index}`)}`,
+      `handler: ${withResourcesCall(fn, securedHandler(fn, `handler${index}`), 'resources')}`,
       `sources: [${fn.sources.map((source) => source.name).join(', ')}]`,
       `timeoutSeconds: ${fn.timeout}`,
       ...(Object.keys(vars).length > 0 ? [`vars: ${JSON.stringify(vars)}`] : []),

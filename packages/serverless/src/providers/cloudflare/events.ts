@@ -173,7 +173,7 @@ export function neutralPlan(event: NeutralEvent, fn: string, names: CloudflareNa
       return {
         sources: [QUEUE],
         kinds: ['queue'],
-        native: { type: 'queue', queue: queueSpec(`${prefix}-${name}`, event), binding: bindingName('QUEUE', name), alias: name },
+        native: { type: 'queue', queue: queueSpec(event.resource?.deployedName ?? `${prefix}-${name}`, event), binding: bindingName('QUEUE', name), alias: name },
       }
     }
     case 'bucket': {
@@ -186,7 +186,8 @@ export function neutralPlan(event: NeutralEvent, fn: string, names: CloudflareNa
           type: 'bucket',
           bucket: event.name,
           existing: event.existing,
-          binding: bindingName('BUCKET', event.name),
+          // A declared bucket's binding is named after its logical name, as its code names it.
+          binding: bindingName('BUCKET', event.resource?.name ?? event.name),
           queue,
           actions: R2_ACTIONS[event.on],
           prefix: event.prefix || undefined,

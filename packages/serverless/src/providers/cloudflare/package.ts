@@ -50,6 +50,7 @@ export function uploadMetadata(manifest: ServiceManifest): UploadMetadata {
   const bindings: Binding[] = [
     ...Object.entries(manifest.vars).map(([name, text]): Binding => ({ type: 'plain_text', name, text })),
     ...manifest.queues.flatMap((queue): Binding[] => (queue.binding === undefined ? [] : [{ type: 'queue', name: queue.binding, queue_name: queue.name }])),
+    ...manifest.producers.map((queue): Binding => ({ type: 'queue', name: queue.binding, queue_name: queue.name })),
     ...manifest.buckets.map((bucket): Binding => ({ type: 'r2_bucket', name: bucket.binding, bucket_name: bucket.name })),
   ]
   const { settings } = manifest
@@ -65,7 +66,7 @@ export function uploadMetadata(manifest: ServiceManifest): UploadMetadata {
 /** wrangler's configuration for the same Worker (https://developers.cloudflare.com/workers/wrangler/configuration/). */
 export function wranglerConfig(manifest: ServiceManifest): Record<string, unknown> {
   const { settings } = manifest
-  const producers = manifest.queues.filter((queue) => queue.binding !== undefined).map((queue) => ({ binding: queue.binding, queue: queue.name }))
+  const producers = [...manifest.queues.filter((queue) => queue.binding !== undefined), ...manifest.producers].map((queue) => ({ binding: queue.binding, queue: queue.name }))
   return {
     name: manifest.script,
     main: manifest.main,
@@ -80,17 +81,21 @@ export function wranglerConfig(manifest: ServiceManifest): Record<string, unknow
       : {}),
     ...(Object.keys(manifest.vars).length > 0 ? { vars: manifest.vars } : {}),
     ...(manifest.crons.length > 0 ? { triggers: { crons: manifest.crons } } : {}),
-    ...(manifest.queues.length > 0
+    ...(manifest.queues.length > 0 || producers.length > 0
       ? {
           queues: {
             ...(producers.length > 0 ? { producers } : {}),
-            consumers: manifest.queues.map((queue) => ({
-              queue: queue.name,
-              max_batch_size: queue.batchSize,
-              max_batch_timeout: queue.maxWaitMs / 1000,
-              max_retries: queue.maxRetries,
-              dead_letter_queue: queue.deadLetterQueue,
-            })),
+            ...(manifest.queues.length > 0
+              ? {
+                  consumers: manifest.queues.map((queue) => ({
+                    queue: queue.name,
+                    max_batch_size: queue.batchSize,
+                    max_batch_timeout: queue.maxWaitMs / 1000,
+                    max_retries: queue.maxRetries,
+                    dead_letter_queue: queue.deadLetterQueue,
+                  })),
+                }
+              : {}),
           },
         }
       : {}),

@@ -8,7 +8,8 @@ import { ConfigError } from '../../errors.js'
 import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
 import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
-import { neutralPlan, scriptName, type CloudflareTrigger, type QueueSpec, type R2Action } from './events.js'
+import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
+import { bindingName, neutralPlan, scriptName, type CloudflareTrigger, type QueueSpec, type R2Action } from './events.js'
 
 /** The file name of the Worker's main module. */
 export const MAIN_MODULE = 'worker.mjs'
@@ -70,6 +71,14 @@ export interface ConsumedQueue extends QueueSpec {
   readonly alias: string | undefined
 }
 
+/** A queue the Worker's code sends to (a declared queue it uses) and does not consume. */
+export interface ProducedQueue {
+  readonly name: string
+  readonly binding: string
+  /** It exists already: deploy neither creates nor deletes it. */
+  readonly existing: boolean
+}
+
 export interface BucketManifest {
   readonly name: string
   readonly existing: boolean
@@ -96,6 +105,8 @@ export interface ServiceManifest {
   /** The Worker's Cron Triggers, each once. */
   readonly crons: readonly string[]
   readonly queues: readonly ConsumedQueue[]
+  /** The declared queues the code sends to that the Worker does not consume (its consumed queues have bindings too). */
+  readonly producers: readonly ProducedQueue[]
   readonly deadLetterQueues: readonly string[]
   readonly buckets: readonly BucketManifest[]
 }
@@ -103,15 +114,49 @@ export interface ServiceManifest {
 export interface CloudflarePlan extends ProviderPlan<CloudflareTrigger> {
   /** The Worker's name: `<service>-<stage>`. */
   readonly script: string
-  /** Its plain-text vars: `provider.environment` (a function's own variables are in its entry). */
+  /**
+   * Its plain-text vars: `provider.environment` (a function's own variables are in its entry), and
+   * `POLYCLOUD_RESOURCES` when functions use resources: every used resource's binding (one Worker serves every
+   * function; each function's `uses`, in the entry, limits what its code reaches).
+   */
   readonly vars: Readonly<Record<string, string>>
   readonly settings: CloudflareSettings
   /** What the Worker is made of, checked against the plan's limits; computed on first use. */
   manifest(): ServiceManifest
 }
 
+/** A declared resource's binding: `BUCKET_<NAME>` or `QUEUE_<NAME>` of its logical name. */
+export function resourceBinding(resource: ResourceDeclaration): string {
+  return bindingName(resource.kind === 'bucket' ? 'BUCKET' : 'QUEUE', resource.name)
+}
+
+/** Compatibility flags under which a Worker has AsyncLocalStorage (`@polycloud/resources` finds each call's invocation with it). */
+const ALS_FLAGS = ['nodejs_als', 'nodejs_compat', 'nodejs_compat_v2']
+
+/**
+ * The settings with what the service's resources need: `nodejs_als` when a function uses resources (unless a flag
+ * that provides AsyncLocalStorage is set already).
+ */
+function withResourceFlags(settings: CloudflareSettings, usesResources: boolean): CloudflareSettings {
+  if (!usesResources || settings.compatibilityFlags.some((flag) => ALS_FLAGS.includes(flag))) return settings
+  return { ...settings, compatibilityFlags: [...settings.compatibilityFlags, 'nodejs_als'] }
+}
+
+/** Refuses what Cloudflare has no equivalent of among the declared resources: topics, by name. */
+function checkResources(model: ServiceModel): void {
+  for (const resource of model.resources) {
+    if (resource.kind === 'topic') {
+      throw new ConfigError(
+        resource.at,
+        'Cloudflare has no pub/sub topics (no fan-out of one message to several subscribers): keep the topic off Cloudflare with "excludeFrom: [cloudflare]" on it (its users then find it not declared there), or send to a queue',
+      )
+    }
+  }
+}
+
 /** The service as Cloudflare runs it. */
 export function cloudflarePlan(model: ServiceModel, _input: PlanInput): CloudflarePlan {
+  checkResources(model)
   const names = { service: model.service, stage: model.stage }
   const functions = planFunctions<CloudflareTrigger>(model, {
     title: 'Cloudflare',
@@ -119,12 +164,14 @@ export function cloudflarePlan(model: ServiceModel, _input: PlanInput): Cloudfla
     // Native events (serverless-cloudflare-workers' `http`) are not served: the plugin answers with its message.
     event: (event, fn) => (event.kind === 'native' ? undefined : neutralPlan(event, fn.name, names)),
   })
+  const used = addressing(functions, (resource) => ({ kind: resource.kind, binding: resourceBinding(resource) }))
+  const usesResources = Object.keys(used).length > 0
   const plan: CloudflarePlan = {
     model,
     functions,
     script: scriptName(names),
-    vars: model.environment,
-    settings: cloudflareSettings(model.custom),
+    vars: usesResources ? { ...model.environment, [RESOURCES_VARIABLE]: JSON.stringify(used) } : model.environment,
+    settings: withResourceFlags(cloudflareSettings(model.custom), usesResources),
     manifest: once(() => describeService(plan)),
   }
   return plan
@@ -202,6 +249,24 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
   if (settings.cpuMs !== undefined && limits.cpuMs === undefined) {
     throw new ConfigError('custom.polycloud.cloudflare.cpuMs', 'a CPU limit can be set on Workers Paid only (Workers Free: 10 ms per invocation); set plan: paid if the account is on it')
   }
+  // The declared resources the code uses: buckets bound (created unless existing), queues bound as producers.
+  const producers: ProducedQueue[] = []
+  const declared = new Map(plan.functions.flatMap((fn) => fn.resources.map((resource) => [resource.name, resource] as const)))
+  for (const resource of declared.values()) {
+    const binding = resourceBinding(resource)
+    if (resource.kind === 'bucket') {
+      const bucket = buckets.get(resource.deployedName) ?? { name: resource.deployedName, existing: resource.existing, binding, notifications: [] }
+      buckets.set(resource.deployedName, bucket)
+    } else if (!queues.some((queue) => queue.name === resource.deployedName)) {
+      producers.push({ name: resource.deployedName, binding, existing: resource.existing })
+    }
+  }
+  const bindings = new Map<string, string>()
+  for (const { binding, name } of [...buckets.values(), ...queues.flatMap((queue) => (queue.binding === undefined ? [] : [{ binding: queue.binding, name: queue.name }])), ...producers]) {
+    const other = bindings.get(binding)
+    if (other !== undefined && other !== name) throw new ConfigError('functions', `${other} and ${name} would both be bound as ${binding}: rename one of them`)
+    bindings.set(binding, name)
+  }
   for (const bucket of buckets.values()) checkRules(bucket)
   const deadLetterQueues = [...new Set(queues.map((queue) => queue.deadLetterQueue))]
   for (const dlq of deadLetterQueues) {
@@ -218,6 +283,7 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
     functions,
     crons,
     queues,
+    producers,
     deadLetterQueues,
     buckets: [...buckets.values()],
   }

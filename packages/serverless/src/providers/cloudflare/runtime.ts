@@ -48,6 +48,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
   const queueConsumers: Record<string, { maxBatchSize: number; maxBatchTimeout: number; maxRetries: number; deadLetterQueue: string; retryDelay?: number }> = {}
   // POLYCLOUD_OFFLINE_RETRY_SECONDS: the wait before a retried message is delivered again (Cloudflare's default: none).
   const retryDelay = localRetrySeconds()
+  for (const queue of manifest.producers) queueProducers[queue.binding] = { queueName: queue.name }
   for (const queue of manifest.queues) {
     if (queue.binding !== undefined) queueProducers[queue.binding] = { queueName: queue.name }
     queueConsumers[queue.name] = { maxBatchSize: queue.batchSize, maxBatchTimeout: queue.maxWaitMs / 1000, maxRetries: queue.maxRetries, deadLetterQueue: queue.deadLetterQueue, ...(retryDelay === undefined ? {} : { retryDelay }) }
@@ -67,7 +68,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
   // Every queue of the service, by the name written in serverless.yml and by its full name.
   const devProducers: Record<string, { queueName: string }> = {}
   const queues: Record<string, { name: string; binding: string }> = {}
-  const allQueues = [...new Set([...manifest.queues.map((queue) => queue.name), ...manifest.deadLetterQueues])]
+  const allQueues = [...new Set([...manifest.queues.map((queue) => queue.name), ...manifest.deadLetterQueues, ...manifest.producers.map((queue) => queue.name)])]
   allQueues.forEach((name, index) => {
     const binding = `QUEUE_${index}`
     devProducers[binding] = { queueName: name }

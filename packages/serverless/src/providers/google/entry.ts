@@ -5,6 +5,7 @@
  */
 import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
+import { resourcesImports, withResourcesCall } from '../../resources.js'
 import type { GoogleEvent } from './events.js'
 import { ROUTER_ENTRY, type CloudFunctionSpec, type GooglePlan } from './plan.js'
 
@@ -36,7 +37,12 @@ export function functionEntry(
   jobs: readonly string[] = [],
   queues: Readonly<Record<string, string>> = {},
 ): string {
-  const lines = [...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'), importHandler(fn.handler, entryDir, servicePath), ...(fn.security ? [SECURE_IMPORT] : [])]
+  const lines = [
+    ...entryHeader(`function ${JSON.stringify(fn.name)}`, 'google'),
+    importHandler(fn.handler, entryDir, servicePath),
+    ...(fn.security ? [SECURE_IMPORT] : []),
+    ...(fn.resources.length > 0 ? resourcesImports(ADAPTER, 'gcpResources') : []),
+  ]
   // An HTTP function whose events are all routes needs no push endpoint code.
   const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
   lines.push(`import { ${register} } from '${ADAPTER}/register'`)
@@ -67,6 +73,7 @@ export function functionEntry(
       'const filtered = onlyObjects(portable, RULES)',
     )
   }
+  handler = withResourcesCall(fn, handler, 'gcpResources()')
   lines.push('', `${register}(${JSON.stringify(fn.name)}, ${handler}, [${names.join(', ')}])`, '')
   return lines.join('\n')
 }
@@ -86,10 +93,16 @@ export function routerEntry(
     const fn = functions.find((candidate) => candidate.name === route.function) as PlannedFunction<GoogleEvent>
     const local = `handler${locals.size}`
     lines.push(importHandler(fn.handler, entryDir, servicePath, local))
-    if (fn.security) secured.push(`const ${local}Secured = ${securedHandler(fn, local)}`)
-    locals.set(route.function, fn.security ? `${local}Secured` : local)
+    const wrapped = fn.security !== undefined || fn.resources.length > 0
+    if (wrapped) secured.push(`const ${local}Wrapped = ${withResourcesCall(fn, securedHandler(fn, local), 'resources')}`)
+    locals.set(route.function, wrapped ? `${local}Wrapped` : local)
   }
-  if (secured.length > 0) lines.push(SECURE_IMPORT)
+  const routed = router.routes.map((route) => functions.find((candidate) => candidate.name === route.function) as PlannedFunction<GoogleEvent>)
+  if (routed.some((fn) => fn.security)) lines.push(SECURE_IMPORT)
+  if (routed.some((fn) => fn.resources.length > 0)) {
+    lines.push(...resourcesImports(ADAPTER, 'gcpResources'))
+    secured.unshift('const resources = gcpResources()')
+  }
   lines.push(`import { registerRoutes } from '${ADAPTER}/register'`, `import { gcpHttp } from '${ADAPTER}/http'`, '', ...secured, `registerRoutes(${JSON.stringify(ROUTER_ENTRY)}, [`)
   for (const route of router.routes) {
     lines.push(`  { method: ${JSON.stringify(route.method)}, path: ${JSON.stringify(route.path)}, name: ${JSON.stringify(route.functionId)}, handler: ${locals.get(route.function)} },`)

@@ -148,7 +148,7 @@ function queue(event: QueueEvent, settings: MappingSettings): GooglePlan {
   }
   const fifo = event.fifo
   const base = name.replace(/\.fifo$/, '')
-  const topic = `${settings.service}-${settings.stage}-${base}`
+  const topic = event.resource?.deployedName ?? `${settings.service}-${settings.stage}-${base}`
   checkTopic(`${topic}-dlq`)
   return {
     native: { type: 'queue', name, topic, deadLetterTopic: `${topic}-dlq`, maxDeliveryAttempts: attempts, ordered: fifo },

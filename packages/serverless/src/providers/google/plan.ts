@@ -16,6 +16,7 @@ import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
 import { mappedRegionNote, regionFor } from '../../regions.js'
 import type { Kind, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
+import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
 import { FIRESTORE_WRITTEN, MESSAGE_PUBLISHED, neutralPlan, type GoogleEvent } from './events.js'
 
@@ -163,13 +164,28 @@ export function platformEnvironment(timeout: number): Record<string, string> {
   return { NODE_ENV: 'production', NODE_OPTIONS: '--enable-source-maps', POLYCLOUD_TIMEOUT_SECONDS: String(timeout) }
 }
 
+/**
+ * A declared resource as the Google driver addresses it: a Cloud Storage bucket by name, a queue by its Pub/Sub
+ * topic (a queue is a topic with a push subscription on Google), a topic by its id.
+ */
+export function googleAddress(resource: ResourceDeclaration): { readonly kind: string; readonly [field: string]: string } {
+  if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName }
+  return { kind: resource.kind, topic: resource.deployedName }
+}
+
+/** `POLYCLOUD_RESOURCES` of functions that run in one process (one function, or the routing function's routes). */
+function resourcesEnvironment(functions: ReadonlyArray<PlannedFunction<GoogleEvent>>): Record<string, string> {
+  const used = addressing(functions, googleAddress)
+  return Object.keys(used).length === 0 ? {} : { [RESOURCES_VARIABLE]: JSON.stringify(used) }
+}
+
 function environmentOf(fn: PlannedFunction<GoogleEvent>): Record<string, string> {
   for (const name of Object.keys(fn.environment)) {
     if (RESERVED_ENV.has(name) || name.startsWith('X_GOOGLE_') || name.startsWith('CLOUD_RUN_')) {
       throw new ConfigError(`functions.${fn.name}.environment.${name}`, 'is set by Cloud Functions itself and cannot be set')
     }
   }
-  return { ...fn.environment, ...platformEnvironment(fn.timeout) }
+  return { ...fn.environment, ...resourcesEnvironment([fn]), ...platformEnvironment(fn.timeout) }
 }
 
 function memoryOf(memorySize: number | undefined): string | undefined {
@@ -320,7 +336,7 @@ function routerEnvironment(functions: ReadonlyArray<PlannedFunction<GoogleEvent>
       owners[name] = fn.name
     }
   }
-  return { ...environment, ...platformEnvironment(Math.max(...functions.map((fn) => fn.timeout))) }
+  return { ...environment, ...resourcesEnvironment(functions), ...platformEnvironment(Math.max(...functions.map((fn) => fn.timeout))) }
 }
 
 /** Cloud Functions gen 2 limits checked at package time. */

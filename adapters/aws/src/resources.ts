@@ -3,13 +3,14 @@
  * function that declares resources wires it: `withResources(handler, awsResources(), ['uploads'])`. Nothing is loaded
  * until a resource is first used: then the client of that service (SigV4 on node:crypto, node:https with keep-alive).
  *
- * Addressing (`POLYCLOUD_RESOURCES`): `{ kind: 'bucket', name }`, `{ kind: 'queue', url }`, `{ kind: 'topic', arn }`.
+ * Addressing (`POLYCLOUD_RESOURCES`): `{ kind: 'bucket', name }`, `{ kind: 'queue', url }`, `{ kind: 'topic', arn }`,
+ * `{ kind: 'store', table }` (a DynamoDB table).
  * Credentials and region: the Lambda environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
- * `AWS_REGION`). Endpoints: `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_SNS` or
+ * `AWS_REGION`). Endpoints: `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_SNS`, `AWS_ENDPOINT_URL_DYNAMODB` or
  * `AWS_ENDPOINT_URL`, as the AWS SDKs read them (so `npm start` points both this driver and a user's own SDK code at
  * the local services); S3 is then addressed path-style.
  */
-import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver } from '@polycloud/resources/driver'
+import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver, StoreBackend } from '@polycloud/resources/driver'
 import { DriverError, field } from '@polycloud/resources/driver'
 import type { Credentials } from './resources/sigv4.js'
 
@@ -19,7 +20,7 @@ export interface AwsResourcesOptions {
   /** Default: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`. */
   readonly region?: string
   /** Endpoints instead of AWS's own (and of the `AWS_ENDPOINT_URL_*` variables). */
-  readonly endpoints?: { readonly s3?: string; readonly sqs?: string; readonly sns?: string }
+  readonly endpoints?: { readonly s3?: string; readonly sqs?: string; readonly sns?: string; readonly dynamodb?: string }
 }
 
 /** The limits checked before each call (and named in the errors), with where they come from. */
@@ -51,7 +52,7 @@ export const AWS_LIMITS: { readonly s3: ObjectLimits; readonly sqs: MessageLimit
 }
 
 /** The endpoint override of a service, as the SDKs read it (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`). */
-function endpointOverride(env: OpenContext['env'], service: 'S3' | 'SQS' | 'SNS', given: string | undefined): string | undefined {
+function endpointOverride(env: OpenContext['env'], service: 'S3' | 'SQS' | 'SNS' | 'DYNAMODB', given: string | undefined): string | undefined {
   if (given !== undefined) return given
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined
@@ -92,6 +93,14 @@ export function awsResources(options: AwsResourcesOptions = {}): ResourceDriver 
       const endpoint = endpointOverride(env, 'SNS', options.endpoints?.sns) ?? `https://sns.${region}.${domain}`
       const [{ openSns }, { credentialsFrom }] = await Promise.all([import('./resources/sns.js'), import('./resources/sigv4.js')])
       return openSns({ topicArn: arn, region, credentials: credentialsFrom(env, options.credentials), endpoint, limits: AWS_LIMITS.sns })
+    },
+    async store(name: string, address: ResourceAddress, { env }: OpenContext): Promise<StoreBackend> {
+      const table = field(address, 'table', name, 'the DynamoDB table name')
+      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new DriverError('Invalid', `POLYCLOUD_RESOURCES.${name}.table ${JSON.stringify(table)} is not a DynamoDB table name (3-255 letters, digits, "_", "-" and ".")`)
+      const region = regionOf(env)
+      const endpoint = endpointOverride(env, 'DYNAMODB', options.endpoints?.dynamodb) ?? `https://dynamodb.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`
+      const [{ openDynamo }, { credentialsFrom }] = await Promise.all([import('./resources/dynamodb.js'), import('./resources/sigv4.js')])
+      return openDynamo({ table, region, credentials: credentialsFrom(env, options.credentials), endpoint })
     },
   }
 }

@@ -5,12 +5,12 @@
  *
  * Addressing (`POLYCLOUD_RESOURCES`): `{ kind: 'bucket', name: <container>, connection }`,
  * `{ kind: 'queue', service: 'storage' | 'serviceBus', name, connection }`, `{ kind: 'topic', service: 'serviceBus',
- * name, connection }`, where `connection` names the app setting the triggers read too (`AzureWebJobsStorage`,
+ * name, connection }`, `{ kind: 'store', table, connection }` (a table of Table Storage), where `connection` names the app setting the triggers read too (`AzureWebJobsStorage`,
  * `ServiceBusConnection`): a connection string (azurite's, a deployed account's, a Service Bus namespace's), or
- * identity-based settings (`<connection>__blobServiceUri`, `__queueServiceUri`, `__fullyQualifiedNamespace`,
+ * identity-based settings (`<connection>__blobServiceUri`, `__queueServiceUri`, `__tableServiceUri`, `__fullyQualifiedNamespace`,
  * `__clientId`) with the function app's managed identity (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
  */
-import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver } from '@polycloud/resources/driver'
+import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver, StoreBackend } from '@polycloud/resources/driver'
 import { DriverError, field } from '@polycloud/resources/driver'
 
 /** The limits checked before each call (and named in the errors), with where they come from. */
@@ -68,6 +68,13 @@ export function azureResources(): ResourceDriver {
       const connection = field(address, 'connection', name, 'the app setting of the Service Bus connection')
       const [{ openServiceBus }, { busConnection }] = await Promise.all([import('./resources/service-bus.js'), import('./resources/connection.js')])
       return openServiceBus({ entity, connection: busConnection(env, connection), env, limits: { ...AZURE_LIMITS.serviceBus, maxBatchMessages: 1 } })
+    },
+    async store(name: string, address: ResourceAddress, { env }: OpenContext): Promise<StoreBackend> {
+      const table = field(address, 'table', name, 'the table name')
+      if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(table)) throw new DriverError('Invalid', `POLYCLOUD_RESOURCES.${name}.table ${JSON.stringify(table)} is not a Table Storage table name (3-63 letters and digits, starting with a letter)`)
+      const connection = field(address, 'connection', name, 'the app setting of the storage connection')
+      const [{ openTable }, { storageConnection }] = await Promise.all([import('./resources/table.js'), import('./resources/connection.js')])
+      return openTable({ table, connection: storageConnection(env, connection, 'table'), env })
     },
   }
 }

@@ -4,7 +4,8 @@
  * declare resources: `withResources(handler, cloudflareResources(), ['uploads'])`; the bindings come from the
  * invocation's `env`.
  *
- * Addressing (`POLYCLOUD_RESOURCES`, a Worker var): `{ kind: 'bucket' | 'queue', binding: '<BINDING>' }`.
+ * Addressing (`POLYCLOUD_RESOURCES`, a Worker var): `{ kind: 'bucket' | 'queue', binding: '<BINDING>' }`,
+ * `{ kind: 'store', binding: '<D1 BINDING>', table? }` (a table of a D1 database).
  * A queue message with attributes goes in Polycloud's envelope (Queues have no attributes); the Queues source of
  * this package opens it. Bodies otherwise go as Queues carry them: text as `text`, bytes as `bytes`, other JSON
  * values as `json`.
@@ -25,7 +26,9 @@ import {
   type OutgoingMessage,
   type ResourceAddress,
   type ResourceDriver,
+  type StoreBackend,
 } from '@polycloud/resources/driver'
+import { DEFAULT_TABLE, checkTable, d1Store, type D1DatabaseLike } from './store.js'
 import type { ObjectInfo, ObjectList, PutResult, StoredObject } from '@polycloud/resources'
 
 /** The members of an R2 bucket binding used here (workers-types' `R2Bucket`). */
@@ -99,6 +102,12 @@ export function cloudflareResources(options: CloudflareResourcesOptions = {}): R
     topic(name: string, _address: ResourceAddress, _context: OpenContext): MessageBackend {
       throw new DriverError('Invalid', `Cloudflare has no topics: ${JSON.stringify(name)} cannot be published to on Workers (use a queue)`)
     },
+    store(name: string, address: ResourceAddress): StoreBackend {
+      const d1 = field(address, 'binding', name, 'the D1 database binding')
+      const given = (address as { table?: unknown }).table
+      const table = checkTable(typeof given === 'string' && given !== '' ? given : DEFAULT_TABLE, name)
+      return d1Store(table, (call) => binding<D1DatabaseLike>(call, d1, 'D1 database'), bounded)
+    },
   }
 }
 
@@ -125,11 +134,22 @@ function bounded<T>(call: Call, promise: Promise<T>): Promise<T> {
   })
 }
 
-/** A binding's exception as a DriverError (R2 and Queues put their error code at the end of the message). */
+/**
+ * A binding's exception as a DriverError. R2 and Queues put their error code at the end of the message; D1 names its
+ * errors in the message (https://developers.cloudflare.com/d1/observability/debug-d1/#error-list): "D1 DB is
+ * overloaded. Too many requests queued." (or "Requests queued for too long.") is Throttled, "string or blob too big"
+ * (SQLITE_TOOBIG) TooLarge, the rest (a lost connection, a reset database) Unavailable.
+ */
 function bindingError(error: unknown): unknown {
   if (!(error instanceof Error) || error instanceof DriverError) return error
   const message = error.message
-  const code = /too many requests|rate limit|\(10058\)|\(429\)/i.test(message) ? 'Throttled' : /too large|entitytoolarge|\(413\)/i.test(message) ? 'TooLarge' : /unauthorized|forbidden|\(10106\)/i.test(message) ? 'Denied' : 'Unavailable'
+  const code = /too many requests|rate limit|overloaded|\(10058\)|\(429\)/i.test(message)
+    ? 'Throttled'
+    : /too large|entitytoolarge|too big|SQLITE_TOOBIG|\(413\)/i.test(message)
+      ? 'TooLarge'
+      : /unauthorized|forbidden|\(10106\)/i.test(message)
+        ? 'Denied'
+        : 'Unavailable'
   return new DriverError(code, message, { cause: error })
 }
 

@@ -4,13 +4,15 @@
  * entry of a function that declares resources wires it: `withResources(handler, gcpResources(), ['uploads'])`.
  * Nothing is loaded until a resource is first used.
  *
- * Addressing (`POLYCLOUD_RESOURCES`): `{ kind: 'bucket', name }`, `{ kind: 'queue' | 'topic', topic, project? }`.
+ * Addressing (`POLYCLOUD_RESOURCES`): `{ kind: 'bucket', name }`, `{ kind: 'queue' | 'topic', topic, project? }`,
+ * `{ kind: 'store', collection, database?, project? }` (a Firestore collection).
  * Credentials: the function's service account, through the metadata server (`GCE_METADATA_HOST` to point
- * elsewhere); the project: `GOOGLE_CLOUD_PROJECT`, else the metadata server. Emulators: `STORAGE_EMULATOR_HOST`
- * and `PUBSUB_EMULATOR_HOST`, as Google's clients read them (no credentials are sent to them).
+ * elsewhere); the project: `GOOGLE_CLOUD_PROJECT`, else the metadata server. Emulators: `STORAGE_EMULATOR_HOST`,
+ * `PUBSUB_EMULATOR_HOST` and `FIRESTORE_EMULATOR_HOST`, as Google's clients read them (no credentials are sent to
+ * them).
  */
-import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver } from '@polycloud/resources/driver'
-import { field } from '@polycloud/resources/driver'
+import type { BucketBackend, MessageBackend, MessageLimits, ObjectLimits, OpenContext, ResourceAddress, ResourceDriver, StoreBackend } from '@polycloud/resources/driver'
+import { DriverError, field } from '@polycloud/resources/driver'
 import type { GoogleAuth } from './resources/auth.js'
 
 export interface GcpResourcesOptions {
@@ -18,7 +20,7 @@ export interface GcpResourcesOptions {
    * Endpoints instead of Google's own, reached with the metadata server's tokens (unlike the emulator variables,
    * which get none): `{ storage: 'http://127.0.0.1:9023', pubsub: ... }`.
    */
-  readonly endpoints?: { readonly storage?: string; readonly pubsub?: string }
+  readonly endpoints?: { readonly storage?: string; readonly pubsub?: string; readonly firestore?: string }
 }
 
 /** The limits checked before each call (and named in the errors), with where they come from. */
@@ -58,6 +60,23 @@ export function gcpResources(options: GcpResourcesOptions = {}): ResourceDriver 
     },
     queue: (name, address, context) => openTopic(name, address, context, 'queue'),
     topic: (name, address, context) => openTopic(name, address, context, 'topic'),
+    async store(name: string, address: ResourceAddress, { env }: OpenContext): Promise<StoreBackend> {
+      const collection = field(address, 'collection', name, 'the Firestore collection')
+      if (collection.includes('/') || collection === '.' || collection === '..' || /^__.*__$/.test(collection)) {
+        throw new DriverError('Invalid', `POLYCLOUD_RESOURCES.${name}.collection ${JSON.stringify(collection)} is not a collection id (no "/", not "." or "..", not __.*__)`)
+      }
+      const { database, project } = address as { database?: unknown; project?: unknown }
+      const emulator = options.endpoints?.firestore === undefined ? env.FIRESTORE_EMULATOR_HOST : undefined
+      const [{ openFirestore }, { emulatorOrigin }] = await Promise.all([import('./resources/firestore.js'), import('./resources/auth.js')])
+      const origin = options.endpoints?.firestore ?? (emulator ? emulatorOrigin(emulator) : 'https://firestore.googleapis.com')
+      return openFirestore({
+        collection,
+        database: typeof database === 'string' && database !== '' ? database : '(default)',
+        project: typeof project === 'string' && project !== '' ? project : undefined,
+        origin: origin.replace(/\/+$/, ''),
+        auth: await authFor(env, emulator !== undefined && emulator !== ''),
+      })
+    },
   }
 
   async function openTopic(name: string, address: ResourceAddress, { env }: OpenContext, kind: 'queue' | 'topic'): Promise<MessageBackend> {

@@ -6,6 +6,7 @@
  *
  * ```json
  * { "uploads": { "kind": "bucket", "name": "demo-dev-uploads" },
+ *   "sessions": { "kind": "store", "table": "demo-dev-sessions" },
  *   "orders":  { "kind": "queue", "url": "https://sqs.eu-west-1.amazonaws.com/123456789012/demo-dev-orders" },
  *   "alerts":  { "kind": "topic", "arn": "arn:aws:sns:eu-west-1:123456789012:demo-dev-alerts" } }
  * ```
@@ -18,11 +19,15 @@ import { DriverError, type ResourceKind } from './errors.js'
 /** The environment variable holding a function's {@link ResourceAddressing}. */
 export const RESOURCES_VARIABLE = 'POLYCLOUD_RESOURCES'
 
-/** AWS: the bucket's name (`Ref`), the queue's URL (`Ref`), the topic's ARN (`Ref`). */
+/**
+ * AWS: the bucket's name (`Ref`), the queue's URL (`Ref`), the topic's ARN (`Ref`), the store's DynamoDB table name
+ * (`Ref`; key schema `pk` HASH + `sk` RANGE, both strings, TTL attribute `expires`).
+ */
 export type AwsAddress =
   | { readonly kind: 'bucket'; readonly name: string }
   | { readonly kind: 'queue'; readonly url: string }
   | { readonly kind: 'topic'; readonly arn: string }
+  | { readonly kind: 'store'; readonly table: string }
 
 /**
  * Azure: the container, Storage queue or Service Bus entity name, and the connection: the name of the app setting
@@ -34,6 +39,8 @@ export type AzureAddress =
   | { readonly kind: 'bucket'; readonly name: string; readonly connection: string }
   | { readonly kind: 'queue'; readonly service: 'storage' | 'serviceBus'; readonly name: string; readonly connection: string }
   | { readonly kind: 'topic'; readonly service: 'serviceBus'; readonly name: string; readonly connection: string }
+  /** A store: a table of Table Storage in the account of the connection (`<connection>__tableServiceUri` by identity). */
+  | { readonly kind: 'store'; readonly table: string; readonly connection: string }
 
 /**
  * Google: the bucket's name; the Pub/Sub topic's id (a queue is a topic with a push subscription on Google) and its
@@ -42,9 +49,16 @@ export type AzureAddress =
 export type GoogleAddress =
   | { readonly kind: 'bucket'; readonly name: string }
   | { readonly kind: 'queue' | 'topic'; readonly topic: string; readonly project?: string }
+  /** A store: a Firestore collection (in the `(default)` database unless `database` names another). */
+  | { readonly kind: 'store'; readonly collection: string; readonly database?: string; readonly project?: string }
 
-/** Cloudflare: the name of the Worker's R2 bucket or Queue producer binding (topics do not exist). */
-export type CloudflareAddress = { readonly kind: 'bucket' | 'queue'; readonly binding: string }
+/**
+ * Cloudflare: the name of the Worker's R2 bucket or Queue producer binding (topics do not exist); for a store, its D1
+ * database binding and the table in it (`kv` by default; the driver creates it when missing).
+ */
+export type CloudflareAddress =
+  | { readonly kind: 'bucket' | 'queue'; readonly binding: string }
+  | { readonly kind: 'store'; readonly binding: string; readonly table?: string }
 
 /** One resource's entry: its kind and the provider's fields (checked by the driver). */
 export type ResourceAddress = AwsAddress | AzureAddress | GoogleAddress | CloudflareAddress | { readonly kind: ResourceKind; readonly [field: string]: unknown }
@@ -70,8 +84,8 @@ export function parseAddressing(text: string | undefined): ResourceAddressing {
   }
   for (const [name, entry] of Object.entries(value)) {
     const kind = (entry as { kind?: unknown } | null)?.kind
-    if (typeof entry !== 'object' || entry === null || (kind !== 'bucket' && kind !== 'queue' && kind !== 'topic')) {
-      throw new DriverError('Invalid', `${RESOURCES_VARIABLE}.${name} must be an object whose kind is "bucket", "queue" or "topic"`)
+    if (typeof entry !== 'object' || entry === null || (kind !== 'bucket' && kind !== 'queue' && kind !== 'topic' && kind !== 'store')) {
+      throw new DriverError('Invalid', `${RESOURCES_VARIABLE}.${name} must be an object whose kind is "bucket", "queue", "topic" or "store"`)
     }
   }
   cachedText = text

@@ -8,6 +8,7 @@
 import { RESOURCES_VARIABLE, parseAddressing, type ResourceAddress } from './addressing.js'
 import { checkContentType, checkKey, checkMetadata, objectBytes, outgoingMessage } from './content.js'
 import { metadataBytes, type BucketBackend, type Call, type EncodedMessage, type MessageBackend, type OpenContext, type ResourceDriver } from './driver.js'
+import type { StoreBackend } from './store-driver.js'
 import { DriverError, ResourceError, type ResourceErrorCode, type ResourceKind } from './errors.js'
 import { currentScope, defaultDriver, type InvocationScope } from './scope.js'
 import type {
@@ -36,7 +37,7 @@ const BACKOFF_MS = 100
 
 const LOGICAL_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
-type Backend = BucketBackend | MessageBackend
+type Backend = BucketBackend | MessageBackend | StoreBackend
 
 interface Opened {
   readonly text: string | undefined
@@ -48,15 +49,15 @@ interface Opened {
 const opened = new WeakMap<ResourceDriver, Map<string, Opened>>()
 const processEnv: Readonly<Record<string, string | undefined>> = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {}
 
-function checkName(kind: ResourceKind, name: unknown): string {
+export function checkName(kind: ResourceKind, name: unknown): string {
   if (typeof name !== 'string' || !LOGICAL_NAME.test(name)) {
     throw new TypeError(`${kind}(${JSON.stringify(name)}): a resource's logical name is 1-128 letters, digits, ".", "_" and "-" (the name serverless.yml gives it)`)
   }
   return name
 }
 
-/** The pieces of one call: where it goes and how to describe it. */
-class Target {
+/** The pieces of one call: where it goes and how to describe it (shared by every kind of handle). */
+export class Target {
   readonly kind: ResourceKind
   readonly name: string
   provider = ''
@@ -151,6 +152,10 @@ class Target {
     if (address.kind !== this.kind) throw this.error('Invalid', `${JSON.stringify(this.name)} is declared as a ${address.kind}, not a ${this.kind}`, operation)
     if (this.kind === 'bucket') return driver.bucket(this.name, address, context)
     if (this.kind === 'queue') return driver.queue(this.name, address, context)
+    if (this.kind === 'store') {
+      if (driver.store === undefined) throw this.error('Invalid', `the ${driver.provider} driver has no key-value stores`, operation)
+      return driver.store(this.name, address, context)
+    }
     return driver.topic(this.name, address, context)
   }
 

@@ -8,6 +8,7 @@ import { utf8Decode } from '@polycloud/core/adapter'
 import type { ResourceAddress } from './addressing.js'
 import { DriverError, type ResourceErrorCode, type ResourceKind } from './errors.js'
 import type { ListedObject, ObjectInfo, ObjectList, PutResult, StoredObject } from './types.js'
+import type { StoreBackend } from './store-driver.js'
 
 export { DriverError } from './errors.js'
 export type { ResourceErrorCode, ResourceKind } from './errors.js'
@@ -101,6 +102,8 @@ export interface ResourceDriver {
   bucket(name: string, address: ResourceAddress, context: OpenContext): BucketBackend | Promise<BucketBackend>
   queue(name: string, address: ResourceAddress, context: OpenContext): MessageBackend | Promise<MessageBackend>
   topic(name: string, address: ResourceAddress, context: OpenContext): MessageBackend | Promise<MessageBackend>
+  /** A key-value store (absent from a driver that has none: the client then says so). */
+  store?(name: string, address: ResourceAddress, context: OpenContext): StoreBackend | Promise<StoreBackend>
   /** An addressing entry from elsewhere than `POLYCLOUD_RESOURCES` (the in-memory driver makes one for any name). */
   locate?(kind: ResourceKind, name: string): ResourceAddress | undefined
   /**
@@ -253,3 +256,5 @@ export function checkKind(address: ResourceAddress, kind: ResourceKind, name: st
 }
 
 export { xmlDecode, xmlElements, xmlEscape, xmlValue, isXmlText } from './xml.js'
+export { STORE_LIMITS, expired, prefixSuccessor } from './store-driver.js'
+export type { StoreBackend, StoreRecord, StoreWrite, StoreCondition, ListedRecord } from './store-driver.js'

@@ -1,6 +1,6 @@
 /** The one error a resource call throws: what went wrong (`code`), where (resource, operation, provider), and why. */
 
-export type ResourceKind = 'bucket' | 'queue' | 'topic'
+export type ResourceKind = 'bucket' | 'queue' | 'topic' | 'store'
 
 /**
  * - `NotFound`: the bucket, queue or topic does not exist (a missing object is `null`, never an error).
@@ -13,8 +13,10 @@ export type ResourceKind = 'bucket' | 'queue' | 'topic'
  * - `Timeout`: the call's signal aborted it, or the invocation's deadline came.
  * - `NotDeclared`: the function does not declare the resource (the `serverless.yml` line to add is named), or no
  *   driver was installed.
+ * - `Conflict`: a store's conditional write or delete found another version (or an entry where none was wanted), or
+ *   `update` ran out of attempts.
  */
-export type ResourceErrorCode = 'NotFound' | 'TooLarge' | 'Throttled' | 'Denied' | 'Invalid' | 'Unavailable' | 'Timeout' | 'NotDeclared'
+export type ResourceErrorCode = 'NotFound' | 'TooLarge' | 'Throttled' | 'Denied' | 'Invalid' | 'Unavailable' | 'Timeout' | 'NotDeclared' | 'Conflict'
 
 const DRIVER_ERROR = Symbol.for('polycloud.resources.DriverError')
 const RESOURCE_ERROR = Symbol.for('polycloud.resources.ResourceError')
@@ -36,7 +38,7 @@ export interface ResourceErrorInit {
   readonly kind: ResourceKind
   /** The logical name (`uploads`). */
   readonly resource: string
-  /** `put`, `get`, `head`, `delete`, `list`, `send`, `sendBatch`, `publish`. */
+  /** `put`, `get`, `head`, `delete`, `list`, `send`, `sendBatch`, `publish`; a store's `getEntry`, `update`. */
   readonly operation: string
   /** `aws`, `azure`, `gcp`, `cloudflare`, `memory`, or '' before a driver is known. */
   readonly provider: string

@@ -1,6 +1,6 @@
 /**
- * An in-memory driver of @polycloud/resources, for unit tests of handlers that use resources: objects kept in maps,
- * messages recorded as the neutral events the subscribed handlers would receive (feed them to `send`). Every
+ * An in-memory driver of @polycloud/resources, for unit tests of handlers that use resources: objects and store
+ * entries kept in maps, messages recorded as the neutral events the subscribed handlers would receive (feed them to `send`). Every
  * argument and limit is checked as on a cloud (the limits of the provider named by `as`, AWS's by default).
  *
  * ```ts
@@ -41,7 +41,9 @@ import {
   type OutgoingMessage,
   type ResourceDriver,
   type ResourceKind,
+  type StoreRecord,
 } from '@polycloud/resources/driver'
+import { memoryEntries, memoryStore, type MemoryEntry } from './store.js'
 import { AWS_LIMITS } from '@polycloud/aws/resources'
 import { AZURE_LIMITS } from '@polycloud/azure/resources'
 import { CLOUDFLARE_LIMITS } from '@polycloud/cloudflare/resources'
@@ -71,6 +73,8 @@ export interface MemoryResources extends ResourceDriver {
   sent(queue: string): readonly SentMessage[]
   /** What was published to a topic, in order, as topic events. */
   published(topic: string): readonly TopicMessage[]
+  /** The entries of a key-value store, by key (expired ones included, with their `expires`). */
+  entries(store: string): ReadonlyMap<string, MemoryEntry>
   /** Forgets every object and message. */
   clear(): void
 }
@@ -94,6 +98,7 @@ export function memoryResources(options: MemoryResourcesOptions = {}): MemoryRes
   const buckets = new Map<string, Map<string, MemoryObject>>()
   const queues = new Map<string, SentMessage[]>()
   const topics = new Map<string, TopicMessage[]>()
+  const stores = new Map<string, Map<string, StoreRecord>>()
 
   const bucketOf = (name: string): Map<string, MemoryObject> => {
     let bucket = buckets.get(name)
@@ -180,13 +185,20 @@ export function memoryResources(options: MemoryResourcesOptions = {}): MemoryRes
         topics.set(name, [...(topics.get(name) ?? []), event])
       })
     },
+    store: (name) => {
+      let entries = stores.get(name)
+      if (entries === undefined) stores.set(name, (entries = new Map()))
+      return memoryStore(entries)
+    },
     objects: (bucket) => buckets.get(bucket) ?? new Map(),
+    entries: (store) => memoryEntries(stores.get(store)),
     sent: (queue) => queues.get(queue) ?? [],
     published: (topic) => topics.get(topic) ?? [],
     clear() {
       buckets.clear()
       queues.clear()
       topics.clear()
+      for (const entries of stores.values()) entries.clear()
     },
   }
 }

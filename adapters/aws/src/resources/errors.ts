@@ -39,6 +39,12 @@ const CODES: Readonly<Record<string, ResourceErrorCode>> = {
   InternalFailure: 'Unavailable',
   ServiceUnavailable: 'Unavailable',
   RequestTimeout: 'Timeout',
+  ConditionalCheckFailedException: 'Conflict',
+  ResourceNotFoundException: 'NotFound',
+  ProvisionedThroughputExceededException: 'Throttled',
+  LimitExceededException: 'Throttled',
+  TransactionConflictException: 'Throttled',
+  ItemCollectionSizeLimitExceededException: 'TooLarge',
 }
 
 /** The DriverError for an AWS error answer. */
@@ -54,6 +60,7 @@ export function awsError(service: string, status: number, code: string, message:
     Timeout: `${service} timed out`,
     Invalid: `${service} refused the request`,
     NotDeclared: '',
+    Conflict: `${service} found the condition false`,
   }[mapped]
   return new DriverError(mapped, `${reason} (${status}${code === '' ? '' : ` ${code}`}: ${message})`, { status, cause })
 }

@@ -1,7 +1,7 @@
 /**
  * An Azure connection as the Functions triggers read it (https://learn.microsoft.com/azure/azure-functions/functions-reference#connections):
  * the app setting `<connection>` holding a connection string, or identity-based settings `<connection>__serviceUri`,
- * `__blobServiceUri`, `__queueServiceUri`, `__accountName`, `__fullyQualifiedNamespace`, `__clientId`.
+ * `__blobServiceUri`, `__queueServiceUri`, `__tableServiceUri`, `__accountName`, `__fullyQualifiedNamespace`, `__clientId`.
  */
 import { DriverError } from '@polycloud/resources/driver'
 
@@ -33,15 +33,18 @@ export function parseConnectionString(text: string): Record<string, string> {
   return out
 }
 
-/** The Blob or Queue service of a Storage connection. */
-export function storageConnection(env: Env, connection: string, service: 'blob' | 'queue'): StorageConnection {
+const DEV_PORTS = { blob: 10000, queue: 10001, table: 10002 }
+const ENDPOINT_KEYS = { blob: 'BlobEndpoint', queue: 'QueueEndpoint', table: 'TableEndpoint' }
+
+/** The Blob, Queue or Table service of a Storage connection. */
+export function storageConnection(env: Env, connection: string, service: 'blob' | 'queue' | 'table'): StorageConnection {
   const text = env[connection]
   if (text !== undefined && text !== '') {
     const parts = parseConnectionString(text)
-    const endpointKey = service === 'blob' ? 'BlobEndpoint' : 'QueueEndpoint'
+    const endpointKey = ENDPOINT_KEYS[service]
     if (parts.UseDevelopmentStorage === 'true') {
       const proxy = parts.DevelopmentStorageProxyUri ?? 'http://127.0.0.1'
-      return { endpoint: `${proxy}:${service === 'blob' ? 10000 : 10001}/${DEV_ACCOUNT}`, auth: { type: 'sharedKey', account: DEV_ACCOUNT, key: Buffer.from(DEV_KEY, 'base64') } }
+      return { endpoint: `${proxy}:${DEV_PORTS[service]}/${DEV_ACCOUNT}`, auth: { type: 'sharedKey', account: DEV_ACCOUNT, key: Buffer.from(DEV_KEY, 'base64') } }
     }
     const account = parts.AccountName
     const endpoint = parts[endpointKey] ?? (account ? `${parts.DefaultEndpointsProtocol ?? 'https'}://${account}.${service}.${parts.EndpointSuffix ?? 'core.windows.net'}` : undefined)

@@ -1,0 +1,128 @@
+/**
+ * A local DynamoDB for the key-value stores: dynalite (DynamoDB's JSON API on LevelDB, in memory or in a folder) on
+ * 127.0.0.1, with each store's table created as the deploy creates it: partition key `pk` (S), sort key `sk` (S),
+ * on-demand billing. dynalite has no TTL (`UpdateTimeToLive` is an unknown operation there): the driver's reads
+ * filter expired items, as they must on DynamoDB anyway (its TTL deletes within days).
+ */
+import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+interface DynaliteOptions {
+  readonly path?: string
+  readonly createTableMs?: number
+  readonly deleteTableMs?: number
+  readonly updateTableMs?: number
+}
+
+export interface LocalDynamoDbOptions {
+  /** 127.0.0.1 (the loopback interface is the only one allowed). */
+  readonly host?: string
+  /** 0 (the default) picks a free port. */
+  readonly port?: number
+  /** Where the tables are kept between runs (a LevelDB folder); in memory when undefined. */
+  readonly stateDir?: string
+  /** The stores' tables, created when missing. */
+  readonly tables?: readonly string[]
+}
+
+export interface LocalDynamoDb {
+  /** `http://127.0.0.1:<port>`: `AWS_ENDPOINT_URL_DYNAMODB` for the functions and the AWS SDK. */
+  readonly endpoint: string
+  readonly port: number
+  /** Creates a store's table (`pk` + `sk`) unless it exists. */
+  createTable(name: string): Promise<void>
+  stop(): Promise<void>
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+
+/** One DynamoDB JSON API call (dynalite checks no signature: any credentials do). */
+function call(endpoint: string, operation: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(payload)
+    const req = request(
+      `${endpoint}/`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `DynamoDB_20120810.${operation}`,
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
+          'x-amz-date': '20260101T000000Z',
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let parsed: Record<string, unknown> = {}
+          try {
+            parsed = JSON.parse(text) as Record<string, unknown>
+          } catch {
+            // An empty or non-JSON answer: the status says enough.
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Starts dynalite and creates the stores' tables; resolves once it listens. */
+export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
+  const host = options.host ?? '127.0.0.1'
+  if (!LOOPBACK.has(host)) throw new Error(`the local DynamoDB listens on the loopback interface only, not ${host}`)
+  let dynalite: (options: DynaliteOptions) => Server
+  try {
+    dynalite = createRequire(import.meta.url)('dynalite') as typeof dynalite
+  } catch (error) {
+    throw new Error(`the local DynamoDB needs dynalite: npm install --save-dev dynalite@4.0.0 (${(error as Error).message})`, { cause: error })
+  }
+  if (options.stateDir !== undefined) mkdirSync(options.stateDir, { recursive: true })
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.stateDir === undefined ? {} : { path: options.stateDir }) })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  const endpoint = `http://${host === 'localhost' ? '127.0.0.1' : host}:${port}`
+
+  const createTable = async (name: string): Promise<void> => {
+    const { status, body } = await call(endpoint, 'CreateTable', {
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    })
+    if (status === 200 || String(body.__type ?? '').endsWith('#ResourceInUseException')) return
+    throw new Error(`the local DynamoDB could not create table ${name}: ${String(body.message ?? body.Message ?? status)}`)
+  }
+
+  try {
+    for (const table of options.tables ?? []) await createTable(table)
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve))
+    throw error
+  }
+  return {
+    endpoint,
+    port,
+    createTable,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        ;(server as Server & { closeAllConnections?: () => void }).closeAllConnections?.()
+        server.close(() => resolve())
+      }),
+  }
+}

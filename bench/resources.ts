@@ -14,7 +14,7 @@ import * as esbuild from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { http } from '@polycloud/core'
 import { PortableContext } from '@polycloud/core/adapter'
-import { bucket, queue, withResources, type ResourceDriver } from '@polycloud/resources'
+import { bucket, queue, store, withResources, type ResourceDriver } from '@polycloud/resources'
 import { awsResources } from '@polycloud/aws/resources'
 import { azureResources } from '@polycloud/azure/resources'
 import { gcpResources } from '@polycloud/gcp/resources'
@@ -97,7 +97,7 @@ async function inInvocation<T>(driver: ResourceDriver, env: Record<string, strin
       return { status: 204 }
     }),
     driver,
-    ['uploads', 'orders', 'alerts'],
+    ['uploads', 'orders', 'alerts', 'kv'],
   )
   const context = new PortableContext({ provider, requestId: 'bench', functionName: 'bench', deadline: Date.now() + 3_600_000, env, native: { provider, event: null, context: null } })
   await handler.handle(null as never, context)
@@ -149,6 +149,69 @@ async function awsRows(rounds: number, ops: number): Promise<WarmRow[]> {
   } finally {
     await aws.stop()
   }
+}
+
+/** A store entry of about 1 KiB of JSON. */
+const ENTRY = { device: 'thermo-1', readings: Array.from({ length: 80 }, (_, i) => i + 0.5), note: 'x'.repeat(540) }
+
+/**
+ * Key-value stores: a warm put+get of one entry through store() against the official client's write and strongly
+ * consistent read on the same local store: DynamoDB on dynalite, Table Storage on azurite.
+ */
+export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]> {
+  const rows: WarmRow[] = []
+  const { startLocalDynamoDb } = await import('../packages/serverless/src/providers/aws/local/dynamodb.js')
+  const { DynamoDBClient, GetItemCommand, PutItemCommand } = await import('@aws-sdk/client-dynamodb')
+  const dynamo = await startLocalDynamoDb({ tables: ['bench-kv'] })
+  try {
+    const env = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'bench-kv' } }) }
+    const sdk = new DynamoDBClient({ region: 'eu-west-1', endpoint: dynamo.endpoint, credentials: CREDENTIALS })
+    const key = { pk: { S: 'kv' }, sk: { S: 'sdk' } }
+    const putGet = await inInvocation(awsResources(), env, () =>
+      compare(
+        async () => {
+          await store('kv').put('bench', ENTRY)
+          await store('kv').get('bench')
+        },
+        async () => {
+          await sdk.send(new PutItemCommand({ TableName: 'bench-kv', Item: { ...key, value: { S: JSON.stringify(ENTRY) }, version: { S: Math.random().toString(36) } } }))
+          JSON.parse((await sdk.send(new GetItemCommand({ TableName: 'bench-kv', Key: key, ConsistentRead: true }))).Item?.value?.S ?? 'null')
+        },
+        rounds,
+        ops,
+      ), 'aws')
+    sdk.destroy()
+    rows.push({ provider: 'aws', operation: 'DynamoDB store put+get 1 KiB', official: '@aws-sdk/client-dynamodb 3.1178.0', ...putGet })
+  } finally {
+    await dynamo.stop()
+  }
+  const { startStorage } = await import('../packages/serverless/src/providers/azure/storage.js')
+  const { TableClient } = await import('@azure/data-tables')
+  const folder = mkdtempSync(join(tmpdir(), 'polycloud-bench-tables-'))
+  const storage = await startStorage({ host: '127.0.0.1', port: 0, storage: folder, blobPort: 0, queuePort: 0, logLevel: 'error' } as never, () => {})
+  try {
+    const table = TableClient.fromConnectionString(storage.connectionString, 'benchkv', { allowInsecureConnection: true })
+    await table.createTable()
+    const env = { AzureWebJobsStorage: storage.connectionString, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'benchkv', connection: 'AzureWebJobsStorage' } }) }
+    const putGet = await inInvocation(azureResources(), env, () =>
+      compare(
+        async () => {
+          await store('kv').put('bench', ENTRY)
+          await store('kv').get('bench')
+        },
+        async () => {
+          await table.upsertEntity({ partitionKey: 'kv', rowKey: 'sdk', value: JSON.stringify(ENTRY) }, 'Replace')
+          JSON.parse((await table.getEntity<{ value: string }>('kv', 'sdk')).value)
+        },
+        rounds,
+        ops,
+      ), 'azure')
+    rows.push({ provider: 'azure', operation: 'Table Storage store put+get 1 KiB', official: '@azure/data-tables 13.3.2', ...putGet })
+  } finally {
+    await storage.stop()
+    rmSync(folder, { recursive: true, force: true })
+  }
+  return rows
 }
 
 async function azureRows(rounds: number, ops: number): Promise<WarmRow[]> {
@@ -455,6 +518,7 @@ export async function resourceFigures(options: { quick: boolean; log: (line: str
     ['azure', azureRows],
     ['gcp', googleRows],
     ['cloudflare', cloudflareRows],
+    ['stores', storeRows],
   ] as const) {
     // Inside workerd, Date.now() moves only at I/O (in whole milliseconds): longer loops for the Cloudflare rows.
     const n = name === 'cloudflare' ? ops * 5 : ops

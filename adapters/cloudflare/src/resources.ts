@@ -134,11 +134,22 @@ function bounded<T>(call: Call, promise: Promise<T>): Promise<T> {
   })
 }
 
-/** A binding's exception as a DriverError (R2 and Queues put their error code at the end of the message). */
+/**
+ * A binding's exception as a DriverError. R2 and Queues put their error code at the end of the message; D1 names its
+ * errors in the message (https://developers.cloudflare.com/d1/observability/debug-d1/#error-list): "D1 DB is
+ * overloaded. Too many requests queued." (or "Requests queued for too long.") is Throttled, "string or blob too big"
+ * (SQLITE_TOOBIG) TooLarge, the rest (a lost connection, a reset database) Unavailable.
+ */
 function bindingError(error: unknown): unknown {
   if (!(error instanceof Error) || error instanceof DriverError) return error
   const message = error.message
-  const code = /too many requests|rate limit|\(10058\)|\(429\)/i.test(message) ? 'Throttled' : /too large|entitytoolarge|\(413\)/i.test(message) ? 'TooLarge' : /unauthorized|forbidden|\(10106\)/i.test(message) ? 'Denied' : 'Unavailable'
+  const code = /too many requests|rate limit|overloaded|\(10058\)|\(429\)/i.test(message)
+    ? 'Throttled'
+    : /too large|entitytoolarge|too big|SQLITE_TOOBIG|\(413\)/i.test(message)
+      ? 'TooLarge'
+      : /unauthorized|forbidden|\(10106\)/i.test(message)
+        ? 'Denied'
+        : 'Unavailable'
   return new DriverError(code, message, { cause: error })
 }
 

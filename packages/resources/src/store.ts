@@ -399,7 +399,12 @@ class StoreHandle<T> implements Store<T> {
     const signal = options?.signal
     const call = signal === undefined ? undefined : { signal }
     for (let attempt = 1; ; attempt++) {
-      const entry = await this.getEntry(key, call)
+      let entry: StoreEntry<T> | null
+      try {
+        entry = await this.getEntry(key, call)
+      } catch (error) {
+        throw this.#asUpdate(error, 'reading the entry')
+      }
       const next = await change(entry === null ? null : entry.value)
       if (next === undefined) return entry === null ? null : entry.value
       try {
@@ -410,7 +415,7 @@ class StoreHandle<T> implements Store<T> {
         })
         return next
       } catch (error) {
-        if (!isConflict(error)) throw error
+        if (!isConflict(error)) throw this.#asUpdate(error, 'writing the entry')
         if (attempt >= attempts) {
           throw this.#target.error('Conflict', `the entry under ${describe(key)} kept changing: ${attempts} attempts, each overtaken by another write (raise attempts, or write less often to one key)`, 'update', { cause: error })
         }
@@ -421,6 +426,16 @@ class StoreHandle<T> implements Store<T> {
         throw this.#target.error('Timeout', "aborted by the caller's signal", 'update', { cause: error })
       }
     }
+  }
+
+  /**
+   * The failure of one of update's steps as update's own, as every other operation reports its failures: the code,
+   * status and the cloud's error kept, the step named (`store("kv").update: writing the entry: ...`).
+   */
+  #asUpdate(error: unknown, step: string): unknown {
+    if (!(error instanceof ResourceError) || error.operation === 'update') return error
+    const detail = error.message.slice(error.message.indexOf(': ') + 2)
+    return this.#target.error(error.code, `${step}: ${detail}`, 'update', { status: error.status, cause: error.cause, failed: error.failed })
   }
 }
 

@@ -41,11 +41,6 @@ export async function startAzure(): Promise<LocalTarget> {
   }
 
   return {
-    // The resources are served (azurite, the local Service Bus): the upload and the order's alert run. The thumbnail
-    // is written, but its download answers the upload: the demo's downloads handler tells /thumbnails/{key} from
-    // /uploads/{key} by request.path.startsWith('/thumbnails/'), and on Azure request.path keeps the host's route
-    // prefix (/api/thumbnails/...).
-    resourcesPending: { thumbnail: 'handlers/downloads.ts tells thumbnails from uploads by request.path.startsWith("/thumbnails/"), and Azure\'s request.path carries the /api route prefix' },
     provider: 'azure',
     url: (path) => `${host.url}/api${path}`,
     httpLogs: () => logLines(host.stdout()),

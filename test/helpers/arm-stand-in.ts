@@ -134,6 +134,7 @@ export const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
   '8a0f0c08-91a1-4084-bc3d-661d67233fed': 'Storage Queue Data Message Processor',
   '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39': 'Azure Service Bus Data Sender',
   '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0': 'Azure Service Bus Data Receiver',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
 }
 
 /** The key `StorageAccounts_ListKeys` answers first (base64 of "stand-in-key"), with which Shared Key requests are checked. */
@@ -359,7 +360,7 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
     const params = (pattern.exec(request.path) as RegExpExecArray).slice(1).map(decodeURIComponent)
     const rgId = `/subscriptions/${subscriptionId}/resourceGroups/${params[1] ?? ''}`
     const id = request.path
-      .replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings\/list|config\/appsettings|functions|resources|host\/default\/listkeys|blobServices\/default\/containers|queueServices\/default\/queues)$/i, '')
+      .replace(/\/(listKeys|listkeys|syncfunctiontriggers|config\/appsettings\/list|config\/appsettings|functions|resources|host\/default\/listkeys|blobServices\/default\/containers|queueServices\/default\/queues|tableServices\/default\/tables)$/i, '')
       .replace(/\/functions\/[^/]+$/i, '')
     const existing = resources.get(id.toLowerCase())
     const children = (type: string) => [...resources.values()].filter((resource) => resource.type === type && String(resource.id).toLowerCase().startsWith(`${id.toLowerCase()}/`))
@@ -385,6 +386,8 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         return existing ? { status: 200, body: existing } : armError(404, 'ResourceNotFound', `The Resource '${request.path}' was not found.`)
       case 'BlobContainers_List':
         return existing ? { status: 200, body: { value: children('BlobContainers') } } : armError(404, 'ResourceNotFound', 'storage account not found')
+      case 'Table_List':
+        return existing ? { status: 200, body: { value: children('Table') } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'Queue_List':
         return existing ? { status: 200, body: { value: children('Queue') } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'WebApps_ListApplicationSettings': {
@@ -424,6 +427,7 @@ export async function startArmStandIn(subscriptionId: string): Promise<ArmStandI
         return existing ? { status: 200, body: { keys: [{ keyName: 'key1', value: 'c3RhbmQtaW4ta2V5', permissions: 'FULL' }, { keyName: 'key2', value: 'c2Vjb25kLWtleQ==', permissions: 'FULL' }] } } : armError(404, 'ResourceNotFound', 'storage account not found')
       case 'BlobContainers_Create':
       case 'Queue_Create':
+      case 'Table_Create':
       case 'Queues_CreateOrUpdate':
       case 'Topics_CreateOrUpdate':
       case 'Subscriptions_CreateOrUpdate': {

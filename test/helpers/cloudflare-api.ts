@@ -13,6 +13,9 @@
  *   code as "You need to register a workers.dev subdomain"), and turning a Worker's workers.dev route on is refused;
  * - R2 (`r2: false`): every R2 operation answers 403, code 10042 "Please enable R2 through the Cloudflare Dashboard.".
  *
+ * D1 databases (the stores) are kept with their tables' row counts: the query API answers the two statements remove
+ * sends (the tables of `sqlite_master`, a table's `count(*)`) from them, and refuses any other SQL (it runs none).
+ *
  * R2 event notification rules are added, not replaced: each `PUT .../configuration/queues/<queue>` adds its rules
  * (with a rule id) to the bucket's, and a rule that overlaps one the bucket has (a shared action, and prefixes and
  * suffixes such that one object key matches both) is refused, as is a 101st rule; `DELETE` of a queue's
@@ -133,6 +136,8 @@ export interface CloudflareState {
   /** Notification rules by bucket, then by queue id. */
   notifications: Map<string, Map<string, NotificationRule[]>>
   routes: Map<string, Array<{ id: string; pattern: string; script?: string }>>
+  /** D1 databases by uuid, each with its tables' row counts. */
+  databases: Map<string, { uuid: string; name: string; created_at: string; version: string; tables: Map<string, number> }>
 }
 
 export interface CloudflareStandIn extends StandIn {
@@ -173,7 +178,7 @@ export interface CloudflareStandInOptions {
 export async function startCloudflareStandIn(options: CloudflareStandInOptions): Promise<CloudflareStandIn> {
   const scopes = options.scopes ?? ALL_SCOPES
   const accountSubdomain = options.subdomain === undefined ? 'polycloud-test' : options.subdomain
-  const state: CloudflareState = { scripts: new Map(), queues: new Map(), buckets: new Map(), notifications: new Map(), routes: new Map() }
+  const state: CloudflareState = { scripts: new Map(), queues: new Map(), buckets: new Map(), notifications: new Map(), routes: new Map(), databases: new Map() }
   const zones = options.zones ?? { 'example.com': 'zone0000000000000000000000000001' }
   const called: string[] = []
   const now = (): string => new Date().toISOString()
@@ -257,6 +262,7 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
       seen.add(binding.name as string)
       if (binding.type === 'queue' && queueByName(binding.queue_name as string) === undefined) return fail(400, 11000, `Queue "${String(binding.queue_name)}" does not exist`)
       if (binding.type === 'r2_bucket' && !state.buckets.has(binding.bucket_name as string)) return fail(400, 10085, `R2 bucket "${String(binding.bucket_name)}" does not exist`)
+      if (binding.type === 'd1' && !state.databases.has(binding.database_id as string)) return fail(400, 10021, `binding ${String(binding.name)}: D1 database ${String(binding.database_id)} does not exist`)
     }
     const previous = state.scripts.get(name)
     state.scripts.set(name, { metadata, parts, schedules: previous?.schedules ?? [], subdomain: previous?.subdomain ?? false, handlers: ['fetch', 'queue', 'scheduled'] })
@@ -420,6 +426,39 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
         rules.set(queue.queue_id, [...(rules.get(queue.queue_id) ?? []), ...added])
         state.notifications.set(params.bucket_name as string, rules)
         return ok({ event_notification_detail_id: added[0]?.ruleId ?? id() })
+      }
+      case 'cloudflare-d1-list-databases': {
+        const name = request.query.get('name')
+        const all = [...state.databases.values()].filter((database) => name === null || database.name.includes(name)).map(({ tables: _tables, ...database }) => database)
+        const page = Number(request.query.get('page') ?? 1)
+        const perPage = Number(request.query.get('per_page') ?? 1000)
+        const slice = all.slice((page - 1) * perPage, page * perPage)
+        return ok(slice, { result_info: { page, per_page: perPage, count: slice.length, total_count: all.length } })
+      }
+      case 'cloudflare-d1-create-database': {
+        const name = (body as { name: string }).name
+        if ([...state.databases.values()].some((database) => database.name === name)) return fail(400, 7502, `A database with that name already exists: ${name}`)
+        const created = { uuid: crypto.randomUUID(), name, created_at: now(), version: 'production', tables: new Map<string, number>() }
+        state.databases.set(created.uuid, created)
+        return ok({ uuid: created.uuid, name, created_at: created.created_at, version: created.version })
+      }
+      case 'cloudflare-d1-delete-database': {
+        if (!state.databases.delete(params.database_id as string)) return fail(404, 7404, 'The database could not be found')
+        return ok(null)
+      }
+      case 'cloudflare-d1-query-database': {
+        const database = state.databases.get(params.database_id as string)
+        if (database === undefined) return fail(404, 7404, 'The database could not be found')
+        const { sql } = body as { sql: string }
+        const meta = { changed_db: false, changes: 0, duration: 0.1, rows_read: 0, rows_written: 0, size_after: 4096 }
+        if (/^SELECT name FROM sqlite_master WHERE type = 'table'/.test(sql)) return ok([{ results: [...database.tables.keys()].map((table) => ({ name: table })), success: true, meta }])
+        const count = /^SELECT count\(\*\) AS (\w+) FROM "(\w+)"$/.exec(sql)
+        if (count !== null) {
+          const rows = database.tables.get(count[2] as string)
+          if (rows === undefined) return fail(400, 7500, `no such table: ${count[2]}: SQLITE_ERROR`)
+          return ok([{ results: [{ [count[1] as string]: rows }], success: true, meta }])
+        }
+        return fail(400, 7500, `stand-in: the statement ${JSON.stringify(sql)} is not emulated`)
       }
       case 'zones-get': {
         const name = request.query.get('name')

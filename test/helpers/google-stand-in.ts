@@ -27,6 +27,12 @@
  *   (`storage/v1/rest`) defines them: `project` required on insert and list, the Bucket resource's fields only,
  *   bucket naming rules, 409 for a name taken and for deleting a bucket that holds objects ("The bucket you tried to
  *   delete is not empty."), 412 for a policy written with a stale etag. `state.objects` seeds objects.
+ * - Firestore (the stores): the admin API's databases (`FirestoreAdmin` of @google-cloud/firestore@8's
+ *   `build/protos/admin_v1.json`: GetDatabase, CreateDatabase whose operation is done at once, GetField, UpdateField of
+ *   a field's TTL policy) and the documents API's
+ *   ListDocuments (its `/v1/{parent=projects/*\/databases/*\/documents}/{collection_id}` binding) and Commit of
+ *   deletes (`v1.json`), over `state.firestore` (databases by name, document names by collection). The project's IAM
+ *   policy is written with Resource Manager v3 `projects.setIamPolicy` (etag checked, conditions kept: version 3).
  * - A function created by someone else while a deploy runs (`state.createRaces`): CreateFunction answers 409
  *   ALREADY_EXISTS (`request`), or accepts and its long-running operation ends with code 6 ALREADY_EXISTS
  *   (`operation`), as google-github-actions/deploy-cloud-functions#351 and #338 show it ("function ... already
@@ -34,6 +40,8 @@
  */
 import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import protobuf from 'protobufjs'
 import { OAuth2Client } from 'google-auth-library'
 import type { GoogleConnection } from 'serverless-polycloud/providers/google/api'
@@ -203,7 +211,9 @@ export interface GoogleStandInState {
   /** The APIs enabled on the project (`pubsub.googleapis.com`, ...). */
   readonly services: Set<string>
   /** The project's IAM policy bindings. */
-  readonly projectPolicy: Array<{ role: string; members: string[] }>
+  readonly projectPolicy: Array<{ role: string; members: string[]; condition?: { title?: string; description?: string; expression?: string } }>
+  /** Firestore: databases by name (`projects/<p>/databases/(default)`), document names by collection id. */
+  readonly firestore: { readonly databases: Map<string, Json>; readonly documents: Map<string, string[]>; readonly fields: Map<string, Json> }
   /** Service accounts the caller may not act as (`iam.serviceAccounts.actAs`). */
   readonly actAsDenied: Set<string>
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
@@ -236,6 +246,7 @@ export const GOOGLE_APIS: Readonly<Record<string, string>> = {
   'cloudresourcemanager.googleapis.com': 'Cloud Resource Manager API',
   'serviceusage.googleapis.com': 'Service Usage API',
   'iam.googleapis.com': 'Identity and Access Management (IAM) API',
+  'firestore.googleapis.com': 'Cloud Firestore API',
 }
 
 /** The Cloud Storage service agent and the default compute service account of the stand-in's project. */
@@ -256,6 +267,9 @@ function apiOf(rule: string): string {
       Run: 'run.googleapis.com',
       ResourceManager: 'cloudresourcemanager.googleapis.com',
       IAM: 'iam.googleapis.com',
+      FirestoreAdmin: 'firestore.googleapis.com',
+      FirestoreOperations: 'firestore.googleapis.com',
+      Firestore: 'firestore.googleapis.com',
     } as Record<string, string>
   )[prefix] as string
 }
@@ -265,7 +279,17 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   const pubsubRoot = root('@google-cloud/pubsub')
   const schedulerRoot = root('@google-cloud/scheduler')
   const iamType = (name: string) => functionsRoot.lookupType(`google.iam.v1.${name}`)
+  // The package exports no subpaths: its protos are read beside its entry point.
+  const firestoreProtos = join(dirname(load.resolve('@google-cloud/firestore')), '..', 'protos')
+  const firestoreAdmin = protobuf.Root.fromJSON(JSON.parse(readFileSync(join(firestoreProtos, 'admin_v1.json'), 'utf8')) as protobuf.INamespace)
+  const firestoreData = protobuf.Root.fromJSON(JSON.parse(readFileSync(join(firestoreProtos, 'v1.json'), 'utf8')) as protobuf.INamespace)
   const rules: Rule[] = [
+    // ListDocuments of a top-level collection: its additional binding (the primary one takes nested collections).
+    rule('Firestore.ListDocuments', 'get', '/v1/{parent=projects/*/databases/*/documents}/{collection_id}', '', firestoreData.lookupType('google.firestore.v1.ListDocumentsRequest')),
+    rule('Firestore.Commit', 'post', '/v1/{database=projects/*/databases/*}/documents:commit', '*', firestoreData.lookupType('google.firestore.v1.CommitRequest')),
+    ...rulesOf(firestoreAdmin, 'google.firestore.admin.v1.FirestoreAdmin'),
+    rule('FirestoreOperations.GetOperation', 'get', '/v1/{name=projects/*/databases/*/operations/*}', '', firestoreAdmin.lookupType('google.longrunning.GetOperationRequest')),
+    rule('ResourceManager.SetIamPolicy', 'post', '/v3/{resource=projects/*}:setIamPolicy', '*', iamType('SetIamPolicyRequest')),
     ...rulesOf(functionsRoot, 'google.cloud.functions.v2.FunctionService'),
     // The functions client's own rule for its operations (it overrides google.longrunning's).
     rule('Operations.GetOperation', 'get', '/v2/{name=projects/*/locations/*/operations/*}', '', functionsRoot.lookupType('google.longrunning.GetOperationRequest')),
@@ -300,7 +324,9 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     ],
     actAsDenied: new Set(),
     createRaces: new Map(),
+    firestore: { databases: new Map(), documents: new Map(), fields: new Map() },
   }
+  let projectEtag = 'BwYAAAAAAAA='
   const refusals: GoogleStandIn['refusals'] = []
   const failures: Array<{ pattern: RegExp; reply: Reply }> = []
   const operations = new Map<string, Json>()
@@ -502,7 +528,63 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         return { status: 200, body: job }
       }
       case 'ResourceManager.GetIamPolicy':
-        return { status: 200, body: { version: 1, etag: 'BwYAAAAAAAA=', bindings: state.projectPolicy } }
+        return { status: 200, body: { version: state.projectPolicy.some((binding) => binding.condition !== undefined) ? 3 : 1, etag: projectEtag, bindings: state.projectPolicy } }
+      case 'ResourceManager.SetIamPolicy': {
+        const policy = body.policy as { bindings?: GoogleStandInState['projectPolicy']; etag?: string; version?: number }
+        if (policy.etag !== undefined && policy.etag !== projectEtag) return error(409, 'ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.')
+        const bindings = policy.bindings ?? []
+        if (bindings.some((binding) => binding.condition !== undefined) && policy.version !== 3) return error(400, 'INVALID_ARGUMENT', 'Policy version 3 is required for a policy with conditional role bindings.')
+        state.projectPolicy.splice(0, state.projectPolicy.length, ...bindings)
+        projectEtag = Buffer.from(randomBytes(6)).toString('base64')
+        return { status: 200, body: { version: policy.version ?? 1, etag: projectEtag, bindings } }
+      }
+      case 'FirestoreAdmin.GetDatabase': {
+        const database = state.firestore.databases.get(params.name as string)
+        return database === undefined ? notFound(params.name as string) : { status: 200, body: database }
+      }
+      case 'FirestoreAdmin.CreateDatabase': {
+        const id = query.get('databaseId') ?? ''
+        const name = `${params.parent as string}/databases/${id}`
+        if (state.firestore.databases.has(name)) return exists(name)
+        const database = { ...body, name, uid: randomBytes(8).toString('hex'), createTime: new Date().toISOString(), concurrencyMode: 'PESSIMISTIC' }
+        state.firestore.databases.set(name, database)
+        return { status: 200, body: { name: `${name}/operations/create-${++operationCount}`, done: true, response: { '@type': 'type.googleapis.com/google.firestore.admin.v1.Database', ...database } } }
+      }
+      case 'FirestoreAdmin.GetField': {
+        const database = (params.name as string).split('/collectionGroups/')[0] as string
+        if (!state.firestore.databases.has(database)) return notFound(database)
+        return { status: 200, body: state.firestore.fields.get(params.name as string) ?? { name: params.name, indexConfig: { usesAncestorConfig: true, ancestorField: `${database}/collectionGroups/__default__/fields/*` } } }
+      }
+      case 'FirestoreAdmin.UpdateField': {
+        const fieldName = String(params['field.name'] ?? body.name)
+        const database = fieldName.split('/collectionGroups/')[0] as string
+        if (!state.firestore.databases.has(database)) return notFound(database)
+        if (query.get('updateMask') !== 'ttlConfig' || body.ttlConfig === undefined) return error(501, 'UNIMPLEMENTED', 'The stand-in updates ttlConfig only')
+        const field = { name: fieldName, ttlConfig: { state: 'CREATING' } }
+        state.firestore.fields.set(fieldName, field)
+        return { status: 200, body: { name: `${database}/operations/ttl-${++operationCount}`, done: false, metadata: { '@type': 'type.googleapis.com/google.firestore.admin.v1.FieldOperationMetadata', field: fieldName } } }
+      }
+      case 'FirestoreOperations.GetOperation':
+        return { status: 200, body: { name: params.name, done: true } }
+      case 'Firestore.ListDocuments': {
+        const database = (params.parent as string).replace(/\/documents$/, '')
+        if (!state.firestore.databases.has(database)) return notFound(database)
+        const names = state.firestore.documents.get(params.collection_id as string) ?? []
+        const size = Number(query.get('pageSize') ?? 300)
+        const now = new Date().toISOString()
+        return { status: 200, body: names.length === 0 ? {} : { documents: names.slice(0, size).map((document) => ({ name: document, fields: {}, createTime: now, updateTime: now })) } }
+      }
+      case 'Firestore.Commit': {
+        if (!state.firestore.databases.has(params.database as string)) return notFound(params.database as string)
+        const writes = (body.writes ?? []) as Array<{ delete?: string }>
+        if (writes.length > 500) return error(400, 'INVALID_ARGUMENT', 'maximum 500 writes allowed per request')
+        for (const write of writes) {
+          if (write.delete === undefined) return error(501, 'UNIMPLEMENTED', 'The stand-in commits deletes only')
+          const collection = write.delete.split('/documents/')[1]?.split('/')[0] ?? ''
+          state.firestore.documents.set(collection, (state.firestore.documents.get(collection) ?? []).filter((name) => name !== write.delete))
+        }
+        return { status: 200, body: { writeResults: writes.map(() => ({ updateTime: new Date().toISOString() })), commitTime: new Date().toISOString() } }
+      }
       case 'IAM.TestIamPermissions': {
         const account = (params.resource as string).split('/serviceAccounts/')[1] as string
         const asked = (body.permissions ?? []) as string[]
@@ -698,7 +780,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     for (const [key, value] of request.query) {
       if (key === '$alt') continue
       if (fieldOf(matched.request, key) === undefined) errors.push(`Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter.`)
-      else message[key] = value
+      // A query parameter is text, read as its field's type (a number field takes digits).
+      else message[key] = ['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'double', 'float'].includes(fieldOf(matched.request, key)?.type ?? '') && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
     }
     if (matched.body === '*') Object.assign(message, body)
     else if (matched.body !== '') {
@@ -728,7 +811,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       return {
         clientOptions: { fallback: true, apiEndpoint: '127.0.0.1', port: standIn.port, protocol: 'http', authClient } as unknown as GoogleConnection['clientOptions'],
         request: async (options) => authClient.request(options),
-        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url, serviceUsage: standIn.url, iam: standIn.url, storage: standIn.url },
+        endpoints: { run: standIn.url, pubsub: standIn.url, resourceManager: standIn.url, serviceUsage: standIn.url, iam: standIn.url, storage: standIn.url, firestore: standIn.url },
       }
     },
     stop: () => standIn.stop(),

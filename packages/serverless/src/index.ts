@@ -103,6 +103,9 @@ const CHECK_AWAITED_AT: Readonly<Record<string, string>> = {
 /** The commands that create or update functions: a deprecated or blocked runtime refuses them (`package` warns). */
 const DEPLOY_COMMANDS = new Set(['deploy', 'deploy function'])
 
+/** `serverless remove --deleteData`: stores deploy created are deleted with their entries (kept while they hold any, otherwise). */
+const DELETE_DATA = { usage: 'Also delete the stores deploy created that still hold entries, with their entries', type: 'boolean' }
+
 const string = (usage: string, shortcut?: string) => ({ usage, type: 'string', ...(shortcut ? { shortcut } : {}) })
 
 /** `serverless remove --deleteObjects`: buckets deploy created are deleted with their objects (kept while they hold any, otherwise). */
@@ -161,7 +164,7 @@ export default class PolycloudPlugin {
     if (provider.handOver === undefined) this.#serveCommands()
     else {
       // The framework's own commands take Polycloud's options too.
-      this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS } }
+      this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS, deleteData: DELETE_DATA } }
       // serverless-offline's offline command, the provider's options.
       if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
     }
@@ -216,7 +219,7 @@ export default class PolycloudPlugin {
     const provider = this.#provider
     const region = string('Region of the service', 'r')
     this.commands.deploy = { options: { region } }
-    this.commands.remove = { options: { region, deleteObjects: DELETE_OBJECTS } }
+    this.commands.remove = { options: { region, deleteObjects: DELETE_OBJECTS, deleteData: DELETE_DATA } }
     this.commands.info = { options: { region } }
     this.commands.invoke = { options: { region } }
     this.commands.offline = {

@@ -9,6 +9,7 @@
  *       uploads: bucket                      # deployed as <service>-<stage>-uploads
  *       orders: { kind: queue, maxReceiveCount: 3 }
  *       archive: { kind: bucket, name: acme-archive, existing: true }
+ *       sessions: store                      # a key-value store (store-resources.ts: each cloud's)
  * functions:
  *   thumbnails:
  *     uses: [uploads]                        # what its code reaches; granted on each cloud
@@ -25,8 +26,8 @@ import { ConfigError } from './errors.js'
 import type { Json } from './provider.js'
 import { nearest } from './schema.js'
 
-/** The kinds of resource a service declares (the key-value `store` is the next kind). */
-export const RESOURCE_KINDS = ['bucket', 'queue', 'topic'] as const
+/** The kinds of resource a service declares: objects, messages to consume, messages to publish, key-value entries. */
+export const RESOURCE_KINDS = ['bucket', 'queue', 'topic', 'store'] as const
 export type ResourceKind = (typeof RESOURCE_KINDS)[number]
 
 /** One declared resource, as every provider's plan reads it. */
@@ -58,11 +59,14 @@ const LOGICAL_MAX = 40
 const BUCKET_NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/
 /** Queue and topic names: SQS's and SNS's characters, at most 80. */
 const MESSAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/
+/** Store names: DynamoDB's table names (3-255), Firestore's collection ids and D1's database names share these. */
+const STORE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{2,79}$/
 
 const KIND_FIELDS: Readonly<Record<ResourceKind, readonly string[]>> = {
   bucket: ['name', 'existing'],
   queue: ['name', 'existing', 'fifo', 'maxReceiveCount'],
   topic: ['name', 'existing'],
+  store: ['name', 'existing'],
 }
 
 /**
@@ -132,7 +136,7 @@ export function readResources(raw: unknown, reading: ResourceReading): DeclaredR
     const config: Json = typeof value === 'string' ? { kind: value } : isObject(value) ? value : {}
     const kind = config.kind
     if (!(RESOURCE_KINDS as readonly unknown[]).includes(kind)) {
-      throw new ConfigError(at, `is a ${RESOURCE_KINDS.join(', a ')} (written "${name}: bucket", or { kind: bucket, ... }), not ${JSON.stringify(kind ?? value)}`)
+      throw new ConfigError(at, `is a ${RESOURCE_KINDS.slice(0, -1).join(', a ')} or a ${RESOURCE_KINDS.at(-1)} (written "${name}: bucket", or { kind: bucket, ... }), not ${JSON.stringify(kind ?? value)}`)
     }
     const typed = kind as ResourceKind
     for (const field of ['name', 'existing', 'fifo', 'maxReceiveCount']) {
@@ -150,7 +154,10 @@ export function readResources(raw: unknown, reading: ResourceReading): DeclaredR
     if (typed === 'bucket' && !BUCKET_NAME.test(deployedName)) {
       throw new ConfigError(at, `${subject} is not a bucket name every cloud takes: 3-63 lower-case letters, digits and single "-" between them${fix}`)
     }
-    if (typed !== 'bucket' && !MESSAGE_NAME.test(deployedName)) {
+    if (typed === 'store' && !STORE_NAME.test(deployedName)) {
+      throw new ConfigError(at, `${subject} is not a store name the clouds take: 3-80 letters, digits, "-" and "_"${fix}`)
+    }
+    if ((typed === 'queue' || typed === 'topic') && !MESSAGE_NAME.test(deployedName)) {
       throw new ConfigError(at, `${subject} is not a ${typed} name the clouds take: at most 80 letters, digits, "-" and "_"${fix}`)
     }
     const own = config[reading.provider]
@@ -194,13 +201,13 @@ export function resolveUses(fn: string, uses: unknown, resources: DeclaredResour
 /** The sentence for a name no resource has: the nearest declared name, or how to declare it. */
 function unknownResource(name: string, resources: DeclaredResources): string {
   const names = [...resources.declared.map((declaration) => declaration.name), ...resources.excluded]
-  if (names.length === 0) return `${JSON.stringify(name)} is not declared: declare it under custom.polycloud.resources (${name}: bucket, queue or topic)`
+  if (names.length === 0) return `${JSON.stringify(name)} is not declared: declare it under custom.polycloud.resources (${name}: bucket, queue, topic or store)`
   const near = nearest(name, names)
   return `${JSON.stringify(name)} is not declared in custom.polycloud.resources${near ? `; did you mean ${JSON.stringify(near)}?` : ''} (declared: ${names.join(', ')})`
 }
 
-/** The event keys that consume each kind, for messages. */
-const CONSUMES: Readonly<Record<ResourceKind, string>> = { bucket: 'bucket', queue: 'fromQueue', topic: 'topic' }
+/** The event keys that consume each kind, for messages (no event consumes a store: its code reads it). */
+const CONSUMES: Readonly<Record<Exclude<ResourceKind, 'store'>, string>> = { bucket: 'bucket', queue: 'fromQueue', topic: 'topic' }
 
 /**
  * The declaration an event names by its logical name (`fromQueue: orders`, `topic: alerts`, `bucket: uploads`), or
@@ -215,6 +222,9 @@ export function declarationOf(event: { readonly key: string; readonly kind: stri
   const found = resources.declared.find((declaration) => declaration.name === name)
   if (found === undefined) return undefined
   const expected = event.kind === 'queue' ? 'queue' : event.kind === 'topic' ? 'topic' : 'bucket'
+  if (found.kind === 'store') {
+    throw new ConfigError('', `${JSON.stringify(name)} is declared as a store (custom.polycloud.resources.${name}), which no event consumes: its functions read and write it (uses: [${name}]); ${event.key} takes a ${expected}`)
+  }
   if (found.kind !== expected) {
     throw new ConfigError(
       '',
@@ -232,6 +242,12 @@ export function addressing<A>(functions: ReadonlyArray<{ readonly resources: rea
   const used = new Map<string, ResourceDeclaration>()
   for (const fn of functions) for (const resource of fn.resources) used.set(resource.name, resource)
   return Object.fromEntries([...used.values()].map((resource) => [resource.name, address(resource)]))
+}
+
+/** `serverless remove --deleteData` (also `--delete-data`): stores that still hold entries are deleted with them. */
+export function deleteDataOption(options: Readonly<Record<string, unknown>>): boolean {
+  const given = options.deleteData ?? options['delete-data']
+  return given === true || given === 'true'
 }
 
 /** The environment variable (a Worker var on Cloudflare) holding a function's addressing. */

@@ -129,13 +129,13 @@ describe('serverless/model', () => {
         ConfigError,
         'functions.a.uses[1]: "upload" is not declared in custom.polycloud.resources; did you mean "uploads"? (declared: uploads, orders, alerts, archive)',
       )
-      expect(() => read({ a: { handler, uses: ['cache'] } }, null)).to.throw(ConfigError, 'functions.a.uses[0]: "cache" is not declared: declare it under custom.polycloud.resources (cache: bucket, queue or topic)')
+      expect(() => read({ a: { handler, uses: ['cache'] } }, null)).to.throw(ConfigError, 'functions.a.uses[0]: "cache" is not declared: declare it under custom.polycloud.resources (cache: bucket, queue, topic or store)')
       expect(() => read({ a: { handler, uses: ['jobs'] } }, { jobs: { kind: 'queue', fifo: true } })).to.throw(ConfigError, /^functions\.a\.uses\[0\]: "jobs" is a FIFO queue, which queue\(\)\.send cannot send to yet/)
     })
 
     it('refuses declarations the clouds cannot name, and settings of another kind', () => {
       expect(() => read({}, { Uploads: 'bucket' })).to.throw(ConfigError, /^custom\.polycloud\.resources\.Uploads: a resource's logical name is lower-case letters/)
-      expect(() => read({}, { uploads: 'blob' })).to.throw(ConfigError, 'custom.polycloud.resources.uploads: is a bucket, a queue, a topic (written "uploads: bucket", or { kind: bucket, ... }), not "blob"')
+      expect(() => read({}, { uploads: 'blob' })).to.throw(ConfigError, 'custom.polycloud.resources.uploads: is a bucket, a queue, a topic or a store (written "uploads: bucket", or { kind: bucket, ... }), not "blob"')
       expect(() => read({}, { uploads: { kind: 'bucket', fifo: true } })).to.throw(ConfigError, "custom.polycloud.resources.uploads.fifo: is a queue's setting, not a bucket's")
       const long = 'x'.repeat(40)
       expect(() => readService(input({}, { service: 'a-very-long-service-name', polycloud: { resources: { [long]: 'bucket' } } }), provider)).to.throw(

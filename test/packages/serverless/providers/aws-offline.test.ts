@@ -169,6 +169,7 @@ describe('serverless/providers/aws: the local services under serverless offline'
         AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
         AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:4566',
         AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:4566',
+        AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4566',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
       })

@@ -13,6 +13,7 @@ import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
 import { isLocalCommand, isOfflineCommand, type AwsPlan } from './plan.js'
 import { addressResources, defaultLocalAddresses, narrowSharedRole, removeBuckets, s3Remover } from './resources.js'
+import { removeKeptStores } from './stores.js'
 import { truthfulOffline } from './serverless-offline.js'
 
 /** The framework's view of the service that the hand-over rewrites. */
@@ -154,7 +155,10 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
   separateBuilds(service, context.workDir, context.servicePath)
   addResources(service, plan)
   grantResources(serverless, plan, context.log)
-  if (context.command === 'remove') removeKeptBuckets(serverless, plan, context)
+  if (context.command === 'remove') {
+    removeKeptBuckets(serverless, plan, context)
+    removeKeptStores(serverless, plan.model.resources, context)
+  }
   secureHttpApi(service, plan)
   addressResources(service, plan, isLocalCommand(context.command ?? '') ? defaultLocalAddresses(service.provider.region ?? plan.model.region ?? 'us-east-1') : undefined)
   const offline = isOfflineCommand(context.command ?? '')

@@ -9,7 +9,9 @@
  *   picks a free port), printed at start with every queue, topic, bucket and schedule. State (queues and their
  *   messages, topics and subscriptions, buckets and objects) persists in `.polycloud/state/aws` (`--stateDir`,
  *   `custom.polycloud.aws.offline.stateDir`).
- * - Each function's environment gets `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS` and `AWS_ENDPOINT_URL_SNS` (the
+ * - The stores' DynamoDB tables are served on the same endpoint by dynalite (`local/dynamodb.ts`), their state in
+ *   `<stateDir>/dynamodb`.
+ * - Each function's environment gets `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_SNS` and `AWS_ENDPOINT_URL_DYNAMODB` (the
  *   SDK v3 sends each service's requests there), and static local credentials when the environment has none (the
  *   default chain would otherwise probe the instance metadata address); `AWS_REGION` is serverless-offline's.
  * - The services start when serverless-offline starts (after serverless-esbuild has bundled: its hook is placed
@@ -33,7 +35,7 @@ export const DEFAULT_STATE = '.polycloud/state/aws'
 
 /** `serverless offline`'s options for the local services (the same under `custom.polycloud.aws.offline`). */
 export const OFFLINE_OPTIONS = {
-  servicesPort: { usage: `Port of the local S3, SQS and SNS endpoint (default ${DEFAULT_SERVICES_PORT}; 0: any free port)`, type: 'string' },
+  servicesPort: { usage: `Port of the local S3, SQS, SNS and DynamoDB endpoint (default ${DEFAULT_SERVICES_PORT}; 0: any free port)`, type: 'string' },
   stateDir: { usage: `Folder the local AWS services keep their state in (default ${DEFAULT_STATE})`, type: 'string' },
 } as const
 
@@ -93,7 +95,7 @@ async function listening(host: string, port: number, signal: AbortSignal): Promi
 
 /** The variables a function's own SDK code (and Polycloud's resource clients) need to reach the local services. */
 export function localEnvironment(endpoint: string, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
-  const variables: Record<string, string> = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, AWS_ENDPOINT_URL_SNS: endpoint }
+  const variables: Record<string, string> = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, AWS_ENDPOINT_URL_SNS: endpoint, AWS_ENDPOINT_URL_DYNAMODB: endpoint }
   // Credentials the SDK's chain finds in the environment or a profile are the user's; none: local ones, so the
   // chain does not probe the instance metadata address.
   if (env.AWS_ACCESS_KEY_ID === undefined && env.AWS_PROFILE === undefined && env.AWS_CONTAINER_CREDENTIALS_FULL_URI === undefined) {
@@ -165,6 +167,8 @@ async function startServices(context: ServiceContext<AwsPlan>, framework: Framew
       queues: model.queues,
       topics: model.topics,
       buckets: model.buckets,
+      // The stores' tables on dynalite, behind the same endpoint (existing ones too: nothing exists locally).
+      tables: context.plan.model.resources.filter((resource) => resource.kind === 'store').map((resource) => resource.deployedName),
       schedules: model.schedules,
       queueMappings: model.queueMappings,
       invoke: lambdaInvoker(`http://${lambda.host.includes(':') ? `[${lambda.host}]` : lambda.host}:${lambda.port}`),

@@ -15,6 +15,7 @@ import type { Json, PlannedFunction } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE } from '../../resources.js'
 import { addResource, existingArn, queueId, queueResources } from './events.js'
 import type { AwsPlan } from './plan.js'
+import { storeAddress, storeId, storeStatements, storeTable } from './stores.js'
 
 /** osls's `normalizeNameToAlphaNumericOnly`: `polycloud-demo-dev-uploads` -> `Polycloudemodevuploads`. */
 export function alphanumeric(name: string): string {
@@ -26,6 +27,7 @@ export function alphanumeric(name: string): string {
 export function resourceId(resource: ResourceDeclaration): string {
   if (resource.kind === 'bucket') return `S3Bucket${alphanumeric(resource.deployedName)}`
   if (resource.kind === 'topic') return `SNSTopic${alphanumeric(resource.deployedName)}`
+  if (resource.kind === 'store') return storeId(resource)
   return queueId(resource.name)
 }
 
@@ -46,6 +48,7 @@ export function declareResources(declarations: readonly ResourceDeclaration[], r
     // Kept when the stack is deleted (a bucket with objects would fail the deletion): `remove` deletes it if it is empty.
     if (resource.kind === 'bucket') resources[id] = { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { BucketName: resource.deployedName } }
     else if (resource.kind === 'topic') resources[id] = { Type: 'AWS::SNS::Topic', Properties: { TopicName: resource.deployedName } }
+    else if (resource.kind === 'store') resources[id] = storeTable(resource)
     else {
       const queue = queueResources({ id, name: resource.deployedName, fifo: resource.fifo, maxReceiveCount: resource.maxReceiveCount }, undefined)
       for (const [queueResourceId, queueResource] of Object.entries(queue)) addResource({ resources }, queueResourceId, queueResource as Json)
@@ -59,6 +62,7 @@ type Value = string | Json
 /** A resource's addressing entry as deployed: names, and intrinsics for what only CloudFormation knows. */
 export function deployedAddress(resource: ResourceDeclaration): Record<string, Value> {
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName }
+  if (resource.kind === 'store') return storeAddress(resource)
   if (resource.kind === 'queue') {
     const url = resource.existing ? { 'Fn::Sub': `https://sqs.\${AWS::Region}.\${AWS::URLSuffix}/\${AWS::AccountId}/${queueName(resource)}` } : { Ref: resourceId(resource) }
     return { kind: 'queue', url }
@@ -75,6 +79,7 @@ export interface LocalAddresses {
 /** A resource's addressing entry on the local AWS services. */
 export function localAddress(resource: ResourceDeclaration, local: LocalAddresses): Record<string, string> {
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName }
+  if (resource.kind === 'store') return storeAddress(resource)
   if (resource.kind === 'queue') return { kind: 'queue', url: local.queueUrl(queueName(resource)) }
   return { kind: 'topic', arn: local.topicArn(resource.deployedName) }
 }
@@ -147,6 +152,7 @@ export function resourceStatements(resource: ResourceDeclaration): Json[] {
     ]
   }
   if (resource.kind === 'queue') return [{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [resourceArn(resource)] }]
+  if (resource.kind === 'store') return storeStatements(resource)
   return [{ Effect: 'Allow', Action: ['sns:Publish'], Resource: [resourceArn(resource)] }]
 }
 

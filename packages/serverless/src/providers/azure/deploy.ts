@@ -19,6 +19,8 @@ import { mappedRegionNote, regionFor } from '../../regions.js'
 import { deletesObjects } from '../../resources.js'
 import { packageApp } from './package.js'
 import { RESOURCE_CONNECTIONS, type AzureCustom, type AzureFunction, type AzureGrant, type AzurePlan } from './plan.js'
+import { deployTables, storesHoldingData } from './stores.js'
+import { deleteDataOption } from '../../resources.js'
 
 type Context = ServiceContext<AzurePlan>
 
@@ -332,6 +334,8 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     for (const queue of unique(needed.flatMap((resource) => (resource.kind === 'storageQueue' ? [resource.name] : [])))) {
       if (!queues.has(queue)) await api.storage.queue.create(rg, names.storageAccount, queue, {})
     }
+    // The stores' tables (stores.ts).
+    for (const table of await deployTables(api.storage, rg, names.storageAccount, context.plan.model.resources)) log(`Created table ${table} (a store)`)
     const appSettingsValues: Record<string, string> = {
       ...context.plan.environment(),
       AzureWebJobsStorage: storageConnection,
@@ -347,6 +351,9 @@ export async function deployApp(context: Context, env: AzureEnvironment): Promis
     if (grants.some((grant) => grant.scope === 'container' || grant.scope === 'storageQueue')) {
       appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__blobServiceUri`] = blobEndpoint.replace(/\/$/, '')
       appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__queueServiceUri`] = (account.primaryEndpoints?.queue ?? `https://${names.storageAccount}.queue.core.windows.net/`).replace(/\/$/, '')
+    }
+    if (grants.some((grant) => grant.scope === 'table')) {
+      appSettingsValues[`${RESOURCE_CONNECTIONS.storage}__tableServiceUri`] = (account.primaryEndpoints?.table ?? `https://${names.storageAccount}.table.core.windows.net/`).replace(/\/$/, '')
     }
     if (busGrants) appSettingsValues[`${RESOURCE_CONNECTIONS.serviceBus}__fullyQualifiedNamespace`] = `${names.serviceBus}.servicebus.windows.net`
 
@@ -527,6 +534,8 @@ export function grantScope(subscriptionId: string, names: AzureNames, grant: Azu
       return `${group}/Microsoft.ServiceBus/namespaces/${names.serviceBus}/queues/${grant.entity}`
     case 'serviceBusTopic':
       return `${group}/Microsoft.ServiceBus/namespaces/${names.serviceBus}/topics/${grant.entity}`
+    case 'table':
+      return `${group}/Microsoft.Storage/storageAccounts/${names.storageAccount}/tableServices/default/tables/${grant.entity}`
   }
 }
 
@@ -581,7 +590,7 @@ async function deployRoleAssignments(env: AzureEnvironment, names: AzureNames, p
   const same = (a: string | undefined, b: string) => a?.toLowerCase() === b.toLowerCase()
   for (const { grant, scope, roleDefinitionId, name } of wanted) {
     if (current.some((assignment) => same(assignment.properties?.scope, scope) && same(assignment.properties?.roleDefinitionId, roleDefinitionId))) continue
-    log.notice(`Granting the app ${grant.role.name} on ${grant.scope === 'container' ? 'container' : grant.scope === 'storageQueue' ? 'Storage queue' : grant.scope === 'serviceBusQueue' ? 'Service Bus queue' : 'Service Bus topic'} ${grant.entity} (${grant.resource}: ${grant.functions.join(', ')})`)
+    log.notice(`Granting the app ${grant.role.name} on ${grant.scope === 'container' ? 'container' : grant.scope === 'storageQueue' ? 'Storage queue' : grant.scope === 'serviceBusQueue' ? 'Service Bus queue' : grant.scope === 'table' ? 'table' : 'Service Bus topic'} ${grant.entity} (${grant.resource}: ${grant.functions.join(', ')})`)
     const body = { properties: { roleDefinitionId, principalId, principalType: 'ServicePrincipal', description: `${ASSIGNMENT_MARK} ${grant.resource} for ${grant.functions.join(', ')}` } }
     try {
       await armRequest(env, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=${AUTHORIZATION_API}`, body)
@@ -740,10 +749,18 @@ export async function removeApp(context: Context, env: AzureEnvironment): Promis
     tagged.sort((a, b) => rank(order, a.type) - rank(order, b.type))
     let kept = 0
     for (const resource of tagged) {
-      // The declared buckets live in the storage account: one that still holds objects keeps it, unless --deleteObjects.
-      if (resource.type === 'microsoft.storage/storageaccounts' && !deletesObjects(context.options) && (await bucketsWithData(context, env, api, names, resource.name)).length > 0) {
-        kept++
-        continue
+      // The declared buckets live in the storage account: one that still holds objects keeps it, unless --deleteObjects;
+      // so do the stores' tables: one that still holds entries keeps it, unless --deleteData.
+      if (resource.type === 'microsoft.storage/storageaccounts') {
+        const objects = !deletesObjects(context.options) && (await bucketsWithData(context, env, api, names, resource.name)).length > 0
+        const entries = deleteDataOption(context.options) ? [] : await storesHoldingData(api.storage, names.resourceGroup, resource.name, context.plan.model.resources)
+        if (entries.length > 0) {
+          context.log.warning(`Storage account ${resource.name} kept: the store table${entries.length === 1 ? '' : 's'} ${entries.join(', ')} still hold${entries.length === 1 ? 's' : ''} entries (serverless remove --deleteData deletes ${entries.length === 1 ? 'it' : 'them'} with the account)`)
+        }
+        if (objects || entries.length > 0) {
+          kept++
+          continue
+        }
       }
       context.log.notice(`Deleting ${resource.type} ${resource.name}`)
       switch (resource.type) {

@@ -22,6 +22,7 @@ import { fromRpcHttp, httpInvocation, queueMetadata, serviceBusMetadata, timerIn
 import { createStorageEntities, localEntities, resourceConnections, startBusDelivery } from './local/resources.js'
 import { fromNcrontab } from './schedule.js'
 import type { LocalStorage } from './storage.js'
+import { createTables, storeTable } from './stores.js'
 
 type Context = ServiceContext<AzurePlan>
 
@@ -330,11 +331,14 @@ export async function offlineCommand(context: Context): Promise<void> {
     const started: { host?: LocalHost } = {}
     const entities = localEntities(context.plan)
     // azurite runs when a trigger reads Storage queues or blobs, or the code uses a container or Storage queue.
-    if (entities.usesStorage || context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
+    // The stores' tables live in azurite's Table service.
+    const tables = context.plan.model.resources.filter((resource) => resource.kind === 'store').map(storeTable)
+    if (tables.length > 0 || entities.usesStorage || context.plan.app.some(({ trigger }) => trigger.type === 'storageQueue' || trigger.type === 'storageBlob')) {
       const { startStorage } = await import('./storage.js')
       storage = await startStorage(settings, log)
       parts.push(storage)
       await createStorageEntities(storage.connectionString, entities)
+      await createTables(storage.connectionString, tables)
     }
     // The local Service Bus when a trigger reads a Service Bus queue or topic, or the code sends to one.
     if (entities.usesServiceBus || context.plan.app.some(({ trigger }) => trigger.type === 'serviceBusQueue' || trigger.type === 'serviceBusTopic')) {

@@ -11,6 +11,7 @@ import { declaredHeads } from '../../route.js'
 import type { Json, Logger, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { lastRetired, nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
+import { checkStores, storeAddress, storeTable } from './stores.js'
 import { azureFunctionName, checkFunctionName, checkedQueueName, neutralPlan, type AzureResource, type AzureTrigger } from './events.js'
 
 /**
@@ -98,6 +99,7 @@ export function azureQueueName(resource: ResourceDeclaration): string {
  * (or a Service Bus queue), a Service Bus topic, through Polycloud's connections ({@link RESOURCE_CONNECTIONS}).
  */
 export function azureAddress(resource: ResourceDeclaration): Json {
+  if (resource.kind === 'store') return storeAddress(resource, RESOURCE_CONNECTIONS.storage)
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName, connection: RESOURCE_CONNECTIONS.storage }
   if (resource.kind === 'queue') {
     return isServiceBusQueue(resource)
@@ -112,6 +114,7 @@ export const AZURE_ROLES = {
   blobDataContributor: { name: 'Storage Blob Data Contributor', id: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' },
   queueDataMessageSender: { name: 'Storage Queue Data Message Sender', id: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a' },
   serviceBusDataSender: { name: 'Azure Service Bus Data Sender', id: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' },
+  tableDataContributor: { name: 'Storage Table Data Contributor', id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' },
 } as const
 
 /** What the app's identity is granted on one entity, for the resources its functions use. */
@@ -119,7 +122,7 @@ export interface AzureGrant {
   /** The resource's logical name. */
   readonly resource: string
   /** Where the role is assigned: a container or Storage queue of the app's account, a queue or topic of its namespace. */
-  readonly scope: 'container' | 'storageQueue' | 'serviceBusQueue' | 'serviceBusTopic'
+  readonly scope: 'container' | 'storageQueue' | 'serviceBusQueue' | 'serviceBusTopic' | 'table'
   /** The entity's name on Azure. */
   readonly entity: string
   readonly role: (typeof AZURE_ROLES)[keyof typeof AZURE_ROLES]
@@ -144,6 +147,7 @@ export function azureGrants(functions: ReadonlyArray<PlannedFunction<AzureTrigge
       }
       const grant: Omit<AzureGrant, 'functions'> =
         resource.kind === 'bucket' ? { resource: resource.name, scope: 'container', entity: resource.deployedName, role: AZURE_ROLES.blobDataContributor }
+        : resource.kind === 'store' ? { resource: resource.name, scope: 'table', entity: storeTable(resource), role: AZURE_ROLES.tableDataContributor }
         : resource.kind === 'topic' ? { resource: resource.name, scope: 'serviceBusTopic', entity: resource.deployedName, role: AZURE_ROLES.serviceBusDataSender }
         : isServiceBusQueue(resource) ? { resource: resource.name, scope: 'serviceBusQueue', entity: azureQueueName(resource), role: AZURE_ROLES.serviceBusDataSender }
         : { resource: resource.name, scope: 'storageQueue', entity: azureQueueName(resource), role: AZURE_ROLES.queueDataMessageSender }
@@ -163,7 +167,8 @@ export function declaredResources(resources: readonly ResourceDeclaration[]): Az
     if (resource.kind === 'queue' && resource.fifo && !isServiceBusQueue(resource)) {
       throw new ConfigError(resource.at, 'is a fifo queue, which a Storage queue cannot be on Azure (no ordering): set azure: { serviceBus: true } to make it a Service Bus queue with sessions')
     }
-    if (resource.existing) continue
+    // A store's table is created by deployTables (stores.ts).
+    if (resource.existing || resource.kind === 'store') continue
     if (resource.kind === 'bucket') out.push({ kind: 'container', name: resource.deployedName })
     else if (resource.kind === 'topic') out.push({ kind: 'serviceBusTopic', topic: resource.deployedName, subscription: undefined, maxDeliveryCount: 10 })
     else if (isServiceBusQueue(resource)) out.push({ kind: 'serviceBusQueue', name: azureQueueName(resource), maxDeliveryCount: resource.maxReceiveCount ?? 10, sessions: resource.fifo })
@@ -193,6 +198,7 @@ export function azureFunctions(functions: ReadonlyArray<PlannedFunction<AzureTri
 
 /** The service as Azure deploys it. */
 export function azurePlan(model: ServiceModel, _input: PlanInput): AzurePlan {
+  checkStores(model.resources)
   const heads = declaredHeads(model.functions.flatMap((fn) => fn.events))
   const functions = planFunctions<AzureTrigger>(model, {
     title: 'Azure',

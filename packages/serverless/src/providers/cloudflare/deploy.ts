@@ -16,10 +16,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ProviderError } from '../../errors.js'
+import { deleteDataOption } from '../../resources.js'
 import type { ServiceContext } from '../../provider.js'
 import { cloudflareApi, CloudflareApiError, credentials, type CloudflareApi } from './api.js'
 import { readArtifact, type Binding, type UploadMetadata } from './package.js'
 import type { CloudflarePlan, ServiceManifest } from './plan.js'
+import { deployStores, removeKeptStores, removeStores } from './stores.js'
 
 /** The binding in which deploy records what it created. */
 export const RECORD_BINDING = 'POLYCLOUD_DEPLOYMENT'
@@ -28,6 +30,8 @@ export interface DeploymentRecord {
   readonly version: 1
   readonly queues: readonly string[]
   readonly buckets: readonly string[]
+  /** The stores' D1 databases deploy created (stores.ts). */
+  readonly stores?: readonly string[]
 }
 
 interface Queue {
@@ -60,7 +64,7 @@ async function deployedRecord(api: CloudflareApi, script: string): Promise<Deplo
   if (settings === undefined) return undefined
   const binding = settings.bindings?.find((candidate) => candidate.name === RECORD_BINDING && candidate.type === 'json')
   const json = binding?.json as Partial<DeploymentRecord> | undefined
-  return { version: 1, queues: Array.isArray(json?.queues) ? json.queues : [], buckets: Array.isArray(json?.buckets) ? json.buckets : [] }
+  return { version: 1, queues: Array.isArray(json?.queues) ? json.queues : [], buckets: Array.isArray(json?.buckets) ? json.buckets : [], stores: Array.isArray(json?.stores) ? json.stores : [] }
 }
 
 async function queuesByName(api: CloudflareApi): Promise<Map<string, Queue>> {
@@ -244,9 +248,13 @@ export async function deployCommand(context: ServiceContext<CloudflarePlan>): Pr
     log.info(`serverless-polycloud: created R2 bucket ${bucket.name}`)
   }
 
+  // The stores' D1 databases: found or created, bound by id.
+  const createdStores = new Set(previous.stores ?? [])
+  const storeBindings = await deployStores(api, manifest.stores, createdStores, (line) => log.info(line))
+
   // The Worker, with the record of what deploy created.
-  const record: DeploymentRecord = { version: 1, queues: [...createdQueues], buckets: [...createdBuckets] }
-  const upload: UploadMetadata = { ...metadata, bindings: [...metadata.bindings, { type: 'json', name: RECORD_BINDING, json: record } satisfies Binding] }
+  const record: DeploymentRecord = { version: 1, queues: [...createdQueues], buckets: [...createdBuckets], ...(createdStores.size > 0 ? { stores: [...createdStores] } : {}) }
+  const upload: UploadMetadata = { ...metadata, bindings: [...metadata.bindings, ...storeBindings, { type: 'json', name: RECORD_BINDING, json: record } satisfies Binding] }
   const form = new FormData()
   form.set('metadata', JSON.stringify(upload))
   form.set(manifest.main, new Blob([readFileSync(join(dir, manifest.main))], { type: 'application/javascript+module' }), manifest.main)
@@ -354,7 +362,9 @@ export async function removeCommand(context: ServiceContext<CloudflarePlan>): Pr
   const { script } = manifest
   const record = await deployedRecord(api, script)
   if (record === undefined) {
-    context.log.notice(`serverless-polycloud: Worker ${script} is not deployed; nothing to remove`)
+    // A store kept by an earlier remove (it held entries) outlives the Worker's record: --deleteData finds it by name.
+    const kept = await removeKeptStores(api, manifest, context)
+    context.log.notice(`serverless-polycloud: Worker ${script} is not deployed; ${kept.length > 0 ? `removed ${kept.join(', ')}` : 'nothing to remove'}`)
     return
   }
   const queues = await queuesByName(api)
@@ -404,6 +414,7 @@ export async function removeCommand(context: ServiceContext<CloudflarePlan>): Pr
       context.log.warning(`serverless-polycloud: R2 bucket ${name} was kept: ${error.message.split('\n')[0]}`)
     }
   }
+  removed.push(...(await removeStores(api, record.stores ?? [], deleteDataOption(context.options), (line) => context.log.warning(`serverless-polycloud: ${line}`))))
   context.write(`removed: ${removed.join(', ')}`)
 }
 

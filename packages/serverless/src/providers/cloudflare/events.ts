@@ -81,7 +81,7 @@ function queueName(name: string): string {
 }
 
 /** An env binding name for a resource: `orders` -> `QUEUE_ORDERS`. */
-export function bindingName(prefix: 'QUEUE' | 'BUCKET', name: string): string {
+export function bindingName(prefix: 'QUEUE' | 'BUCKET' | 'STORE', name: string): string {
   return `${prefix}_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`
 }
 

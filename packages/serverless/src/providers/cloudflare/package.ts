@@ -24,6 +24,8 @@ export type Binding =
   | { readonly type: 'queue'; readonly name: string; readonly queue_name: string }
   | { readonly type: 'r2_bucket'; readonly name: string; readonly bucket_name: string }
   | { readonly type: 'json'; readonly name: string; readonly json: unknown }
+  /** A D1 database (a store), by its id: known once deploy found or created it. */
+  | { readonly type: 'd1'; readonly name: string; readonly database_id: string }
 
 /** The `metadata` part of the Worker upload (PUT /accounts/:account/workers/scripts/:name, multipart). */
 export interface UploadMetadata {
@@ -45,7 +47,7 @@ export interface CloudflareArtifact {
   readonly inputs: readonly string[]
 }
 
-/** The upload metadata of the Worker (bindings: plain-text vars, queue producers, R2 buckets). */
+/** The upload metadata of the Worker (bindings: plain-text vars, queue producers, R2 buckets; deploy adds the stores' D1 databases by id). */
 export function uploadMetadata(manifest: ServiceManifest): UploadMetadata {
   const bindings: Binding[] = [
     ...Object.entries(manifest.vars).map(([name, text]): Binding => ({ type: 'plain_text', name, text })),
@@ -100,6 +102,8 @@ export function wranglerConfig(manifest: ServiceManifest): Record<string, unknow
         }
       : {}),
     ...(manifest.buckets.length > 0 ? { r2_buckets: manifest.buckets.map((bucket) => ({ binding: bucket.binding, bucket_name: bucket.name })) } : {}),
+    // wrangler wants each database's id too: `wrangler d1 create <name>` prints it (serverless deploy finds it by name).
+    ...(manifest.stores.length > 0 ? { d1_databases: manifest.stores.map((store) => ({ binding: store.binding, database_name: store.name })) } : {}),
     ...(settings.cpuMs !== undefined ? { limits: { cpu_ms: settings.cpuMs } } : {}),
   }
 }

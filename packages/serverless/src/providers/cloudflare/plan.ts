@@ -9,6 +9,7 @@ import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
 import type { Json, PlanInput, PlannedFunction, ProviderPlan } from '../../provider.js'
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
+import { checkStores, storeBinding, type StoreManifest } from './stores.js'
 import { bindingName, neutralPlan, scriptName, type CloudflareTrigger, type QueueSpec, type R2Action } from './events.js'
 
 /** The file name of the Worker's main module. */
@@ -109,6 +110,8 @@ export interface ServiceManifest {
   readonly producers: readonly ProducedQueue[]
   readonly deadLetterQueues: readonly string[]
   readonly buckets: readonly BucketManifest[]
+  /** The declared stores the code uses: a D1 database each (stores.ts). */
+  readonly stores: readonly StoreManifest[]
 }
 
 export interface CloudflarePlan extends ProviderPlan<CloudflareTrigger> {
@@ -127,6 +130,7 @@ export interface CloudflarePlan extends ProviderPlan<CloudflareTrigger> {
 
 /** A declared resource's binding: `BUCKET_<NAME>` or `QUEUE_<NAME>` of its logical name. */
 export function resourceBinding(resource: ResourceDeclaration): string {
+  if (resource.kind === 'store') return storeBinding(resource)
   return bindingName(resource.kind === 'bucket' ? 'BUCKET' : 'QUEUE', resource.name)
 }
 
@@ -144,6 +148,7 @@ function withResourceFlags(settings: CloudflareSettings, usesResources: boolean)
 
 /** Refuses what Cloudflare has no equivalent of among the declared resources: topics, by name. */
 function checkResources(model: ServiceModel): void {
+  checkStores(model.resources)
   for (const resource of model.resources) {
     if (resource.kind === 'topic') {
       throw new ConfigError(
@@ -251,18 +256,21 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
   }
   // The declared resources the code uses: buckets bound (created unless existing), queues bound as producers.
   const producers: ProducedQueue[] = []
+  const stores: StoreManifest[] = []
   const declared = new Map(plan.functions.flatMap((fn) => fn.resources.map((resource) => [resource.name, resource] as const)))
   for (const resource of declared.values()) {
     const binding = resourceBinding(resource)
     if (resource.kind === 'bucket') {
       const bucket = buckets.get(resource.deployedName) ?? { name: resource.deployedName, existing: resource.existing, binding, notifications: [] }
       buckets.set(resource.deployedName, bucket)
+    } else if (resource.kind === 'store') {
+      stores.push({ name: resource.deployedName, binding, existing: resource.existing })
     } else if (!queues.some((queue) => queue.name === resource.deployedName)) {
       producers.push({ name: resource.deployedName, binding, existing: resource.existing })
     }
   }
   const bindings = new Map<string, string>()
-  for (const { binding, name } of [...buckets.values(), ...queues.flatMap((queue) => (queue.binding === undefined ? [] : [{ binding: queue.binding, name: queue.name }])), ...producers]) {
+  for (const { binding, name } of [...buckets.values(), ...queues.flatMap((queue) => (queue.binding === undefined ? [] : [{ binding: queue.binding, name: queue.name }])), ...producers, ...stores]) {
     const other = bindings.get(binding)
     if (other !== undefined && other !== name) throw new ConfigError('functions', `${other} and ${name} would both be bound as ${binding}: rename one of them`)
     bindings.set(binding, name)
@@ -286,6 +294,7 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
     producers,
     deadLetterQueues,
     buckets: [...buckets.values()],
+    stores,
   }
 }
 

@@ -64,6 +64,8 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
     queueProducers,
     queueConsumers,
     wrappedBindings,
+    // The stores: a local D1 (SQLite) database each, by the deployed name.
+    d1Databases: Object.fromEntries(manifest.stores.map((store) => [store.binding, store.name])),
   }
   // Every queue of the service, by the name written in serverless.yml and by its full name.
   const devProducers: Record<string, { queueName: string }> = {}
@@ -139,6 +141,7 @@ export async function startRuntime(manifest: ServiceManifest, dir: string, optio
     port,
     workers: runtimeWorkers(served, from),
     r2Persist: join(options.stateDir, 'r2'),
+    d1Persist: join(options.stateDir, 'd1'),
     // `/cdn-cgi/handler/scheduled?cron=...` fires a cron by hand, as under `wrangler dev`.
     unsafeTriggerHandlers: true,
     // No request.cf from the internet: everything stays on this machine.

@@ -18,7 +18,7 @@ export interface GoogleConnection {
   readonly clientOptions: ClientOptions
   readonly request: ApiRequest
   /** Base URLs of the APIs called without a client. */
-  readonly endpoints: { readonly run: string; readonly pubsub: string; readonly resourceManager: string; readonly serviceUsage: string; readonly iam: string; readonly storage: string }
+  readonly endpoints: { readonly run: string; readonly pubsub: string; readonly resourceManager: string; readonly serviceUsage: string; readonly iam: string; readonly storage: string; readonly firestore: string }
 }
 
 /** What a missing client package is: the plugin does not depend on the cloud SDKs itself. */
@@ -51,6 +51,7 @@ export async function defaultConnection(): Promise<GoogleConnection> {
       serviceUsage: 'https://serviceusage.googleapis.com',
       iam: 'https://iam.googleapis.com',
       storage: 'https://storage.googleapis.com',
+      firestore: 'https://firestore.googleapis.com',
     },
   }
 }

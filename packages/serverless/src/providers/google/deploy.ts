@@ -23,6 +23,8 @@ import { apiFailure, call, createClients, defaultConnection, disabledService, gr
 import { deletesObjects } from '../../resources.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
+import { deployStores, removeStores } from './stores.js'
+import { deleteDataOption } from '../../resources.js'
 import { GOOGLE_ROLES, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
@@ -31,6 +33,11 @@ type Context = ServiceContext<GooglePlan>
 const PARALLEL = 4
 
 const INVOKER = 'roles/run.invoker'
+
+/** The functions' runtime service account: the service's own, else the project's default compute account. */
+function runtimeAccountOf(target: Target, number: string): string {
+  return target.settings.custom.serviceAccount ?? `${number}-compute@developer.gserviceaccount.com`
+}
 
 /** Everything a command needs about where it deploys. */
 interface Target {
@@ -823,6 +830,7 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const functions = byName(current.functions)
     await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
     await ensureBuckets(target)
+    await deployStores(target, context.plan.model.resources, runtimeAccountOf(target, number), (line) => context.log.notice(line))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
       const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
       return [spec, deployed.fn, deployed.changed] as const
@@ -866,6 +874,10 @@ export async function removeCommand(context: Context, connection?: GoogleConnect
     const none = new Set<string>()
     const deleted = await deleteResources(target, { functions: none, subscriptions: none, topics: none, jobs: none })
     deleted.push(...(await deleteBuckets(target, none)))
+    if (context.plan.model.resources.some((resource) => resource.kind === 'store')) {
+      const account = runtimeAccountOf(target, await readProjectNumber(target))
+      deleted.push(...(await removeStores(target, context.plan.model.resources, account, deleteDataOption(context.options), (line) => context.log.warning(line))))
+    }
     context.write(deleted.length === 0 ? `Nothing of ${context.service} (${context.stage}) was deployed in ${target.project}, ${target.region}.` : `Removed ${context.service} (${context.stage}): ${deleted.join(', ')}`)
   } finally {
     await target.clients.close()

@@ -15,6 +15,7 @@ import type { ServiceContext } from '../../provider.js'
 import { hotReload } from '../../reload.js'
 import { startEmulator, type Emulator } from './emulator.js'
 import { startLocalStorage } from './local/storage.js'
+import { startLocalStores } from './stores.js'
 import type { ReloadReply, ReloadRequest } from './host.js'
 import { SOURCE_DIR, packageSource, writeSource } from './package.js'
 import type { CloudFunctionSpec, GooglePlan, GoogleSettings } from './plan.js'
@@ -191,7 +192,13 @@ export async function offlineCommand(context: Context): Promise<void> {
     events.emulator = emulator
     parts.push(emulator)
     const emulated = new URL(emulator.url).host
-    const env = settings.layout.grants.length > 0 ? { PUBSUB_EMULATOR_HOST: emulated, ...(storage ? { STORAGE_EMULATOR_HOST: emulator.url } : {}) } : {}
+    // The stores live in the local Firestore, which the functions reach as Google's clients reach an emulator.
+    const stores = await startLocalStores(context.plan.model.resources, { host, servicePath: context.servicePath, project })
+    if (stores) parts.push(stores)
+    const env = {
+      ...(settings.layout.grants.length > 0 ? { PUBSUB_EMULATOR_HOST: emulated, ...(storage ? { STORAGE_EMULATOR_HOST: emulator.url } : {}) } : {}),
+      ...stores?.environment,
+    }
     const started = await Promise.allSettled(
       specs.map((spec) => hostFunction(spec, { sourceDir, host, port: spec === settings.layout.router ? port : 0, project, write, env })),
     )
@@ -231,7 +238,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     })
     // Stopped last: the build it discards then is the one the function processes served.
     parts.unshift(reloader)
-    const router = hosted.find((fn) => fn.spec === settings.layout.router)
+    const router = hosted.find((fn) => fn.spec.id === settings.layout.router?.id)
     const lines = [`Serving ${context.service} (${context.stage}) on the Functions Framework, packaged source ${sourceDir}`]
     if (router) {
       lines.push(`  routes at ${router.url}:`)
@@ -239,6 +246,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     }
     for (const fn of hosted) if (fn !== router) lines.push(`  ${fn.spec.function} (${fn.spec.trigger?.describe ?? (fn.spec.signature === 'http' ? 'HTTP' : 'events')}): ${fn.url}`)
     lines.push(`  events (Pub/Sub, Cloud Storage, Cloud Scheduler): ${emulator.url}`)
+    if (stores !== undefined) lines.push(...stores.lines)
     for (const topic of settings.layout.topics) lines.push(`    POST ${emulator.url}/v1/projects/${project}/topics/${topic.name}:publish`)
     for (const job of jobs) {
       const zone = job.timeZone === 'UTC' ? '' : ` (fired locally in UTC, not ${job.timeZone})`

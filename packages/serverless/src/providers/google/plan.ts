@@ -19,6 +19,7 @@ import type { Kind, PlanInput, PlannedFunction, ProviderPlan } from '../../provi
 import { addressing, RESOURCES_VARIABLE, type ResourceDeclaration } from '../../resources.js'
 import { nodeMajor, offeredMajors, type ProviderRuntimes } from '../../runtime.js'
 import { FIRESTORE_WRITTEN, MESSAGE_PUBLISHED, neutralPlan, type GoogleEvent } from './events.js'
+import { storeAddress } from './stores.js'
 
 /**
  * Google Cloud Functions (Cloud Run functions) runtimes: "Cloud Run functions runtimes", Runtime support schedule,
@@ -201,6 +202,7 @@ export function platformEnvironment(timeout: number): Record<string, string> {
  */
 export function googleAddress(resource: ResourceDeclaration): { readonly kind: string; readonly [field: string]: string } {
   if (resource.kind === 'bucket') return { kind: 'bucket', name: resource.deployedName }
+  if (resource.kind === 'store') return storeAddress(resource)
   return { kind: resource.kind, topic: resource.deployedName }
 }
 
@@ -348,7 +350,7 @@ export function serviceLayout(functions: ReadonlyArray<PlannedFunction<GoogleEve
   // The declared topics and queues' topics are the service's too (created, kept, removed with it), unless existing.
   const declared = settings.resources ?? []
   for (const resource of declared) {
-    if (resource.kind !== 'bucket' && !resource.existing && !topics.has(resource.deployedName)) topics.set(resource.deployedName, { name: resource.deployedName, role: resource.kind })
+    if ((resource.kind === 'queue' || resource.kind === 'topic') && !resource.existing && !topics.has(resource.deployedName)) topics.set(resource.deployedName, { name: resource.deployedName, role: resource.kind })
   }
   const buckets = declared.flatMap((resource) => (resource.kind === 'bucket' && !resource.existing ? [{ name: resource.deployedName, resource: resource.name }] : []))
   return { functions: out, router, topics: [...topics.values()], subscriptions, deadLetters, jobs, buckets, grants: googleGrants(functions, out) }
@@ -364,6 +366,8 @@ export function googleGrants(functions: ReadonlyArray<PlannedFunction<GoogleEven
   for (const fn of functions) {
     const ids = specs.filter((spec) => spec.function === fn.name || (spec.function === undefined && spec.routes.some((route) => route.function === fn.name))).map((spec) => spec.id)
     for (const resource of fn.resources) {
+      // A store's grant is on its database, for the runtime account (stores.ts).
+      if (resource.kind === 'store') continue
       const known = grants.get(resource.name)
       const functionIds = [...new Set([...(known?.functionIds ?? []), ...ids])]
       grants.set(

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { request, type Server } from 'node:http'
+import { request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 interface DynaliteOptions {
@@ -124,5 +124,48 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
         ;(server as Server & { closeAllConnections?: () => void }).closeAllConnections?.()
         server.close(() => resolve())
       }),
+  }
+}
+
+/** DynamoDB behind the local services' one endpoint: requests for it passed to dynalite as they came. */
+export interface DynamoProxy {
+  /** The stores' tables (none: dynalite is not started, and DynamoDB requests are answered with that reason). */
+  readonly tables: readonly string[]
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts dynalite with the stores' tables (kept in `stateDir` between runs) on a free port of 127.0.0.1 and answers
+ * the endpoint's DynamoDB requests through it; with no table, starts nothing.
+ */
+export async function dynamoProxy(tables: readonly string[], stateDir: string | undefined): Promise<DynamoProxy> {
+  if (tables.length === 0) {
+    return {
+      tables,
+      async handle(req, res) {
+        req.resume()
+        const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'the local AWS services serve DynamoDB for the stores the service declares (custom.polycloud.resources: <name>: store), and it declares none' })
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(Buffer.byteLength(body)) })
+        res.end(body)
+      },
+      stop: async () => undefined,
+    }
+  }
+  const dynamo = await startLocalDynamoDb({ tables, ...(stateDir === undefined ? {} : { stateDir }) })
+  return {
+    tables,
+    handle: (req, res) =>
+      new Promise<void>((resolve, reject) => {
+        const forwarded = request(`${dynamo.endpoint}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers)
+          answer.pipe(res)
+          answer.once('end', resolve)
+          answer.once('error', reject)
+        })
+        forwarded.once('error', reject)
+        req.pipe(forwarded)
+      }),
+    stop: () => dynamo.stop(),
   }
 }

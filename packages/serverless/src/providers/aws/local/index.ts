@@ -3,19 +3,20 @@
  * `startLocalAws(options)` takes the service model as plain data (queues, topics with their subscriptions, buckets
  * with their notification rules, schedules, queue mappings) and an invoker, and returns the endpoint and `stop()`.
  *
- * The endpoint serves S3, SQS and SNS (what `--endpoint-url` and the SDKs' `endpoint` take) and the control API:
+ * The endpoint serves S3, SQS, SNS, DynamoDB when the service has stores (dynalite behind it, see `dynamodb.ts`; what `--endpoint-url` and the SDKs' `endpoint` take) and the control API:
  *
  *   GET  /polycloud                        the services, queues, topics, buckets and schedules
  *   GET  /polycloud/schedules              the schedules with their next run
  *   POST /polycloud/schedules/<name>       fires a rule (or every rule of a function) now
  *   GET  /polycloud/deliveries             each invocation and its outcome
  *
- * State (queues and their messages, topics and subscriptions, buckets and objects) is kept in `stateDir` between
+ * State (queues and their messages, topics and subscriptions, buckets and objects, the stores' tables) is kept in `stateDir` between
  * runs; `stop()` stops the pollers, schedules and retries, closes the server and saves the state.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { DeliveryEngine, type DeliveryRecord, type Invoker, type QueueMapping } from './delivery.js'
+import { dynamoProxy, type DynamoProxy } from './dynamodb.js'
 import { LocalS3, type NotificationRule, type NotificationTarget } from './s3.js'
 import { LocalSchedules, type ScheduleSpec } from './schedules.js'
 import { listen } from './server.js'
@@ -55,6 +56,8 @@ export interface LocalAwsOptions {
   readonly queues?: readonly QueueSpec[]
   readonly topics?: readonly TopicSpec[]
   readonly buckets?: readonly BucketSpec[]
+  /** The stores' DynamoDB tables (`pk` + `sk`), created when missing; DynamoDB is served only when there is one. */
+  readonly tables?: readonly string[]
   readonly schedules?: readonly ScheduleSpec[]
   /** The functions' SQS event source mappings. */
   readonly queueMappings?: readonly QueueMapping[]
@@ -200,26 +203,40 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     }
     if (req.method !== 'GET') return json(res, 405, { error: `${req.method} ${path} is not served; the control API is GET /polycloud, GET /polycloud/schedules, POST /polycloud/schedules/<name>, GET /polycloud/deliveries` })
     if (path === '/polycloud' || path === '/polycloud/') {
-      return json(res, 200, { endpoint, region, accountId, queues: sqs.names().map((name) => sqs.queueUrl(name)), topics: sns.topicArns(), buckets: s3.bucketNames(), schedules: schedules.list() })
+      return json(res, 200, { endpoint, region, accountId, queues: sqs.names().map((name) => sqs.queueUrl(name)), topics: sns.topicArns(), buckets: s3.bucketNames(), tables: dynamodb.tables, schedules: schedules.list() })
     }
     if (path === '/polycloud/schedules') return json(res, 200, schedules.list())
     if (path === '/polycloud/deliveries') return json(res, 200, engine.deliveries())
     return json(res, 404, { error: `${path} is not served; the control API is GET /polycloud, GET /polycloud/schedules, POST /polycloud/schedules/<name>, GET /polycloud/deliveries` })
   }
 
-  const server = await listen(options.host ?? '127.0.0.1', options.port ?? 0, {
-    sqs: (req, res) => sqs.handle(req, res),
-    sns: (req, res) => sns.handle(req, res),
-    s3: (req, res) => s3.handle(req, res, endpoint),
-    control,
-  }, log)
+  let dynamodb: DynamoProxy
+  try {
+    dynamodb = await dynamoProxy(options.tables ?? [], state ? join(state, 'dynamodb') : undefined)
+  } catch (error) {
+    await Promise.all([sqs.stop(), sns.stop(), s3.stop()])
+    throw error
+  }
+  let server: Awaited<ReturnType<typeof listen>>
+  try {
+    server = await listen(options.host ?? '127.0.0.1', options.port ?? 0, {
+      sqs: (req, res) => sqs.handle(req, res),
+      sns: (req, res) => sns.handle(req, res),
+      s3: (req, res) => s3.handle(req, res, endpoint),
+      dynamodb: (req, res) => dynamodb.handle(req, res),
+      control,
+    }, log)
+  } catch (error) {
+    await Promise.all([sqs.stop(), sns.stop(), s3.stop(), dynamodb.stop()])
+    throw error
+  }
   endpoint = server.url
   // Checked now, whether delivery starts now or later: a mapping out of range fails the start, naming it.
   try {
     for (const mapping of options.queueMappings ?? []) engine.checkQueueMapping(mapping)
   } catch (error) {
     await server.close()
-    await Promise.all([sqs.stop(), sns.stop(), s3.stop()])
+    await Promise.all([sqs.stop(), sns.stop(), s3.stop(), dynamodb.stop()])
     throw error
   }
   let delivering = false
@@ -236,7 +253,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     } catch (error) {
       await engine.stop()
       await server.close()
-      await Promise.all([sqs.stop(), sns.stop(), s3.stop()])
+      await Promise.all([sqs.stop(), sns.stop(), s3.stop(), dynamodb.stop()])
       throw error
     }
   }
@@ -256,10 +273,11 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     fireSchedule: (name) => schedules.fire(name),
     deliveries: () => engine.deliveries(),
     summary: () => [
-      `local AWS on ${endpoint} (S3, SQS, SNS; region ${region}, account ${accountId}${state ? `; state in ${state}` : ''})`,
+      `local AWS on ${endpoint} (S3, SQS, SNS${dynamodb.tables.length > 0 ? ', DynamoDB' : ''}; region ${region}, account ${accountId}${state ? `; state in ${state}` : ''})`,
       ...sqs.names().map((name) => `  queue  ${sqs.queueUrl(name)}`),
       ...sns.topicArns().map((arn) => `  topic  ${arn}`),
       ...s3.bucketNames().map((name) => `  bucket ${endpoint}/${name}`),
+      ...dynamodb.tables.map((name) => `  store  DynamoDB table ${name}`),
       ...schedules.list().map((s) => `  schedule ${s.rule} (${s.expression}) -> ${s.function}: POST ${endpoint}/polycloud/schedules/${encodeURIComponent(s.rule)} fires it now`),
     ],
     startDelivery,
@@ -269,7 +287,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
         await engine.stop()
         await Promise.all([sqs.stop(), sns.stop()])
         await server.close()
-        await s3.stop()
+        await Promise.all([s3.stop(), dynamodb.stop()])
       })()
       return stopping
     },

@@ -3,6 +3,7 @@
  * `--endpoint-url` and the SDKs' `endpoint` take). Each request goes to the service it is for:
  *
  * - `x-amz-target: AmazonSQS.*` (the AWS JSON protocol): SQS;
+ * - `x-amz-target: DynamoDB_20120810.*`, or a request signed for `dynamodb`: DynamoDB (dynalite, for the stores);
  * - a request signed for `sns` (SigV4 credential scope), an unsigned form POST to `/`, or a GET of `/?Action=...`
  *   (a notification's UnsubscribeURL): SNS;
  * - an unsigned request under `/polycloud/` (no bucket can be named `polycloud` and be reached unsigned there by
@@ -13,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { signedService } from './http.js'
 
-export type Route = 'sqs' | 'sns' | 's3' | 'control'
+export type Route = 'sqs' | 'sns' | 's3' | 'dynamodb' | 'control'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 
@@ -21,7 +22,9 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<voi
 export function routeOf(req: IncomingMessage): Route {
   const target = req.headers['x-amz-target']
   if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return 'sqs'
+  if (typeof target === 'string' && target.startsWith('DynamoDB_20120810.')) return 'dynamodb'
   const service = signedService(req.headers.authorization)
+  if (service === 'dynamodb') return 'dynamodb'
   if (service === 'sns') return 'sns'
   if (service === 'sqs') return 'sqs'
   if (service !== undefined) return 's3'
@@ -41,12 +44,20 @@ export interface LocalServer {
 /** Hosts the servers may listen on: the loopback interface only. */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
+/** A service this server was started without (DynamoDB, for a service without stores). */
+const notServed: Handler = async (req, res) => {
+  req.resume()
+  res.writeHead(400, { 'content-type': 'text/plain' })
+  res.end(`${routeOf(req)} is not served here`)
+}
+
 /** Starts the server on `host:port` (0 picks a free port); every request goes through `handlers[routeOf(req)]`. */
-export function listen(host: string, port: number, handlers: Readonly<Record<Route, Handler>>, log: (line: string) => void): Promise<LocalServer> {
+export function listen(host: string, port: number, handlers: Readonly<Record<Exclude<Route, 'dynamodb'>, Handler> & { dynamodb?: Handler }>, log: (line: string) => void): Promise<LocalServer> {
   if (!LOOPBACK.has(host)) return Promise.reject(new Error(`local AWS listens on the loopback interface only (127.0.0.1), not ${JSON.stringify(host)}`))
   const server: Server = createServer((req, res) => {
     const route = routeOf(req)
-    handlers[route](req, res).catch((error: unknown) => {
+    const handler = handlers[route] ?? notServed
+    handler(req, res).catch((error: unknown) => {
       log(`local AWS: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`)
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
       res.end()

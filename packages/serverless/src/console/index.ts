@@ -111,10 +111,10 @@ async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /**
- * Starts the console on 127.0.0.1:`port` (0: a free port), reading this process's stdout and stderr. Its server does
+ * Starts the console on 127.0.0.1:`port` (0: a free port; when taken, a free one unless `chosen`), reading this process's stdout and stderr. Its server does
  * not keep the process alive (the emulation does); `stop` closes it and puts the streams back.
  */
-export async function startConsole(info: ConsoleInfo, port: number, options: { readonly limit?: number; readonly streams?: readonly NodeJS.WriteStream[] } = {}): Promise<LocalConsole> {
+export async function startConsole(info: ConsoleInfo, port: number, options: { readonly limit?: number; readonly streams?: readonly NodeJS.WriteStream[]; readonly chosen?: boolean } = {}): Promise<LocalConsole> {
   const model = new ConsoleModel(options.limit)
   let queues: QueueSource | undefined
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -169,12 +169,19 @@ export async function startConsole(info: ConsoleInfo, port: number, options: { r
       else res.destroy()
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new ConfigError('--consolePort', `${port}: the port is in use; pass --consolePort <another> (0: any free port) or --noConsole`) : error),
-    )
-    server.listen(port, '127.0.0.1', () => resolve())
-  })
+  const listen = (at: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(at, '127.0.0.1', () => (server.off('error', reject), resolve()))
+    })
+  try {
+    await listen(port)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    if (options.chosen === true) throw new ConfigError('--consolePort', `${port}: the port is in use; pass --consolePort <another> (0: any free port) or --noConsole`)
+    // The default port taken (another `npm start`): any free one, printed as always.
+    await listen(0)
+  }
   server.unref()
   server.on('connection', (socket) => socket.unref())
   const address = server.address()

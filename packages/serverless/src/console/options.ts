@@ -9,12 +9,16 @@ export const CONSOLE_OPTIONS = {
   noConsole: { usage: 'Do not serve the local console', type: 'boolean' },
 } as const
 
-/** The console's port from the options (`--consolePort`), or undefined when `--noConsole`. */
-export function consolePort(options: Readonly<Record<string, unknown>>): number | undefined {
-  if (options.noConsole === true || options.noConsole === 'true' || options.console === false) return undefined
+/**
+ * The console's port from the options (`--consolePort`), or undefined when `--noConsole`. `chosen`: the user named
+ * it (a port in use is then an error; the default port in use gives way to a free one).
+ */
+export function consolePort(options: Readonly<Record<string, unknown>>): { port: number; chosen: boolean } | undefined {
+  if (options.noConsole === true || options.noConsole === 'true') return undefined
   const raw = options.consolePort
-  const port = raw === undefined || raw === '' ? DEFAULT_CONSOLE_PORT : Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--consolePort', `${JSON.stringify(raw)} is not a port (0-65535)`)
-  return port
+  if (raw === undefined || raw === '') return { port: DEFAULT_CONSOLE_PORT, chosen: false }
+  const port = Number(raw)
+  if (typeof raw === 'boolean' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--consolePort', `${JSON.stringify(raw)} is not a port (0-65535)`)
+  return { port, chosen: true }
 }
 

@@ -183,6 +183,7 @@ export async function offlineCommand(context: Context): Promise<void> {
       throw new ProviderError(`the local events endpoint cannot listen on ${host}:${eventsPort}: ${(error as Error).message}`, 'stop what listens there, or serve on another port (--port; events use the next one)')
     })
     parts.push(emulator)
+    if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).pubSubQueues(emulator))
     const jobs = settings.layout.jobs.filter((job) => job.enabled)
     parts.push(
       startScheduler(

@@ -14,6 +14,7 @@ export interface ShownInvocation {
   kind?: string
   durationMs?: number
   coldStart?: boolean
+  lines: Array<{ text: string; message: string; level: string }>
 }
 
 /** The invocations the console keeps (its JSON view of the same model the pages show). */

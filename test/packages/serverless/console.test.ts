@@ -74,7 +74,7 @@ describe('serverless/console', () => {
       model.add(summary({ function: 'other', traceId: 'f'.repeat(32), spanId: 'eeeeeeeeeeeeeeee' }))
       const trace = model.trace(TRACE)
       expect(trace?.functions).to.deep.equal(['uploads', 'thumbnails'])
-      expect(trace?.end! - trace?.start!).to.equal(300)
+      expect(trace && trace.end - trace.start).to.equal(300)
       expect(model.traces()).to.have.length(2)
       expect(model.trace('0'.repeat(32))).to.equal(undefined)
     })

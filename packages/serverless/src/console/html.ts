@@ -39,7 +39,7 @@ th{background:#eef0f3;font-weight:600}code,pre{font:12px/1.4 ui-monospace,monosp
 pre{white-space:pre-wrap;word-break:break-all;margin:0}
 .ok{color:#167a2e}.error{color:#b3261e;font-weight:600}.running{color:#8a6d00}
 .timeline{background:#fff;border:1px solid #e3e6ea;padding:8px}
-.row{display:flex;align-items:center;height:26px}.label{width:220px;flex:none;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
+.row{display:flex;align-items:center;height:26px}.label{width:320px;flex:none;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
 .lane{position:relative;flex:1;height:18px;background:#f0f2f5}
 .bar{position:absolute;top:0;height:18px;min-width:3px;border-radius:3px;background:#3b73d9;color:#fff;font-size:11px;line-height:18px;padding-left:4px;box-sizing:border-box;white-space:nowrap;overflow:hidden}
 .bar.error{background:#c8372d}.bar.running{background:#c9a227}
@@ -57,7 +57,7 @@ const duration = (ms: number | undefined): string => (ms === undefined ? '' : `$
 
 function outcome(invocation: Invocation): string {
   const status = invocation.status === undefined ? '' : ` ${invocation.status}`
-  const batch = invocation.events === undefined ? '' : ` (${invocation.failed ?? 0}/${invocation.events} failed)`
+  const batch = invocation.events === undefined ? '' : invocation.failed ? ` (${invocation.failed}/${invocation.events} failed)` : ` (${invocation.events} event${invocation.events === 1 ? '' : 's'})`
   return `<span class="${invocation.outcome}">${escapeHtml(invocation.outcome)}${escapeHtml(status)}${escapeHtml(batch)}</span>`
 }
 

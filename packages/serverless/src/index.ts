@@ -436,8 +436,7 @@ async function startLocalConsole(context: ServiceContext): Promise<LocalConsole 
   const { consolePort, functionViews, startConsole } = await import('./console/index.js')
   const port = consolePort(context.options)
   if (port === undefined) return undefined
-  const { definitionOf: definition } = await import('./providers/index.js')
-  const started = await startConsole({ service: context.service, stage: context.stage, provider: definition(context.provider).title, functions: functionViews(context.plan) }, port.port, { chosen: port.chosen })
+  const started = await startConsole({ service: context.service, stage: context.stage, provider: definitionOf(context.provider).title, functions: functionViews(context.plan) }, port.port, { chosen: port.chosen })
   context.log.notice(`Polycloud console: ${started.url} (functions, invocations, traces, queues; --consolePort, --noConsole)`)
   return started
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { request } from 'node:http'
 import { PassThrough } from 'node:stream'
 import { ConsoleModel, consolePort, escapeHtml, parseLine, startConsole, tapOutput, traceIdOf, type QueueSource, type QueueView } from 'serverless-polycloud/console/index'
 import { overviewPage, queuesPage, tracePage } from 'serverless-polycloud/console/html'
@@ -65,6 +66,16 @@ describe('serverless/console', () => {
       const kept = model.invocation('uploads', 'span4')
       expect(kept?.lines).to.have.length(200)
       expect(kept?.dropped).to.equal(51)
+    })
+
+    it('keeps at most 16 MB of line text, dropping the oldest invocations first', () => {
+      const model = new ConsoleModel()
+      const filler = 'x'.repeat(8_000)
+      for (let i = 0; i < 12; i++) for (let j = 0; j < 200; j++) model.add(line({ spanId: `span${String(i).padStart(2, '0')}`, filler, timestamp: `2026-12-07T10:00:${String(i).padStart(2, '0')}.000Z` }))
+      const kept = model.invocations().map((invocation) => invocation.key)
+      expect(kept.length).to.be.within(8, 10)
+      expect(kept[0]).to.equal('span11')
+      expect(kept.at(-1)).to.equal(`span${String(12 - kept.length).padStart(2, '0')}`)
     })
 
     it('groups invocations by trace id, in order of start, across functions', () => {
@@ -195,6 +206,11 @@ describe('serverless/console', () => {
         expect(missing.status).to.equal(404)
         expect(await missing.text()).not.to.include('<script>')
         expect((await fetch(`${started.url}/`, { method: 'DELETE' })).status).to.equal(405)
+        // Another name for this address (DNS rebinding) reads nothing.
+        const rebound = await new Promise<number>((resolve, reject) => {
+          request(`${started.url}/`, { headers: { host: 'evil.example' } }, (response) => (response.resume(), resolve(response.statusCode ?? 0))).on('error', reject).end()
+        })
+        expect(rebound).to.equal(421)
       } finally {
         await started.stop()
       }

@@ -87,6 +87,8 @@ export interface LocalConsole {
   stop(): Promise<void>
 }
 
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i
+
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'",
@@ -120,6 +122,8 @@ export async function startConsole(info: ConsoleInfo, port: number, options: { r
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://console')
     const path = url.pathname
+    // Only this machine's names for it: a page elsewhere whose name is made to point here (DNS rebinding) reads nothing.
+    if (!LOCAL_HOST.test(req.headers.host ?? '')) return send(res, 421, '<!doctype html><p>The console answers on 127.0.0.1 and localhost only.</p>')
     if (req.method === 'POST' && path === '/queues/redeliver') {
       // Only the console's own form: a page elsewhere must not make the browser redeliver (no CORS preflight for forms).
       const origin = req.headers.origin

@@ -58,6 +58,8 @@ export interface Trace {
 export const MAX_LINE = 8_192
 export const MAX_LINES_PER_INVOCATION = 200
 export const DEFAULT_LIMIT = 200
+/** The characters of lines kept in all: past it, the oldest invocations go first (however few the invocations). */
+export const MAX_TEXT = 16 * 1024 * 1024
 
 const SUMMARY = new Set(['invocation', 'message'])
 
@@ -98,6 +100,8 @@ function timeOf(fields: Record<string, unknown>, now: number): number {
 /** The last invocations, their lines, and their traces. */
 export class ConsoleModel {
   readonly #invocations = new Map<string, Invocation>()
+  /** The characters of the lines kept. */
+  #text = 0
 
   constructor(
     readonly limit = DEFAULT_LIMIT,
@@ -137,11 +141,13 @@ export class ConsoleModel {
         dropped: 0,
       }
       this.#invocations.set(mapKey, invocation)
-      while (this.#invocations.size > this.limit) this.#invocations.delete(this.#invocations.keys().next().value as string)
     }
     const record: LogRecord = { time, level: text(fields.level) ?? text(fields.severity)?.toLowerCase() ?? 'info', message: text(fields.message) ?? '', text: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line }
-    if (invocation.lines.length < MAX_LINES_PER_INVOCATION) invocation.lines.push(record)
-    else invocation.dropped += 1
+    if (invocation.lines.length < MAX_LINES_PER_INVOCATION) {
+      invocation.lines.push(record)
+      this.#text += record.text.length
+    } else invocation.dropped += 1
+    this.#evict(mapKey)
     if (typeof fields.polycloud === 'string' && SUMMARY.has(fields.polycloud)) {
       invocation.kind = text(fields.kind)
       invocation.outcome = fields.outcome === 'error' ? 'error' : 'ok'
@@ -154,6 +160,16 @@ export class ConsoleModel {
       if (invocation.durationMs !== undefined) invocation.start = Math.min(invocation.start, time - invocation.durationMs)
     }
     return invocation
+  }
+
+  /** Drops the oldest invocations (never `keep`, the one just written) past the limit or the text budget. */
+  #evict(keep: string): void {
+    for (const [key, invocation] of this.#invocations) {
+      if (this.#invocations.size <= this.limit && this.#text <= MAX_TEXT) return
+      if (key === keep) continue
+      this.#invocations.delete(key)
+      for (const line of invocation.lines) this.#text -= line.text.length
+    }
   }
 
   /** The invocations kept, newest first. */

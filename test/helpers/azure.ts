@@ -19,6 +19,8 @@ export interface AzureHost {
   readonly port: number
   /** Everything the host wrote to stdout so far. */
   stdout(): string
+  /** Everything the command wrote to stderr so far. */
+  stderr(): string
   /** Resolves with the first stdout line after `from` (an offset in stdout) matching, or rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs: number, from?: number): Promise<string>
   /** Resolves with the process's exit code once it has ended. */
@@ -29,7 +31,7 @@ export interface AzureHost {
 export async function startAzureHost(options: { readonly cwd?: string; readonly args?: readonly string[]; readonly timeoutMs?: number; readonly cli?: string } = {}): Promise<AzureHost> {
   const port = await freePort()
   const storage = mkdtempSync(join(tmpdir(), 'polycloud-azurite-'))
-  const args = ['offline', '--port', String(port), '--blobPort', '0', '--queuePort', '0', '--storage', storage, ...(options.args ?? [])]
+  const args = ['offline', '--port', String(port), '--blobPort', '0', '--queuePort', '0', '--storage', storage, '--consolePort', '0', ...(options.args ?? [])]
   const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', POLYCLOUD_PROVIDER: 'azure' },
@@ -73,7 +75,7 @@ export async function startAzureHost(options: { readonly cwd?: string; readonly 
   const connectionString = azurite
     ? `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=${azurite[1]};QueueEndpoint=${azurite[2]}`
     : undefined
-  return { url: `http://127.0.0.1:${port}`, port, connectionString, stdout: () => stdout, waitForLine, exited: () => exit, stop }
+  return { url: `http://127.0.0.1:${port}`, port, connectionString, stdout: () => stdout, stderr: () => stderr, waitForLine, exited: () => exit, stop }
 }
 
 /** The outcome of each invocation of a function the host logged after `from`: invocation id -> succeeded. */

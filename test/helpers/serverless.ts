@@ -74,6 +74,8 @@ export interface Offline {
   url: string
   /** The local S3, SQS and SNS endpoint serverless offline started on AWS (`http://127.0.0.1:<port>`). */
   services: string
+  /** The local console (`http://127.0.0.1:<port>`, on a free port), '' when it printed none. */
+  console: string
   /** Everything the process wrote to stdout so far (handlers' log lines). */
   stdout(): string
   /** Everything the process wrote to stderr so far (the framework's and plugins' errors). */
@@ -93,7 +95,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   // Picked together: a port the system hands out for 0 could be one just picked for another server.
   const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
   const state = mkdtempSync(join(tmpdir(), 'polycloud-offline-state-'))
-  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state]
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state, '--consolePort', '0']
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
   let offline: ServerlessProcess
   try {
@@ -107,6 +109,7 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
     ...offline,
     url: `http://127.0.0.1:${httpPort}`,
     services,
+    console: consoleUrl(offline),
     async stop() {
       await offline.stop()
       rmSync(state, { recursive: true, force: true })
@@ -114,8 +117,13 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   }
 }
 
+/** The local console's address a `serverless offline` printed (`Polycloud console: http://...`), or ''. */
+export function consoleUrl(run: Pick<Offline, 'stdout' | 'stderr'>): string {
+  return /Polycloud console: (http:\/\/127\.0\.0\.1:\d+)/.exec(`${run.stderr()}\n${run.stdout()}`)?.[1] ?? ''
+}
+
 /** A long-running Serverless command (`offline`), with what it wrote so far. */
-export type ServerlessProcess = Omit<Offline, 'url' | 'services'>
+export type ServerlessProcess = Omit<Offline, 'url' | 'services' | 'console'>
 
 /**
  * Starts a long-running Serverless CLI command and resolves once it printed `Server ready:` on stderr. The caller

@@ -14,6 +14,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { BundleError } from './bundle.js'
+import type { LocalConsole } from './console/index.js'
+import { CONSOLE_OPTIONS } from './console/options.js'
 import { ConfigError, ProviderError, frameworkError } from './errors.js'
 import { checkHandlers } from './handlers.js'
 import { completeService, declaresSecurity, foreignEvents, readFunctions, type ReaderProvider, type ServiceModel } from './model.js'
@@ -122,6 +124,8 @@ export default class PolycloudPlugin {
   #context: ServiceContext | undefined
   /** What the provider's hand-over left to release when a command fails. */
   #handedOver: { release(): Promise<void> } | undefined
+  /** The local console of `serverless offline`. */
+  #console: LocalConsole | undefined
 
   constructor(serverless: Serverless, options: Record<string, unknown> | undefined, utils?: { log?: Logger }) {
     this.#serverless = serverless
@@ -159,6 +163,7 @@ export default class PolycloudPlugin {
       // A failed command ends once its error is shown: nothing a tool started may keep the process alive.
       error: async () => {
         await this.#handedOver?.release()
+        await this.#console?.stop()
       },
     }
     if (provider.handOver === undefined) this.#serveCommands()
@@ -166,7 +171,7 @@ export default class PolycloudPlugin {
       // The framework's own commands take Polycloud's options too.
       this.commands.remove = { options: { deleteObjects: DELETE_OBJECTS, deleteData: DELETE_DATA } }
       // serverless-offline's offline command, the provider's options.
-      if (provider.offlineOptions && usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions } }
+      if (usesPlugin(serverless, 'serverless-offline')) this.commands.offline = { options: { ...provider.offlineOptions, ...CONSOLE_OPTIONS } }
     }
   }
 
@@ -231,6 +236,7 @@ export default class PolycloudPlugin {
         port: string('Port to serve on'),
         httpPort: string('Port to serve on (serverless-offline spelling)'),
         ...provider.offlineOptions,
+        ...CONSOLE_OPTIONS,
       },
     }
     for (const { command, event, describe } of COMMANDS) {
@@ -244,6 +250,8 @@ export default class PolycloudPlugin {
           await run.call(provider.commands, this.#prepared())
         } catch (error) {
           throw this.#userError(error)
+        } finally {
+          if (command === 'offline') await this.#console?.stop()
         }
       }
     }
@@ -269,6 +277,8 @@ export default class PolycloudPlugin {
     const log = this.#log ?? consoleLogger
     let model: ServiceModel
     let plan: ProviderPlan
+    // Locally every invocation writes its summary line: the console reads invocations from them.
+    if (local === 'offline') summariseEveryInvocation(service)
     try {
       const draft = readFunctions(
         {
@@ -319,6 +329,14 @@ export default class PolycloudPlugin {
       options: this.#options,
       log,
       write: (line) => process.stdout.write(`${line}\n`),
+    }
+    if (local === 'offline') {
+      try {
+        this.#console = await startLocalConsole(this.#context)
+      } catch (error) {
+        throw this.#userError(error)
+      }
+      if (this.#console !== undefined) this.#context = { ...this.#context, console: this.#console }
     }
     this.#handedOver = provider.handOver?.(this.#context, serverless) ?? undefined
     for (const fn of plan.functions) {
@@ -402,6 +420,28 @@ function usesPlugin(serverless: Serverless, name: string): boolean {
   const plugins = (serverless.service as { plugins?: unknown }).plugins
   const modules = Array.isArray(plugins) ? plugins : ((plugins as { modules?: unknown } | undefined)?.modules ?? [])
   return Array.isArray(modules) && modules.includes(name)
+}
+
+/**
+ * `POLYCLOUD_LOG_SUMMARY=all` in every function's environment (the provider's block and each function's own, so a
+ * function's setting does not win): under `serverless offline` each invocation writes its summary line, which the
+ * local console reads as the invocation's end, outcome, duration and cold start.
+ */
+function summariseEveryInvocation(service: Serverless['service']): void {
+  service.provider.environment = { ...(service.provider.environment as Json | undefined), POLYCLOUD_LOG_SUMMARY: 'all' }
+  for (const fn of Object.values(service.functions ?? {})) {
+    if (fn !== null && typeof fn === 'object' && fn.environment !== undefined) fn.environment = { ...fn.environment, POLYCLOUD_LOG_SUMMARY: 'all' }
+  }
+}
+
+/** Starts the local console (imported only by `serverless offline`) unless `--noConsole`, and prints its address. */
+async function startLocalConsole(context: ServiceContext): Promise<LocalConsole | undefined> {
+  const { consolePort, functionViews, startConsole } = await import('./console/index.js')
+  const port = consolePort(context.options)
+  if (port === undefined) return undefined
+  const started = await startConsole({ service: context.service, stage: context.stage, provider: definitionOf(context.provider).title, functions: functionViews(context.plan) }, port.port, { chosen: port.chosen })
+  context.log.notice(`Polycloud console: ${started.url} (functions, invocations, traces, queues; --consolePort, --noConsole)`)
+  return started
 }
 
 /** `@polycloud/auth`'s policy rules, loaded only for a service whose routes declare security. */

@@ -12,6 +12,7 @@
  * `providers/index.ts` registers the definitions, one line each.
  */
 import type { Provider } from '@polycloud/core'
+import type { QueueSource } from './console/model.js'
 import type { HandlerRef } from './handlers.js'
 import type { FunctionModel, ResourceDeclaration, RouteSecurity, ServiceEvent, ServiceModel } from './model.js'
 import type { ProviderRuntimes } from './runtime.js'
@@ -129,6 +130,8 @@ export interface ServiceContext<P extends ProviderPlan = ProviderPlan> {
   /** The command line options (`--region`, `--function`, `--path`, ...). */
   readonly options: Readonly<Record<string, unknown>>
   readonly log: Logger
+  /** `serverless offline`'s local console (unless `--noConsole`): the provider's offline gives it its local queues. */
+  readonly console?: { attachQueues(source: QueueSource): void }
   /** Writes a line to the user's terminal (stdout), as the framework's own output does. */
   write(line: string): void
 }

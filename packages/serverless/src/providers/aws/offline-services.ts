@@ -186,6 +186,7 @@ async function startServices(context: ServiceContext<AwsPlan>, framework: Framew
     throw new ConfigError('offline', `the local AWS services could not start: ${message}${extra === undefined ? '' : ` ${JSON.stringify(extra)}`}`)
   }
   started(aws)
+  if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).sqsQueues(aws.sqs))
   service.provider.environment = { ...service.provider.environment, ...localEnvironment(aws.endpoint) }
   // Each function that uses resources finds them on the local services (names, queue URLs, topic ARNs).
   addressResources(service, context.plan, aws)

@@ -358,6 +358,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     if (storage) {
       const { startListeners } = await import('./storage.js')
       parts.push(await startListeners(host, storage, env, log, app.hostJson))
+      if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).storageQueues(storage.connectionString))
     }
     parts.push(startTimers(host, env, log))
     // An edited handler is served from the next invocation on: each good rebuild runs in a new worker. Stopped

@@ -61,6 +61,8 @@ export async function offlineCommand(context: ServiceContext<CloudflarePlan>): P
       if (result.outcome !== 'ok') throw new Error(`outcome ${result.outcome}`)
     },
   }))
+  let served = manifest
+  if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).workerQueues(() => runtime.url, () => served))
   const scheduler = startScheduler(jobs, (job, error) => context.log.error(`cron ${job.name} failed: ${error instanceof Error ? error.message : String(error)}`))
   // An edited handler is served from the next request on: each good rebuild, packaged in a folder of its own, is
   // given to workerd; one that workerd cannot start gives it the last good build back.
@@ -79,6 +81,7 @@ export async function offlineCommand(context: ServiceContext<CloudflarePlan>): P
     async swap(next, previous) {
       try {
         await runtime.serve(next.manifest, next.dir)
+        served = next.manifest
       } catch (error) {
         await runtime.serve(previous.manifest, previous.dir)
         throw error

@@ -81,6 +81,16 @@ export interface Emulator {
   runJob(name: string, time?: Date): string
   /** Delivers an object's event (finalized or deleted) to the functions its bucket triggers. */
   objectEvent(type: string, object: Record<string, unknown>): void
+  /**
+   * For the local console: each push subscription with the messages not yet acknowledged (being pushed, or waiting
+   * for a retry), and each dead-letter pull subscription with the messages it keeps.
+   */
+  waiting(): Array<{ subscription: string; topic: string; deadLetter: boolean; messages: PubSubMessage[] }>
+  /**
+   * Pushes a dead-lettered message again to the subscription it came from (its `CloudPubSubDeadLetterSourceSubscription`)
+   * and removes it from the dead-letter subscription; returns that subscription's name.
+   */
+  redeliver(deadLetterSubscription: string, messageId: string): string
   stop(): Promise<void>
 }
 
@@ -133,7 +143,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     record: Omit<DeliveryRecord, 'status' | 'outcome' | 'attempt'>,
     number: number,
     request: () => { url: string; headers: Record<string, string>; body: string },
-    route: { maxAttempts?: number; onDeadLetter?: (attempts: number) => void },
+    route: { maxAttempts?: number; onDeadLetter?: (attempts: number) => void; onSettled?: () => void },
   ): void => {
     const current: DeliveryRecord = { ...record, attempt: number, status: 0, outcome: 'pending' }
     deliveries.push(current)
@@ -150,15 +160,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         current.status = status
         if (ACK.has(status)) {
           current.outcome = 'acked'
+          route.onSettled?.()
           return
         }
         if (route.maxAttempts !== undefined && number >= route.maxAttempts) {
           current.outcome = 'dead-lettered'
+          route.onSettled?.()
           route.onDeadLetter?.(number)
           return
         }
         if (stopped) {
           current.outcome = 'dropped'
+          route.onSettled?.()
           return
         }
         current.outcome = 'retry'
@@ -204,35 +217,65 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         body: JSON.stringify({ message: wire(message), subscription }),
       }), {})
     }
-    for (const subscription of subscriptions) {
-      const url = urls.get(subscription.functionId)
-      if (url === undefined) continue
-      const name = `projects/${project}/subscriptions/${subscription.name}`
-      let number = 0
-      attempt({ id: message.messageId, via: `subscription ${subscription.name}`, function: subscription.functionId }, 1, () => {
-        number++
-        return {
-          url,
-          headers: { 'content-type': 'application/json', 'user-agent': 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)' },
-          body: JSON.stringify({ message: wire(message), subscription: name, deliveryAttempt: number }),
-        }
-      }, {
-        maxAttempts: subscription.maxDeliveryAttempts,
-        onDeadLetter: (attempts) => {
-          log(`subscription ${subscription.name}: ${message.messageId} failed ${attempts} times: published to the dead-letter topic ${subscription.deadLetterTopic}`)
-          publishTo(subscription.deadLetterTopic, [{
-            data: message.data,
-            attributes: {
-              ...message.attributes,
-              CloudPubSubDeadLetterSourceDeliveryCount: String(attempts),
-              CloudPubSubDeadLetterSourceSubscription: subscription.name,
-              CloudPubSubDeadLetterSourceSubscriptionProject: project,
-              CloudPubSubDeadLetterSourceTopicPublishTime: message.publishTime,
-            },
-          }])
-        },
-      })
-    }
+    for (const subscription of subscriptions) push(subscription, message)
+  }
+
+  /** The messages of each push subscription not yet acknowledged, by subscription name and message id. */
+  const unacked = new Map<string, Map<string, PubSubMessage>>()
+
+  /** Pushes a message to a push subscription's function, with its retries and dead-letter topic. */
+  const push = (subscription: SubscriptionSpec, message: PubSubMessage): void => {
+    const url = urls.get(subscription.functionId)
+    if (url === undefined) return
+    const name = `projects/${project}/subscriptions/${subscription.name}`
+    const held = unacked.get(subscription.name) ?? new Map<string, PubSubMessage>()
+    unacked.set(subscription.name, held)
+    held.set(message.messageId, message)
+    let number = 0
+    attempt({ id: message.messageId, via: `subscription ${subscription.name}`, function: subscription.functionId }, 1, () => {
+      number++
+      return {
+        url,
+        headers: { 'content-type': 'application/json', 'user-agent': 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)' },
+        body: JSON.stringify({ message: wire(message), subscription: name, deliveryAttempt: number }),
+      }
+    }, {
+      maxAttempts: subscription.maxDeliveryAttempts,
+      onSettled: () => void held.delete(message.messageId),
+      onDeadLetter: (attempts) => {
+        log(`subscription ${subscription.name}: ${message.messageId} failed ${attempts} times: published to the dead-letter topic ${subscription.deadLetterTopic}`)
+        publishTo(subscription.deadLetterTopic, [{
+          data: message.data,
+          attributes: {
+            ...message.attributes,
+            CloudPubSubDeadLetterSourceDeliveryCount: String(attempts),
+            CloudPubSubDeadLetterSourceSubscription: subscription.name,
+            CloudPubSubDeadLetterSourceSubscriptionProject: project,
+            CloudPubSubDeadLetterSourceTopicPublishTime: message.publishTime,
+          },
+        }])
+      },
+    })
+  }
+
+  const waiting: Emulator['waiting'] = () => [
+    ...layout.subscriptions.map((subscription) => ({ subscription: subscription.name, topic: subscription.topic, deadLetter: false, messages: [...(unacked.get(subscription.name)?.values() ?? [])] })),
+    ...[...pulls.entries()].map(([name, pull]) => ({ subscription: name, topic: pull.topic, deadLetter: true, messages: [...pull.messages.values()].map((entry) => entry.message) })),
+  ]
+
+  const redeliver: Emulator['redeliver'] = (deadLetterSubscription, messageId) => {
+    const pull = pulls.get(deadLetterSubscription)
+    if (pull === undefined) throw new Error(`no dead-letter subscription ${deadLetterSubscription}`)
+    const found = [...pull.messages.entries()].find(([, entry]) => entry.message.messageId === messageId)
+    if (found === undefined) throw new Error(`no message ${messageId} in ${deadLetterSubscription}`)
+    const [ackId, { message }] = found
+    const source = layout.subscriptions.find((subscription) => subscription.name === message.attributes.CloudPubSubDeadLetterSourceSubscription)
+    if (source === undefined) throw new Error(`message ${messageId} names no subscription of this service it came from`)
+    pull.messages.delete(ackId)
+    const attributes = Object.fromEntries(Object.entries(message.attributes).filter(([key]) => !key.startsWith('CloudPubSubDeadLetterSource')))
+    push(source, { ...message, attributes, messageId: nextId(), publishTime: new Date().toISOString() })
+    log(`subscription ${deadLetterSubscription}: ${messageId} pushed again to ${source.name}`)
+    return source.name
   }
 
   const publishTo = (topic: string, messages: ReadonlyArray<{ data?: string; attributes?: Record<string, string>; orderingKey?: string }>): string[] => {
@@ -428,6 +471,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     publish: publishTo,
     runJob,
     objectEvent: storageEvent,
+    waiting,
+    redeliver,
     async stop() {
       stopped = true
       for (const timer of timers) clearTimeout(timer)

@@ -191,6 +191,7 @@ export async function offlineCommand(context: Context): Promise<void> {
     })
     events.emulator = emulator
     parts.push(emulator)
+    if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).pubSubQueues(emulator))
     const emulated = new URL(emulator.url).host
     // The stores live in the local Firestore, which the functions reach as Google's clients reach an emulator.
     const stores = await startLocalStores(context.plan.model.resources, { host, servicePath: context.servicePath, project })

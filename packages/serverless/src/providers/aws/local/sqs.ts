@@ -45,6 +45,18 @@ export interface QueueSpec {
   readonly deadLetter?: { readonly queue: string; readonly maxReceiveCount: number }
 }
 
+/** A message as the local console shows it (see {@link LocalSqs.peek}). */
+export interface PeekedMessage {
+  readonly id: string
+  readonly body: string
+  readonly attributes: SqsMessageAttributes
+  readonly receiveCount: number
+  readonly sent: number
+  readonly inFlight: boolean
+  /** In a dead-letter queue: the queue it came from. */
+  readonly deadLetterSource?: string
+}
+
 /** A message as SQS keeps it. */
 interface StoredMessage {
   id: string
@@ -656,6 +668,47 @@ export class LocalSqs {
       this.wakeAt(queue, visibility * this.second)
     }
     return taken.map((message) => this.view(queue, message, input))
+  }
+
+  /**
+   * The messages a queue holds, as they are (the local console's view): nothing is received, made invisible or
+   * counted. `inFlight`: received and not yet deleted (being delivered), or delayed.
+   */
+  peek(name: string): PeekedMessage[] {
+    const now = Date.now()
+    return this.queue(name).messages.map((message) => ({
+      id: message.id,
+      body: message.body,
+      attributes: message.attributes,
+      receiveCount: message.receiveCount,
+      sent: message.sent,
+      inFlight: message.visibleAt > now,
+      ...(message.deadLetterSource === undefined ? {} : { deadLetterSource: this.nameOfArn(message.deadLetterSource) ?? message.deadLetterSource }),
+    }))
+  }
+
+  /**
+   * Sends one message of a dead-letter queue back to the queue it came from (SQS's redrive, for one message): it
+   * leaves the dead-letter queue and is visible at once in its source with its body, attributes and trace, its
+   * receive count back to zero. Returns the source queue's name.
+   */
+  redrive(name: string, id: string): string {
+    const queue = this.queue(name)
+    const message = queue.messages.find((candidate) => candidate.id === id)
+    if (message === undefined) throw new AwsError('ResourceNotFoundException', `No message ${id} waits in ${name}.`, 404)
+    const sourceName = (message.deadLetterSource === undefined ? undefined : this.nameOfArn(message.deadLetterSource)) ?? this.deadLetterSources(name)[0]
+    const source = sourceName === undefined ? undefined : this.queues.get(sourceName)
+    if (source === undefined) throw new AwsError('ResourceNotFoundException', `${name} is not the dead-letter queue of a queue here: the message stays.`, 400)
+    queue.messages.splice(queue.messages.indexOf(message), 1)
+    const moved: StoredMessage = { ...message, receiveCount: 0, visibleAt: Date.now() }
+    delete moved.receipt
+    delete moved.firstReceive
+    delete moved.deadLetterSource
+    source.messages.push(moved)
+    this.options.log(`local SQS: message ${id} sent back from ${name} to ${source.name}`)
+    this.wake(source)
+    this.saver.changed()
+    return source.name
   }
 
   /** Moves a message to the dead-letter queue (the redrive policy); false when that queue is gone. */

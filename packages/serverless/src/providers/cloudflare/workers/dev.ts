@@ -89,6 +89,7 @@ async function queues(request: Request, env: DevEnv, parts: readonly string[]): 
   const queue = env.QUEUES[name]
   if (queue === undefined) return fail(404, 'no queue ' + JSON.stringify(name) + ' in this service (queues: ' + Object.keys(env.QUEUES).join(', ') + ')')
   if (request.method === 'GET' && what === undefined) return json(200, { queue: queue.name, deadLettered: deadLetters.get(queue.name) ?? [] })
+  if (request.method === 'POST' && what === 'redeliver') return redeliver(request, env, queue.name)
   if (request.method !== 'POST' || what !== 'messages') return fail(405, 'POST /cdn-cgi/polycloud/queues/<queue>/messages {"body": ...} or .../messages/batch {"messages": [...]}; GET /cdn-cgi/polycloud/queues/<queue> for its dead-lettered messages')
   const input = (await readJson(request)) as { messages?: unknown } | undefined
   const messages = batch === 'batch' ? (Array.isArray(input?.messages) ? input.messages.map(toMessage) : undefined) : [toMessage(input)]
@@ -97,6 +98,23 @@ async function queues(request: Request, env: DevEnv, parts: readonly string[]): 
   }
   await (env[queue.binding] as QueueBinding).sendBatch(messages as Array<{ body: unknown; contentType: 'json' | 'text' }>)
   return json(200, { success: true, queue: queue.name, sent: messages.length })
+}
+
+/**
+ * `POST /cdn-cgi/polycloud/queues/<dead-letter queue>/redeliver {"id", "to"}`: sends a kept dead-lettered message to
+ * queue `to` (the queue it came from) and stops keeping it.
+ */
+async function redeliver(request: Request, env: DevEnv, name: string): Promise<Response> {
+  const input = (await readJson(request)) as { id?: unknown; to?: unknown } | undefined
+  const target = typeof input?.to === 'string' ? env.QUEUES[input.to] : undefined
+  if (target === undefined) return fail(400, 'send {"id": <message id>, "to": <queue of this service>}')
+  const kept = deadLetters.get(name) ?? []
+  const index = kept.findIndex((entry) => entry.id === input?.id)
+  const entry = kept[index]
+  if (entry === undefined) return fail(404, 'no dead-lettered message ' + JSON.stringify(input?.id) + ' kept for ' + name)
+  await (env[target.binding] as QueueBinding).sendBatch([{ body: entry.body, contentType: typeof entry.body === 'string' ? 'text' : 'json' }])
+  kept.splice(index, 1)
+  return json(200, { success: true, from: name, to: target.name, id: entry.id })
 }
 
 async function objects(request: Request, env: DevEnv, parts: readonly string[]): Promise<Response> {
@@ -151,7 +169,7 @@ async function route(request: Request, env: DevEnv): Promise<Response> {
   if (area === 'queues') return queues(request, env, parts)
   if (area === 'r2') return objects(request, env, parts)
   return json(200, {
-    queues: 'POST /cdn-cgi/polycloud/queues/<queue>/messages {"body": ...}, .../messages/batch {"messages": [...]}; GET /cdn-cgi/polycloud/queues/<dead-letter queue>',
+    queues: 'POST /cdn-cgi/polycloud/queues/<queue>/messages {"body": ...}, .../messages/batch {"messages": [...]}; GET /cdn-cgi/polycloud/queues/<dead-letter queue>; POST /cdn-cgi/polycloud/queues/<dead-letter queue>/redeliver {"id", "to"}',
     r2: 'PUT | GET | DELETE /cdn-cgi/polycloud/r2/<bucket>/<key>; GET /cdn-cgi/polycloud/r2/<bucket>?prefix=',
     scheduled: 'GET /cdn-cgi/handler/scheduled?cron=<cron> (or /__scheduled?cron=<cron>)',
   })

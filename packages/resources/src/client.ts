@@ -7,7 +7,7 @@
  */
 import { RESOURCES_VARIABLE, parseAddressing, type ResourceAddress } from './addressing.js'
 import { checkContentType, checkKey, checkMetadata, objectBytes, outgoingMessage } from './content.js'
-import { metadataBytes, type BucketBackend, type Call, type EncodedMessage, type MessageBackend, type OpenContext, type ResourceDriver } from './driver.js'
+import { metadataBytes, userMetadata, type BucketBackend, type Call, type EncodedMessage, type MessageBackend, type OpenContext, type ResourceDriver } from './driver.js'
 import type { StoreBackend } from './store-driver.js'
 import { DriverError, ResourceError, type ResourceErrorCode, type ResourceKind } from './errors.js'
 import { currentScope, defaultDriver, type InvocationScope } from './scope.js'
@@ -305,7 +305,7 @@ class BucketHandle implements Bucket {
         const size = metadataBytes(metadata)
         if (size > limits.maxMetadataBytes) throw new DriverError('TooLarge', `the metadata is ${size} bytes, more than ${limits.service}'s limit of ${limits.maxMetadataBytes} bytes (names and values)`)
         const { bytes, type } = await objectBytes(body, limits.maxObjectBytes, limits.service, signal)
-        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata }
+        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata: withTraceMetadata(metadata, limits.maxMetadataBytes) }
       },
       (backend, p, call) => backend.put(p.key, p.bytes, p.contentType, p.metadata, call),
     )
@@ -316,7 +316,10 @@ class BucketHandle implements Bucket {
   }
 
   head(key: string, options?: CallOptions): Promise<ObjectInfo | null> {
-    return this.#target.run<BucketBackend, string, ObjectInfo | null>('head', options, () => checkKey(key), (backend, checked, call) => backend.head(checked, call))
+    return this.#target.run<BucketBackend, string, ObjectInfo | null>('head', options, () => checkKey(key), async (backend, checked, call) => {
+      const info = await backend.head(checked, call)
+      return info === null ? null : { ...info, metadata: userMetadata(info.metadata) }
+    })
   }
 
   delete(key: string, options?: CallOptions): Promise<void> {
@@ -370,6 +373,21 @@ function withTraceAttributes(attributes: unknown): unknown {
   const added: Record<string, unknown> = { ...(attributes as Record<string, unknown> | undefined), traceparent: trace.traceparent }
   if (trace.traceState !== undefined) added.tracestate = trace.traceState
   return added
+}
+
+/**
+ * An object's metadata written inside an invocation, with the invocation's trace added (`traceparent`, and
+ * `tracestate`), so the function its storage event reaches continues the trace where the event carries the metadata
+ * (Cloud Storage, Azure blob triggers). A `traceparent` the caller set is kept; metadata the trace would take past the
+ * service's limit goes without it (the write is the caller's; the trace is a courtesy).
+ */
+function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number): Readonly<Record<string, string>> {
+  const scope = currentScope()
+  if (scope === undefined || Object.hasOwn(metadata, 'traceparent')) return metadata
+  const trace = scope.context.trace
+  const traced: Record<string, string> = { ...metadata, traceparent: trace.traceparent }
+  if (trace.traceState !== undefined) traced.tracestate = trace.traceState
+  return metadataBytes(traced) <= maxBytes ? traced : metadata
 }
 
 function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown): EncodedMessage {

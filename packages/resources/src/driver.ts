@@ -157,6 +157,16 @@ export type BodySource =
   | { readonly bytes: Uint8Array }
   | { readonly stream: () => ReadableStream<Uint8Array>; readonly read: () => Promise<Uint8Array> }
 
+/**
+ * An object's metadata as its reader sees it: without the trace the writer's invocation put there (`traceparent`,
+ * `tracestate`: for the storage event's function), as message attributes arrive without it.
+ */
+export function userMetadata(metadata: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  if (!Object.hasOwn(metadata, 'traceparent') && !Object.hasOwn(metadata, 'tracestate')) return metadata
+  const { traceparent: _parent, tracestate: _state, ...rest } = metadata
+  return rest
+}
+
 /** A {@link StoredObject} from a description and its body. */
 export function storedObject(info: ObjectInfo, source: BodySource): StoredObject {
   return new Stored(info, source)
@@ -178,7 +188,7 @@ class Stored implements StoredObject {
     this.size = info.size
     this.etag = info.etag
     this.contentType = info.contentType
-    this.metadata = info.metadata
+    this.metadata = userMetadata(info.metadata)
     this.uploaded = info.uploaded
     this.#source = source
   }

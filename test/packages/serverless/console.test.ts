@@ -166,7 +166,7 @@ describe('serverless/console', () => {
 
   describe('consolePort', () => {
     it('reads --consolePort and --noConsole', () => {
-      expect(consolePort({})).to.deep.equal({ port: 4000, chosen: false })
+      expect(consolePort({})).to.deep.equal({ port: 3900, chosen: false })
       expect(consolePort({ consolePort: '0' })).to.deep.equal({ port: 0, chosen: true })
       expect(consolePort({ noConsole: true })).to.equal(undefined)
       expect(() => consolePort({ consolePort: 'x' })).to.throw(/--consolePort.*"x" is not a port/)

@@ -1,6 +1,6 @@
 /**
  * The local console of `serverless offline` (`npm start`), the same on every provider: a small HTTP server on
- * 127.0.0.1 (`--consolePort`, default 4000; 0 picks a free port; `--noConsole` turns it off) serving plain HTML
+ * 127.0.0.1 (`--consolePort`, default 3900 (4000 is the development issuer's); 0 picks a free port; `--noConsole` turns it off) serving plain HTML
  * pages of
  *
  * - the service's functions and their triggers (from the plan),

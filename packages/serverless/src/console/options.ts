@@ -1,7 +1,7 @@
 /** The local console's options: read by the plugin for every command, so kept apart from the console itself. */
 import { ConfigError } from '../errors.js'
 
-export const DEFAULT_CONSOLE_PORT = 4000
+export const DEFAULT_CONSOLE_PORT = 3900
 
 /** `serverless offline`'s console options, on every provider. */
 export const CONSOLE_OPTIONS = {

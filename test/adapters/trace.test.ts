@@ -109,13 +109,17 @@ describe('trace across clouds', () => {
     expect(level).to.equal('warn')
     expect(JSON.parse(text)).to.include({ message: 'careful', traceId: TRACE, token: '[REDACTED]', n: 1 })
     const logged: unknown[] = []
-    const saved = console.warn
+    const summaries: unknown[] = []
+    const saved = { warn: console.warn, log: console.log }
     console.warn = (value: unknown) => void logged.push(value)
+    console.log = (value: unknown) => void summaries.push(value)
     try {
       await app.fetch(request(), { POLYCLOUD_LOG_FORMAT: 'object' }, fakeExecutionContext())
     } finally {
-      console.warn = saved
+      Object.assign(console, saved)
     }
+    expect(summaries).to.have.length(1)
+    expect(summaries[0]).to.be.an('object').that.includes({ polycloud: 'invocation', outcome: 'ok', traceId: TRACE })
     expect(logged).to.have.length(1)
     expect(logged[0]).to.be.an('object').that.includes({ level: 'warn', message: 'careful', requestId: 'ray-2', traceId: TRACE, token: '[REDACTED]', n: 1 })
   })

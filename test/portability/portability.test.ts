@@ -259,6 +259,7 @@ describe('portability', function () {
 
       describe('the resources the demo declares, through the local emulation: upload -> stored -> bucket event -> thumbnail -> download; order -> alert', () => {
         const run = randomBytes(4).toString('hex')
+        const uploadTrace = randomBytes(16).toString('hex')
         let image: Uint8Array
         let key: string
 
@@ -275,12 +276,15 @@ describe('portability', function () {
         it('POST /uploads keeps the file and answers its key; GET /uploads/{key} streams it back, bytes exact, with its content type', async function () {
           requireResources(this, 'upload', 'an upload')
           image = await testImage(run)
-          const response = await fetch(target.url('/uploads'), { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from(image) })
+          // The client's trace (W3C traceparent) is kept: every line of the upload carries its trace id.
+          const response = await fetch(target.url('/uploads'), { method: 'POST', headers: { 'content-type': 'image/png', traceparent: `00-${uploadTrace}-00f067aa0ba902b7-01` }, body: Buffer.from(image) })
           expect(response.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(201)
           const body = (await response.json()) as { key: string; size: number; sha256: string; contentType: string }
           const digest = createHash('sha256').update(image).digest('hex')
           expect(body).to.deep.include({ key: `${digest}.png`, size: image.length, sha256: digest, contentType: 'image/png' })
           key = body.key
+          const stored = await waitFor(`the upload's log line`, () => target.httpLogs().find((line) => line.message === 'upload stored' && line.key === key), 10_000, 100)
+          expect(stored).to.include({ traceId: uploadTrace })
           const back = await fetch(target.url(`/uploads/${key}`))
           expect(back.status).to.equal(200)
           expect(back.headers.get('content-type')).to.equal('image/png')
@@ -297,6 +301,10 @@ describe('portability', function () {
           const object = `images/${key}`
           const written = await waitFor(`the thumbnail of ${object}`, () => target.logs().find((line) => line.message === 'thumbnail written' && line.key === object), 90_000, 250)
           expect(written).to.deep.include({ target: `thumbnails/${key}`, width: 128, height: 85, source: { width: 300, height: 200 } })
+          // The object carries its writer's trace in its metadata: where the storage event brings the metadata (Cloud
+          // Storage, Azure blob triggers), the thumbnail continues the upload's trace; S3 and R2 notifications do not.
+          if (provider === 'google' || provider === 'azure') expect(written.traceId, 'the thumbnail in the upload\'s trace').to.equal(uploadTrace)
+          else expect(written.traceId).to.not.equal(uploadTrace)
           const response = await fetch(target.url(`/thumbnails/${key}`))
           expect(response.status).to.equal(200)
           expect(response.headers.get('content-type')).to.equal('image/png')
@@ -331,6 +339,11 @@ describe('portability', function () {
           const alert = await waitFor(`the alert of order ${id}`, () => target.logs().find((line) => line.message === 'alert' && line.body === `order ${id} totals 25000`), 60_000, 250)
           expect(alert).to.include({ level: 'warn', subject: 'Large order' })
           expect(alert.attributes).to.deep.equal({ severity: 'warning', orderId: id })
+          // The alert was published inside the order's invocation: the alerts function continues the order's trace.
+          const accepted = find(logs, 'order accepted')
+          expect(accepted.traceId).to.match(/^[0-9a-f]{32}$/)
+          expect(find(logs, 'alert published').traceId).to.equal(accepted.traceId)
+          expect(alert.traceId, 'the alert in the order\'s trace').to.equal(accepted.traceId)
           see('an order alert', provider, neutral(alert, ['level', 'subject', 'body', 'attributes'], run))
         })
       })

@@ -105,8 +105,19 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
       ],
       BillingMode: 'PAY_PER_REQUEST',
     })
-    if (status === 200 || String(body.__type ?? '').endsWith('#ResourceInUseException')) return
-    throw new Error(`the local DynamoDB could not create table ${name}: ${String(body.message ?? body.Message ?? status)}`)
+    if (status !== 200 && !String(body.__type ?? '').endsWith('#ResourceInUseException')) {
+      throw new Error(`the local DynamoDB could not create table ${name}: ${String(body.message ?? body.Message ?? status)}`)
+    }
+    // dynalite answers CreateTable with the table CREATING and makes it ACTIVE a moment later (a timer, then a write):
+    // until then it refuses the table's items with ResourceNotFoundException. Wait for ACTIVE, as DynamoDB's own
+    // waiter does, however busy the machine.
+    for (let attempt = 0; ; attempt++) {
+      const described = await call(endpoint, 'DescribeTable', { TableName: name })
+      const table = described.body.Table as { TableStatus?: string } | undefined
+      if (described.status === 200 && table?.TableStatus === 'ACTIVE') return
+      if (attempt >= 200) throw new Error(`the local DynamoDB's table ${name} is still ${table?.TableStatus ?? described.status} after 10 s`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
 
   try {

@@ -34,11 +34,17 @@ async function raise(alert: Alert, context: Context): Promise<void> {
  */
 export default onQueue(async (message, context) => {
   let reading
+  let body: unknown
   try {
-    reading = parseReading(message.json())
+    body = message.json()
+    reading = parseReading(body)
   } catch (error) {
+    // The reading's id, when the body has one, names it in the failure (a queue without message ids, as Workers
+    // Queues' producers have, recognises it by that).
+    const id = (body as { id?: unknown } | undefined)?.id
+    const named = typeof id === 'string' && id.length <= 128 ? ` (reading ${JSON.stringify(id)})` : ''
     context.log.error('reading refused', { messageId: message.id, attempt: message.attempt, reason: (error as Error).message })
-    throw new Error(`message ${message.id}: ${(error as Error).message}`, { cause: error })
+    throw new Error(`message ${message.id}${named}: ${(error as Error).message}`, { cause: error })
   }
   const thresholds: Thresholds = {
     high: threshold(context.env.ALERT_HIGH, 30, 'ALERT_HIGH'),

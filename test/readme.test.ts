@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import { readService } from 'serverless-polycloud/model'
 import type { ProviderCommands, ProviderPlan } from 'serverless-polycloud/provider'
 import { PROVIDERS, PROVIDER_NAMES, providerName, readerOf } from 'serverless-polycloud/providers/index'
+import { execFileSync } from 'node:child_process'
+import { signature } from '../handlers/chat.ts'
 import { decodePng } from '../handlers/lib/png.ts'
 import { ROOT, serverless, startOffline, type Offline } from './helpers/serverless.ts'
 import { waitFor } from './portability/target.ts'
@@ -111,7 +113,11 @@ describe('README: POLYCLOUD_PROVIDER and the providers table', () => {
 function curlToFetch(line: string, base: string, from = 'http://127.0.0.1:3000'): { url: string; init: RequestInit } {
   const tokens = [...line.replaceAll(from, base).matchAll(/'([^']*)'|(\S+)/g)]
   const comment = tokens.findIndex((match) => match[2]?.startsWith('#'))
-  const words = (comment === -1 ? tokens : tokens.slice(0, comment)).map((match) => match[1] ?? match[2]) as string[]
+  return curlWordsToFetch((comment === -1 ? tokens : tokens.slice(0, comment)).map((match) => match[1] ?? match[2]) as string[])
+}
+
+/** curl's words (as the shell passes them, `curl` first) as a fetch. */
+function curlWordsToFetch(words: readonly string[]): { url: string; init: RequestInit } {
   expect(words[0]).to.equal('curl')
   const headers: Record<string, string> = {}
   let method = 'GET'
@@ -228,6 +234,51 @@ describe('README: the commands answer what it shows', function () {
     expect(JSON.parse(await offline.waitForLine(/"message":"alert"/, 60_000))).to.include({ level: 'warn', body: 'disk almost full' })
     expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail needed".*"key":"images\/cat\.png"/, 60_000))).to.include({ key: 'images/cat.png', size: 70, target: 'thumbnails/cat.png' })
     expect(JSON.parse(await offline.waitForLine(/"message":"thumbnail written".*"key":"images\/cat\.png"/, 60_000))).to.include({ target: 'thumbnails/cat.png', width: 1, height: 1 })
+  })
+
+  it('The chatbot and IoT flows: the openssl one-liner signs as the webhook checks, and every curl answers what it shows', async function () {
+    this.timeout(120_000)
+    const [chat, iot] = blocks(section('The chatbot and IoT flows, step by step')).filter(({ lang }) => lang === 'sh') as unknown as [{ lines: string[] }, { lines: string[] }]
+    // The chat block run by bash as written (its own conversation, so that its first message is the first turn), with
+    // curl a function printing its words: what the shell passes curl, quotes and variables expanded.
+    const conversation = `demo-${Date.now().toString(36)}`
+    const script = [
+      "curl() { printf '%s\\0' \"$@\"; printf '\\1'; }",
+      ...chat.lines.filter((line) => !line.startsWith('#')).map((line) => line.replaceAll('http://127.0.0.1:3000/chat/demo ', `${offline.url}/chat/${conversation} `)),
+      "printf '%s\\0' \"$TS\" \"$BODY\" \"$SIG\"",
+    ].join('\n')
+    const records = execFileSync('bash', ['-euc', script], { encoding: 'utf8' }).split('\u0001')
+    const [ts, body, sig] = (records.pop() as string).split('\u0000') as [string, string, string]
+    expect(Math.abs(Number(ts) - Date.now() / 1000)).to.be.below(60)
+    expect(sig, 'the signature openssl makes').to.equal(await signature('local-chat-secret', ts, body))
+    const expected = chat.lines.filter((_, index) => chat.lines[index - 1]?.startsWith('curl ')).map((line) => line.replace(/^# /, '').replaceAll('"conversation":"demo"', `"conversation":"${conversation}"`))
+    expect(records).to.have.length(expected.length).and.length(2)
+    for (const [index, record] of records.entries()) {
+      const { url, init } = curlWordsToFetch(['curl', ...record.split('\u0000').slice(0, -1)])
+      const response = await fetch(url, init)
+      expect(await response.json(), url).to.deep.equal(JSON.parse(expected[index] as string))
+    }
+    // The IoT block: the two readings queued, worked, and the device's state read back once the worker has written it.
+    const lines = iot.lines
+    const curls = lines.flatMap((line, index) => (line.startsWith('curl ') ? [{ line, expected: (lines[index + 1] as string).replace(/^# /, '') }] : []))
+    expect(curls).to.have.length(4)
+    for (const { line, expected } of curls.slice(0, 3)) {
+      const { url, init } = curlToFetch(line, offline.url)
+      const response = await fetch(url, init)
+      expect(await response.json(), line).to.deep.equal(JSON.parse(expected))
+    }
+    const last = curls[3] as { line: string; expected: string }
+    const shown = JSON.parse(last.expected.replace('"<when the worker wrote it>"', 'null')) as Record<string, unknown>
+    const state = await waitFor('the device state with both readings', async () => {
+      const { url, init } = curlToFetch(last.line, offline.url)
+      const response = await fetch(url, init)
+      const value = response.status === 200 ? ((await response.json()) as Record<string, unknown>) : (await response.body?.cancel(), undefined)
+      return value?.count === shown.count ? value : undefined
+    })
+    expect(Number.isNaN(Date.parse(state.updated as string)), `updated: ${String(state.updated)}`).to.equal(false)
+    expect({ ...state, updated: null }).to.deep.equal(shown)
+    // The alert of the reading above 30, through the alerts topic, as the README says.
+    expect(JSON.parse(await offline.waitForLine(/"message":"alert".*thermo-1 above 30/, 60_000))).to.include({ level: 'warn', subject: 'thermo-1 above 30' })
   })
 
   it('Local emulation: invoke local of events/orders.json fails only the order without items', async () => {

@@ -47,7 +47,7 @@ describe('e2e: the demo on Azure', function () {
         ['host.json', 0o644],
         ['package.json', 0o644],
       ])
-      expect(stdout).to.match(/Packaged 12 functions for Azure: .*polycloud-demo\.zip \(\d+ KB, \d+ ms\)/)
+      expect(stdout).to.match(/Packaged 16 functions for Azure: .*polycloud-demo\.zip \(\d+ KB, \d+ ms\)/)
       // The demo runs on nodejs22.x: no end-of-life warning (the Node 20 path is unit-tested with nodeVersion).
       expect(stdout).to.not.include('Node.js 20 reached end of life')
     })
@@ -85,7 +85,7 @@ describe('e2e: the demo on Azure', function () {
     it('lists the functions as the host does, and serves HTTP under /api only', async () => {
       expect(host.stdout()).to.match(/hello: \[GET,HEAD\] http:\/\/127\.0\.0\.1:\d+\/api\/hello/)
       const functions = (await (await fetch(`${host.url}/admin/functions`)).json()) as Array<{ name: string; invoke_url_template: string | null }>
-      expect(functions.map((fn) => fn.name)).to.have.members(['hello', 'greetings', 'greetings-1', 'me', 'quotes', 'uploads', 'downloads', 'downloads-1', 'preferences', 'fail', 'report', 'orders', 'alerts', 'thumbnails'])
+      expect(functions.map((fn) => fn.name)).to.have.members(['hello', 'greetings', 'greetings-1', 'me', 'quotes', 'uploads', 'downloads', 'downloads-1', 'preferences', 'fail', 'report', 'orders', 'alerts', 'thumbnails', 'chat', 'telemetry', 'readings', 'devices'])
       expect(functions.find((fn) => fn.name === 'greetings')?.invoke_url_template).to.equal(`${host.url}/api/greetings/{name}`)
       expect((await fetch(`${host.url}/hello`)).status).to.equal(404)
       expect((await fetch(`${host.url}/api/hello`, { method: 'DELETE' })).status).to.equal(404)

@@ -62,6 +62,9 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(operations.indexOf('queue-v2-create-queue')).to.be.below(operations.indexOf('worker-script-upload-worker-module'))
     expect(operations.indexOf('r2-create-bucket')).to.be.below(operations.indexOf('worker-script-upload-worker-module'))
 
+    // The stores: one D1 database each, created before the Worker that binds them.
+    const databaseId = (name: string): string | undefined => [...api.state.databases.values()].find((database) => database.name === name)?.uuid
+    expect([...api.state.databases.values()].map((database) => database.name).sort()).to.deep.equal(['polycloud-demo-dev-devices', 'polycloud-demo-dev-sessions'])
     const script = api.state.scripts.get(SCRIPT)
     expect(script?.parts).to.deep.equal({
       'worker.mjs': { type: 'application/javascript+module', size: script?.parts['worker.mjs']?.size },
@@ -70,13 +73,25 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(script?.metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
     expect(script?.metadata.bindings).to.deep.equal([
       { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
-      { type: 'plain_text', name: 'POLYCLOUD_RESOURCES', text: '{"uploads":{"kind":"bucket","binding":"BUCKET_UPLOADS"}}' },
+      {
+        type: 'plain_text',
+        name: 'POLYCLOUD_RESOURCES',
+        text: '{"uploads":{"kind":"bucket","binding":"BUCKET_UPLOADS"},"sessions":{"kind":"store","binding":"STORE_SESSIONS"},"readings":{"kind":"queue","binding":"QUEUE_READINGS"},"devices":{"kind":"store","binding":"STORE_DEVICES"}}',
+      },
       { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'polycloud-demo-dev-orders' },
+      { type: 'queue', name: 'QUEUE_READINGS', queue_name: 'polycloud-demo-dev-readings' },
       { type: 'r2_bucket', name: 'BUCKET_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },
+      { type: 'd1', name: 'STORE_SESSIONS', database_id: databaseId('polycloud-demo-dev-sessions') },
+      { type: 'd1', name: 'STORE_DEVICES', database_id: databaseId('polycloud-demo-dev-devices') },
       {
         type: 'json',
         name: 'POLYCLOUD_DEPLOYMENT',
-        json: { version: 1, queues: ['polycloud-demo-dev-thumbnails-r2-dlq', 'polycloud-demo-dev-orders', 'polycloud-demo-dev-thumbnails-r2'], buckets: ['polycloud-demo-dev-uploads'] },
+        json: {
+          version: 1,
+          queues: ['polycloud-demo-dev-thumbnails-r2-dlq', 'polycloud-demo-dev-readings-dlq', 'polycloud-demo-dev-orders', 'polycloud-demo-dev-thumbnails-r2', 'polycloud-demo-dev-readings'],
+          buckets: ['polycloud-demo-dev-uploads'],
+          stores: ['polycloud-demo-dev-sessions', 'polycloud-demo-dev-devices'],
+        },
       },
     ])
     expect(script?.schedules).to.deep.equal(['0 9 * * SUN-THU'])
@@ -86,6 +101,8 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(queues.map((queue) => queue.queue_name).sort()).to.deep.equal([
       'polycloud-demo-dev-orders',
       'polycloud-demo-dev-orders-dlq',
+      'polycloud-demo-dev-readings',
+      'polycloud-demo-dev-readings-dlq',
       'polycloud-demo-dev-thumbnails-r2',
       'polycloud-demo-dev-thumbnails-r2-dlq',
     ])
@@ -119,17 +136,19 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
       'worker-script-get-settings',
       'queue-v2-list-queues',
       'r2-get-bucket',
+      'cloudflare-d1-list-databases',
+      'cloudflare-d1-list-databases',
       'worker-script-upload-worker-module',
       'worker-cron-trigger-get-cron-triggers',
       'r2-get-event-notification-configs',
       'worker-script-get-subdomain',
       'worker-subdomain-get-subdomain',
     ])
-    expect(api.state.queues.size).to.equal(4)
+    expect(api.state.queues.size).to.equal(6)
     expect([...(api.state.notifications.get('polycloud-demo-dev-uploads')?.values() ?? [])].flat()).to.have.length(1)
     // The record still names what the first deploy created.
     const record = (api.state.scripts.get(SCRIPT)?.metadata.bindings as Array<{ name: string; json?: { queues: string[] } }>).find((binding) => binding.name === 'POLYCLOUD_DEPLOYMENT')
-    expect(record?.json?.queues).to.have.length(3)
+    expect(record?.json?.queues).to.have.length(5)
   })
 
   it('info lists the Worker, its URL, routes, crons and queues', async () => {
@@ -232,7 +251,11 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(true)
     expect(result.stdout + result.stderr).to.contain('R2 bucket polycloud-demo-dev-uploads was kept: it still holds 1 object(s); serverless remove --deleteObjects deletes them with the bucket')
     expect(api.state.buckets.get('polycloud-demo-dev-uploads')?.objects.size).to.equal(1)
-    expect(result.stdout).to.contain('removed: Worker polycloud-demo-dev, queue polycloud-demo-dev-thumbnails-r2-dlq, queue polycloud-demo-dev-orders, queue polycloud-demo-dev-thumbnails-r2')
+    expect(result.stdout).to.contain(
+      'removed: Worker polycloud-demo-dev, queue polycloud-demo-dev-thumbnails-r2-dlq, queue polycloud-demo-dev-readings-dlq, queue polycloud-demo-dev-orders, queue polycloud-demo-dev-thumbnails-r2, queue polycloud-demo-dev-readings, D1 database polycloud-demo-dev-sessions, D1 database polycloud-demo-dev-devices',
+    )
+    // The stores held no entry: deleted with the rest.
+    expect(api.state.databases.size).to.equal(0)
     const again = await run(['remove'])
     expect(again.code).to.equal(0)
     expect(again.stdout + again.stderr).to.contain('is not deployed; nothing to remove')

@@ -64,7 +64,7 @@ describe('e2e: Cloudflare', function () {
       const wrangler = JSON.parse(readFileSync(join(out, 'wrangler.json'), 'utf8')) as Record<string, unknown>
       expect(wrangler).to.deep.include({ name: 'polycloud-demo-dev', main: 'worker.mjs', triggers: { crons: ['0 3 * * *'] } })
       const manifest = JSON.parse(readFileSync(join(out, 'polycloud.json'), 'utf8')) as { functions: Array<{ name: string }> }
-      expect(manifest.functions.map((fn) => fn.name)).to.deep.equal(['hello', 'greetings', 'me', 'quotes', 'uploads', 'downloads', 'preferences', 'fail', 'report', 'orders', 'thumbnails'])
+      expect(manifest.functions.map((fn) => fn.name)).to.deep.equal(['hello', 'greetings', 'me', 'quotes', 'uploads', 'downloads', 'preferences', 'fail', 'report', 'orders', 'thumbnails', 'chat', 'telemetry', 'readings', 'devices'])
     })
 
     it('holds no Node built-in but AsyncLocalStorage, and loads and serves in workerd with nodejs_als, without nodejs_compat', async () => {

@@ -7,11 +7,15 @@
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
 import { startIssuer, type Issuer } from '@polycloud/testing'
+import { signature } from '../../handlers/chat.ts'
 import { decodePng, encodePng, thumbnail as makeThumbnail } from '../../handlers/lib/png.ts'
 import { waitFor, type ChainCase, type LocalTarget, type LogLine, type Trigger } from './target.ts'
 import { TARGETS } from './targets/index.ts'
 
 const WEB_ORIGIN = 'http://localhost:5173'
+/** The demo's local defaults (serverless.yml: CHAT_SIGNING_SECRET, TELEMETRY_API_KEY), which the README names. */
+const CHAT_SECRET = 'local-chat-secret'
+const DEVICE_KEY = 'local-device-key'
 
 /** The value `context.provider` has on each target (core names Google Cloud `gcp`). */
 const CONTEXT_PROVIDER: Readonly<Record<string, string>> = { aws: 'aws', azure: 'azure', google: 'gcp', cloudflare: 'cloudflare' }
@@ -348,6 +352,175 @@ describe('portability', function () {
         })
       })
 
+      describe('the chatbot and the IoT flow, on the provider\'s key-value stores (sessions, devices) and the readings queue', () => {
+        const run = randomBytes(4).toString('hex')
+        const now = (): number => Math.floor(Date.now() / 1000)
+
+        /** POST /chat/{conversation} as the chat platform signs it (timestamp and secret to tamper with). */
+        async function chat(conversation: string, text: string, options: { timestamp?: number; secret?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+          const body = JSON.stringify({ text, user: 'ada' })
+          const timestamp = String(options.timestamp ?? now())
+          const headers = { 'content-type': 'application/json', 'x-chat-timestamp': timestamp, 'x-chat-signature': await signature(options.secret ?? CHAT_SECRET, timestamp, body), ...options.headers }
+          return fetch(target.url(`/chat/${conversation}`), { method: 'POST', headers, body })
+        }
+
+        const telemetry = (body: unknown, headers: Record<string, string> = { 'x-api-key': DEVICE_KEY }): Promise<Response> =>
+          fetch(target.url('/telemetry'), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+
+        it('a signed message is answered, and the conversation keeps its turns between calls', async () => {
+          const conversation = `talk-${run}`
+          const first = await chat(conversation, 'hello')
+          expect(first.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(200)
+          const hello = await first.json()
+          expect(hello).to.deep.equal({ reply: 'Hello! Say "help" to see what I can do.', turns: 1, conversation })
+          const second = await chat(conversation, 'count')
+          const count = await second.json()
+          expect(count).to.deep.equal({ reply: 'This conversation has 2 messages.', turns: 2, conversation })
+          see('a chat', provider, JSON.parse(JSON.stringify([hello, count]).replaceAll(run, '<run>')))
+        })
+
+        it('unsigned, badly signed, replayed (signed over 5 minutes ago) or tampered: 401 naming the reason, nothing counted', async () => {
+          const conversation = `refused-${run}`
+          const refusals: Array<[string, Response]> = [
+            ['unsigned', await fetch(target.url(`/chat/${conversation}`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hello"}' })],
+            ['another secret', await chat(conversation, 'hello', { secret: 'not-the-secret' })],
+            ['a replay', await chat(conversation, 'hello', { timestamp: now() - 301 })],
+            ['another timestamp', await chat(conversation, 'hello', { headers: { 'x-chat-timestamp': String(now() - 1) } })],
+          ]
+          const reasons: Record<string, string> = {}
+          for (const [what, response] of refusals) {
+            expect(response.status, what).to.equal(401)
+            const body = (await response.json()) as { error: string; details: { reason: string } }
+            expect(body.error, what).to.equal('Unauthorized')
+            reasons[what] = body.details.reason.replace(/\d+ seconds/, '<n> seconds')
+          }
+          expect(reasons).to.deep.equal({
+            unsigned: 'the x-chat-timestamp and x-chat-signature headers are required',
+            'another secret': 'the signature does not match the body and timestamp',
+            'a replay': 'the request was signed <n> seconds ago, more than 300: replays are refused',
+            'another timestamp': 'the signature does not match the body and timestamp',
+          })
+          // Nothing was stored for the conversation: its first signed message is its first turn.
+          expect(((await (await chat(conversation, 'count')).json()) as { turns: number }).turns).to.equal(1)
+          see('a refused chat', provider, reasons)
+        })
+
+        it('messages sent at once to one conversation all count (conditional writes); the same delivery sent again counts once', async () => {
+          const conversation = `busy-${run}`
+          const texts = ['one', 'two', 'three', 'four', 'five', 'six']
+          const timestamp = now()
+          const responses = await Promise.all(texts.map((text) => chat(conversation, text, { timestamp })))
+          const bodies = (await Promise.all(responses.map((response) => response.json()))) as Array<{ turns: number; reply: string }>
+          expect(responses.map((response) => response.status), JSON.stringify(bodies)).to.deep.equal(texts.map(() => 200))
+          expect(bodies.map((body) => body.turns).sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5, 6])
+          // The platform delivers "one" again (same timestamp, same signature): answered, not counted.
+          const again = (await (await chat(conversation, 'one', { timestamp })).json()) as Record<string, unknown>
+          expect(again).to.deep.equal({ reply: null, duplicate: true, turns: 6, conversation })
+          const count = (await (await chat(conversation, 'count')).json()) as Record<string, unknown>
+          expect(count).to.deep.equal({ reply: 'This conversation has 7 messages.', turns: 7, conversation })
+          see('concurrent chat', provider, { turns: bodies.map((body) => body.turns).sort((a, b) => a - b), again: { ...again, conversation: '<run>' }, count: count.turns })
+        })
+
+        it('more than 20 messages a minute in one conversation: 429 with Retry-After', async () => {
+          const conversation = `flood-${run}`
+          const statuses: number[] = []
+          let limited: Response | undefined
+          // 21 messages in a row: the first 20 inside the window (the window starts at the first; 21 calls take seconds).
+          for (let i = 1; i <= 21; i++) {
+            const response = await chat(conversation, `message ${i}`)
+            statuses.push(response.status)
+            if (response.status === 429) limited = response
+            else await response.body?.cancel()
+          }
+          expect(statuses).to.deep.equal([...Array(20).fill(200), 429])
+          expect(Number(limited?.headers.get('retry-after'))).to.be.within(1, 60)
+          expect(await limited?.json()).to.deep.equal({ error: 'more than 20 messages a minute in this conversation' })
+          see('a chat rate limit', provider, statuses)
+        })
+
+        it('POST /telemetry without its API key, or with another: 401; with it: 202, queued', async () => {
+          const body = { device: `probe-${run}`, id: 'r-0', time: new Date().toISOString(), value: 1 }
+          for (const headers of [{}, { 'x-api-key': 'not-the-key' }] as Array<Record<string, string>>) {
+            const refused = await telemetry(body, headers)
+            expect(refused.status, JSON.stringify(headers)).to.equal(401)
+            expect(refused.headers.get('www-authenticate')).to.equal('ApiKey header="x-api-key"')
+            expect(await refused.text()).to.equal('{"message":"Unauthorized"}')
+          }
+          const malformed = await telemetry({ ...body, value: 'hot' })
+          expect(malformed.status).to.equal(400)
+          expect(await malformed.json()).to.deep.equal({ error: 'value must be a finite number' })
+          const accepted = await telemetry(body)
+          expect(accepted.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(202)
+          expect(await accepted.json()).to.deep.equal({ queued: 'r-0', device: `probe-${run}` })
+        })
+
+        it("a device's readings, one sent twice, are counted once each by the queue worker; GET /devices/{id} reads its state back; the threshold crossed raises its alert (at least once, never another)", async function () {
+          this.timeout(180_000)
+          const device = `thermo-${run}`
+          const base = Date.now() - 60_000
+          const readings = [20, 25, 35].map((value, index) => ({ device, id: `r-${index + 1}`, time: new Date(base + index * 10_000).toISOString(), value, unit: 'C' }))
+          // In order, then the second again (a device retrying, or a message delivered twice): counted once.
+          for (const reading of [...readings, readings[1]]) {
+            const response = await telemetry(reading)
+            expect(response.status, JSON.stringify(target.httpLogs().slice(-2))).to.equal(202)
+            await response.body?.cancel()
+          }
+          const worked = await waitFor(
+            `the four deliveries of ${device}'s readings`,
+            () => {
+              const lines = target.logs().filter((line) => (line.message === 'reading counted' || line.message === 'reading seen before') && line.device === device)
+              return lines.length >= 4 ? lines : undefined
+            },
+            120_000,
+            250,
+          )
+          expect(worked.filter((line) => line.message === 'reading counted').map((line) => line.reading).sort()).to.deep.equal(['r-1', 'r-2', 'r-3'])
+          expect(worked.filter((line) => line.message === 'reading seen before').map((line) => line.reading)).to.deep.equal(['r-2'])
+          const response = await fetch(target.url(`/devices/${device}`))
+          expect(response.status).to.equal(200)
+          const state = (await response.json()) as Record<string, unknown>
+          const last = readings[2] as { id: string; time: string; value: number }
+          expect(state).to.deep.include({ device, count: 3, min: 20, max: 35, unit: 'C', last: { id: last.id, time: last.time, value: last.value } })
+          expect(Date.parse(state.updated as string)).to.be.above(base)
+          const unknown = await fetch(target.url(`/devices/never-${run}`))
+          expect(unknown.status).to.equal(404)
+          expect(await unknown.json()).to.deep.equal({ error: `no readings from device never-${run}` })
+          // The alert: through the alerts topic to its subscriber where the provider has topics; logged by the worker
+          // on Cloudflare. The same line either way.
+          const alert = await waitFor(`the alert of ${device}`, () => target.logs().find((line) => line.message === 'alert' && line.subject === `${device} above 30`), 60_000, 250)
+          const body = typeof alert.body === 'string' ? (JSON.parse(alert.body) as unknown) : alert.body
+          expect(body).to.deep.equal({ device, reading: 'r-3', time: last.time, value: 35, kind: 'high', threshold: 30 })
+          expect(alert).to.include({ level: 'warn' })
+          expect(alert.attributes).to.deep.equal({ severity: 'warning', device })
+          // At least once, as the clouds' topics deliver: when two deliveries of the device overlap (the reading sent
+          // twice, worked at once on Azure and Google), both may publish the alert still pending. Every copy is the
+          // same alert (its reading's id tells it), and no other is raised.
+          const copies = target.logs().filter((line) => line.message === 'alert' && String(line.subject).startsWith(`${device} `))
+          for (const copy of copies) expect(typeof copy.body === 'string' ? (JSON.parse(copy.body) as unknown) : copy.body).to.deep.equal(body)
+          const { updated: _updated, ...kept } = state
+          see('a device', provider, JSON.parse(JSON.stringify(kept).replaceAll(run, '<run>').replaceAll(last.time, '<time>')))
+          see('a device alert', provider, JSON.parse(JSON.stringify({ level: alert.level, subject: alert.subject, body, attributes: alert.attributes }).replaceAll(run, '<run>').replaceAll(last.time, '<time>')))
+        })
+
+        it('a malformed reading on the queue is retried, then dead-lettered with its reason logged; nothing counted', async function () {
+          this.timeout(240_000)
+          const bad = JSON.stringify({ device: `broken-${run}`, id: `bad-${run}`, time: 'yesterday', value: 1 })
+          const from = target.logs().length
+          const { redelivered } = await target.fire({ kind: 'queue', function: 'readings', queue: 'readings', messages: [bad] })
+          expect(redelivered).to.deep.equal([0])
+          const dead: string[] = []
+          await waitFor('the malformed reading in the dead-letter queue', async () => (dead.push(...(await target.deadLetters('readings'))), dead.includes(bad)), 180_000, 500)
+          const lines = target.logs().slice(from)
+          const refusals = lines.filter((line) => line.message === 'reading refused' && line.reason === 'time must be an ISO 8601 date and time with a zone (2026-12-07T10:00:00Z)')
+          expect(refusals.length).to.equal(5)
+          expect(lines.filter((line) => line.message === 'event failed' && JSON.stringify(line.error).includes(`(reading \\"bad-${run}\\")`))).to.have.length(5)
+          const device = await fetch(target.url(`/devices/broken-${run}`))
+          expect(device.status).to.equal(404)
+          await device.body?.cancel()
+          see('a malformed reading', provider, { deliveries: refusals.length, level: refusals[0]?.level, reason: refusals[0]?.reason, deadLettered: dead.filter((body) => body === bad).length })
+        })
+      })
+
       describe('secured routes, declared once in serverless.yml', () => {
         const me = (headers: Record<string, string> = {}) => fetch(target.url('/me'), { headers })
         const bearer = async (claims: Parameters<Issuer['sign']>[0], options?: Parameters<Issuer['sign']>[1]) => ({ authorization: `Bearer ${await issuer.sign(claims, options)}` })
@@ -506,7 +679,8 @@ describe('portability', function () {
   }
 
   describe('portability: the neutral fields the handlers see, the same on every provider', () => {
-    for (const kase of ['a cron', 'a valid order', 'an invalid order', 'an alert', 'an image', 'a thumbnail', 'an order alert']) {
+    const flows = ['a chat', 'a refused chat', 'concurrent chat', 'a chat rate limit', 'a device', 'a device alert', 'a malformed reading']
+    for (const kase of ['a cron', 'a valid order', 'an invalid order', 'an alert', 'an image', 'a thumbnail', 'an order alert', ...flows]) {
       it(kase, function () {
         const seen = SEEN[kase] ?? {}
         // Every provider that has the trigger (Cloudflare has no topics) must have run its case; the resources' cases

@@ -44,12 +44,14 @@ describe('serverless/plugin: serverless package', function () {
       // The demo's CORS route has an OPTIONS route for its preflights, answered by its entry; every GET route a HEAD
       // route (an HTTP API routes no HEAD request to a GET route).
       expect(routes).to.deep.equal([
+        'GET /devices/{id}',
         'GET /fail',
         'GET /greetings/{name}',
         'GET /hello',
         'GET /me',
         'GET /thumbnails/{key}',
         'GET /uploads/{key}',
+        'HEAD /devices/{id}',
         'HEAD /fail',
         'HEAD /greetings/{name}',
         'HEAD /hello',
@@ -57,7 +59,9 @@ describe('serverless/plugin: serverless package', function () {
         'HEAD /thumbnails/{key}',
         'HEAD /uploads/{key}',
         'OPTIONS /greetings/{name}',
+        'POST /chat/{conversation}',
         'POST /quotes',
+        'POST /telemetry',
         'POST /uploads',
         'PUT /preferences',
       ])
@@ -202,7 +206,7 @@ describe('serverless/plugin: serverless package', function () {
     expect(api.BinaryMediaTypes).to.deep.equal(['*/*'])
     const methods = ofType(template, 'AWS::ApiGateway::Method').map(([, method]) => method.HttpMethod).sort()
     // A REST API answers HEAD on a GET-only resource with 403: every GET method has a HEAD method too.
-    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'POST', 'PUT'])
+    expect(methods).to.deep.equal(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'POST', 'POST', 'POST', 'PUT'])
     expect(ofType(template, 'AWS::ApiGatewayV2::Api')).to.have.length(0)
   })
 

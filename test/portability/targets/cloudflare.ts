@@ -25,8 +25,8 @@ interface Manifest {
   functions: Array<{ name: string; crons: Array<{ cron: string }> }>
 }
 
-/** The order id in a message body (the demo's orders are JSON with an `id`). */
-function orderId(body: string): unknown {
+/** The id in a message body (the demo's orders and readings are JSON with an `id`). */
+function messageId(body: string): unknown {
   try {
     return (JSON.parse(body) as { id?: unknown }).id
   } catch {
@@ -73,16 +73,20 @@ export async function startCloudflare(): Promise<LocalTarget> {
       case 'queue': {
         const messages = trigger.messages.map((body) => ({ body, content_type: 'text' }))
         await (await send(`/cdn-cgi/polycloud/queues/${trigger.queue}/messages/batch`, { method: 'POST', body: JSON.stringify({ messages }) })).text()
-        // The first batch is done when each message has its line: accepted, or the failure the dispatcher logs.
-        const ids = trigger.messages.map(orderId)
+        // The first batch is done when each message has its line: an order accepted or a reading counted (or seen
+        // before), or the failure the dispatcher logs, which names the order or the reading.
+        const ids = trigger.messages.map(messageId)
+        const accepted = (line: LogLine, id: unknown): boolean =>
+          (line.message === 'order accepted' && line.orderId === id) || ((line.message === 'reading counted' || line.message === 'reading seen before') && line.reading === id)
+        const failed = (line: LogLine, id: unknown): boolean =>
+          line.message === 'event failed' && (JSON.stringify(line.error).includes(`order ${String(id)}:`) || JSON.stringify(line.error).includes(`(reading ${JSON.stringify(JSON.stringify(id)).slice(1, -1)})`))
         // Lines of these messages only: an earlier test's failing message may be retried meanwhile.
-        const ours = (line: LogLine): boolean =>
-          (line.message === 'order accepted' && ids.includes(line.orderId)) || (line.message === 'event failed' && ids.some((id) => JSON.stringify(line.error).includes(`order ${String(id)}:`)))
+        const ours = (line: LogLine): boolean => ids.some((id) => accepted(line, id) || failed(line, id))
         const lines = await waitFor(`the first delivery of ${trigger.messages.length} messages to ${trigger.function}`, () => {
           const handled = since(from).filter(ours)
           return handled.length >= trigger.messages.length ? handled : undefined
         })
-        redelivered = ids.flatMap((id, index) => (lines.some((line) => line.message === 'order accepted' && line.orderId === id && line.attempt === 1) ? [] : [index]))
+        redelivered = ids.flatMap((id, index) => (lines.some((line) => accepted(line, id) && line.attempt === 1) ? [] : [index]))
         break
       }
       case 'storage': {

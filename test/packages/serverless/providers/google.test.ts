@@ -231,7 +231,7 @@ describe('serverless/providers/google', () => {
     const read = (name: string) => execFileSync('unzip', ['-p', zip, name], { maxBuffer: 16 * 1024 * 1024 }).toString()
 
     it('writes the source gen 2 builds as it is: package.json, index.js, a bundle and source map per entry point', () => {
-      const names = ['polycloudRoutes', 'hello', 'greetings', 'me', 'quotes', 'uploads', 'downloads', 'preferences', 'fail', 'report', 'orders', 'alerts', 'thumbnails']
+      const names = ['polycloudRoutes', 'hello', 'greetings', 'me', 'quotes', 'uploads', 'downloads', 'preferences', 'fail', 'report', 'orders', 'alerts', 'thumbnails', 'chat', 'telemetry', 'readings', 'devices']
       expect(entries()).to.deep.equal(['index.js', 'package.json', ...names.flatMap((name) => [`functions/${name}.js`, `functions/${name}.js.map`])].sort())
       expect(JSON.parse(read('package.json'))).to.deep.equal({
         name: 'polycloud-demo',

@@ -6,7 +6,7 @@
  * Expired entries are never returned, whatever the store's own TTL deletion lags behind.
  */
 import type { JsonValue } from '@polycloud/core'
-import { Target, checkName } from './client.js'
+import { Target, checkName, sleep } from './client.js'
 import { utf8Length } from './driver.js'
 import { DriverError, ResourceError } from './errors.js'
 import { STORE_LIMITS, expired, type StoreBackend, type StoreCondition, type StoreRecord, type StoreWrite } from './store-driver.js'
@@ -242,21 +242,6 @@ function entryOf<T>(key: string, record: StoreRecord | null, now: number): Store
 
 function isConflict(error: unknown): boolean {
   return (error instanceof DriverError || error instanceof ResourceError) && error.code === 'Conflict'
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', stop)
-      resolve()
-    }, ms)
-    const stop = (): void => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', stop, { once: true })
-  })
 }
 
 interface PreparedPut {

@@ -2,7 +2,7 @@
 // both invoked through @azure/functions' own invocation model on the same library objects (warm ns per
 // invocation, in one process; cold start: a fresh process requiring its bundle and serving one request). See
 // bench/README.md.
-import { execFile } from 'node:child_process'
+import { runNode } from './lib/child.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as esbuild from 'esbuild'
@@ -21,13 +21,8 @@ export interface AzureFigures {
 }
 
 function node(args: readonly string[]): Promise<string> {
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { env, timeout: 10 * 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${args.slice(0, 2).join(' ')} failed: ${stderr.trim() || error.message}`)) : resolve(stdout),
-    )
-  })
+  const [file, ...rest] = args as [string, ...string[]]
+  return runNode(file, rest, { timeoutMs: 10 * 60_000 })
 }
 
 async function build(out: string, which: 'polycloud' | 'bare' | 'both'): Promise<string> {

@@ -6,6 +6,7 @@
 // Google emulator's Pub/Sub, miniflare (the Cloudflare rows time a loop inside workerd: the driver against the raw
 // bindings).
 import { execFile } from 'node:child_process'
+import { runNode } from './lib/child.js'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -393,9 +394,7 @@ async function cloudflareRows(rounds: number, ops: number): Promise<WarmRow[]> {
 }
 
 function run(file: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file, ...args], { timeout: 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)))
-  })
+  return runNode(file, args, { timeoutMs: 60_000 })
 }
 
 function instructions(file: string, args: readonly string[]): Promise<number | undefined> {

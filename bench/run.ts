@@ -1,7 +1,7 @@
 // `npm run bench`: warm invocation cost, cold start and bundle size of a "hello" Lambda handler, Polycloud against
 // a hand-written handler (the floor), Hono's Lambda adapter and serverless-http. See bench/README.md.
 // Options: --quick (a smoke run: few rounds and samples, numbers not to be quoted).
-import { execFile } from 'node:child_process'
+import { runNode } from './lib/child.js'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -313,16 +313,12 @@ async function providerSizes(): Promise<ProviderSize[]> {
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
 
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<{ stdout: string; wallMs: number }> {
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS
+async function run(file: string, args: readonly string[], timeoutMs: number): Promise<{ stdout: string; wallMs: number }> {
   const start = performance.now()
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${relative(ROOT, file)} ${args.join(' ')} failed: ${stderr.trim() || error.message}`))
-      else resolve({ stdout, wallMs: performance.now() - start })
-    })
+  const stdout = await runNode(file, args, { timeoutMs }).catch((error: Error) => {
+    throw new Error(`${relative(ROOT, file)} ${args.join(' ')} failed: ${error.message}`)
   })
+  return { stdout, wallMs: performance.now() - start }
 }
 
 async function runWarm(script: string, bundles: Record<Contender, BundleInfo>, events: EventSpec[]): Promise<WarmResult> {
@@ -338,13 +334,9 @@ async function runWarm(script: string, bundles: Record<Contender, BundleInfo>, e
   const resultPath = join(OUT, 'warm-result.json')
   writeFileSync(configPath, JSON.stringify(config))
   rmSync(resultPath, { force: true })
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile(process.execPath, [script, configPath, resultPath], { env, timeout: 10 * 60_000 }, (error) =>
-      error ? reject(new Error(`warm benchmark failed (exit ${String(error.code)})`)) : resolve(),
-    )
-    child.stderr?.pipe(process.stderr)
+  // Its progress goes to stderr, shown as it comes; what the functions log to stdout is dropped.
+  await runNode(script, [configPath, resultPath], { timeoutMs: 10 * 60_000, env: { ...process.env, POLYCLOUD_BENCH_ECHO: '1' } }).catch((error: Error) => {
+    throw new Error(`warm benchmark failed: ${error.message}`)
   })
   return JSON.parse(readFileSync(resultPath, 'utf8')) as WarmResult
 }

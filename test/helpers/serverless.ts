@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,7 +95,9 @@ export async function startOffline(params: Record<string, string> = {}, timeoutM
   // Picked together: a port the system hands out for 0 could be one just picked for another server.
   const [httpPort, lambdaPort, servicesPort] = (await freePorts(3)) as [number, number, number]
   const state = mkdtempSync(join(tmpdir(), 'polycloud-offline-state-'))
-  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--servicesPort', String(servicesPort), '--stateDir', state, '--consolePort', '0']
+  // The plugin's own options only where the service uses the plugin (osls refuses options no plugin declares).
+  const polycloud = /^\s*-\s*serverless-polycloud\s*$/m.test(readFileSync(join(cwd, 'serverless.yml'), 'utf8'))
+  const args = ['offline', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), ...(polycloud ? ['--servicesPort', String(servicesPort), '--stateDir', state, '--consolePort', '0'] : [])]
   for (const [key, value] of Object.entries(params)) args.push(`--param=${key}=${value}`)
   let offline: ServerlessProcess
   try {

@@ -193,7 +193,7 @@ custom:
   esbuild:
     bundle: true
     minify: true
-    # Stack traces in logs point at handlers/*.ts (serverless-polycloud runs functions with --enable-source-maps).
+    # Stack traces in logs point at handlers/*.ts (the map is read when a stack is first formatted, not at start).
     sourcemap: linked
     sourcesContent: false
     platform: node

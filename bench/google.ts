@@ -10,6 +10,7 @@ import * as esbuild from 'esbuild'
 import { ROOT } from '../test/helpers/serverless.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { load } from './serverless.js'
+import { lastLine, runNode } from './lib/child.js'
 
 const BENCH = join(ROOT, 'bench')
 const OUT = join(BENCH, 'out')
@@ -55,15 +56,12 @@ function child(script: string, args: readonly string[]): ChildProcess {
   return spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
-function cold(script: string, bundle: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const proc = child(script, ['cold', bundle, 'hello'])
-    let out = ''
-    let err = ''
-    proc.stdout?.on('data', (chunk: Buffer) => (out += chunk))
-    proc.stderr?.on('data', (chunk: Buffer) => (err += chunk))
-    proc.on('close', (code) => (code === 0 ? resolve((JSON.parse(out.trim()) as { totalMs: number }).totalMs) : reject(new Error(`cold start of ${bundle} failed: ${err}`))))
+async function cold(script: string, bundle: string): Promise<number> {
+  // The answer is the last line: the function's own log lines (its summary line) come before it.
+  const out = await runNode(script, ['cold', bundle, 'hello'], { timeoutMs: 60_000 }).catch((error: Error) => {
+    throw new Error(`cold start of ${bundle} failed: ${error.message}`)
   })
+  return (JSON.parse(lastLine(out)) as { totalMs: number }).totalMs
 }
 
 async function serve(script: string, bundle: string): Promise<{ url: string; stop(): void }> {

@@ -68,11 +68,15 @@ async function serve(script: string, bundle: string): Promise<{ url: string; sto
   const proc = child(script, ['serve', bundle, 'hello'])
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
-    proc.stdout?.on('data', (chunk: Buffer) => {
+    const read = (chunk: Buffer): void => {
       out += chunk
       const match = /port (\d+)/.exec(out)
-      if (match) resolve(Number(match[1]))
-    })
+      if (!match) return
+      // Once serving, its output (a log line per request) is drained unread, as a platform's log agent reads it.
+      proc.stdout?.off('data', read).resume()
+      resolve(Number(match[1]))
+    }
+    proc.stdout?.on('data', read)
     proc.on('close', (code) => reject(new Error(`${bundle} exited (${code}) before serving`)))
   })
   return { url: `http://127.0.0.1:${port}/?name=polycloud`, stop: () => proc.kill('SIGKILL') }

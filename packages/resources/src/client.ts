@@ -384,12 +384,8 @@ function withTraceAttributes(attributes: unknown): unknown {
  * service's limit goes without it (the write is the caller's; the trace is a courtesy).
  */
 function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number): Readonly<Record<string, string>> {
-  const scope = currentScope()
-  if (scope === undefined || Object.hasOwn(metadata, 'traceparent')) return metadata
-  const trace = scope.context.trace
-  const traced: Record<string, string> = { ...metadata, traceparent: trace.traceparent }
-  if (trace.traceState !== undefined) traced.tracestate = trace.traceState
-  return metadataBytes(traced) <= maxBytes ? traced : metadata
+  const traced = withTraceAttributes(metadata) as Readonly<Record<string, string>>
+  return traced === metadata || metadataBytes(traced) <= maxBytes ? traced : metadata
 }
 
 function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown): EncodedMessage {

@@ -135,12 +135,12 @@ function callsOf(signal: AbortSignal): Set<(reason: unknown) => void> {
 }
 
 /**
- * A binding call bounded by the call's signal (bindings take none): an abort rejects at once. A binding's exception
- * becomes a DriverError. The calls of an invocation share one listener on its signal, not one each.
+ * A binding call bounded by the call's signal (bindings take none): an abort rejects at once, and a binding's
+ * exception becomes a DriverError. The calls of an invocation share one listener on its signal, not one each.
  */
 function bounded<T>(call: Call, promise: Promise<T>): Promise<T> {
   const signal = call.signal
-  if (signal === undefined) return promise.then(undefined, rethrowBindingError)
+  if (signal === undefined) return promise
   if (signal.aborted) return Promise.reject(signal.reason)
   const calls = callsOf(signal)
   return new Promise<T>((resolve, reject) => {
@@ -156,10 +156,6 @@ function bounded<T>(call: Call, promise: Promise<T>): Promise<T> {
       },
     )
   })
-}
-
-function rethrowBindingError(error: unknown): never {
-  throw bindingError(error)
 }
 
 /**

@@ -157,6 +157,15 @@ async function awsRows(rounds: number, ops: number): Promise<WarmRow[]> {
 /** A store entry of about 1 KiB of JSON. */
 const ENTRY = { device: 'thermo-1', readings: Array.from({ length: 80 }, (_, i) => i + 0.5), note: 'x'.repeat(540) }
 
+/** A warm put+get of ENTRY through store('kv') inside an invocation, against `official` (the cloud's client, same store). */
+function storeVersusClient(driver: ResourceDriver, env: Record<string, string>, provider: 'aws' | 'azure' | 'gcp', official: Op, rounds: number, ops: number): Promise<{ polycloud: Summary; sdk: Summary; ratio: number }> {
+  const polycloud = async (): Promise<void> => {
+    await store('kv').put('bench', ENTRY)
+    await store('kv').get('bench')
+  }
+  return inInvocation(driver, env, () => compare(polycloud, official, rounds, ops), provider)
+}
+
 /**
  * Key-value stores: a warm put+get of one entry through store() against the official client's write and strongly
  * consistent read on the same local store: DynamoDB on dynalite, Table Storage on azurite, Firestore on the local
@@ -171,19 +180,10 @@ export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]>
     const env = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'bench-kv' } }) }
     const sdk = new DynamoDBClient({ region: 'eu-west-1', endpoint: dynamo.endpoint, credentials: CREDENTIALS })
     const key = { pk: { S: 'kv' }, sk: { S: 'sdk' } }
-    const putGet = await inInvocation(awsResources(), env, () =>
-      compare(
-        async () => {
-          await store('kv').put('bench', ENTRY)
-          await store('kv').get('bench')
-        },
-        async () => {
-          await sdk.send(new PutItemCommand({ TableName: 'bench-kv', Item: { ...key, value: { S: JSON.stringify(ENTRY) }, version: { S: Math.random().toString(36) } } }))
-          JSON.parse((await sdk.send(new GetItemCommand({ TableName: 'bench-kv', Key: key, ConsistentRead: true }))).Item?.value?.S ?? 'null')
-        },
-        rounds,
-        ops,
-      ), 'aws')
+    const putGet = await storeVersusClient(awsResources(), env, 'aws', async () => {
+      await sdk.send(new PutItemCommand({ TableName: 'bench-kv', Item: { ...key, value: { S: JSON.stringify(ENTRY) }, version: { S: Math.random().toString(36) } } }))
+      JSON.parse((await sdk.send(new GetItemCommand({ TableName: 'bench-kv', Key: key, ConsistentRead: true }))).Item?.value?.S ?? 'null')
+    }, rounds, ops)
     sdk.destroy()
     rows.push({ provider: 'aws', operation: 'DynamoDB store put+get 1 KiB', official: '@aws-sdk/client-dynamodb 3.1178.0', ...putGet })
   } finally {
@@ -197,19 +197,10 @@ export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]>
     const table = TableClient.fromConnectionString(storage.connectionString, 'benchkv', { allowInsecureConnection: true })
     await table.createTable()
     const env = { AzureWebJobsStorage: storage.connectionString, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'benchkv', connection: 'AzureWebJobsStorage' } }) }
-    const putGet = await inInvocation(azureResources(), env, () =>
-      compare(
-        async () => {
-          await store('kv').put('bench', ENTRY)
-          await store('kv').get('bench')
-        },
-        async () => {
-          await table.upsertEntity({ partitionKey: 'kv', rowKey: 'sdk', value: JSON.stringify(ENTRY) }, 'Replace')
-          JSON.parse((await table.getEntity<{ value: string }>('kv', 'sdk')).value)
-        },
-        rounds,
-        ops,
-      ), 'azure')
+    const putGet = await storeVersusClient(azureResources(), env, 'azure', async () => {
+      await table.upsertEntity({ partitionKey: 'kv', rowKey: 'sdk', value: JSON.stringify(ENTRY) }, 'Replace')
+      JSON.parse((await table.getEntity<{ value: string }>('kv', 'sdk')).value)
+    }, rounds, ops)
     rows.push({ provider: 'azure', operation: 'Table Storage store put+get 1 KiB', official: '@azure/data-tables 13.3.2', ...putGet })
   } finally {
     await storage.stop()
@@ -236,19 +227,10 @@ export async function firestoreRow(rounds: number, ops: number): Promise<WarmRow
   try {
     const env = { GOOGLE_CLOUD_PROJECT: 'bench', FIRESTORE_EMULATOR_HOST: `127.0.0.1:${local.port}`, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', collection: 'bench-kv' } }) }
     const doc = db.collection('bench-kv').doc('ksdk')
-    const putGet = await inInvocation(gcpResources(), env, () =>
-      compare(
-        async () => {
-          await store('kv').put('bench', ENTRY)
-          await store('kv').get('bench')
-        },
-        async () => {
-          await doc.set({ key: 'sdk', value: JSON.stringify(ENTRY), writer: Math.random().toString(36) })
-          JSON.parse(((await doc.get()).get('value') as string | undefined) ?? 'null')
-        },
-        rounds,
-        ops,
-      ), 'gcp')
+    const putGet = await storeVersusClient(gcpResources(), env, 'gcp', async () => {
+      await doc.set({ key: 'sdk', value: JSON.stringify(ENTRY), writer: Math.random().toString(36) })
+      JSON.parse(((await doc.get()).get('value') as string | undefined) ?? 'null')
+    }, rounds, ops)
     return { provider: 'gcp', operation: 'Firestore store put+get 1 KiB (local stand-in)', official: '@google-cloud/firestore 8.7.1 (preferRest)', ...putGet }
   } finally {
     await db.terminate()

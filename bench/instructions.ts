@@ -41,11 +41,11 @@ export function instructionsTool(): string | undefined {
   return candidates.find((path): path is string => path !== undefined && existsSync(path))
 }
 
-function hasValgrind(): Promise<boolean> {
+export function hasValgrind(): Promise<boolean> {
   return new Promise((resolve) => execFile('valgrind', ['--version'], (error) => resolve(error === null)))
 }
 
-function count(tool: string, args: readonly string[]): Promise<number> {
+export function count(tool: string, args: readonly string[]): Promise<number> {
   const env = { ...process.env }
   delete env.NODE_OPTIONS
   return new Promise((resolve, reject) => {
@@ -58,7 +58,7 @@ function count(tool: string, args: readonly string[]): Promise<number> {
 }
 
 /** Runs the jobs two at a time (the machine has two cores; callgrind runs one thread). */
-async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
+export async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
   const results: T[] = new Array(jobs.length)
   let next = 0
   const worker = async (): Promise<void> => {
@@ -72,7 +72,7 @@ async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
 }
 
 /** The hello entry as the plugin writes and serverless-esbuild bundles it (the demo's custom.esbuild settings). */
-async function deployedBundles(out: string): Promise<{ mapped: string; flagged: string }> {
+export async function deployedBundles(out: string): Promise<{ mapped: string; flagged: string }> {
   const dir = join(out, 'deployed')
   mkdirSync(dir, { recursive: true })
   const hello = relative(dir, join(BENCH, 'contenders', 'polycloud-hello.js')).replaceAll('\\', '/')

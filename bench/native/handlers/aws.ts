@@ -1,0 +1,18 @@
+// The AWS SDK clients the native twin's handlers share, made once per instance (the SDK is the Lambda runtime's own:
+// serverless.yml excludes `@aws-sdk/*` from the bundles, as a native service on nodejs22.x does).
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { S3Client } from '@aws-sdk/client-s3'
+import { SNSClient } from '@aws-sdk/client-sns'
+import { SQSClient } from '@aws-sdk/client-sqs'
+
+export const s3 = new S3Client({})
+export const sns = new SNSClient({})
+export const sqs = new SQSClient({})
+export const dynamodb = new DynamoDBClient({})
+
+/** An environment variable the service sets (serverless.yml), or an error naming it. */
+export function env(name: string): string {
+  const value = process.env[name]
+  if (value === undefined || value === '') throw new Error(`${name} is not set`)
+  return value
+}

@@ -7,7 +7,7 @@
 //   entry    the entry the plugin generates for a route: createLambdaHttpHandler(hello, [apiGatewayV2])
 //   lambda   the lambda(hello) form (every AWS format), and its ratio to the entry
 //   base     the deployed entry (the demo's custom.esbuild: node22, linked map), without the stack mapper
-//   mapped   the same with `import '@polycloud/core/map-stack-traces'` first, as the plugin writes it (above base)
+//   mapped   the same with the plugin's first import (lib/map-stack-traces.js: the mapper as text, compiled on demand)
 // With the bundles' minified sizes (the hello contender, core + AWS adapter + handler, is the issue's bundle row).
 // --inputs lists each bundle's modules by bytes in the output (esbuild's metafile), to see what the entry pulls in.
 // The environment passes through (NODE_OPTIONS aside): POLYCLOUD_LOG_SUMMARY=errors counts without the summary line.

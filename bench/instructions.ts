@@ -5,13 +5,15 @@
 //   steady: invocations 21,001 to 41,000 (optimised code only), each per invocation.
 // Bundles: the bare handler, the generated AWS entry (createLambdaHttpHandler(hello, [apiGatewayV2])), the
 // lambda(hello) form (every AWS format), and the entry as the plugin deploys it: with its linked source map read by
-// @polycloud/core/map-stack-traces, against the same bundle under NODE_OPTIONS=--enable-source-maps (what the
-// plugin set before). Needs valgrind: without it (or without the tool), one line says so and nothing is counted.
+// @polycloud/core/stack-traces-on-demand (the mapper compiled at the first stack formatted, as serverless-polycloud
+// writes it), against the same bundle under NODE_OPTIONS=--enable-source-maps (what the plugin set before). Needs
+// valgrind: without it (or without the tool), one line says so and nothing is counted.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
+import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from 'serverless-polycloud/stack-traces'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -82,7 +84,9 @@ export async function deployedBundles(out: string): Promise<{ mapped: string; fl
     `import { apiGatewayV2 } from '@polycloud/aws/api-gateway-v2'`,
     `export const handler = createLambdaHttpHandler(hello, [apiGatewayV2], "handlers/hello.default")`,
   ]
-  writeFileSync(join(dir, 'hello.js'), [`import '@polycloud/core/map-stack-traces'`, ...body, ''].join('\n'))
+  mkdirSync(dirname(join(dir, STACK_TRACES_FILE)), { recursive: true })
+  writeFileSync(join(dir, STACK_TRACES_FILE), stackTracesModule())
+  writeFileSync(join(dir, 'hello.js'), [STACK_TRACES_IMPORT, ...body, ''].join('\n'))
   writeFileSync(join(dir, 'hello-flag.js'), [...body, ''].join('\n'))
   const options: esbuild.BuildOptions = {
     bundle: true,

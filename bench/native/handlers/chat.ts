@@ -3,16 +3,8 @@
 // counted in a DynamoDB item (a conditional write, retried on a conflict).
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
-import { dynamodb, env } from './aws.js'
+import { dynamodb, env, json, type HttpEvent } from './aws.js'
 
-interface HttpEvent {
-  body?: string
-  isBase64Encoded?: boolean
-  headers?: Record<string, string | undefined>
-  pathParameters?: Record<string, string | undefined>
-}
-
-const json = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 const CONVERSATION = /^[A-Za-z0-9_-]{1,128}$/
 
 export const chat = async (event: HttpEvent) => {

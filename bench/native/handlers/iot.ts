@@ -7,16 +7,8 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { PublishCommand } from '@aws-sdk/client-sns'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { applyReading, deviceKey, isDeviceId, parseReading, publicState, type DeviceState } from '../../../handlers/reading.js'
-import { dynamodb, env, sns, sqs } from './aws.js'
+import { dynamodb, env, json, sns, sqs, type HttpEvent } from './aws.js'
 
-interface HttpEvent {
-  body?: string
-  isBase64Encoded?: boolean
-  headers?: Record<string, string | undefined>
-  pathParameters?: Record<string, string | undefined>
-}
-
-const json = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 function keyMatches(given: string | undefined): boolean {
   if (given === undefined) return false

@@ -4,17 +4,8 @@
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { ImageError, thumbnail } from '../../../handlers/lib/png.js'
-import { env, s3 } from './aws.js'
+import { env, json, s3, type HttpEvent } from './aws.js'
 
-interface HttpEvent {
-  rawPath: string
-  body?: string
-  isBase64Encoded?: boolean
-  headers?: Record<string, string | undefined>
-  pathParameters?: Record<string, string | undefined>
-}
-
-const json = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 const SIGNATURES: Array<[string, number[]]> = [
   ['image/png', [0x89, 0x50, 0x4e, 0x47]],
@@ -43,7 +34,7 @@ export const uploads = async (event: HttpEvent) => {
 export const downloads = async (event: HttpEvent) => {
   const key = event.pathParameters?.key ?? ''
   if (!KEY.test(key)) return json(404, { error: `no upload ${JSON.stringify(key)}` })
-  const thumbnailOf = event.rawPath.includes('/thumbnails/')
+  const thumbnailOf = (event.rawPath ?? '').includes('/thumbnails/')
   const target = thumbnailOf ? `thumbnails/${key.replace(/\.[a-z]+$/, '.png')}` : `images/${key}`
   try {
     const object = await s3.send(new GetObjectCommand({ Bucket: env('UPLOADS_BUCKET'), Key: target }))

@@ -5,13 +5,15 @@
 //   steady: invocations 21,001 to 41,000 (optimised code only), each per invocation.
 // Bundles: the bare handler, the generated AWS entry (createLambdaHttpHandler(hello, [apiGatewayV2])), the
 // lambda(hello) form (every AWS format), and the entry as the plugin deploys it: with its linked source map read by
-// @polycloud/core/map-stack-traces, against the same bundle under NODE_OPTIONS=--enable-source-maps (what the
-// plugin set before). Needs valgrind: without it (or without the tool), one line says so and nothing is counted.
+// @polycloud/core/stack-traces-on-demand (the mapper compiled at the first stack formatted, as serverless-polycloud
+// writes it), against the same bundle under NODE_OPTIONS=--enable-source-maps (what the plugin set before). Needs
+// valgrind: without it (or without the tool), one line says so and nothing is counted.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
+import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from 'serverless-polycloud/stack-traces'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -41,11 +43,11 @@ export function instructionsTool(): string | undefined {
   return candidates.find((path): path is string => path !== undefined && existsSync(path))
 }
 
-function hasValgrind(): Promise<boolean> {
+export function hasValgrind(): Promise<boolean> {
   return new Promise((resolve) => execFile('valgrind', ['--version'], (error) => resolve(error === null)))
 }
 
-function count(tool: string, args: readonly string[]): Promise<number> {
+export function count(tool: string, args: readonly string[]): Promise<number> {
   const env = { ...process.env }
   delete env.NODE_OPTIONS
   return new Promise((resolve, reject) => {
@@ -58,7 +60,7 @@ function count(tool: string, args: readonly string[]): Promise<number> {
 }
 
 /** Runs the jobs two at a time (the machine has two cores; callgrind runs one thread). */
-async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
+export async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
   const results: T[] = new Array(jobs.length)
   let next = 0
   const worker = async (): Promise<void> => {
@@ -72,7 +74,7 @@ async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
 }
 
 /** The hello entry as the plugin writes and serverless-esbuild bundles it (the demo's custom.esbuild settings). */
-async function deployedBundles(out: string): Promise<{ mapped: string; flagged: string }> {
+export async function deployedBundles(out: string): Promise<{ mapped: string; flagged: string }> {
   const dir = join(out, 'deployed')
   mkdirSync(dir, { recursive: true })
   const hello = relative(dir, join(BENCH, 'contenders', 'polycloud-hello.js')).replaceAll('\\', '/')
@@ -82,7 +84,9 @@ async function deployedBundles(out: string): Promise<{ mapped: string; flagged: 
     `import { apiGatewayV2 } from '@polycloud/aws/api-gateway-v2'`,
     `export const handler = createLambdaHttpHandler(hello, [apiGatewayV2], "handlers/hello.default")`,
   ]
-  writeFileSync(join(dir, 'hello.js'), [`import '@polycloud/core/map-stack-traces'`, ...body, ''].join('\n'))
+  mkdirSync(dirname(join(dir, STACK_TRACES_FILE)), { recursive: true })
+  writeFileSync(join(dir, STACK_TRACES_FILE), stackTracesModule())
+  writeFileSync(join(dir, 'hello.js'), [STACK_TRACES_IMPORT, ...body, ''].join('\n'))
   writeFileSync(join(dir, 'hello-flag.js'), [...body, ''].join('\n'))
   const options: esbuild.BuildOptions = {
     bundle: true,

@@ -576,7 +576,7 @@ async function main(): Promise<void> {
           ['cold, M instructions above an empty handler', fixed(c.entry, 2), fixed(c.bare, 2), ratio(c.entry, c.bare), 'generated entry: load the bundle, answer one event'],
           ['cold of the lambda(hello) form, M', fixed(c.lambdaForm, 2), fixed(c.bare, 2), `${fixed(c.lambdaForm / c.entry, 2)}x the entry`, 'every AWS format in the bundle'],
           ['cold as deployed (linked map, the mapper), M', fixed(c.deployed, 2), fixed(c.bare, 2), ratio(c.deployed, c.bare), `${fixed(counted.bytes.deployed / 1024, 1)} KB bundle, ${fixed(counted.bytes.deployedMap / 1024, 1)} KB map`],
-          ['  source maps at cold start: the mapper, M', `+${fixed(mapCost, 2)}`, '', '', "its code in the bundle; the map is read when a stack is formatted"],
+          ['  source maps at cold start: the mapper, M', `+${fixed(mapCost, 2)}`, '', '', "its code in the bundle as text: compiled, and the map read, when a stack is formatted"],
           ['  source maps at cold start: --enable-source-maps, M', `+${fixed(flagCost, 2)}`, '', '', 'what the plugin set before: the map read and indexed at load'],
         ],
       ),

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { ROOT, serverless, startOffline, type Offline } from '../test/helpers/serverless.js'
 import { summarize, type Summary } from './lib/stats.js'
 
-const NATIVE = join(ROOT, 'bench', 'native')
+export const NATIVE = join(ROOT, 'bench', 'native')
 
 export interface ServerlessFigures {
   package: { portable: Summary; native: Summary; ratio: number; rounds: number }

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
-import { startOffline, type Offline } from '../helpers/serverless.ts'
+import { join } from 'node:path'
+import { ROOT, startOffline, type Offline } from '../helpers/serverless.ts'
 
 interface Api {
   name: string
@@ -119,6 +120,8 @@ for (const api of APIS) {
       const line = await offline.waitForLine(new RegExp(`"requestId":"${body.requestId}"`), 5_000)
       expect(JSON.parse(line)).to.deep.include({ level: 'error', message: 'handler failed' })
       expect(line).to.include('hunter2')
+      // Its stack through the bundle's map (the mapper compiled when this stack was formatted).
+      expect(line).to.include(`${join(ROOT, 'handlers/fail.ts')}:8:9)`)
     })
 
     it('answers an unknown route with a 404', async () => {

@@ -1,5 +1,4 @@
 // Bare API Gateway v2 handlers doing what the demo's portable HTTP handlers do, for the bench's baseline.
-import { createHash } from 'node:crypto'
 
 interface Event {
   rawQueryString?: string
@@ -39,11 +38,6 @@ export const quotes = async (event: Event) => {
   } catch {
     return json(400, { error: 'Invalid JSON' })
   }
-}
-
-export const uploads = async (event: Event) => {
-  const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8')
-  return json(200, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
 }
 
 export const preferences = async () => ({ ...json(200, { ok: true }), cookies: ['theme=dark; Path=/', 'lang=fr; Path=/'] })

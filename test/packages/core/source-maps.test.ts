@@ -1,14 +1,17 @@
 /**
  * @polycloud/core/map-stack-traces: stacks through a bundle's source map, read only when a stack is formatted, written
- * exactly as Node writes them with --enable-source-maps (the configuration it replaces in the AWS entries).
+ * exactly as Node writes them with --enable-source-maps (the configuration it replaces in the AWS entries). The same
+ * mapper compiled on demand (@polycloud/core/stack-traces-on-demand, given its text by the module serverless-polycloud
+ * writes for the AWS entries) writes the same stacks.
  */
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import * as esbuild from 'esbuild'
+import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from 'serverless-polycloud/stack-traces'
 import { ROOT } from '../../helpers/serverless.ts'
 
 const run = promisify(execFile)
@@ -65,6 +68,10 @@ describe('map-stack-traces: source-mapped stacks at no cost until a stack is for
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polycloud-maps-'))
     writeFileSync(join(dir, 'handler.ts'), SOURCE)
+    // The AWS entries' first import: the mapper as text, compiled when the first stack is formatted.
+    mkdirSync(join(dir, 'lib'))
+    writeFileSync(join(dir, STACK_TRACES_FILE), stackTracesModule())
+    writeFileSync(join(dir, 'on-demand.ts'), SOURCE.replace("import '@polycloud/core/map-stack-traces'", STACK_TRACES_IMPORT))
     writeFileSync(join(dir, 'driver.cjs'), DRIVER)
     const common: esbuild.BuildOptions = {
       entryPoints: [join(dir, 'handler.ts')],
@@ -79,6 +86,7 @@ describe('map-stack-traces: source-mapped stacks at no cost until a stack is for
     }
     await esbuild.build({ ...common, sourcemap: 'linked', outfile: join(dir, 'linked.cjs') })
     await esbuild.build({ ...common, sourcemap: 'inline', outfile: join(dir, 'inline.cjs') })
+    await esbuild.build({ ...common, entryPoints: [join(dir, 'on-demand.ts')], sourcemap: 'linked', outfile: join(dir, 'on-demand.cjs') })
   })
 
   after(() => {
@@ -92,14 +100,15 @@ describe('map-stack-traces: source-mapped stacks at no cost until a stack is for
     return (await run(process.execPath, args, { env })).stdout
   }
 
-  for (const bundle of ['linked.cjs', 'inline.cjs']) {
+  for (const bundle of ['linked.cjs', 'inline.cjs', 'on-demand.cjs']) {
     it(`writes every frame as --enable-source-maps does (${bundle.replace('.cjs', '')} map)`, async () => {
+      const source = bundle === 'on-demand.cjs' ? 'on-demand.ts' : 'handler.ts'
       const [mapped, native] = await Promise.all([stacks(bundle), stacks(bundle, { flag: true })])
       expect(mapped).to.equal(native)
-      expect(mapped).to.include(`at explode (${join(dir, 'handler.ts')}:13:9)`)
-      expect(mapped).to.include(`(${join(dir, 'handler.ts')}:16:9)`)
-      expect(mapped).to.match(/at new \w+ \(.*handler\.ts:6:21\)/)
-      expect(mapped).to.match(/at async .*handler\.ts:/)
+      expect(mapped).to.include(`at explode (${join(dir, source)}:13:9)`)
+      expect(mapped).to.include(`(${join(dir, source)}:16:9)`)
+      expect(mapped).to.match(/at new \w+ \(.*\.ts:6:21\)/)
+      expect(mapped).to.match(/at async .*\.ts:/)
       expect(mapped).to.include('SyntaxError')
       expect(mapped, 'no frame left in the bundle').to.not.include(`${bundle}:`)
     })
@@ -119,6 +128,15 @@ describe('map-stack-traces: source-mapped stacks at no cost until a stack is for
     } finally {
       if (existsSync(join(dir, 'later.map'))) renameSync(join(dir, 'later.map'), join(dir, 'linked.cjs.map'))
     }
+  })
+
+  it('holds the on-demand mapper as text: no function of it is in the code V8 parses at load', () => {
+    const bundle = readFileSync(join(dir, 'on-demand.cjs'), 'utf8')
+    const text = JSON.stringify(stackTracesModule().match(/mapStackTracesOnDemand\((".*")\)/)?.[1] ?? '')
+    expect(text.length).to.be.greaterThan(1000)
+    // The mapper's own code (reading a map's URL comment) appears once, inside the string literal.
+    expect(bundle.split('sourceMappingURL=([^').length - 1).to.equal(1)
+    expect(bundle).to.match(/\(['"`]"use strict";var polycloudSourceMaps=/)
   })
 
   it('leaves stacks as they are without a map', async () => {

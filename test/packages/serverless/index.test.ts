@@ -182,7 +182,12 @@ describe('serverless/plugin: serverless package', function () {
         expect(variables, id).to.not.have.property('NODE_OPTIONS')
       }
       const entry = readFileSync(join(ROOT, '.polycloud/aws/hello.js'), 'utf8')
-      expect(entry.split('\n').find((line) => line.startsWith('import')), 'the first import').to.equal("import '@polycloud/core/map-stack-traces'")
+      expect(entry.split('\n').find((line) => line.startsWith('import')), 'the first import').to.equal("import './lib/map-stack-traces.js'")
+      // The mapper compiled on demand: its module, beside the entries, hands it over as text.
+      const mapper = readFileSync(join(ROOT, '.polycloud/aws/lib/map-stack-traces.js'), 'utf8')
+      expect(mapper).to.include("import { mapStackTracesOnDemand } from '@polycloud/core/stack-traces-on-demand'")
+      expect(mapper).to.match(/mapStackTracesOnDemand\(".*return polycloudSourceMaps"\)/)
+      expect(zipText(join(dir, 'hello.zip'))).to.include('var polycloudSourceMaps=')
       const files = execFileSync('unzip', ['-Z1', join(dir, 'hello.zip')]).toString().trim().split('\n').sort()
       expect(files).to.deep.equal(['.polycloud/aws/hello.cjs', '.polycloud/aws/hello.cjs.map'])
       const map = JSON.parse(execFileSync('unzip', ['-p', join(dir, 'hello.zip'), '.polycloud/aws/hello.cjs.map']).toString()) as { sources: string[]; sourcesContent?: unknown }

@@ -2,13 +2,15 @@
 import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
+import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from '../../stack-traces.js'
 import type { AwsEvents, AwsPlan } from './plan.js'
 
 /**
  * Stack traces through the bundle's source map, read when a stack is formatted rather than at every cold start as
- * `--enable-source-maps` does; first, so that an error thrown while the handler's module loads is mapped too.
+ * `--enable-source-maps` does, the mapper itself compiled then too (stack-traces.ts); first, so that an error thrown
+ * while the handler's module loads is mapped too.
  */
-export const MAP_STACK_TRACES = "import '@polycloud/core/map-stack-traces'"
+export const MAP_STACK_TRACES = STACK_TRACES_IMPORT
 
 /**
  * The entry's source: an ES module, bundled by serverless-esbuild with the handler it imports (behind `secure()` when
@@ -62,5 +64,6 @@ function ruleOf(fn: PlannedFunction, ordinal: number): string | undefined {
 
 /** One entry per function, `<function>.js`, handed to serverless-esbuild. */
 export function lambdaEntries(plan: AwsPlan, { workDir, servicePath }: EntryContext): EntryFile[] {
-  return plan.functions.map((fn) => ({ file: `${fn.name}.js`, source: lambdaEntry(fn, workDir, servicePath, plan.enforced.get(fn.name)), functions: [fn.name] }))
+  const entries = plan.functions.map((fn) => ({ file: `${fn.name}.js`, source: lambdaEntry(fn, workDir, servicePath, plan.enforced.get(fn.name)), functions: [fn.name] }))
+  return entries.length === 0 ? entries : [{ file: STACK_TRACES_FILE, source: stackTracesModule(), functions: [] }, ...entries]
 }

@@ -29,8 +29,8 @@ interface AwsService {
 
 /**
  * Source maps for the bundles (`custom.esbuild.sourcemap`, unless the service says otherwise), so stack traces in
- * logs point at the TypeScript handlers: each entry imports `@polycloud/core/map-stack-traces` (see entry.ts), which
- * reads a bundle's map only when a stack is formatted. `--enable-source-maps` is not set: it reads and indexes the
+ * logs point at the TypeScript handlers: each entry first imports `lib/map-stack-traces.js` (see entry.ts and
+ * stack-traces.ts), which compiles the mapper and reads a bundle's map only when a stack is formatted. `--enable-source-maps` is not set: it reads and indexes the
  * map at every cold start (15.9 M instructions for the hello function on Node 20, 11.8 M on Node 22), and a map
  * enabled later is not applied to modules already loaded. The maps hold no sources (`sourcesContent: false`): only
  * names and positions, a few KB per function.

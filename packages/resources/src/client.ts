@@ -11,6 +11,7 @@ import { metadataBytes, userMetadata, type BucketBackend, type Call, type Encode
 import type { StoreBackend } from './store-driver.js'
 import { DriverError, ResourceError, type ResourceErrorCode, type ResourceKind } from './errors.js'
 import { currentScope, defaultDriver, type InvocationScope } from './scope.js'
+import { currentTracer, type OutgoingSpan, type TraceContext, type Tracer } from '@polycloud/core/adapter'
 import type {
   BatchMessage,
   Bucket,
@@ -177,7 +178,7 @@ export class Target {
   async run<B extends Backend, P, R>(
     operation: string,
     options: CallOptions | undefined,
-    prepare: (backend: B, signal: AbortSignal | undefined) => P | Promise<P>,
+    prepare: (backend: B, signal: AbortSignal | undefined, trace: TraceContext | undefined) => P | Promise<P>,
     attempt: (backend: B, prepared: P, call: Call) => Promise<R>,
   ): Promise<R> {
     const target = this.open<B>(operation)
@@ -185,12 +186,17 @@ export class Target {
     const user = options?.signal
     const signal = callSignal(user, scope)
     const call: Call = { signal, bindings: bindingsOf(scope) }
+    // With the OpenTelemetry opt-in, the call is a span of the invocation's trace, and what it sends carries it.
+    const tracer = scope === undefined ? undefined : currentTracer()
+    const span = tracer === undefined ? undefined : this.#span(tracer, (scope as InvocationScope).context, operation)
     try {
-      const preparing = prepare(backend, signal)
+      const preparing = prepare(backend, signal, span?.trace ?? scope?.context.trace)
       const prepared = preparing instanceof Promise ? await preparing : preparing
       for (let number = 1; ; number++) {
         try {
-          return await attempt(backend, prepared, call)
+          const result = await attempt(backend, prepared, call)
+          span?.end()
+          return result
         } catch (error) {
           const code = error instanceof DriverError ? error.code : 'Unavailable'
           const retry = (code === 'Throttled' || code === 'Unavailable') && !(error instanceof DriverError && error.failed !== undefined) && !isAbort(error)
@@ -200,8 +206,25 @@ export class Target {
         }
       }
     } catch (error) {
-      throw this.wrap(error, operation, abortReason(user, scope))
+      const wrapped = this.wrap(error, operation, abortReason(user, scope))
+      span?.end(wrapped)
+      throw wrapped
     }
+  }
+
+  /**
+   * The span of one call: a producer span for a message sent or published (`send orders`), a client span otherwise
+   * (`put uploads`), named and attributed as OpenTelemetry's messaging conventions say where they apply.
+   */
+  #span(tracer: Tracer, context: InvocationScope['context'], operation: string): OutgoingSpan {
+    const messaging = this.kind === 'queue' || this.kind === 'topic'
+    const attributes: Record<string, string> = { 'polycloud.resource.kind': this.kind, 'polycloud.resource.name': this.name, 'polycloud.operation': operation, 'cloud.provider': this.provider }
+    if (messaging) {
+      attributes['messaging.destination.name'] = this.name
+      attributes['messaging.operation.type'] = operation.startsWith('publish') ? 'publish' : 'send'
+      if (operation.endsWith('Batch')) attributes['messaging.operation.name'] = operation
+    }
+    return tracer.outgoing(context, messaging ? 'producer' : 'client', `${operation} ${this.name}`, attributes)
   }
 }
 
@@ -300,14 +323,14 @@ class BucketHandle implements Bucket {
     return this.#target.run<BucketBackend, { key: string; bytes: Uint8Array; contentType: string; metadata: Readonly<Record<string, string>> }, PutResult>(
       'put',
       options,
-      async (backend, signal) => {
+      async (backend, signal, trace) => {
         const checked = checkKey(key)
         const metadata = checkMetadata(options?.metadata)
         const { limits } = backend
         const size = metadataBytes(metadata)
         if (size > limits.maxMetadataBytes) throw new DriverError('TooLarge', `the metadata is ${size} bytes, more than ${limits.service}'s limit of ${limits.maxMetadataBytes} bytes (names and values)`)
         const { bytes, type } = await objectBytes(body, limits.maxObjectBytes, limits.service, signal)
-        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata: withTraceMetadata(metadata, limits.maxMetadataBytes) }
+        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata: withTraceMetadata(metadata, limits.maxMetadataBytes, trace) }
       },
       (backend, p, call) => backend.put(p.key, p.bytes, p.contentType, p.metadata, call),
     )
@@ -367,11 +390,9 @@ function checkSizes(backend: MessageBackend, encoded: readonly EncodedMessage[],
  * `tracestate` when the trace has one): the function that receives the message continues the trace (the sources take
  * them off again). A `traceparent` the caller set is kept; attributes that are no object are left for the checks.
  */
-function withTraceAttributes(attributes: unknown): unknown {
-  const scope = currentScope()
-  if (scope === undefined || (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)))) return attributes
+function withTraceAttributes(attributes: unknown, trace: TraceContext | undefined): unknown {
+  if (trace === undefined || (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)))) return attributes
   if (attributes !== undefined && Object.hasOwn(attributes, 'traceparent')) return attributes
-  const trace = scope.context.trace
   const added: Record<string, unknown> = { ...(attributes as Record<string, unknown> | undefined), traceparent: trace.traceparent }
   if (trace.traceState !== undefined) added.tracestate = trace.traceState
   return added
@@ -383,13 +404,13 @@ function withTraceAttributes(attributes: unknown): unknown {
  * (Cloud Storage, Azure blob triggers). A `traceparent` the caller set is kept; metadata the trace would take past the
  * service's limit goes without it (the write is the caller's; the trace is a courtesy).
  */
-function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number): Readonly<Record<string, string>> {
-  const traced = withTraceAttributes(metadata) as Readonly<Record<string, string>>
+function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number, trace: TraceContext | undefined): Readonly<Record<string, string>> {
+  const traced = withTraceAttributes(metadata, trace) as Readonly<Record<string, string>>
   return traced === metadata || metadataBytes(traced) <= maxBytes ? traced : metadata
 }
 
-function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown): EncodedMessage {
-  const encoded = backend.encode(outgoingMessage(content, withTraceAttributes(attributes), delaySeconds, subject, backend.limits.maxDelaySeconds, backend.limits.service))
+function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown, trace: TraceContext | undefined): EncodedMessage {
+  const encoded = backend.encode(outgoingMessage(content, withTraceAttributes(attributes, trace), delaySeconds, subject, backend.limits.maxDelaySeconds, backend.limits.service))
   checkSizes(backend, [encoded], false)
   return encoded
 }
@@ -411,7 +432,7 @@ class QueueHandle implements Queue {
     return this.#target.run<MessageBackend, EncodedMessage, void>(
       'send',
       options,
-      (backend) => encodeOne(backend, body, options?.attributes, options?.delaySeconds, undefined),
+      (backend, _signal, trace) => encodeOne(backend, body, options?.attributes, options?.delaySeconds, undefined, trace),
       (backend, encoded, call) => backend.send([encoded], false, call),
     )
   }
@@ -420,7 +441,7 @@ class QueueHandle implements Queue {
     return this.#target.run<MessageBackend, EncodedMessage[], void>(
       'sendBatch',
       options,
-      (backend) => {
+      (backend, _signal, trace) => {
         if (!Array.isArray(messages) || messages.length === 0) throw new DriverError('Invalid', 'sendBatch takes a non-empty array of { body, delaySeconds?, attributes? }')
         const { limits } = backend
         if (messages.length > limits.maxBatchMessages) {
@@ -430,7 +451,7 @@ class QueueHandle implements Queue {
           if (typeof message !== 'object' || message === null || !('body' in message)) throw new DriverError('Invalid', `message ${index} is not { body, delaySeconds?, attributes? }`)
           try {
             const { limits: l } = backend
-            return backend.encode(outgoingMessage(message.body, withTraceAttributes(message.attributes), message.delaySeconds, undefined, l.maxDelaySeconds, l.service))
+            return backend.encode(outgoingMessage(message.body, withTraceAttributes(message.attributes, trace), message.delaySeconds, undefined, l.maxDelaySeconds, l.service))
           } catch (error) {
             if (error instanceof DriverError) throw new DriverError(error.code, `message ${index}: ${error.message}`, { cause: error.cause })
             throw error
@@ -461,7 +482,7 @@ class TopicHandle implements Topic {
     return this.#target.run<MessageBackend, EncodedMessage, void>(
       'publish',
       options,
-      (backend) => encodeOne(backend, body, options?.attributes, undefined, options?.subject),
+      (backend, _signal, trace) => encodeOne(backend, body, options?.attributes, undefined, options?.subject, trace),
       (backend, encoded, call) => backend.send([encoded], false, call),
     )
   }

@@ -27,6 +27,7 @@ import {
   type Tracer,
 } from '@polycloud/core/adapter'
 import { exportRequest, type RecordedSpan } from './otlp.js'
+import { fetchPost, nodePost, type Post } from './transport.js'
 
 export { exportRequest, unixNano, type RecordedSpan } from './otlp.js'
 
@@ -60,7 +61,7 @@ export interface TelemetryOptions {
   readonly timeoutMs?: number
   /** Spans kept waiting for an export at most (default 2048); beyond, new spans are dropped and counted. */
   readonly maxQueue?: number
-  /** The fetch exports go through (default: the global fetch at export time). */
+  /** The fetch exports go through. Default: node:http/node:https on Node (no fetch: its first use costs more than a cold start), the global fetch elsewhere. */
   readonly fetch?: typeof fetch
 }
 
@@ -148,6 +149,7 @@ export class OtlpTracer implements Tracer {
   #warned = -Infinity
   #destination: Destination | undefined
   #destinationEnv: unknown
+  #post: Post | undefined
 
   constructor(options: TelemetryOptions = {}) {
     this.#options = options
@@ -251,23 +253,16 @@ export class OtlpTracer implements Tracer {
       return Promise.resolve()
     }
     if (dropped > 0) this.#warn(context, 'telemetry: the span queue was full: spans dropped', { dropped })
-    const send = this.#options.fetch ?? globalThis.fetch
-    let request: Promise<Response>
+    const post = (this.#post ??= this.#options.fetch !== undefined ? fetchPost(this.#options.fetch) : (nodePost() ?? fetchPost()))
+    let request: Promise<number>
     try {
-      request = send(destination.url, {
-        method: 'POST',
-        headers: { ...destination.headers, 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(this.#options.timeoutMs ?? 2000),
-      })
+      request = post(destination.url, { ...destination.headers, 'content-type': 'application/json' }, body, this.#options.timeoutMs ?? 2000)
     } catch (error) {
       request = Promise.reject(error)
     }
     return request.then(
-      async (response) => {
-        // Read to the end: the connection goes back to the pool.
-        await response.arrayBuffer().catch(noEnd)
-        if (!response.ok) this.#warn(context, 'telemetry: the collector refused the spans', { status: response.status, spans: spans.length })
+      (status) => {
+        if (status < 200 || status > 299) this.#warn(context, 'telemetry: the collector refused the spans', { status, spans: spans.length })
       },
       (error: unknown) => {
         this.#warn(context, 'telemetry: the spans could not be exported', { error: errorOf(error).message, spans: spans.length })

@@ -1,6 +1,8 @@
 // @polycloud/telemetry: the OTLP/HTTP JSON encoding, the spans of an invocation and of its resource calls with their
 // parents, sampling, the export's failures (never the invocation's), and OpenTelemetry's active span in a handler.
 import { expect } from 'chai'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { trace as otelTrace } from '@opentelemetry/api'
 import { http, queue as queueHandler, type Context } from '@polycloud/core'
 import { PortableContext, outgoing, runHttp, setTracer, parseXRay, parseTraceparent, type Tracer } from '@polycloud/core/adapter'
@@ -281,6 +283,40 @@ describe('telemetry', () => {
         'telemetry: the spans could not be exported',
         'telemetry: no OTLP endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT): spans dropped',
       ])
+    })
+
+    it('on Node, posts through node:http to the collector (no fetch): JSON body, headers; a collector that never answers is abandoned after the timeout', async () => {
+      const received: Array<{ url: string | undefined; type: string | undefined; key: string | undefined; body: string }> = []
+      const held: IncomingMessage[] = []
+      const server: Server = createServer((request, response) => {
+        if (request.url === '/hang/v1/traces') return void held.push(request)
+        let body = ''
+        request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
+        request.on('end', () => {
+          received.push({ url: request.url, type: request.headers['content-type'], key: request.headers['x-api-key'] as string | undefined, body })
+          response.writeHead(200).end('{}')
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const previousFetch = globalThis.fetch
+      globalThis.fetch = (() => Promise.reject(new Error('fetch used'))) as typeof fetch
+      try {
+        const lines: string[] = []
+        setTracer(new OtlpTracer({ timeoutMs: 200 }))
+        for (let i = 0; i < 2; i++) await context({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k' }, lines }).end('http', { status: 200 })
+        expect(received).to.have.length(2)
+        expect(received[0]).to.include({ url: '/v1/traces', type: 'application/json', key: 'k' })
+        expect((JSON.parse(received[1]?.body ?? '{}') as Exported['body']).resourceSpans[0]?.scopeSpans[0]?.spans[0]?.name).to.equal('orders')
+        setTracer(new OtlpTracer({ timeoutMs: 200 }))
+        await context({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/hang` }, lines }).end('http', { status: 200 })
+        expect(held).to.have.length(1)
+        expect(lines.join('\n')).to.include('the spans could not be exported').and.include('no answer within 200 ms')
+      } finally {
+        globalThis.fetch = previousFetch
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
     })
 
     it('keeps at most maxQueue spans waiting, and says how many it dropped', async () => {

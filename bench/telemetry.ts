@@ -5,7 +5,6 @@
 // that loads the bundle and answers one API Gateway v2 event, minus an empty handler; with the opt-in, that event's
 // spans are exported to a local OTLP/HTTP receiver on 127.0.0.1 before the answer (its real cost: fetch's first use).
 // Warm: instructions per invocation, invocations 101-600, each exporting its span with the opt-in.
-import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -16,11 +15,10 @@ import * as esbuild from 'esbuild'
 import { readService } from 'serverless-polycloud/model'
 import { lambdaEntries } from 'serverless-polycloud/providers/aws/entry'
 import { PROVIDERS, readerOf } from 'serverless-polycloud/providers/index'
-import { instructionsTool } from './instructions.js'
+import { EXPECTED, count, instructionsTool } from './instructions.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
-const EXPECTED = '{"hello":"polycloud"}'
 
 export interface TelemetryBundle {
   bytes: number
@@ -69,18 +67,6 @@ async function bundleOf(dir: string, name: string, source: string): Promise<Tele
   await esbuild.build({ entryPoints: [input], outfile: file, bundle: true, minify: true, platform: 'node', format: 'cjs', target: 'node22', absWorkingDir: ROOT, logLevel: 'error' })
   const text = readFileSync(file)
   return { bytes: text.length, gzipBytes: gzipSync(text, { level: 9 }).length, file }
-}
-
-function count(tool: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const childEnv = { ...process.env, ...env }
-  delete childEnv.NODE_OPTIONS
-  return new Promise((resolve, reject) => {
-    execFile(tool, args, { env: childEnv, timeout: 20 * 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      const n = Number(stdout.trim().split('\n').pop())
-      if (error || !Number.isFinite(n)) reject(new Error(`instructions ${args.join(' ')} failed: ${stderr.trim() || error?.message}`))
-      else resolve(n)
-    })
-  })
 }
 
 export async function telemetryFigures(options: { out: string; countScript: string; event: string; quick: boolean; log: (line: string) => void }): Promise<TelemetryFigures> {

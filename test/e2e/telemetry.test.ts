@@ -10,22 +10,11 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startOffline, startServerless } from '../helpers/serverless.ts'
 import { waitFor } from '../portability/target.ts'
+import { attributeOf, SPAN_KIND, type OtlpSpan } from '../helpers/otlp.ts'
 
-interface Span {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  startTimeUnixNano: string
-  endTimeUnixNano: string
-  attributes: Array<{ key: string; value: Record<string, unknown> }>
-  resource: Record<string, unknown>
-}
+type Span = OtlpSpan & { resource: Record<string, unknown> }
 
-const SERVER = 2
-const PRODUCER = 4
-const CONSUMER = 5
+const { server: SERVER, producer: PRODUCER, consumer: CONSUMER } = SPAN_KIND
 
 /** An OTLP/HTTP JSON receiver: every span posted to /v1/traces, with its resource's attributes. */
 async function receiver(): Promise<{ url: string; spans: Span[]; requests: Array<{ path: string; type: string | undefined }>; close(): Promise<void> }> {
@@ -38,7 +27,7 @@ async function receiver(): Promise<{ url: string; spans: Span[]; requests: Array
       requests.push({ path: `${request.method} ${request.url}`, type: request.headers['content-type'] })
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans: Array<{ resource: { attributes: Span['attributes'] }; scopeSpans: Array<{ spans: Span[] }> }>
+          resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }>
         }
         for (const { resource, scopeSpans } of body.resourceSpans) {
           const attributes = Object.fromEntries(resource.attributes.map(({ key, value }) => [key, Object.values(value)[0]]))
@@ -59,10 +48,7 @@ async function receiver(): Promise<{ url: string; spans: Span[]; requests: Array
   }
 }
 
-const attribute = (span: Span, key: string): unknown => {
-  const value = span.attributes.find((one) => one.key === key)?.value
-  return value === undefined ? undefined : Object.values(value)[0]
-}
+const attribute = attributeOf
 
 /** Sends a reading that raises an alert, in a trace of the test's own, and checks the chain's spans. */
 async function followChain(url: string, collector: Awaited<ReturnType<typeof receiver>>, provider: string): Promise<void> {

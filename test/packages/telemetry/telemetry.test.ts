@@ -10,6 +10,7 @@ import { queue, withResources } from '@polycloud/resources'
 import { memoryResources, send } from '@polycloud/testing'
 import { OtlpTracer, exportRequest, installTelemetry, parseHeaders, ratioSampler, unixNano, type RecordedSpan } from '@polycloud/telemetry'
 import { TestRequest } from '../core/support.ts'
+import { attributeOf, type OtlpSpan } from '../../helpers/otlp.ts'
 
 interface Exported {
   url: string
@@ -20,19 +21,6 @@ interface Exported {
       scopeSpans: Array<{ scope: { name: string }; spans: OtlpSpan[] }>
     }>
   }
-}
-
-interface OtlpSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  startTimeUnixNano: string
-  endTimeUnixNano: string
-  attributes: Array<{ key: string; value: Record<string, unknown> }>
-  status?: { code: number; message: string }
-  traceState?: string
 }
 
 /** A fetch that records each export and answers `status`. */
@@ -46,10 +34,7 @@ function collector(status = 200): { fetch: typeof fetch; exports: Exported[] } {
 }
 
 const spansOf = (exports: readonly Exported[]): OtlpSpan[] => exports.flatMap((one) => one.body.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans)))
-const attribute = (span: { attributes: OtlpSpan['attributes'] }, key: string): unknown => {
-  const value = span.attributes.find((candidate) => candidate.key === key)?.value
-  return value === undefined ? undefined : Object.values(value)[0]
-}
+const attribute = attributeOf
 
 function context(init: { functionName?: string; env?: Record<string, string>; lines?: string[]; provider?: 'aws' | 'gcp' } = {}): PortableContext {
   return new PortableContext({

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { startProcess } from 'serverless-polycloud/local'
 import { join } from 'node:path'
 import { freePort, ROOT, startOffline, startServerless } from '../helpers/serverless.ts'
+import { startAzureHost } from '../helpers/azure.ts'
 import { waitFor } from '../portability/target.ts'
 import { attributeOf, SPAN_KIND, type OtlpSpan } from '../helpers/otlp.ts'
 
@@ -154,6 +155,26 @@ describe('OpenTelemetry opt-in: spans of a chain to a local OTLP receiver', func
 
     it('POST /telemetry -> send readings -> readings -> publish alerts -> alerts: one trace, each span the child of the one before', async () => {
       await followChain(url, collector, 'gcp')
+    })
+  })
+
+  describe('Azure (serverless offline: the Functions host, azurite, the Service Bus stand-in)', () => {
+    let collector: Awaited<ReturnType<typeof receiver>>
+    let stop: (() => Promise<void>) | undefined
+    let url = ''
+    before(async () => {
+      collector = await receiver()
+      const host = await startAzureHost({ args: ['--param=telemetry=true', `--param=otlpEndpoint=${collector.url}`], timeoutMs: 180_000 })
+      stop = host.stop
+      url = `${host.url}/api`
+    })
+    after(async () => {
+      await stop?.()
+      await collector?.close()
+    })
+
+    it('POST /telemetry -> send readings -> readings -> publish alerts -> alerts: one trace, each span the child of the one before', async () => {
+      await followChain(url, collector, 'azure')
     })
   })
 

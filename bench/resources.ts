@@ -37,6 +37,8 @@ export interface WarmRow {
   readonly polycloud: Summary
   readonly sdk: Summary
   readonly ratio: number
+  /** Where each round gives its own ratio (Cloudflare's pairs): their spread; `ratio` is their median. */
+  readonly ratios?: Summary
 }
 
 export interface ColdRow {
@@ -321,33 +323,56 @@ async function officialPubSub(url: string): Promise<{ publish(text: string): Pro
   }
 }
 
-/** Cloudflare: a Worker loops put+get and send through the driver and through the raw bindings; us per operation. */
+/**
+ * Cloudflare: one Worker times both sides inside workerd, in pairs: each request runs `ops` pairs of one operation
+ * through the driver (inside the function's withResources scope) and one through the raw binding (run outside that
+ * scope, through an AsyncLocalStorage snapshot taken at module scope: as a Worker without Polycloud runs it), the
+ * side going first alternating from pair to pair. Inside workerd, Date.now() moves only at I/O, in whole
+ * milliseconds: one operation's figure is mostly 0 or 1 ms, but the ticks fall on the two sides in proportion to the
+ * time each takes, so the sums over a request are fair; pairing makes a load spike (other processes on the machine)
+ * fall on both. Per request: us per operation of each side; the ratio is the median of the per-request ratios.
+ * Like with like: the same key, body and content type; the raw send is text without a trace, the driver's carries
+ * the invocation's traceparent in Polycloud's envelope (a json message, as the Queues source reads it) and the put
+ * its traceparent as custom metadata: that is part of the gap measured.
+ */
 async function cloudflareRows(rounds: number, ops: number): Promise<WarmRow[]> {
   mkdirSync(OUT, { recursive: true })
   const entry = join(OUT, 'cloudflare-bench.mjs')
   writeFileSync(
     entry,
     [
+      "import { AsyncLocalStorage } from 'node:async_hooks'",
       "import { http } from '@polycloud/core'",
       "import { createWorker, workersFetch } from '@polycloud/cloudflare'",
       "import { cloudflareResources } from '@polycloud/cloudflare/resources'",
       "import { bucket, queue, withResources } from '@polycloud/resources'",
       'const BODY = new Uint8Array(1024).fill(97)',
       'const uploads = bucket("uploads"), orders = queue("orders")',
-      'async function loop(n, op) { const start = Date.now(); for (let i = 0; i < n; i++) await op(); return ((Date.now() - start) * 1000) / n }',
+      'const outside = AsyncLocalStorage.snapshot()',
+      'let env',
+      'const raw = {',
+      '  send: () => env.ORDERS.send("bench message", { contentType: "text" }),',
+      '  putget: async () => { await env.UPLOADS.put("bench.bin", BODY, { httpMetadata: { contentType: "application/octet-stream" } }); await (await env.UPLOADS.get("bench.bin")).arrayBuffer() },',
+      '}',
+      'const polycloud = {',
+      '  send: () => orders.send("bench message"),',
+      '  putget: async () => { await uploads.put("bench.bin", BODY, { contentType: "application/octet-stream" }); await (await uploads.get("bench.bin")).bytes() },',
+      '}',
+      'async function pairs(n, a, b) {',
+      '  let ta = 0, tb = 0',
+      '  for (let i = 0; i < n; i++) {',
+      '    let t = Date.now()',
+      '    if (i % 2 === 0) { await a(); const u = Date.now(); ta += u - t; await outside(b); tb += Date.now() - u }',
+      '    else { await outside(b); const u = Date.now(); tb += u - t; await a(); ta += Date.now() - u }',
+      '  }',
+      '  return { polycloud: (ta * 1000) / n, raw: (tb * 1000) / n }',
+      '}',
       'const driver = createWorker(withResources(http(async (req) => {',
-      '  const n = Number(req.query.get("n")), what = req.query.get("op")',
-      '  const us = await loop(n, what === "send" ? () => orders.send("bench message") : async () => { await uploads.put("bench.bin", BODY); await (await uploads.get("bench.bin")).bytes() })',
-      '  return { status: 200, body: String(us) }',
+      '  const n = Number(req.query.get("n")), op = req.query.get("op")',
+      '  return { status: 200, body: JSON.stringify(await pairs(n, polycloud[op], raw[op])) }',
       '}), cloudflareResources(), ["uploads", "orders"]), [workersFetch])',
       'export default {',
-      '  async fetch(request, env, ctx) {',
-      '    const url = new URL(request.url)',
-      '    if (url.pathname !== "/raw") return driver.fetch(request, env, ctx)',
-      '    const n = Number(url.searchParams.get("n"))',
-      '    const us = await loop(n, url.searchParams.get("op") === "send" ? () => env.ORDERS.send("bench message", { contentType: "text" }) : async () => { await env.UPLOADS.put("bench.bin", BODY, { httpMetadata: { contentType: "application/octet-stream" } }); await (await env.UPLOADS.get("bench.bin")).arrayBuffer() })',
-      '    return new Response(String(us))',
-      '  },',
+      '  fetch(request, bindings, ctx) { env = bindings; return driver.fetch(request, bindings, ctx) },',
       '  async queue(batch) { for (const message of batch.messages) message.ack() },',
       '}',
     ].join('\n'),
@@ -360,32 +385,32 @@ async function cloudflareRows(rounds: number, ops: number): Promise<WarmRow[]> {
     host: '127.0.0.1',
     port: 0,
     cf: false,
-    bindings: { POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', binding: 'UPLOADS' }, orders: { kind: 'queue', binding: 'ORDERS' } }) },
+    bindings: { POLYCLOUD_RESOURCES: JSON.stringify({ uploads: { kind: 'bucket', binding: 'UPLOADS' }, orders: { kind: 'queue', binding: 'ORDERS' } }), LOG_LEVEL: 'error' },
     r2Buckets: ['UPLOADS'],
     queueProducers: { ORDERS: 'orders' },
     queueConsumers: { orders: { maxBatchSize: 100, maxBatchTimeout: 1 } },
   })
   try {
     await mf.ready
-    const sample = async (path: string, op: string): Promise<number> => Number(await (await mf.dispatchFetch(`http://localhost${path}?n=${ops}&op=${op}`)).text())
+    const sample = async (op: string): Promise<{ polycloud: number; raw: number }> => {
+      const response = await mf.dispatchFetch(`http://localhost/?n=${ops}&op=${op}`)
+      const text = await response.text()
+      if (response.status !== 200) throw new Error(`the Cloudflare bench Worker answered ${response.status}: ${text}`)
+      return JSON.parse(text) as { polycloud: number; raw: number }
+    }
     const rows: WarmRow[] = []
     for (const [op, operation] of [['putget', 'R2 put+get 1 KiB'], ['send', 'Queue send']] as const) {
-      await sample('/driver', op)
-      await sample('/raw', op)
+      await sample(op)
       const a: number[] = []
       const b: number[] = []
+      const ratios: number[] = []
       for (let round = 0; round < rounds; round++) {
-        if (round % 2 === 0) {
-          a.push(await sample('/driver', op))
-          b.push(await sample('/raw', op))
-        } else {
-          b.push(await sample('/raw', op))
-          a.push(await sample('/driver', op))
-        }
+        const { polycloud, raw } = await sample(op)
+        a.push(polycloud)
+        b.push(raw)
+        if (raw > 0) ratios.push(polycloud / raw)
       }
-      const polycloud = summarize(a)
-      const sdk = summarize(b)
-      rows.push({ provider: 'cloudflare', operation, official: 'the raw binding, in the same Worker', polycloud, sdk, ratio: polycloud.median / sdk.median })
+      rows.push({ provider: 'cloudflare', operation, official: 'the raw binding, in the same Worker (pairs, see bench/resources.ts)', polycloud: summarize(a), sdk: summarize(b), ratio: summarize(ratios).median, ratios: summarize(ratios) })
     }
     return rows
   } finally {
@@ -527,4 +552,42 @@ export async function resourceFigures(options: { quick: boolean; log: (line: str
   options.log('resources: first call in fresh processes...')
   const cold = await coldRows(options.quick ? 3 : 15, !options.quick)
   return { warm, cold: cold.rows, emptyInstructions: cold.empty, hello: await helloCheck(), rounds, opsPerRound: ops }
+}
+
+const ROWS = { aws: awsRows, azure: azureRows, gcp: googleRows, cloudflare: cloudflareRows, stores: storeRows } as const
+
+/**
+ * Only the warm resources rows, for iteration: `node --import tsx bench/resources.ts [aws,azure,gcp,cloudflare,stores]
+ * [--rounds N] [--ops N] [--repeat K]` (K runs of the rows, each printed as it ends). Built packages are used:
+ * `npx tsc -b` first.
+ */
+async function main(args: readonly string[]): Promise<void> {
+  const option = (name: string, fallback: number): number => {
+    const at = args.indexOf(name)
+    const value = at < 0 ? fallback : Number(args[at + 1])
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a whole number, got ${String(args[at + 1])}`)
+    return value
+  }
+  const skip = new Set(['--rounds', '--ops', '--repeat'].flatMap((name) => (args.includes(name) ? [args[args.indexOf(name) + 1]] : [])))
+  const names = args.filter((arg) => !arg.startsWith('--') && !skip.has(arg)).flatMap((arg) => arg.split(','))
+  for (const name of names) if (!Object.hasOwn(ROWS, name)) throw new Error(`unknown rows ${JSON.stringify(name)}: one of ${Object.keys(ROWS).join(', ')}`)
+  const rounds = option('--rounds', 30)
+  const ops = option('--ops', 40)
+  for (let k = 0, repeat = option('--repeat', 1); k < repeat; k++) {
+    for (const name of names.length === 0 ? (Object.keys(ROWS) as (keyof typeof ROWS)[]) : (names as (keyof typeof ROWS)[])) {
+      const n = name === 'cloudflare' ? ops * 5 : ops
+      for (const row of await ROWS[name](rounds, n)) {
+        const { polycloud, sdk } = row
+        const spread = row.ratios === undefined ? '' : ` (per round: p25 ${row.ratios.p25.toFixed(3)}, p75 ${row.ratios.p75.toFixed(3)})`
+        console.log(`${row.provider}\t${row.operation}\t${polycloud.median.toFixed(1)} us (p25 ${polycloud.p25.toFixed(1)}, p75 ${polycloud.p75.toFixed(1)})\t${sdk.median.toFixed(1)} us (p25 ${sdk.p25.toFixed(1)}, p75 ${sdk.p75.toFixed(1)})\t${row.ratio.toFixed(3)}x${spread}`)
+      }
+    }
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.stack : String(error))
+    process.exitCode = 1
+  })
 }

@@ -10,7 +10,7 @@
  * this package opens it. Bodies otherwise go as Queues carry them: text as `text`, bytes as `bytes`, other JSON
  * values as `json`.
  */
-import { bytesToBase64, messageEnvelope, utf8Encode } from '@polycloud/core/adapter'
+import { ENVELOPE_MARKER, bytesToBase64, messageEnvelope } from '@polycloud/core/adapter'
 import {
   DriverError,
   field,
@@ -27,6 +27,7 @@ import {
   type ResourceAddress,
   type ResourceDriver,
   type StoreBackend,
+  utf8Length,
 } from '@polycloud/resources/driver'
 import { DEFAULT_TABLE, checkTable, d1Store, type D1DatabaseLike } from './store.js'
 import type { ObjectInfo, ObjectList, PutResult, StoredObject } from '@polycloud/resources'
@@ -113,21 +114,44 @@ export function cloudflareResources(options: CloudflareResourcesOptions = {}): R
 
 type Binding = <T>(call: Call, name: string, what: string) => T
 
-/** A binding call bounded by the call's signal (bindings take none): an abort rejects at once. */
+/** The calls in flight per signal: one `abort` listener per signal (the invocation's deadline) rejects them all. */
+const inFlight = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>()
+
+function callsOf(signal: AbortSignal): Set<(reason: unknown) => void> {
+  let calls = inFlight.get(signal)
+  if (calls === undefined) {
+    const pending = new Set<(reason: unknown) => void>()
+    inFlight.set(signal, (calls = pending))
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const reject of pending) reject(signal.reason)
+        pending.clear()
+      },
+      { once: true },
+    )
+  }
+  return calls
+}
+
+/**
+ * A binding call bounded by the call's signal (bindings take none): an abort rejects at once, and a binding's
+ * exception becomes a DriverError. The calls of an invocation share one listener on its signal, not one each.
+ */
 function bounded<T>(call: Call, promise: Promise<T>): Promise<T> {
   const signal = call.signal
   if (signal === undefined) return promise
   if (signal.aborted) return Promise.reject(signal.reason)
+  const calls = callsOf(signal)
   return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', abort, { once: true })
+    calls.add(reject)
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', abort)
+        calls.delete(reject)
         resolve(value)
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', abort)
+        calls.delete(reject)
         reject(bindingError(error))
       },
     )
@@ -171,7 +195,7 @@ function r2Backend(name: string, binding: Binding): BucketBackend {
     async put(key: string, body: Uint8Array, contentType: string, metadata: Readonly<Record<string, string>>, call: Call): Promise<PutResult> {
       // A plain Uint8Array: a Buffer (nodejs_compat, or miniflare's bindings used from Node) is copied into one.
       const bytes = Object.getPrototypeOf(body) === Uint8Array.prototype ? body : new Uint8Array(body)
-      const object = await bounded(call, bucket(call).put(key, bytes, { httpMetadata: { contentType }, customMetadata: { ...metadata } }))
+      const object = await bounded(call, bucket(call).put(key, bytes, { httpMetadata: { contentType }, customMetadata: metadata }))
       if (object === null) throw new DriverError('Unavailable', 'R2 did not store the object (a condition failed)')
       return { key, size: object.size, etag: object.etag }
     },
@@ -197,6 +221,24 @@ function r2Backend(name: string, binding: Binding): BucketBackend {
   }
 }
 
+/** UTF-8 bytes of `JSON.stringify` of attributes, per attributes object (an invocation's trace is one object). */
+const attributesJsonBytes = new WeakMap<object, number>()
+
+/**
+ * The UTF-8 length of the envelope's JSON text as Queues will count it (`{"polycloud.message":1,"body":...,
+ * "attributes":{...}}`, the keys in messageEnvelope's order), from the body's JSON and the attributes' length.
+ */
+function envelopeBytes(body: { readonly text: string } | { readonly base64: string }, attributes: Readonly<Record<string, string>>): number {
+  let attributesBytes = attributesJsonBytes.get(attributes)
+  if (attributesBytes === undefined) attributesJsonBytes.set(attributes, (attributesBytes = utf8Length(JSON.stringify(attributes))))
+  const value = 'text' in body ? utf8Length(JSON.stringify(body.text)) + ENVELOPE_BODY_BYTES : body.base64.length + 2 + ENVELOPE_BASE64_BYTES
+  return value + ENVELOPE_ATTRIBUTES_BYTES + attributesBytes + 1
+}
+
+const ENVELOPE_BODY_BYTES = `{${JSON.stringify(ENVELOPE_MARKER)}:1,"body":`.length
+const ENVELOPE_BASE64_BYTES = `{${JSON.stringify(ENVELOPE_MARKER)}:1,"base64":`.length
+const ENVELOPE_ATTRIBUTES_BYTES = ',"attributes":'.length
+
 interface QueueMessage {
   readonly size: number
   readonly body: unknown
@@ -213,9 +255,9 @@ function queueBackend(name: string, binding: Binding): MessageBackend<QueueMessa
       for (const _name in message.attributes) {
         const body = message.text !== undefined ? { text: message.text } : { base64: bytesToBase64(message.bytes) }
         const envelope = messageEnvelope(body, message.attributes)
-        return { body: envelope, contentType: 'json', delaySeconds, size: utf8Encode(JSON.stringify(envelope)).length + QUEUE_METADATA_BYTES }
+        return { body: envelope, contentType: 'json', delaySeconds, size: envelopeBytes(body, message.attributes) + QUEUE_METADATA_BYTES }
       }
-      const size = message.bytes.length + QUEUE_METADATA_BYTES
+      const size = message.byteLength + QUEUE_METADATA_BYTES
       if (message.source === 'json') return { body: message.value, contentType: 'json', delaySeconds, size }
       if (message.source === 'text') return { body: message.text, contentType: 'text', delaySeconds, size }
       return { body: message.bytes, contentType: 'bytes', delaySeconds, size }

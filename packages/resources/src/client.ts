@@ -6,7 +6,7 @@
  * with a ResourceError naming the resource and the operation.
  */
 import { RESOURCES_VARIABLE, parseAddressing, type ResourceAddress } from './addressing.js'
-import { checkContentType, checkKey, checkMetadata, objectBytes, outgoingMessage } from './content.js'
+import { checkAttributes, checkContentType, checkKey, checkMetadata, objectBytes, outgoingMessage } from './content.js'
 import { metadataBytes, userMetadata, type BucketBackend, type Call, type EncodedMessage, type MessageBackend, type OpenContext, type ResourceDriver } from './driver.js'
 import type { StoreBackend } from './store-driver.js'
 import { DriverError, ResourceError, type ResourceErrorCode, type ResourceKind } from './errors.js'
@@ -62,10 +62,14 @@ export class Target {
   readonly kind: ResourceKind
   readonly name: string
   provider = ''
+  readonly #key: string
+  /** The resource this handle opened last, with the driver and addressing text it was opened from. */
+  #last: { readonly driver: ResourceDriver; readonly text: string | undefined; readonly backend: Backend } | undefined
 
   constructor(kind: ResourceKind, name: string) {
     this.kind = kind
     this.name = name
+    this.#key = `${kind}\u0000${name}`
   }
 
   error(code: ResourceErrorCode, detail: string, operation: string, extra: { status?: number | undefined; cause?: unknown; failed?: readonly number[] | undefined } = {}): ResourceError {
@@ -92,12 +96,17 @@ export class Target {
       throw this.error('NotDeclared', `function ${JSON.stringify(fn)} does not declare ${this.kind} ${JSON.stringify(this.name)}: add it to the function's uses in serverless.yml (uses: [${[...scope.uses, this.name].join(', ')}])`, operation)
     }
     const env = scope?.context.env ?? processEnv
+    const text = env[RESOURCES_VARIABLE]
+    const last = this.#last
+    if (last !== undefined && last.driver === driver && last.text === text) return { backend: last.backend as B, scope }
     let byName = opened.get(driver)
     if (byName === undefined) opened.set(driver, (byName = new Map()))
-    const key = `${this.kind}\u0000${this.name}`
-    const text = env[RESOURCES_VARIABLE]
+    const key = this.#key
     let entry = byName.get(key)
-    if (entry !== undefined && entry.text === text && entry.value !== undefined) return { backend: entry.value as B, scope }
+    if (entry !== undefined && entry.text === text && entry.value !== undefined) {
+      this.#last = { driver, text, backend: entry.value }
+      return { backend: entry.value as B, scope }
+    }
     if (entry === undefined || entry.text !== text) {
       const current: Opened = { text, backend: this.#openBackend(driver, text, { env }, operation) }
       byName.set(key, (entry = current))
@@ -178,7 +187,7 @@ export class Target {
   async run<B extends Backend, P, R>(
     operation: string,
     options: CallOptions | undefined,
-    prepare: (backend: B, signal: AbortSignal | undefined, trace: TraceContext | undefined) => P | Promise<P>,
+    prepare: (backend: B, signal: AbortSignal | undefined, scope: InvocationScope | undefined) => P | Promise<P>,
     attempt: (backend: B, prepared: P, call: Call) => Promise<R>,
   ): Promise<R> {
     const target = this.open<B>(operation)
@@ -190,7 +199,7 @@ export class Target {
     const tracer = scope === undefined ? undefined : currentTracer()
     const span = tracer === undefined ? undefined : this.#span(tracer, (scope as InvocationScope).context, operation)
     try {
-      const preparing = prepare(backend, signal, span?.trace ?? scope?.context.trace)
+      const preparing = prepare(backend, signal, span === undefined ? scope : withSpan(scope as InvocationScope, span.trace))
       const prepared = preparing instanceof Promise ? await preparing : preparing
       for (let number = 1; ; number++) {
         try {
@@ -323,14 +332,14 @@ class BucketHandle implements Bucket {
     return this.#target.run<BucketBackend, { key: string; bytes: Uint8Array; contentType: string; metadata: Readonly<Record<string, string>> }, PutResult>(
       'put',
       options,
-      async (backend, signal, trace) => {
+      async (backend, signal, scope) => {
         const checked = checkKey(key)
         const metadata = checkMetadata(options?.metadata)
         const { limits } = backend
         const size = metadataBytes(metadata)
         if (size > limits.maxMetadataBytes) throw new DriverError('TooLarge', `the metadata is ${size} bytes, more than ${limits.service}'s limit of ${limits.maxMetadataBytes} bytes (names and values)`)
         const { bytes, type } = await objectBytes(body, limits.maxObjectBytes, limits.service, signal)
-        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata: withTraceMetadata(metadata, limits.maxMetadataBytes, trace) }
+        return { key: checked, bytes, contentType: checkContentType(options?.contentType, type), metadata: withTraceMetadata(metadata, limits.maxMetadataBytes, scope) }
       },
       (backend, p, call) => backend.put(p.key, p.bytes, p.contentType, p.metadata, call),
     )
@@ -385,17 +394,45 @@ function checkSizes(backend: MessageBackend, encoded: readonly EncodedMessage[],
   }
 }
 
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({})
+
 /**
- * The attributes of a message sent inside an invocation, with the invocation's trace added (`traceparent`, and
- * `tracestate` when the trace has one): the function that receives the message continues the trace (the sources take
- * them off again). A `traceparent` the caller set is kept; attributes that are no object are left for the checks.
+ * The invocation's trace as attributes or metadata: `traceparent`, and `tracestate` when the trace has one. Made once
+ * per invocation (its first send or put) and shared by its calls: frozen.
  */
-function withTraceAttributes(attributes: unknown, trace: TraceContext | undefined): unknown {
-  if (trace === undefined || (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)))) return attributes
-  if (attributes !== undefined && Object.hasOwn(attributes, 'traceparent')) return attributes
-  const added: Record<string, unknown> = { ...(attributes as Record<string, unknown> | undefined), traceparent: trace.traceparent }
-  if (trace.traceState !== undefined) added.tracestate = trace.traceState
-  return added
+/**
+ * The scope a call with its own span prepares in: the invocation's, with the span's trace as the one to carry (made
+ * for the call, not kept for the invocation's other calls).
+ */
+function withSpan(scope: InvocationScope, trace: TraceContext): InvocationScope {
+  const record: Record<string, string> = { traceparent: trace.traceparent }
+  if (trace.traceState !== undefined) record.tracestate = trace.traceState
+  return { ...scope, trace: Object.freeze(record) }
+}
+
+function traceRecord(scope: InvocationScope): Readonly<Record<string, string>> {
+  if (scope.trace !== undefined) return scope.trace
+  const trace = scope.context.trace
+  const record: Record<string, string> = { traceparent: trace.traceparent }
+  if (trace.traceState !== undefined) record.tracestate = trace.traceState
+  return (scope.trace = Object.freeze(record))
+}
+
+/**
+ * The (checked) attributes of a message sent inside an invocation, with the invocation's trace added (`traceparent`,
+ * and `tracestate` when the trace has one): the function that receives the message continues the trace (the sources
+ * take them off again). A `traceparent` the caller set is kept. The trace's attributes are checked as the caller's
+ * are, once per invocation.
+ */
+function tracedAttributes(scope: InvocationScope | undefined, checked: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  if (scope === undefined) return checked ?? NO_ATTRIBUTES
+  if (checked !== undefined && Object.hasOwn(checked, 'traceparent')) return checked
+  const trace = traceRecord(scope)
+  if (scope.traceChecked !== true) {
+    checkAttributes(trace)
+    scope.traceChecked = true
+  }
+  return checked === undefined ? trace : { ...checked, ...trace }
 }
 
 /**
@@ -404,13 +441,21 @@ function withTraceAttributes(attributes: unknown, trace: TraceContext | undefine
  * (Cloud Storage, Azure blob triggers). A `traceparent` the caller set is kept; metadata the trace would take past the
  * service's limit goes without it (the write is the caller's; the trace is a courtesy).
  */
-function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number, trace: TraceContext | undefined): Readonly<Record<string, string>> {
-  const traced = withTraceAttributes(metadata, trace) as Readonly<Record<string, string>>
-  return traced === metadata || metadataBytes(traced) <= maxBytes ? traced : metadata
+function withTraceMetadata(metadata: Readonly<Record<string, string>>, maxBytes: number, scope: InvocationScope | undefined): Readonly<Record<string, string>> {
+  if (scope === undefined || Object.hasOwn(metadata, 'traceparent')) return metadata
+  const trace = traceRecord(scope)
+  let none = true
+  for (const _name in metadata) {
+    none = false
+    break
+  }
+  const traced = none ? trace : { ...metadata, ...trace }
+  return metadataBytes(traced) <= maxBytes ? traced : metadata
 }
 
-function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown, trace: TraceContext | undefined): EncodedMessage {
-  const encoded = backend.encode(outgoingMessage(content, withTraceAttributes(attributes, trace), delaySeconds, subject, backend.limits.maxDelaySeconds, backend.limits.service))
+function encodeOne(backend: MessageBackend, content: MessageContent, attributes: unknown, delaySeconds: unknown, subject: unknown, scope: InvocationScope | undefined): EncodedMessage {
+  const { limits } = backend
+  const encoded = backend.encode(outgoingMessage(content, attributes, delaySeconds, subject, limits.maxDelaySeconds, limits.service, (checked) => tracedAttributes(scope, checked)))
   checkSizes(backend, [encoded], false)
   return encoded
 }
@@ -432,7 +477,7 @@ class QueueHandle implements Queue {
     return this.#target.run<MessageBackend, EncodedMessage, void>(
       'send',
       options,
-      (backend, _signal, trace) => encodeOne(backend, body, options?.attributes, options?.delaySeconds, undefined, trace),
+      (backend, _signal, scope) => encodeOne(backend, body, options?.attributes, options?.delaySeconds, undefined, scope),
       (backend, encoded, call) => backend.send([encoded], false, call),
     )
   }
@@ -441,7 +486,7 @@ class QueueHandle implements Queue {
     return this.#target.run<MessageBackend, EncodedMessage[], void>(
       'sendBatch',
       options,
-      (backend, _signal, trace) => {
+      (backend, _signal, scope) => {
         if (!Array.isArray(messages) || messages.length === 0) throw new DriverError('Invalid', 'sendBatch takes a non-empty array of { body, delaySeconds?, attributes? }')
         const { limits } = backend
         if (messages.length > limits.maxBatchMessages) {
@@ -451,7 +496,7 @@ class QueueHandle implements Queue {
           if (typeof message !== 'object' || message === null || !('body' in message)) throw new DriverError('Invalid', `message ${index} is not { body, delaySeconds?, attributes? }`)
           try {
             const { limits: l } = backend
-            return backend.encode(outgoingMessage(message.body, withTraceAttributes(message.attributes, trace), message.delaySeconds, undefined, l.maxDelaySeconds, l.service))
+            return backend.encode(outgoingMessage(message.body, message.attributes, message.delaySeconds, undefined, l.maxDelaySeconds, l.service, (checked) => tracedAttributes(scope, checked)))
           } catch (error) {
             if (error instanceof DriverError) throw new DriverError(error.code, `message ${index}: ${error.message}`, { cause: error.cause })
             throw error
@@ -482,7 +527,7 @@ class TopicHandle implements Topic {
     return this.#target.run<MessageBackend, EncodedMessage, void>(
       'publish',
       options,
-      (backend, _signal, trace) => encodeOne(backend, body, options?.attributes, undefined, options?.subject, trace),
+      (backend, _signal, scope) => encodeOne(backend, body, options?.attributes, undefined, options?.subject, scope),
       (backend, encoded, call) => backend.send([encoded], false, call),
     )
   }

@@ -10,6 +10,7 @@ import { isXmlText } from './xml.js'
 import type { MessageContent, ObjectBody } from './types.js'
 
 const MAX_KEY_BYTES = 1024
+const NONE: Readonly<Record<string, string>> = Object.freeze({})
 // eslint-disable-next-line no-control-regex -- control characters are what it finds.
 const CONTROL = /[\u0000-\u001f\u007f]/
 const METADATA_NAME = /^[a-z][a-z0-9_]*$/
@@ -19,28 +20,36 @@ const RESERVED_ATTRIBUTE = /^(?:aws\.|amazon\.|goog|polycloud\.)/i
 const SUBJECT = /^[\u0020-\u007e]{1,100}$/
 const LONE_SURROGATE = /\p{Surrogate}/u
 
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed
+
 /** Whether a string is valid Unicode (no lone surrogate): what UTF-8 can carry unchanged. */
 function wellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text)
+  return isWellFormed !== undefined ? isWellFormed.call(text) : !LONE_SURROGATE.test(text)
 }
+
+const SEGMENT_ENDS_WITH_DOT = /\.(?:\/|$)/
 
 /** An object key every provider stores and lists unchanged, or the Invalid error naming the rule. */
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key === '') throw new DriverError('Invalid', 'the key must be a non-empty string')
-  const quoted = JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key)
-  if (!wellFormed(key)) throw new DriverError('Invalid', `key ${quoted} has a lone surrogate (not UTF-8)`)
-  if (utf8Length(key) > MAX_KEY_BYTES) throw new DriverError('Invalid', `key ${quoted} is longer than ${MAX_KEY_BYTES} bytes of UTF-8 (the limit of S3, Blob Storage, Cloud Storage and R2)`)
-  if (CONTROL.test(key)) throw new DriverError('Invalid', `key ${quoted} has a control character (Cloud Storage refuses carriage returns and line feeds; list responses cannot carry the others)`)
-  if (key.endsWith('/') || key.split('/').some((segment) => segment.endsWith('.'))) {
-    throw new DriverError('Invalid', `key ${quoted} ends with "/" or has a path segment ending with "." (Blob Storage's naming rules; Cloud Storage refuses "." and "..")`)
+  const quoted = (): string => JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key)
+  if (!wellFormed(key)) throw new DriverError('Invalid', `key ${quoted()} has a lone surrogate (not UTF-8)`)
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short key needs no count.
+  if (key.length * 3 > MAX_KEY_BYTES && utf8Length(key) > MAX_KEY_BYTES) {
+    throw new DriverError('Invalid', `key ${quoted()} is longer than ${MAX_KEY_BYTES} bytes of UTF-8 (the limit of S3, Blob Storage, Cloud Storage and R2)`)
   }
-  if (key.startsWith('.well-known/acme-challenge/')) throw new DriverError('Invalid', `key ${quoted} starts with .well-known/acme-challenge/ (refused by Cloud Storage)`)
+  if (CONTROL.test(key)) throw new DriverError('Invalid', `key ${quoted()} has a control character (Cloud Storage refuses carriage returns and line feeds; list responses cannot carry the others)`)
+  // A segment ending with ".": a "." before a "/" or at the end.
+  if (key.endsWith('/') || SEGMENT_ENDS_WITH_DOT.test(key)) {
+    throw new DriverError('Invalid', `key ${quoted()} ends with "/" or has a path segment ending with "." (Blob Storage's naming rules; Cloud Storage refuses "." and "..")`)
+  }
+  if (key.startsWith('.well-known/acme-challenge/')) throw new DriverError('Invalid', `key ${quoted()} starts with .well-known/acme-challenge/ (refused by Cloud Storage)`)
   return key
 }
 
 /** Metadata every provider returns as given, or the Invalid error naming the rule. */
 export function checkMetadata(metadata: unknown): Readonly<Record<string, string>> {
-  if (metadata === undefined) return {}
+  if (metadata === undefined) return NONE
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new DriverError('Invalid', 'metadata must be an object of strings')
   const record = metadata as Record<string, unknown>
   for (const name of Object.keys(record)) {
@@ -138,7 +147,46 @@ async function readAll(chunks: AsyncIterable<Uint8Array>, max: number, service: 
   return out
 }
 
-/** A message checked and normalised: its bytes and text, attributes, delay and subject. */
+/** A message checked and normalised (see {@link OutgoingMessage}): text is encoded to bytes only when a driver asks. */
+class Outgoing implements OutgoingMessage {
+  readonly text: string | undefined
+  readonly source: OutgoingMessage['source']
+  readonly value: unknown
+  readonly byteLength: number
+  readonly attributes: Readonly<Record<string, string>>
+  readonly delaySeconds: number
+  readonly subject: string | undefined
+  #bytes: Uint8Array | undefined
+
+  constructor(
+    source: OutgoingMessage['source'],
+    text: string | undefined,
+    bytes: Uint8Array | undefined,
+    byteLength: number,
+    value: unknown,
+    attributes: Readonly<Record<string, string>>,
+    delaySeconds: number,
+    subject: string | undefined,
+  ) {
+    this.source = source
+    this.text = text
+    this.#bytes = bytes
+    this.byteLength = byteLength
+    this.value = value
+    this.attributes = attributes
+    this.delaySeconds = delaySeconds
+    this.subject = subject
+  }
+
+  get bytes(): Uint8Array {
+    return (this.#bytes ??= utf8Encode(this.text as string))
+  }
+}
+
+/**
+ * A message checked and normalised: its body, attributes (checked, then given to `traced`, which adds the
+ * invocation's trace), delay and subject.
+ */
 export function outgoingMessage(
   content: MessageContent,
   attributes: unknown,
@@ -146,19 +194,22 @@ export function outgoingMessage(
   subject: unknown,
   maxDelaySeconds: number,
   service: string,
+  traced: (checked: Readonly<Record<string, string>> | undefined) => Readonly<Record<string, string>> = (checked) => checked ?? NONE,
 ): OutgoingMessage {
-  let bytes: Uint8Array
+  let bytes: Uint8Array | undefined
   let text: string | undefined
   let source: OutgoingMessage['source'] = 'text'
   let value: unknown
+  let byteLength: number
   if (typeof content === 'string') {
     if (!wellFormed(content)) throw new DriverError('Invalid', 'the message has a lone surrogate (not UTF-8): pass bytes')
     text = content
-    bytes = utf8Encode(content)
+    byteLength = utf8Length(content)
   } else if (content instanceof Uint8Array || content instanceof ArrayBuffer || ArrayBuffer.isView(content)) {
     bytes = content instanceof Uint8Array ? content : content instanceof ArrayBuffer ? new Uint8Array(content) : new Uint8Array(content.buffer, content.byteOffset, content.byteLength)
     text = utf8DecodeStrict(bytes)
     source = 'bytes'
+    byteLength = bytes.length
   } else {
     if (typeof content === 'number' && !Number.isFinite(content)) throw new DriverError('Invalid', `the message ${String(content)} is not a JSON value`)
     let json: string | undefined
@@ -169,24 +220,18 @@ export function outgoingMessage(
     }
     if (json === undefined) throw new DriverError('Invalid', `a message is a string, bytes or a JSON value, not ${typeof content}`)
     text = json
-    bytes = utf8Encode(json)
     source = 'json'
     value = content
+    byteLength = utf8Length(json)
   }
-  if (bytes.length === 0) throw new DriverError('Invalid', 'the message is empty (SQS and SNS refuse empty messages)')
-  return {
-    bytes,
-    text,
-    source,
-    value,
-    attributes: checkAttributes(attributes),
-    delaySeconds: checkDelay(delaySeconds, maxDelaySeconds, service),
-    subject: checkSubject(subject),
-  }
+  if (byteLength === 0) throw new DriverError('Invalid', 'the message is empty (SQS and SNS refuse empty messages)')
+  const checked = traced(checkAttributes(attributes))
+  return new Outgoing(source, text, bytes, byteLength, value, checked, checkDelay(delaySeconds, maxDelaySeconds, service), checkSubject(subject))
 }
 
-function checkAttributes(attributes: unknown): Readonly<Record<string, string>> {
-  if (attributes === undefined) return {}
+/** Message attributes every provider carries unchanged (undefined when none were given), or the Invalid error. */
+export function checkAttributes(attributes: unknown): Readonly<Record<string, string>> | undefined {
+  if (attributes === undefined) return undefined
   if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw new DriverError('Invalid', 'attributes must be an object of strings')
   const record = attributes as Record<string, unknown>
   for (const name of Object.keys(record)) {

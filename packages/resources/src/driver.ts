@@ -52,7 +52,10 @@ export interface MessageLimits {
 
 /** A message as the neutral client hands it to a driver: checked, with its body as bytes and, when it is UTF-8, text. */
 export interface OutgoingMessage {
+  /** The body's bytes (for text, encoded when first read: a driver that sends text need not ask). */
   readonly bytes: Uint8Array
+  /** The length of `bytes`, known without encoding. */
+  readonly byteLength: number
   /** The body as text when the bytes are valid UTF-8 (always for a string or a JSON value). */
   readonly text: string | undefined
   /** What the content was: a string, bytes, or another JSON value (`text` is then its JSON). */

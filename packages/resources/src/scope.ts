@@ -16,6 +16,10 @@ export interface InvocationScope {
   readonly context: Context
   /** The invocation's deadline signal, made by its first call and shared by the others (see client.ts). */
   deadline?: AbortSignal
+  /** The invocation's trace as message attributes and object metadata (checked), made by its first send or put. */
+  trace?: Readonly<Record<string, string>>
+  /** Whether `trace` passed the message attributes' checks (done once). */
+  traceChecked?: boolean
 }
 
 interface Storage {

@@ -106,3 +106,24 @@ for (const flags of [['nodejs_als'], []]) {
     })
   })
 }
+
+describe('cloudflare resources driver: message sizes', () => {
+  it('counts an envelope as the UTF-8 bytes of its JSON text plus the 100 bytes of metadata Queues adds', async () => {
+    const backend = await cloudflareResources().queue('orders', { kind: 'queue', binding: 'ORDERS' }, { env: {} })
+    const texts = ['bench message', 'quote " backslash \\ newline \n tab \t control \u0001 é ü 漢字 😀 \u2028', '']
+    const attributeSets: Record<string, string>[] = [{ traceparent: '00-6b1741030f7e2ad7e99d541a9454646c-c7a331352396b293-01' }, { 'a.b': 'é "x"', tracestate: 'k=v,\u00e9=1' }]
+    for (const attributes of attributeSets) {
+      for (const text of texts) {
+        const bytes = new TextEncoder().encode(text)
+        const message = { bytes, byteLength: bytes.length, text, source: 'text' as const, value: undefined, attributes, delaySeconds: 0, subject: undefined }
+        const encoded = backend.encode(message) as unknown as { size: number; body: unknown; contentType: string }
+        expect(encoded.contentType).to.equal('json')
+        expect(encoded.size).to.equal(new TextEncoder().encode(JSON.stringify(encoded.body)).length + 100)
+      }
+      const bytes = new Uint8Array([0xff, 0x00, 0x80, 1, 2])
+      const binary = { bytes, byteLength: bytes.length, text: undefined, source: 'bytes' as const, value: undefined, attributes, delaySeconds: 0, subject: undefined }
+      const encoded = backend.encode(binary) as unknown as { size: number; body: unknown }
+      expect(encoded.size).to.equal(new TextEncoder().encode(JSON.stringify(encoded.body)).length + 100)
+    }
+  })
+})

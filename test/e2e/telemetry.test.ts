@@ -111,97 +111,62 @@ async function followChain(url: string, collector: Awaited<ReturnType<typeof rec
   expect(collector.requests.every((request) => request.path === 'POST /v1/traces' && request.type === 'application/json')).to.equal(true)
 }
 
+/** Where a provider's `serverless offline` serves the demo (routes' base URL), and how to stop it. */
+type Started = { url: string; stop(): Promise<void> }
+
+/** One provider's suite: the demo started with the opt-in pointing at a fresh receiver, the chain followed. */
+function onProvider(title: string, provider: string, topics: boolean, start: (params: readonly string[], endpoint: string) => Promise<Started>): void {
+  describe(title, () => {
+    let collector: Awaited<ReturnType<typeof receiver>>
+    let started: Started | undefined
+    before(async () => {
+      collector = await receiver()
+      started = await start(['--param=telemetry=true', `--param=otlpEndpoint=${collector.url}`], collector.url)
+    })
+    after(async () => {
+      await started?.stop()
+      await collector?.close()
+    })
+
+    const chain = topics ? 'POST /telemetry -> send readings -> readings -> publish alerts -> alerts' : 'POST /telemetry -> send readings -> readings (no topics here)'
+    it(`${chain}: one trace, each span the child of the one before`, async () => {
+      await followChain(started?.url ?? '', collector, provider, topics)
+    })
+  })
+}
+
 describe('OpenTelemetry opt-in: spans of a chain to a local OTLP receiver', function () {
   this.timeout(300_000)
 
-  describe('AWS (serverless offline)', () => {
-    let collector: Awaited<ReturnType<typeof receiver>>
-    let stop: (() => Promise<void>) | undefined
-    let url = ''
-    before(async () => {
-      collector = await receiver()
-      const offline = await startOffline({ routes: 'http-api', telemetry: 'true', otlpEndpoint: collector.url }, 150_000, undefined, undefined, { POLYCLOUD_OFFLINE_RETRY_SECONDS: '1' })
-      stop = offline.stop
-      url = offline.url
-    })
-    after(async () => {
-      await stop?.()
-      await collector?.close()
-    })
-
-    it('POST /telemetry -> send readings -> readings -> publish alerts -> alerts: one trace, each span the child of the one before', async () => {
-      await followChain(url, collector, 'aws')
-    })
+  onProvider('AWS (serverless offline)', 'aws', true, async (_params, endpoint) => {
+    const offline = await startOffline({ routes: 'http-api', telemetry: 'true', otlpEndpoint: endpoint }, 150_000, undefined, undefined, { POLYCLOUD_OFFLINE_RETRY_SECONDS: '1' })
+    return { url: offline.url, stop: offline.stop }
   })
 
-  describe('Google (serverless offline)', () => {
-    let collector: Awaited<ReturnType<typeof receiver>>
-    let stop: (() => Promise<void>) | undefined
-    let url = ''
-    before(async () => {
-      collector = await receiver()
-      const offline = await startServerless(['offline', '--port', '0', '--param=telemetry=true', `--param=otlpEndpoint=${collector.url}`], {
-        env: { POLYCLOUD_PROVIDER: 'google', POLYCLOUD_OFFLINE_RETRY_SECONDS: '1' },
-        timeoutMs: 150_000,
-      })
-      stop = offline.stop
-      url = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1] ?? ''
-      if (url === '') throw new Error(`serverless offline printed no routes URL:\n${offline.stderr()}`)
-    })
-    after(async () => {
-      await stop?.()
-      await collector?.close()
-    })
-
-    it('POST /telemetry -> send readings -> readings -> publish alerts -> alerts: one trace, each span the child of the one before', async () => {
-      await followChain(url, collector, 'gcp')
-    })
+  onProvider('Google (serverless offline)', 'gcp', true, async (params) => {
+    const offline = await startServerless(['offline', '--port', '0', ...params], { env: { POLYCLOUD_PROVIDER: 'google', POLYCLOUD_OFFLINE_RETRY_SECONDS: '1' }, timeoutMs: 150_000 })
+    const url = /routes at (http:\/\/\S+):/.exec(offline.stderr())?.[1] ?? ''
+    if (url === '') {
+      await offline.stop()
+      throw new Error(`serverless offline printed no routes URL:\n${offline.stderr()}`)
+    }
+    return { url, stop: offline.stop }
   })
 
-  describe('Azure (serverless offline: the Functions host, azurite, the Service Bus stand-in)', () => {
-    let collector: Awaited<ReturnType<typeof receiver>>
-    let stop: (() => Promise<void>) | undefined
-    let url = ''
-    before(async () => {
-      collector = await receiver()
-      const host = await startAzureHost({ args: ['--param=telemetry=true', `--param=otlpEndpoint=${collector.url}`], timeoutMs: 180_000 })
-      stop = host.stop
-      url = `${host.url}/api`
-    })
-    after(async () => {
-      await stop?.()
-      await collector?.close()
-    })
-
-    it('POST /telemetry -> send readings -> readings -> publish alerts -> alerts: one trace, each span the child of the one before', async () => {
-      await followChain(url, collector, 'azure')
-    })
+  onProvider('Azure (serverless offline: the Functions host, azurite, the Service Bus stand-in)', 'azure', true, async (params) => {
+    const host = await startAzureHost({ args: params, timeoutMs: 180_000 })
+    return { url: `${host.url}/api`, stop: host.stop }
   })
 
-  describe('Cloudflare (serverless offline, workerd)', () => {
-    let collector: Awaited<ReturnType<typeof receiver>>
-    let stop: (() => Promise<void>) | undefined
-    let url = ''
-    before(async () => {
-      collector = await receiver()
-      const port = await freePort()
-      const offline = await startProcess(process.execPath, [join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', '--port', String(port), '--param=telemetry=true', `--param=otlpEndpoint=${collector.url}`], {
-        ready: /Server ready: /,
-        env: { POLYCLOUD_PROVIDER: 'cloudflare', SLS_TELEMETRY_DISABLED: '1' },
-        cwd: ROOT,
-        name: 'serverless offline (cloudflare)',
-        timeoutMs: 150_000,
-      })
-      stop = () => offline.stop()
-      url = `http://127.0.0.1:${port}`
+  onProvider('Cloudflare (serverless offline, workerd)', 'cloudflare', false, async (params) => {
+    const port = await freePort()
+    const offline = await startProcess(process.execPath, [join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', '--port', String(port), ...params], {
+      ready: /Server ready: /,
+      env: { POLYCLOUD_PROVIDER: 'cloudflare', SLS_TELEMETRY_DISABLED: '1' },
+      cwd: ROOT,
+      name: 'serverless offline (cloudflare)',
+      timeoutMs: 150_000,
     })
-    after(async () => {
-      await stop?.()
-      await collector?.close()
-    })
-
-    it('POST /telemetry -> send readings -> readings (no topics on Cloudflare): one trace, each span the child of the one before', async () => {
-      await followChain(url, collector, 'cloudflare', false)
-    })
+    return { url: `http://127.0.0.1:${port}`, stop: () => offline.stop() }
   })
 })

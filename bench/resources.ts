@@ -157,9 +157,19 @@ async function awsRows(rounds: number, ops: number): Promise<WarmRow[]> {
 /** A store entry of about 1 KiB of JSON. */
 const ENTRY = { device: 'thermo-1', readings: Array.from({ length: 80 }, (_, i) => i + 0.5), note: 'x'.repeat(540) }
 
+/** A warm put+get of ENTRY through store('kv') inside an invocation, against `official` (the cloud's client, same store). */
+function storeVersusClient(driver: ResourceDriver, env: Record<string, string>, provider: 'aws' | 'azure' | 'gcp', official: Op, rounds: number, ops: number): Promise<{ polycloud: Summary; sdk: Summary; ratio: number }> {
+  const polycloud = async (): Promise<void> => {
+    await store('kv').put('bench', ENTRY)
+    await store('kv').get('bench')
+  }
+  return inInvocation(driver, env, () => compare(polycloud, official, rounds, ops), provider)
+}
+
 /**
  * Key-value stores: a warm put+get of one entry through store() against the official client's write and strongly
- * consistent read on the same local store: DynamoDB on dynalite, Table Storage on azurite.
+ * consistent read on the same local store: DynamoDB on dynalite, Table Storage on azurite, Firestore on the local
+ * stand-in, D1 on miniflare (the raw binding, in the same Worker).
  */
 export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]> {
   const rows: WarmRow[] = []
@@ -170,19 +180,10 @@ export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]>
     const env = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'bench-kv' } }) }
     const sdk = new DynamoDBClient({ region: 'eu-west-1', endpoint: dynamo.endpoint, credentials: CREDENTIALS })
     const key = { pk: { S: 'kv' }, sk: { S: 'sdk' } }
-    const putGet = await inInvocation(awsResources(), env, () =>
-      compare(
-        async () => {
-          await store('kv').put('bench', ENTRY)
-          await store('kv').get('bench')
-        },
-        async () => {
-          await sdk.send(new PutItemCommand({ TableName: 'bench-kv', Item: { ...key, value: { S: JSON.stringify(ENTRY) }, version: { S: Math.random().toString(36) } } }))
-          JSON.parse((await sdk.send(new GetItemCommand({ TableName: 'bench-kv', Key: key, ConsistentRead: true }))).Item?.value?.S ?? 'null')
-        },
-        rounds,
-        ops,
-      ), 'aws')
+    const putGet = await storeVersusClient(awsResources(), env, 'aws', async () => {
+      await sdk.send(new PutItemCommand({ TableName: 'bench-kv', Item: { ...key, value: { S: JSON.stringify(ENTRY) }, version: { S: Math.random().toString(36) } } }))
+      JSON.parse((await sdk.send(new GetItemCommand({ TableName: 'bench-kv', Key: key, ConsistentRead: true }))).Item?.value?.S ?? 'null')
+    }, rounds, ops)
     sdk.destroy()
     rows.push({ provider: 'aws', operation: 'DynamoDB store put+get 1 KiB', official: '@aws-sdk/client-dynamodb 3.1178.0', ...putGet })
   } finally {
@@ -196,25 +197,124 @@ export async function storeRows(rounds: number, ops: number): Promise<WarmRow[]>
     const table = TableClient.fromConnectionString(storage.connectionString, 'benchkv', { allowInsecureConnection: true })
     await table.createTable()
     const env = { AzureWebJobsStorage: storage.connectionString, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', table: 'benchkv', connection: 'AzureWebJobsStorage' } }) }
-    const putGet = await inInvocation(azureResources(), env, () =>
-      compare(
-        async () => {
-          await store('kv').put('bench', ENTRY)
-          await store('kv').get('bench')
-        },
-        async () => {
-          await table.upsertEntity({ partitionKey: 'kv', rowKey: 'sdk', value: JSON.stringify(ENTRY) }, 'Replace')
-          JSON.parse((await table.getEntity<{ value: string }>('kv', 'sdk')).value)
-        },
-        rounds,
-        ops,
-      ), 'azure')
+    const putGet = await storeVersusClient(azureResources(), env, 'azure', async () => {
+      await table.upsertEntity({ partitionKey: 'kv', rowKey: 'sdk', value: JSON.stringify(ENTRY) }, 'Replace')
+      JSON.parse((await table.getEntity<{ value: string }>('kv', 'sdk')).value)
+    }, rounds, ops)
     rows.push({ provider: 'azure', operation: 'Table Storage store put+get 1 KiB', official: '@azure/data-tables 13.3.2', ...putGet })
   } finally {
     await storage.stop()
     rmSync(folder, { recursive: true, force: true })
   }
+  rows.push(await firestoreRow(rounds, ops))
+  // Inside workerd, Date.now() moves only at I/O (in whole milliseconds): longer loops, as the other Cloudflare rows.
+  rows.push(await d1Row(rounds, ops * 5))
   return rows
+}
+
+/**
+ * Firestore on the local stand-in (Firestore's emulator needs Java): store() against Google's client in REST mode as
+ * the tests point it there (`set` of the same fields the driver writes: a commit; `get`: a batchGet).
+ */
+export async function firestoreRow(rounds: number, ops: number): Promise<WarmRow> {
+  const { startLocalFirestore } = await import('../packages/serverless/src/providers/google/local/firestore.js')
+  const { Firestore } = await import('@google-cloud/firestore')
+  const { OAuth2Client } = await import('google-auth-library')
+  const local = await startLocalFirestore()
+  const auth = new OAuth2Client()
+  auth.setCredentials({ access_token: 'bench', expiry_date: Date.now() + 3_600_000 })
+  const db = new Firestore({ projectId: 'bench', host: '127.0.0.1', port: local.port, ssl: false, preferRest: true, authClient: auth } as ConstructorParameters<typeof Firestore>[0])
+  try {
+    const env = { GOOGLE_CLOUD_PROJECT: 'bench', FIRESTORE_EMULATOR_HOST: `127.0.0.1:${local.port}`, POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', collection: 'bench-kv' } }) }
+    const doc = db.collection('bench-kv').doc('ksdk')
+    const putGet = await storeVersusClient(gcpResources(), env, 'gcp', async () => {
+      await doc.set({ key: 'sdk', value: JSON.stringify(ENTRY), writer: Math.random().toString(36) })
+      JSON.parse(((await doc.get()).get('value') as string | undefined) ?? 'null')
+    }, rounds, ops)
+    return { provider: 'gcp', operation: 'Firestore store put+get 1 KiB (local stand-in)', official: '@google-cloud/firestore 8.7.1 (preferRest)', ...putGet }
+  } finally {
+    await db.terminate()
+    await local.stop()
+  }
+}
+
+/**
+ * D1 on miniflare: a Worker loops store()'s put+get and the same statements the driver runs on the raw binding
+ * (`prepare().bind().run()` of the upsert, `prepare().bind().first()` of the read), in the same Worker; us per
+ * operation, timed inside workerd.
+ */
+export async function d1Row(rounds: number, ops: number): Promise<WarmRow> {
+  mkdirSync(OUT, { recursive: true })
+  const entry = join(OUT, 'cloudflare-d1-bench.mjs')
+  writeFileSync(
+    entry,
+    [
+      "import { http } from '@polycloud/core'",
+      "import { createWorker, workersFetch } from '@polycloud/cloudflare'",
+      "import { cloudflareResources } from '@polycloud/cloudflare/resources'",
+      "import { store, withResources } from '@polycloud/resources'",
+      `const ENTRY = ${JSON.stringify(ENTRY)}`,
+      'const kv = store("kv")',
+      'async function loop(n, op) { const start = Date.now(); for (let i = 0; i < n; i++) await op(); return ((Date.now() - start) * 1000) / n }',
+      'const driver = createWorker(withResources(http(async (req) => {',
+      '  const us = await loop(Number(req.query.get("n")), async () => { await kv.put("bench", ENTRY); await kv.get("bench") })',
+      '  return { status: 200, body: String(us) }',
+      '}), cloudflareResources(), ["kv"]), [workersFetch])',
+      'const UPSERT = \'INSERT INTO "kv" (key, value, version, expires) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version, expires = excluded.expires\'',
+      'const SELECT = \'SELECT value, version, expires FROM "kv" WHERE key = ?1 AND (expires IS NULL OR expires > ?2)\'',
+      'export default {',
+      '  async fetch(request, env, ctx) {',
+      '    const url = new URL(request.url)',
+      '    if (url.pathname !== "/raw") return driver.fetch(request, env, ctx)',
+      '    const us = await loop(Number(url.searchParams.get("n")), async () => {',
+      '      await env.KV_DB.prepare(UPSERT).bind("sdk", JSON.stringify(ENTRY), crypto.randomUUID(), null).run()',
+      '      const row = await env.KV_DB.prepare(SELECT).bind("sdk", Math.floor(Date.now() / 1000)).first()',
+      '      JSON.parse(row.value)',
+      '    })',
+      '    return new Response(String(us))',
+      '  },',
+      '}',
+    ].join('\n'),
+  )
+  const built = await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker'], external: ['node:*', 'cloudflare:*'], minify: true, write: false, logLevel: 'silent' })
+  const mf = new Miniflare({
+    modules: [{ type: 'ESModule', path: 'worker.mjs', contents: built.outputFiles[0]?.text ?? '' }],
+    compatibilityDate: '2026-04-01',
+    compatibilityFlags: ['nodejs_als'],
+    host: '127.0.0.1',
+    port: 0,
+    cf: false,
+    bindings: { POLYCLOUD_RESOURCES: JSON.stringify({ kv: { kind: 'store', binding: 'KV_DB' } }) },
+    d1Databases: ['KV_DB'],
+  })
+  try {
+    await mf.ready
+    const sample = async (path: string): Promise<number> => {
+      const response = await mf.dispatchFetch(`http://localhost${path}?n=${ops}`)
+      const text = await response.text()
+      if (response.status !== 200 || !Number.isFinite(Number(text))) throw new Error(`the D1 bench Worker answered ${response.status} on ${path}: ${text.slice(0, 300)}`)
+      return Number(text)
+    }
+    // The driver first: it creates the table the raw statements use too.
+    await sample('/driver')
+    await sample('/raw')
+    const a: number[] = []
+    const b: number[] = []
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        a.push(await sample('/driver'))
+        b.push(await sample('/raw'))
+      } else {
+        b.push(await sample('/raw'))
+        a.push(await sample('/driver'))
+      }
+    }
+    const polycloud = summarize(a)
+    const sdk = summarize(b)
+    return { provider: 'cloudflare', operation: 'D1 store put+get 1 KiB', official: 'the raw D1 binding (prepare().bind().run() / .first()), in the same Worker', polycloud, sdk, ratio: polycloud.median / sdk.median }
+  } finally {
+    await mf.dispose()
+  }
 }
 
 async function azureRows(rounds: number, ops: number): Promise<WarmRow[]> {

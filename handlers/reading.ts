@@ -42,6 +42,17 @@ export type Alert = {
   readonly threshold: number
 }
 
+/** An alert's claim (handlers/readings.ts): being published by one delivery (for a lease), or published. */
+export type AlertClaim = {
+  readonly state: 'publishing' | 'published'
+  readonly at: string
+}
+
+/** The store key of an alert's claim: one per reading and threshold. */
+export function alertKey(alert: Alert): string {
+  return `alert:${alert.device}:${alert.reading}:${alert.kind}`
+}
+
 export const RECENT_READINGS = 100
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/
 const DEVICE = /^[A-Za-z0-9_-]{1,64}$/

@@ -1,9 +1,16 @@
 import { queue as onQueue, type Context } from '@polycloud/core'
-import { store, topic } from '@polycloud/resources'
-import { applyReading, deviceKey, parseReading, type Alert, type DeviceState, type Thresholds } from './reading.js'
+import { ResourceError, store, topic } from '@polycloud/resources'
+import { alertKey, applyReading, deviceKey, parseReading, type Alert, type AlertClaim, type DeviceState, type Thresholds } from './reading.js'
 
 const devices = store<DeviceState>('devices')
+/** The alerts' claims live in the devices' store too, under `alert:` keys (alertKey). */
+const claims = store<AlertClaim>('devices')
 const alerts = topic('alerts')
+
+/** How long a claim holds an alert for the delivery publishing it: after that, another delivery may publish it. */
+const ALERT_LEASE_SECONDS = 300
+/** How long a published alert's claim is kept (a redelivery later than that could publish it again). */
+const ALERT_KEPT_SECONDS = 7 * 24 * 3600
 
 function threshold(value: string | undefined, fallback: number | undefined, name: string): number | undefined {
   if (value === undefined) return fallback
@@ -27,9 +34,47 @@ async function raise(alert: Alert, context: Context): Promise<void> {
 }
 
 /**
+ * Publishes a pending alert unless a delivery did already: claims it first (a conditional write of `alert:<device>:
+ * <reading>:<kind>`, only if absent, for ALERT_LEASE_SECONDS), publishes, then marks the claim published (kept
+ * ALERT_KEPT_SECONDS). A failed publish releases the claim and fails the message (redelivered: published then).
+ * Answers whether the alert is done with (`published`, or `sent before`) or must stay pending (`held`: another
+ * delivery claimed it and has not marked it published yet; the delivery that finds it pending after the lease, a
+ * redelivery or the device's next reading, publishes it).
+ */
+async function publishOnce(alert: Alert, context: Context): Promise<'published' | 'sent before' | 'held'> {
+  const key = alertKey(alert)
+  let claim
+  try {
+    claim = await claims.put(key, { state: 'publishing', at: new Date().toISOString() }, { ifAbsent: true, ttlSeconds: ALERT_LEASE_SECONDS })
+  } catch (error) {
+    if (!(error instanceof ResourceError) || error.code !== 'Conflict') throw error
+    const held = await claims.get(key)
+    return held?.state === 'published' ? 'sent before' : 'held'
+  }
+  try {
+    await raise(alert, context)
+  } catch (error) {
+    try {
+      await claims.delete(key, { ifVersion: claim.version })
+    } catch (release) {
+      context.log.warn('alert claim not released', { alert: key, reason: (release as Error).message, leaseSeconds: ALERT_LEASE_SECONDS })
+    }
+    throw error
+  }
+  try {
+    await claims.put(key, { state: 'published', at: new Date().toISOString() }, { ifVersion: claim.version, ttlSeconds: ALERT_KEPT_SECONDS })
+  } catch (error) {
+    // Published all the same: the alert leaves the pending list, and the claim lapses after its lease.
+    context.log.warn('alert claim not marked published', { alert: key, reason: (error as Error).message })
+  }
+  return 'published'
+}
+
+/**
  * The `readings` queue's worker: keeps each device's state (latest reading, minimum, maximum, count) in the `devices`
  * store, idempotently by reading id, and raises an alert when a reading crosses `ALERT_HIGH` (30 by default) or
- * `ALERT_LOW` (0; an empty value turns one off). A malformed message throws with the reason: it is redelivered, then
+ * `ALERT_LOW` (0; an empty value turns one off), once per reading however often it is delivered (publishOnce; what
+ * remains: a crash between the publish and the claim's mark, then a delivery after the lease, publishes it again). A malformed message throws with the reason: it is redelivered, then
  * goes to the queue's dead-letter queue, and the reason is logged each time.
  */
 export default onQueue(async (message, context) => {
@@ -57,11 +102,21 @@ export default onQueue(async (message, context) => {
     counted = next !== undefined
     return next
   })
-  context.log.info(counted ? 'reading counted' : 'reading seen before', { device: reading.device, reading: reading.id, count: state?.count ?? 0, attempt: message.attempt })
-  // Publish what is pending (this reading's alert, or one an earlier run decided but could not publish), then forget it.
+  // Publish what is pending (this reading's alert, or one an earlier run decided but could not publish), each once
+  // whatever the deliveries (publishOnce), then forget what is done with.
   const pending = state?.pending ?? []
-  if (pending.length === 0) return
-  for (const alert of pending) await raise(alert, context)
-  const sent = new Set(pending.map((alert) => `${alert.reading}:${alert.kind}`))
-  await devices.update(key, (current) => (current === null ? undefined : { ...current, pending: current.pending.filter((alert) => !sent.has(`${alert.reading}:${alert.kind}`)) }))
+  const done: Alert[] = []
+  let published = 0
+  for (const alert of pending) {
+    const outcome = await publishOnce(alert, context)
+    if (outcome === 'published') published++
+    else context.log.info(outcome === 'held' ? 'alert held by another delivery' : 'alert sent before', { alert: alertKey(alert), attempt: message.attempt })
+    if (outcome !== 'held') done.push(alert)
+  }
+  if (done.length > 0) {
+    const sent = new Set(done.map((alert) => `${alert.reading}:${alert.kind}`))
+    await devices.update(key, (current) => (current === null ? undefined : { ...current, pending: current.pending.filter((alert) => !sent.has(`${alert.reading}:${alert.kind}`)) }))
+  }
+  // Once the delivery is done with: the alerts it published with it.
+  context.log.info(counted ? 'reading counted' : 'reading seen before', { device: reading.device, reading: reading.id, count: state?.count ?? 0, attempt: message.attempt, alertsPublished: published })
 })

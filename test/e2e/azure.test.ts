@@ -179,6 +179,21 @@ describe('e2e: the demo on Azure', function () {
       expect(JSON.parse(line.slice(line.indexOf('{')))).to.deep.include({ level: 'warn', body: 'disk almost full', attributes: { severity: 'warning' } })
     })
 
+    it("runs a queue function that uses a store on azurite's Table service, in the folder npm start keeps it in (.azurite)", async () => {
+      const device = `invoke-${process.pid}-${Date.now().toString(36)}`
+      const path = join(dir, 'reading.json')
+      writeFileSync(path, JSON.stringify({ input: JSON.stringify({ device, id: 'r-1', time: '2026-12-07T10:00:00Z', value: 21.5, unit: 'C' }), triggerMetadata: { Id: 'm-1', DequeueCount: 1 } }))
+      const line = async (): Promise<Record<string, unknown>> => {
+        const run = await serverless(['invoke', 'local', '-f', 'readings', '--path', path], { env: azure })
+        expect(run.code, run.stderr + run.stdout).to.equal(0)
+        const text = run.stdout.split('\n').find((candidate) => candidate.includes(`"device":"${device}"`)) as string
+        return JSON.parse(text.slice(text.indexOf('{'))) as Record<string, unknown>
+      }
+      expect(await line()).to.include({ message: 'reading counted', count: 1 })
+      // A second invocation finds the state the first one kept.
+      expect(await line()).to.include({ message: 'reading seen before', count: 1 })
+    })
+
     it('a failing invocation fails the command with the error, without a stack', async () => {
       const path = join(dir, 'orders.json')
       writeFileSync(path, JSON.stringify({ input: JSON.stringify({ id: 'o-1', items: [] }), triggerMetadata: { Id: 'm-1', DequeueCount: 1 } }))

@@ -105,6 +105,20 @@ describe('e2e: the demo on Google Cloud (Functions Framework)', function () {
       }
     })
 
+    it("runs a queue function that uses a store on the local Firestore npm start serves (its state in .polycloud/state/google)", async () => {
+      const device = `invoke-${process.pid}-${Date.now().toString(36)}`
+      const data = Buffer.from(JSON.stringify({ device, id: 'r-1', time: '2026-12-07T10:00:00Z', value: 21.5, unit: 'C' })).toString('base64')
+      const push = JSON.stringify({ message: { data, messageId: 'm-1', publishTime: '2026-12-07T10:00:01Z', attributes: {} }, subscription: 'projects/local-project/subscriptions/polycloud-demo-dev-readings' })
+      const lines = async (): Promise<Array<Record<string, unknown>>> => {
+        const run = await serverless(['invoke', 'local', '-f', 'readings', '--data', push], { env: GOOGLE, timeoutMs: 90_000 })
+        expect(run.code, run.stderr + run.stdout).to.equal(0)
+        return run.stdout.split('\n').filter((line) => line.startsWith('{"severity"')).map((line) => JSON.parse(line) as Record<string, unknown>)
+      }
+      expect((await lines()).find((line) => line.device === device)).to.include({ message: 'reading counted', count: 1 })
+      // A second invocation finds the state the first one kept.
+      expect((await lines()).find((line) => line.device === device)).to.include({ message: 'reading seen before', count: 1 })
+    })
+
     it('refuses a payload a CloudEvent function cannot take, naming what it needs', async () => {
       const run = await serverless(['invoke', 'local', '-f', 'alerts', '--data', '{"message":{}}'], { env: GOOGLE, timeoutMs: 90_000 })
       expect(run.code).to.equal(1)

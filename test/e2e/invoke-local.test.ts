@@ -3,7 +3,7 @@
  * (bundled by serverless-esbuild) on real AWS payloads, one per trigger kind.
  */
 import { expect } from 'chai'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -90,6 +90,25 @@ describe('e2e: serverless invoke local, every trigger kind', function () {
     } finally {
       s3.destroy()
       await aws.stop()
+    }
+  })
+
+  it('queue: a function that uses a store reaches the local DynamoDB on the state npm start keeps (.polycloud/state/aws)', async () => {
+    const device = `invoke-${process.pid}-${Date.now().toString(36)}`
+    const dir = mkdtempSync(join(tmpdir(), 'polycloud-invoke-store-'))
+    const body = JSON.stringify({ device, id: 'r-1', time: '2026-12-07T10:00:00Z', value: 21.5, unit: 'C' })
+    const record = { messageId: 'm-1', receiptHandle: 'h', body, attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1765100000000', SenderId: 'local', ApproximateFirstReceiveTimestamp: '1765100000000' }, messageAttributes: {}, md5OfBody: 'x', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:000000000000:polycloud-demo-dev-readings', awsRegion: 'eu-west-1' }
+    const path = join(dir, 'reading.json')
+    writeFileSync(path, JSON.stringify({ Records: [record] }))
+    const env = { AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '' }
+    try {
+      const first = await invoke('readings', path, env)
+      expect(first.logs.find((line) => line.device === device)).to.include({ message: 'reading counted', count: 1 })
+      // A second invocation finds the state the first one kept.
+      const second = await invoke('readings', path, env)
+      expect(second.logs.find((line) => line.device === device)).to.include({ message: 'reading seen before', count: 1 })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 

@@ -142,6 +142,21 @@ export function flowBehaviour(setup: () => Promise<FlowBackend>, name: string): 
         ])
         expect((await device(d))?.pending).to.deep.equal([])
       })
+
+      it('publishes the alert of a batch delivered four times, two of them at once, exactly once (its claim in the store)', async () => {
+        const d = id('claimed')
+        for (const [value, minute] of [[20, '00'], [45, '01'], [46, '02']] as const) await ingest(reading(`r-${minute}`, value, `2026-12-07T10:${minute}:00Z`, d))
+        const batch = [...memory.sent('readings')]
+        const runs = await Promise.all([work(batch), work([...batch].reverse())])
+        runs.push(await work(batch), await work(batch))
+        expect(runs.flatMap((result) => result.failed)).to.deep.equal([])
+        const done = runs.flatMap((result) => result.logs).filter((line) => line.message === 'reading counted' || line.message === 'reading seen before')
+        expect(done).to.have.length(12)
+        expect(done.reduce((sum, line) => sum + Number(line.alertsPublished), 0), 'alerts published by the 12 deliveries').to.equal(1)
+        expect(memory.published('alerts').map((message) => message.json<{ reading: string; device: string }>())).to.deep.equal([{ device: d, reading: 'r-01', time: '2026-12-07T10:01:00.000Z', value: 45, kind: 'high', threshold: 30 }])
+        expect(await device(d)).to.deep.include({ count: 3, pending: [] })
+        expect(await store('devices').get(`alert:${d}:r-01:high`)).to.include({ state: 'published' })
+      })
     })
   })
 }

@@ -3,7 +3,7 @@
 // threshold (logged on Cloudflare, which has no topics), malformed messages failed with the reason, the state read back.
 import { expect } from 'chai'
 import { useResources, type ResourceDriver } from '@polycloud/resources'
-import { DriverError, type MessageBackend } from '@polycloud/resources/driver'
+import { DriverError, type MessageBackend, type StoreBackend } from '@polycloud/resources/driver'
 import { memoryResources, queueMessage, request, send, type MemoryResources, type SentMessage } from '@polycloud/testing'
 import devices from '../../handlers/devices.ts'
 import readings from '../../handlers/readings.ts'
@@ -11,6 +11,14 @@ import telemetry from '../../handlers/telemetry.ts'
 import type { DeviceState } from '../../handlers/reading.ts'
 import { DECLARED, reading } from './support.ts'
 
+
+/** A claim written as another delivery of the worker writes it (through the store, as the handler would). */
+async function memoryClaim(resources: MemoryResources, key: string): Promise<{ lapse(): Promise<void> }> {
+  const backend = (await resources.store?.('devices', { kind: 'store' } as never, { env: {} })) as StoreBackend
+  const now = Math.floor(Date.now() / 1000)
+  await backend.put(key, { json: JSON.stringify({ state: 'publishing', at: new Date().toISOString() }), writer: 'other', expires: now + 300 }, { type: 'absent', now }, { signal: undefined, bindings: undefined })
+  return { lapse: () => backend.delete(key, { type: 'none' }, { signal: undefined, bindings: undefined }) }
+}
 
 describe('handlers: the IoT flow (telemetry, readings worker, devices)', () => {
   let resources: MemoryResources
@@ -126,6 +134,75 @@ describe('handlers: the IoT flow (telemetry, readings worker, devices)', () => {
     expect((await work(message)).failed).to.deep.equal([])
     expect(memory.published('alerts')).to.have.length(1)
     expect(state()).to.deep.include({ count: 1, pending: [] })
+    expect(memory.entries('devices').get('alert:thermo-1:r-1:high')?.value).to.include({ state: 'published' })
+  })
+
+  /** The in-memory resources, with the `devices` store's puts failing when `fails(key, json)` says so. */
+  const failingPuts = (fails: (key: string, json: string) => boolean): MemoryResources => {
+    const memory = memoryResources({ declared: DECLARED })
+    const driver: ResourceDriver = {
+      ...memory,
+      async store(name, address, context) {
+        const inner = (await memory.store?.(name, address, context)) as StoreBackend
+        return {
+          ...inner,
+          put: (key, write, condition, call) => (fails(key, write.json) ? Promise.reject(new DriverError('Unavailable', 'the store went away')) : inner.put(key, write, condition, call)),
+        }
+      },
+    }
+    useResources(driver)
+    return memory
+  }
+
+  it('publishes an alert once when the batch is redelivered after the publish (the pending alert found published, forgotten)', async () => {
+    // The run publishes, then fails to write the state without the pending alert: the queue redelivers the batch.
+    // (Unavailable is retried by the client: the writes fail until the first run is over.)
+    let failing = true
+    resources = failingPuts((key, json) => failing && key === 'device:thermo-1' && (JSON.parse(json) as DeviceState).count === 2 && (JSON.parse(json) as DeviceState).pending.length === 0)
+    await ingest(reading('r-1', 20))
+    await ingest(reading('r-2', 33, '2026-12-07T10:01:00Z'))
+    const batch = [...queued()]
+    const first = await work(batch)
+    failing = false
+    expect(first.failed).to.deep.equal([batch[1]?.id])
+    expect(resources.published('alerts')).to.have.length(1)
+    expect(state()?.pending).to.have.length(1)
+    const again = await work(batch)
+    expect(again.failed).to.deep.equal([])
+    expect(again.logs.find((line) => line.message === 'alert sent before')).to.include({ alert: 'alert:thermo-1:r-2:high' })
+    expect(resources.published('alerts')).to.have.length(1)
+    expect(state()).to.deep.include({ count: 2, pending: [] })
+    expect(resources.entries('devices').get('alert:thermo-1:r-2:high')?.value).to.include({ state: 'published' })
+  })
+
+  it('publishes an alert once when two deliveries of a batch run at once', async () => {
+    await ingest(reading('r-1', 20))
+    await ingest(reading('r-2', 35, '2026-12-07T10:01:00Z'))
+    await ingest(reading('r-3', 36, '2026-12-07T10:02:00Z'))
+    const batch = [...queued()]
+    const runs = await Promise.all([work(batch), work(batch), work([...batch].reverse())])
+    expect(runs.map((run) => run.failed)).to.deep.equal([[], [], []])
+    const done = runs.flatMap((run) => run.logs).filter((line) => line.message === 'reading counted' || line.message === 'reading seen before')
+    expect(done.map((line) => line.alertsPublished).reduce((sum: number, n) => sum + Number(n), 0)).to.equal(1)
+    expect(resources.published('alerts').map((message) => message.json<{ reading: string }>().reading)).to.deep.equal(['r-2'])
+    expect(state()).to.deep.include({ count: 3, pending: [] })
+  })
+
+  it('keeps an alert pending while another delivery holds its claim, and publishes it once that claim lapses', async () => {
+    await ingest(reading('r-1', 40))
+    const message = queued()[0] as SentMessage
+    // A delivery that claimed the alert, then stopped before publishing it: its claim holds for the lease.
+    const holder = await memoryClaim(resources, 'alert:thermo-1:r-1:high')
+    const { failed, logs } = await work(message)
+    expect(failed).to.deep.equal([])
+    expect(logs.find((line) => line.message === 'alert held by another delivery')).to.include({ alert: 'alert:thermo-1:r-1:high' })
+    expect(resources.published('alerts')).to.have.length(0)
+    expect(state()?.pending).to.have.length(1)
+    // The lease over (here: the claim gone), the redelivery publishes it.
+    await holder.lapse()
+    expect((await work(message)).failed).to.deep.equal([])
+    expect(resources.published('alerts')).to.have.length(1)
+    expect(state()?.pending).to.deep.equal([])
   })
 
   it('fails a malformed message with the reason (the queue redelivers it, then dead-letters it)', async () => {

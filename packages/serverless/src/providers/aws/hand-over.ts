@@ -14,6 +14,7 @@ import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
 import { isLocalCommand, isOfflineCommand, type AwsPlan } from './plan.js'
 import { addressResources, defaultLocalAddresses, narrowSharedRole, removeBuckets, s3Remover } from './resources.js'
+import { storesForInvokeLocal } from './invoke-stores.js'
 import { removeKeptStores } from './stores.js'
 import { truthfulOffline } from './serverless-offline.js'
 
@@ -193,6 +194,7 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
     apiGateway.binaryMediaTypes ??= ['*/*']
   }
   enableSourceMaps(service, context.command)
+  if (context.command === 'invoke local') storesForInvokeLocal(context, serverless)
   const esbuild = manageEsbuild(serverless, context.servicePath, context.log)
   if (!offline) return esbuild
   truthfulOffline(context.servicePath, context.log, context.stage, plan.rest)

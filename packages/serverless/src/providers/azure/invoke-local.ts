@@ -7,8 +7,11 @@ import { isAbsolute, resolve } from 'node:path'
 import { ProviderError } from '../../errors.js'
 import type { Json, ServiceContext } from '../../provider.js'
 import { hostLog, startHost, type Invocation, type LocalHost } from './host.js'
+import { resourceConnections } from './local/resources.js'
 import { httpRoutes, offlineSettings, prepareApp, type HttpRoute } from './offline.js'
-import type { AzurePlan } from './plan.js'
+import { RESOURCE_CONNECTIONS, type AzurePlan } from './plan.js'
+import type { LocalStorage } from './storage.js'
+import { createTables, storeTable } from './stores.js'
 import { bytesOf, fromRpcHttp, httpInvocation, timerInfo, toRpcHttp, triggerOf, typed, typedMetadata, type RegisteredFunction, type RpcTypedDataShape } from './rpc.js'
 
 type Context = ServiceContext<AzurePlan>
@@ -95,10 +98,20 @@ export async function invokeLocalCommand(context: Context): Promise<void> {
   const settings = offlineSettings(context)
   const log = hostLog(context.write, settings.logLevel)
   const app = await prepareApp(context, 'invoke')
+  // A function that uses a store reaches azurite's Table service on the folder `npm start` keeps it in (`--storage`,
+  // `.azurite`), started for the invocation on free ports, unless the environment names PolycloudStorage already.
+  const stores = context.plan.functions.find((fn) => fn.name === name)?.model.resources.filter((resource) => resource.kind === 'store') ?? []
+  let storage: LocalStorage | undefined
   let host: LocalHost
   try {
-    host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env }, timeoutMs: app.timeoutMs, log })
+    if (stores.length > 0 && process.env[RESOURCE_CONNECTIONS.storage] === undefined) {
+      const { startStorage } = await import('./storage.js')
+      storage = await startStorage({ ...settings, blobPort: 0, queuePort: 0 }, log)
+      await createTables(storage.connectionString, stores.map(storeTable))
+    }
+    host = await startHost({ appDir: app.appDir, env: { ...process.env, ...app.env, ...(storage === undefined ? {} : resourceConnections(storage.connectionString, undefined)) }, timeoutMs: app.timeoutMs, log })
   } catch (error) {
+    await storage?.stop()
     app.dispose()
     throw error
   }
@@ -118,6 +131,7 @@ export async function invokeLocalCommand(context: Context): Promise<void> {
     }
   } finally {
     await host.stop()
+    await storage?.stop()
     app.dispose()
   }
 }

@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from '../../errors.js'
+import type { ResourceDeclaration } from '../../model.js'
 import type { Json, ServiceContext } from '../../provider.js'
 import { hostFunction, LOCAL_PROJECT } from './offline.js'
 import { packageSource } from './package.js'
 import type { CloudFunctionSpec, GooglePlan } from './plan.js'
+import { startLocalStores } from './stores.js'
 
 type Context = ServiceContext<GooglePlan>
 
@@ -80,7 +82,17 @@ export async function invokeLocalCommand(context: Context): Promise<void> {
   const spec = layout.functions.find((candidate) => candidate.function === name) as CloudFunctionSpec
   const request = invocation(spec, event)
   const output: string[] = []
-  const fn = await hostFunction(spec, { sourceDir: packaged.sourceDir, host: '127.0.0.1', port: 0, project: packaged.settings.project ?? LOCAL_PROJECT, write: (chunk) => output.push(chunk) })
+  const project = packaged.settings.project ?? LOCAL_PROJECT
+  // A function that uses a store reaches the local Firestore `npm start` serves, on its state in .polycloud/state/google
+  // (started for the invocation), unless FIRESTORE_EMULATOR_HOST names one already.
+  const stores = process.env.FIRESTORE_EMULATOR_HOST ? undefined : await startLocalStores(usedStores(context, name), { host: '127.0.0.1', servicePath: context.servicePath, project })
+  let fn
+  try {
+    fn = await hostFunction(spec, { sourceDir: packaged.sourceDir, host: '127.0.0.1', port: 0, project, write: (chunk) => output.push(chunk), env: { ...(process.env.FIRESTORE_EMULATOR_HOST ? { FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST } : {}), ...stores?.environment } })
+  } catch (error) {
+    await stores?.stop()
+    throw error
+  }
   try {
     const init: RequestInit = { method: request.method, headers: request.headers }
     if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body
@@ -98,5 +110,11 @@ export async function invokeLocalCommand(context: Context): Promise<void> {
     context.write(JSON.stringify({ status: response.status, headers: Object.fromEntries(response.headers), body }, null, 2))
   } finally {
     await fn.stop()
+    await stores?.stop()
   }
+}
+
+/** The stores the function `name` uses (its `uses`). */
+function usedStores(context: Context, name: string): readonly ResourceDeclaration[] {
+  return (context.plan.functions.find((fn) => fn.name === name)?.model.resources ?? []).filter((resource) => resource.kind === 'store')
 }

@@ -17,7 +17,7 @@ import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from 'serve
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
-const EXPECTED = '{"hello":"polycloud"}'
+export const EXPECTED = '{"hello":"polycloud"}'
 
 export interface InstructionBundles {
   /** The v2 event file (`?name=polycloud`). */
@@ -47,8 +47,9 @@ export function hasValgrind(): Promise<boolean> {
   return new Promise((resolve) => execFile('valgrind', ['--version'], (error) => resolve(error === null)))
 }
 
-export function count(tool: string, args: readonly string[]): Promise<number> {
-  const env = { ...process.env }
+/** The instructions `tool` counts for one child run (`env` added to this process's, NODE_OPTIONS left out). */
+export function count(tool: string, args: readonly string[], extra: NodeJS.ProcessEnv = {}): Promise<number> {
+  const env = { ...process.env, ...extra }
   delete env.NODE_OPTIONS
   return new Promise((resolve, reject) => {
     execFile(tool, args, { env, timeout: 20 * 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {

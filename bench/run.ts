@@ -18,6 +18,7 @@ import { googleFigures } from './google.js'
 import { cloudflareFigures } from './cloudflare.js'
 import { instructionFigures } from './instructions.js'
 import { resourceFigures } from './resources.js'
+import { telemetryFigures } from './telemetry.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -588,6 +589,31 @@ async function main(): Promise<void> {
       { target: 'source maps cost 0 at cold start until a stack is formatted', value: `+${fixed(mapCost, 2)} M (was +${fixed(flagCost, 2)} M with --enable-source-maps)`, pass: mapCost <= 0 },
     )
   }
+  // --- The OpenTelemetry opt-in (issue 21, section 5): the plugin's hello entry without it, with enabled: false, with it
+  const otel = await telemetryFigures({ out: OUT, countScript: children.count, event: v2?.path ?? '', quick: QUICK, log })
+  {
+    const { today, off, on } = otel.bundles
+    const kb = (bytes: number): string => fixed(bytes / 1024, 1)
+    console.log('\nOpenTelemetry opt-in (custom.polycloud.telemetry): the hello function\'s generated AWS entry, esbuild cjs minified')
+    console.log(
+      renderTable(
+        ['figure', 'no telemetry key (today)', 'enabled: false', 'opt-in', 'what'],
+        [
+          ['bundle, KB (gzip KB)', `${kb(today.bytes)} (${kb(today.gzipBytes)})`, `${kb(off.bytes)} (${kb(off.gzipBytes)})`, `${kb(on.bytes)} (${kb(on.gzipBytes)})`, otel.identical ? 'enabled: false is byte for byte today\'s bundle' : 'enabled: false DIFFERS from today\'s bundle'],
+          ...(otel.coldM
+            ? [['cold, M instructions above an empty handler', fixed(otel.coldM.today, 2), fixed(otel.coldM.off, 2), fixed(otel.coldM.on, 2), 'opt-in: the span exported to a local receiver before the answer']]
+            : []),
+          ...(otel.warm ? [['warm, instructions per invocation', String(otel.warm.today), '', String(otel.warm.on), `opt-in: each invocation exports its span (one POST); ${otel.spansReceived} spans received`]] : []),
+        ],
+      ),
+    )
+    if (otel.skipped) console.log(otel.skipped)
+    checks.push({ target: 'telemetry off: the hello bundle is byte for byte today\'s', value: otel.identical ? `identical (${off.bytes} B)` : `${off.bytes} B against ${today.bytes} B`, pass: otel.identical })
+    if (otel.coldM) {
+      const drift = Math.abs(otel.coldM.off - otel.coldM.today) / otel.coldM.today
+      checks.push({ target: 'telemetry off: cold start instructions unchanged (within 1%)', value: `${fixed(otel.coldM.off, 2)} M against ${fixed(otel.coldM.today, 2)} M`, pass: drift <= 0.01 })
+    }
+  }
   checks.push({ target: 'hello bundle (core + AWS adapter + handler) minified <= 12 KB', value: `${fixed(helloBytes / 1024, 1)} KB (${helloBytes} B)`, pass: helloBytes <= 12 * 1024 })
 
   // --- Serverless: package wall time and requests per second through serverless offline
@@ -782,6 +808,7 @@ async function main(): Promise<void> {
     google: gcp,
     cloudflare: cf,
     resources: res,
+    telemetry: otel,
     deployedHelloColdMs: deployedColdMs,
     lambdaFormColdMs,
     instructions: counted,

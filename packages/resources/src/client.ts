@@ -11,6 +11,7 @@ import { metadataBytes, userMetadata, type BucketBackend, type Call, type Encode
 import type { StoreBackend } from './store-driver.js'
 import { DriverError, ResourceError, type ResourceErrorCode, type ResourceKind } from './errors.js'
 import { currentScope, defaultDriver, type InvocationScope } from './scope.js'
+import { currentTracer, type OutgoingSpan, type TraceContext, type Tracer } from '@polycloud/core/adapter'
 import type {
   BatchMessage,
   Bucket,
@@ -194,12 +195,17 @@ export class Target {
     const user = options?.signal
     const signal = callSignal(user, scope)
     const call: Call = { signal, bindings: bindingsOf(scope) }
+    // With the OpenTelemetry opt-in, the call is a span of the invocation's trace, and what it sends carries it.
+    const tracer = scope === undefined ? undefined : currentTracer()
+    const span = tracer === undefined ? undefined : this.#span(tracer, (scope as InvocationScope).context, operation)
     try {
-      const preparing = prepare(backend, signal, scope)
+      const preparing = prepare(backend, signal, span === undefined ? scope : withSpan(scope as InvocationScope, span.trace))
       const prepared = preparing instanceof Promise ? await preparing : preparing
       for (let number = 1; ; number++) {
         try {
-          return await attempt(backend, prepared, call)
+          const result = await attempt(backend, prepared, call)
+          span?.end()
+          return result
         } catch (error) {
           const code = error instanceof DriverError ? error.code : 'Unavailable'
           const retry = (code === 'Throttled' || code === 'Unavailable') && !(error instanceof DriverError && error.failed !== undefined) && !isAbort(error)
@@ -209,8 +215,25 @@ export class Target {
         }
       }
     } catch (error) {
-      throw this.wrap(error, operation, abortReason(user, scope))
+      const wrapped = this.wrap(error, operation, abortReason(user, scope))
+      span?.end(wrapped)
+      throw wrapped
     }
+  }
+
+  /**
+   * The span of one call: a producer span for a message sent or published (`send orders`), a client span otherwise
+   * (`put uploads`), named and attributed as OpenTelemetry's messaging conventions say where they apply.
+   */
+  #span(tracer: Tracer, context: InvocationScope['context'], operation: string): OutgoingSpan {
+    const messaging = this.kind === 'queue' || this.kind === 'topic'
+    const attributes: Record<string, string> = { 'polycloud.resource.kind': this.kind, 'polycloud.resource.name': this.name, 'polycloud.operation': operation, 'cloud.provider': this.provider }
+    if (messaging) {
+      attributes['messaging.destination.name'] = this.name
+      attributes['messaging.operation.type'] = operation.startsWith('publish') ? 'publish' : 'send'
+      if (operation.endsWith('Batch')) attributes['messaging.operation.name'] = operation
+    }
+    return tracer.outgoing(context, messaging ? 'producer' : 'client', `${operation} ${this.name}`, attributes)
   }
 }
 
@@ -377,6 +400,16 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({})
  * The invocation's trace as attributes or metadata: `traceparent`, and `tracestate` when the trace has one. Made once
  * per invocation (its first send or put) and shared by its calls: frozen.
  */
+/**
+ * The scope a call with its own span prepares in: the invocation's, with the span's trace as the one to carry (made
+ * for the call, not kept for the invocation's other calls).
+ */
+function withSpan(scope: InvocationScope, trace: TraceContext): InvocationScope {
+  const record: Record<string, string> = { traceparent: trace.traceparent }
+  if (trace.traceState !== undefined) record.tracestate = trace.traceState
+  return { ...scope, trace: Object.freeze(record) }
+}
+
 function traceRecord(scope: InvocationScope): Readonly<Record<string, string>> {
   if (scope.trace !== undefined) return scope.trace
   const trace = scope.context.trace

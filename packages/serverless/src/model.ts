@@ -22,11 +22,13 @@ import type { FunctionConfig, Json } from './provider.js'
 import { parseRoute } from './route.js'
 import { declarationOf, readResources, resolveUses, RESOURCES_VARIABLE, type DeclaredResources, type ResourceDeclaration } from './resources.js'
 import { parseSchedule, type Schedule } from './schedule.js'
+import { readTelemetry, telemetryEnvironment, type TelemetrySettings } from './telemetry.js'
 import { isNeutralEvent, sharedFields, type NeutralEventName } from './schema.js'
 import { apiKeysVariable, functionSecurity, KEYS_VARIABLE, preflightPaths, serviceDefaults, type PolicyResolver, type RouteSecurity } from './security.js'
 
 export type { RouteSecurity } from './security.js'
 export type { ResourceDeclaration, ResourceKind, ResourceUse } from './resources.js'
+export type { TelemetrySettings } from './telemetry.js'
 
 interface EventBase {
   /** The event's key as written (`route`, `fromQueue`, `sqs`), for messages. */
@@ -159,6 +161,8 @@ export interface FunctionModel {
   readonly resources: readonly ResourceDeclaration[]
   /** Its other settings as written (`url` on AWS), for the provider's own reading. */
   readonly settings: Readonly<Json>
+  /** The OpenTelemetry opt-in (`custom.polycloud.telemetry`), the same for every function; undefined when off. */
+  readonly telemetry?: TelemetrySettings | undefined
 }
 
 /** The service as every provider's plan reads it. */
@@ -190,6 +194,8 @@ export interface ServiceModel {
   readonly template: Readonly<Json>
   /** `custom.polycloud.resources` for this provider, in the order declared (those excluded from it left out). */
   readonly resources: readonly ResourceDeclaration[]
+  /** The OpenTelemetry opt-in (`custom.polycloud.telemetry`); undefined when off. */
+  readonly telemetry?: TelemetrySettings | undefined
   /** The logical names of the resources declared but excluded from this provider (`excludeFrom`). */
   readonly excludedResources: readonly string[]
 }
@@ -408,7 +414,9 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
   const settings = input.provider
   const providerTimeout = optionalNumber(settings.timeout)
   const providerMemory = optionalNumber(settings.memorySize)
-  const providerEnvironment = environmentOf(settings.environment)
+  // The OpenTelemetry opt-in names the collector in every function's environment (a variable set explicitly wins).
+  const telemetry = readTelemetry(input.polycloud?.telemetry, input.service)
+  const providerEnvironment = { ...telemetryEnvironment(telemetry), ...environmentOf(settings.environment) }
   const functions: FunctionModel[] = []
   const excluded: string[] = []
   const functionRuntimes: Record<string, string> = {}
@@ -443,6 +451,7 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
       preflights: [],
       resources: uses,
       settings: Object.fromEntries(Object.entries(config).filter(([key]) => !FUNCTION_KEYS.has(key))),
+      ...(telemetry === undefined ? {} : { telemetry }),
     })
   }
   const custom = input.polycloud?.[provider.name]
@@ -465,6 +474,7 @@ export function readFunctions(input: ServiceInput, provider: ReaderProvider): Se
       custom: isObject(custom) ? custom : {},
       template: input.template ?? {},
       resources: resources.declared,
+      ...(telemetry === undefined ? {} : { telemetry }),
       excludedResources: resources.excluded,
     },
     functions,

@@ -209,6 +209,8 @@ export function customSchema(provider: string, providers: readonly string[], own
     properties: { ...SECURITY_PROPERTIES, keys: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } } },
     additionalProperties: false,
   }
+  // Every provider's: the OpenTelemetry opt-in, checked by the model (telemetry.ts) with messages naming the key.
+  properties.telemetry = { type: 'object' }
   return { properties: { polycloud: { type: 'object', properties, additionalProperties: false } } }
 }
 

@@ -38,7 +38,9 @@ describe('serverless/contract', () => {
   it("checks the active provider's custom block and leaves the others' for their deploys", () => {
     const schema = customSchema('azure', ['aws', 'azure'], { type: 'object', properties: { plan: { enum: ['flex'] } } })
     const polycloud = (schema.properties as Record<string, { properties: Record<string, unknown>; additionalProperties: boolean }>).polycloud!
-    const { http, resources, ...providers } = polycloud.properties
+    const { http, resources, telemetry, ...providers } = polycloud.properties
+    // Every provider's: the OpenTelemetry opt-in, checked by the model with errors naming its keys.
+    expect(telemetry).to.deep.equal({ type: 'object' })
     expect(providers).to.deep.equal({ aws: { type: 'object' }, azure: { type: 'object', properties: { plan: { enum: ['flex'] } } } })
     // Every provider's: the resources the functions use, each provider's own settings under its name.
     expect(Object.keys((resources as { additionalProperties: { anyOf: Array<{ properties?: object }> } }).additionalProperties.anyOf[1]?.properties ?? {})).to.include.members(['kind', 'name', 'excludeFrom', 'aws', 'azure'])

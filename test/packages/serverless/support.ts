@@ -16,6 +16,8 @@ export interface ServiceOptions {
   readonly http?: Record<string, unknown>
   /** `custom.polycloud.resources`. */
   readonly resources?: Record<string, unknown>
+  /** `custom.polycloud.telemetry`. */
+  readonly telemetry?: Record<string, unknown>
   /** `--region`. */
   readonly region?: string
   /** `resources.Resources`. */
@@ -34,7 +36,7 @@ export function modelFor(definition: ProviderDefinition, functions: Record<strin
       servicePath: options.servicePath ?? ROOT,
       provider: { name: definition.name, ...options.provider },
       functions,
-      polycloud: { ...(options.custom ? { [definition.name]: options.custom } : {}), ...(options.http ? { http: options.http } : {}), ...(options.resources ? { resources: options.resources } : {}) },
+      polycloud: { ...(options.custom ? { [definition.name]: options.custom } : {}), ...(options.http ? { http: options.http } : {}), ...(options.resources ? { resources: options.resources } : {}), ...(options.telemetry ? { telemetry: options.telemetry } : {}) },
       template: options.template,
     },
     readerOf(definition),

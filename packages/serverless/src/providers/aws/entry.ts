@@ -3,6 +3,7 @@ import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHa
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
 import { STACK_TRACES_FILE, STACK_TRACES_IMPORT, stackTracesModule } from '../../stack-traces.js'
+import { telemetryLines } from '../../telemetry.js'
 import type { AwsEvents, AwsPlan } from './plan.js'
 
 /**
@@ -23,6 +24,7 @@ export function lambdaEntry(fn: PlannedFunction, entryDir: string, servicePath: 
     MAP_STACK_TRACES,
     ...(fn.security ? [SECURE_IMPORT] : []),
     ...(fn.resources.length > 0 ? resourcesImports('@polycloud/aws', 'awsResources') : []),
+    ...telemetryLines(fn.model.telemetry),
   ]
   const handler = withResourcesCall(fn, securedHandler(fn, 'portable', enforcedByPlatform), 'awsResources()')
   const label = JSON.stringify(fn.handlerText)

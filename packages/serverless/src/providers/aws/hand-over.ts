@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import { basename, dirname, join, relative } from 'node:path'
 import type { Json, ServiceContext } from '../../provider.js'
 import { KEYS_VARIABLE } from '../../security.js'
+import { telemetryEnvironment } from '../../telemetry.js'
 import { manageEsbuild } from './esbuild.js'
 import { runsLocally } from './local-model.js'
 import { servicesBesideOffline } from './offline-services.js'
@@ -71,6 +72,21 @@ function secureHttpApi(service: AwsService['service'], plan: AwsPlan): void {
     const keys = fn.environment[KEYS_VARIABLE]
     const config = service.functions[fn.name]
     if (keys !== undefined && config) config.environment = { ...config.environment, [KEYS_VARIABLE]: keys }
+  }
+}
+
+/**
+ * The OpenTelemetry opt-in's variables (the collector's URL, the export headers, the service name) in every
+ * function's environment: the framework deploys `provider.environment` and each function's own as written, not the
+ * model's. A value the function or the provider block sets itself wins.
+ */
+function namesCollector(service: AwsService['service'], plan: AwsPlan): void {
+  for (const fn of plan.functions) {
+    const config = service.functions[fn.name]
+    if (fn.model.telemetry === undefined || config === undefined) continue
+    const own = { ...(service.provider.environment as Json | undefined), ...(config.environment as Json | undefined) }
+    const added = Object.entries(telemetryEnvironment(fn.model.telemetry)).filter(([name]) => !(name in own))
+    if (added.length > 0) config.environment = { ...config.environment, ...Object.fromEntries(added) }
   }
 }
 
@@ -161,6 +177,7 @@ export function handOver(context: ServiceContext<AwsPlan>, serverless: unknown):
     removeKeptStores(serverless, plan.model.resources, context)
   }
   secureHttpApi(service, plan)
+  namesCollector(service, plan)
   addressResources(service, plan, isLocalCommand(context.command ?? '') ? defaultLocalAddresses(service.provider.region ?? plan.model.region ?? 'us-east-1') : undefined)
   const offline = isOfflineCommand(context.command ?? '')
   for (const fn of plan.functions) {

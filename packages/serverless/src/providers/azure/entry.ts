@@ -6,6 +6,7 @@
 import { SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, securedHandler } from '../../entry.js'
 import type { EntryContext, EntryFile } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
+import { telemetryLines } from '../../telemetry.js'
 import type { AzureTrigger } from './events.js'
 import type { AzurePlan } from './plan.js'
 
@@ -41,6 +42,7 @@ export function appEntry(plan: AzurePlan, entryDir: string, servicePath: string)
     ...functions.map((fn) => importHandler(fn.handler, entryDir, servicePath, local.get(fn.name))),
     ...(functions.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
     ...(functions.some((fn) => fn.resources.length > 0) ? resourcesImports('@polycloud/azure', 'azureResources') : []),
+    ...telemetryLines(functions[0]?.model.telemetry),
     '',
   ]
   // One driver for the app; each function's `uses` limits what its code reaches.

@@ -6,6 +6,7 @@
 import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandler } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
+import { telemetryLines } from '../../telemetry.js'
 import type { CloudflareTrigger } from './events.js'
 import { functionVars, secretBinding, withoutSecrets, type CloudflarePlan } from './plan.js'
 
@@ -24,6 +25,7 @@ export function serviceEntry(
     ...imports,
     ...(served.some((fn) => fn.security) ? [SECURE_IMPORT] : []),
     ...(served.some((fn) => fn.resources.length > 0) ? resourcesImports('@polycloud/cloudflare', 'cloudflareResources') : []),
+    ...telemetryLines(functions[0]?.model.telemetry),
   ]
   // One driver for the Worker; each function's `uses` limits what its code reaches.
   const declarations: string[] = served.some((fn) => fn.resources.length > 0) ? ['const resources = cloudflareResources()'] : []

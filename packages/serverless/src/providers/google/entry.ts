@@ -6,6 +6,7 @@
 import { DECLARE_IMPORT, SECURE_IMPORT, declaredSchedules, entryHeader, importHandler, importSources, securedHandler, sourceExpressions } from '../../entry.js'
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
+import { telemetryLines } from '../../telemetry.js'
 import type { GoogleEvent } from './events.js'
 import { ROUTER_ENTRY, type CloudFunctionSpec, type GooglePlan } from './plan.js'
 
@@ -42,6 +43,7 @@ export function functionEntry(
     importHandler(fn.handler, entryDir, servicePath),
     ...(fn.security ? [SECURE_IMPORT] : []),
     ...(fn.resources.length > 0 ? resourcesImports(ADAPTER, 'gcpResources') : []),
+    ...telemetryLines(fn.model.telemetry),
   ]
   // An HTTP function whose events are all routes needs no push endpoint code.
   const register = signature === 'cloudevent' ? 'registerCloudEvent' : fn.kinds.length === 1 && fn.kinds[0] === 'http' ? 'registerHttpHandler' : 'registerHttp'
@@ -85,7 +87,7 @@ export function routerEntry(
   entryDir: string,
   servicePath: string,
 ): string {
-  const lines = [...entryHeader(`the routing function ${JSON.stringify(ROUTER_ENTRY)}`, 'google')]
+  const lines = [...entryHeader(`the routing function ${JSON.stringify(ROUTER_ENTRY)}`, 'google'), ...telemetryLines(functions[0]?.model.telemetry)]
   const locals = new Map<string, string>()
   const secured: string[] = []
   for (const route of router.routes) {

@@ -41,12 +41,13 @@ export function instructionsTool(): string | undefined {
   return candidates.find((path): path is string => path !== undefined && existsSync(path))
 }
 
-function hasValgrind(): Promise<boolean> {
+export function hasValgrind(): Promise<boolean> {
   return new Promise((resolve) => execFile('valgrind', ['--version'], (error) => resolve(error === null)))
 }
 
-function count(tool: string, args: readonly string[]): Promise<number> {
-  const env = { ...process.env }
+/** Counts one command under the counter (`env` added to the environment, NODE_OPTIONS removed). */
+export function count(tool: string, args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): Promise<number> {
+  const env = { ...process.env, ...extraEnv }
   delete env.NODE_OPTIONS
   return new Promise((resolve, reject) => {
     execFile(tool, args, { env, timeout: 20 * 60_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
@@ -58,7 +59,7 @@ function count(tool: string, args: readonly string[]): Promise<number> {
 }
 
 /** Runs the jobs two at a time (the machine has two cores; callgrind runs one thread). */
-async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
+export async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
   const results: T[] = new Array(jobs.length)
   let next = 0
   const worker = async (): Promise<void> => {

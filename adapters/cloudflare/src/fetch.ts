@@ -73,8 +73,12 @@ export class WorkersRequest extends BaseRequest<Request> {
  */
 export function toResponse(response: OutgoingResponse): Response {
   if (response.fetchResponse !== undefined) return response.fetchResponse
-  const headers = new Headers(response.headers)
-  for (const cookie of response.cookies) headers.append('set-cookie', cookie)
+  // Without cookies the record goes as it is (the Response reads its own keys as a Headers would): one object less.
+  let headers: HeadersInit = response.headers
+  if (response.cookies.length > 0) {
+    headers = new Headers(response.headers)
+    for (const cookie of response.cookies) headers.append('set-cookie', cookie)
+  }
   return new Response(response.body as BodyInit | null, { status: response.status, headers })
 }
 

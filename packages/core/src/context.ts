@@ -46,7 +46,8 @@ export interface Context {
 
 export interface ContextInit {
   readonly provider: Provider
-  readonly requestId: string
+  /** The request id, or a function giving it (called once, when something first reads it). */
+  readonly requestId: string | (() => string)
   readonly functionName: string
   /** The deadline, or a function giving the milliseconds left (read only when the handler asks). */
   readonly deadline: number | (() => number)
@@ -104,7 +105,6 @@ export interface Ending {
 /** The context adapters create for each invocation. Everything not read by the handler stays uncomputed. */
 export class PortableContext implements Context {
   readonly provider: Provider
-  readonly requestId: string
   readonly functionName: string
   readonly env: Readonly<Record<string, string | undefined>>
   readonly native: NativeContext
@@ -113,6 +113,7 @@ export class PortableContext implements Context {
   /** Whether this is the first invocation the instance serves. */
   readonly coldStart: boolean
   readonly #init: ContextInit
+  #requestId: string | (() => string)
   #deadline: number | (() => number)
   readonly #sink: LogSink
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined
@@ -127,7 +128,7 @@ export class PortableContext implements Context {
 
   constructor(init: ContextInit, coldStart?: boolean) {
     this.provider = init.provider
-    this.requestId = init.requestId
+    this.#requestId = init.requestId
     this.functionName = init.functionName
     this.#deadline = init.deadline
     this.env = init.env
@@ -138,6 +139,11 @@ export class PortableContext implements Context {
     this.started = Date.now()
     this.coldStart = coldStart ?? firstInvocation
     firstInvocation = false
+  }
+
+  get requestId(): string {
+    const id = this.#requestId
+    return typeof id === 'string' ? id : (this.#requestId = id())
   }
 
   get deadline(): number {
@@ -175,7 +181,7 @@ export class PortableContext implements Context {
    * environment, `waitUntil`) in the event's trace, its log lines carrying that trace's ids.
    */
   derive(direct: () => IncomingTrace | undefined): PortableContext {
-    const child = new PortableContext({ ...this.#init, waitUntil: (promise) => this.waitUntil(promise) }, this.coldStart)
+    const child = new PortableContext({ ...this.#init, requestId: this.requestId, waitUntil: (promise) => this.waitUntil(promise) }, this.coldStart)
     child.#deadline = this.#deadline
     child.#direct = direct
     return child

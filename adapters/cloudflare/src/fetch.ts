@@ -34,6 +34,11 @@ export class WorkersRequest extends BaseRequest<Request> {
     return PortableHeaders.fromEntries(this.native.headers)
   }
 
+  /** One header from the Fetch Headers themselves (case-insensitive, repeats joined, as `headers.get` gives it). */
+  protected override readHeader(name: string): string | null {
+    return this.native.headers.get(name)
+  }
+
   protected readQuery(): PortableQuery {
     // A Fetch Request's URL is serialised without a fragment, so everything after '?' is the query.
     const url = this.url

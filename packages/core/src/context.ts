@@ -88,6 +88,13 @@ let firstInvocation = true
 /** Headers of an incoming request, read for the trace only when it is needed. */
 interface HeadersOf {
   readonly headers: { get(name: string): string | null }
+  /** One header (a lower-case name) without building `headers` (see `BaseRequest.header`), where the request can. */
+  header?(name: string): string | null
+}
+
+/** One header of a request, for the trace: without building its headers where the request can. */
+function headerOf(request: HeadersOf, name: string): string | null {
+  return request.header === undefined ? request.headers.get(name) : request.header(name)
 }
 
 /** How an invocation, or one message of a batch run in its own trace, ended (see {@link PortableContext.end}). */
@@ -190,20 +197,20 @@ export class PortableContext implements Context {
   #startTrace(): Trace {
     const format = this.#init.observability
     let direct: IncomingTrace | undefined
-    let headers: HeadersOf['headers'] | undefined
+    let request: HeadersOf | undefined
     let platform: IncomingTrace | undefined
     try {
       if (this.#direct !== undefined) direct = this.#direct()
       else if (this.#request !== undefined) {
-        headers = this.#request.headers
-        const traceparent = headers.get('traceparent')
-        if (traceparent !== null) direct = parseTraceparent(traceparent, headers.get('tracestate'))
+        request = this.#request
+        const traceparent = headerOf(request, 'traceparent')
+        if (traceparent !== null) direct = parseTraceparent(traceparent, headerOf(request, 'tracestate'))
       }
       // The platform's trace: the request's own platform header first (API Gateway's X-Amzn-Trace-Id, Cloud Run's
       // X-Cloud-Trace-Context: the trace the platform continues, read without the cost of an environment variable),
       // else what the platform gives the invocation (Lambda's _X_AMZN_TRACE_ID, the Functions host's trace context).
-      if (direct === undefined && headers !== undefined && format?.traceHeader !== undefined) {
-        const value = headers.get(format.traceHeader)
+      if (direct === undefined && request !== undefined && format?.traceHeader !== undefined) {
+        const value = headerOf(request, format.traceHeader)
         if (value !== null) platform = format.parseTraceHeader?.(value)
       }
       platform ??= this.#init.incoming?.()

@@ -150,7 +150,8 @@ export class PortableContext implements Context {
 
   get requestId(): string {
     const id = this.#requestId
-    return typeof id === 'string' ? id : (this.#requestId = id())
+    // Only a function is called: an id is passed on as the platform gave it, whatever its type (a hostile input's).
+    return typeof id === 'function' ? (this.#requestId = id()) : id
   }
 
   get deadline(): number {

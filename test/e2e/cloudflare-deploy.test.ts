@@ -71,6 +71,7 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
       'worker.mjs.map': { type: 'application/source-map', size: script?.parts['worker.mjs.map']?.size },
     })
     expect(script?.metadata).to.deep.include({ main_module: 'worker.mjs', compatibility_date: '2026-04-01' })
+    expect(readFileSync(join(ROOT, '.serverless/cloudflare/worker.mjs'), 'utf8')).to.not.contain('local-chat-secret')
     expect(script?.metadata.bindings).to.deep.equal([
       { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
       {
@@ -78,6 +79,9 @@ describe('e2e: Cloudflare deploy, redeploy, info and remove (API stand-in)', fun
         name: 'POLYCLOUD_RESOURCES',
         text: '{"uploads":{"kind":"bucket","binding":"BUCKET_UPLOADS"},"sessions":{"kind":"store","binding":"STORE_SESSIONS"},"readings":{"kind":"queue","binding":"QUEUE_READINGS"},"devices":{"kind":"store","binding":"STORE_DEVICES"}}',
       },
+      // The chat's signing secret and the telemetry route's key digests: write-only, out of the script.
+      { type: 'secret_text', name: 'POLYCLOUD_SECRET_chat_CHAT_SIGNING_SECRET', text: 'local-chat-secret' },
+      { type: 'secret_text', name: 'POLYCLOUD_SECRET_telemetry_POLYCLOUD_API_KEYS', text: '{"devices":"sha256:861e1747026a4e5ce9a2283f03038f0d7e15ab0abd5b64acada530f177d09b00"}' },
       { type: 'queue', name: 'QUEUE_ORDERS', queue_name: 'polycloud-demo-dev-orders' },
       { type: 'queue', name: 'QUEUE_READINGS', queue_name: 'polycloud-demo-dev-readings' },
       { type: 'r2_bucket', name: 'BUCKET_UPLOADS', bucket_name: 'polycloud-demo-dev-uploads' },

@@ -29,6 +29,19 @@ import { startStandIn, type RecordedRequest, type Reply, type StandIn } from './
 type Json = Record<string, unknown>
 type Schema = Json
 
+/**
+ * The `secret_text` binding of the Worker upload's metadata, as cloudflare/api-schemas gives it
+ * (components.schemas.workers_binding_kind_secret_text: `name`, `text` (writeOnly), `type: secret_text`, all three
+ * required; the cloudflare SDK 6.5.0's `WorkersBindingKindSecretText` the same). Not in the stored subset, which
+ * predates Polycloud's secrets.
+ */
+const SECRET_TEXT: Schema = {
+  type: 'object',
+  required: ['name', 'type', 'text'],
+  properties: { name: { type: 'string' }, type: { enum: ['secret_text'] }, text: { type: 'string' } },
+  additionalProperties: false,
+}
+
 const SUBSET = JSON.parse(readFileSync(new URL('../fixtures/cloudflare-api/openapi-subset.json', import.meta.url), 'utf8')) as {
   operations: Record<string, { operationId: string; permission?: string; body?: Schema; bodyAs?: string; query?: Record<string, Schema>; resultRequired?: string[]; multipart?: { partContentTypes: string[]; metadata: Schema; bindings: Record<string, Schema> } }>
   permissionGroups: { groups: Record<string, string[]> }
@@ -237,7 +250,8 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
     } catch {
       return fail(400, 10021, 'the metadata part is not JSON')
     }
-    const spec = SUBSET.operations['PUT /accounts/{account_id}/workers/scripts/{script_name}']?.multipart as NonNullable<(typeof SUBSET.operations)[string]['multipart']>
+    const subset = SUBSET.operations['PUT /accounts/{account_id}/workers/scripts/{script_name}']?.multipart as NonNullable<(typeof SUBSET.operations)[string]['multipart']>
+    const spec = { ...subset, bindings: { ...subset.bindings, secret_text: SECRET_TEXT } as Record<string, Schema> }
     const errors = schemaErrors(spec.metadata, metadata, 'metadata')
     if (errors.length > 0) return fail(400, 10021, errors.join('; '))
     const parts: Record<string, { type: string; size: number }> = {}
@@ -285,7 +299,8 @@ export async function startCloudflareStandIn(options: CloudflareStandInOptions):
         state.scripts.delete(params.script_name as string)
         return ok(null)
       case 'worker-script-get-settings':
-        return script === undefined ? noScript() : ok({ bindings: script.metadata.bindings ?? [], compatibility_date: script.metadata.compatibility_date, compatibility_flags: script.metadata.compatibility_flags ?? [] })
+        // secret_text's `text` is writeOnly in the spec: the settings read never returns it.
+        return script === undefined ? noScript() : ok({ bindings: ((script.metadata.bindings as Json[] | undefined) ?? []).map((binding) => (binding.type === 'secret_text' ? { name: binding.name, type: binding.type } : binding)), compatibility_date: script.metadata.compatibility_date, compatibility_flags: script.metadata.compatibility_flags ?? [] })
       case 'worker-cron-trigger-get-cron-triggers':
         return script === undefined ? noScript() : ok({ schedules: script.schedules.map((cron) => ({ cron, created_on: now(), modified_on: now() })) })
       case 'worker-cron-trigger-update-cron-triggers': {

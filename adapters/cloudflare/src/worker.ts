@@ -50,6 +50,7 @@ export const FETCH_TIMEOUT_SECONDS = 30
 export const BACKGROUND_TIMEOUT_SECONDS = 900
 
 const NO_VARS: Readonly<Record<string, string>> = Object.freeze({})
+const SECRET_PREFIX = 'POLYCLOUD_SECRET_'
 const varsCache = new WeakMap<object, Readonly<Record<string, string>>>()
 
 /** The string vars of a Workers env (bindings such as KV, queues or R2 are objects and left out), once per env. */
@@ -58,7 +59,8 @@ export function stringVars(env: unknown): Readonly<Record<string, string>> {
   let vars = varsCache.get(env)
   if (vars === undefined) {
     const out: Record<string, string> = {}
-    for (const [name, value] of Object.entries(env)) if (typeof value === 'string') out[name] = value
+    // A function's own secrets (`POLYCLOUD_SECRET_*` bindings) reach that function alone, under their names.
+    for (const [name, value] of Object.entries(env)) if (typeof value === 'string' && !name.startsWith(SECRET_PREFIX)) out[name] = value
     vars = Object.freeze(out)
     varsCache.set(env, vars)
   }
@@ -77,6 +79,11 @@ export interface WorkerOptions {
   readonly timeoutSeconds?: number
   /** This function's own vars, over the Worker's string vars in `context.env`. */
   readonly vars?: Readonly<Record<string, string>>
+  /**
+   * This function's own secrets: the name in `context.env` -> the Worker's `secret_text` binding that holds it
+   * (`POLYCLOUD_SECRET_*`, kept out of other functions' `context.env`). A binding the env lacks leaves the name unset.
+   */
+  readonly secrets?: Readonly<Record<string, string>>
 }
 
 const NO_OPTIONS: WorkerOptions = Object.freeze({})
@@ -84,10 +91,15 @@ const NO_OPTIONS: WorkerOptions = Object.freeze({})
 /** The Worker's string vars with a function's own vars over them, once per env and function. */
 function functionVars(env: unknown, options: WorkerOptions, cache: WeakMap<object, Readonly<Record<string, string>>> | undefined): Readonly<Record<string, string>> {
   const vars = stringVars(env)
-  if (options.vars === undefined || cache === undefined || typeof env !== 'object' || env === null) return vars
+  if (cache === undefined || typeof env !== 'object' || env === null) return vars
   let merged = cache.get(env)
   if (merged === undefined) {
-    merged = Object.freeze({ ...vars, ...options.vars })
+    const own: Record<string, string> = { ...vars, ...options.vars }
+    for (const [name, binding] of Object.entries(options.secrets ?? NO_VARS)) {
+      const value = (env as Record<string, unknown>)[binding]
+      if (typeof value === 'string') own[name] = value
+    }
+    merged = Object.freeze(own)
     cache.set(env, merged)
   }
   return merged
@@ -114,7 +126,7 @@ export interface ContextMaker {
 }
 
 export function contextMaker(options: WorkerOptions = NO_OPTIONS): ContextMaker {
-  return { options, cache: options.vars === undefined ? undefined : new WeakMap() }
+  return { options, cache: options.vars === undefined && options.secrets === undefined ? undefined : new WeakMap() }
 }
 
 /**

@@ -45,6 +45,19 @@ describe('cloudflare service worker (one Worker, every function of a service)', 
     expect((await call('POST', '/notes/7')).body).to.include({ label: 'any', function: 'any' })
   })
 
+  it("gives a function its own secrets from their secret_text bindings, and no other function's", async () => {
+    const env = { ...ENV, POLYCLOUD_SECRET_chat_SIGNING_SECRET: 's3cret', API_TOKEN: 'provider-wide' }
+    const worker = createServiceWorker({
+      routes: [
+        { method: 'GET', path: '/chat', function: fn('chat', echo('chat'), { vars: { MODE: 'bot' }, secrets: { SIGNING_SECRET: 'POLYCLOUD_SECRET_chat_SIGNING_SECRET', MISSING_TOKEN: 'POLYCLOUD_SECRET_chat_MISSING_TOKEN' } }) },
+        { method: 'GET', path: '/other', function: fn('other', echo('other')) },
+      ],
+    })
+    const envOf = async (path: string) => ((await (await worker.fetch!(new Request(`https://x.example${path}`), env, fakeExecutionContext())).json()) as { env: Record<string, string> }).env
+    expect(await envOf('/chat')).to.deep.equal({ LOG_LEVEL: 'error', SHARED: 'worker', API_TOKEN: 'provider-wide', MODE: 'bot', SIGNING_SECRET: 's3cret' })
+    expect(await envOf('/other')).to.deep.equal({ LOG_LEVEL: 'error', SHARED: 'worker', API_TOKEN: 'provider-wide' })
+  })
+
   it('prefers a literal segment over a parameter, and a greedy parameter takes the rest', async () => {
     expect((await call('GET', '/notes/export')).body.label).to.equal('list')
     expect((await call('DELETE', '/files/a/b%2Fc.txt')).body).to.deep.include({ label: 'files', params: { path: 'a/b/c.txt' } })

@@ -166,6 +166,7 @@ describe('aws resources driver: wire details', function () {
     let upstream = ''
     let requests = 0
     let frontUrl = ''
+    const captured: Array<{ target: string; trace: string | undefined; body: string }> = []
 
     before(async () => {
       local ??= await startLocal()
@@ -176,6 +177,7 @@ describe('aws resources driver: wire details', function () {
         const chunks: Buffer[] = []
         req.on('data', (chunk: Buffer) => chunks.push(chunk))
         req.on('end', async () => {
+          captured.push({ target: String(req.headers['x-amz-target'] ?? `${req.method} ${req.url}`), trace: req.headers['x-amzn-trace-id'] as string | undefined, body: Buffer.concat(chunks).toString('utf8') })
           const canned = answer?.(req)
           if (canned !== undefined) return res.writeHead(canned.status, canned.headers ?? { 'content-type': 'application/xml' }).end(canned.body)
           const body = Buffer.concat(chunks)
@@ -213,6 +215,7 @@ describe('aws resources driver: wire details', function () {
     beforeEach(() => {
       answer = undefined
       requests = 0
+      captured.length = 0
     })
 
     const target = (secret: string): Target => ({
@@ -242,6 +245,35 @@ describe('aws resources driver: wire details', function () {
       expect((denied.cause as Error).message).to.include('S3 403 SignatureDoesNotMatch')
       const sqsDenied = await failure(invoke(target('wrong-secret'), () => queue('orders').send('x')))
       expect(sqsDenied.code).to.equal('Denied')
+    })
+
+    it("gives AWS's own propagation the trace: X-Amzn-Trace-Id on S3 PutObject and SNS Publish, AWSTraceHeader on SQS", async () => {
+      const traceparent = '00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01'
+      await invoke(
+        target(CREDENTIALS.AWS_SECRET_ACCESS_KEY),
+        async () => {
+          await bucket('uploads').put('traced.txt', 'x')
+          await queue('orders').send('traced')
+          await queue('orders').sendBatch([{ body: 'a' }, { body: 'b' }])
+          await topic('alerts').publish('traced')
+        },
+        { traceparent },
+      )
+      // The invocation's own span (no exporter installed): the trace id of the traceparent, a span id of its own.
+      const xray = /^Root=1-5759e988-bd862e3fe1be46a994272793;Parent=[\da-f]{16};Sampled=1$/
+      const put = captured.find((request) => request.target === 'PUT /polycloud-uploads/traced.txt')
+      expect(put?.trace).to.match(xray)
+      const publish = captured.find((request) => request.body.includes('Action=Publish'))
+      expect(publish?.trace).to.match(xray)
+      expect(publish?.trace).to.equal(put?.trace)
+      const send = JSON.parse(captured.find((request) => request.target === 'AmazonSQS.SendMessage')?.body ?? '{}') as { MessageSystemAttributes?: { AWSTraceHeader?: { DataType: string; StringValue: string } } }
+      expect(send.MessageSystemAttributes?.AWSTraceHeader).to.deep.equal({ DataType: 'String', StringValue: put?.trace })
+      const batch = JSON.parse(captured.find((request) => request.target === 'AmazonSQS.SendMessageBatch')?.body ?? '{}') as { Entries: Array<{ MessageSystemAttributes?: unknown }> }
+      expect(batch.Entries.map((entry) => entry.MessageSystemAttributes)).to.deep.equal([0, 1].map(() => ({ AWSTraceHeader: { DataType: 'String', StringValue: put?.trace } })))
+      // The local SQS took the system attribute (it refuses any other) and delivered them.
+      expect(await local?.consumed.take(3)).to.have.length(3)
+      await local?.published.take(1)
+      await local?.copied.take(1)
     })
 
     it('retries a throttled call (3 attempts, as the SDK), then fails with Throttled', async () => {

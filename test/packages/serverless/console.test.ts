@@ -195,6 +195,17 @@ describe('serverless/console', () => {
         expect((await fetch(`${started.url}/queues`)).status).to.equal(200)
         started.attachQueues(source)
         expect(await (await fetch(`${started.url}/queues`)).text()).to.include('name="id" value="m1"')
+        // A second source (Azure: Storage queues and the Service Bus stand-in): both listed, each redelivery to its owner.
+        started.attachQueues({
+          description: 'more queues',
+          list: async () => [{ name: 'bus/$DeadLetterQueue', role: 'dead-letter', source: 'bus', messages: [{ id: 'm2', body: 'c', attributes: {} }], redeliver: true }],
+          redeliver: async (queue, id) => (redelivered.push(`second ${queue}/${id}`), `sent ${id}`),
+        })
+        const both = await (await fetch(`${started.url}/queues`)).text()
+        expect(both).to.include('name="id" value="m1"').and.include('name="id" value="m2"').and.include('test queues more queues')
+        await fetch(`${started.url}/queues/redeliver`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `queue=${encodeURIComponent('bus/$DeadLetterQueue')}&id=m2`, redirect: 'manual' })
+        expect(redelivered).to.deep.equal(['second bus/$DeadLetterQueue/m2'])
+        redelivered.length = 0
         const foreign = await fetch(`${started.url}/queues/redeliver`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'queue=dlq&id=m1', redirect: 'manual' })
         expect(foreign.status).to.equal(403)
         const posted = await fetch(`${started.url}/queues/redeliver`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'queue=dlq&id=m1', redirect: 'manual' })

@@ -18,6 +18,7 @@ import {
 import { request, type HttpResponse } from '@polycloud/resources/node-http'
 import type { ObjectInfo, ObjectList, PutResult, StoredObject } from '@polycloud/resources'
 import { awsError } from './errors.js'
+import { xrayOf } from './message.js'
 import { EMPTY_SHA256, canonicalQuery, sha256Hex, sign, uriEncode, type Credentials } from './sigv4.js'
 
 /** Bodies up to this size are read with the response headers; larger ones are streamed on demand. */
@@ -68,6 +69,9 @@ class S3Bucket implements BucketBackend {
   async put(key: string, body: Uint8Array, contentType: string, metadata: Readonly<Record<string, string>>, call: Call): Promise<PutResult> {
     const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(body.length) }
     for (const name of Object.keys(metadata)) headers[`x-amz-meta-${name}`] = metadata[name] as string
+    // S3 passes the X-Ray header to the object's event notifications: the function they invoke continues the trace.
+    const trace = xrayOf(metadata.traceparent)
+    if (trace !== undefined) headers['x-amzn-trace-id'] = trace
     const response = await this.#send('PUT', key, [], headers, body, call)
     if (response.status !== 200) return this.#fail(response)
     response.discard()

@@ -75,6 +75,16 @@ export interface SignInput {
 }
 
 /** Adds `host`, `x-amz-date`, `x-amz-security-token` and `authorization` to the headers; returns them. */
+/**
+ * Headers SigV4 leaves unsigned, as the AWS SDK's signer does (@smithy/signature-v4's ALWAYS_UNSIGNABLE_HEADERS and
+ * `proxy-*`/`sec-*`): hops may change them, and AWS's X-Ray propagation adds `x-amzn-trace-id` after signing.
+ */
+const UNSIGNABLE = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id'])
+
+function signable(name: string): boolean {
+  return !UNSIGNABLE.has(name) && !name.startsWith('proxy-') && !name.startsWith('sec-')
+}
+
 export function sign(input: SignInput): Record<string, string> {
   const { url, headers, credentials } = input
   const stamp = (input.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
@@ -82,7 +92,7 @@ export function sign(input: SignInput): Record<string, string> {
   headers.host = url.host
   headers['x-amz-date'] = stamp
   if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken
-  const names = Object.keys(headers).sort()
+  const names = Object.keys(headers).filter(signable).sort()
   const canonicalHeaders = names.map((name) => `${name}:${(headers[name] as string).trim().replace(/\s+/g, ' ')}\n`).join('')
   const signedHeaders = names.join(';')
   const canonical = [input.method, url.pathname, url.search.slice(1), canonicalHeaders, signedHeaders, input.payloadHash].join('\n')

@@ -6,7 +6,7 @@
 import { type Call, type MessageBackend, type MessageLimits, type OutgoingMessage, xmlValue } from '@polycloud/resources/driver'
 import { request } from '@polycloud/resources/node-http'
 import { awsError } from './errors.js'
-import { messageSize, textBody } from './message.js'
+import { messageSize, textBody, xrayOf } from './message.js'
 import { canonicalQuery, sha256Hex, sign, type Credentials } from './sigv4.js'
 
 /** SNS delivers at most 10 attributes to an SQS queue with raw delivery (more are dropped as client errors). */
@@ -25,6 +25,8 @@ export interface SnsMessage {
   readonly body: string
   readonly attributes: Readonly<Record<string, string>>
   readonly subject: string | undefined
+  /** The X-Ray header of its trace: `X-Amzn-Trace-Id` of the Publish request. */
+  readonly trace: string | undefined
 }
 
 export function openSns(config: SnsConfig): MessageBackend<SnsMessage> {
@@ -33,7 +35,7 @@ export function openSns(config: SnsConfig): MessageBackend<SnsMessage> {
     limits: config.limits,
     encode(message: OutgoingMessage): SnsMessage {
       const { body, attributes } = textBody(message, 'SNS', MAX_ATTRIBUTES)
-      return { size: messageSize(body, attributes), body, attributes, subject: message.subject }
+      return { size: messageSize(body, attributes), body, attributes, subject: message.subject, trace: xrayOf(message.attributes.traceparent) }
     },
     async send(messages: readonly SnsMessage[], _batch: boolean, call: Call): Promise<void> {
       const message = messages[0] as SnsMessage
@@ -45,6 +47,7 @@ export function openSns(config: SnsConfig): MessageBackend<SnsMessage> {
       })
       const body = canonicalQuery(params)
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }
+      if (message.trace !== undefined) headers['x-amzn-trace-id'] = message.trace
       sign({ method: 'POST', url, headers, payloadHash: sha256Hex(body), region: config.region, service: 'sns', credentials: config.credentials })
       const response = await request({ method: 'POST', url, headers, body, signal: call.signal })
       const text = await response.text()

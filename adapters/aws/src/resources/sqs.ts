@@ -9,7 +9,7 @@ import { DriverError, type Call, type MessageBackend, type MessageLimits, type O
 import { request } from '@polycloud/resources/node-http'
 import { awsError } from './errors.js'
 import { sha256Hex, sign, type Credentials } from './sigv4.js'
-import { messageSize, textBody } from './message.js'
+import { messageSize, textBody, xrayOf } from './message.js'
 
 /** Message attributes SQS carries (and SNS delivers to an SQS queue with raw delivery). */
 export const MAX_ATTRIBUTES = 10
@@ -28,6 +28,8 @@ export interface SqsMessage {
   readonly body: string
   readonly attributes: Readonly<Record<string, string>>
   readonly delaySeconds: number
+  /** The X-Ray header of its trace: the `AWSTraceHeader` system attribute. */
+  readonly trace: string | undefined
 }
 
 export function openSqs(config: SqsConfig): MessageBackend<SqsMessage> {
@@ -36,7 +38,7 @@ export function openSqs(config: SqsConfig): MessageBackend<SqsMessage> {
     limits: config.limits,
     encode(message: OutgoingMessage): SqsMessage {
       const { body, attributes } = textBody(message, 'SQS', MAX_ATTRIBUTES)
-      return { size: messageSize(body, attributes), body, attributes, delaySeconds: message.delaySeconds }
+      return { size: messageSize(body, attributes), body, attributes, delaySeconds: message.delaySeconds, trace: xrayOf(message.attributes.traceparent) }
     },
     async send(messages: readonly SqsMessage[], batch: boolean, call: Call): Promise<void> {
       const payload = batch
@@ -83,6 +85,7 @@ function entry(message: SqsMessage): Record<string, unknown> {
     for (const name of names) attributes[name] = { DataType: 'String', StringValue: message.attributes[name] }
     out.MessageAttributes = attributes
   }
+  if (message.trace !== undefined) out.MessageSystemAttributes = { AWSTraceHeader: { DataType: 'String', StringValue: message.trace } }
   return out
 }
 

@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ProviderPlan } from '../provider.js'
 import { ConfigError } from '../errors.js'
 import { escapeHtml, notFoundPage, overviewPage, queuesPage, tracePage, tracesPage, type ConsoleInfo, type FunctionView } from './html.js'
-import { ConsoleModel, type QueueSource } from './model.js'
+import { combineQueueSources, ConsoleModel, type QueueSource } from './model.js'
 
 export { ConsoleModel, parseLine, traceIdOf, type Invocation, type LogRecord, type MessageView, type QueueSource, type QueueView, type Trace } from './model.js'
 export { escapeHtml, type ConsoleInfo, type FunctionView } from './html.js'
@@ -82,7 +82,7 @@ export function tapOutput(stream: NodeJS.WriteStream, onLine: (line: string) => 
 export interface LocalConsole {
   readonly url: string
   readonly model: ConsoleModel
-  /** Gives the console the provider's local queues. */
+  /** Gives the console a source of the provider's local queues (called once per source). */
   attachQueues(source: QueueSource): void
   stop(): Promise<void>
 }
@@ -118,6 +118,7 @@ async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
  */
 export async function startConsole(info: ConsoleInfo, port: number, options: { readonly limit?: number; readonly streams?: readonly NodeJS.WriteStream[]; readonly chosen?: boolean } = {}): Promise<LocalConsole> {
   const model = new ConsoleModel(options.limit)
+  const sources: QueueSource[] = []
   let queues: QueueSource | undefined
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://console')
@@ -194,7 +195,10 @@ export async function startConsole(info: ConsoleInfo, port: number, options: { r
   return {
     url,
     model,
-    attachQueues: (source) => void (queues = source),
+    attachQueues(source) {
+      sources.push(source)
+      queues = combineQueueSources(sources)
+    },
     async stop() {
       for (const untap of untaps) untap()
       server.closeAllConnections()

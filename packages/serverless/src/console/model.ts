@@ -241,6 +241,31 @@ export interface QueueSource {
   redeliver(queue: string, id: string): Promise<string>
 }
 
+/**
+ * The provider's queue sources as one (Azure has Storage queues in azurite and the Service Bus stand-in): their
+ * queues listed together, a redelivery sent to the source that lists the queue.
+ */
+export function combineQueueSources(sources: readonly QueueSource[]): QueueSource | undefined {
+  if (sources.length <= 1) return sources[0]
+  const owners = new Map<string, QueueSource>()
+  const list = async (): Promise<QueueView[]> => {
+    const lists = await Promise.all(sources.map(async (source) => ({ source, queues: await source.list() })))
+    owners.clear()
+    for (const { source, queues } of lists) for (const queue of queues) owners.set(queue.name, source)
+    return lists.flatMap(({ queues }) => queues)
+  }
+  return {
+    description: sources.map((source) => source.description).join(' '),
+    list,
+    async redeliver(queue, id) {
+      if (!owners.has(queue)) await list()
+      const owner = owners.get(queue)
+      if (owner === undefined) throw new Error(`there is no local queue ${queue}`)
+      return owner.redeliver(queue, id)
+    },
+  }
+}
+
 /** The trace id of a W3C `traceparent` value, or undefined. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   const match = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}/.exec(traceparent?.trim() ?? '')

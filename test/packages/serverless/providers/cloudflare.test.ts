@@ -154,6 +154,30 @@ describe('serverless/providers/cloudflare', () => {
       expect(source).to.not.contain('"idle"')
     })
 
+    it("binds secrets as secret_text, out of the script: the provider's by name, a function's own for it alone", () => {
+      const ctx = context(
+        {
+          chat: { handler: 'handlers/hello.default', events: [{ route: 'POST /chat' }], environment: { CHAT_SIGNING_SECRET: 'sig-123', MODE: 'bot' } },
+          'price-feed': { handler: 'handlers/hello.default', events: [{ route: 'GET /prices' }], environment: { FEED_API_KEY: 'key-456' } },
+        },
+        {},
+        { environment: { LOG_LEVEL: 'info', DEPLOY_TOKEN: 'tok-789' } },
+      )
+      const source = serviceEntry(ctx.plan.functions, { workDir: ctx.workDir, servicePath: ROOT, script: 'shop-prod', providerEnvironment: ctx.plan.model.environment })
+      expect(source).to.contain('vars: {"MODE":"bot"}, secrets: {"CHAT_SIGNING_SECRET":"POLYCLOUD_SECRET_chat_CHAT_SIGNING_SECRET"} }')
+      expect(source).to.contain('secrets: {"FEED_API_KEY":"POLYCLOUD_SECRET_price_feed_FEED_API_KEY"} }')
+      for (const secret of ['sig-123', 'key-456', 'tok-789']) expect(source).to.not.contain(secret)
+      const manifest = describeService(ctx.plan)
+      expect(uploadMetadata(manifest).bindings).to.deep.equal([
+        { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
+        { type: 'secret_text', name: 'DEPLOY_TOKEN', text: 'tok-789' },
+        { type: 'secret_text', name: 'POLYCLOUD_SECRET_chat_CHAT_SIGNING_SECRET', text: 'sig-123' },
+        { type: 'secret_text', name: 'POLYCLOUD_SECRET_price_feed_FEED_API_KEY', text: 'key-456' },
+      ])
+      expect(wranglerConfig(manifest).vars).to.deep.equal({ LOG_LEVEL: 'info' })
+      expect(() => context({ 'a-b': { handler: 'handlers/hello.default', events: [{ route: 'GET /1' }], environment: { X_TOKEN: '1' } }, a_b: { handler: 'handlers/hello.default', events: [{ route: 'GET /2' }], environment: { X_TOKEN: '2' } } }).plan).to.throw(ConfigError, /functions\.a_b\.environment\.X_TOKEN: its secret would be bound as POLYCLOUD_SECRET_a_b_X_TOKEN, as another function's is/)
+    })
+
     it('refuses two bucket events whose R2 rules overlap (R2 would refuse the second rule at deploy)', () => {
       const rules = (a: Record<string, unknown>, b: Record<string, unknown>) => () =>
         describeService(

@@ -6,6 +6,7 @@
  */
 import type { MessageView, QueueSource, QueueView } from '../../console/model.js'
 import { traceIdOf } from '../../console/model.js'
+import type { LocalServiceBus, ServiceBusMessage } from './local/service-bus.js'
 
 const POISON = '-poison'
 const PEEK_LIMIT = 32
@@ -63,6 +64,42 @@ export function storageQueues(connectionString: string): QueueSource {
       await service.getQueueClient(source).sendMessage(message.messageText)
       await poison.deleteMessage(message.messageId, message.popReceipt)
       return `Message ${id} sent back from ${queue} to ${source}.`
+    },
+  }
+}
+
+/** Service Bus's name for an entity's dead-letter queue. */
+const DEAD_LETTER = '/$DeadLetterQueue'
+
+/**
+ * The local console's view of the Service Bus stand-in (`local/service-bus.ts`): under `npm start` it hands each
+ * message straight to the subscribed function, so an entity holds a message only while nothing delivers it (the
+ * stand-in started without a delivery), and its `$DeadLetterQueue` the messages that failed every delivery, which the
+ * console can send back.
+ */
+export function serviceBusQueues(bus: Pick<LocalServiceBus, 'entities' | 'messages' | 'deadLetters' | 'redeliver'>): QueueSource {
+  const view = (message: ServiceBusMessage): MessageView => {
+    const body = message.body.toString('utf8')
+    const traceparent = message.applicationProperties.traceparent ?? message.applicationProperties['Diagnostic-Id']
+    const traceId = typeof traceparent === 'string' ? traceIdOf(traceparent) : bodyTrace(body)
+    const attributes: Record<string, string> = { deliveryCount: String(message.deliveryCount), ...(message.label === undefined ? {} : { label: message.label }) }
+    for (const [name, value] of Object.entries(message.applicationProperties)) attributes[name] = String(value)
+    return { id: message.messageId, body, attributes, receiveCount: message.deliveryCount, sentAt: message.enqueuedTimeUtc.getTime(), ...(traceId === undefined ? {} : { traceId }) }
+  }
+  return {
+    description:
+      'Service Bus (the local stand-in, in memory): it hands each message to its function at once, so nothing waits in an entity; each $DeadLetterQueue shows the messages that failed every delivery, which can be sent back.',
+    async list(): Promise<QueueView[]> {
+      return bus.entities().flatMap((entity) => [
+        { name: entity, role: 'queue' as const, messages: bus.messages(entity).map(view), redeliver: false },
+        { name: `${entity}${DEAD_LETTER}`, role: 'dead-letter' as const, source: entity, messages: bus.deadLetters(entity).map(view), redeliver: true },
+      ])
+    },
+    async redeliver(queue, id) {
+      if (!queue.endsWith(DEAD_LETTER)) throw new Error(`${queue} is not a dead-letter queue`)
+      const entity = queue.slice(0, -DEAD_LETTER.length)
+      bus.redeliver(entity, id)
+      return `Message ${id} sent back from ${queue} to ${entity}.`
     },
   }
 }

@@ -345,6 +345,7 @@ export async function offlineCommand(context: Context): Promise<void> {
       const bus = await startBusDelivery(() => started.host as LocalHost, entities, env, log)
       parts.push(bus)
       serviceBus = bus.connectionString
+      if (context.console !== undefined) context.console.attachQueues((await import('./console.js')).serviceBusQueues(bus.bus))
     }
     env = { ...env, ...resourceConnections(storage?.connectionString, serviceBus) }
     const host = await startHost({ appDir: app.appDir, env, timeoutMs: app.timeoutMs, log })

@@ -7,17 +7,10 @@ import { SECURE_IMPORT, entryHeader, importHandler, importSources, securedHandle
 import type { EntryContext, EntryFile, PlannedFunction } from '../../provider.js'
 import { resourcesImports, withResourcesCall } from '../../resources.js'
 import type { CloudflareTrigger } from './events.js'
-import type { CloudflarePlan } from './plan.js'
+import { functionVars, secretBinding, withoutSecrets, type CloudflarePlan } from './plan.js'
 
 /** The file name of the entry in `.polycloud/cloudflare/`. */
 export const ENTRY_FILE = 'worker.js'
-
-/** A function's own vars: its `environment` values that the provider's do not already set to the same. */
-export function functionVars(fn: PlannedFunction, providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
-  const own: Record<string, string> = {}
-  for (const [name, value] of Object.entries(fn.environment)) if (providerEnvironment[name] !== value) own[name] = value
-  return own
-}
 
 export function serviceEntry(
   functions: ReadonlyArray<PlannedFunction<CloudflareTrigger>>,
@@ -40,13 +33,17 @@ export function serviceEntry(
   served.forEach((fn, index) => {
     const local = `fn${index}`
     lines.push(importHandler(fn.handler, options.workDir, options.servicePath, `handler${index}`))
-    const vars = functionVars(fn, options.providerEnvironment)
+    const own = functionVars(fn, options.providerEnvironment)
+    const vars = withoutSecrets(own)
+    // Its secrets stay out of the script: bound as secret_text (plan.ts), mapped back to their names for it alone.
+    const secrets = Object.keys(own).filter((name) => !(name in vars))
     const fields = [
       `name: ${JSON.stringify(fn.name)}`,
       `handler: ${withResourcesCall(fn, securedHandler(fn, `handler${index}`), 'resources')}`,
       `sources: [${fn.sources.map((source) => source.name).join(', ')}]`,
       `timeoutSeconds: ${fn.timeout}`,
       ...(Object.keys(vars).length > 0 ? [`vars: ${JSON.stringify(vars)}`] : []),
+      ...(secrets.length > 0 ? [`secrets: ${JSON.stringify(Object.fromEntries(secrets.map((name) => [name, secretBinding(fn.name, name)])))}`] : []),
     ]
     declarations.push(`const ${local} = { ${fields.join(', ')} }`)
     for (const { native: trigger } of fn.events) {
@@ -78,6 +75,6 @@ export function serviceEntry(
 
 /** The Worker's one entry, `worker.js`. */
 export function workerEntries(plan: CloudflarePlan, { workDir, servicePath }: EntryContext): EntryFile[] {
-  const source = serviceEntry(plan.functions, { workDir, servicePath, script: plan.script, providerEnvironment: plan.vars })
+  const source = serviceEntry(plan.functions, { workDir, servicePath, script: plan.script, providerEnvironment: plan.model.environment })
   return [{ file: ENTRY_FILE, source, functions: plan.functions.map((fn) => fn.name) }]
 }

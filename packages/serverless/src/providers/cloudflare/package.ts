@@ -21,6 +21,8 @@ export const MANIFEST = 'polycloud.json'
 /** A binding of the upload metadata. */
 export type Binding =
   | { readonly type: 'plain_text'; readonly name: string; readonly text: string }
+  /** Write-only: the API never returns its text. */
+  | { readonly type: 'secret_text'; readonly name: string; readonly text: string }
   | { readonly type: 'queue'; readonly name: string; readonly queue_name: string }
   | { readonly type: 'r2_bucket'; readonly name: string; readonly bucket_name: string }
   | { readonly type: 'json'; readonly name: string; readonly json: unknown }
@@ -47,10 +49,11 @@ export interface CloudflareArtifact {
   readonly inputs: readonly string[]
 }
 
-/** The upload metadata of the Worker (bindings: plain-text vars, queue producers, R2 buckets; deploy adds the stores' D1 databases by id). */
+/** The upload metadata of the Worker (bindings: plain-text vars, secrets, queue producers, R2 buckets; deploy adds the stores' D1 databases by id). */
 export function uploadMetadata(manifest: ServiceManifest): UploadMetadata {
   const bindings: Binding[] = [
     ...Object.entries(manifest.vars).map(([name, text]): Binding => ({ type: 'plain_text', name, text })),
+    ...Object.entries(manifest.secrets).map(([name, text]): Binding => ({ type: 'secret_text', name, text })),
     ...manifest.queues.flatMap((queue): Binding[] => (queue.binding === undefined ? [] : [{ type: 'queue', name: queue.binding, queue_name: queue.name }])),
     ...manifest.producers.map((queue): Binding => ({ type: 'queue', name: queue.binding, queue_name: queue.name })),
     ...manifest.buckets.map((bucket): Binding => ({ type: 'r2_bucket', name: bucket.binding, bucket_name: bucket.name })),

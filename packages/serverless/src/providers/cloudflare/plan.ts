@@ -4,6 +4,7 @@
  * of everything deploy, offline and invoke local act on (routes, Cron Triggers, queues and their consumers, R2
  * buckets and their notifications), Cloudflare's limits that do not need the bundle checked.
  */
+import { isSecretName } from '@polycloud/core/adapter'
 import { ConfigError } from '../../errors.js'
 import type { ServiceModel } from '../../model.js'
 import { once, planFunctions } from '../../plan.js'
@@ -95,6 +96,8 @@ export interface ServiceManifest {
   readonly main: string
   readonly settings: CloudflareSettings
   readonly vars: Readonly<Record<string, string>>
+  /** `secret_text` bindings (write-only: never in the script, never read back): see {@link workerSecrets}. */
+  readonly secrets: Readonly<Record<string, string>>
   readonly functions: ReadonlyArray<{
     readonly name: string
     readonly kind: Kind
@@ -123,6 +126,8 @@ export interface CloudflarePlan extends ProviderPlan<CloudflareTrigger> {
    * function; each function's `uses`, in the entry, limits what its code reaches).
    */
   readonly vars: Readonly<Record<string, string>>
+  /** The Worker's secrets by binding name (`secret_text`): see {@link workerSecrets}. */
+  readonly secrets: Readonly<Record<string, string>>
   readonly settings: CloudflareSettings
   /** What the Worker is made of, checked against the plan's limits; computed on first use. */
   manifest(): ServiceManifest
@@ -159,6 +164,46 @@ function checkResources(model: ServiceModel): void {
   }
 }
 
+/** A function's own `environment` values: those the provider's `environment` does not already set to the same. */
+export function functionVars(fn: PlannedFunction, providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
+  const own: Record<string, string> = {}
+  for (const [name, value] of Object.entries(fn.environment)) if (providerEnvironment[name] !== value) own[name] = value
+  return own
+}
+
+/** The prefix of the bindings that hold a function's own secrets (the adapter keeps them out of `context.env`). */
+export const SECRET_BINDING_PREFIX = 'POLYCLOUD_SECRET_'
+
+/** The `secret_text` binding of function `fn`'s own secret `name`. */
+export function secretBinding(fn: string, name: string): string {
+  return `${SECRET_BINDING_PREFIX}${fn.replace(/[^\w]/g, '_')}_${name}`
+}
+
+/** An environment without the values whose names say they are secrets (the rule of the logs' redaction). */
+export function withoutSecrets(environment: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter(([name]) => !isSecretName(name)))
+}
+
+/**
+ * The Worker's secrets: every `environment` value whose name says it is a secret (`*SECRET*`, `*TOKEN*`,
+ * `*PASSWORD*`, `*API_KEY*`, ...: the rule of the logs' redaction), bound as `secret_text` (write-only: out of the
+ * Worker's script and its plain-text vars, never read back by the API). The provider's under their own names; a
+ * function's own under {@link secretBinding}, which its entry maps back to the name for that function alone.
+ */
+export function workerSecrets(functions: readonly PlannedFunction[], providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
+  const secrets: Record<string, string> = {}
+  for (const [name, value] of Object.entries(providerEnvironment)) if (isSecretName(name)) secrets[name] = value
+  for (const fn of functions) {
+    for (const [name, value] of Object.entries(functionVars(fn, providerEnvironment))) {
+      if (!isSecretName(name)) continue
+      const binding = secretBinding(fn.name, name)
+      if (secrets[binding] !== undefined) throw new ConfigError(`functions.${fn.name}.environment.${name}`, `its secret would be bound as ${binding}, as another function's is: rename the function or the variable`)
+      secrets[binding] = value
+    }
+  }
+  return secrets
+}
+
 /** The service as Cloudflare runs it. */
 export function cloudflarePlan(model: ServiceModel, _input: PlanInput): CloudflarePlan {
   checkResources(model)
@@ -170,12 +215,14 @@ export function cloudflarePlan(model: ServiceModel, _input: PlanInput): Cloudfla
     event: (event, fn) => (event.kind === 'native' ? undefined : neutralPlan(event, fn.name, names)),
   })
   const used = addressing(functions, (resource) => ({ kind: resource.kind, binding: resourceBinding(resource) }))
+  const plain = withoutSecrets(model.environment)
   const usesResources = Object.keys(used).length > 0
   const plan: CloudflarePlan = {
     model,
     functions,
     script: scriptName(names),
-    vars: usesResources ? { ...model.environment, [RESOURCES_VARIABLE]: JSON.stringify(used) } : model.environment,
+    vars: usesResources ? { ...plain, [RESOURCES_VARIABLE]: JSON.stringify(used) } : plain,
+    secrets: workerSecrets(functions, model.environment),
     settings: withResourceFlags(cloudflareSettings(model.custom), usesResources),
     manifest: once(() => describeService(plan)),
   }
@@ -288,6 +335,7 @@ export function describeService(plan: CloudflarePlan): ServiceManifest {
     main: MAIN_MODULE,
     settings,
     vars: plan.vars,
+    secrets: plan.secrets,
     functions,
     crons,
     queues,

@@ -60,7 +60,7 @@ export function runtimeWorkers(manifest: ServiceManifest, dir: string): WorkerOp
     modulesRoot: dir,
     compatibilityDate: settings.compatibilityDate,
     compatibilityFlags: [...settings.compatibilityFlags],
-    bindings: { ...manifest.vars },
+    bindings: { ...manifest.vars, ...manifest.secrets },
     queueProducers,
     queueConsumers,
     wrappedBindings,

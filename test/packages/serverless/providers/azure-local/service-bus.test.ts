@@ -4,6 +4,7 @@
 import { expect } from 'chai'
 import { createHmac } from 'node:crypto'
 import { startLocalServiceBus, type LocalServiceBus, type ServiceBusDelivery } from '../../../../../packages/serverless/src/providers/azure/local/service-bus.ts'
+import { serviceBusQueues } from '../../../../../packages/serverless/src/providers/azure/console.ts'
 
 function sas(uri: string, keyName: string, key: string, expiry = Math.floor(Date.now() / 1000) + 600): string {
   const resource = encodeURIComponent(uri)
@@ -16,6 +17,7 @@ describe('local Service Bus (HTTPS send API)', function () {
   let bus: LocalServiceBus
   const deliveries: ServiceBusDelivery[] = []
   let failOnce = new Set<string>()
+  const failing = new Set<string>()
 
   before(async () => {
     bus = await startLocalServiceBus({
@@ -25,7 +27,7 @@ describe('local Service Bus (HTTPS send API)', function () {
       retryDelayMs: 10,
       maxDeliveryCount: 3,
       deliver: (delivery) => {
-        if (delivery.message.body.toString() === 'always fails') throw new Error('handler failed')
+        if (delivery.message.body.toString() === 'always fails' || failing.has(delivery.message.messageId)) throw new Error('handler failed')
         if (failOnce.has(delivery.message.messageId)) {
           failOnce.delete(delivery.message.messageId)
           throw new Error('first attempt fails')
@@ -111,6 +113,41 @@ describe('local Service Bus (HTTPS send API)', function () {
     await fetch(`${bus.endpoint}/orders/messages`, { method: 'POST', headers: { authorization: auth }, body: 'always fails' })
     await until(() => bus.deadLetters('orders').length === 1)
     expect(bus.deadLetters('orders')[0]?.deliveryCount).to.equal(3)
+  })
+
+  it("shows its entities and dead letters to the local console, which sends a dead letter back", async () => {
+    failing.add('poison-1')
+    const auth = sas(`${bus.endpoint}/alerts`, 'RootManageSharedAccessKey', 'test-key')
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    await fetch(`${bus.endpoint}/alerts/messages`, { method: 'POST', headers: { authorization: auth, brokerproperties: '{"MessageId":"poison-1","Label":"alert"}', traceparent }, body: '{"n":1}' })
+    await until(() => bus.deadLetters('alerts/Subscriptions/a').length === 1 && bus.deadLetters('alerts/Subscriptions/b').length === 1)
+    const source = serviceBusQueues(bus)
+    const views = await source.list()
+    expect(views.map((view) => `${view.role} ${view.name}`)).to.deep.equal([
+      'queue orders', 'dead-letter orders/$DeadLetterQueue',
+      'queue alerts/Subscriptions/a', 'dead-letter alerts/Subscriptions/a/$DeadLetterQueue',
+      'queue alerts/Subscriptions/b', 'dead-letter alerts/Subscriptions/b/$DeadLetterQueue',
+    ])
+    const letter = views.find((view) => view.name === 'alerts/Subscriptions/a/$DeadLetterQueue')
+    expect(letter).to.include({ source: 'alerts/Subscriptions/a', redeliver: true })
+    expect(letter?.messages).to.have.length(1)
+    expect(letter?.messages[0]).to.include({ id: 'poison-1', body: '{"n":1}', receiveCount: 3, traceId: '0af7651916cd43dd8448eb211c80319c' })
+    expect(letter?.messages[0]?.attributes).to.include({ label: 'alert', traceparent })
+    failing.delete('poison-1')
+    const before = deliveries.length
+    expect(await source.redeliver('alerts/Subscriptions/a/$DeadLetterQueue', 'poison-1')).to.equal('Message poison-1 sent back from alerts/Subscriptions/a/$DeadLetterQueue to alerts/Subscriptions/a.')
+    await until(() => deliveries.length > before)
+    expect(deliveries.slice(before).map((d) => `${d.entityPath} ${d.message.messageId} ${d.message.deliveryCount}`)).to.deep.equal(['alerts/Subscriptions/a poison-1 1'])
+    expect(bus.deadLetters('alerts/Subscriptions/a')).to.have.length(0)
+    expect(bus.deadLetters('alerts/Subscriptions/b')).to.have.length(1)
+    await source.redeliver('alerts/Subscriptions/a/$DeadLetterQueue', 'poison-1').then(
+      () => expect.fail('redelivered twice'),
+      (error: Error) => expect(error.message).to.equal('no dead-lettered message poison-1 in alerts/Subscriptions/a'),
+    )
+    await source.redeliver('orders', 'x').then(
+      () => expect.fail('redelivered from a queue'),
+      (error: Error) => expect(error.message).to.equal('orders is not a dead-letter queue'),
+    )
   })
 
   it('answers 401 without a valid token, 410 for an unknown entity, 403 over the size limit, 400 for bad broker properties', async () => {

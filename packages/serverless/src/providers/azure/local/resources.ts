@@ -11,7 +11,7 @@ import type { Stoppable } from '../../../local.js'
 import type { HostLog, LocalHost } from '../host.js'
 import { RESOURCE_CONNECTIONS, type AzurePlan } from '../plan.js'
 import { serviceBusMetadata, triggerOf, type RpcTypedDataShape } from '../rpc.js'
-import type { ServiceBusDelivery } from './service-bus.js'
+import type { LocalServiceBus, ServiceBusDelivery } from './service-bus.js'
 
 /** The entities the app needs locally, by service. */
 export interface LocalEntities {
@@ -90,7 +90,7 @@ function bodyData(body: Buffer): RpcTypedDataShape {
  * queue or subscription (a throw, or a failed run, is a failed delivery, delivered again). The returned
  * connection string is what `ServiceBusConnection` and `PolycloudServiceBus` take.
  */
-export async function startBusDelivery(host: () => LocalHost, entities: LocalEntities, env: Readonly<Record<string, string | undefined>>, log: HostLog): Promise<Stoppable & { readonly connectionString: string; readonly endpoint: string }> {
+export async function startBusDelivery(host: () => LocalHost, entities: LocalEntities, env: Readonly<Record<string, string | undefined>>, log: HostLog): Promise<Stoppable & { readonly connectionString: string; readonly endpoint: string; readonly bus: LocalServiceBus }> {
   const { startLocalServiceBus } = await import('./service-bus.js')
   const setting = (value: unknown) => String(value ?? '').replace(/%([^%]+)%/g, (_, name: string) => env[name] ?? '')
   const readerOf = (delivery: ServiceBusDelivery) =>
@@ -132,7 +132,7 @@ export async function startBusDelivery(host: () => LocalHost, entities: LocalEnt
     },
   })
   log('info', `Service Bus (local stand-in): ${bus.endpoint}, queues ${entities.busQueues.join(', ') || '-'}, topics ${entities.busTopics.map((topic) => topic.name).join(', ') || '-'}`)
-  return { connectionString: bus.connectionString, endpoint: bus.endpoint, stop: () => bus.stop() }
+  return { connectionString: bus.connectionString, endpoint: bus.endpoint, bus, stop: () => bus.stop() }
 }
 
 /** The local connections of Polycloud's clients, for the app's environment. */

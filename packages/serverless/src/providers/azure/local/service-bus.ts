@@ -88,6 +88,13 @@ export interface LocalServiceBus {
   messages(entityPath: string): readonly ServiceBusMessage[]
   /** Messages that failed `maxDeliveryCount` deliveries. */
   deadLetters(entityPath: string): readonly ServiceBusMessage[]
+  /** Every entity messages are delivered from: each queue, and each topic's `<topic>/Subscriptions/<subscription>`. */
+  entities(): readonly string[]
+  /**
+   * Sends a dead-lettered message back to its entity (as resubmitting from the dead-letter queue does: a new
+   * delivery, its count from 1). Throws when the entity holds no dead letter of that id.
+   */
+  redeliver(entityPath: string, messageId: string): void
   stop(): Promise<void>
 }
 
@@ -336,6 +343,16 @@ export async function startLocalServiceBus(options: LocalServiceBusOptions = {})
     connectionString: `Endpoint=sb://${host}:${port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};UseDevelopmentEmulator=true`,
     messages: (path) => held.get(path) ?? [],
     deadLetters: (path) => dead.get(path) ?? [],
+    entities: () => [...queues, ...[...topics].flatMap(([topic, subscriptions]) => subscriptions.map((sub) => `${topic}/Subscriptions/${sub}`))],
+    redeliver(path, messageId) {
+      const letters = dead.get(path) ?? []
+      const message = letters.find((candidate) => candidate.messageId === messageId)
+      if (message === undefined) throw new Error(`no dead-lettered message ${messageId} in ${path}`)
+      dead.set(path, letters.filter((candidate) => candidate !== message))
+      const [topic, subscription] = path.split('/Subscriptions/')
+      const target = subscription === undefined ? { queue: path, topic: undefined, subscription: undefined, entityPath: path } : { queue: undefined, topic, subscription, entityPath: path }
+      deliverTo(target, { ...message, deliveryCount: 1 })
+    },
     async stop() {
       stopped = true
       for (const timer of timers) clearTimeout(timer)

@@ -83,6 +83,11 @@ export class ApiGatewayV2Request extends BaseRequest<ApiGatewayV2Event> {
     return PortableHeaders.from({ ...headers, cookie })
   }
 
+  /** One header read in place (the trace's), except `cookie`, which the `cookies` array makes. */
+  protected override readHeader(name: string): string | null {
+    return name === 'cookie' ? this.headers.get(name) : PortableHeaders.lookup(this.native.headers, name)
+  }
+
   protected readQuery(): PortableQuery {
     const event = this.native
     if (typeof event.rawQueryString === 'string') return PortableQuery.parse(event.rawQueryString)

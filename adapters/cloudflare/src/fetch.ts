@@ -34,6 +34,11 @@ export class WorkersRequest extends BaseRequest<Request> {
     return PortableHeaders.fromEntries(this.native.headers)
   }
 
+  /** One header from the Fetch Headers themselves (case-insensitive, repeats joined, as `headers.get` gives it). */
+  protected override readHeader(name: string): string | null {
+    return this.native.headers.get(name)
+  }
+
   protected readQuery(): PortableQuery {
     // A Fetch Request's URL is serialised without a fragment, so everything after '?' is the query.
     const url = this.url
@@ -73,8 +78,12 @@ export class WorkersRequest extends BaseRequest<Request> {
  */
 export function toResponse(response: OutgoingResponse): Response {
   if (response.fetchResponse !== undefined) return response.fetchResponse
-  const headers = new Headers(response.headers)
-  for (const cookie of response.cookies) headers.append('set-cookie', cookie)
+  // Without cookies the record goes as it is (the Response reads its own keys as a Headers would): one object less.
+  let headers: HeadersInit = response.headers
+  if (response.cookies.length > 0) {
+    headers = new Headers(response.headers)
+    for (const cookie of response.cookies) headers.append('set-cookie', cookie)
+  }
   return new Response(response.body as BodyInit | null, { status: response.status, headers })
 }
 

@@ -86,13 +86,18 @@ function routedFetch(name: string, routes: readonly ServiceRoute[]): NonNullable
     return { handler, sources, maker, serve: fetchServer(handler, sources, maker) }
   })
   const service: ContextMaker = contextMaker({ name })
-  return async (request, env, ctx) => {
+  // Not an async function: the served function's promise goes back as it is, without a wrapping one per request.
+  return (request, env, ctx) => {
     let match
     try {
       match = router(request.method, pathOf(request.url))
     } catch (error) {
       // 404, or 405 with Allow: answered like any HttpError, as API Gateway answers an unrouted request.
-      return failureResponse(error, fetchContext(service, request, env, ctx))
+      try {
+        return Promise.resolve(failureResponse(error, fetchContext(service, request, env, ctx)))
+      } catch (failure) {
+        return Promise.reject(failure)
+      }
     }
     const target = served[match.index] as (typeof served)[number]
     if (hasNoParams(match.params)) return target.serve(request, env, ctx)

@@ -150,7 +150,7 @@ function createContext(
   event: unknown,
   env: unknown,
   ctx: ExecutionContextLike,
-  requestId: string,
+  requestId: string | (() => string),
   timeoutSeconds: number,
 ): WorkersContext {
   const { options } = maker
@@ -169,16 +169,18 @@ function createContext(
   )
 }
 
-/** The context of an HTTP invocation: `cf-ray` as request id when present. */
+/** The context of an HTTP invocation: `cf-ray` as request id when present; read when something needs the id. */
 export function fetchContext(maker: ContextMaker, request: Request, env: unknown, ctx: ExecutionContextLike): WorkersContext {
   // Cloudflare's edge sets CF-Ray on every request it passes to a Worker (a client's own is replaced).
-  return createContext(maker, request, env, ctx, request.headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS)
+  return createContext(maker, request, env, ctx, () => request.headers.get('cf-ray') ?? crypto.randomUUID(), FETCH_TIMEOUT_SECONDS)
 }
 
 /** The response for an error: its status for an HttpError, else the logged 500 without details; never a throw. */
 export function failureResponse(error: unknown, context: PortableContext): Response {
   return toResponse(httpFailure(error, context))
 }
+
+const newRequestId = (): string => crypto.randomUUID()
 
 type FetchArgs = [request: Request, env: unknown, ctx: ExecutionContextLike]
 
@@ -250,7 +252,7 @@ export function createWorker(handler: PortableHandler, sources: readonly Source[
   }
   const run = createDispatcher<[input: unknown, env: unknown, ctx: ExecutionContextLike]>(handler, sources, {
     provider: 'cloudflare',
-    context: (input, env, ctx) => createContext(maker, input, env, ctx, crypto.randomUUID(), BACKGROUND_TIMEOUT_SECONDS),
+    context: (input, env, ctx) => createContext(maker, input, env, ctx, newRequestId, BACKGROUND_TIMEOUT_SECONDS),
   })
   if (handler.kind === 'schedule') {
     return { scheduled: async (controller, env, ctx) => void (await run(controller, env, ctx)) } satisfies ScheduledWorker

@@ -62,7 +62,7 @@ export function httpContext(req: FrameworkRequest, res: ServerResponse, name: st
   const env = process.env
   return new PortableContext({
     provider: 'gcp',
-    requestId: randomUUID(),
+    requestId: randomUUID, // made when something reads it (a log line, an error's body)
     functionName: routed ?? functionName(env, name),
     deadline: gcpDeadline(env),
     env,

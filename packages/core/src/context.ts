@@ -46,7 +46,8 @@ export interface Context {
 
 export interface ContextInit {
   readonly provider: Provider
-  readonly requestId: string
+  /** The request id, or a function giving it (called once, when something first reads it). */
+  readonly requestId: string | (() => string)
   readonly functionName: string
   /** The deadline, or a function giving the milliseconds left (read only when the handler asks). */
   readonly deadline: number | (() => number)
@@ -87,6 +88,13 @@ let firstInvocation = true
 /** Headers of an incoming request, read for the trace only when it is needed. */
 interface HeadersOf {
   readonly headers: { get(name: string): string | null }
+  /** One header (a lower-case name) without building `headers` (see `BaseRequest.header`), where the request can. */
+  header?(name: string): string | null
+}
+
+/** One header of a request, for the trace: without building its headers where the request can. */
+function headerOf(request: HeadersOf, name: string): string | null {
+  return request.header === undefined ? request.headers.get(name) : request.header(name)
 }
 
 /** How an invocation, or one message of a batch run in its own trace, ended (see {@link PortableContext.end}). */
@@ -104,7 +112,6 @@ export interface Ending {
 /** The context adapters create for each invocation. Everything not read by the handler stays uncomputed. */
 export class PortableContext implements Context {
   readonly provider: Provider
-  readonly requestId: string
   readonly functionName: string
   readonly env: Readonly<Record<string, string | undefined>>
   readonly native: NativeContext
@@ -113,6 +120,7 @@ export class PortableContext implements Context {
   /** Whether this is the first invocation the instance serves. */
   readonly coldStart: boolean
   readonly #init: ContextInit
+  #requestId: string | (() => string)
   #deadline: number | (() => number)
   readonly #sink: LogSink
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined
@@ -127,7 +135,7 @@ export class PortableContext implements Context {
 
   constructor(init: ContextInit, coldStart?: boolean) {
     this.provider = init.provider
-    this.requestId = init.requestId
+    this.#requestId = init.requestId
     this.functionName = init.functionName
     this.#deadline = init.deadline
     this.env = init.env
@@ -138,6 +146,12 @@ export class PortableContext implements Context {
     this.started = Date.now()
     this.coldStart = coldStart ?? firstInvocation
     firstInvocation = false
+  }
+
+  get requestId(): string {
+    const id = this.#requestId
+    // Only a function is called: an id is passed on as the platform gave it, whatever its type (a hostile input's).
+    return typeof id === 'function' ? (this.#requestId = id()) : id
   }
 
   get deadline(): number {
@@ -175,7 +189,7 @@ export class PortableContext implements Context {
    * environment, `waitUntil`) in the event's trace, its log lines carrying that trace's ids.
    */
   derive(direct: () => IncomingTrace | undefined): PortableContext {
-    const child = new PortableContext({ ...this.#init, waitUntil: (promise) => this.waitUntil(promise) }, this.coldStart)
+    const child = new PortableContext({ ...this.#init, requestId: this.requestId, waitUntil: (promise) => this.waitUntil(promise) }, this.coldStart)
     child.#deadline = this.#deadline
     child.#direct = direct
     return child
@@ -184,20 +198,20 @@ export class PortableContext implements Context {
   #startTrace(): Trace {
     const format = this.#init.observability
     let direct: IncomingTrace | undefined
-    let headers: HeadersOf['headers'] | undefined
+    let request: HeadersOf | undefined
     let platform: IncomingTrace | undefined
     try {
       if (this.#direct !== undefined) direct = this.#direct()
       else if (this.#request !== undefined) {
-        headers = this.#request.headers
-        const traceparent = headers.get('traceparent')
-        if (traceparent !== null) direct = parseTraceparent(traceparent, headers.get('tracestate'))
+        request = this.#request
+        const traceparent = headerOf(request, 'traceparent')
+        if (traceparent !== null) direct = parseTraceparent(traceparent, headerOf(request, 'tracestate'))
       }
       // The platform's trace: the request's own platform header first (API Gateway's X-Amzn-Trace-Id, Cloud Run's
       // X-Cloud-Trace-Context: the trace the platform continues, read without the cost of an environment variable),
       // else what the platform gives the invocation (Lambda's _X_AMZN_TRACE_ID, the Functions host's trace context).
-      if (direct === undefined && headers !== undefined && format?.traceHeader !== undefined) {
-        const value = headers.get(format.traceHeader)
+      if (direct === undefined && request !== undefined && format?.traceHeader !== undefined) {
+        const value = headerOf(request, format.traceHeader)
         if (value !== null) platform = format.parseTraceHeader?.(value)
       }
       platform ??= this.#init.incoming?.()

@@ -36,6 +36,26 @@ export class PortableHeaders implements Iterable<[string, string]> {
     return new PortableHeaders(values)
   }
 
+  /**
+   * What `PortableHeaders.from(record).get(name)` gives for a lower-case `name`, without building the headers: the
+   * values of every name equal to it in any case, joined in record order (one pass comparing lengths first).
+   */
+  static lookup(record: HeaderRecord | null | undefined, name: string): string | null {
+    if (!isObject(record)) return null
+    let joined: string | undefined
+    for (const key in record) {
+      if (key.length !== name.length || (key !== name && key.toLowerCase() !== name)) continue
+      const value = record[key]
+      let text: string | undefined
+      if (typeof value === 'string') text = value
+      else if (Array.isArray(value)) {
+        for (const item of value as readonly unknown[]) if (typeof item === 'string') text = text === undefined ? item : `${text}, ${item}`
+      }
+      if (text !== undefined) joined = joined === undefined ? text : `${joined}, ${text}`
+    }
+    return joined ?? null
+  }
+
   /** Headers from name/value pairs; repeated names are joined. */
   static fromEntries(entries: Iterable<readonly [string, string]>): PortableHeaders {
     const values: Record<string, string> = Object.create(null)

@@ -51,9 +51,9 @@ export interface LogSettings {
 /**
  * POLYCLOUD_LOG_SUMMARY: `all` (the default; also `on`, `true`, `1`): every invocation ends with a summary line, the
  * line each cloud's log-based metrics count (errors, durations, cold starts); `errors`: only a failed invocation or a
- * batch with a failed message; `off` (also `false`, `0`): none. The line costs a warm AWS HTTP invocation ~34,000
- * instructions (building it ~22,000, the write ~12,000; the invocation without it ~22,000) and its cold start ~3.7 M:
- * `errors` keeps a successful invocation's cost to a check.
+ * batch with a failed message; `off` (also `false`, `0`): none. The line costs a warm AWS HTTP invocation ~29,000
+ * instructions (invocations 1,001-11,000; ~16,000 in optimised code, the write ~5,000 of it; the invocation without
+ * it ~22,600, bench/warm-count.ts) and its cold start ~3.7 M: `errors` keeps a successful invocation's cost to a check.
  */
 export type SummaryPolicy = 'all' | 'errors' | 'off'
 

@@ -168,6 +168,20 @@ export abstract class BaseRequest<Native = unknown> implements PortableRequest {
     return (this.#headers ??= this.readHeaders())
   }
 
+  /**
+   * One header by its lower-case name, as `headers.get(name)` gives it, without building `headers` when the
+   * handler has not read them: what the trace reads (`traceparent`, the platform's trace header) on every
+   * invocation that logs.
+   */
+  header(name: string): string | null {
+    return this.#headers === undefined ? this.readHeader(name) : this.#headers.get(name)
+  }
+
+  /** {@link header} before `headers` are built: a subclass that can read one header in place says how. */
+  protected readHeader(name: string): string | null {
+    return this.headers.get(name)
+  }
+
   get query(): PortableQuery {
     return (this.#query ??= this.readQuery())
   }

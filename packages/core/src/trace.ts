@@ -91,39 +91,92 @@ export function parseTracestate(header: string | null | undefined): string | und
   return members.length === 0 ? undefined : members.join(',')
 }
 
-/** The value of `key` in an X-Ray header (`Root=...;Parent=...;Sampled=1`), or undefined. */
-function xrayField(header: string, key: string): string | undefined {
-  let at = -1
-  for (;;) {
-    at = header.indexOf(key, at + 1)
-    if (at === -1) return undefined
-    let before = at - 1
-    while (before >= 0 && (header.charCodeAt(before) === 32 || header.charCodeAt(before) === 9)) before--
-    if (before < 0 || header.charCodeAt(before) === 59) break // at the start, or after a ";"
+/**
+ * Whether `text[from, to)` is hex digits only; -1 when not, else 1 when some are upper case (0 when none are).
+ * Character codes instead of a regular expression and `toLowerCase`: the header is read on every traced invocation.
+ */
+function hexRun(text: string, from: number, to: number): number {
+  let upper = 0
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue
+    if (c >= 65 && c <= 70) upper = 1
+    else return -1
   }
-  const end = header.indexOf(';', at)
-  return header.slice(at + key.length, end === -1 ? header.length : end).trim()
+  return upper
 }
 
-const XRAY_ROOT = /^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$/
-const HEX16 = /^[0-9a-fA-F]{16}$/
+/** Whether a character code is white space as `String#trim` removes it (ASCII and the Unicode spaces alike). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)))
+}
 
 /**
  * An AWS X-Ray trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`, fields
  * in any order, `Self` and `Lineage` ignored), as the `_X_AMZN_TRACE_ID` variable, the `X-Amzn-Trace-Id` header and
  * the SQS `AWSTraceHeader` attribute carry it, or undefined without a valid `Root`. The W3C trace id is the root's
- * two hex parts (8 + 24 digits); `Parent` (16 hex digits) is the caller's span.
+ * two hex parts (8 + 24 digits); `Parent` (16 hex digits) is the caller's span. A field is `key=value` at the start or
+ * after a `;` (spaces and tabs before the key allowed), its value trimmed; the first of a key counts. One pass over
+ * the header, no regular expression: it is read on every HTTP invocation API Gateway traces.
  */
 export function parseXRay(header: string | null | undefined): IncomingTrace | undefined {
   if (typeof header !== 'string') return undefined
-  const root = xrayField(header, 'Root=')
-  if (root === undefined || !XRAY_ROOT.test(root)) return undefined
-  const traceId = (root.slice(2, 10) + root.slice(11)).toLowerCase()
+  const length = header.length
+  let rootAt = -1
+  let rootEnd = -1
+  let parentAt = -1
+  let parentEnd = -1
+  let sampledAt = -1
+  let sampledEnd = -1
+  for (let at = 0; at <= length; ) {
+    let end = header.indexOf(';', at)
+    if (end === -1) end = length
+    let key = at
+    while (key < end && (header.charCodeAt(key) === 32 || header.charCodeAt(key) === 9)) key++
+    const first = header.charCodeAt(key)
+    if (first === 82 /* R */ && rootAt === -1 && header.startsWith('Root=', key)) {
+      rootAt = trimStart(header, key + 5, end)
+      rootEnd = trimEnd(header, rootAt, end)
+    } else if (first === 80 /* P */ && parentAt === -1 && header.startsWith('Parent=', key)) {
+      parentAt = trimStart(header, key + 7, end)
+      parentEnd = trimEnd(header, parentAt, end)
+    } else if (first === 83 /* S */ && sampledAt === -1 && header.startsWith('Sampled=', key)) {
+      sampledAt = trimStart(header, key + 8, end)
+      sampledEnd = trimEnd(header, sampledAt, end)
+    }
+    at = end + 1
+  }
+  // Root: 1-<8 hex>-<24 hex>.
+  if (rootAt === -1 || rootEnd - rootAt !== 35 || header.charCodeAt(rootAt) !== 49 || header.charCodeAt(rootAt + 1) !== 45 || header.charCodeAt(rootAt + 10) !== 45) return undefined
+  const high = hexRun(header, rootAt + 2, rootAt + 10)
+  const low = hexRun(header, rootAt + 11, rootEnd)
+  if (high === -1 || low === -1) return undefined
+  let traceId = header.slice(rootAt + 2, rootAt + 10) + header.slice(rootAt + 11, rootEnd)
+  if (high + low > 0) traceId = traceId.toLowerCase()
   if (traceId === ZERO_TRACE) return undefined
-  let parentId = xrayField(header, 'Parent=')
-  parentId = parentId !== undefined && HEX16.test(parentId) && parentId !== ZERO_SPAN ? parentId.toLowerCase() : undefined
-  const sampled = xrayField(header, 'Sampled=')
-  return { traceId, parentId, sampled: sampled === '1' ? true : sampled === '0' ? false : undefined, traceState: undefined, origin: 'xray' }
+  let parentId: string | undefined
+  if (parentAt !== -1 && parentEnd - parentAt === 16) {
+    const upper = hexRun(header, parentAt, parentEnd)
+    if (upper !== -1) {
+      parentId = header.slice(parentAt, parentEnd)
+      if (upper === 1) parentId = parentId.toLowerCase()
+      if (parentId === ZERO_SPAN) parentId = undefined
+    }
+  }
+  const sampled = sampledEnd - sampledAt === 1 ? header.charCodeAt(sampledAt) : -1
+  return { traceId, parentId, sampled: sampled === 49 ? true : sampled === 48 ? false : undefined, traceState: undefined, origin: 'xray' }
+}
+
+/** Where `text[from, to)` starts without its leading white space (as `String#trim` removes it). */
+function trimStart(text: string, from: number, to: number): number {
+  while (from < to && isSpace(text.charCodeAt(from))) from++
+  return from
+}
+
+/** Where `text[from, to)` ends without its trailing white space. */
+function trimEnd(text: string, from: number, to: number): number {
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--
+  return to
 }
 
 const CLOUD_TRACE = /^[ \t]*([0-9a-fA-F]{32})(?:\/([0-9]{1,20}))?(?:;o=([0-9]+))?[ \t]*$/

@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import { randomBytes } from 'node:crypto'
 import { HttpError, binary, http, json, stream } from '@polycloud/core'
 import { apiGatewayV2, lambda, type ApiGatewayV2Result } from '@polycloud/aws'
+import type { BaseRequest } from '@polycloud/core/adapter'
 import { fixture, fixturePaths } from '../../helpers/fixtures.ts'
 import { captureStdout, lambdaContext } from './support.ts'
 
@@ -39,6 +40,19 @@ describe('aws/api-gateway-v2', () => {
       body: '{"doubled":42,"q":"ü"}',
       isBase64Encoded: false,
     })
+  })
+
+  it('reads one header in place as the built headers give it (the trace\'s read), the cookie header from `cookies`', () => {
+    const native = event({ headers: { 'X-Amzn-Trace-Id': 'Root=1-a', 'x-amzn-trace-id': 'Root=1-b', traceparent: 'tp' }, cookies: ['a=1', 'b=2'] })
+    const read = apiGatewayV2.getRequest(native as never) as BaseRequest
+    expect(read.header('x-amzn-trace-id')).to.equal('Root=1-a, Root=1-b')
+    expect(read.header('traceparent')).to.equal('tp')
+    expect(read.header('cookie')).to.equal('a=1; b=2')
+    expect(read.header('tracestate')).to.equal(null)
+    const built = apiGatewayV2.getRequest(native as never) as BaseRequest
+    for (const name of ['x-amzn-trace-id', 'traceparent', 'cookie', 'tracestate']) expect(built.headers.get(name), name).to.equal(read.header(name))
+    // Once the headers are built they answer.
+    expect(built.header('traceparent')).to.equal('tp')
   })
 
   it('returns several Set-Cookie values in `cookies`', async () => {

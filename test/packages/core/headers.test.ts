@@ -48,6 +48,23 @@ describe('core/headers', () => {
     expect([...headers]).to.deep.equal([])
   })
 
+  it('looks one header up in a record exactly as the built headers give it (lookup, for the trace)', () => {
+    const names = ['traceparent', 'TraceParent', 'TRACEPARENT', 'tracestate', 'x-amzn-trace-id', 'X-Amzn-Trace-Id', 'host', 'constructor', '__proto__']
+    const values: unknown[] = ['a', 'b', '', null, undefined, 7, ['c', 'd'], [], [1, 'e'], { x: 1 }]
+    let seed = 7
+    const pick = <T>(list: readonly T[]): T => list[(seed = (seed * 1103515245 + 12345) % 2147483648) % list.length] as T
+    for (let round = 0; round < 2000; round++) {
+      const record: Record<string, unknown> = {}
+      for (let i = pick([0, 1, 2, 3, 4]); i > 0; i--) Object.defineProperty(record, pick(names), { value: pick(values), enumerable: true, writable: true, configurable: true })
+      const built = PortableHeaders.from(record as Record<string, string>)
+      for (const name of ['traceparent', 'tracestate', 'x-amzn-trace-id', 'host', 'constructor', '__proto__', 'missing']) {
+        expect(PortableHeaders.lookup(record as Record<string, string>, name), `${name} in ${JSON.stringify(record)}`).to.equal(built.get(name))
+      }
+    }
+    expect(PortableHeaders.lookup(null, 'host')).to.equal(null)
+    expect(PortableHeaders.lookup(['host'] as unknown as Record<string, string>, 'host')).to.equal(null)
+  })
+
   it('builds from pairs, joining repeats', () => {
     const headers = PortableHeaders.fromEntries([
       ['A', '1'],

@@ -288,6 +288,8 @@ export interface GoogleStandInState {
   readonly serviceAccounts: Map<string, Json>
   /** Permissions the caller lacks on the project (`iam.serviceAccounts.actAs` there covers every account of it). */
   readonly projectDenied: Set<string>
+  /** Account ids another deploy creates (with the same fields) just before this one: its create answers 409. */
+  readonly accountRaces: Set<string>
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
   readonly createRaces: Map<string, 'request' | 'operation'>
 }
@@ -405,6 +407,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     actAsDenied: new Set(),
     serviceAccounts: new Map(),
     projectDenied: new Set(),
+    accountRaces: new Set(),
     createRaces: new Map(),
     firestore: { databases: new Map(), documents: new Map(), fields: new Map() },
   }
@@ -700,9 +703,11 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const email = `${id}@${project}.iam.gserviceaccount.com`
         if (state.serviceAccounts.has(email)) return error(409, 'ALREADY_EXISTS', `Service account ${id} already exists within project projects/${project}.`)
         const given = (body.serviceAccount ?? {}) as Json
+        const raced = state.accountRaces.delete(id)
         const uniqueId = String(100000000000000000000n + BigInt(state.serviceAccounts.size + 1))
         const account = { name: `projects/${project}/serviceAccounts/${email}`, projectId: project, uniqueId, email, ...(given.displayName ? { displayName: given.displayName } : {}), ...(given.description ? { description: given.description } : {}), etag: 'MDEwMjE5MjA=', oauth2ClientId: uniqueId }
         state.serviceAccounts.set(email, account)
+        if (raced) return error(409, 'ALREADY_EXISTS', `Service account ${id} already exists within project projects/${project}.`)
         return { status: 200, body: account }
       }
       case 'IAM.GetServiceAccount': {

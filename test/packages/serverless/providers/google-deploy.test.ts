@@ -294,6 +294,25 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(api.state.serviceAccounts.has(own('extra-dev-878549'))).to.equal(false)
   })
 
+  it('a runtime account created meanwhile by another deploy of the service is taken; one of that id that is not the service\'s is refused', async () => {
+    api.state.serviceAccounts.delete(own('hello-dev-af7c7e'))
+    api.state.accountRaces.add('hello-dev-af7c7e')
+    const ctx = context()
+    await deployCommand(ctx, api.connection())
+    expect(api.state.accountRaces.size).to.equal(0)
+    expect(api.state.serviceAccounts.get(own('hello-dev-af7c7e'))?.description).to.equal('serverless-polycloud: polycloud-demo (dev): runs hello')
+    expect(ctx.notices.some((line) => line.startsWith(`Created service account ${own('hello-dev-af7c7e')}`))).to.equal(false)
+
+    const saved = api.state.serviceAccounts.get(own('hello-dev-af7c7e')) as Json
+    api.state.serviceAccounts.set(own('hello-dev-af7c7e'), { ...saved, description: 'the billing job' })
+    const error = await deployCommand(context(), api.connection()).then(() => undefined, (caught: unknown) => caught)
+    api.state.serviceAccounts.set(own('hello-dev-af7c7e'), saved)
+    expect(error).to.be.instanceOf(ProviderError)
+    expect((error as Error).message).to.equal(
+      `service account ${own('hello-dev-af7c7e')} exists and was not created by serverless-polycloud for this service (serverless-polycloud: polycloud-demo (dev))\n  delete it, or set custom.polycloud.google.serviceAccount to run the functions as an account of your own`,
+    )
+  })
+
   it('an API found disabled during a deploy is named with the command that enables it', async () => {
     api.state.services.delete('cloudbuild.googleapis.com')
     api.failNext(/services:batchGet$/, 403, 'PERMISSION_DENIED', "Permission 'serviceusage.services.get' denied")

@@ -1,17 +1,18 @@
 /**
  * `serverless deploy | remove | info | invoke` for Google Cloud, with Google's own clients (see `api.ts`).
  *
- * Deploy: the topics the events need; per Cloud Function an upload URL, the source zip PUT to it, then create the
+ * Deploy: the topics the events need; each function's own runtime service account (accounts.ts) unless the service
+ * names one; per Cloud Function an upload URL, the source zip PUT to it, then create the
  * function (or, when it exists, update it in place with a field mask) and wait for the long-running operation; who
  * may call each function (anyone for HTTP functions unless `public: false`; the invoking service account for
  * triggers and push subscriptions); the push subscriptions (dead-letter topic, maximum delivery attempts, ack
  * deadline from the function's timeout) and the Scheduler jobs; finally what an earlier deploy of the service
  * created and the service no longer has is deleted. Before anything is created, a preflight of reads names every
- * prerequisite the project lacks (APIs, the roles triggers need, acting as the runtime service account). What
+ * prerequisite the project lacks (APIs, the roles triggers need, creating and acting as the service accounts). What
  * exists is compared with the service and written only when it differs: a function whose source and settings are
  * unchanged (its `polycloud-fingerprint` label) is not uploaded nor rebuilt, so a second deploy with nothing changed
  * only reads (`--force` redeploys every function). Everything created carries the labels `polycloud-service` and
- * `polycloud-stage` (Scheduler jobs, which have no labels, a description), and `remove` deletes only what carries
+ * `polycloud-stage` (Scheduler jobs and service accounts, which have no labels, a description), and `remove` deletes only what carries
  * them: topics the service subscribes to but did not create are left alone.
  */
 import { createHash } from 'node:crypto'

@@ -290,6 +290,11 @@ export interface GoogleStandInState {
   readonly projectDenied: Set<string>
   /** Account ids another deploy creates (with the same fields) just before this one: its create answers 409. */
   readonly accountRaces: Set<string>
+  /**
+   * IAM's eventual consistency: how many policy writes naming an account just created are refused as if it did not
+   * exist ("Service account ... does not exist", as Google answers for up to a minute); 0 by default.
+   */
+  propagationWrites: number
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
   readonly createRaces: Map<string, 'request' | 'operation'>
 }
@@ -408,6 +413,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     serviceAccounts: new Map(),
     projectDenied: new Set(),
     accountRaces: new Set(),
+    propagationWrites: 0,
     createRaces: new Map(),
     firestore: { databases: new Map(), documents: new Map(), fields: new Map() },
   }
@@ -480,6 +486,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   }
 
   const policyOf = (resource: string) => state.policies.get(resource) ?? { bindings: [], etag: 'BwYAAAAAAAA=' }
+  /** Accounts just created, with how many more policy writes may not name them yet. */
+  const propagating = new Map<string, number>()
 
   /** A service account by `projects/{p|-}/serviceAccounts/{email|unique id}`. */
   const accountOf = (name: string): Json | undefined => {
@@ -488,8 +496,12 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   }
   /** Google's refusal of a policy naming a project service account that does not exist. */
   const unknownMember = (bindings: ReadonlyArray<{ members: readonly string[] }>): Reply | undefined => {
-    const member = bindings.flatMap((binding) => binding.members).find((candidate) => candidate.startsWith('serviceAccount:') && PROJECT_ACCOUNT.test(candidate.slice(15)) && !state.serviceAccounts.has(candidate.slice(15)))
-    return member === undefined ? undefined : error(400, 'INVALID_ARGUMENT', `Service account ${member.slice(15)} does not exist.`)
+    const members = bindings.flatMap((binding) => binding.members).filter((candidate) => candidate.startsWith('serviceAccount:') && PROJECT_ACCOUNT.test(candidate.slice(15)))
+    const member = members.find((candidate) => !state.serviceAccounts.has(candidate.slice(15))) ?? members.find((candidate) => (propagating.get(candidate.slice(15)) ?? 0) > 0)
+    if (member === undefined) return undefined
+    const lag = propagating.get(member.slice(15))
+    if (lag !== undefined) propagating.set(member.slice(15), lag - 1)
+    return error(400, 'INVALID_ARGUMENT', `Service account ${member.slice(15)} does not exist.`)
   }
   /** Google's refusal of a function that runs as (or is triggered as) a project service account that does not exist. */
   const unknownRunner = (resource: Json): Reply | undefined => {
@@ -707,6 +719,7 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const uniqueId = String(100000000000000000000n + BigInt(state.serviceAccounts.size + 1))
         const account = { name: `projects/${project}/serviceAccounts/${email}`, projectId: project, uniqueId, email, ...(given.displayName ? { displayName: given.displayName } : {}), ...(given.description ? { description: given.description } : {}), etag: 'MDEwMjE5MjA=', oauth2ClientId: uniqueId }
         state.serviceAccounts.set(email, account)
+        if (state.propagationWrites > 0) propagating.set(email, state.propagationWrites)
         if (raced) return error(409, 'ALREADY_EXISTS', `Service account ${id} already exists within project projects/${project}.`)
         return { status: 200, body: account }
       }

@@ -1,8 +1,10 @@
 /** The ids of the functions' own runtime service accounts on Google Cloud: IAM's rule, stable, apart per service, stage and function. */
 import { expect } from 'chai'
 import { accountEmail, runtimeAccountId, runtimeAccounts } from 'serverless-polycloud/providers/google/accounts'
-import { googleContext } from './google-support.ts'
 import { rmSync } from 'node:fs'
+import { deployCommand } from 'serverless-polycloud/providers/google/deploy'
+import { startGoogleStandIn } from '../../../helpers/google-stand-in.ts'
+import { googleContext } from './google-support.ts'
 
 /** IAM's account id rule (google/iam/admin/v1/iam.proto, CreateServiceAccountRequest.account_id). */
 const ACCOUNT_ID = /^[a-z](?:[-a-z0-9]*[a-z0-9])$/
@@ -52,6 +54,24 @@ describe('serverless/providers/google: runtime service accounts', () => {
       expect(accounts[1]?.email).to.equal('hello-dev-af7c7e@demo-project.iam.gserviceaccount.com')
       expect(accounts[2]?.description).to.equal('m: runs fanout')
     } finally {
+      rmSync(ctx.workDir.replace(/\/\.polycloud\/google$/, ''), { recursive: true, force: true })
+    }
+  })
+
+  it('a policy that may not name an account just created yet (IAM is eventually consistent) is written again after a wait', async function () {
+    this.timeout(60_000)
+    const api = await startGoogleStandIn()
+    const ctx = googleContext({ upload: { handler: 'handlers/uploads.default', uses: ['uploads'], events: [{ route: 'POST /uploads' }] } }, { resources: { uploads: 'bucket' }, options: {}, custom: { functionUrls: false } })
+    try {
+      api.state.propagationWrites = 1
+      await deployCommand(ctx, api.connection())
+      const writes = api.standIn.requests.filter((request) => request.method === 'PUT' && request.path === '/storage/v1/b/polycloud-demo-dev-uploads/iam')
+      // Refused once (the account was not known yet), then written.
+      expect(writes).to.have.length(2)
+      expect(api.state.policies.get('b/polycloud-demo-dev-uploads')?.bindings).to.deep.equal([{ role: 'roles/storage.objectUser', members: ['serviceAccount:routes-dev-67dbf9@demo-project.iam.gserviceaccount.com'] }])
+      expect(api.refusals).to.deep.equal([])
+    } finally {
+      await api.stop()
       rmSync(ctx.workDir.replace(/\/\.polycloud\/google$/, ''), { recursive: true, force: true })
     }
   })

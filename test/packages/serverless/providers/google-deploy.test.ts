@@ -225,6 +225,12 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(api.state.createRaces.size).to.equal(0)
   })
 
+  /** Deploys the demo with one function more (whose account does not exist yet); its failure, after `restore` put the project back. */
+  const deployWithExtra = (restore: () => void): Promise<unknown> =>
+    deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
+      .then(() => undefined, (caught: unknown) => caught)
+      .finally(restore)
+
   it('names everything the project lacks before creating anything: APIs, roles, acting as the runtime account', async () => {
     const saved = { services: new Set(api.state.services), policy: [...api.state.projectPolicy] }
     api.state.services.delete('eventarc.googleapis.com')
@@ -233,16 +239,11 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     api.state.actAsDenied.add(COMPUTE_ACCOUNT)
     const fresh = { functions: api.state.functions.size, topics: api.state.topics.size, jobs: api.state.jobs.size }
     const before = api.standIn.requests.length
-    let error: unknown
-    try {
-      await deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
-    } catch (caught) {
-      error = caught
-    } finally {
+    const error = await deployWithExtra(() => {
       for (const service of saved.services) api.state.services.add(service)
       api.state.projectPolicy.push(...saved.policy)
       api.state.actAsDenied.clear()
-    }
+    })
     expect(error).to.be.instanceOf(ProviderError)
     expect((error as Error).message).to.equal(
       [
@@ -267,15 +268,10 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     api.state.projectDenied.add('iam.serviceAccounts.actAs')
     api.state.actAsDenied.add(own('hello-dev-af7c7e'))
     const before = api.standIn.requests.length
-    let error: unknown
-    try {
-      await deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
-    } catch (caught) {
-      error = caught
-    } finally {
+    const error = await deployWithExtra(() => {
       api.state.projectDenied.clear()
       api.state.actAsDenied.clear()
-    }
+    })
     expect(error).to.be.instanceOf(ProviderError)
     const deployer = '<the deploying identity: user:you@example.com or serviceAccount:...>'
     expect((error as Error).message).to.equal(

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto'
 import { ProviderError } from '../../errors.js'
-import { call, isStatus, type GoogleConnection } from './api.js'
+import { apiFailure, call, isStatus, type GoogleConnection } from './api.js'
 import { ROUTER_ENTRY, type ServiceLayout } from './plan.js'
 
 /** A function's own runtime service account. */
@@ -117,7 +117,8 @@ function notOurs(account: RuntimeAccount, target: AccountTarget): ProviderError 
  * Creates the runtime accounts that do not exist (`existing`: the project's, by email). One created meanwhile
  * (409 ALREADY_EXISTS) is read and taken when it is the service's; one of that id that is not is refused.
  */
-export async function ensureAccounts(target: AccountTarget, accounts: readonly RuntimeAccount[], existing: ReadonlyMap<string, ServiceAccountResource>, log: (line: string) => void): Promise<void> {
+export async function ensureAccounts(target: AccountTarget, accounts: readonly RuntimeAccount[], existing: ReadonlyMap<string, ServiceAccountResource>, log: (line: string) => void): Promise<RuntimeAccount[]> {
+  const created: RuntimeAccount[] = []
   for (const account of accounts) {
     const found = existing.get(account.email)
     if (found !== undefined) {
@@ -126,11 +127,33 @@ export async function ensureAccounts(target: AccountTarget, accounts: readonly R
     }
     try {
       await target.connection.request({ url: accountsUrl(target), method: 'POST', data: { accountId: account.accountId, serviceAccount: { displayName: account.displayName, description: account.description } } })
+      created.push(account)
       log(`Created service account ${account.email} for ${account.function === ROUTER_ENTRY ? 'the routing function' : account.function}`)
     } catch (error) {
       if (!isStatus(error, 'ALREADY_EXISTS')) await call(`creating service account ${account.accountId}`, target.project, () => Promise.reject(error))
       const { data } = await call(`reading service account ${account.email}`, target.project, () => target.connection.request({ url: `${accountsUrl(target)}/${account.email}`, method: 'GET' }))
       if (!isOwnAccount((data ?? {}) as ServiceAccountResource, target.marker)) throw notOurs(account, target)
+      created.push(account)
+    }
+  }
+  return created
+}
+
+/** Google's refusal of a policy or resource that names a service account it does not know (yet). */
+const unknownAccount = (error: unknown): boolean => /service account .*(does not exist|not found)/i.test(apiFailure(error).message)
+
+/**
+ * Runs `run` and, while `fresh` (accounts were just created) and Google does not know an account yet, again after
+ * 1, 2, 4, 8, 16 and 32 s: IAM is eventually consistent, and a new account may be refused in a policy for a minute
+ * ("Service account ... does not exist"). Any other failure, or the last, is the caller's.
+ */
+export async function onceKnown<T>(fresh: boolean, run: () => Promise<T>): Promise<T> {
+  for (let wait = 1000; ; wait *= 2) {
+    try {
+      return await run()
+    } catch (error) {
+      if (!fresh || wait > 32_000 || !unknownAccount(error)) throw error
+      await new Promise((done) => setTimeout(done, wait))
     }
   }
 }

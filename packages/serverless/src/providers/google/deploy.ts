@@ -26,7 +26,7 @@ import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
 import { deployStores, removeStores, storeAccess } from './stores.js'
 import { deleteDataOption } from '../../resources.js'
-import { deleteAccounts, ensureAccounts, isOwnAccount, listAccounts, runtimeAccounts, type RuntimeAccount, type ServiceAccountResource } from './accounts.js'
+import { deleteAccounts, ensureAccounts, isOwnAccount, onceKnown, listAccounts, runtimeAccounts, type RuntimeAccount, type ServiceAccountResource } from './accounts.js'
 import { GOOGLE_ROLES, ROUTER_ENTRY, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
@@ -435,11 +435,11 @@ function storeAccounts(target: Target): string[] {
  * (`custom.polycloud.google.serviceAccount`, else each function's own account), read-modify-write of the
  * resource's IAM policy with its etag. A binding that is there is not written again.
  */
-async function deployGrants(target: Target): Promise<void> {
+async function deployGrants(target: Target, fresh: boolean): Promise<void> {
   for (const spec of target.settings.layout.grants) {
     for (const account of accountsOf(target, spec.functionIds)) {
       const member = `serviceAccount:${account}`
-      const granted = await call(`granting ${spec.role} on ${spec.kind} ${spec.name} to ${account}`, target.project, () => grantOn(target, spec, member))
+      const granted = await call(`granting ${spec.role} on ${spec.kind} ${spec.name} to ${account}`, target.project, () => onceKnown(fresh, () => grantOn(target, spec, member)))
       if (granted) target.context.log.notice(`Granted ${account} ${spec.role} on ${spec.kind} ${spec.name} (${spec.resource})`)
     }
   }
@@ -913,9 +913,9 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const functions = byName(current.functions)
     await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
     await ensureBuckets(target)
-    await ensureAccounts(target, target.own, accounts, (line) => context.log.notice(line))
+    const fresh = (await ensureAccounts(target, target.own, accounts, (line) => context.log.notice(line))).length > 0
     const storeUsers = storeAccounts(target)
-    await deployStores(target, context.plan.model.resources, storeUsers, (line) => context.log.notice(line), target.own.map((account) => account.email).filter((email) => !storeUsers.includes(email)))
+    await onceKnown(fresh, () => deployStores(target, context.plan.model.resources, storeUsers, (line) => context.log.notice(line), target.own.map((account) => account.email).filter((email) => !storeUsers.includes(email))))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
       const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
       return [spec, deployed.fn, deployed.changed] as const
@@ -932,7 +932,7 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
         await grantInvoker(target, fn, spec.id, `serviceAccount:${invokerOf(target, fn, number)}`)
       }
     }
-    await deployGrants(target)
+    await deployGrants(target, fresh)
     // The service's own accounts of functions it no longer has, which the last step deletes.
     const kept = new Set(target.own.map((account) => account.email))
     const former = [...accounts.values()].filter((account) => isOwnAccount(account, target.marker) && account.email !== undefined && !kept.has(account.email)).map((account) => account.email as string)

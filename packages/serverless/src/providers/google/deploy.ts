@@ -604,9 +604,10 @@ async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T }
  * What the project must have before the deploy creates anything, each checked with a read: the APIs the service
  * uses enabled (Service Usage), Cloud Storage's service agent allowed to publish to Pub/Sub when a bucket triggers
  * a function, the triggers' service account allowed to receive Eventarc events, and the deploying identity allowed
- * to act as the functions' runtime service account. Everything missing is reported at once, each with the command
- * that fixes it, and nothing is created. A check the identity may not make is named in a warning and skipped.
- * Resolves with the project number.
+ * to act as the triggers' account (the named one: the functions' runtime account too) and to create and act as the
+ * functions' own accounts (on the project, else on each that exists). Everything missing is reported at once, each
+ * with the command that fixes it, and nothing is created. A check the identity may not make is named in a warning
+ * and skipped. Resolves with the project number and the project's service accounts (by email; none when not listed).
  */
 export async function preflight(target: Target): Promise<{ number: string; accounts: ReadonlyMap<string, ServiceAccountResource> }> {
   const { project, settings, connection } = target
@@ -739,7 +740,7 @@ async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string,
     const fn = deployed.get(spec.functionId) as DeployedFunction
     const uri = fn.serviceConfig?.uri
     const invoker = invokerOf(target, fn, number)
-    if (!uri) throw new ProviderError(`${spec.functionId} has no URL or service account in its description`, 'deploy again')
+    if (!uri) throw new ProviderError(`${spec.functionId} has no URL in its description`, 'deploy again')
     await upsertSubscription(target, subscriptionResource(target, spec, uri, invoker), `subscription ${spec.name}`, SUBSCRIPTION_MASK, existing)
   }
   for (const letter of layout.deadLetters) {

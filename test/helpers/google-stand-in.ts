@@ -291,8 +291,8 @@ export interface GoogleStandInState {
   /** Account ids another deploy creates (with the same fields) just before this one: its create answers 409. */
   readonly accountRaces: Set<string>
   /**
-   * IAM's eventual consistency: how many policy writes naming an account just created are refused as if it did not
-   * exist ("Service account ... does not exist", as Google answers for up to a minute); 0 by default.
+   * IAM's eventual consistency: how many writes naming an account just created (a policy binding it, a function
+   * running as it) are refused as if it did not exist, as Google answers for up to a minute; 0 by default.
    */
   propagationWrites: number
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
@@ -505,9 +505,12 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   }
   /** Google's refusal of a function that runs as (or is triggered as) a project service account that does not exist. */
   const unknownRunner = (resource: Json): Reply | undefined => {
-    const emails = [((resource.serviceConfig ?? {}) as Json).serviceAccountEmail, ((resource.eventTrigger ?? {}) as Json).serviceAccountEmail]
-    const missing = emails.find((email) => typeof email === 'string' && PROJECT_ACCOUNT.test(email) && !state.serviceAccounts.has(email))
-    return missing === undefined ? undefined : error(400, 'INVALID_ARGUMENT', `Service account projects/-/serviceAccounts/${String(missing)} was not found.`)
+    const emails = [((resource.serviceConfig ?? {}) as Json).serviceAccountEmail, ((resource.eventTrigger ?? {}) as Json).serviceAccountEmail].filter((email): email is string => typeof email === 'string' && PROJECT_ACCOUNT.test(email))
+    const missing = emails.find((email) => !state.serviceAccounts.has(email)) ?? emails.find((email) => (propagating.get(email) ?? 0) > 0)
+    if (missing === undefined) return undefined
+    const lag = propagating.get(missing)
+    if (lag !== undefined) propagating.set(missing, lag - 1)
+    return error(400, 'INVALID_ARGUMENT', `Service account projects/-/serviceAccounts/${missing} was not found.`)
   }
 
   const behave = (name: string, params: Json, body: Json, query: URLSearchParams): Reply => {

@@ -58,16 +58,19 @@ describe('serverless/providers/google: runtime service accounts', () => {
     }
   })
 
-  it('a policy that may not name an account just created yet (IAM is eventually consistent) is written again after a wait', async function () {
+  it('a function or policy that may not name an account just created yet (IAM is eventually consistent) is written again after a wait', async function () {
     this.timeout(60_000)
     const api = await startGoogleStandIn()
     const ctx = googleContext({ upload: { handler: 'handlers/uploads.default', uses: ['uploads'], events: [{ route: 'POST /uploads' }] } }, { resources: { uploads: 'bucket' }, options: {}, custom: { functionUrls: false } })
     try {
-      api.state.propagationWrites = 1
+      api.state.propagationWrites = 2
       await deployCommand(ctx, api.connection())
+      // Two writes naming the account were refused (it was not known yet) and sent again: the function's create and
+      // the bucket's policy, one success each and two refusals between them.
+      const creates = api.standIn.requests.filter((request) => request.method === 'POST' && request.path === '/v2/projects/demo-project/locations/europe-west1/functions')
       const writes = api.standIn.requests.filter((request) => request.method === 'PUT' && request.path === '/storage/v1/b/polycloud-demo-dev-uploads/iam')
-      // Refused once (the account was not known yet), then written.
-      expect(writes).to.have.length(2)
+      expect(creates.length + writes.length).to.equal(4)
+      expect(api.state.functions.has('projects/demo-project/locations/europe-west1/functions/polycloud-demo-dev')).to.equal(true)
       expect(api.state.policies.get('b/polycloud-demo-dev-uploads')?.bindings).to.deep.equal([{ role: 'roles/storage.objectUser', members: ['serviceAccount:routes-dev-67dbf9@demo-project.iam.gserviceaccount.com'] }])
       expect(api.refusals).to.deep.equal([])
     } finally {

@@ -139,13 +139,13 @@ export async function ensureAccounts(target: AccountTarget, accounts: readonly R
   return created
 }
 
-/** Google's refusal of a policy or resource that names a service account it does not know (yet). */
+/** Google's refusal of a policy or a function that names a service account it does not know (yet). */
 const unknownAccount = (error: unknown): boolean => /service account .*(does not exist|not found)/i.test(apiFailure(error).message)
 
 /**
  * Runs `run` and, while `fresh` (accounts were just created) and Google does not know an account yet, again after
- * 1, 2, 4, 8, 16 and 32 s: IAM is eventually consistent, and a new account may be refused in a policy for a minute
- * ("Service account ... does not exist"). Any other failure, or the last, is the caller's.
+ * 1, 2, 4, 8, 16 and 32 s: IAM is eventually consistent, and a new account may be refused in a policy or as a
+ * function's for a minute ("Service account ... does not exist"). Any other failure, or the last, is the caller's.
  */
 export async function onceKnown<T>(fresh: boolean, run: () => Promise<T>): Promise<T> {
   for (let wait = 1000; ; wait *= 2) {

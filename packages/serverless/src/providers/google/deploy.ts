@@ -918,7 +918,9 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const storeUsers = storeAccounts(target)
     await onceKnown(fresh, () => deployStores(target, context.plan.model.resources, storeUsers, (line) => context.log.notice(line), target.own.map((account) => account.email).filter((email) => !storeUsers.includes(email))))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
-      const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
+      // A function that runs as an account just created may be refused until IAM knows it: deployed again then
+      // (a create accepted and failed inside its operation is found and updated in place).
+      const deployed = await onceKnown(fresh, () => deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir)))
       return [spec, deployed.fn, deployed.changed] as const
     })
     const unchanged = results.filter(([, , changed]) => !changed).length

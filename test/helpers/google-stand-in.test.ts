@@ -39,6 +39,35 @@ describe('helpers/google-stand-in', () => {
     expect(api.refusals).to.have.length(5)
   })
 
+  it("IAM's service accounts: the account id rule, 409 for an id taken, 404 for one not there, pages, unknown fields", async () => {
+    const accounts = '/v1/projects/p/serviceAccounts'
+    for (const accountId of ['short', 'Upper-case-id', 'ends-with-dash-', '1starts-with-digit', 'a'.repeat(31)]) {
+      expect((await send('POST', accounts, { accountId })).status, accountId).to.equal(400)
+    }
+    const created = await send('POST', accounts, { accountId: 'fn-dev-abc123', serviceAccount: { displayName: 'fn', description: 'mine' } })
+    expect(created.status).to.equal(200)
+    expect(created.body).to.deep.include({ name: 'projects/p/serviceAccounts/fn-dev-abc123@p.iam.gserviceaccount.com', email: 'fn-dev-abc123@p.iam.gserviceaccount.com', description: 'mine', projectId: 'p' })
+    const taken = await send('POST', accounts, { accountId: 'fn-dev-abc123' })
+    expect([taken.status, taken.body.error?.status]).to.deep.equal([409, 'ALREADY_EXISTS'])
+    const unknown = await send('POST', accounts, { accountId: 'fn-dev-abc124', serviceAccount: { labels: {} } })
+    expect(unknown.body.error?.message).to.equal('Invalid JSON payload received. Unknown name "labels" at \'serviceAccount\': Cannot find field.')
+    const missing = await send('POST', accounts, { serviceAccount: {} })
+    expect(missing.body.error?.message).to.equal("Field 'accountId' is required.")
+    for (let index = 0; index < 3; index++) await send('POST', accounts, { accountId: `page-account-${index}` })
+    const first = await send('GET', `${accounts}?pageSize=2`)
+    const second = await send('GET', `${accounts}?pageSize=2&pageToken=${String((first.body as { nextPageToken?: string }).nextPageToken)}`)
+    expect([...((first.body as { accounts: unknown[] }).accounts), ...((second.body as { accounts: unknown[] }).accounts)]).to.have.length(4)
+    expect((second.body as { nextPageToken?: string }).nextPageToken).to.equal(undefined)
+    expect((await send('GET', `${accounts}/fn-dev-abc123@p.iam.gserviceaccount.com`)).status).to.equal(200)
+    expect((await send('DELETE', `${accounts}/fn-dev-abc123@p.iam.gserviceaccount.com`)).status).to.equal(200)
+    expect((await send('GET', `${accounts}/fn-dev-abc123@p.iam.gserviceaccount.com`)).status).to.equal(404)
+    // A policy may not name a project account that does not exist.
+    api.state.topics.set('projects/p/topics/t', { name: 'projects/p/topics/t' })
+    const policy = await send('POST', '/v1/projects/p/topics/t:setIamPolicy', { policy: { bindings: [{ role: 'roles/pubsub.publisher', members: ['serviceAccount:fn-dev-abc123@p.iam.gserviceaccount.com'] }] } })
+    expect([policy.status, policy.body.error?.message]).to.deep.equal([400, 'Service account fn-dev-abc123@p.iam.gserviceaccount.com does not exist.'])
+    api.refusals.splice(0)
+  })
+
   it('answers as the API does: missing credentials, unknown methods, missing resources', async () => {
     const anonymous = await fetch(`${api.standIn.url}/v2/projects/p/locations/l/functions/f`)
     expect(anonymous.status).to.equal(401)

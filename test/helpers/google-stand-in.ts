@@ -33,6 +33,14 @@
  *   ListDocuments (its `/v1/{parent=projects/*\/databases/*\/documents}/{collection_id}` binding) and Commit of
  *   deletes (`v1.json`), over `state.firestore` (databases by name, document names by collection). The project's IAM
  *   policy is written with Resource Manager v3 `projects.setIamPolicy` (etag checked, conditions kept: version 3).
+ * - IAM's service accounts (`google.iam.admin.v1.IAM`: CreateServiceAccount, GetServiceAccount, ListServiceAccounts,
+ *   DeleteServiceAccount; googleapis `google/iam/admin/v1/iam.proto`, which no pinned client package ships: its
+ *   messages are written out below, field for field): the account id 6-30 characters of `[a-z]([-a-z0-9]*[a-z0-9])`,
+ *   409 ALREADY_EXISTS for an id taken, 404 for an account that is not there, pages of at most 100 (20 by default).
+ *   `state.serviceAccounts` holds them by email. A function may run as, and a policy name as a member, only an
+ *   account of the project that exists (or a Google-managed one: the compute account, the service agents), as
+ *   Google refuses the others. What the caller may do on the project (`state.projectDenied`: permissions it lacks) is
+ *   read with Resource Manager v3 `projects.testIamPermissions`.
  * - A function created by someone else while a deploy runs (`state.createRaces`): CreateFunction answers 409
  *   ALREADY_EXISTS (`request`), or accepts and its long-running operation ends with code 6 ALREADY_EXISTS
  *   (`operation`), as google-github-actions/deploy-cloud-functions#351 and #338 show it ("function ... already
@@ -194,6 +202,66 @@ function applyMask(target: Json, source: Json, mask: string): void {
   }
 }
 
+/**
+ * The messages of `google/iam/admin/v1/iam.proto` the deploy sends (googleapis/googleapis), as protobufjs JSON:
+ * ServiceAccount (name 1, project_id 2 output only, unique_id 4 output only, email 5 output only, display_name 6,
+ * etag 7 bytes, description 8, oauth2_client_id 9 output only, disabled 11 output only), CreateServiceAccountRequest
+ * (name 1 and account_id 2 required, service_account 3), ListServiceAccountsRequest (name 1 required, page_size 2,
+ * page_token 3), Get and DeleteServiceAccountRequest (name 1 required).
+ */
+const IAM_ADMIN: protobuf.INamespace = {
+  nested: {
+    google: {
+      nested: {
+        iam: {
+          nested: {
+            admin: {
+              nested: {
+                v1: {
+                  nested: {
+                    ServiceAccount: {
+                      fields: {
+                        name: { type: 'string', id: 1 },
+                        projectId: { type: 'string', id: 2, options: { '(google.api.field_behavior)': 'OUTPUT_ONLY' } },
+                        uniqueId: { type: 'string', id: 4, options: { '(google.api.field_behavior)': 'OUTPUT_ONLY' } },
+                        email: { type: 'string', id: 5, options: { '(google.api.field_behavior)': 'OUTPUT_ONLY' } },
+                        displayName: { type: 'string', id: 6, options: { '(google.api.field_behavior)': 'OPTIONAL' } },
+                        etag: { type: 'bytes', id: 7, options: { deprecated: true } },
+                        description: { type: 'string', id: 8, options: { '(google.api.field_behavior)': 'OPTIONAL' } },
+                        oauth2ClientId: { type: 'string', id: 9, options: { '(google.api.field_behavior)': 'OUTPUT_ONLY' } },
+                        disabled: { type: 'bool', id: 11, options: { '(google.api.field_behavior)': 'OUTPUT_ONLY' } },
+                      },
+                    },
+                    CreateServiceAccountRequest: {
+                      fields: {
+                        name: { type: 'string', id: 1, options: { '(google.api.field_behavior)': 'REQUIRED' } },
+                        accountId: { type: 'string', id: 2, options: { '(google.api.field_behavior)': 'REQUIRED' } },
+                        serviceAccount: { type: 'ServiceAccount', id: 3 },
+                      },
+                    },
+                    ListServiceAccountsRequest: {
+                      fields: {
+                        name: { type: 'string', id: 1, options: { '(google.api.field_behavior)': 'REQUIRED' } },
+                        pageSize: { type: 'int32', id: 2 },
+                        pageToken: { type: 'string', id: 3 },
+                      },
+                    },
+                    GetServiceAccountRequest: { fields: { name: { type: 'string', id: 1, options: { '(google.api.field_behavior)': 'REQUIRED' } } } },
+                    DeleteServiceAccountRequest: { fields: { name: { type: 'string', id: 1, options: { '(google.api.field_behavior)': 'REQUIRED' } } } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+}
+
+/** A project's own service account (`x@<project>.iam.gserviceaccount.com`), which must exist to be used; Google-managed ones (the compute account, the `service-<number>@` service agents) are not checked. */
+const PROJECT_ACCOUNT = /^(?!service-\d+@)[^@]+@(?!gcp-sa-)[^@]+\.iam\.gserviceaccount\.com$/
+
 export interface GoogleStandInState {
   readonly functions: Map<string, Json>
   readonly topics: Map<string, Json>
@@ -216,6 +284,17 @@ export interface GoogleStandInState {
   readonly firestore: { readonly databases: Map<string, Json>; readonly documents: Map<string, string[]>; readonly fields: Map<string, Json> }
   /** Service accounts the caller may not act as (`iam.serviceAccounts.actAs`). */
   readonly actAsDenied: Set<string>
+  /** The project's service accounts, by email (as ServiceAccount resources). */
+  readonly serviceAccounts: Map<string, Json>
+  /** Permissions the caller lacks on the project (`iam.serviceAccounts.actAs` there covers every account of it). */
+  readonly projectDenied: Set<string>
+  /** Account ids another deploy creates (with the same fields) just before this one: its create answers 409. */
+  readonly accountRaces: Set<string>
+  /**
+   * IAM's eventual consistency: how many writes naming an account just created (a policy binding it, a function
+   * running as it) are refused as if it did not exist, as Google answers for up to a minute; 0 by default.
+   */
+  propagationWrites: number
   /** Function ids another deploy creates while this one runs: refused at the request, or inside the operation. */
   readonly createRaces: Map<string, 'request' | 'operation'>
 }
@@ -279,6 +358,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   const pubsubRoot = root('@google-cloud/pubsub')
   const schedulerRoot = root('@google-cloud/scheduler')
   const iamType = (name: string) => functionsRoot.lookupType(`google.iam.v1.${name}`)
+  const iamAdminRoot = protobuf.Root.fromJSON(IAM_ADMIN)
+  const iamAdmin = (name: string) => iamAdminRoot.lookupType(`google.iam.admin.v1.${name}`)
   // The package exports no subpaths: its protos are read beside its entry point.
   const firestoreProtos = join(dirname(load.resolve('@google-cloud/firestore')), '..', 'protos')
   const firestoreAdmin = protobuf.Root.fromJSON(JSON.parse(readFileSync(join(firestoreProtos, 'admin_v1.json'), 'utf8')) as protobuf.INamespace)
@@ -306,6 +387,12 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
     // Resource Manager v3 projects.getIamPolicy and IAM v1 serviceAccounts.testIamPermissions: google.iam.v1 messages.
     rule('ResourceManager.GetIamPolicy', 'post', '/v3/{resource=projects/*}:getIamPolicy', '*', iamType('GetIamPolicyRequest')),
     rule('IAM.TestIamPermissions', 'post', '/v1/{resource=projects/*/serviceAccounts/*}:testIamPermissions', '*', iamType('TestIamPermissionsRequest')),
+    rule('ResourceManager.TestIamPermissions', 'post', '/v3/{resource=projects/*}:testIamPermissions', '*', iamType('TestIamPermissionsRequest')),
+    // IAM v1 service accounts: the HTTP rules of google.iam.admin.v1.IAM.
+    rule('IAM.ListServiceAccounts', 'get', '/v1/{name=projects/*}/serviceAccounts', '', iamAdmin('ListServiceAccountsRequest')),
+    rule('IAM.GetServiceAccount', 'get', '/v1/{name=projects/*/serviceAccounts/*}', '', iamAdmin('GetServiceAccountRequest')),
+    rule('IAM.CreateServiceAccount', 'post', '/v1/{name=projects/*}/serviceAccounts', '*', iamAdmin('CreateServiceAccountRequest')),
+    rule('IAM.DeleteServiceAccount', 'delete', '/v1/{name=projects/*/serviceAccounts/*}', '', iamAdmin('DeleteServiceAccountRequest')),
   ]
   const state: GoogleStandInState = {
     functions: new Map(),
@@ -323,6 +410,10 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
       { role: 'roles/eventarc.eventReceiver', members: [`serviceAccount:${COMPUTE_ACCOUNT}`] },
     ],
     actAsDenied: new Set(),
+    serviceAccounts: new Map(),
+    projectDenied: new Set(),
+    accountRaces: new Set(),
+    propagationWrites: 0,
     createRaces: new Map(),
     firestore: { databases: new Map(), documents: new Map(), fields: new Map() },
   }
@@ -395,6 +486,32 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
   }
 
   const policyOf = (resource: string) => state.policies.get(resource) ?? { bindings: [], etag: 'BwYAAAAAAAA=' }
+  /** Accounts just created, with how many more policy writes may not name them yet. */
+  const propagating = new Map<string, number>()
+
+  /** A service account by `projects/{p|-}/serviceAccounts/{email|unique id}`. */
+  const accountOf = (name: string): Json | undefined => {
+    const key = name.split('/serviceAccounts/')[1] ?? ''
+    return state.serviceAccounts.get(key) ?? [...state.serviceAccounts.values()].find((account) => account.uniqueId === key)
+  }
+  /** Google's refusal of a policy naming a project service account that does not exist. */
+  const unknownMember = (bindings: ReadonlyArray<{ members: readonly string[] }>): Reply | undefined => {
+    const members = bindings.flatMap((binding) => binding.members).filter((candidate) => candidate.startsWith('serviceAccount:') && PROJECT_ACCOUNT.test(candidate.slice(15)))
+    const member = members.find((candidate) => !state.serviceAccounts.has(candidate.slice(15))) ?? members.find((candidate) => (propagating.get(candidate.slice(15)) ?? 0) > 0)
+    if (member === undefined) return undefined
+    const lag = propagating.get(member.slice(15))
+    if (lag !== undefined) propagating.set(member.slice(15), lag - 1)
+    return error(400, 'INVALID_ARGUMENT', `Service account ${member.slice(15)} does not exist.`)
+  }
+  /** Google's refusal of a function that runs as (or is triggered as) a project service account that does not exist. */
+  const unknownRunner = (resource: Json): Reply | undefined => {
+    const emails = [((resource.serviceConfig ?? {}) as Json).serviceAccountEmail, ((resource.eventTrigger ?? {}) as Json).serviceAccountEmail].filter((email): email is string => typeof email === 'string' && PROJECT_ACCOUNT.test(email))
+    const missing = emails.find((email) => !state.serviceAccounts.has(email)) ?? emails.find((email) => (propagating.get(email) ?? 0) > 0)
+    if (missing === undefined) return undefined
+    const lag = propagating.get(missing)
+    if (lag !== undefined) propagating.set(missing, lag - 1)
+    return error(400, 'INVALID_ARGUMENT', `Service account projects/-/serviceAccounts/${missing} was not found.`)
+  }
 
   const behave = (name: string, params: Json, body: Json, query: URLSearchParams): Reply => {
     switch (name) {
@@ -423,6 +540,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         if (resource.name !== undefined && resource.name !== fullName) return error(400, 'INVALID_ARGUMENT', `function.name ${String(resource.name)} does not match ${fullName}`)
         const topic = (resource.eventTrigger as Json | undefined)?.pubsubTopic as string | undefined
         if (topic && !state.topics.has(topic)) return error(400, 'INVALID_ARGUMENT', `Pub/Sub topic ${topic} does not exist`)
+        const runner = unknownRunner(resource)
+        if (runner) return runner
         const refused = takeUpload(resource)
         if (refused) return refused
         const deployed = deployedFunction({ ...resource, name: fullName }, id, (params.parent as string).split('/')[3] as string)
@@ -442,6 +561,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         }
         const updated = structuredClone(existing)
         applyMask(updated, body, mask)
+        const runner = unknownRunner(updated)
+        if (runner) return runner
         const id = fullName.slice(fullName.lastIndexOf('/') + 1)
         const deployed = deployedFunction(updated, id, fullName.split('/')[3] as string)
         state.functions.set(fullName, deployed)
@@ -533,6 +654,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         const policy = body.policy as { bindings?: GoogleStandInState['projectPolicy']; etag?: string; version?: number }
         if (policy.etag !== undefined && policy.etag !== projectEtag) return error(409, 'ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.')
         const bindings = policy.bindings ?? []
+        const unknown = unknownMember(bindings)
+        if (unknown) return unknown
         if (bindings.some((binding) => binding.condition !== undefined) && policy.version !== 3) return error(400, 'INVALID_ARGUMENT', 'Policy version 3 is required for a policy with conditional role bindings.')
         state.projectPolicy.splice(0, state.projectPolicy.length, ...bindings)
         projectEtag = Buffer.from(randomBytes(6)).toString('base64')
@@ -585,8 +708,47 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         }
         return { status: 200, body: { writeResults: writes.map(() => ({ updateTime: new Date().toISOString() })), commitTime: new Date().toISOString() } }
       }
+      case 'ResourceManager.TestIamPermissions':
+        return { status: 200, body: { permissions: ((body.permissions ?? []) as string[]).filter((permission) => !state.projectDenied.has(permission)) } }
+      case 'IAM.CreateServiceAccount': {
+        const id = String(body.accountId)
+        if (!/^[a-z](?:[-a-z0-9]*[a-z0-9])$/.test(id) || id.length < 6 || id.length > 30) return error(400, 'INVALID_ARGUMENT', `Invalid account ID '${id}': it must be 6-30 characters, match [a-z]([-a-z0-9]*[a-z0-9])`)
+        if (state.projectDenied.has('iam.serviceAccounts.create')) return error(403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.create' denied on resource (or it may not exist).`)
+        const project = (params.name as string).split('/')[1] as string
+        const email = `${id}@${project}.iam.gserviceaccount.com`
+        if (state.serviceAccounts.has(email)) return error(409, 'ALREADY_EXISTS', `Service account ${id} already exists within project projects/${project}.`)
+        const given = (body.serviceAccount ?? {}) as Json
+        const raced = state.accountRaces.delete(id)
+        const uniqueId = String(100000000000000000000n + BigInt(state.serviceAccounts.size + 1))
+        const account = { name: `projects/${project}/serviceAccounts/${email}`, projectId: project, uniqueId, email, ...(given.displayName ? { displayName: given.displayName } : {}), ...(given.description ? { description: given.description } : {}), etag: 'MDEwMjE5MjA=', oauth2ClientId: uniqueId }
+        state.serviceAccounts.set(email, account)
+        if (state.propagationWrites > 0) propagating.set(email, state.propagationWrites)
+        if (raced) return error(409, 'ALREADY_EXISTS', `Service account ${id} already exists within project projects/${project}.`)
+        return { status: 200, body: account }
+      }
+      case 'IAM.GetServiceAccount': {
+        const account = accountOf(params.name as string)
+        return account === undefined ? notFound(params.name as string) : { status: 200, body: account }
+      }
+      case 'IAM.ListServiceAccounts': {
+        const size = Number(query.get('pageSize') ?? 20)
+        if (size > 100) return error(400, 'INVALID_ARGUMENT', 'page_size must be at most 100')
+        const project = (params.name as string).split('/')[1] as string
+        const all = [...state.serviceAccounts.values()].filter((account) => account.projectId === project)
+        const from = Number(query.get('pageToken') ?? 0)
+        const accounts = all.slice(from, from + (size || 20))
+        const next = from + accounts.length < all.length ? String(from + accounts.length) : undefined
+        return { status: 200, body: { ...(accounts.length > 0 ? { accounts } : {}), ...(next ? { nextPageToken: next } : {}) } }
+      }
+      case 'IAM.DeleteServiceAccount': {
+        const account = accountOf(params.name as string)
+        if (account === undefined) return notFound(params.name as string)
+        state.serviceAccounts.delete(account.email as string)
+        return { status: 200, body: {} }
+      }
       case 'IAM.TestIamPermissions': {
         const account = (params.resource as string).split('/serviceAccounts/')[1] as string
+        if (PROJECT_ACCOUNT.test(account) && accountOf(params.resource as string) === undefined) return notFound(params.resource as string)
         const asked = (body.permissions ?? []) as string[]
         return { status: 200, body: { permissions: asked.filter((permission) => !(permission === 'iam.serviceAccounts.actAs' && state.actAsDenied.has(account))) } }
       }
@@ -603,6 +765,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         if (name.endsWith('GetIamPolicy')) return { status: 200, body: policyOf(resource) }
         const policy = body.policy as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
         if (policy.etag !== undefined && policy.etag !== policyOf(resource).etag) return error(409, 'ABORTED', 'There were concurrent policy changes.')
+        const unknown = unknownMember(policy.bindings ?? [])
+        if (unknown) return unknown
         const next = { bindings: policy.bindings ?? [], etag: Buffer.from(randomBytes(6)).toString('base64') }
         state.policies.set(resource, next)
         return { status: 200, body: next }
@@ -719,6 +883,8 @@ export async function startGoogleStandIn(): Promise<GoogleStandIn> {
         if (!/^roles\/storage\.[a-zA-Z]+$/.test(binding.role)) return storageError(400, 'invalid', `Role ${binding.role} is not supported for this resource.`)
         if (binding.members.some((member) => !/^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|projectOwner|projectEditor|projectViewer):.+)$/.test(member))) return storageError(400, 'invalid', 'Invalid argument: members')
       }
+      const unknown = unknownMember(policy.bindings)
+      if (unknown) return storageError(400, 'invalid', ((unknown.body as Json).error as Json).message as string)
       const next = { bindings: policy.bindings, etag: Buffer.from(randomBytes(6)).toString('base64') }
       state.policies.set(`b/${name}`, next)
       return { status: 200, body: { kind: 'storage#policy', resourceId: `projects/_/buckets/${name}`, version: 1, ...next } }

@@ -14,6 +14,8 @@ type Json = Record<string, unknown>
 
 const P = 'projects/demo-project'
 const L = `${P}/locations/europe-west1`
+/** A function's own runtime service account in the stand-in's project (the ids are the same on every deploy). */
+const own = (id: string): string => `${id}@demo-project.iam.gserviceaccount.com`
 
 describe('serverless/providers/google: deploy, info, invoke, remove against a stand-in of the Google APIs', function () {
   this.timeout(60_000)
@@ -79,6 +81,20 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(report.eventTrigger).to.deep.include({ pubsubTopic: `${P}/topics/polycloud-demo-dev-report-schedule` })
     expect(functions.get(`${L}/functions/polycloud-demo-dev-orders`)?.eventTrigger).to.equal(undefined)
 
+    // Each function runs as a service account of its own, made by the deploy (the routing function too); the
+    // triggers call as the default compute account (unset: Google's default), which holds eventarc.eventReceiver.
+    const runsAs = (id: string) => ((functions.get(`${L}/functions/${id}`) as Json).serviceConfig as Json).serviceAccountEmail
+    expect(runsAs('polycloud-demo-dev')).to.equal(own('routes-dev-67dbf9'))
+    expect(runsAs('polycloud-demo-dev-hello')).to.equal(own('hello-dev-af7c7e'))
+    expect(runsAs('polycloud-demo-dev-thumbnails')).to.equal(own('thumbnails-dev-fc8640'))
+    expect(new Set([...functions.keys()].map((name) => runsAs(name.slice(name.lastIndexOf('/') + 1)))).size).to.equal(8)
+    expect((thumbnails.eventTrigger as Json).serviceAccountEmail).to.equal(COMPUTE_ACCOUNT)
+    expect([...api.state.serviceAccounts.keys()].sort()).to.deep.equal([...new Set([...functions.keys()].map((name) => runsAs(name.slice(name.lastIndexOf('/') + 1))))].sort())
+    expect(api.state.serviceAccounts.get(own('thumbnails-dev-fc8640'))).to.deep.include({ displayName: 'polycloud-demo (dev): thumbnails', description: 'serverless-polycloud: polycloud-demo (dev): runs thumbnails' })
+    // The demo's functions use no resource: their accounts hold no role anywhere.
+    const holders = [...api.state.policies.values()].flatMap((policy) => policy.bindings.flatMap((binding) => binding.members))
+    expect(holders.filter((member) => member.endsWith('@demo-project.iam.gserviceaccount.com'))).to.deep.equal([])
+
     // Topics: created with labels where missing; the existing one untouched.
     expect(api.state.topics.get(`${P}/topics/polycloud-demo-dev-orders`)?.labels).to.deep.include({ 'polycloud-service': 'polycloud-demo' })
     expect(api.state.topics.get(`${P}/topics/polycloud-demo-dev-orders-dlq`)).to.not.equal(undefined)
@@ -139,6 +155,9 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
       'GET /v1/projects/123456789012/services:batchGet',
       'POST /v3/projects/demo-project:getIamPolicy',
       `POST /v1/projects/-/serviceAccounts/${COMPUTE_ACCOUNT}:testIamPermissions`,
+      // the functions' own accounts: all there; acting as them (project-wide here)
+      'GET /v1/projects/demo-project/serviceAccounts',
+      'POST /v3/projects/demo-project:testIamPermissions',
       // what exists
       `GET /v2/${L}/functions`,
       `GET /v1/${P}/subscriptions`,
@@ -206,6 +225,12 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(api.state.createRaces.size).to.equal(0)
   })
 
+  /** Deploys the demo with one function more (whose account does not exist yet); its failure, after `restore` put the project back. */
+  const deployWithExtra = (restore: () => void): Promise<unknown> =>
+    deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
+      .then(() => undefined, (caught: unknown) => caught)
+      .finally(restore)
+
   it('names everything the project lacks before creating anything: APIs, roles, acting as the runtime account', async () => {
     const saved = { services: new Set(api.state.services), policy: [...api.state.projectPolicy] }
     api.state.services.delete('eventarc.googleapis.com')
@@ -214,16 +239,11 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     api.state.actAsDenied.add(COMPUTE_ACCOUNT)
     const fresh = { functions: api.state.functions.size, topics: api.state.topics.size, jobs: api.state.jobs.size }
     const before = api.standIn.requests.length
-    let error: unknown
-    try {
-      await deployCommand(context({ ...DEMO_FUNCTIONS, extra: { handler: 'handlers/hello.default', events: [{ route: 'GET /extra' }] } }), api.connection())
-    } catch (caught) {
-      error = caught
-    } finally {
+    const error = await deployWithExtra(() => {
       for (const service of saved.services) api.state.services.add(service)
       api.state.projectPolicy.push(...saved.policy)
       api.state.actAsDenied.clear()
-    }
+    })
     expect(error).to.be.instanceOf(ProviderError)
     expect((error as Error).message).to.equal(
       [
@@ -234,13 +254,59 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
         `      gcloud projects add-iam-policy-binding demo-project --member serviceAccount:service-${STAND_IN_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com --role roles/pubsub.publisher`,
         `  - the triggers' service account ${COMPUTE_ACCOUNT} may not receive Eventarc events (roles/eventarc.eventReceiver), which event triggers need (polycloud-demo-dev-report, polycloud-demo-dev-alerts, polycloud-demo-dev-thumbnails)`,
         `      gcloud projects add-iam-policy-binding demo-project --member serviceAccount:${COMPUTE_ACCOUNT} --role roles/eventarc.eventReceiver`,
-        `  - the deploying identity may not act as ${COMPUTE_ACCOUNT}, the functions' runtime service account (iam.serviceAccounts.actAs)`,
+        `  - the deploying identity may not act as ${COMPUTE_ACCOUNT}, the triggers' and push subscriptions' service account (iam.serviceAccounts.actAs)`,
         `      gcloud iam service-accounts add-iam-policy-binding ${COMPUTE_ACCOUNT} --project demo-project --member <the deploying identity: user:you@example.com or serviceAccount:...> --role roles/iam.serviceAccountUser`,
         '  fix each, then deploy again',
       ].join('\n'),
     )
     expect(writes(before)).to.deep.equal([])
     expect({ functions: api.state.functions.size, topics: api.state.topics.size, jobs: api.state.jobs.size }).to.deep.equal(fresh)
+  })
+
+  it("names the runtime accounts the deploying identity may not create or act as, before creating anything", async () => {
+    api.state.projectDenied.add('iam.serviceAccounts.create')
+    api.state.projectDenied.add('iam.serviceAccounts.actAs')
+    api.state.actAsDenied.add(own('hello-dev-af7c7e'))
+    const before = api.standIn.requests.length
+    const error = await deployWithExtra(() => {
+      api.state.projectDenied.clear()
+      api.state.actAsDenied.clear()
+    })
+    expect(error).to.be.instanceOf(ProviderError)
+    const deployer = '<the deploying identity: user:you@example.com or serviceAccount:...>'
+    expect((error as Error).message).to.equal(
+      [
+        'Google Cloud project demo-project is not ready for this deploy; nothing was created or changed. Missing:',
+        "  - the deploying identity may not create the functions' runtime service accounts (iam.serviceAccounts.create): extra-dev-878549",
+        `      gcloud projects add-iam-policy-binding demo-project --member ${deployer} --role roles/iam.serviceAccountAdmin`,
+        `  - the deploying identity may not act as the functions' runtime service accounts it creates (iam.serviceAccounts.actAs on project demo-project): ${own('extra-dev-878549')}`,
+        `      gcloud projects add-iam-policy-binding demo-project --member ${deployer} --role roles/iam.serviceAccountUser`,
+        `  - the deploying identity may not act as ${own('hello-dev-af7c7e')}, the runtime service account of hello (iam.serviceAccounts.actAs)`,
+        `      gcloud iam service-accounts add-iam-policy-binding ${own('hello-dev-af7c7e')} --project demo-project --member ${deployer} --role roles/iam.serviceAccountUser`,
+        '  fix each, then deploy again',
+      ].join('\n'),
+    )
+    expect(writes(before)).to.deep.equal([])
+    expect(api.state.serviceAccounts.has(own('extra-dev-878549'))).to.equal(false)
+  })
+
+  it('a runtime account created meanwhile by another deploy of the service is taken; one of that id that is not the service\'s is refused', async () => {
+    api.state.serviceAccounts.delete(own('hello-dev-af7c7e'))
+    api.state.accountRaces.add('hello-dev-af7c7e')
+    const ctx = context()
+    await deployCommand(ctx, api.connection())
+    expect(api.state.accountRaces.size).to.equal(0)
+    expect(api.state.serviceAccounts.get(own('hello-dev-af7c7e'))?.description).to.equal('serverless-polycloud: polycloud-demo (dev): runs hello')
+    expect(ctx.notices.some((line) => line.startsWith(`Created service account ${own('hello-dev-af7c7e')}`))).to.equal(false)
+
+    const saved = api.state.serviceAccounts.get(own('hello-dev-af7c7e')) as Json
+    api.state.serviceAccounts.set(own('hello-dev-af7c7e'), { ...saved, description: 'the billing job' })
+    const error = await deployCommand(context(), api.connection()).then(() => undefined, (caught: unknown) => caught)
+    api.state.serviceAccounts.set(own('hello-dev-af7c7e'), saved)
+    expect(error).to.be.instanceOf(ProviderError)
+    expect((error as Error).message).to.equal(
+      `service account ${own('hello-dev-af7c7e')} exists and was not created by serverless-polycloud for this service (serverless-polycloud: polycloud-demo (dev))\n  delete it, or set custom.polycloud.google.serviceAccount to run the functions as an account of your own`,
+    )
   })
 
   it('an API found disabled during a deploy is named with the command that enables it', async () => {
@@ -269,7 +335,11 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(api.state.jobs.size).to.equal(0)
     expect(api.state.subscriptions.size).to.equal(0)
     expect([...api.state.topics.keys()]).to.deep.equal([`${P}/topics/polycloud-demo-dev-alerts`])
+    // Their service accounts too.
+    expect(api.state.serviceAccounts.has(own('orders-dev-bb5cfc'))).to.equal(false)
+    expect(api.state.serviceAccounts.has(own('hello-dev-af7c7e'))).to.equal(true)
     await deployCommand(context(), api.connection())
+    expect(api.state.serviceAccounts.has(own('orders-dev-bb5cfc'))).to.equal(true)
     expect(api.state.functions.size).to.equal(8)
   })
 
@@ -336,6 +406,8 @@ describe('serverless/providers/google: deploy, info, invoke, remove against a st
     expect(api.state.jobs.size).to.equal(0)
     expect([...api.state.topics.keys()].sort()).to.deep.equal([`${P}/topics/polycloud-demo-dev-alerts`, `${P}/topics/t`])
     expect(ctx.written.at(-1)).to.match(/^Removed polycloud-demo \(dev\): Scheduler job polycloud-demo-dev-report-cron, subscription /)
+    expect(ctx.written.at(-1)).to.include(`service account ${own('routes-dev-67dbf9')}`)
+    expect([...api.state.serviceAccounts.keys()]).to.deep.equal([])
     const again = context()
     await removeCommand(again, api.connection())
     expect(again.written).to.deep.equal(['Nothing of polycloud-demo (dev) was deployed in demo-project, europe-west1.'])
@@ -381,6 +453,8 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     api = await startGoogleStandIn()
     api.state.buckets.set('acme-archive', { name: 'acme-archive', labels: { team: 'finance' } })
     api.state.projectPolicy.push({ role: 'roles/eventarc.eventReceiver', members: ['serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com'] })
+    // The account the service names is the user's own: it exists in the project.
+    api.state.serviceAccounts.set('shop-runtime@demo-project.iam.gserviceaccount.com', { name: 'projects/demo-project/serviceAccounts/shop-runtime@demo-project.iam.gserviceaccount.com', projectId: 'demo-project', uniqueId: '1', email: 'shop-runtime@demo-project.iam.gserviceaccount.com' })
   })
 
   after(async () => {
@@ -392,6 +466,30 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     expect(api.refusals, 'requests the API definitions refuse').to.deep.equal([])
   })
 
+  /**
+   * Every binding that names one of the functions' own accounts, as `resource role member` (not the user's
+   * shop-runtime: a service that named it and no longer does leaves its grants, as Polycloud cannot tell they were its).
+   */
+  const ownGrants = () =>
+    [...api.state.policies.entries()]
+      .flatMap(([resource, policy]) => policy.bindings.flatMap((binding) => binding.members.filter((member) => member.endsWith('@demo-project.iam.gserviceaccount.com') && !member.includes('shop-runtime')).map((member) => `${resource} ${binding.role} ${member.slice('serviceAccount:'.length)}`)))
+      .sort()
+  const ROUTES = own('routes-dev-67dbf9')
+  const UPLOAD = own('upload-dev-291763')
+  const THUMBNAILS = own('thumbnails-dev-fc8640')
+  const ORDERS = own('orders-dev-bb5cfc')
+  const HELLO = own('hello-dev-af7c7e')
+  /** The grants of USING: each function's account on its own `uses` (the routing function's on its routes' functions'), nothing else. */
+  const USING_GRANTS = [
+    `b/acme-archive roles/storage.objectUser ${THUMBNAILS}`,
+    `b/polycloud-demo-dev-uploads roles/storage.objectUser ${ROUTES}`,
+    `b/polycloud-demo-dev-uploads roles/storage.objectUser ${THUMBNAILS}`,
+    `b/polycloud-demo-dev-uploads roles/storage.objectUser ${UPLOAD}`,
+    `${P}/topics/polycloud-demo-dev-alerts roles/pubsub.publisher ${ORDERS}`,
+    `${P}/topics/polycloud-demo-dev-orders roles/pubsub.publisher ${ROUTES}`,
+    `${P}/topics/polycloud-demo-dev-orders roles/pubsub.publisher ${UPLOAD}`,
+  ].sort()
+
   it('creates the declared bucket (region, uniform access, labels) and topics; grants objectUser and publisher on them only', async () => {
     await deployCommand(context(), api.connection())
     const bucket = api.state.buckets.get('polycloud-demo-dev-uploads') as Json
@@ -399,13 +497,16 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     expect(bucket.labels).to.deep.include({ 'polycloud-service': 'polycloud-demo', 'polycloud-stage': 'dev' })
     expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-alerts`)).to.equal(true)
     expect(api.state.topics.has(`${P}/topics/polycloud-demo-dev-orders`)).to.equal(true)
-    const account = `serviceAccount:${COMPUTE_ACCOUNT}`
-    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.deep.equal([account])
-    expect(members('b/acme-archive', 'roles/storage.objectUser')).to.deep.equal([account])
-    expect(members(`${P}/topics/polycloud-demo-dev-orders`, 'roles/pubsub.publisher')).to.deep.equal([account])
-    expect(members(`${P}/topics/polycloud-demo-dev-alerts`, 'roles/pubsub.publisher')).to.deep.equal([account])
+    // Each function's own account gets exactly the roles of its resources: none of another function's, none for hello.
+    expect(ownGrants()).to.deep.equal(USING_GRANTS)
+    expect(api.state.serviceAccounts.has(HELLO)).to.equal(true)
+    // The functions run as their accounts; the compute account only calls the queue's and the bucket's functions.
+    expect(((api.state.functions.get(`${L}/functions/polycloud-demo-dev-upload`) as Json).serviceConfig as Json).serviceAccountEmail).to.equal(UPLOAD)
+    expect(members(`${L}/services/polycloud-demo-dev-orders`, 'roles/run.invoker')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`])
+    expect(members(`${L}/services/polycloud-demo-dev-thumbnails`, 'roles/run.invoker')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`])
+    expect((api.state.subscriptions.get(`${P}/subscriptions/polycloud-demo-dev-orders-push`)?.pushConfig as { oidcToken: Json }).oidcToken.serviceAccountEmail).to.equal(COMPUTE_ACCOUNT)
     // Nothing at the project level: the roles are on the resources.
-    expect(api.state.projectPolicy.some((binding) => binding.role === 'roles/storage.objectUser' || (binding.role === 'roles/pubsub.publisher' && binding.members.includes(account)))).to.equal(false)
+    expect(api.state.projectPolicy.some((binding) => binding.role === 'roles/storage.objectUser' || binding.members.some((member) => member.endsWith('@demo-project.iam.gserviceaccount.com') && !member.includes('shop-runtime')))).to.equal(false)
     // The existing bucket is only granted: not created, not labelled.
     expect(api.state.buckets.get('acme-archive')).to.deep.equal({ name: 'acme-archive', labels: { team: 'finance' } })
   })
@@ -413,8 +514,11 @@ describe('serverless/providers/google: declared resources at deploy and remove (
   it("grants each function's own service account when the service sets one", async () => {
     const from = api.standIn.requests.length
     await deployCommand(context(USING, { force: true }, { serviceAccount: 'shop-runtime@demo-project.iam.gserviceaccount.com' }), api.connection())
-    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.deep.equal(['serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com'])
     expect(api.standIn.requests.slice(from).some((request) => request.method === 'PUT' && request.path === '/storage/v1/b/polycloud-demo-dev-uploads/iam')).to.equal(true)
+    // The accounts the functions had are deleted, and their roles taken back (the existing bucket's too).
+    expect([...api.state.serviceAccounts.keys()]).to.deep.equal(['shop-runtime@demo-project.iam.gserviceaccount.com'])
+    expect(ownGrants()).to.deep.equal([])
   })
 
   it('deploys again with nothing changed: the bucket and policies read, none written', async () => {
@@ -431,12 +535,40 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     api.state.policies.set(alerts, { ...policy, bindings: [...policy.bindings.map((binding) => (binding.role === 'roles/pubsub.publisher' ? { ...binding, members: [...binding.members, 'user:ops@example.com'] } : binding))] })
     const ctx = context({ ...USING, orders: { handler: 'handlers/orders.default', uses: [], events: [{ fromQueue: 'orders' }] } } as typeof USING, {}, custom)
     await deployCommand(ctx, api.connection())
-    expect(members(alerts, 'roles/pubsub.publisher')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`, 'user:ops@example.com'])
+    expect(members(alerts, 'roles/pubsub.publisher')).to.deep.equal(['user:ops@example.com'])
     expect(ctx.notices.join('\n')).to.include(`Revoking roles/pubsub.publisher on topic polycloud-demo-dev-alerts from shop-runtime@demo-project.iam.gserviceaccount.com`)
     // Still used: kept.
     expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
     await deployCommand(context(USING, {}, custom), api.connection())
     expect(members(alerts, 'roles/pubsub.publisher')).to.include('serviceAccount:shop-runtime@demo-project.iam.gserviceaccount.com')
+  })
+
+  it("back to the functions' own accounts: the compute account's old grants taken back on the service's resources; a dropped use loses one account's role; a redeploy writes nothing", async () => {
+    // The functions once ran as the compute account, which an earlier deploy granted; an existing bucket's own grant to it stays.
+    for (const bucket of ['polycloud-demo-dev-uploads', 'acme-archive']) {
+      const policy = api.state.policies.get(`b/${bucket}`) ?? { bindings: [], etag: 'CAE=' }
+      api.state.policies.set(`b/${bucket}`, { ...policy, bindings: [...policy.bindings.filter((binding) => binding.role !== 'roles/storage.objectUser'), { role: 'roles/storage.objectUser', members: [`serviceAccount:${COMPUTE_ACCOUNT}`] }] })
+    }
+    const ctx = context(USING, { force: true })
+    await deployCommand(ctx, api.connection())
+    expect(ownGrants()).to.deep.equal(USING_GRANTS)
+    expect(members('b/polycloud-demo-dev-uploads', 'roles/storage.objectUser')).to.not.include(`serviceAccount:${COMPUTE_ACCOUNT}`)
+    expect(members('b/acme-archive', 'roles/storage.objectUser')).to.include(`serviceAccount:${COMPUTE_ACCOUNT}`)
+    expect([...api.state.serviceAccounts.keys()]).to.include.members([ROUTES, UPLOAD, THUMBNAILS, ORDERS, HELLO])
+    expect(ctx.notices).to.include(`Created service account ${HELLO} for hello`)
+
+    // thumbnails no longer uses the archive: its account alone loses the role there.
+    const dropped = { ...USING, thumbnails: { ...USING.thumbnails, uses: ['uploads'] } }
+    await deployCommand(context(dropped), api.connection())
+    expect(ownGrants()).to.deep.equal(USING_GRANTS.filter((grant) => grant !== `b/acme-archive roles/storage.objectUser ${THUMBNAILS}`))
+    await deployCommand(context(), api.connection())
+    expect(ownGrants()).to.deep.equal(USING_GRANTS)
+
+    // Nothing changed: no account created, no policy written.
+    const from = api.standIn.requests.length
+    await deployCommand(context(), api.connection())
+    const written = api.standIn.requests.slice(from).filter((request) => (request.method !== 'GET' && !/:(getIamPolicy|testIamPermissions)$/.test(request.path)))
+    expect(written.map((request) => `${request.method} ${request.path}`)).to.deep.equal([])
   })
 
   it('refuses a bucket name another owner holds, with what to do', async () => {
@@ -463,6 +595,10 @@ describe('serverless/providers/google: declared resources at deploy and remove (
     expect(api.state.buckets.has('polycloud-demo-dev-uploads')).to.equal(false)
     expect(purge.written.join('\n')).to.include('bucket polycloud-demo-dev-uploads')
     expect(api.state.buckets.has('acme-archive')).to.equal(true)
+    // The functions' accounts are deleted (the user's own is not), their role on the existing bucket taken back first.
+    expect(ctx.written.join('\n')).to.include(`service account ${THUMBNAILS}`)
+    expect([...api.state.serviceAccounts.keys()]).to.deep.equal(['shop-runtime@demo-project.iam.gserviceaccount.com'])
+    expect(members('b/acme-archive', 'roles/storage.objectUser')).to.deep.equal([`serviceAccount:${COMPUTE_ACCOUNT}`])
   })
 
   it('remove in a project where Cloud Storage was never enabled: no bucket to look for', async () => {

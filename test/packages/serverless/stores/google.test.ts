@@ -1,7 +1,7 @@
 /**
  * Stores on Google Cloud: a Firestore collection each in the (default) database; deploy makes sure the database is
- * there in Native mode and grants the functions' runtime account roles/datastore.user on that database only;
- * remove keeps a collection with documents unless --deleteData, and takes the grant back. Against the Google
+ * there in Native mode and grants the runtime accounts of the functions that use a store roles/datastore.user on
+ * that database only; remove keeps a collection with documents unless --deleteData, and takes the grant back. Against the Google
  * stand-in, which checks each request against the APIs' protos (@google-cloud/firestore admin_v1 and v1).
  */
 import { expect } from 'chai'
@@ -10,7 +10,7 @@ import { ProviderError } from 'serverless-polycloud/errors'
 import type { FunctionConfig } from 'serverless-polycloud/provider'
 import { google } from 'serverless-polycloud/providers/google/index'
 import { deployCommand, removeCommand } from 'serverless-polycloud/providers/google/deploy'
-import { COMPUTE_ACCOUNT, startGoogleStandIn, type GoogleStandIn } from '../../../helpers/google-stand-in.ts'
+import { startGoogleStandIn, type GoogleStandIn } from '../../../helpers/google-stand-in.ts'
 import { googleContext, type TestContext } from '../providers/google-support.ts'
 import { planFor } from '../support.ts'
 
@@ -20,7 +20,9 @@ const FUNCTIONS: Record<string, FunctionConfig> = {
 }
 const RESOURCES = { sessions: 'store' }
 const DATABASE = 'projects/demo-project/databases/(default)'
-const ROLE = { role: 'roles/datastore.user', members: [`serviceAccount:${COMPUTE_ACCOUNT}`], condition: { title: 'polycloud-stores', description: 'Polycloud stores: documents of the (default) Firestore database', expression: `resource.name == "${DATABASE}"` } }
+/** The runtime accounts of the functions that use the store: the routing function (chat is a route) and chat; not hello. */
+const USERS = ['routes-dev-67dbf9', 'chat-dev-42e1d9'].map((id) => `serviceAccount:${id}@demo-project.iam.gserviceaccount.com`)
+const ROLE = { role: 'roles/datastore.user', members: USERS, condition: { title: 'polycloud-stores', description: 'Polycloud stores: documents of the (default) Firestore database', expression: `resource.name == "${DATABASE}"` } }
 
 describe('serverless/stores: Google Cloud', function () {
   this.timeout(120_000)

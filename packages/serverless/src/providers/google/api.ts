@@ -174,7 +174,7 @@ function hint(status: string, project: string): string {
     case 'UNAUTHENTICATED':
       return 'sign in for Application Default Credentials: gcloud auth application-default login (or set GOOGLE_APPLICATION_CREDENTIALS to a key file)'
     case 'PERMISSION_DENIED':
-      return `the deploying identity needs roles/cloudfunctions.developer, roles/run.admin, roles/pubsub.editor, roles/cloudscheduler.admin and roles/iam.serviceAccountUser on project ${project}, and the APIs enabled: gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com artifactregistry.googleapis.com --project ${project}`
+      return `the deploying identity needs roles/cloudfunctions.developer, roles/run.admin, roles/pubsub.editor, roles/cloudscheduler.admin, roles/iam.serviceAccountAdmin (the functions' own service accounts) and roles/iam.serviceAccountUser on project ${project}, and the APIs enabled: gcloud services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com eventarc.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com artifactregistry.googleapis.com iam.googleapis.com --project ${project}`
     case 'NOT_FOUND':
       return `check that project ${project} exists and that the resource was deployed (serverless info)`
     case 'INVALID_ARGUMENT':

@@ -1,17 +1,18 @@
 /**
  * `serverless deploy | remove | info | invoke` for Google Cloud, with Google's own clients (see `api.ts`).
  *
- * Deploy: the topics the events need; per Cloud Function an upload URL, the source zip PUT to it, then create the
+ * Deploy: the topics the events need; each function's own runtime service account (accounts.ts) unless the service
+ * names one; per Cloud Function an upload URL, the source zip PUT to it, then create the
  * function (or, when it exists, update it in place with a field mask) and wait for the long-running operation; who
  * may call each function (anyone for HTTP functions unless `public: false`; the invoking service account for
  * triggers and push subscriptions); the push subscriptions (dead-letter topic, maximum delivery attempts, ack
  * deadline from the function's timeout) and the Scheduler jobs; finally what an earlier deploy of the service
  * created and the service no longer has is deleted. Before anything is created, a preflight of reads names every
- * prerequisite the project lacks (APIs, the roles triggers need, acting as the runtime service account). What
+ * prerequisite the project lacks (APIs, the roles triggers need, creating and acting as the service accounts). What
  * exists is compared with the service and written only when it differs: a function whose source and settings are
  * unchanged (its `polycloud-fingerprint` label) is not uploaded nor rebuilt, so a second deploy with nothing changed
  * only reads (`--force` redeploys every function). Everything created carries the labels `polycloud-service` and
- * `polycloud-stage` (Scheduler jobs, which have no labels, a description), and `remove` deletes only what carries
+ * `polycloud-stage` (Scheduler jobs and service accounts, which have no labels, a description), and `remove` deletes only what carries
  * them: topics the service subscribes to but did not create are left alone.
  */
 import { createHash } from 'node:crypto'
@@ -23,9 +24,10 @@ import { apiFailure, call, createClients, defaultConnection, disabledService, gr
 import { deletesObjects } from '../../resources.js'
 import { invocation } from './invoke-local.js'
 import { packageSource } from './package.js'
-import { deployStores, removeStores } from './stores.js'
+import { deployStores, removeStores, storeAccess } from './stores.js'
 import { deleteDataOption } from '../../resources.js'
-import { GOOGLE_ROLES, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
+import { deleteAccounts, ensureAccounts, isOwnAccount, onceKnown, listAccounts, runtimeAccounts, type RuntimeAccount, type ServiceAccountResource } from './accounts.js'
+import { GOOGLE_ROLES, ROUTER_ENTRY, type CloudFunctionSpec, type GoogleGrant, type GooglePlan, type GoogleSettings, type SubscriptionSpec } from './plan.js'
 
 type Context = ServiceContext<GooglePlan>
 
@@ -34,9 +36,12 @@ const PARALLEL = 4
 
 const INVOKER = 'roles/run.invoker'
 
-/** The functions' runtime service account: the service's own, else the project's default compute account. */
-function runtimeAccountOf(target: Target, number: string): string {
-  return target.settings.custom.serviceAccount ?? `${number}-compute@developer.gserviceaccount.com`
+/** The project's default compute service account: the triggers' and push subscriptions' when the service names none. */
+const computeAccount = (number: string): string => `${number}-compute@developer.gserviceaccount.com`
+
+/** The account a Cloud Function runs as: the service's named one, else the function's own (accounts.ts). */
+function runtimeOf(target: Target, id: string): string | undefined {
+  return target.settings.custom.serviceAccount ?? target.own.find((account) => account.functionIds.includes(id))?.email
 }
 
 /** Everything a command needs about where it deploys. */
@@ -48,8 +53,10 @@ interface Target {
   readonly labels: Readonly<Record<string, string>>
   readonly connection: GoogleConnection
   readonly clients: GoogleClients
-  /** The Scheduler jobs' description: jobs have no labels, so this marks them as the service's. */
+  /** The Scheduler jobs' and service accounts' description: they have no labels, so this marks them as the service's. */
   readonly marker: string
+  /** The functions' own runtime accounts; none when the service names its account (`custom.polycloud.google.serviceAccount`). */
+  readonly own: readonly RuntimeAccount[]
 }
 
 /** A label value: lower case letters, digits, `_` and `-`, at most 63 characters. */
@@ -75,6 +82,7 @@ async function open(context: Context, connection: GoogleConnection | undefined):
     throw new ConfigError('provider.project', 'no Google Cloud project: set provider.project (or custom.polycloud.google.project), or GOOGLE_CLOUD_PROJECT')
   }
   const resolved = connection ?? (await defaultConnection())
+  const marker = `serverless-polycloud: ${context.service} (${context.stage})`
   return {
     context,
     settings,
@@ -83,7 +91,8 @@ async function open(context: Context, connection: GoogleConnection | undefined):
     labels: serviceLabels(context, settings),
     connection: resolved,
     clients: await createClients(resolved),
-    marker: `serverless-polycloud: ${context.service} (${context.stage})`,
+    marker,
+    own: settings.custom.serviceAccount === undefined ? runtimeAccounts(settings.layout, { service: context.service, stage: context.stage, project, marker }) : [],
   }
 }
 
@@ -122,6 +131,7 @@ const FINGERPRINT = 'polycloud-fingerprint'
 function functionResource(target: Target, spec: CloudFunctionSpec, storageSource: Json, fingerprint: string): Json {
   const { settings, project } = target
   const serviceAccount = settings.custom.serviceAccount
+  const runtimeAccount = runtimeOf(target, spec.id)
   const trigger = spec.trigger
   return {
     name: functionName(target, spec.id),
@@ -135,7 +145,7 @@ function functionResource(target: Target, spec: CloudFunctionSpec, storageSource
       environmentVariables: { ...spec.environment, GOOGLE_CLOUD_PROJECT: project },
       ingressSettings: 'ALLOW_ALL',
       allTrafficOnLatestRevision: true,
-      ...(serviceAccount ? { serviceAccountEmail: serviceAccount } : {}),
+      ...(runtimeAccount ? { serviceAccountEmail: runtimeAccount } : {}),
     },
     ...(trigger
       ? {
@@ -145,6 +155,8 @@ function functionResource(target: Target, spec: CloudFunctionSpec, storageSource
             eventFilters: trigger.filters.map((filter) => ({ attribute: filter.attribute, value: filter.value, ...(filter.operator ? { operator: filter.operator } : {}) })),
             retryPolicy: 'RETRY_POLICY_RETRY',
             ...(trigger.location ? { triggerRegion: trigger.location } : {}),
+            // The trigger calls the function as the named account, else as the default compute account (Google's
+            // default when unset), which holds roles/eventarc.eventReceiver; the function's own account does not.
             ...(serviceAccount ? { serviceAccountEmail: serviceAccount } : {}),
           },
         }
@@ -259,9 +271,12 @@ async function deployFunction(target: Target, spec: CloudFunctionSpec, zip: Buff
   }
 }
 
-/** The service account that calls a function for its triggers and subscriptions. */
-function invokerOf(target: Target, deployed: DeployedFunction): string | undefined {
-  return target.settings.custom.serviceAccount ?? deployed.eventTrigger?.serviceAccountEmail ?? deployed.serviceConfig?.serviceAccountEmail ?? undefined
+/**
+ * The service account that calls a function for its triggers and push subscriptions: the service's named one, else
+ * the trigger's as deployed, else the default compute account (never the function's own runtime account).
+ */
+function invokerOf(target: Target, deployed: DeployedFunction, number: string): string {
+  return target.settings.custom.serviceAccount ?? deployed.eventTrigger?.serviceAccountEmail ?? computeAccount(number)
 }
 
 async function grantInvoker(target: Target, deployed: DeployedFunction, id: string, member: string): Promise<void> {
@@ -405,21 +420,26 @@ async function ensureBuckets(target: Target): Promise<void> {
   }
 }
 
+/** The runtime accounts of the Cloud Functions named, each once. */
+const accountsOf = (target: Target, functionIds: readonly string[]): string[] => [...new Set(functionIds.flatMap((id) => runtimeOf(target, id) ?? []))]
+
+/** The runtime accounts of the Cloud Functions whose code uses a store (the routing function when a route's function does). */
+function storeAccounts(target: Target): string[] {
+  const users = new Set(target.context.plan.functions.filter((fn) => fn.resources.some((resource) => resource.kind === 'store')).map((fn) => fn.name))
+  const ids = target.settings.layout.functions.filter((spec) => (spec.function !== undefined ? users.has(spec.function) : spec.routes.some((route) => users.has(route.function)))).map((spec) => spec.id)
+  return accountsOf(target, ids)
+}
+
 /**
  * Grants each role of the plan on its bucket or topic to the runtime service accounts of the functions that use it
- * (as deployed: `custom.polycloud.google.serviceAccount`, else the default compute account), read-modify-write of
- * the resource's IAM policy with its etag. A binding that is there is not written again.
+ * (`custom.polycloud.google.serviceAccount`, else each function's own account), read-modify-write of the
+ * resource's IAM policy with its etag. A binding that is there is not written again.
  */
-async function deployGrants(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
+async function deployGrants(target: Target, fresh: boolean): Promise<void> {
   for (const spec of target.settings.layout.grants) {
-    const accounts = [...new Set(spec.functionIds.flatMap((id) => {
-      const fn = deployed.get(id)
-      const account = fn === undefined ? undefined : (target.settings.custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail ?? undefined)
-      return account ? [account] : []
-    }))]
-    for (const account of accounts) {
+    for (const account of accountsOf(target, spec.functionIds)) {
       const member = `serviceAccount:${account}`
-      const granted = await call(`granting ${spec.role} on ${spec.kind} ${spec.name} to ${account}`, target.project, () => grantOn(target, spec, member))
+      const granted = await call(`granting ${spec.role} on ${spec.kind} ${spec.name} to ${account}`, target.project, () => onceKnown(fresh, () => grantOn(target, spec, member)))
       if (granted) target.context.log.notice(`Granted ${account} ${spec.role} on ${spec.kind} ${spec.name} (${spec.resource})`)
     }
   }
@@ -442,40 +462,53 @@ async function grantOn(target: Target, spec: GoogleGrant, member: string): Promi
 }
 
 /**
- * Takes back, on the service's own buckets and declared topics, Polycloud's role from the runtime service accounts
- * of the service's functions whose code no longer uses them (a function that dropped a `uses`), so a redeploy
- * leaves exactly the grants of the plan. Other members and roles are left as they are.
+ * Takes back Polycloud's role, on the service's own buckets and declared topics and on the resources its functions
+ * use, from the accounts the service's functions run or ran as (the runtime accounts, and `former`: the service's
+ * own accounts of functions it no longer has) when no function that runs as it uses the resource any more (a
+ * function that dropped a `uses`), so a redeploy leaves exactly the grants of the plan. `legacy` (the default
+ * compute account the functions ran as before they had their own) is taken back on the service's own resources
+ * only: on an `existing` one it may hold the role for reasons of its own. Other members and roles are left as they
+ * are. `keepAny: false` (remove) takes the role back from all of them; a resource that is gone is skipped.
  */
-async function revokeStaleGrants(target: Target, deployed: ReadonlyMap<string, DeployedFunction>): Promise<void> {
-  const { layout, custom } = target.settings
-  const accounts = new Set([...deployed.values()].flatMap((fn) => {
-    const account = custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail
-    return account ? [`serviceAccount:${account}`] : []
-  }))
+async function revokeStaleGrants(target: Target, former: Iterable<string>, legacy: string | undefined, keepAny = true): Promise<void> {
+  const { layout } = target.settings
+  const accounts = new Set([...layout.functions.flatMap((fn) => runtimeOf(target, fn.id) ?? []), ...former].map((account) => `serviceAccount:${account}`))
+  const owned = new Set([...layout.buckets.map((bucket) => `bucket:${bucket.name}`), ...layout.topics.map((topic) => `topic:${topic.name}`)])
   const wanted = new Map<string, Set<string>>()
-  for (const spec of layout.grants) {
-    const members = spec.functionIds.flatMap((id) => {
-      const fn = deployed.get(id)
-      const account = fn === undefined ? undefined : (custom.serviceAccount ?? fn.serviceConfig?.serviceAccountEmail)
-      return account ? [`serviceAccount:${account}`] : []
-    })
-    wanted.set(`${spec.kind}:${spec.name}`, new Set(members))
+  if (keepAny) for (const spec of layout.grants) wanted.set(`${spec.kind}:${spec.name}`, new Set(accountsOf(target, spec.functionIds).map((account) => `serviceAccount:${account}`)))
+  const resources = new Map<string, { kind: 'bucket' | 'topic'; name: string; role: string }>()
+  for (const bucket of layout.buckets) resources.set(`bucket:${bucket.name}`, { kind: 'bucket', name: bucket.name, role: GOOGLE_ROLES.objectUser })
+  for (const topic of layout.topics) if (topic.role === 'queue' || topic.role === 'topic') resources.set(`topic:${topic.name}`, { kind: 'topic', name: topic.name, role: GOOGLE_ROLES.publisher })
+  for (const spec of layout.grants) resources.set(`${spec.kind}:${spec.name}`, { kind: spec.kind, name: spec.name, role: spec.role })
+  // The functions' own accounts are the service's alone: on an existing declared resource no function uses any
+  // more, their role is taken back too (a named account's is left: it may hold the role for reasons of its own).
+  if (target.own.length > 0) {
+    for (const declared of target.context.plan.model.resources) {
+      if (!declared.existing) continue
+      if (declared.kind === 'bucket') resources.set(`bucket:${declared.deployedName}`, { kind: 'bucket', name: declared.deployedName, role: GOOGLE_ROLES.objectUser })
+      else if (declared.kind === 'queue' || declared.kind === 'topic') resources.set(`topic:${declared.deployedName}`, { kind: 'topic', name: declared.deployedName, role: GOOGLE_ROLES.publisher })
+    }
   }
-  const owned: Array<{ kind: 'bucket' | 'topic'; name: string; role: string }> = [
-    ...layout.buckets.map((bucket) => ({ kind: 'bucket' as const, name: bucket.name, role: GOOGLE_ROLES.objectUser })),
-    ...layout.topics.filter((topic) => topic.role === 'queue' || topic.role === 'topic').map((topic) => ({ kind: 'topic' as const, name: topic.name, role: GOOGLE_ROLES.publisher })),
-  ]
-  for (const resource of owned) {
+  for (const resource of resources.values()) {
     const keep = wanted.get(`${resource.kind}:${resource.name}`) ?? new Set<string>()
     const url = resource.kind === 'bucket' ? bucketUrl(target, resource.name, '/iam') : `${target.connection.endpoints.pubsub}/v1/${topicName(target, resource.name)}`
     const read = resource.kind === 'bucket' ? { url, method: 'GET' as const } : { url: `${url}:getIamPolicy`, method: 'GET' as const }
-    const policy = ((await call(`reading the policy of ${resource.kind} ${resource.name}`, target.project, () => target.connection.request(read))).data ?? {}) as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
+    let answer: { data: unknown }
+    try {
+      answer = await target.connection.request(read)
+    } catch (error) {
+      // Remove: a resource deleted already, or an API never enabled, holds no grant.
+      if (!keepAny && (isStatus(error, 'NOT_FOUND') || disabledService(error) !== undefined)) continue
+      answer = await call(`reading the policy of ${resource.kind} ${resource.name}`, target.project, () => Promise.reject(error))
+    }
+    const policy = (answer.data ?? {}) as { bindings?: Array<{ role: string; members: string[] }>; etag?: string }
     const binding = (policy.bindings ?? []).find((candidate) => candidate.role === resource.role)
-    const stale = (binding?.members ?? []).filter((member) => accounts.has(member) && !keep.has(member))
+    const ours = (member: string): boolean => accounts.has(member) || (legacy !== undefined && owned.has(`${resource.kind}:${resource.name}`) && member === `serviceAccount:${legacy}`)
+    const stale = (binding?.members ?? []).filter((member) => ours(member) && !keep.has(member))
     if (binding === undefined || stale.length === 0) continue
     binding.members = binding.members.filter((member) => !stale.includes(member))
     const bindings = (policy.bindings ?? []).filter((candidate) => candidate.members.length > 0)
-    target.context.log.notice(`Revoking ${resource.role} on ${resource.kind} ${resource.name} from ${stale.map((member) => member.slice('serviceAccount:'.length)).join(', ')} (no function that runs as it uses it any more)`)
+    target.context.log.notice(`Revoking ${resource.role} on ${resource.kind} ${resource.name} from ${stale.map((member) => member.slice('serviceAccount:'.length)).join(', ')} (${keepAny ? 'no function that runs as it uses it any more' : 'the service is removed'})`)
     await call(`revoking ${resource.role} on ${resource.kind} ${resource.name}`, target.project, () =>
       resource.kind === 'bucket'
         ? target.connection.request({ url, method: 'PUT', data: { bindings, ...(policy.etag ? { etag: policy.etag } : {}) } })
@@ -542,7 +575,7 @@ const PUBLISHER_ROLES = ['roles/pubsub.publisher', 'roles/pubsub.editor', 'roles
 const RECEIVER_ROLES = ['roles/eventarc.eventReceiver', 'roles/eventarc.admin', 'roles/editor', 'roles/owner']
 
 /** The APIs a deploy of the service uses (Cloud Functions builds with Cloud Build into Artifact Registry and runs on Cloud Run). */
-export function neededApis(layout: GoogleSettings['layout']): string[] {
+export function neededApis(layout: GoogleSettings['layout'], ownAccounts = false): string[] {
   const triggers = layout.functions.flatMap((fn) => (fn.trigger ? [fn.trigger] : []))
   return [
     'cloudfunctions.googleapis.com',
@@ -553,6 +586,7 @@ export function neededApis(layout: GoogleSettings['layout']): string[] {
     ...(layout.topics.length > 0 || layout.subscriptions.length > 0 || layout.grants.some((grant) => grant.kind === 'topic') ? ['pubsub.googleapis.com'] : []),
     ...(triggers.length > 0 ? ['eventarc.googleapis.com'] : []),
     ...(layout.jobs.length > 0 ? ['cloudscheduler.googleapis.com'] : []),
+    ...(ownAccounts ? ['iam.googleapis.com'] : []),
     ...(triggers.some((trigger) => trigger.eventType.startsWith('google.cloud.storage.')) || layout.buckets.length > 0 || layout.grants.some((grant) => grant.kind === 'bucket') ? ['storage.googleapis.com'] : []),
   ]
 }
@@ -570,11 +604,12 @@ async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T }
  * What the project must have before the deploy creates anything, each checked with a read: the APIs the service
  * uses enabled (Service Usage), Cloud Storage's service agent allowed to publish to Pub/Sub when a bucket triggers
  * a function, the triggers' service account allowed to receive Eventarc events, and the deploying identity allowed
- * to act as the functions' runtime service account. Everything missing is reported at once, each with the command
- * that fixes it, and nothing is created. A check the identity may not make is named in a warning and skipped.
- * Resolves with the project number.
+ * to act as the triggers' account (the named one: the functions' runtime account too) and to create and act as the
+ * functions' own accounts (on the project, else on each that exists). Everything missing is reported at once, each
+ * with the command that fixes it, and nothing is created. A check the identity may not make is named in a warning
+ * and skipped. Resolves with the project number and the project's service accounts (by email; none when not listed).
  */
-export async function preflight(target: Target): Promise<string> {
+export async function preflight(target: Target): Promise<{ number: string; accounts: ReadonlyMap<string, ServiceAccountResource> }> {
   const { project, settings, connection } = target
   const { layout } = settings
   const missing: Array<{ what: string; fix: string }> = []
@@ -590,7 +625,7 @@ export async function preflight(target: Target): Promise<string> {
   if (!numberRead.ok) refusal(numberRead.error, `project ${project}`)
   const number = numberRead.value
   const consumer = `projects/${number ?? project}`
-  const apis = neededApis(layout)
+  const apis = neededApis(layout, target.own.length > 0)
   const names = apis.map((api) => `names=${encodeURIComponent(`${consumer}/services/${api}`)}`).join('&')
   const states = await attempt(() => connection.request({ url: `${connection.endpoints.serviceUsage}/v1/${consumer}/services:batchGet?${names}`, method: 'GET' }))
   if (!states.ok) refusal(states.error, 'which APIs are enabled (serviceusage.services.get)')
@@ -601,7 +636,8 @@ export async function preflight(target: Target): Promise<string> {
 
   const triggered = layout.functions.filter((fn) => fn.trigger !== undefined)
   const buckets = triggered.filter((fn) => fn.trigger?.eventType.startsWith('google.cloud.storage.'))
-  const runtimeAccount = settings.custom.serviceAccount ?? (number === undefined ? undefined : `${number}-compute@developer.gserviceaccount.com`)
+  // The account the triggers and push subscriptions call the functions as (the functions' own when the service names it).
+  const triggerAccount = settings.custom.serviceAccount ?? (number === undefined ? undefined : computeAccount(number))
   if (number !== undefined && triggered.length > 0 && !off.has('cloudresourcemanager.googleapis.com')) {
     const policy = await attempt(() => connection.request({ url: `${connection.endpoints.resourceManager}/v3/projects/${project}:getIamPolicy`, method: 'POST', data: { options: { requestedPolicyVersion: 3 } } }))
     if (!policy.ok) refusal(policy.error, `the roles of project ${project} (resourcemanager.projects.getIamPolicy)`)
@@ -615,27 +651,75 @@ export async function preflight(target: Target): Promise<string> {
           fix: `gcloud projects add-iam-policy-binding ${project} --member serviceAccount:${agent} --role roles/pubsub.publisher`,
         })
       }
-      if (runtimeAccount !== undefined && !holds(`serviceAccount:${runtimeAccount}`, RECEIVER_ROLES)) {
+      if (triggerAccount !== undefined && !holds(`serviceAccount:${triggerAccount}`, RECEIVER_ROLES)) {
         missing.push({
-          what: `the triggers' service account ${runtimeAccount} may not receive Eventarc events (roles/eventarc.eventReceiver), which event triggers need (${triggered.map((fn) => fn.id).join(', ')})`,
-          fix: `gcloud projects add-iam-policy-binding ${project} --member serviceAccount:${runtimeAccount} --role roles/eventarc.eventReceiver`,
+          what: `the triggers' service account ${triggerAccount} may not receive Eventarc events (roles/eventarc.eventReceiver), which event triggers need (${triggered.map((fn) => fn.id).join(', ')})`,
+          fix: `gcloud projects add-iam-policy-binding ${project} --member serviceAccount:${triggerAccount} --role roles/eventarc.eventReceiver`,
         })
       }
     }
   }
-  if (runtimeAccount !== undefined) {
-    const url = `${connection.endpoints.iam}/v1/projects/-/serviceAccounts/${runtimeAccount}:testIamPermissions`
+  const deployer = '<the deploying identity: user:you@example.com or serviceAccount:...>'
+  /** Whether the deploying identity may act as an existing account: true, false, or undefined when it could not be checked or the account does not exist. */
+  const mayActAs = async (account: string, what: string): Promise<boolean | undefined> => {
+    const url = `${connection.endpoints.iam}/v1/projects/-/serviceAccounts/${account}:testIamPermissions`
     const test = await attempt(() => connection.request({ url, method: 'POST', data: { permissions: ['iam.serviceAccounts.actAs'] } }))
-    if (!test.ok) {
-      // The IAM API is not one the deploy needs: when it is off, the check is skipped, not required.
-      const service = disabledService(test.error)
-      if (service !== undefined) unchecked.push(`acting as ${runtimeAccount} (${service} is not enabled)`)
-      else refusal(test.error, `acting as ${runtimeAccount}`)
-    } else if (!(((test.value.data as { permissions?: string[] } | null)?.permissions ?? []).includes('iam.serviceAccounts.actAs'))) {
+    if (test.ok) return ((test.value.data as { permissions?: string[] } | null)?.permissions ?? []).includes('iam.serviceAccounts.actAs')
+    // The IAM API is not one a service with a named account needs: when it is off, the check is skipped, not required.
+    const service = disabledService(test.error)
+    if (service !== undefined) unchecked.push(`acting as ${account} (${service} is not enabled)`)
+    else if (!isStatus(test.error, 'NOT_FOUND')) refusal(test.error, `acting as ${what}`)
+    return undefined
+  }
+  // The named account runs the functions; the compute account calls them for their triggers and subscriptions.
+  if (triggerAccount !== undefined && (settings.custom.serviceAccount !== undefined || triggered.length > 0 || layout.subscriptions.length > 0)) {
+    const role = settings.custom.serviceAccount !== undefined ? "the functions' runtime service account" : "the triggers' and push subscriptions' service account"
+    if ((await mayActAs(triggerAccount, triggerAccount)) === false) {
       missing.push({
-        what: `the deploying identity may not act as ${runtimeAccount}, the functions' runtime service account (iam.serviceAccounts.actAs)`,
-        fix: `gcloud iam service-accounts add-iam-policy-binding ${runtimeAccount} --project ${project} --member <the deploying identity: user:you@example.com or serviceAccount:...> --role roles/iam.serviceAccountUser`,
+        what: `the deploying identity may not act as ${triggerAccount}, ${role} (iam.serviceAccounts.actAs)`,
+        fix: `gcloud iam service-accounts add-iam-policy-binding ${triggerAccount} --project ${project} --member ${deployer} --role roles/iam.serviceAccountUser`,
       })
+    }
+  }
+  let accounts: ReadonlyMap<string, ServiceAccountResource> = new Map()
+  if (target.own.length === 0 && !off.has('iam.googleapis.com')) {
+    // A service that names its account now: the accounts it made before, if it may list them, are to delete.
+    const listed = await attempt(() => listAccounts(target))
+    if (listed.ok) accounts = listed.value
+  } else if (!off.has('iam.googleapis.com')) {
+    const listed = await attempt(() => listAccounts(target))
+    if (!listed.ok) refusal(listed.error, `the project's service accounts (iam.serviceAccounts.list)`)
+    else {
+      accounts = listed.value
+      const absent = target.own.filter((account) => !accounts.has(account.email))
+      // Acting as every account of the project (roles/iam.serviceAccountUser on the project) covers the accounts to create.
+      const permissions = ['iam.serviceAccounts.actAs', ...(absent.length > 0 ? ['iam.serviceAccounts.create'] : [])]
+      const test = await attempt(() => connection.request({ url: `${connection.endpoints.resourceManager}/v3/projects/${project}:testIamPermissions`, method: 'POST', data: { permissions } }))
+      if (!test.ok) refusal(test.error, `the deploying identity's permissions on project ${project} (resourcemanager.projects.testIamPermissions)`)
+      else {
+        const granted = new Set((test.value.data as { permissions?: string[] } | null)?.permissions ?? [])
+        if (absent.length > 0 && !granted.has('iam.serviceAccounts.create')) {
+          missing.push({
+            what: `the deploying identity may not create the functions' runtime service accounts (iam.serviceAccounts.create): ${absent.map((account) => account.accountId).join(', ')}`,
+            fix: `gcloud projects add-iam-policy-binding ${project} --member ${deployer} --role roles/iam.serviceAccountAdmin`,
+          })
+        }
+        if (!granted.has('iam.serviceAccounts.actAs')) {
+          if (absent.length > 0) {
+            missing.push({
+              what: `the deploying identity may not act as the functions' runtime service accounts it creates (iam.serviceAccounts.actAs on project ${project}): ${absent.map((account) => account.email).join(', ')}`,
+              fix: `gcloud projects add-iam-policy-binding ${project} --member ${deployer} --role roles/iam.serviceAccountUser`,
+            })
+          }
+          for (const account of target.own.filter((candidate) => accounts.has(candidate.email))) {
+            if ((await mayActAs(account.email, account.email)) !== false) continue
+            missing.push({
+              what: `the deploying identity may not act as ${account.email}, the runtime service account of ${account.function === ROUTER_ENTRY ? 'the routing function' : account.function} (iam.serviceAccounts.actAs)`,
+              fix: `gcloud iam service-accounts add-iam-policy-binding ${account.email} --project ${project} --member ${deployer} --role roles/iam.serviceAccountUser`,
+            })
+          }
+        }
+      }
     }
   }
   for (const what of unchecked) target.context.log.warning(`serverless-polycloud: could not check ${what}; the deploy goes on`)
@@ -646,7 +730,7 @@ export async function preflight(target: Target): Promise<string> {
     )
   }
   if (number === undefined) throw new ProviderError(`reading project ${project} gave no project number`, `check that project ${project} exists and that you may read it`)
-  return number
+  return { number, accounts }
 }
 
 async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string, DeployedFunction>, existing: ReadonlyMap<string, Json>, number: string): Promise<void> {
@@ -655,8 +739,8 @@ async function deploySubscriptions(target: Target, deployed: ReadonlyMap<string,
   for (const spec of layout.subscriptions) {
     const fn = deployed.get(spec.functionId) as DeployedFunction
     const uri = fn.serviceConfig?.uri
-    const invoker = invokerOf(target, fn)
-    if (!uri || !invoker) throw new ProviderError(`${spec.functionId} has no URL or service account in its description`, 'deploy again')
+    const invoker = invokerOf(target, fn, number)
+    if (!uri) throw new ProviderError(`${spec.functionId} has no URL in its description`, 'deploy again')
     await upsertSubscription(target, subscriptionResource(target, spec, uri, invoker), `subscription ${spec.name}`, SUBSCRIPTION_MASK, existing)
   }
   for (const letter of layout.deadLetters) {
@@ -821,7 +905,7 @@ function summary(target: Target, urls: ReadonlyMap<string, string>): string {
 export async function deployCommand(context: Context, connection?: GoogleConnection): Promise<void> {
   const target = await open(context, connection)
   try {
-    const number = await preflight(target)
+    const { number, accounts } = await preflight(target)
     const packaged = await packageSource(context, target.settings)
     const zip = readFileSync(packaged.zip)
     const { layout } = target.settings
@@ -830,9 +914,13 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     const functions = byName(current.functions)
     await ensureTopics(target, new Set(current.topics.map((topic) => lastSegment(topic.name))))
     await ensureBuckets(target)
-    await deployStores(target, context.plan.model.resources, runtimeAccountOf(target, number), (line) => context.log.notice(line))
+    const fresh = (await ensureAccounts(target, target.own, accounts, (line) => context.log.notice(line))).length > 0
+    const storeUsers = storeAccounts(target)
+    await onceKnown(fresh, () => deployStores(target, context.plan.model.resources, storeUsers, (line) => context.log.notice(line), target.own.map((account) => account.email).filter((email) => !storeUsers.includes(email))))
     const results = await inBatches(layout.functions, PARALLEL, async (spec) => {
-      const deployed = await deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir))
+      // A function that runs as an account just created may be refused until IAM knows it: deployed again then
+      // (a create accepted and failed inside its operation is found and updated in place).
+      const deployed = await onceKnown(fresh, () => deployFunction(target, spec, zip, functions.get(functionName(target, spec.id)), fingerprintOf(target, spec, packaged.sourceDir)))
       return [spec, deployed.fn, deployed.changed] as const
     })
     const unchanged = results.filter(([, , changed]) => !changed).length
@@ -844,12 +932,15 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
       if (spec.signature === 'http' && !pushed.has(spec.id)) {
         if (target.settings.custom.public !== false) await grantInvoker(target, fn, spec.id, 'allUsers')
       } else {
-        const invoker = invokerOf(target, fn)
-        if (invoker) await grantInvoker(target, fn, spec.id, `serviceAccount:${invoker}`)
+        await grantInvoker(target, fn, spec.id, `serviceAccount:${invokerOf(target, fn, number)}`)
       }
     }
-    await deployGrants(target, deployed)
-    if (layout.buckets.length > 0 || layout.grants.length > 0) await revokeStaleGrants(target, deployed)
+    await deployGrants(target, fresh)
+    // The service's own accounts of functions it no longer has, which the last step deletes.
+    const kept = new Set(target.own.map((account) => account.email))
+    const former = [...accounts.values()].filter((account) => isOwnAccount(account, target.marker) && account.email !== undefined && !kept.has(account.email)).map((account) => account.email as string)
+    const declared = context.plan.model.resources.some((resource) => resource.kind === 'bucket' || resource.kind === 'queue' || resource.kind === 'topic')
+    if (layout.buckets.length > 0 || layout.grants.length > 0 || (declared && target.own.length > 0)) await revokeStaleGrants(target, former, target.own.length > 0 ? computeAccount(number) : undefined)
     await deploySubscriptions(target, deployed, byName(current.subscriptions), number)
     await deployJobs(target, byName(current.jobs))
     const deleted = await deleteResources(target, {
@@ -860,10 +951,24 @@ export async function deployCommand(context: Context, connection?: GoogleConnect
     })
     // Buckets the service no longer declares (while it declares any: a service without buckets does not call Cloud Storage; remove deletes them).
     if (layout.buckets.length > 0) deleted.push(...(await deleteBuckets(target, new Set(layout.buckets.map((bucket) => bucket.name)))))
+    if (former.length > 0) {
+      if (context.plan.model.resources.some((resource) => resource.kind === 'store')) await storeAccess(target, [], former)
+      deleted.push(...(await deleteAccounts(target, kept, accounts)))
+    }
     for (const what of deleted) context.log.notice(`Deleted ${what} (no longer in the service)`)
     context.write(summary(target, urls))
   } finally {
     await target.clients.close()
+  }
+}
+
+/** The project's service accounts; none when the IAM API was never enabled (the service created none then). */
+async function projectAccounts(target: Target): Promise<ReadonlyMap<string, ServiceAccountResource>> {
+  try {
+    return await listAccounts(target)
+  } catch (error) {
+    if (disabledService(error) === 'iam.googleapis.com') return new Map()
+    return call('listing service accounts', target.project, () => Promise.reject(error))
   }
 }
 
@@ -874,9 +979,17 @@ export async function removeCommand(context: Context, connection?: GoogleConnect
     const none = new Set<string>()
     const deleted = await deleteResources(target, { functions: none, subscriptions: none, topics: none, jobs: none })
     deleted.push(...(await deleteBuckets(target, none)))
+    // The service's own accounts: the planned ones and any of functions it had before.
+    const accounts = target.own.length > 0 ? [...(await projectAccounts(target)).values()].filter((account) => isOwnAccount(account, target.marker)) : []
+    const emails = [...new Set([...target.own.map((account) => account.email), ...accounts.flatMap((account) => account.email ?? [])])]
     if (context.plan.model.resources.some((resource) => resource.kind === 'store')) {
-      const account = runtimeAccountOf(target, await readProjectNumber(target))
-      deleted.push(...(await removeStores(target, context.plan.model.resources, account, deleteDataOption(context.options), (line) => context.log.warning(line))))
+      const storeUsers = target.own.length > 0 ? emails : storeAccounts(target)
+      deleted.push(...(await removeStores(target, context.plan.model.resources, storeUsers, deleteDataOption(context.options), (line) => context.log.warning(line))))
+    }
+    if (target.own.length > 0) {
+      // Their roles on what stays (an existing bucket or topic, a bucket kept with its objects), then the accounts.
+      await revokeStaleGrants(target, emails, undefined, false)
+      deleted.push(...(await deleteAccounts(target, none, new Map(accounts.map((account) => [account.email as string, account])))))
     }
     context.write(deleted.length === 0 ? `Nothing of ${context.service} (${context.stage}) was deployed in ${target.project}, ${target.region}.` : `Removed ${context.service} (${context.stage}): ${deleted.join(', ')}`)
   } finally {

@@ -81,11 +81,11 @@ async function find<T>(target: StoreTarget, url: string): Promise<T | undefined>
 /**
  * Deploy: the project's `(default)` Firestore database in Native mode, created in the functions' region when
  * missing (a database in Datastore mode is refused: it has no Firestore documents); a TTL policy on each store's
- * `expires` field; then the functions' runtime
- * service account gets `roles/datastore.user` on that database only (a conditional project binding, policy version
- * 3, read-modify-write with the etag).
+ * `expires` field; then the runtime service accounts of the functions that use a store get `roles/datastore.user`
+ * on that database only (a conditional project binding, policy version 3, read-modify-write with the etag), and
+ * `revoke` (the service's accounts whose functions use none) loses it.
  */
-export async function deployStores(target: StoreTarget, stores: readonly ResourceDeclaration[], runtimeAccount: string, log: (line: string) => void): Promise<void> {
+export async function deployStores(target: StoreTarget, stores: readonly ResourceDeclaration[], accounts: readonly string[], log: (line: string) => void, revoke: readonly string[] = []): Promise<void> {
   if (!stores.some((resource) => resource.kind === 'store')) return
   const base = target.connection.endpoints.firestore
   const name = `projects/${target.project}/databases/${DATABASE}`
@@ -112,14 +112,29 @@ export async function deployStores(target: StoreTarget, stores: readonly Resourc
     await send(target, { url: `${base}/v1/${field}?updateMask=ttlConfig`, method: 'PATCH', data: { name: field, ttlConfig: {} } })
     log(`set a TTL policy on ${store.deployedName}.expires (Firestore deletes expired entries)`)
   }
+  await storeAccess(target, accounts, revoke)
+}
+
+/** Adds `grant` to the stores' binding and takes `revoke` out of it, in one read-modify-write (none when nothing changes). */
+export async function storeAccess(target: StoreTarget, grant: readonly string[], revoke: readonly string[]): Promise<void> {
   await updatePolicy(target, (bindings) => {
     const condition = storeCondition(target.project)
-    const member = `serviceAccount:${runtimeAccount}`
-    const own = bindings.find((binding) => binding.role === STORE_ROLE && binding.condition?.expression === condition.expression)
-    if (own?.members.includes(member)) return false
-    if (own) own.members.push(member)
-    else bindings.push({ role: STORE_ROLE, members: [member], condition })
-    return true
+    let own = bindings.find((binding) => binding.role === STORE_ROLE && binding.condition?.expression === condition.expression)
+    let changed = false
+    for (const account of grant) {
+      const member = `serviceAccount:${account}`
+      if (own?.members.includes(member)) continue
+      if (own) own.members.push(member)
+      else bindings.push((own = { role: STORE_ROLE, members: [member], condition }))
+      changed = true
+    }
+    for (const account of revoke) {
+      const member = `serviceAccount:${account}`
+      if (own === undefined || !own.members.includes(member) || grant.includes(account)) continue
+      own.members.splice(own.members.indexOf(member), 1)
+      changed = true
+    }
+    return changed
   })
 }
 
@@ -137,10 +152,10 @@ const COMMIT_WRITES = 500
 
 /**
  * Remove: each store's collection is kept while it holds documents, with a warning, unless `deleteData`
- * (`--deleteData`): then its documents are deleted, 500 a commit; the runtime account's store binding is taken out.
+ * (`--deleteData`): then its documents are deleted, 500 a commit; the runtime accounts are taken out of the stores' binding.
  * What was deleted is returned. The database stays: it is the project's.
  */
-export async function removeStores(target: StoreTarget, stores: readonly ResourceDeclaration[], runtimeAccount: string | undefined, deleteData: boolean, warn: (line: string) => void): Promise<string[]> {
+export async function removeStores(target: StoreTarget, stores: readonly ResourceDeclaration[], accounts: readonly string[], deleteData: boolean, warn: (line: string) => void): Promise<string[]> {
   const removed: string[] = []
   const used = stores.filter((resource) => resource.kind === 'store' && !resource.existing)
   if (used.length === 0) return removed
@@ -160,15 +175,6 @@ export async function removeStores(target: StoreTarget, stores: readonly Resourc
     }
     if (count > 0) removed.push(`Firestore collection ${store.deployedName} (${count} document${count === 1 ? '' : 's'})`)
   }
-  if (runtimeAccount !== undefined) {
-    const member = `serviceAccount:${runtimeAccount}`
-    const expression = storeCondition(target.project).expression
-    await updatePolicy(target, (bindings) => {
-      const own = bindings.find((binding) => binding.role === STORE_ROLE && binding.condition?.expression === expression)
-      if (own === undefined || !own.members.includes(member)) return false
-      own.members.splice(own.members.indexOf(member), 1)
-      return true
-    })
-  }
+  if (accounts.length > 0) await storeAccess(target, [], accounts)
   return removed
 }

@@ -161,7 +161,7 @@ describe('serverless/providers/cloudflare', () => {
           'price-feed': { handler: 'handlers/hello.default', events: [{ route: 'GET /prices' }], environment: { FEED_API_KEY: 'key-456' } },
         },
         {},
-        { environment: { LOG_LEVEL: 'info', DEPLOY_TOKEN: 'tok-789' } },
+        { environment: { LOG_LEVEL: 'info', DEPLOY_TOKEN: 'tok-789', OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k-1' } },
       )
       const source = serviceEntry(ctx.plan.functions, { workDir: ctx.workDir, servicePath: ROOT, script: 'shop-prod', providerEnvironment: ctx.plan.model.environment })
       expect(source).to.contain('vars: {"MODE":"bot"}, secrets: {"CHAT_SIGNING_SECRET":"POLYCLOUD_SECRET_chat_CHAT_SIGNING_SECRET"} }')
@@ -171,6 +171,7 @@ describe('serverless/providers/cloudflare', () => {
       expect(uploadMetadata(manifest).bindings).to.deep.equal([
         { type: 'plain_text', name: 'LOG_LEVEL', text: 'info' },
         { type: 'secret_text', name: 'DEPLOY_TOKEN', text: 'tok-789' },
+        { type: 'secret_text', name: 'OTEL_EXPORTER_OTLP_HEADERS', text: 'x-api-key=k-1' },
         { type: 'secret_text', name: 'POLYCLOUD_SECRET_chat_CHAT_SIGNING_SECRET', text: 'sig-123' },
         { type: 'secret_text', name: 'POLYCLOUD_SECRET_price_feed_FEED_API_KEY', text: 'key-456' },
       ])

@@ -179,23 +179,32 @@ export function secretBinding(fn: string, name: string): string {
   return `${SECRET_BINDING_PREFIX}${fn.replace(/[^\w]/g, '_')}_${name}`
 }
 
-/** An environment without the values whose names say they are secrets (the rule of the logs' redaction). */
+/**
+ * Whether an `environment` value is a secret: its name says so (the rule of the logs' redaction), or it is the
+ * OpenTelemetry exporter's headers (`OTEL_EXPORTER_OTLP_HEADERS`, `..._TRACES_HEADERS`), which carry the collector's
+ * API key.
+ */
+function isSecretVar(name: string): boolean {
+  return isSecretName(name) || /^OTEL_EXPORTER_OTLP_(?:TRACES_)?HEADERS$/.test(name)
+}
+
+/** An environment without its secrets ({@link isSecretVar}). */
 export function withoutSecrets(environment: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(environment).filter(([name]) => !isSecretName(name)))
+  return Object.fromEntries(Object.entries(environment).filter(([name]) => !isSecretVar(name)))
 }
 
 /**
- * The Worker's secrets: every `environment` value whose name says it is a secret (`*SECRET*`, `*TOKEN*`,
- * `*PASSWORD*`, `*API_KEY*`, ...: the rule of the logs' redaction), bound as `secret_text` (write-only: out of the
+ * The Worker's secrets: every `environment` value {@link isSecretVar} (`*SECRET*`, `*TOKEN*`, `*PASSWORD*`,
+ * `*API_KEY*`, ...: the rule of the logs' redaction; the OTLP exporter's headers), bound as `secret_text` (write-only: out of the
  * Worker's script and its plain-text vars, never read back by the API). The provider's under their own names; a
  * function's own under {@link secretBinding}, which its entry maps back to the name for that function alone.
  */
 export function workerSecrets(functions: readonly PlannedFunction[], providerEnvironment: Readonly<Record<string, string>>): Record<string, string> {
   const secrets: Record<string, string> = {}
-  for (const [name, value] of Object.entries(providerEnvironment)) if (isSecretName(name)) secrets[name] = value
+  for (const [name, value] of Object.entries(providerEnvironment)) if (isSecretVar(name)) secrets[name] = value
   for (const fn of functions) {
     for (const [name, value] of Object.entries(functionVars(fn, providerEnvironment))) {
-      if (!isSecretName(name)) continue
+      if (!isSecretVar(name)) continue
       const binding = secretBinding(fn.name, name)
       if (secrets[binding] !== undefined) throw new ConfigError(`functions.${fn.name}.environment.${name}`, `its secret would be bound as ${binding}, as another function's is: rename the function or the variable`)
       secrets[binding] = value

@@ -81,6 +81,7 @@ describe('e2e: Polycloud in a project of its own (npm pack, polycloud init, npm 
       'polycloud-core-0.1.0.tgz',
       'polycloud-gcp-0.1.0.tgz',
       'polycloud-resources-0.1.0.tgz',
+      'polycloud-telemetry-0.1.0.tgz',
       'polycloud-testing-0.1.0.tgz',
       'serverless-polycloud-0.1.0.tgz',
     ])
